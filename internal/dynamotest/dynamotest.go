@@ -1,0 +1,59 @@
+// Package dynamotest gives tests a fresh table in DynamoDB Local, created
+// exactly as template.yaml declares it. `make test` starts DynamoDB Local and
+// sets DYNAMODB_ENDPOINT.
+package dynamotest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/tokensmith/tokensmith/internal/ddbclient"
+	"github.com/tokensmith/tokensmith/internal/samtemplate"
+	"github.com/tokensmith/tokensmith/internal/store"
+)
+
+// Endpoint is DynamoDB Local's address: DYNAMODB_ENDPOINT, or the default
+// that `make test` and `make run` use.
+func Endpoint() string {
+	if e := os.Getenv("DYNAMODB_ENDPOINT"); e != "" {
+		return e
+	}
+	return "http://127.0.0.1:8000"
+}
+
+// NewTable creates a table with a unique name and returns a client and the
+// name; the table is deleted when the test ends.
+func NewTable(t testing.TB) (*dynamodb.Client, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := ddbclient.New(ctx, Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := samtemplate.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := tmpl.Table()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	name := "test-" + hex.EncodeToString(b[:])
+	if err := store.EnsureTable(ctx, db, def.CreateTableInput(name), def.TimeToLiveSpecification.AttributeName); err != nil {
+		t.Fatalf("create table in DynamoDB Local at %s (run the tests with `make test`, which starts it): %v", Endpoint(), err)
+	}
+	t.Cleanup(func() {
+		db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+	})
+	return db, name
+}

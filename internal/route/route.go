@@ -1,0 +1,107 @@
+// Package route is the one table of routes: method, path, the function that
+// serves it and what a caller needs. The functions' routers, the authorizer,
+// the local gateway, template.yaml and the tests all read it or are checked
+// against it.
+package route
+
+import "strings"
+
+// Auth says which credential a route accepts.
+type Auth string
+
+const (
+	// User routes take an OIDC user token; what the person may do is decided
+	// by the function from stored memberships.
+	User Auth = "user"
+	// APIToken routes take an API token holding Scope ("" for any valid token).
+	APIToken Auth = "api_token"
+	// Public routes take no credential.
+	Public Auth = "none"
+)
+
+// Function names: each is one Lambda under functions/.
+const (
+	Tokens = "tokens"
+)
+
+// Route is one method and path of the API.
+type Route struct {
+	Method   string
+	Path     string // API Gateway resource path, parameters as {name}
+	Function string
+	Op       string // operation name, unique
+	Auth     Auth
+	Scope    string // needed by APIToken routes
+}
+
+// Table lists every route of the API.
+var Table = []Route{
+	{"POST", "/v2/sites/{site_id}/tokens", Tokens, "createSiteToken", User, ""},
+	{"GET", "/v2/sites/{site_id}/tokens", Tokens, "listSiteTokens", User, ""},
+	{"GET", "/v2/sites/{site_id}/tokens/{token_id}", Tokens, "getSiteToken", User, ""},
+	{"DELETE", "/v2/sites/{site_id}/tokens/{token_id}", Tokens, "revokeSiteToken", User, ""},
+	{"POST", "/v2/sites/{site_id}/tokens/{token_id}/regenerate", Tokens, "regenerateSiteToken", User, ""},
+	{"POST", "/v2/workspaces/{workspace_id}/tokens", Tokens, "createWorkspaceToken", User, ""},
+	{"GET", "/v2/workspaces/{workspace_id}/tokens", Tokens, "listWorkspaceTokens", User, ""},
+	{"GET", "/v2/workspaces/{workspace_id}/tokens/{token_id}", Tokens, "getWorkspaceToken", User, ""},
+	{"DELETE", "/v2/workspaces/{workspace_id}/tokens/{token_id}", Tokens, "revokeWorkspaceToken", User, ""},
+}
+
+// Lookup finds the route for a method and API Gateway resource path, as an
+// authorizer event names them.
+func Lookup(method, resource string) (Route, bool) {
+	for _, r := range Table {
+		if r.Method == method && r.Path == resource {
+			return r, true
+		}
+	}
+	return Route{}, false
+}
+
+// Match finds the route for a method and concrete request path, as API
+// Gateway's router does, and returns the path parameters. A path that
+// matches no resource, or a resource without that method, is not found.
+func Match(method, path string) (Route, map[string]string, bool) {
+	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	for _, r := range Table {
+		if r.Method != method {
+			continue
+		}
+		if params, ok := matchPath(r.Path, segs); ok {
+			return r, params, true
+		}
+	}
+	return Route{}, nil, false
+}
+
+// ForFunction returns the routes served by function fn.
+func ForFunction(fn string) []Route {
+	var out []Route
+	for _, r := range Table {
+		if r.Function == fn {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func matchPath(pattern string, segs []string) (map[string]string, bool) {
+	pat := strings.Split(strings.TrimPrefix(pattern, "/"), "/")
+	if len(pat) != len(segs) {
+		return nil, false
+	}
+	params := map[string]string{}
+	for i, p := range pat {
+		if strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") {
+			if segs[i] == "" {
+				return nil, false
+			}
+			params[p[1:len(p)-1]] = segs[i]
+			continue
+		}
+		if p != segs[i] {
+			return nil, false
+		}
+	}
+	return params, true
+}

@@ -1,0 +1,48 @@
+package route
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestMatch(t *testing.T) {
+	tests := []struct {
+		method, path string
+		op           string
+		params       map[string]string
+	}{
+		{"POST", "/v2/sites/s1/tokens", "createSiteToken", map[string]string{"site_id": "s1"}},
+		{"GET", "/v2/sites/s1/tokens/t1", "getSiteToken", map[string]string{"site_id": "s1", "token_id": "t1"}},
+		{"POST", "/v2/sites/s1/tokens/t1/regenerate", "regenerateSiteToken", map[string]string{"site_id": "s1", "token_id": "t1"}},
+		{"DELETE", "/v2/workspaces/w1/tokens/t1", "revokeWorkspaceToken", map[string]string{"workspace_id": "w1", "token_id": "t1"}},
+		{"POST", "/v2/workspaces/w1/tokens/t1/regenerate", "", nil},
+		{"PUT", "/v2/sites/s1/tokens", "", nil},
+		{"GET", "/v2/sites//tokens", "", nil},
+		{"GET", "/v2/sites/s1/tokens/t1/extra", "", nil},
+		{"GET", "/nope", "", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			r, params, ok := Match(tc.method, tc.path)
+			if ok != (tc.op != "") || r.Op != tc.op || !reflect.DeepEqual(params, tc.params) {
+				t.Errorf("Match(%s, %s) = %q, %v, %v; want %q, %v", tc.method, tc.path, r.Op, params, ok, tc.op, tc.params)
+			}
+		})
+	}
+}
+
+func TestTableIsConsistent(t *testing.T) {
+	ops := map[string]bool{}
+	for _, r := range Table {
+		if ops[r.Op] {
+			t.Errorf("operation %s appears twice", r.Op)
+		}
+		ops[r.Op] = true
+		if got, ok := Lookup(r.Method, r.Path); !ok || got.Op != r.Op {
+			t.Errorf("Lookup(%s, %s) = %v, %v; want %s", r.Method, r.Path, got.Op, ok, r.Op)
+		}
+		if r.Auth != APIToken && r.Scope != "" {
+			t.Errorf("%s: scope %q on a %s route", r.Op, r.Scope, r.Auth)
+		}
+	}
+}

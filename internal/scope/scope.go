@@ -1,0 +1,143 @@
+// Package scope is the catalogue of APIs a token can be granted, the
+// permission levels per API, and their expansion to scopes.
+package scope
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/tokensmith/tokensmith/internal/token"
+)
+
+// Level is a permission level for one API.
+type Level string
+
+const (
+	None      Level = "none"
+	Read      Level = "read"
+	ReadWrite Level = "read_write"
+)
+
+// Permissions maps an API name to the level granted on it.
+type Permissions map[string]Level
+
+// catalogue lists, per token kind, every API a token of that kind may be
+// granted and the highest level it may hold. It is the one source of truth
+// for scopes.
+var catalogue = map[token.Kind]map[string]Level{
+	token.KindSite: {
+		"assets":        ReadWrite,
+		"cms":           ReadWrite,
+		"comments":      ReadWrite,
+		"components":    ReadWrite,
+		"ecommerce":     ReadWrite,
+		"forms":         ReadWrite,
+		"pages":         ReadWrite,
+		"sites":         ReadWrite,
+		"site_activity": Read,
+		"site_config":   ReadWrite,
+		"users":         ReadWrite,
+		"webhooks":      ReadWrite,
+	},
+	token.KindWorkspace: {
+		"workspace_activity": Read,
+	},
+}
+
+// APIs returns the API names a token of kind k may be granted, sorted.
+func APIs(k token.Kind) []string {
+	names := make([]string, 0, len(catalogue[k]))
+	for name := range catalogue[k] {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// FieldError names one invalid permission.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+// Validate checks perms against the catalogue for tokens of kind k and
+// returns one FieldError per offending entry, sorted by field. Permissions
+// that grant no scope at all are reported on the "permissions" field.
+func Validate(k token.Kind, perms Permissions) []FieldError {
+	var errs []FieldError
+	apis := catalogue[k]
+	for name, level := range perms {
+		field := "permissions." + name
+		max, ok := apis[name]
+		switch {
+		case !ok:
+			errs = append(errs, FieldError{field, fmt.Sprintf("%s tokens cannot be granted %q", k, name)})
+		case level != None && level != Read && level != ReadWrite:
+			errs = append(errs, FieldError{field, fmt.Sprintf("must be one of none, read, read_write; got %q", level)})
+		case level == ReadWrite && max == Read:
+			errs = append(errs, FieldError{field, fmt.Sprintf("%q can be granted at most read", name)})
+		}
+	}
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
+	if len(errs) == 0 && len(Expand(perms)) == 0 {
+		errs = append(errs, FieldError{"permissions", "must grant at least one scope"})
+	}
+	return errs
+}
+
+// Expand returns the scopes that perms grant, sorted.
+func Expand(perms Permissions) []string {
+	var scopes []string
+	for name, level := range perms {
+		switch level {
+		case Read:
+			scopes = append(scopes, name+":read")
+		case ReadWrite:
+			scopes = append(scopes, name+":read", name+":write")
+		}
+	}
+	sort.Strings(scopes)
+	return scopes
+}
+
+// Granted returns the permissions without the APIs at level none, so that
+// what is stored and shown names only what the token can do.
+func Granted(perms Permissions) Permissions {
+	out := make(Permissions, len(perms))
+	for name, level := range perms {
+		if level != None {
+			out[name] = level
+		}
+	}
+	return out
+}
+
+// Join renders scopes as API.md's comma-separated "scope" string.
+func Join(scopes []string) string { return strings.Join(scopes, ",") }
+
+// Split parses a "scope" string back into scopes.
+func Split(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// Missing returns the scopes in need that have does not contain.
+func Missing(have []string, need ...string) []string {
+	var missing []string
+	for _, n := range need {
+		found := false
+		for _, h := range have {
+			if h == n {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, n)
+		}
+	}
+	return missing
+}

@@ -1,0 +1,248 @@
+// Package store keeps tokensmith's state in one DynamoDB table (single-table
+// design). It knows DynamoDB keys, conditions and transactions; it knows
+// nothing of HTTP, Lambda or who may do what.
+//
+// Items, by partition key (PK) and sort key (SK):
+//
+//	WS#<id>         #META           workspace (tokenVersion guards its token limit)
+//	WS#<id>         MEMBER#<user>   workspace membership   GSI1: USER#<user> / WS#<id>
+//	WS#<id>         TOKEN#<token>   workspace token record (TTL expiresAt)
+//	SLUG#<slug>     #META           workspace slug, unique
+//	SITE#<id>       #META           site                   GSI1: WS#<ws>#SITES / SITE#<id>
+//	SITE#<id>       MEMBER#<user>   site membership        GSI1: USER#<user> / SITE#<id>
+//	SITE#<id>       TOKEN#<token>   site token record (TTL expiresAt)
+//	USER#<id>       #META           person
+//	EMAIL#<email>   #META           person by email
+//	SECRET#<sha256> #META           what the authorizer needs of a token, by secret hash (TTL expiresAt)
+//	AUDIT#<ws>      <time>#<event>  audit event            GSI1: AUDIT#<ws>#<eventType> / <time>#<event>
+//	IDEM#<sha256>   #META           idempotent create response, sealed (TTL expiresAt)
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Names of the table's key attributes, index and TTL attribute. A test holds
+// them against template.yaml.
+const (
+	AttrPK        = "PK"
+	AttrSK        = "SK"
+	AttrGSI1PK    = "GSI1PK"
+	AttrGSI1SK    = "GSI1SK"
+	IndexGSI1     = "GSI1"
+	AttrExpiresAt = "expiresAt"
+)
+
+const metaSK = "#META"
+
+// Errors callers act on.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrExists   = errors.New("store: already exists")
+	// ErrConflict means a concurrent change won; the caller may read again and retry.
+	ErrConflict = errors.New("store: concurrent change")
+	// ErrIdempotencyKeyUsed means another request stored a response under the same key first.
+	ErrIdempotencyKeyUsed = errors.New("store: idempotency key already used")
+)
+
+// DB is the part of the DynamoDB client the store calls.
+type DB interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// Store reads and writes the table.
+type Store struct {
+	db    DB
+	table string
+}
+
+// New returns a Store on table.
+func New(db DB, table string) *Store { return &Store{db: db, table: table} }
+
+// keys are the key attributes every item carries.
+type keys struct {
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
+	GSI1PK string `dynamodbav:"GSI1PK,omitempty"`
+	GSI1SK string `dynamodbav:"GSI1SK,omitempty"`
+}
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		AttrPK: &types.AttributeValueMemberS{Value: pk},
+		AttrSK: &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+// get reads one item, strongly consistent, into v.
+func (s *Store) get(ctx context.Context, pk, sk string, v any) error {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key(pk, sk),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return fmt.Errorf("get %s: %w", pk, err)
+	}
+	if out.Item == nil {
+		return ErrNotFound
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, v); err != nil {
+		return fmt.Errorf("decode %s: %w", pk, err)
+	}
+	return nil
+}
+
+// queryAll reads every item of a query, strongly consistent where the index allows.
+func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput, each func(map[string]types.AttributeValue) error) error {
+	p := dynamodb.NewQueryPaginator(s.db, in)
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("query: %w", err)
+		}
+		for _, item := range out.Items {
+			if err := each(item); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// transact writes items in one transaction. Where it is cancelled, reasons
+// maps the index of each item whose condition failed to the error to return;
+// a condition failure of another item is ErrConflict, as is a conflict with
+// another transaction.
+func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem, reasons map[int]error) error {
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if err == nil {
+		return nil
+	}
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for i, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+				if e, ok := reasons[i]; ok {
+					return e
+				}
+				return ErrConflict
+			}
+		}
+		for _, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "TransactionConflict" {
+				return ErrConflict
+			}
+		}
+	}
+	var tip *types.TransactionInProgressException
+	if errors.As(err, &tip) {
+		return ErrConflict
+	}
+	return fmt.Errorf("transact: %w", err)
+}
+
+func (s *Store) put(v any, cond *expression.ConditionBuilder) (types.TransactWriteItem, error) {
+	item, err := attributevalue.MarshalMap(v)
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("encode item: %w", err)
+	}
+	p := &types.Put{TableName: aws.String(s.table), Item: item}
+	if cond != nil {
+		expr, err := expression.NewBuilder().WithCondition(*cond).Build()
+		if err != nil {
+			return types.TransactWriteItem{}, fmt.Errorf("build condition: %w", err)
+		}
+		p.ConditionExpression = expr.Condition()
+		p.ExpressionAttributeNames = expr.Names()
+		p.ExpressionAttributeValues = expr.Values()
+	}
+	return types.TransactWriteItem{Put: p}, nil
+}
+
+func (s *Store) del(pk, sk string, cond *expression.ConditionBuilder) (types.TransactWriteItem, error) {
+	d := &types.Delete{TableName: aws.String(s.table), Key: key(pk, sk)}
+	if cond != nil {
+		expr, err := expression.NewBuilder().WithCondition(*cond).Build()
+		if err != nil {
+			return types.TransactWriteItem{}, fmt.Errorf("build condition: %w", err)
+		}
+		d.ConditionExpression = expr.Condition()
+		d.ExpressionAttributeNames = expr.Names()
+		d.ExpressionAttributeValues = expr.Values()
+	}
+	return types.TransactWriteItem{Delete: d}, nil
+}
+
+func (s *Store) update(pk, sk string, upd expression.UpdateBuilder, cond *expression.ConditionBuilder) (types.TransactWriteItem, error) {
+	b := expression.NewBuilder().WithUpdate(upd)
+	if cond != nil {
+		b = b.WithCondition(*cond)
+	}
+	expr, err := b.Build()
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("build update: %w", err)
+	}
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:                 aws.String(s.table),
+		Key:                       key(pk, sk),
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	}}, nil
+}
+
+// check is a transaction item that writes nothing and holds the
+// transaction to cond on another item.
+func (s *Store) check(pk, sk string, cond *expression.ConditionBuilder) (types.TransactWriteItem, error) {
+	expr, err := expression.NewBuilder().WithCondition(*cond).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("build condition: %w", err)
+	}
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName:                 aws.String(s.table),
+		Key:                       key(pk, sk),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	}}, nil
+}
+
+// condition returns a pointer to c, for the optional conditions above.
+func condition(c expression.ConditionBuilder) *expression.ConditionBuilder { return &c }
+
+// exists is the condition that the item being written already exists.
+func exists() *expression.ConditionBuilder {
+	return condition(expression.AttributeExists(expression.Name(AttrPK)))
+}
+
+// absent is the condition that the item being written does not exist yet.
+func absent() *expression.ConditionBuilder {
+	return condition(expression.AttributeNotExists(expression.Name(AttrPK)))
+}
+
+// build collects transaction items, keeping the first error.
+type build struct {
+	items []types.TransactWriteItem
+	err   error
+}
+
+func (b *build) add(item types.TransactWriteItem, err error) int {
+	if err != nil && b.err == nil {
+		b.err = err
+	}
+	b.items = append(b.items, item)
+	return len(b.items) - 1
+}

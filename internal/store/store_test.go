@@ -1,0 +1,218 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tokensmith/tokensmith/internal/dynamotest"
+	"github.com/tokensmith/tokensmith/internal/samtemplate"
+	"github.com/tokensmith/tokensmith/internal/scope"
+	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/token"
+)
+
+var t0 = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+func newStore(t *testing.T) *store.Store {
+	db, name := dynamotest.NewTable(t)
+	return store.New(db, name)
+}
+
+func TestKeysMatchTemplate(t *testing.T) {
+	tmpl, err := samtemplate.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := tmpl.Table()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"HASH": store.AttrPK, "RANGE": store.AttrSK}
+	for _, k := range def.KeySchema {
+		if want[k.KeyType] != k.AttributeName {
+			t.Errorf("table key %s = %s; store uses %s", k.KeyType, k.AttributeName, want[k.KeyType])
+		}
+	}
+	if len(def.GlobalSecondaryIndexes) != 1 || def.GlobalSecondaryIndexes[0].IndexName != store.IndexGSI1 {
+		t.Fatalf("indexes = %+v; store uses one index %s", def.GlobalSecondaryIndexes, store.IndexGSI1)
+	}
+	gsi := map[string]string{"HASH": store.AttrGSI1PK, "RANGE": store.AttrGSI1SK}
+	for _, k := range def.GlobalSecondaryIndexes[0].KeySchema {
+		if gsi[k.KeyType] != k.AttributeName {
+			t.Errorf("index key %s = %s; store uses %s", k.KeyType, k.AttributeName, gsi[k.KeyType])
+		}
+	}
+	if got := def.TimeToLiveSpecification; got.AttributeName != store.AttrExpiresAt || !got.Enabled {
+		t.Errorf("TTL = %+v; store uses %s", got, store.AttrExpiresAt)
+	}
+}
+
+func seedSite(t *testing.T, s *store.Store) (store.Workspace, store.Site) {
+	t.Helper()
+	ctx := context.Background()
+	ws := store.Workspace{ID: "0000000a0000000000000001", Slug: "hitchhikers", Name: "Hitchhikers", Plan: store.PlanEnterprise, CreatedOn: t0}
+	if err := s.CreateWorkspace(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	site := store.Site{ID: "0000000a0000000000000002", WorkspaceID: ws.ID, DisplayName: "Heart of Gold", ShortName: "heart-of-gold", CreatedOn: t0, LastUpdated: t0}
+	if err := s.CreateSite(ctx, site); err != nil {
+		t.Fatal(err)
+	}
+	return ws, site
+}
+
+func newToken(id string, site store.Site, secret string) store.Token {
+	perms := scope.Permissions{"sites": scope.Read}
+	return store.Token{
+		ID: id, Kind: token.KindSite, Name: "sync", SiteID: site.ID, WorkspaceID: site.WorkspaceID,
+		Permissions: perms, Scope: scope.Join(scope.Expand(perms)), DisplayHint: token.DisplayHint(secret),
+		SecretHash: token.Hash(secret), CreatedOn: t0, CreatedBy: store.Actor{Type: store.ActorPerson, ID: "u1"},
+		ExpiresAt: token.ExpiresAt(t0),
+	}
+}
+
+func event(ws store.Workspace, sub string) store.AuditEvent {
+	return store.AuditEvent{ID: sub + time.Now().Format("150405.000000000"), EventType: "api_token", EventSubType: sub, Timestamp: t0,
+		Actor: store.Actor{Type: store.ActorPerson, ID: "u1"}, Workspace: store.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}
+}
+
+func TestDirectory(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	ws, site := seedSite(t, s)
+	if err := s.CreateWorkspace(ctx, store.Workspace{ID: "0000000a0000000000000009", Slug: ws.Slug}); !errors.Is(err, store.ErrExists) {
+		t.Errorf("CreateWorkspace with a taken slug = %v; want ErrExists", err)
+	}
+	got, err := s.WorkspaceBySlug(ctx, "hitchhikers")
+	if err != nil || got.ID != ws.ID || got.Plan != store.PlanEnterprise {
+		t.Errorf("WorkspaceBySlug = %+v, %v; want %+v", got, err, ws)
+	}
+	if _, err := s.Workspace(ctx, "0000000a00000000000000ff"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Workspace(unknown) = %v; want ErrNotFound", err)
+	}
+	sites, err := s.Sites(ctx, ws.ID)
+	if err != nil || len(sites) != 1 || sites[0].ID != site.ID {
+		t.Errorf("Sites = %+v, %v; want [%s]", sites, err, site.ID)
+	}
+	u1, err := s.EnsureUser(ctx, "Admin@Example.com ", "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u2, err := s.EnsureUser(ctx, "admin@example.com", "u2")
+	if err != nil || u2.ID != u1.ID || u2.Email != "admin@example.com" {
+		t.Errorf("EnsureUser twice = %+v, %v; want %+v", u2, err, u1)
+	}
+	m := store.Scope{WorkspaceID: ws.ID}
+	if err := s.PutMembership(ctx, m, u1.ID, store.RoleAdmin, "", event(ws, "user_added")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutMembership(ctx, m, u1.ID, store.RoleMember, "", event(ws, "user_added")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("PutMembership over an unseen role = %v; want ErrConflict", err)
+	}
+	if role, err := s.Role(ctx, m, u1.ID); err != nil || role != store.RoleAdmin {
+		t.Errorf("Role = %q, %v; want admin", role, err)
+	}
+	if _, err := s.Role(ctx, store.Scope{WorkspaceID: ws.ID, SiteID: site.ID}, u1.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("site Role of a workspace admin = %v; want ErrNotFound", err)
+	}
+	if err := s.PutMembership(ctx, store.Scope{SiteID: "0000000a00000000000000ff"}, u1.ID, store.RoleAdmin, "", event(ws, "user_added")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("PutMembership on an unknown site = %v; want ErrNotFound", err)
+	}
+	if err := s.DeleteMembership(ctx, m, u1.ID, event(ws, "user_removed")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMembership(ctx, m, u1.ID, event(ws, "user_removed")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteMembership twice = %v; want ErrNotFound", err)
+	}
+}
+
+func TestTokenLifecycle(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	ws, site := seedSite(t, s)
+	tok := newToken("0000000b0000000000000001", site, "tss_first")
+	if err := s.CreateToken(ctx, 0, tok, event(ws, "token_created"), nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	// A create that counted tokens at the same version as the first loses.
+	if err := s.CreateToken(ctx, 0, newToken("0000000b0000000000000002", site, "tss_second"), event(ws, "token_created"), nil, t0); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("CreateToken at a stale version = %v; want ErrConflict", err)
+	}
+	sec, err := s.Secret(ctx, token.Hash("tss_first"))
+	if err != nil || sec.TokenID != tok.ID || sec.Scope != "sites:read" || sec.SiteID != site.ID {
+		t.Errorf("Secret = %+v, %v", sec, err)
+	}
+	list, err := s.Tokens(ctx, store.Owner{Kind: token.KindSite, ID: site.ID})
+	if err != nil || len(list) != 1 || list[0].ID != tok.ID || list[0].Permissions["sites"] != scope.Read {
+		t.Fatalf("Tokens = %+v, %v", list, err)
+	}
+
+	grace := t0.Add(time.Hour)
+	regen, err := s.RegenerateToken(ctx, list[0], token.Hash("tss_new"), "tss_…_new", &grace, event(ws, "token_regenerated"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old, err := s.Secret(ctx, token.Hash("tss_first")); err != nil || old.GraceUntil == nil || !old.GraceUntil.Equal(grace) || old.ExpiresAt != grace.Unix() {
+		t.Errorf("old secret after regenerate with grace = %+v, %v; want graceUntil %v", old, err, grace)
+	}
+	// A regenerate from the stale record loses.
+	if _, err := s.RegenerateToken(ctx, list[0], token.Hash("tss_other"), "x", nil, event(ws, "token_regenerated")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("RegenerateToken from a stale record = %v; want ErrConflict", err)
+	}
+	if _, err := s.RegenerateToken(ctx, regen, token.Hash("tss_third"), "x", nil, event(ws, "token_regenerated")); err != nil {
+		t.Fatal(err)
+	}
+	for _, gone := range []string{"tss_first", "tss_new", "tss_other"} {
+		if _, err := s.Secret(ctx, token.Hash(gone)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Secret(%s) after regenerate without grace = %v; want ErrNotFound", gone, err)
+		}
+	}
+	cur, err := s.Token(ctx, tok.Owner(), tok.ID)
+	if err != nil || cur.SecretHash != token.Hash("tss_third") || cur.PrevSecretHash != "" {
+		t.Fatalf("Token = %+v, %v", cur, err)
+	}
+	if err := s.RevokeToken(ctx, regen, event(ws, "token_revoked")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("RevokeToken of a stale record = %v; want ErrConflict", err)
+	}
+	if err := s.RevokeToken(ctx, cur, event(ws, "token_revoked")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Secret(ctx, token.Hash("tss_third")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Secret after revoke = %v; want ErrNotFound", err)
+	}
+	if _, err := s.Token(ctx, tok.Owner(), tok.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Token after revoke = %v; want ErrNotFound", err)
+	}
+}
+
+func TestConcurrentCreatesAtOneVersion(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	ws, site := seedSite(t, s)
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := "0000000c00000000000000" + string("0123456789"[i]) + "0"
+			errs[i] = s.CreateToken(ctx, 0, newToken(id, site, "tss_"+id), event(ws, "token_created"), nil, t0)
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, store.ErrConflict):
+			t.Errorf("CreateToken = %v; want nil or ErrConflict", err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d creates at one version succeeded; want 1", won)
+	}
+}

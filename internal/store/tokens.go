@@ -1,0 +1,252 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tokensmith/tokensmith/internal/scope"
+	"github.com/tokensmith/tokensmith/internal/token"
+)
+
+// Owner is what a token belongs to: a site or a workspace.
+type Owner struct {
+	Kind token.Kind
+	ID   string
+}
+
+func (o Owner) pk() string {
+	if o.Kind == token.KindSite {
+		return "SITE#" + o.ID
+	}
+	return "WS#" + o.ID
+}
+
+// Token is a token's record: everything about it but the secret, which is
+// kept only as the SHA-256 in SecretHash.
+type Token struct {
+	ID             string            `dynamodbav:"id"`
+	Kind           token.Kind        `dynamodbav:"kind"`
+	Name           string            `dynamodbav:"name"`
+	SiteID         string            `dynamodbav:"siteId,omitempty"`
+	WorkspaceID    string            `dynamodbav:"workspaceId"`
+	Permissions    scope.Permissions `dynamodbav:"permissions"`
+	Scope          string            `dynamodbav:"scope"`
+	DisplayHint    string            `dynamodbav:"displayHint"`
+	SecretHash     string            `dynamodbav:"secretHash"`
+	PrevSecretHash string            `dynamodbav:"prevSecretHash,omitempty"`
+	CreatedOn      time.Time         `dynamodbav:"createdOn"`
+	CreatedBy      Actor             `dynamodbav:"createdBy"`
+	LastUsed       *time.Time        `dynamodbav:"lastUsed,omitempty"`
+	UseCount       int64             `dynamodbav:"useCount"`
+	ExpiresAt      int64             `dynamodbav:"expiresAt"` // Unix seconds; the table's TTL attribute
+}
+
+// Owner returns the site or workspace the token belongs to.
+func (t Token) Owner() Owner {
+	if t.Kind == token.KindSite {
+		return Owner{token.KindSite, t.SiteID}
+	}
+	return Owner{token.KindWorkspace, t.WorkspaceID}
+}
+
+// Secret is what the authorizer reads, in one GetItem, for a presented
+// secret: the token's identity and scopes, which never change, and its expiry.
+type Secret struct {
+	Hash        string     `dynamodbav:"hash"`
+	TokenID     string     `dynamodbav:"tokenId"`
+	Kind        token.Kind `dynamodbav:"kind"`
+	SiteID      string     `dynamodbav:"siteId,omitempty"`
+	WorkspaceID string     `dynamodbav:"workspaceId"`
+	Scope       string     `dynamodbav:"scope"`
+	ExpiresAt   int64      `dynamodbav:"expiresAt"`
+	// GraceUntil is set on a secret replaced by a regenerate with a grace period.
+	GraceUntil *time.Time `dynamodbav:"graceUntil,omitempty"`
+}
+
+// Idempotency is the stored outcome of a create made with an Idempotency-Key.
+// The key itself is kept only as a hash, and the response, which holds the
+// secret, only sealed under a key derived from it.
+type Idempotency struct {
+	KeyHash   string `dynamodbav:"keyHash"`
+	BodyHash  string `dynamodbav:"bodyHash"`
+	Sealed    []byte `dynamodbav:"sealed"`
+	ExpiresAt int64  `dynamodbav:"expiresAt"`
+}
+
+type tokenItem struct {
+	keys
+	Token
+}
+
+type secretItem struct {
+	keys
+	Secret
+}
+
+type idempotencyItem struct {
+	keys
+	Idempotency
+}
+
+func tokenSK(id string) string { return "TOKEN#" + id }
+
+func secretPK(hash string) string { return "SECRET#" + hash }
+
+func secretOf(t Token) Secret {
+	return Secret{
+		Hash: t.SecretHash, TokenID: t.ID, Kind: t.Kind, SiteID: t.SiteID, WorkspaceID: t.WorkspaceID,
+		Scope: t.Scope, ExpiresAt: t.ExpiresAt,
+	}
+}
+
+// Tokens lists the token records of owner, expired ones included.
+func (s *Store) Tokens(ctx context.Context, owner Owner) ([]Token, error) {
+	kc := expression.Key(AttrPK).Equal(expression.Value(owner.pk())).And(expression.Key(AttrSK).BeginsWith("TOKEN#"))
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build query: %w", err)
+	}
+	var out []Token
+	err = s.queryAll(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ConsistentRead:            aws.Bool(true),
+	}, func(item map[string]types.AttributeValue) error {
+		var it tokenItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return fmt.Errorf("decode token: %w", err)
+		}
+		out = append(out, it.Token)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tokens of %s: %w", owner.pk(), err)
+	}
+	return out, nil
+}
+
+// Token reads one token record.
+func (s *Store) Token(ctx context.Context, owner Owner, id string) (Token, error) {
+	var it tokenItem
+	if err := s.get(ctx, owner.pk(), tokenSK(id), &it); err != nil {
+		return Token{}, fmt.Errorf("token %s: %w", id, err)
+	}
+	return it.Token, nil
+}
+
+// Secret reads what the authorizer needs for a secret's hash.
+func (s *Store) Secret(ctx context.Context, hash string) (Secret, error) {
+	var it secretItem
+	if err := s.get(ctx, secretPK(hash), metaSK, &it); err != nil {
+		return Secret{}, fmt.Errorf("secret: %w", err)
+	}
+	return it.Secret, nil
+}
+
+// Idempotency reads the stored outcome for a key hash.
+func (s *Store) Idempotency(ctx context.Context, keyHash string) (Idempotency, error) {
+	var it idempotencyItem
+	if err := s.get(ctx, "IDEM#"+keyHash, metaSK, &it); err != nil {
+		return Idempotency{}, fmt.Errorf("idempotency key: %w", err)
+	}
+	return it.Idempotency, nil
+}
+
+// CreateToken stores t, its secret and ev in one transaction. version is the
+// owner's tokenVersion as read when its active tokens were counted: the
+// transaction bumps it, so a concurrent create that counted the same tokens
+// fails with ErrConflict and counts again. With idem, the sealed response is
+// stored in the same transaction; ErrIdempotencyKeyUsed when a live one exists.
+func (s *Store) CreateToken(ctx context.Context, version int64, t Token, ev AuditEvent, idem *Idempotency, now time.Time) error {
+	owner := t.Owner()
+	var b build
+	b.add(s.update(owner.pk(), metaSK,
+		expression.Set(expression.Name("tokenVersion"), expression.Value(version+1)),
+		condition(expression.Name("tokenVersion").Equal(expression.Value(version)))))
+	b.add(s.put(tokenItem{keys{PK: owner.pk(), SK: tokenSK(t.ID)}, t}, absent()))
+	b.add(s.put(secretItem{keys{PK: secretPK(t.SecretHash), SK: metaSK}, secretOf(t)}, absent()))
+	b.add(s.auditPut(ev))
+	reasons := map[int]error{}
+	if idem != nil {
+		cond := expression.AttributeNotExists(expression.Name(AttrPK)).
+			Or(expression.Name(AttrExpiresAt).LessThanEqual(expression.Value(now.Unix())))
+		reasons[b.add(s.put(idempotencyItem{keys{PK: "IDEM#" + idem.KeyHash, SK: metaSK}, *idem}, &cond))] = ErrIdempotencyKeyUsed
+	}
+	if b.err != nil {
+		return b.err
+	}
+	if err := s.transact(ctx, b.items, reasons); err != nil {
+		return fmt.Errorf("create token %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// RevokeToken deletes t, every secret of it and records ev. ErrConflict when
+// t changed since it was read.
+func (s *Store) RevokeToken(ctx context.Context, t Token, ev AuditEvent) error {
+	var b build
+	b.add(s.del(t.Owner().pk(), tokenSK(t.ID), condition(expression.Name("secretHash").Equal(expression.Value(t.SecretHash)))))
+	b.add(s.del(secretPK(t.SecretHash), metaSK, nil))
+	if t.PrevSecretHash != "" {
+		b.add(s.del(secretPK(t.PrevSecretHash), metaSK, nil))
+	}
+	b.add(s.auditPut(ev))
+	if b.err != nil {
+		return b.err
+	}
+	if err := s.transact(ctx, b.items, nil); err != nil {
+		return fmt.Errorf("revoke token %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// RegenerateToken gives t the secret newHash (shown as hint) and records ev.
+// The old secret is deleted, or kept until graceUntil when that is set; an
+// older secret still in its grace period is deleted. ErrConflict when t
+// changed since it was read. It returns the updated record.
+func (s *Store) RegenerateToken(ctx context.Context, t Token, newHash, hint string, graceUntil *time.Time, ev AuditEvent) (Token, error) {
+	old := t
+	t.SecretHash, t.DisplayHint, t.PrevSecretHash = newHash, hint, ""
+	upd := expression.Set(expression.Name("secretHash"), expression.Value(newHash)).
+		Set(expression.Name("displayHint"), expression.Value(hint))
+	if graceUntil != nil {
+		t.PrevSecretHash = old.SecretHash
+		upd = upd.Set(expression.Name("prevSecretHash"), expression.Value(old.SecretHash))
+	} else {
+		upd = upd.Remove(expression.Name("prevSecretHash"))
+	}
+	var b build
+	b.add(s.update(t.Owner().pk(), tokenSK(t.ID), upd, condition(expression.Name("secretHash").Equal(expression.Value(old.SecretHash)))))
+	b.add(s.put(secretItem{keys{PK: secretPK(newHash), SK: metaSK}, secretOf(t)}, absent()))
+	if graceUntil != nil {
+		end := graceUntil.Unix()
+		if t.ExpiresAt < end {
+			end = t.ExpiresAt
+		}
+		b.add(s.update(secretPK(old.SecretHash), metaSK,
+			expression.Set(expression.Name("graceUntil"), expression.Value(*graceUntil)).
+				Set(expression.Name(AttrExpiresAt), expression.Value(end)), exists()))
+	} else {
+		b.add(s.del(secretPK(old.SecretHash), metaSK, nil))
+	}
+	if old.PrevSecretHash != "" {
+		b.add(s.del(secretPK(old.PrevSecretHash), metaSK, nil))
+	}
+	b.add(s.auditPut(ev))
+	if b.err != nil {
+		return Token{}, b.err
+	}
+	if err := s.transact(ctx, b.items, nil); err != nil {
+		return Token{}, fmt.Errorf("regenerate token %s: %w", t.ID, err)
+	}
+	return t, nil
+}

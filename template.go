@@ -1,0 +1,11 @@
+// Package tokensmith holds what the whole repository shares at its root: the
+// SAM template, which is the one definition of the table, the routes' events
+// and the gateway responses.
+package tokensmith
+
+import _ "embed"
+
+// Template is template.yaml as deployed.
+//
+//go:embed template.yaml
+var Template []byte
