@@ -1,0 +1,112 @@
+// Package authorizer decides, for every API Gateway request, whether its
+// Bearer credential may call the route: OIDC user tokens for the management
+// routes. It is the REQUEST authorizer's handler, written against
+// aws-lambda-go's event types.
+package authorizer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/tokensmith/tokensmith/internal/principal"
+	"github.com/tokensmith/tokensmith/internal/route"
+	"github.com/tokensmith/tokensmith/internal/token"
+	"github.com/tokensmith/tokensmith/internal/usertoken"
+)
+
+// ErrUnauthorized is the error API Gateway turns into a 401: Lambda
+// authorizers signal "no valid credential" by failing with exactly this message.
+var ErrUnauthorized = errors.New("Unauthorized")
+
+// UserVerifier verifies OIDC user tokens.
+type UserVerifier interface {
+	Verify(ctx context.Context, raw string) (usertoken.Claims, error)
+}
+
+// Authorizer is the REQUEST authorizer.
+type Authorizer struct {
+	Users UserVerifier
+	Log   *slog.Logger
+}
+
+// maxCredential bounds what is read of a credential; user tokens are a few
+// hundred bytes to a few kilobytes.
+const maxCredential = 8192
+
+// Handle decides one request. A request without a valid credential for its
+// route fails with ErrUnauthorized; a dependency that fails makes it fail
+// with another error, which API Gateway answers with a 500: never an allow.
+func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	r, ok := route.Lookup(req.HTTPMethod, req.Resource)
+	if !ok {
+		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+	}
+	cred, ok := Bearer(req.Headers, req.MultiValueHeaders)
+	if !ok {
+		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+	}
+	switch r.Auth {
+	case route.User:
+		return a.user(ctx, req, r, cred)
+	}
+	return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+}
+
+func (a *Authorizer) user(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest, r route.Route, cred string) (events.APIGatewayCustomAuthorizerResponse, error) {
+	// An API token is never a person's credential; its shape alone says so.
+	if _, err := token.Parse(cred); err == nil {
+		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+	}
+	claims, err := a.Users.Verify(ctx, cred)
+	switch {
+	case errors.Is(err, usertoken.ErrIssuerUnavailable):
+		a.Log.ErrorContext(ctx, "user token issuer unavailable", "error", err)
+		return events.APIGatewayCustomAuthorizerResponse{}, fmt.Errorf("authorizer: %w", err)
+	case err != nil:
+		a.Log.InfoContext(ctx, "user token rejected", "error", err)
+		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+	}
+	p := principal.Principal{Kind: principal.User, UserID: claims.Subject, Email: claims.Email}
+	return events.APIGatewayCustomAuthorizerResponse{
+		PrincipalID:    "user:" + claims.Subject,
+		PolicyDocument: Policy(req.MethodArn, r, "Allow"),
+		Context:        p.Context(),
+	}, nil
+}
+
+// Bearer returns the credential of the one Authorization header, which must
+// use the Bearer scheme. Header names are matched without regard to case,
+// and more than one Authorization value is refused.
+func Bearer(headers map[string]string, multi map[string][]string) (string, bool) {
+	var values []string
+	for k, vs := range multi {
+		if strings.EqualFold(k, "Authorization") {
+			values = append(values, vs...)
+		}
+	}
+	if len(values) == 0 {
+		for k, v := range headers {
+			if strings.EqualFold(k, "Authorization") {
+				values = append(values, v)
+			}
+		}
+	}
+	if len(values) != 1 {
+		return "", false
+	}
+	v := values[0]
+	const scheme = "bearer "
+	if len(v) <= len(scheme) || len(v) > len(scheme)+maxCredential || !strings.EqualFold(v[:len(scheme)], scheme) {
+		return "", false
+	}
+	cred := strings.TrimLeft(v[len(scheme):], " ")
+	if cred == "" || strings.ContainsAny(cred, " \t\r\n") {
+		return "", false
+	}
+	return cred, true
+}

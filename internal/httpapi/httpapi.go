@@ -1,0 +1,133 @@
+// Package httpapi is the HTTP edge of the functions: plain net/http handlers
+// that Lambda runs through aws-lambda-go-api-proxy, so that tests, the local
+// gateway and Lambda share one code path. It turns requests into domain
+// calls, and errors into API.md's JSON errors, in one place.
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+
+	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/principal"
+	"github.com/tokensmith/tokensmith/internal/route"
+)
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 16 << 10
+
+// errorBody is API.md's error shape.
+type errorBody struct {
+	Code              apperr.Code     `json:"code"`
+	Message           string          `json:"message"`
+	ExternalReference *string         `json:"externalReference"`
+	Details           []apperr.Detail `json:"details"`
+}
+
+// writeJSON writes v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// writeError is where every error becomes a status and a code. Internal
+// errors reach the client as a generic message and the log in full.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	e := apperr.From(err)
+	if e.Code == apperr.Internal {
+		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	details := e.Details
+	if details == nil {
+		details = []apperr.Detail{}
+	}
+	writeJSON(w, apperr.Status(e.Code), errorBody{Code: e.Code, Message: e.Message, Details: details})
+}
+
+// caller returns the principal the authorizer put in the request's API
+// Gateway context.
+func caller(r *http.Request) (principal.Principal, error) {
+	gw, ok := core.GetAPIGatewayContextFromContext(r.Context())
+	if !ok {
+		return principal.Principal{}, principal.ErrMissing
+	}
+	return principal.FromContext(gw.Authorizer)
+}
+
+// decode reads a JSON body of at most MaxBody bytes into v: the content type
+// must be JSON, the bytes UTF-8, the value one object with no unknown fields.
+// An empty body is allowed when optional is set and leaves v as it is.
+func decode(r *http.Request, v any, optional bool) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	if err != nil {
+		return apperr.New(apperr.BadRequest, "The request body could not be read")
+	}
+	if len(body) > MaxBody {
+		return apperr.New(apperr.BadRequest, fmt.Sprintf("The request body is larger than %d bytes", MaxBody))
+	}
+	if optional && len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return apperr.New(apperr.BadRequest, "The request body must be JSON, sent with Content-Type: application/json")
+	}
+	if !utf8.Valid(body) {
+		return apperr.New(apperr.BadRequest, "The request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &typeErr) && typeErr.Field != "":
+			return apperr.Invalid(apperr.Detail{Field: typeErr.Field, Message: "must be of type " + typeErr.Type.String()})
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return apperr.Invalid(apperr.Detail{Field: field, Message: "is not a known field"})
+		}
+		return apperr.New(apperr.BadRequest, "The request body is not valid JSON")
+	}
+	if dec.More() {
+		return apperr.New(apperr.BadRequest, "The request body holds more than one JSON value")
+	}
+	return nil
+}
+
+// mux returns a router for fn's routes of the route table, each served by
+// the handler of its operation; it panics at start-up when an operation has
+// no handler or a handler no route, so the two cannot drift apart.
+func mux(fn string, ops map[string]http.HandlerFunc, log *slog.Logger) http.Handler {
+	m := http.NewServeMux()
+	seen := map[string]bool{}
+	for _, r := range route.ForFunction(fn) {
+		h, ok := ops[r.Op]
+		if !ok {
+			panic("httpapi: no handler for operation " + r.Op)
+		}
+		seen[r.Op] = true
+		m.HandleFunc(r.Method+" "+r.Path, h)
+	}
+	for op := range ops {
+		if !seen[op] {
+			panic("httpapi: handler for unknown operation " + op)
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := m.Handler(r); pattern == "" {
+			writeError(w, r, log, apperr.NotFoundError())
+			return
+		}
+		m.ServeHTTP(w, r)
+	})
+}

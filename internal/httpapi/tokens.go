@@ -1,0 +1,224 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/principal"
+	"github.com/tokensmith/tokensmith/internal/route"
+	"github.com/tokensmith/tokensmith/internal/scope"
+	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/token"
+)
+
+// timeFormat is RFC 3339 UTC with milliseconds, as every time in the API.
+const timeFormat = "2006-01-02T15:04:05.000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+// ApiToken is a token as the API shows it: never its secret.
+type ApiToken struct {
+	ID          string            `json:"id"`
+	Kind        token.Kind        `json:"kind"`
+	Name        string            `json:"name"`
+	DisplayHint string            `json:"displayHint"`
+	SiteID      string            `json:"siteId,omitempty"`
+	WorkspaceID string            `json:"workspaceId"`
+	Permissions scope.Permissions `json:"permissions"`
+	Scope       string            `json:"scope"`
+	CreatedOn   string            `json:"createdOn"`
+	CreatedBy   createdBy         `json:"createdBy"`
+	LastUsed    *string           `json:"lastUsed"`
+	UseCount    int64             `json:"useCount"`
+	ExpiresOn   string            `json:"expiresOn"`
+}
+
+type createdBy struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+}
+
+// NewApiToken renders a stored token.
+func NewApiToken(t store.Token) ApiToken {
+	out := ApiToken{
+		ID: t.ID, Kind: t.Kind, Name: t.Name, DisplayHint: t.DisplayHint, SiteID: t.SiteID, WorkspaceID: t.WorkspaceID,
+		Permissions: t.Permissions, Scope: t.Scope, CreatedOn: formatTime(t.CreatedOn),
+		CreatedBy: createdBy{ID: t.CreatedBy.ID, Email: t.CreatedBy.Email},
+		UseCount:  t.UseCount, ExpiresOn: formatTime(time.Unix(t.ExpiresAt, 0)),
+	}
+	if t.LastUsed != nil {
+		s := formatTime(*t.LastUsed)
+		out.LastUsed = &s
+	}
+	return out
+}
+
+// minted is the one response that carries a secret.
+type minted struct {
+	Token    string   `json:"token"`
+	ApiToken ApiToken `json:"apiToken"`
+}
+
+// Tokens serves the token management routes of the route table.
+func Tokens(svc *manage.Service, log *slog.Logger) http.Handler {
+	h := &tokensHandler{svc: svc, log: log}
+	site := func(r *http.Request) store.Owner { return store.Owner{Kind: token.KindSite, ID: r.PathValue("site_id")} }
+	ws := func(r *http.Request) store.Owner {
+		return store.Owner{Kind: token.KindWorkspace, ID: r.PathValue("workspace_id")}
+	}
+	return mux(route.Tokens, map[string]http.HandlerFunc{
+		"createSiteToken":      h.create(site),
+		"listSiteTokens":       h.list(site),
+		"getSiteToken":         h.get(site),
+		"revokeSiteToken":      h.revoke(site),
+		"regenerateSiteToken":  h.regenerate(site),
+		"createWorkspaceToken": h.create(ws),
+		"listWorkspaceTokens":  h.list(ws),
+		"getWorkspaceToken":    h.get(ws),
+		"revokeWorkspaceToken": h.revoke(ws),
+	}, log)
+}
+
+type tokensHandler struct {
+	svc *manage.Service
+	log *slog.Logger
+}
+
+// person returns the caller, who must be a person: the authorizer lets only
+// user tokens through to these routes, and this holds even if it did not.
+func (h *tokensHandler) person(r *http.Request) (manage.Person, error) {
+	p, err := caller(r)
+	if err != nil || p.Kind != principal.User {
+		return manage.Person{}, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized)
+	}
+	return manage.Person{Subject: p.UserID, Email: p.Email}, nil
+}
+
+// IdempotencyKey validates the Idempotency-Key header: 16 to 255 printable
+// ASCII characters, or absent.
+func IdempotencyKey(r *http.Request) (string, error) {
+	k := r.Header.Get("Idempotency-Key")
+	if k == "" {
+		return "", nil
+	}
+	ok := len(k) >= 16 && len(k) <= 255
+	for i := 0; ok && i < len(k); i++ {
+		ok = k[i] >= 0x20 && k[i] < 0x7f
+	}
+	if !ok {
+		return "", apperr.Invalid(apperr.Detail{Field: "Idempotency-Key", Message: "must be 16 to 255 printable ASCII characters"})
+	}
+	return k, nil
+}
+
+func (h *tokensHandler) create(owner func(*http.Request) store.Owner) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := h.person(r)
+		if err != nil {
+			writeError(w, r, h.log, err)
+			return
+		}
+		key, err := IdempotencyKey(r)
+		if err != nil {
+			writeError(w, r, h.log, err)
+			return
+		}
+		var in manage.CreateInput
+		if err := decode(r, &in, false); err != nil {
+			writeError(w, r, h.log, err)
+			return
+		}
+		m, replayed, err := h.svc.Create(r.Context(), p, owner(r), in, key)
+		if err != nil {
+			writeError(w, r, h.log, err)
+			return
+		}
+		if replayed {
+			w.Header().Set("Idempotent-Replayed", "true")
+		}
+		h.log.InfoContext(r.Context(), "token created", "tokenId", m.Token.ID, "displayHint", m.Token.DisplayHint, "replayed", replayed)
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusCreated, minted{Token: m.Secret, ApiToken: NewApiToken(m.Token)})
+	}
+}
+
+func (h *tokensHandler) list(owner func(*http.Request) store.Owner) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := h.person(r)
+		if err != nil {
+			writeError(w, r, h.log, err)
+			return
+		}
+		ts, err := h.svc.List(r.Context(), p, owner(r))
+		if err != nil {
+			writeError(w, r, h.log, err)
+			return
+		}
+		out := make([]ApiToken, 0, len(ts))
+		for _, t := range ts {
+			out = append(out, NewApiToken(t))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"apiTokens": out})
+	}
+}
+
+func (h *tokensHandler) get(owner func(*http.Request) store.Owner) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := h.person(r)
+		if err != nil {
+			writeError(w, r, h.log, err)
+			return
+		}
+		t, err := h.svc.Get(r.Context(), p, owner(r), r.PathValue("token_id"))
+		if err != nil {
+			writeError(w, r, h.log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, NewApiToken(t))
+	}
+}
+
+func (h *tokensHandler) revoke(owner func(*http.Request) store.Owner) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := h.person(r)
+		if err != nil {
+			writeError(w, r, h.log, err)
+			return
+		}
+		id := r.PathValue("token_id")
+		if err := h.svc.Revoke(r.Context(), p, owner(r), id); err != nil {
+			writeError(w, r, h.log, err)
+			return
+		}
+		h.log.InfoContext(r.Context(), "token revoked", "tokenId", id)
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (h *tokensHandler) regenerate(owner func(*http.Request) store.Owner) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := h.person(r)
+		if err != nil {
+			writeError(w, r, h.log, err)
+			return
+		}
+		var in struct {
+			GracePeriodSeconds int64 `json:"gracePeriodSeconds"`
+		}
+		if err := decode(r, &in, true); err != nil {
+			writeError(w, r, h.log, err)
+			return
+		}
+		m, err := h.svc.Regenerate(r.Context(), p, owner(r), r.PathValue("token_id"), time.Duration(in.GracePeriodSeconds)*time.Second)
+		if err != nil {
+			writeError(w, r, h.log, err)
+			return
+		}
+		h.log.InfoContext(r.Context(), "token regenerated", "tokenId", m.Token.ID, "displayHint", m.Token.DisplayHint)
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, minted{Token: m.Secret, ApiToken: NewApiToken(m.Token)})
+	}
+}

@@ -1,0 +1,54 @@
+// Package lambdafn assembles each Lambda function's handler from its parts,
+// so that functions/*/main.go, the local gateway and the tests build them
+// the same way.
+package lambdafn
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/tokensmith/tokensmith/internal/authorizer"
+	"github.com/tokensmith/tokensmith/internal/httpapi"
+	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/store"
+)
+
+// Proxy is the handler of a function behind an API Gateway REST API
+// (Lambda proxy integration).
+type Proxy func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
+
+// Authorize is the handler of a REQUEST authorizer.
+type Authorize func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
+
+// Adapt runs an http.Handler as a proxy-integration Lambda handler.
+func Adapt(h http.Handler) Proxy { return httpadapter.New(h).ProxyWithContext }
+
+// Tokens is the token management function.
+func Tokens(st *store.Store, log *slog.Logger) Proxy {
+	return Adapt(httpapi.Tokens(manage.New(st), log))
+}
+
+// Authorizer is the REQUEST authorizer function.
+func Authorizer(users authorizer.UserVerifier, log *slog.Logger) Authorize {
+	a := &authorizer.Authorizer{Users: users, Log: log}
+	return a.Handle
+}
+
+// Require reads the named variables with getenv and fails when one is empty,
+// so that a function misconfigured in the template fails at start-up.
+func Require(getenv func(string) string, names ...string) (map[string]string, error) {
+	out := make(map[string]string, len(names))
+	for _, n := range names {
+		v := getenv(n)
+		if v == "" {
+			return nil, fmt.Errorf("environment variable %s is not set", n)
+		}
+		out[n] = v
+	}
+	return out, nil
+}

@@ -1,0 +1,162 @@
+// Package localstack assembles the whole service on one machine, as `make
+// run` serves it and the end-to-end tests drive it: the table created from
+// template.yaml in DynamoDB Local, the dev issuer, and the local gateway in
+// front of the same authorizer and function handlers Lambda runs.
+package localstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/tokensmith/tokensmith/internal/ddbclient"
+	"github.com/tokensmith/tokensmith/internal/directory"
+	"github.com/tokensmith/tokensmith/internal/gateway"
+	"github.com/tokensmith/tokensmith/internal/lambdafn"
+	"github.com/tokensmith/tokensmith/internal/route"
+	"github.com/tokensmith/tokensmith/internal/samtemplate"
+	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/usertoken"
+)
+
+// Defaults of `make run`.
+const (
+	DefaultEndpoint = "http://127.0.0.1:8000"
+	DefaultTable    = "tokensmith"
+	DefaultAddr     = "127.0.0.1:3000"
+	DefaultDir      = ".local"
+)
+
+// IssuerPath is where the dev issuer is served below the base URL.
+const IssuerPath = "/dev-issuer"
+
+// IssuerKeyFile is the dev issuer's key, under the local folder.
+const IssuerKeyFile = "dev-issuer.pem"
+
+// Config says where the stack's parts are.
+type Config struct {
+	Endpoint string // DynamoDB
+	Table    string
+	Dir      string // holds the dev issuer's key
+	BaseURL  string // where the stack is served, for the dev issuer's URL
+	// CacheTTL is the authorizer cache TTL; negative uses the template's default.
+	CacheTTL time.Duration
+	Log      *slog.Logger
+}
+
+// Stack is the running service.
+type Stack struct {
+	Handler   http.Handler
+	Gateway   *gateway.Gateway
+	Store     *store.Store
+	Directory *directory.Service
+	Issuer    *usertoken.DevIssuer
+	DB        *dynamodb.Client
+}
+
+// Start creates the table if needed and assembles the stack.
+func Start(ctx context.Context, cfg Config) (*Stack, error) {
+	db, err := ddbclient.New(ctx, cfg.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := samtemplate.Load()
+	if err != nil {
+		return nil, err
+	}
+	def, err := tmpl.Table()
+	if err != nil {
+		return nil, err
+	}
+	if err := store.EnsureTable(ctx, db, def.CreateTableInput(cfg.Table), def.TimeToLiveSpecification.AttributeName); err != nil {
+		return nil, fmt.Errorf("DynamoDB at %s: %w", cfg.Endpoint, err)
+	}
+	issuer, err := usertoken.LoadDevIssuer(filepath.Join(cfg.Dir, IssuerKeyFile), cfg.BaseURL+IssuerPath, true)
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := usertoken.NewVerifier(usertoken.Config{Issuer: issuer.URL, Audience: usertoken.DevAudience})
+	if err != nil {
+		return nil, err
+	}
+	st := store.New(db, cfg.Table)
+	gw, err := gateway.New(tmpl, lambdafn.Authorizer(verifier, cfg.Log), map[string]lambdafn.Proxy{
+		route.Tokens: lambdafn.Tokens(st, cfg.Log),
+	}, cfg.CacheTTL, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(IssuerPath+"/", http.StripPrefix(IssuerPath, issuer))
+	mux.Handle("/", gw)
+	return &Stack{Handler: mux, Gateway: gw, Store: st, Directory: directory.New(st), Issuer: issuer, DB: db}, nil
+}
+
+// Demo is what `make run` seeds and writes to .local/demo.json.
+type Demo struct {
+	BaseURL       string `json:"baseUrl"`
+	WorkspaceID   string `json:"workspaceId"`
+	WorkspaceSlug string `json:"workspaceSlug"`
+	SiteID        string `json:"siteId"`
+	AdminToken    string `json:"adminToken"`
+	MemberToken   string `json:"memberToken"`
+}
+
+// Demo people and names.
+const (
+	DemoSlug        = "hitchhikers"
+	DemoAdminEmail  = "admin@example.com"
+	DemoMemberEmail = "member@example.com"
+)
+
+// SeedDemo creates the demo workspace, site and people unless they exist,
+// and signs fresh user tokens for the two people.
+func (s *Stack) SeedDemo(ctx context.Context, baseURL string, now time.Time) (Demo, error) {
+	ws, err := s.Store.WorkspaceBySlug(ctx, DemoSlug)
+	if errors.Is(err, store.ErrNotFound) {
+		ws, err = s.Directory.CreateWorkspace(ctx, DemoSlug, "Hitchhikers", store.PlanEnterprise)
+	}
+	if err != nil {
+		return Demo{}, fmt.Errorf("seed workspace: %w", err)
+	}
+	sites, err := s.Store.Sites(ctx, ws.ID)
+	if err != nil {
+		return Demo{}, err
+	}
+	var siteID string
+	for _, site := range sites {
+		if site.ShortName == "heart-of-gold" {
+			siteID = site.ID
+		}
+	}
+	if siteID == "" {
+		site, err := s.Directory.CreateSite(ctx, ws.ID, "Heart of Gold Spaceship", "heart-of-gold")
+		if err != nil {
+			return Demo{}, fmt.Errorf("seed site: %w", err)
+		}
+		siteID = site.ID
+	}
+	demo := Demo{BaseURL: baseURL, WorkspaceID: ws.ID, WorkspaceSlug: ws.Slug, SiteID: siteID}
+	for _, p := range []struct {
+		email, role string
+		out         *string
+	}{{DemoAdminEmail, store.RoleAdmin, &demo.AdminToken}, {DemoMemberEmail, store.RoleMember, &demo.MemberToken}} {
+		u, err := s.Directory.AddMember(ctx, ws.ID, "", p.email, p.role)
+		if err != nil {
+			return Demo{}, fmt.Errorf("seed %s: %w", p.email, err)
+		}
+		if *p.out, err = s.Issuer.Sign(u.ID, u.Email, now, DevTokenTTL); err != nil {
+			return Demo{}, err
+		}
+	}
+	return demo, nil
+}
+
+// DevTokenTTL is how long dev-issuer user tokens last.
+const DevTokenTTL = 12 * time.Hour

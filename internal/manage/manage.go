@@ -1,0 +1,323 @@
+// Package manage is token management for people: who may mint, list,
+// regenerate and revoke site and workspace tokens, the limit of 5 active
+// tokens per owner, and idempotent creation. It knows nothing of HTTP.
+package manage
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/scope"
+	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/token"
+)
+
+// Limits of API.md section 5.
+const (
+	MaxActiveTokens = 5
+	MaxNameLen      = 100
+	MaxGrace        = 7 * 24 * time.Hour
+	IdempotencyTTL  = 24 * time.Hour
+)
+
+// maxAttempts bounds the retries of a write that lost a race; each retry
+// reads the state again.
+const maxAttempts = 30
+
+// Service manages tokens.
+type Service struct {
+	Store *store.Store
+	Now   func() time.Time
+	Rand  io.Reader
+}
+
+// New returns a Service with the real clock and crypto/rand.
+func New(st *store.Store) *Service {
+	return &Service{Store: st, Now: time.Now, Rand: rand.Reader}
+}
+
+// Person is the caller, as their verified user token names them.
+type Person struct {
+	Subject string
+	Email   string
+}
+
+// CreateInput is what a create asks for.
+type CreateInput struct {
+	Name        string            `json:"name"`
+	Permissions scope.Permissions `json:"permissions"`
+}
+
+// Minted is a token with its secret: only ever in the response that creates
+// or regenerates it (or an idempotent replay of that response).
+type Minted struct {
+	Secret string      `json:"secret"`
+	Token  store.Token `json:"token"`
+}
+
+// access is what the caller may act on, once authorised.
+type access struct {
+	actor     store.User
+	workspace store.Workspace
+	site      *store.Site
+	version   int64 // the owner's tokenVersion as read
+}
+
+// authorize checks that p may manage the tokens of owner: workspace admins
+// for site and workspace tokens, site administrators for their site's.
+// Someone with no role there gets not found, so that ids of other tenants
+// cannot be probed; a workspace member gets forbidden.
+func (s *Service) authorize(ctx context.Context, p Person, owner store.Owner) (access, error) {
+	if !token.ValidID(owner.ID) {
+		return access{}, apperr.NotFoundError()
+	}
+	var a access
+	var err error
+	a.actor, err = s.Store.UserByEmail(ctx, p.Email)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return access{}, apperr.NotFoundError()
+	case err != nil:
+		return access{}, err
+	}
+	wsID := owner.ID
+	if owner.Kind == token.KindSite {
+		site, err := s.Store.Site(ctx, owner.ID)
+		if err != nil {
+			return access{}, notFound(err)
+		}
+		a.site, a.version, wsID = &site, site.TokenVersion, site.WorkspaceID
+	}
+	if a.workspace, err = s.Store.Workspace(ctx, wsID); err != nil {
+		return access{}, notFound(err)
+	}
+	if owner.Kind == token.KindWorkspace {
+		a.version = a.workspace.TokenVersion
+	}
+	wsRole, err := s.role(ctx, store.Scope{WorkspaceID: wsID}, a.actor.ID)
+	if err != nil {
+		return access{}, err
+	}
+	siteRole := ""
+	if a.site != nil && wsRole != store.RoleAdmin {
+		if siteRole, err = s.role(ctx, store.Scope{WorkspaceID: wsID, SiteID: a.site.ID}, a.actor.ID); err != nil {
+			return access{}, err
+		}
+	}
+	switch {
+	case wsRole == store.RoleAdmin || siteRole == store.RoleAdmin:
+	case wsRole != "" || siteRole != "":
+		return access{}, apperr.New(apperr.Forbidden, "You do not have permission to manage the API tokens of this "+string(owner.Kind))
+	default:
+		return access{}, apperr.NotFoundError()
+	}
+	if owner.Kind == token.KindWorkspace && a.workspace.Plan != store.PlanEnterprise {
+		return access{}, apperr.New(apperr.NotEnterprise, "Workspace tokens are only available on enterprise workspaces")
+	}
+	return a, nil
+}
+
+func (s *Service) role(ctx context.Context, m store.Scope, userID string) (string, error) {
+	role, err := s.Store.Role(ctx, m, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	return role, err
+}
+
+// notFound turns a store miss into the API's not found, and passes other
+// errors on.
+func notFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return apperr.NotFoundError()
+	}
+	return err
+}
+
+// Validate checks a create's input for tokens of kind k.
+func Validate(k token.Kind, in CreateInput) []apperr.Detail {
+	var details []apperr.Detail
+	name := strings.TrimSpace(in.Name)
+	switch n := utf8.RuneCountInString(name); {
+	case !utf8.ValidString(in.Name) || strings.ContainsRune(in.Name, utf8.RuneError):
+		details = append(details, apperr.Detail{Field: "name", Message: "must be valid UTF-8"})
+	case n == 0:
+		details = append(details, apperr.Detail{Field: "name", Message: "is required"})
+	case n > MaxNameLen:
+		details = append(details, apperr.Detail{Field: "name", Message: fmt.Sprintf("must be at most %d characters", MaxNameLen)})
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		details = append(details, apperr.Detail{Field: "name", Message: "must not contain control characters"})
+	}
+	if in.Permissions == nil {
+		details = append(details, apperr.Detail{Field: "permissions", Message: "is required"})
+	} else {
+		for _, e := range scope.Validate(k, in.Permissions) {
+			details = append(details, apperr.Detail{Field: e.Field, Message: e.Message})
+		}
+	}
+	return details
+}
+
+// active reports whether t still works at now: inactivity expiry is checked
+// on every read, since TTL removes expired items only eventually.
+func active(t store.Token, now time.Time) bool { return now.Unix() < t.ExpiresAt }
+
+// List returns the active tokens of owner, newest first.
+func (s *Service) List(ctx context.Context, p Person, owner store.Owner) ([]store.Token, error) {
+	if _, err := s.authorize(ctx, p, owner); err != nil {
+		return nil, err
+	}
+	all, err := s.Store.Tokens(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	var out []store.Token
+	for _, t := range all {
+		if active(t, now) {
+			out = append(out, t)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedOn.Equal(out[j].CreatedOn) {
+			return out[i].CreatedOn.After(out[j].CreatedOn)
+		}
+		return out[i].ID > out[j].ID
+	})
+	return out, nil
+}
+
+// Get returns one active token of owner.
+func (s *Service) Get(ctx context.Context, p Person, owner store.Owner, id string) (store.Token, error) {
+	if _, err := s.authorize(ctx, p, owner); err != nil {
+		return store.Token{}, err
+	}
+	return s.activeToken(ctx, owner, id)
+}
+
+func (s *Service) activeToken(ctx context.Context, owner store.Owner, id string) (store.Token, error) {
+	if !token.ValidID(id) {
+		return store.Token{}, apperr.NotFoundError()
+	}
+	t, err := s.Store.Token(ctx, owner, id)
+	if err != nil {
+		return store.Token{}, notFound(err)
+	}
+	if !active(t, s.Now()) {
+		return store.Token{}, apperr.NotFoundError()
+	}
+	return t, nil
+}
+
+// Revoke deletes a token at once and records who did it.
+func (s *Service) Revoke(ctx context.Context, p Person, owner store.Owner, id string) error {
+	a, err := s.authorize(ctx, p, owner)
+	if err != nil {
+		return err
+	}
+	return s.retry(ctx, func() error {
+		t, err := s.activeToken(ctx, owner, id)
+		if err != nil {
+			return err
+		}
+		ev, err := s.event(a, "token_revoked", t)
+		if err != nil {
+			return err
+		}
+		return s.Store.RevokeToken(ctx, t, ev)
+	})
+}
+
+// Regenerate gives a site token a new secret. The old one stops working at
+// once, or after grace.
+func (s *Service) Regenerate(ctx context.Context, p Person, owner store.Owner, id string, grace time.Duration) (Minted, error) {
+	if grace < 0 || grace > MaxGrace {
+		return Minted{}, apperr.Invalid(apperr.Detail{Field: "gracePeriodSeconds", Message: fmt.Sprintf("must be from 0 to %d", int(MaxGrace.Seconds()))})
+	}
+	a, err := s.authorize(ctx, p, owner)
+	if err != nil {
+		return Minted{}, err
+	}
+	var m Minted
+	err = s.retry(ctx, func() error {
+		t, err := s.activeToken(ctx, owner, id)
+		if err != nil {
+			return err
+		}
+		secret, err := token.Generate(t.Kind, s.Rand)
+		if err != nil {
+			return err
+		}
+		var until *time.Time
+		if grace > 0 {
+			u := s.Now().Add(grace).UTC()
+			until = &u
+		}
+		t.DisplayHint = token.DisplayHint(secret)
+		ev, err := s.event(a, "token_regenerated", t)
+		if err != nil {
+			return err
+		}
+		t, err = s.Store.RegenerateToken(ctx, t, token.Hash(secret), t.DisplayHint, until, ev)
+		m = Minted{Secret: secret, Token: t}
+		return err
+	})
+	return m, err
+}
+
+// retry runs f again, with a short random pause, while it loses races.
+func (s *Service) retry(ctx context.Context, f func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if !errors.Is(err, store.ErrConflict) || attempt == maxAttempts {
+			return err
+		}
+		if err := pause(ctx, attempt); err != nil {
+			return err
+		}
+	}
+}
+
+// pause waits a random few milliseconds, longer with each attempt, so that
+// writers who lost a race do not collide again in step.
+func pause(ctx context.Context, attempt int) error {
+	n, _ := rand.Int(rand.Reader, big.NewInt(int64(5*attempt)+5))
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(n.Int64()+1) * time.Millisecond):
+		return nil
+	}
+}
+
+// event builds the audit event of a change to t made by a.actor.
+func (s *Service) event(a access, subType string, t store.Token) (store.AuditEvent, error) {
+	now := s.Now().UTC()
+	id, err := token.NewID(now, s.Rand)
+	if err != nil {
+		return store.AuditEvent{}, err
+	}
+	payload := map[string]any{
+		"token": map[string]any{"id": t.ID, "kind": string(t.Kind), "name": t.Name, "displayHint": t.DisplayHint},
+		"scope": t.Scope,
+	}
+	if a.site != nil {
+		payload["site"] = map[string]any{"id": a.site.ID, "shortName": a.site.ShortName}
+	}
+	return store.AuditEvent{
+		ID: id, EventType: "api_token", EventSubType: subType, Timestamp: now,
+		Actor:     store.Actor{Type: store.ActorPerson, ID: a.actor.ID, Email: a.actor.Email},
+		Workspace: store.WorkspaceRef{ID: a.workspace.ID, Slug: a.workspace.Slug},
+		Payload:   payload,
+	}, nil
+}
