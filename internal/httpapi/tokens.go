@@ -65,7 +65,9 @@ type minted struct {
 // Tokens serves the token management routes of the route table.
 func Tokens(svc *manage.Service, log *slog.Logger) http.Handler {
 	h := &tokensHandler{svc: svc, log: log}
-	site := func(r *http.Request) store.Owner { return store.Owner{Kind: token.KindSite, ID: r.PathValue("site_id")} }
+	site := func(r *http.Request) store.Owner {
+		return store.Owner{Kind: token.KindSite, ID: r.PathValue("site_id")}
+	}
 	ws := func(r *http.Request) store.Owner {
 		return store.Owner{Kind: token.KindWorkspace, ID: r.PathValue("workspace_id")}
 	}
