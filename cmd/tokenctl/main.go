@@ -1,0 +1,219 @@
+// Command tokenctl is the operator's tool against tokensmith's table, locally
+// or in AWS (DYNAMODB_ENDPOINT and TABLE_NAME from the environment; locally
+// they default to what `make run` uses). Each command prints one JSON object.
+//
+//	tokenctl workspace create --slug S --name N --plan free|enterprise
+//	tokenctl workspace set-plan --workspace ID_OR_SLUG --plan free|enterprise
+//	tokenctl site create --workspace ID_OR_SLUG --name N --short-name S
+//	tokenctl member add --workspace ID_OR_SLUG [--site SITE_ID] --email E --role admin|member
+//	tokenctl member remove --workspace ID_OR_SLUG [--site SITE_ID] --email E
+//	tokenctl dev-token --email E
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tokensmith/tokensmith/internal/ddbclient"
+	"github.com/tokensmith/tokensmith/internal/directory"
+	"github.com/tokensmith/tokensmith/internal/localstack"
+	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/usertoken"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+const usage = `usage:
+  tokenctl workspace create --slug S --name N --plan free|enterprise
+  tokenctl workspace set-plan --workspace ID_OR_SLUG --plan free|enterprise
+  tokenctl site create --workspace ID_OR_SLUG --name N --short-name S
+  tokenctl member add --workspace ID_OR_SLUG [--site SITE_ID] --email E --role admin|member
+  tokenctl member remove --workspace ID_OR_SLUG [--site SITE_ID] --email E
+  tokenctl dev-token --email E`
+
+// errUsage marks a command line that is not one of the above.
+var errUsage = errors.New("usage")
+
+// run executes one command and returns the exit status: 0, 1 for a failure,
+// 2 for a command line that is wrong.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	out, err := dispatch(ctx, args, getenv)
+	switch {
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "tokenctl: %v\n%s\n", err, usage)
+		return 2
+	case err != nil:
+		fmt.Fprintf(stderr, "tokenctl: %v\n", err)
+		return 1
+	}
+	json.NewEncoder(stdout).Encode(out)
+	return 0
+}
+
+func dispatch(ctx context.Context, args []string, getenv func(string) string) (any, error) {
+	if len(args) == 0 {
+		return nil, fmt.Errorf("%w: no command", errUsage)
+	}
+	cmd := args[0]
+	rest := args[1:]
+	if cmd != "dev-token" {
+		if len(args) < 2 {
+			return nil, fmt.Errorf("%w: %s needs a subcommand", errUsage, cmd)
+		}
+		cmd, rest = args[0]+" "+args[1], args[2:]
+	}
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	slug := fs.String("slug", "", "workspace slug")
+	name := fs.String("name", "", "name")
+	plan := fs.String("plan", "", "free or enterprise")
+	workspace := fs.String("workspace", "", "workspace id or slug")
+	site := fs.String("site", "", "site id")
+	shortName := fs.String("short-name", "", "site short name")
+	email := fs.String("email", "", "person's email")
+	role := fs.String("role", "", "admin or member")
+	if err := fs.Parse(rest); err != nil {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("%w: unexpected %q", errUsage, fs.Arg(0))
+	}
+	required := func(pairs ...any) error {
+		for i := 0; i < len(pairs); i += 2 {
+			if *pairs[i+1].(*string) == "" {
+				return fmt.Errorf("%w: %s needs --%s", errUsage, cmd, pairs[i])
+			}
+		}
+		return nil
+	}
+
+	endpoint := getenv("DYNAMODB_ENDPOINT")
+	table := getenv("TABLE_NAME")
+	local := endpoint != "" || table == ""
+	if local && endpoint == "" {
+		endpoint = localstack.DefaultEndpoint
+	}
+	if table == "" {
+		table = localstack.DefaultTable
+	}
+	connect := func() (*directory.Service, error) {
+		db, err := ddbclient.New(ctx, endpoint)
+		if err != nil {
+			return nil, err
+		}
+		return directory.New(store.New(db, table)), nil
+	}
+
+	switch cmd {
+	case "workspace create":
+		if err := required("slug", slug, "name", name, "plan", plan); err != nil {
+			return nil, err
+		}
+		dir, err := connect()
+		if err != nil {
+			return nil, err
+		}
+		ws, err := dir.CreateWorkspace(ctx, *slug, *name, *plan)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"id": ws.ID, "slug": ws.Slug}, nil
+	case "workspace set-plan":
+		if err := required("workspace", workspace, "plan", plan); err != nil {
+			return nil, err
+		}
+		dir, err := connect()
+		if err != nil {
+			return nil, err
+		}
+		ws, err := dir.SetPlan(ctx, *workspace, *plan)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"id": ws.ID, "slug": ws.Slug, "plan": ws.Plan}, nil
+	case "site create":
+		if err := required("workspace", workspace, "name", name, "short-name", shortName); err != nil {
+			return nil, err
+		}
+		dir, err := connect()
+		if err != nil {
+			return nil, err
+		}
+		s, err := dir.CreateSite(ctx, *workspace, *name, *shortName)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"id": s.ID}, nil
+	case "member add":
+		if err := required("workspace", workspace, "email", email, "role", role); err != nil {
+			return nil, err
+		}
+		dir, err := connect()
+		if err != nil {
+			return nil, err
+		}
+		u, err := dir.AddMember(ctx, *workspace, *site, *email, *role)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"userId": u.ID}, nil
+	case "member remove":
+		if err := required("workspace", workspace, "email", email); err != nil {
+			return nil, err
+		}
+		dir, err := connect()
+		if err != nil {
+			return nil, err
+		}
+		u, err := dir.RemoveMember(ctx, *workspace, *site, *email)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"userId": u.ID}, nil
+	case "dev-token":
+		if err := required("email", email); err != nil {
+			return nil, err
+		}
+		if !local {
+			return nil, errors.New("dev-token signs with the local dev issuer and is refused against AWS (DYNAMODB_ENDPOINT is not set)")
+		}
+		dir, err := connect()
+		if err != nil {
+			return nil, err
+		}
+		u, err := dir.Store.UserByEmail(ctx, *email)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("no person with email %q: add them with `tokenctl member add`", *email)
+		}
+		if err != nil {
+			return nil, err
+		}
+		localDir := getenv("LOCAL_DIR")
+		if localDir == "" {
+			localDir = localstack.DefaultDir
+		}
+		baseURL := "http://" + localstack.DefaultAddr
+		if a := getenv("ADDR"); a != "" {
+			baseURL = "http://" + a
+		}
+		issuer, err := usertoken.LoadDevIssuer(filepath.Join(localDir, localstack.IssuerKeyFile), baseURL+localstack.IssuerPath, false)
+		if err != nil {
+			return nil, fmt.Errorf("%w (start the local stack with `make run` first)", err)
+		}
+		tok, err := issuer.Sign(u.ID, u.Email, time.Now(), localstack.DevTokenTTL)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"token": tok}, nil
+	}
+	return nil, fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tokensmith/tokensmith/internal/dynamotest"
+	"github.com/tokensmith/tokensmith/internal/localstack"
+	"github.com/tokensmith/tokensmith/internal/usertoken"
+)
+
+func TestCommands(t *testing.T) {
+	_, table := dynamotest.NewTable(t)
+	dir := t.TempDir()
+	env := map[string]string{"DYNAMODB_ENDPOINT": dynamotest.Endpoint(), "TABLE_NAME": table, "LOCAL_DIR": dir}
+	getenv := func(k string) string { return env[k] }
+	tokenctl := func(args string) (map[string]string, int, string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		code := run(context.Background(), strings.Fields(args), getenv, &out, &errb)
+		var m map[string]string
+		if code == 0 {
+			if err := json.Unmarshal(out.Bytes(), &m); err != nil || strings.Count(out.String(), "\n") != 1 {
+				t.Fatalf("tokenctl %s printed %q; want one JSON object", args, out.String())
+			}
+		}
+		return m, code, errb.String()
+	}
+
+	ws, code, _ := tokenctl("workspace create --slug magrathea --name Magrathea --plan free")
+	if code != 0 || ws["slug"] != "magrathea" || len(ws["id"]) != 24 {
+		t.Fatalf("workspace create = %v, %d", ws, code)
+	}
+	if p, code, _ := tokenctl("workspace set-plan --workspace magrathea --plan enterprise"); code != 0 || p["plan"] != "enterprise" {
+		t.Errorf("set-plan = %v, %d", p, code)
+	}
+	site, code, _ := tokenctl("site create --workspace " + ws["id"] + " --name Planet --short-name planet")
+	if code != 0 || len(site["id"]) != 24 {
+		t.Fatalf("site create = %v, %d", site, code)
+	}
+	m, code, _ := tokenctl("member add --workspace magrathea --email slartibartfast@example.com --role admin")
+	if code != 0 || m["userId"] == "" {
+		t.Fatalf("member add = %v, %d", m, code)
+	}
+	if again, _, _ := tokenctl("member add --workspace magrathea --site " + site["id"] + " --email slartibartfast@example.com --role admin"); again["userId"] != m["userId"] {
+		t.Errorf("the same person got two ids: %v, %v", m, again)
+	}
+
+	// dev-token needs the local issuer's key, which `make run` creates.
+	if _, code, stderr := tokenctl("dev-token --email slartibartfast@example.com"); code != 1 || !strings.Contains(stderr, "make run") {
+		t.Errorf("dev-token without a key = %d %q", code, stderr)
+	}
+	if _, err := usertoken.LoadDevIssuer(filepath.Join(dir, localstack.IssuerKeyFile), "http://"+localstack.DefaultAddr+localstack.IssuerPath, true); err != nil {
+		t.Fatal(err)
+	}
+	dev, code, _ := tokenctl("dev-token --email slartibartfast@example.com")
+	if code != 0 || strings.Count(dev["token"], ".") != 2 {
+		t.Fatalf("dev-token = %v, %d", dev, code)
+	}
+	if _, code, _ := tokenctl("member remove --workspace magrathea --email slartibartfast@example.com"); code != 0 {
+		t.Errorf("member remove = %d", code)
+	}
+
+	failures := []struct {
+		args string
+		code int
+		says string
+	}{
+		{"", 2, "no command"},
+		{"workspace", 2, "subcommand"},
+		{"workspace create --slug x --name X", 2, "--plan"},
+		{"workspace create --slug x --name X --plan gold", 1, "plan"},
+		{"workspace create --slug Bad_Slug --name X --plan free", 1, "slug"},
+		{"workspace create --slug magrathea --name Again --plan free", 1, "exists"},
+		{"workspace set-plan --workspace nowhere --plan free", 1, "no workspace"},
+		{"site create --workspace magrathea --name X --short-name Not_OK", 1, "short name"},
+		{"member add --workspace magrathea --email not-an-email --role admin", 1, "email"},
+		{"member add --workspace magrathea --email a@example.com --role owner", 1, "role"},
+		{"member add --workspace magrathea --site " + site["id"] + " --email a@example.com --role member", 1, "site role"},
+		{"member add --workspace magrathea --site 0000000000000000000000ff --email a@example.com --role admin", 1, "no site"},
+		{"member remove --workspace magrathea --email slartibartfast@example.com", 1, "not a member"},
+		{"dev-token --email nobody@example.com", 1, "member add"},
+		{"site frobnicate", 2, "unknown command"},
+		{"member add --workspace magrathea --bogus", 2, "bogus"},
+	}
+	for _, tc := range failures {
+		t.Run(tc.args, func(t *testing.T) {
+			_, code, stderr := tokenctl(tc.args)
+			if code != tc.code || !strings.Contains(stderr, tc.says) {
+				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, stderr, tc.code, tc.says)
+			}
+		})
+	}
+
+	// Against AWS (no endpoint), dev-token is refused before anything is read.
+	delete(env, "DYNAMODB_ENDPOINT")
+	if _, code, stderr := tokenctl("dev-token --email slartibartfast@example.com"); code != 1 || !strings.Contains(stderr, "refused against AWS") {
+		t.Errorf("dev-token against AWS = %d %q", code, stderr)
+	}
+}
