@@ -62,19 +62,25 @@ func run() error {
 	if err := os.WriteFile(filepath.Join(dir, "demo.json"), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write demo.json: %w", err)
 	}
+	// demo.env holds the same for shells: `. .local/demo.env`.
+	envFile := fmt.Sprintf("BASE_URL=%s\nWORKSPACE_ID=%s\nWORKSPACE_SLUG=%s\nSITE_ID=%s\nADMIN_TOKEN=%s\nMEMBER_TOKEN=%s\n",
+		demo.BaseURL, demo.WorkspaceID, demo.WorkspaceSlug, demo.SiteID, demo.AdminToken, demo.MemberToken)
+	if err := os.WriteFile(filepath.Join(dir, "demo.env"), []byte(envFile), 0o600); err != nil {
+		return fmt.Errorf("write demo.env: %w", err)
+	}
 	srv := &http.Server{Addr: addr, Handler: stack.Handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	fmt.Printf(`tokensmith is serving on %s (demo data in %s)
+	fmt.Printf(`tokensmith is serving on %s (demo data in %s and demo.env)
 
-Mint a site token as the workspace admin:
+Mint a site token as the workspace admin, from another shell:
 
-  ADMIN=$(jq -r .adminToken %[2]s)
-  curl -s -X POST %[1]s/v2/sites/%[3]s/tokens \
-    -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+  . %s
+  curl -s -X POST "$BASE_URL/v2/sites/$SITE_ID/tokens" \
+    -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
     -d '{"name":"CMS sync","permissions":{"sites":"read","cms":"read_write"}}'
 
-`, baseURL, filepath.Join(dir, "demo.json"), demo.SiteID)
+`, baseURL, filepath.Join(dir, "demo.json"), filepath.Join(dir, "demo.env"))
 	select {
 	case err := <-errc:
 		return err

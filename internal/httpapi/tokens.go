@@ -47,7 +47,7 @@ func NewApiToken(t store.Token) ApiToken {
 		ID: t.ID, Kind: t.Kind, Name: t.Name, DisplayHint: t.DisplayHint, SiteID: t.SiteID, WorkspaceID: t.WorkspaceID,
 		Permissions: t.Permissions, Scope: t.Scope, CreatedOn: formatTime(t.CreatedOn),
 		CreatedBy: createdBy{ID: t.CreatedBy.ID, Email: t.CreatedBy.Email},
-		UseCount:  t.UseCount, ExpiresOn: formatTime(time.Unix(t.ExpiresAt, 0)),
+		UseCount:  t.UseCount, ExpiresOn: formatTime(t.ExpiresOn),
 	}
 	if t.LastUsed != nil {
 		s := formatTime(*t.LastUsed)

@@ -44,8 +44,18 @@ func TestSiteTokenLifecycle(t *testing.T) {
 		t.Errorf("createdOn = %v; want RFC 3339 UTC with milliseconds", api["createdOn"])
 	}
 	expiresOn, _ := time.Parse(time.RFC3339, api["expiresOn"].(string))
-	if d := expiresOn.Sub(createdOn); d < 365*24*time.Hour || d > 365*24*time.Hour+time.Second {
+	if d := expiresOn.Sub(createdOn); d != 365*24*time.Hour {
 		t.Errorf("expiresOn - createdOn = %v; want 365 days", d)
+	}
+	// The TTL attribute is the expiry in Unix seconds, rounded up, on the
+	// record and on the secret, so that TTL never removes a live token.
+	wantTTL := fmt.Sprintf(`"expiresAt":%d`, expiresOn.Add(999*time.Millisecond).Unix())
+	for _, prefix := range []string{"SITE#" + e.demo.SiteID, "SECRET#"} {
+		for _, it := range e.items(prefix) {
+			if strings.Contains(it, `"kind":"site"`) && !strings.Contains(it, wantTTL) {
+				t.Errorf("item %s lacks TTL %s", it, wantTTL)
+			}
+		}
 	}
 	if by, _ := api["createdBy"].(map[string]any); by["email"] != "admin@example.com" {
 		t.Errorf("createdBy = %v", api["createdBy"])
@@ -391,5 +401,25 @@ func TestIdempotentCreate(t *testing.T) {
 	}
 	if n := len(e.items("SECRET#")); n != 2 {
 		t.Errorf("%d tokens minted; want 2", n)
+	}
+}
+
+func TestSeedDemoTwiceKeepsOneDemo(t *testing.T) {
+	e := newEnv(t)
+	again, err := e.stack.SeedDemo(t.Context(), e.url, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.WorkspaceID != e.demo.WorkspaceID || again.SiteID != e.demo.SiteID {
+		t.Errorf("second seed = %+v; want the first's ids %+v", again, e.demo)
+	}
+	if n := len(e.items("WS#" + e.demo.WorkspaceID)); n != 3 {
+		t.Errorf("workspace partition holds %d items; want the workspace and two memberships", n)
+	}
+	if n := len(e.items("SITE#")); n != 1 {
+		t.Errorf("%d site items; want 1", n)
+	}
+	if r := e.do("GET", "/v2/sites/"+e.demo.SiteID+"/tokens", again.AdminToken, ""); r.status != 200 {
+		t.Errorf("the second seed's admin token = %d %s", r.status, r.raw)
 	}
 }

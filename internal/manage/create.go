@@ -72,7 +72,7 @@ func (s *Service) create(ctx context.Context, a access, owner store.Owner, in Cr
 	}
 	n := 0
 	for _, t := range existing {
-		if active(t, now) {
+		if t.Active(now) {
 			n++
 		}
 	}
@@ -92,7 +92,7 @@ func (s *Service) create(ctx context.Context, a access, owner store.Owner, in Cr
 		Permissions: in.Permissions, Scope: scope.Join(scope.Expand(in.Permissions)),
 		DisplayHint: token.DisplayHint(secret), SecretHash: token.Hash(secret),
 		CreatedOn: now, CreatedBy: store.Actor{Type: store.ActorPerson, ID: a.actor.ID, Email: a.actor.Email},
-		ExpiresAt: token.ExpiresAt(now),
+		ExpiresOn: now.Add(token.Inactivity),
 	}
 	if a.site != nil {
 		t.SiteID = a.site.ID

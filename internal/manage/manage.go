@@ -168,9 +168,6 @@ func Validate(k token.Kind, in CreateInput) []apperr.Detail {
 	return details
 }
 
-// active reports whether t still works at now: inactivity expiry is checked
-// on every read, since TTL removes expired items only eventually.
-func active(t store.Token, now time.Time) bool { return now.Unix() < t.ExpiresAt }
 
 // List returns the active tokens of owner, newest first.
 func (s *Service) List(ctx context.Context, p Person, owner store.Owner) ([]store.Token, error) {
@@ -184,7 +181,7 @@ func (s *Service) List(ctx context.Context, p Person, owner store.Owner) ([]stor
 	now := s.Now()
 	var out []store.Token
 	for _, t := range all {
-		if active(t, now) {
+		if t.Active(now) {
 			out = append(out, t)
 		}
 	}
@@ -213,7 +210,7 @@ func (s *Service) activeToken(ctx context.Context, owner store.Owner, id string)
 	if err != nil {
 		return store.Token{}, notFound(err)
 	}
-	if !active(t, s.Now()) {
+	if !t.Active(s.Now()) {
 		return store.Token{}, apperr.NotFoundError()
 	}
 	return t, nil

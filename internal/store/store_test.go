@@ -70,7 +70,7 @@ func newToken(id string, site store.Site, secret string) store.Token {
 		ID: id, Kind: token.KindSite, Name: "sync", SiteID: site.ID, WorkspaceID: site.WorkspaceID,
 		Permissions: perms, Scope: scope.Join(scope.Expand(perms)), DisplayHint: token.DisplayHint(secret),
 		SecretHash: token.Hash(secret), CreatedOn: t0, CreatedBy: store.Actor{Type: store.ActorPerson, ID: "u1"},
-		ExpiresAt: token.ExpiresAt(t0),
+		ExpiresOn: t0.Add(token.Inactivity),
 	}
 }
 
@@ -155,7 +155,7 @@ func TestTokenLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if old, err := s.Secret(ctx, token.Hash("tss_first")); err != nil || old.GraceUntil == nil || !old.GraceUntil.Equal(grace) || old.ExpiresAt != grace.Unix() {
+	if old, err := s.Secret(ctx, token.Hash("tss_first")); err != nil || old.GraceUntil == nil || !old.GraceUntil.Equal(grace) || old.Active(grace) || !old.Active(grace.Add(-time.Second)) {
 		t.Errorf("old secret after regenerate with grace = %+v, %v; want graceUntil %v", old, err, grace)
 	}
 	// A regenerate from the stale record loses.

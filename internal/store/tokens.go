@@ -45,7 +45,8 @@ type Token struct {
 	CreatedBy      Actor             `dynamodbav:"createdBy"`
 	LastUsed       *time.Time        `dynamodbav:"lastUsed,omitempty"`
 	UseCount       int64             `dynamodbav:"useCount"`
-	ExpiresAt      int64             `dynamodbav:"expiresAt"` // Unix seconds; the table's TTL attribute
+	// ExpiresOn is when the token expires unless used again.
+	ExpiresOn time.Time `dynamodbav:"expiresOn"`
 }
 
 // Owner returns the site or workspace the token belongs to.
@@ -65,7 +66,7 @@ type Secret struct {
 	SiteID      string     `dynamodbav:"siteId,omitempty"`
 	WorkspaceID string     `dynamodbav:"workspaceId"`
 	Scope       string     `dynamodbav:"scope"`
-	ExpiresAt   int64      `dynamodbav:"expiresAt"`
+	ExpiresOn   time.Time  `dynamodbav:"expiresOn"`
 	// GraceUntil is set on a secret replaced by a regenerate with a grace period.
 	GraceUntil *time.Time `dynamodbav:"graceUntil,omitempty"`
 }
@@ -83,12 +84,35 @@ type Idempotency struct {
 type tokenItem struct {
 	keys
 	Token
+	TTL int64 `dynamodbav:"expiresAt"`
 }
 
 type secretItem struct {
 	keys
 	Secret
+	TTL int64 `dynamodbav:"expiresAt"`
 }
+
+// ttl returns the value of the table's TTL attribute for an item that
+// expires at t: Unix seconds, rounded up so that TTL never removes an item
+// before it has expired.
+func ttl(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}
+
+// Active reports whether the secret works at now: not expired, and not past
+// the grace period of a regenerate.
+func (s Secret) Active(now time.Time) bool {
+	return now.Before(s.ExpiresOn) && (s.GraceUntil == nil || now.Before(*s.GraceUntil))
+}
+
+// Active reports whether the token works at now. Expiry is checked on every
+// read, since TTL removes expired items only eventually.
+func (t Token) Active(now time.Time) bool { return now.Before(t.ExpiresOn) }
 
 type idempotencyItem struct {
 	keys
@@ -102,7 +126,7 @@ func secretPK(hash string) string { return "SECRET#" + hash }
 func secretOf(t Token) Secret {
 	return Secret{
 		Hash: t.SecretHash, TokenID: t.ID, Kind: t.Kind, SiteID: t.SiteID, WorkspaceID: t.WorkspaceID,
-		Scope: t.Scope, ExpiresAt: t.ExpiresAt,
+		Scope: t.Scope, ExpiresOn: t.ExpiresOn,
 	}
 }
 
@@ -172,8 +196,8 @@ func (s *Store) CreateToken(ctx context.Context, version int64, t Token, ev Audi
 	b.add(s.update(owner.pk(), metaSK,
 		expression.Set(expression.Name("tokenVersion"), expression.Value(version+1)),
 		condition(expression.Name("tokenVersion").Equal(expression.Value(version)))))
-	b.add(s.put(tokenItem{keys{PK: owner.pk(), SK: tokenSK(t.ID)}, t}, absent()))
-	b.add(s.put(secretItem{keys{PK: secretPK(t.SecretHash), SK: metaSK}, secretOf(t)}, absent()))
+	b.add(s.put(tokenItem{keys{PK: owner.pk(), SK: tokenSK(t.ID)}, t, ttl(t.ExpiresOn)}, absent()))
+	b.add(s.put(secretItem{keys{PK: secretPK(t.SecretHash), SK: metaSK}, secretOf(t), ttl(t.ExpiresOn)}, absent()))
 	b.add(s.auditPut(ev))
 	reasons := map[int]error{}
 	if idem != nil {
@@ -226,15 +250,15 @@ func (s *Store) RegenerateToken(ctx context.Context, t Token, newHash, hint stri
 	}
 	var b build
 	b.add(s.update(t.Owner().pk(), tokenSK(t.ID), upd, condition(expression.Name("secretHash").Equal(expression.Value(old.SecretHash)))))
-	b.add(s.put(secretItem{keys{PK: secretPK(newHash), SK: metaSK}, secretOf(t)}, absent()))
+	b.add(s.put(secretItem{keys{PK: secretPK(newHash), SK: metaSK}, secretOf(t), ttl(t.ExpiresOn)}, absent()))
 	if graceUntil != nil {
-		end := graceUntil.Unix()
-		if t.ExpiresAt < end {
-			end = t.ExpiresAt
+		end := *graceUntil
+		if t.ExpiresOn.Before(end) {
+			end = t.ExpiresOn
 		}
 		b.add(s.update(secretPK(old.SecretHash), metaSK,
 			expression.Set(expression.Name("graceUntil"), expression.Value(*graceUntil)).
-				Set(expression.Name(AttrExpiresAt), expression.Value(end)), exists()))
+				Set(expression.Name(AttrExpiresAt), expression.Value(ttl(end))), exists()))
 	} else {
 		b.add(s.del(secretPK(old.SecretHash), metaSK, nil))
 	}

@@ -165,15 +165,3 @@ func isBase62(c byte) bool {
 // Inactivity is how long a token lives after its last use, or after its
 // creation while unused.
 const Inactivity = 365 * 24 * time.Hour
-
-// ExpiresAt returns the Unix second at which a token last active at t
-// expires: t plus Inactivity, rounded up to the second (the precision of the
-// table's TTL attribute).
-func ExpiresAt(t time.Time) int64 {
-	end := t.Add(Inactivity)
-	s := end.Unix()
-	if end.Nanosecond() > 0 {
-		s++
-	}
-	return s
-}
