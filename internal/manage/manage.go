@@ -168,7 +168,6 @@ func Validate(k token.Kind, in CreateInput) []apperr.Detail {
 	return details
 }
 
-
 // List returns the active tokens of owner, newest first.
 func (s *Service) List(ctx context.Context, p Person, owner store.Owner) ([]store.Token, error) {
 	if _, err := s.authorize(ctx, p, owner); err != nil {
