@@ -6,11 +6,14 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/lambdafn"
+	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
 
@@ -25,8 +28,12 @@ func main() {
 }
 
 // newHandler wires the function from its environment.
-func newHandler(_ context.Context, getenv func(string) string, log *slog.Logger) (lambdafn.Authorize, error) {
-	env, err := lambdafn.Require(getenv, "OIDC_ISSUER", "OIDC_AUDIENCE")
+func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) (lambdafn.Authorize, error) {
+	env, err := lambdafn.Require(getenv, "TABLE_NAME", "OIDC_ISSUER", "OIDC_AUDIENCE")
+	if err != nil {
+		return nil, err
+	}
+	db, err := ddbclient.New(ctx, getenv("DYNAMODB_ENDPOINT"))
 	if err != nil {
 		return nil, err
 	}
@@ -36,5 +43,5 @@ func newHandler(_ context.Context, getenv func(string) string, log *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	return lambdafn.Authorizer(users, log), nil
+	return lambdafn.Authorizer(users, store.New(db, env["TABLE_NAME"]), time.Now, log), nil
 }

@@ -1,11 +1,13 @@
 // Command tokens is the token management Lambda: people mint, list,
-// regenerate and revoke site and workspace tokens.
+// regenerate and revoke site and workspace tokens; API tokens introspect
+// themselves; anyone holding a secret can revoke it.
 package main
 
 import (
 	"context"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -35,5 +37,5 @@ func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	return lambdafn.Tokens(store.New(db, env["TABLE_NAME"]), log), nil
+	return lambdafn.Tokens(store.New(db, env["TABLE_NAME"]), time.Now, log), nil
 }

@@ -81,6 +81,8 @@ func Tokens(svc *manage.Service, log *slog.Logger) http.Handler {
 		"listWorkspaceTokens":  h.list(ws),
 		"getWorkspaceToken":    h.get(ws),
 		"revokeWorkspaceToken": h.revoke(ws),
+		"introspectToken":      h.introspect,
+		"revokeTokenBySecret":  h.revokeBySecret,
 	}, log)
 }
 
@@ -223,4 +225,75 @@ func (h *tokensHandler) regenerate(owner func(*http.Request) store.Owner) http.H
 		w.Header().Set("Cache-Control", "no-store")
 		writeJSON(w, http.StatusOK, minted{Token: m.Secret, ApiToken: NewApiToken(m.Token)})
 	}
+}
+
+// apiTokenCaller returns the API token principal of the request.
+func apiTokenCaller(r *http.Request) (principal.Principal, error) {
+	p, err := caller(r)
+	if err != nil || (p.Kind != principal.Site && p.Kind != principal.Workspace) {
+		return principal.Principal{}, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized)
+	}
+	return p, nil
+}
+
+type authorizedTo struct {
+	SiteIDs      []string `json:"siteIds"`
+	WorkspaceIDs []string `json:"workspaceIds"`
+	UserIDs      []string `json:"userIds"`
+}
+
+type authorization struct {
+	ID           string       `json:"id"`
+	Kind         token.Kind   `json:"kind"`
+	CreatedOn    string       `json:"createdOn"`
+	LastUsed     *string      `json:"lastUsed"`
+	ExpiresOn    string       `json:"expiresOn"`
+	GrantType    string       `json:"grantType"`
+	Scope        string       `json:"scope"`
+	AuthorizedTo authorizedTo `json:"authorizedTo"`
+}
+
+func (h *tokensHandler) introspect(w http.ResponseWriter, r *http.Request) {
+	p, err := apiTokenCaller(r)
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	owner := store.Owner{Kind: token.Kind(p.Kind), ID: p.SiteID}
+	if p.Kind == principal.Workspace {
+		owner.ID = p.WorkspaceID
+	}
+	t, err := h.svc.Introspect(r.Context(), owner, p.TokenID)
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	api := NewApiToken(t)
+	to := authorizedTo{SiteIDs: []string{}, WorkspaceIDs: []string{t.WorkspaceID}, UserIDs: []string{}}
+	if t.SiteID != "" {
+		to.SiteIDs = []string{t.SiteID}
+	}
+	writeJSON(w, http.StatusOK, map[string]authorization{"authorization": {
+		ID: t.ID, Kind: t.Kind, CreatedOn: api.CreatedOn, LastUsed: api.LastUsed, ExpiresOn: api.ExpiresOn,
+		GrantType: "client_credentials", Scope: t.Scope, AuthorizedTo: to,
+	}})
+}
+
+func (h *tokensHandler) revokeBySecret(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Token string `json:"token"`
+	}
+	if err := decode(r, &in, false); err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	revoked, err := h.svc.RevokeBySecret(r.Context(), in.Token)
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	if revoked {
+		h.log.InfoContext(r.Context(), "token revoked by its secret", "displayHint", token.DisplayHint(in.Token))
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"didRevoke": revoked})
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -15,6 +16,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/sites"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
 
@@ -29,13 +31,20 @@ type Authorize func(context.Context, events.APIGatewayCustomAuthorizerRequestTyp
 func Adapt(h http.Handler) Proxy { return httpadapter.New(h).ProxyWithContext }
 
 // Tokens is the token management function.
-func Tokens(st *store.Store, log *slog.Logger) Proxy {
-	return Adapt(httpapi.Tokens(manage.New(st), log))
+func Tokens(st *store.Store, now func() time.Time, log *slog.Logger) Proxy {
+	svc := manage.New(st)
+	svc.Now = now
+	return Adapt(httpapi.Tokens(svc, log))
+}
+
+// Sites is the sites function.
+func Sites(st *store.Store, log *slog.Logger) Proxy {
+	return Adapt(httpapi.Sites(&sites.Service{Store: st}, log))
 }
 
 // Authorizer is the REQUEST authorizer function.
-func Authorizer(users authorizer.UserVerifier, log *slog.Logger) Authorize {
-	a := &authorizer.Authorizer{Users: users, Log: log}
+func Authorizer(users authorizer.UserVerifier, secrets authorizer.Secrets, now func() time.Time, log *slog.Logger) Authorize {
+	a := &authorizer.Authorizer{Users: users, Secrets: secrets, Now: now, Log: log}
 	return a.Handle
 }
 

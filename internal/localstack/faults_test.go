@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -27,7 +28,7 @@ func TestDynamoDBUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs strings.Builder
-	h := lambdafn.Tokens(store.New(db, "tokensmith"), slog.New(slog.NewJSONHandler(&logs, nil)))
+	h := lambdafn.Tokens(store.New(db, "tokensmith"), time.Now, slog.New(slog.NewJSONHandler(&logs, nil)))
 	p := principal.Principal{Kind: principal.User, UserID: "u1", Email: "admin@example.com"}
 	for _, req := range []struct{ method, path, body string }{
 		{"POST", "/v2/sites/0000000a0000000000000002/tokens", `{"name":"x","permissions":{"sites":"read"}}`},
@@ -60,7 +61,7 @@ func TestIssuerUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	authz := lambdafn.Authorizer(users, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	authz := lambdafn.Authorizer(users, e.stack.Store, time.Now, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	resp, err := authz(context.Background(), events.APIGatewayCustomAuthorizerRequestTypeRequest{
 		Type: "REQUEST", MethodArn: "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites/" + e.demo.SiteID + "/tokens",
 		Resource: "/v2/sites/{site_id}/tokens", HTTPMethod: "GET",

@@ -47,7 +47,9 @@ type Config struct {
 	BaseURL  string // where the stack is served, for the dev issuer's URL
 	// CacheTTL is the authorizer cache TTL; negative uses the template's default.
 	CacheTTL time.Duration
-	Log      *slog.Logger
+	// Now is the clock of the authorizer and the functions; nil is time.Now.
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Stack is the running service.
@@ -85,9 +87,14 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
 	st := store.New(db, cfg.Table)
-	gw, err := gateway.New(tmpl, lambdafn.Authorizer(verifier, cfg.Log), map[string]lambdafn.Proxy{
-		route.Tokens: lambdafn.Tokens(st, cfg.Log),
+	gw, err := gateway.New(tmpl, lambdafn.Authorizer(verifier, st, now, cfg.Log), map[string]lambdafn.Proxy{
+		route.Tokens: lambdafn.Tokens(st, now, cfg.Log),
+		route.Sites:  lambdafn.Sites(st, cfg.Log),
 	}, cfg.CacheTTL, cfg.Log)
 	if err != nil {
 		return nil, err
@@ -95,6 +102,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	mux := http.NewServeMux()
 	mux.Handle(IssuerPath+"/", http.StripPrefix(IssuerPath, issuer))
 	mux.Handle("/", gw)
+	gw.Now = now
 	return &Stack{Handler: mux, Gateway: gw, Store: st, Directory: directory.New(st), Issuer: issuer, DB: db}, nil
 }
 

@@ -317,3 +317,68 @@ func (s *Service) event(a access, subType string, t store.Token) (store.AuditEve
 		Payload:   payload,
 	}, nil
 }
+
+// Introspect returns the active token a verified API token principal names.
+func (s *Service) Introspect(ctx context.Context, owner store.Owner, id string) (store.Token, error) {
+	return s.activeToken(ctx, owner, id)
+}
+
+// RevokeBySecret revokes the token whose secret is presented, as whoever
+// holds a leaked token may: it reports whether a live token was revoked.
+// Garbage, unknown and expired secrets revoke nothing.
+func (s *Service) RevokeBySecret(ctx context.Context, secret string) (bool, error) {
+	if _, err := token.Parse(secret); err != nil {
+		return false, nil
+	}
+	sec, err := s.Store.Secret(ctx, token.Hash(secret))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !sec.Active(s.Now()) {
+		return false, nil
+	}
+	owner := store.Owner{Kind: sec.Kind, ID: sec.SiteID}
+	if sec.Kind == token.KindWorkspace {
+		owner.ID = sec.WorkspaceID
+	}
+	revoked := false
+	err = s.retry(ctx, func() error {
+		t, err := s.activeToken(ctx, owner, sec.TokenID)
+		if err != nil {
+			return err
+		}
+		if t.SecretHash != sec.Hash && t.PrevSecretHash != sec.Hash {
+			return nil
+		}
+		ws, err := s.Store.Workspace(ctx, t.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		a := access{workspace: ws}
+		if t.SiteID != "" {
+			site, err := s.Store.Site(ctx, t.SiteID)
+			if err != nil {
+				return err
+			}
+			a.site = &site
+		}
+		ev, err := s.event(a, "token_revoked", t)
+		if err != nil {
+			return err
+		}
+		ev.Actor = store.Actor{Type: store.ActorToken, ID: t.ID}
+		if err := s.Store.RevokeToken(ctx, t, ev); err != nil {
+			return err
+		}
+		revoked = true
+		return nil
+	})
+	var ae *apperr.Error
+	if errors.As(err, &ae) && ae.Code == apperr.NotFound {
+		return false, nil
+	}
+	return revoked, err
+}

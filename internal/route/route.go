@@ -22,6 +22,7 @@ const (
 // Function names: each is one Lambda under functions/.
 const (
 	Tokens = "tokens"
+	Sites  = "sites"
 )
 
 // Route is one method and path of the API.
@@ -45,6 +46,10 @@ var Table = []Route{
 	{"GET", "/v2/workspaces/{workspace_id}/tokens", Tokens, "listWorkspaceTokens", User, ""},
 	{"GET", "/v2/workspaces/{workspace_id}/tokens/{token_id}", Tokens, "getWorkspaceToken", User, ""},
 	{"DELETE", "/v2/workspaces/{workspace_id}/tokens/{token_id}", Tokens, "revokeWorkspaceToken", User, ""},
+	{"GET", "/v2/token/introspect", Tokens, "introspectToken", APIToken, ""},
+	{"POST", "/v2/token/revoke", Tokens, "revokeTokenBySecret", Public, ""},
+	{"GET", "/v2/sites", Sites, "listSites", APIToken, "sites:read"},
+	{"GET", "/v2/sites/{site_id}", Sites, "getSite", APIToken, "sites:read"},
 }
 
 // Lookup finds the route for a method and API Gateway resource path, as an

@@ -186,22 +186,51 @@ func (s *Store) del(pk, sk string, cond *expression.ConditionBuilder) (types.Tra
 }
 
 func (s *Store) update(pk, sk string, upd expression.UpdateBuilder, cond *expression.ConditionBuilder) (types.TransactWriteItem, error) {
+	in, err := s.updateInput(pk, sk, upd, cond)
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:                 in.TableName,
+		Key:                       in.Key,
+		UpdateExpression:          in.UpdateExpression,
+		ConditionExpression:       in.ConditionExpression,
+		ExpressionAttributeNames:  in.ExpressionAttributeNames,
+		ExpressionAttributeValues: in.ExpressionAttributeValues,
+	}}, nil
+}
+
+// updateInput builds a single-item update.
+func (s *Store) updateInput(pk, sk string, upd expression.UpdateBuilder, cond *expression.ConditionBuilder) (*dynamodb.UpdateItemInput, error) {
 	b := expression.NewBuilder().WithUpdate(upd)
 	if cond != nil {
 		b = b.WithCondition(*cond)
 	}
 	expr, err := b.Build()
 	if err != nil {
-		return types.TransactWriteItem{}, fmt.Errorf("build update: %w", err)
+		return nil, fmt.Errorf("build update: %w", err)
 	}
-	return types.TransactWriteItem{Update: &types.Update{
+	return &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       key(pk, sk),
 		UpdateExpression:          expr.Update(),
 		ConditionExpression:       expr.Condition(),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
-	}}, nil
+	}, nil
+}
+
+// updateOne runs a single-item update; a failed condition is ErrConflict.
+func (s *Store) updateOne(ctx context.Context, in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {
+	out, err := s.db.UpdateItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil, ErrConflict
+	}
+	if err != nil {
+		return nil, fmt.Errorf("update %v: %w", in.Key[AttrPK], err)
+	}
+	return out, nil
 }
 
 // check is a transaction item that writes nothing and holds the

@@ -274,3 +274,60 @@ func (s *Store) RegenerateToken(ctx context.Context, t Token, newHash, hint stri
 	}
 	return t, nil
 }
+
+// RecordUse notes uses of a token made with the secret sec, up to now: it
+// sets lastUsed, adds uses to useCount and moves expiry to now plus
+// inactivity, on the record and on the token's current secret. Its
+// conditions never revive an expired token, and a secret that is no longer
+// the token's (regenerated meanwhile) changes nothing: ErrConflict.
+func (s *Store) RecordUse(ctx context.Context, sec Secret, now time.Time, uses int64, inactivity time.Duration) error {
+	owner := Owner{Kind: sec.Kind, ID: sec.SiteID}
+	if sec.Kind == token.KindWorkspace {
+		owner.ID = sec.WorkspaceID
+	}
+	expires := now.Add(inactivity)
+	live := expression.Name(AttrExpiresAt).GreaterThan(expression.Value(now.Unix()))
+	recordUpd := expression.Set(expression.Name("lastUsed"), expression.Value(now)).
+		Set(expression.Name("expiresOn"), expression.Value(expires)).
+		Set(expression.Name(AttrExpiresAt), expression.Value(ttl(expires))).
+		Add(expression.Name("useCount"), expression.Value(uses))
+	secretUpd := expression.Set(expression.Name("expiresOn"), expression.Value(expires)).
+		Set(expression.Name(AttrExpiresAt), expression.Value(ttl(expires)))
+	if sec.GraceUntil == nil {
+		var b build
+		b.add(s.update(owner.pk(), tokenSK(sec.TokenID), recordUpd,
+			condition(live.And(expression.Name("secretHash").Equal(expression.Value(sec.Hash))))))
+		b.add(s.update(secretPK(sec.Hash), metaSK, secretUpd, condition(live)))
+		if b.err != nil {
+			return b.err
+		}
+		if err := s.transact(ctx, b.items, nil); err != nil {
+			return fmt.Errorf("record use of token %s: %w", sec.TokenID, err)
+		}
+		return nil
+	}
+	// A secret in its grace period is not the token's current one: note the
+	// use on the record, then carry the new expiry to the current secret,
+	// whose hash only the record knows.
+	in, err := s.updateInput(owner.pk(), tokenSK(sec.TokenID), recordUpd,
+		condition(live.And(expression.Name("prevSecretHash").Equal(expression.Value(sec.Hash)))))
+	if err != nil {
+		return err
+	}
+	in.ReturnValues = types.ReturnValueAllNew
+	out, err := s.updateOne(ctx, in)
+	if err != nil {
+		return fmt.Errorf("record use of token %s: %w", sec.TokenID, err)
+	}
+	var rec tokenItem
+	if err := attributevalue.UnmarshalMap(out.Attributes, &rec); err != nil {
+		return fmt.Errorf("decode token: %w", err)
+	}
+	if in, err = s.updateInput(secretPK(rec.SecretHash), metaSK, secretUpd, condition(live)); err != nil {
+		return err
+	}
+	if _, err := s.updateOne(ctx, in); err != nil {
+		return fmt.Errorf("record use of token %s: %w", sec.TokenID, err)
+	}
+	return nil
+}
