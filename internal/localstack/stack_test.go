@@ -31,7 +31,29 @@ type env struct {
 	logs  *bytes.Buffer
 }
 
-func newEnv(t *testing.T) *env {
+// clock is a test's movable time.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func newEnv(t *testing.T) *env { return newEnvWith(t, -1, nil) }
+
+// newEnvWith starts a stack with an authorizer cache TTL (negative: the
+// template's default) and a clock (nil: the real one).
+func newEnvWith(t *testing.T, cacheTTL time.Duration, now func() time.Time) *env {
 	t.Helper()
 	_, table := dynamotest.NewTable(t)
 	var h http.Handler
@@ -40,6 +62,7 @@ func newEnv(t *testing.T) *env {
 	logs := &bytes.Buffer{}
 	stack, err := localstack.Start(context.Background(), localstack.Config{
 		Endpoint: dynamotest.Endpoint(), Table: table, Dir: t.TempDir(), BaseURL: srv.URL,
+		CacheTTL: cacheTTL, Now: now,
 		Log: slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil)),
 	})
 	if err != nil {
