@@ -5,13 +5,18 @@
 GO ?= go
 WITH_DYNAMODB := $(GO) run ./cmd/dynamodb-local --
 
-.PHONY: run test vet
+.PHONY: run test bench vet
 
 run:
 	$(WITH_DYNAMODB) $(GO) run ./cmd/localgw
 
 test:
 	$(WITH_DYNAMODB) $(GO) test -count=1 ./...
+
+# bench measures the authorizer against DynamoDB Local and rewrites
+# docs/BENCHMARKS.md.
+bench:
+	$(WITH_DYNAMODB) $(GO) run ./cmd/bench
 
 vet:
 	$(GO) vet ./...
