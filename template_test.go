@@ -1,0 +1,170 @@
+package tokensmith_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/route"
+	"github.com/tokensmith/tokensmith/internal/samtemplate"
+)
+
+// functionDir maps a template logical id (TokensFunction) to its package
+// under functions/ (tokens).
+func functionDir(logicalID string) string {
+	return strings.ToLower(strings.TrimSuffix(logicalID, "Function"))
+}
+
+func load(t *testing.T) *samtemplate.Template {
+	t.Helper()
+	tmpl, err := samtemplate.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tmpl
+}
+
+// TestRoutesMatchTemplate holds template.yaml's API events to the route
+// table: every route is there, on its function, with the authorizer unless
+// public, and nothing else is.
+func TestRoutesMatchTemplate(t *testing.T) {
+	fns, err := load(t).Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type ev struct{ fn, method, path, auth string }
+	var inTemplate []ev
+	for id, f := range fns {
+		for _, e := range f.Events {
+			if e.Type == "Api" {
+				inTemplate = append(inTemplate, ev{functionDir(id), e.Properties.Method, e.Properties.Path, e.Properties.Auth.Authorizer})
+			}
+		}
+	}
+	var inTable []ev
+	for _, r := range route.Table {
+		auth := ""
+		if r.Auth == route.Public {
+			auth = "NONE"
+		}
+		inTable = append(inTable, ev{r.Function, r.Method, r.Path, auth})
+	}
+	key := func(e []ev) []string {
+		var out []string
+		for _, x := range e {
+			out = append(out, x.method+" "+x.path+" -> "+x.fn+" auth="+x.auth)
+		}
+		sort.Strings(out)
+		return out
+	}
+	got, want := key(inTemplate), key(inTable)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("template events:\n%s\nroute table:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// envRead finds the environment variables a function's main reads.
+var envRead = regexp.MustCompile(`getenv\("([A-Z_]+)"\)|Require\(getenv((?:, "[A-Z_]+")+)\)`)
+
+func TestFunctionsMatchTemplate(t *testing.T) {
+	fns, err := load(t).Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	makefile, err := os.ReadFile("Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs, _ := filepath.Glob("functions/*/main.go")
+	if len(dirs) != len(fns) {
+		t.Errorf("%d packages under functions/, %d functions in the template", len(dirs), len(fns))
+	}
+	routed := map[string]bool{}
+	for _, r := range route.Table {
+		routed[r.Function] = true
+	}
+	for id, f := range fns {
+		t.Run(id, func(t *testing.T) {
+			dir := functionDir(id)
+			src, err := os.ReadFile(filepath.Join("functions", dir, "main.go"))
+			if err != nil {
+				t.Fatalf("no functions/%s for %s: %v", dir, id, err)
+			}
+			target := "build-" + id + ":\n\t$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/" + dir + "\n"
+			if !strings.Contains(string(makefile), target) {
+				t.Errorf("Makefile lacks %q", target)
+			}
+			read := map[string]bool{}
+			for _, m := range envRead.FindAllStringSubmatch(string(src), -1) {
+				if m[1] != "" {
+					read[m[1]] = true
+				}
+				for _, name := range regexp.MustCompile(`"([A-Z_]+)"`).FindAllStringSubmatch(m[2], -1) {
+					read[name[1]] = true
+				}
+			}
+			set := map[string]bool{}
+			for k := range f.Environment.Variables {
+				set[k] = true
+			}
+			for k := range read {
+				if !set[k] {
+					t.Errorf("%s reads %s, which the template does not set", id, k)
+				}
+			}
+			for k := range set {
+				if !read[k] {
+					t.Errorf("the template sets %s for %s, which it never reads", k, id)
+				}
+			}
+			if dir != "authorizer" && !routed[dir] {
+				t.Errorf("%s serves no route of the route table", id)
+			}
+		})
+	}
+}
+
+func TestAuthorizerAndGatewayResponses(t *testing.T) {
+	api, err := load(t).Api()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, ok := api.Auth.Authorizers[api.Auth.DefaultAuthorizer]
+	if !ok || a.FunctionPayloadType != "REQUEST" {
+		t.Fatalf("default authorizer = %+v; want a REQUEST authorizer", a)
+	}
+	// The cache key must hold the route, or a cached decision would be
+	// reused for routes the credential's scopes do not allow.
+	if strings.Join(a.Identity.Headers, ",") != "Authorization" || strings.Join(a.Identity.Context, ",") != "httpMethod,resourcePath" {
+		t.Errorf("identity sources = %v %v; want Authorization, httpMethod, resourcePath", a.Identity.Headers, a.Identity.Context)
+	}
+	want := map[string]int{"UNAUTHORIZED": 401, "ACCESS_DENIED": 403, "MISSING_AUTHENTICATION_TOKEN": 404, "THROTTLED": 429, "DEFAULT_4XX": 0, "DEFAULT_5XX": 0}
+	for typ, status := range want {
+		gr, ok := api.GatewayResponses[typ]
+		if !ok {
+			t.Errorf("no gateway response %s", typ)
+			continue
+		}
+		if status != 0 && gr.Status(0) != status {
+			t.Errorf("%s status = %s; want %d", typ, gr.StatusCode, status)
+		}
+		body := strings.NewReplacer("$context.authorizer.code", string(apperr.MissingScopes), "$context.authorizer.message", "m").Replace(gr.ResponseTemplates["application/json"])
+		var e struct {
+			Code    apperr.Code `json:"code"`
+			Message string      `json:"message"`
+			Details []any       `json:"details"`
+		}
+		if err := json.Unmarshal([]byte(body), &e); err != nil || e.Message == "" || e.Details == nil {
+			t.Errorf("%s body %q is not an API error: %v", typ, body, err)
+			continue
+		}
+		if s := apperr.Status(e.Code); status != 0 && s != status {
+			t.Errorf("%s answers %d with code %s, which API.md gives status %d", typ, status, e.Code, s)
+		}
+	}
+}
