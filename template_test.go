@@ -168,3 +168,43 @@ func TestAuthorizerAndGatewayResponses(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsCoverFunctions holds events/ to the template: every function has
+// a sample event for `sam local invoke`, every event names a function, and
+// every event has its golden answer.
+func TestEventsCoverFunctions(t *testing.T) {
+	fns, err := load(t).Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("events/*-*.json")
+	covered := map[string]int{}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		fn, _, _ := strings.Cut(name, "-")
+		if _, ok := fns[strings.ToUpper(fn[:1])+fn[1:]+"Function"]; !ok {
+			t.Errorf("%s names no function of the template", f)
+		}
+		if _, err := os.Stat(filepath.Join("events", "golden", name+".json")); err != nil {
+			t.Errorf("%s has no golden answer", f)
+		}
+		covered[fn]++
+	}
+	for id := range fns {
+		if covered[functionDir(id)] == 0 {
+			t.Errorf("%s has no sample event in events/", id)
+		}
+	}
+	var env map[string]map[string]string
+	b, err := os.ReadFile("events/env.json")
+	if err != nil || json.Unmarshal(b, &env) != nil {
+		t.Fatalf("events/env.json: %v", err)
+	}
+	for id, f := range fns {
+		for k := range f.Environment.Variables {
+			if _, ok := env[id][k]; !ok {
+				t.Errorf("events/env.json sets no %s for %s", k, id)
+			}
+		}
+	}
+}

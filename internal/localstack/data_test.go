@@ -229,6 +229,33 @@ func TestExpiryWithClock(t *testing.T) {
 	wantError(t, e.do("GET", "/v2/sites/"+e.demo.SiteID+"/tokens/"+id, e.demo.AdminToken, ""), 404, "resource_not_found")
 }
 
+func TestExpiryAfterOneUse(t *testing.T) {
+	c := &clock{now: time.Now().UTC()}
+	e := newEnvWith(t, 0, c.Now)
+	day := 24 * time.Hour
+	secret, _ := e.mint("site", `{"sites":"read"}`)
+	if got := e.do("GET", "/v2/sites", secret, "").status; got != 200 {
+		t.Fatalf("day 0: %d", got)
+	}
+	// The same instance does not write usage again within a minute, and the
+	// check at day 364 is a read; the use at day 0 is what counts.
+	c.Add(364 * day)
+	if got := e.do("GET", "/v2/sites", secret, "").status; got != 200 {
+		t.Fatalf("day 364: %d; want 200", got)
+	}
+	secret2, _ := e.mint("site", `{"sites":"read"}`)
+	if got := e.do("GET", "/v2/sites", secret2, "").status; got != 200 {
+		t.Fatalf("second token, day 364: %d", got)
+	}
+	c.Add(366 * day) // 366 days after the second token's only use
+	if got := e.do("GET", "/v2/sites", secret2, "").status; got != 401 {
+		t.Errorf("366 days after its last use: %d; want 401", got)
+	}
+	if n := len(e.items("SECRET#")); n != 2 {
+		t.Errorf("%d secret items; the expired ones must still be in the table for this test", n)
+	}
+}
+
 func TestUnusedTokenExpires(t *testing.T) {
 	c := &clock{now: time.Now().UTC()}
 	e := newEnvWith(t, 0, c.Now)

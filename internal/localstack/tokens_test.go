@@ -245,6 +245,15 @@ func TestWhoMayAct(t *testing.T) {
 		{"unknown route", "GET", "/v2/nope", e.demo.AdminToken, "", 404, "resource_not_found"},
 		{"unknown method", "PUT", siteBase, e.demo.AdminToken, "", 404, "resource_not_found"},
 	}
+	defer func() {
+		// Only the site administrator's create wrote anything.
+		if n := len(e.items("SECRET#")); n != 1 {
+			t.Errorf("%d secrets after the table; want the 1 created", n)
+		}
+		if n := len(e.items("WS#" + other.ID)); n != 1 {
+			t.Errorf("the other workspace's partition holds %d items; want just the workspace", n)
+		}
+	}()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.do(tc.method, tc.path, tc.bearer, tc.body)
