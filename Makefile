@@ -34,8 +34,11 @@ build-TokensFunction:
 build-SitesFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sites
 
+build-AuditLogsFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/auditlogs
+
 # build makes every function's bootstrap without sam, into .build/<LogicalId>/.
-FUNCTIONS = AuthorizerFunction TokensFunction SitesFunction
+FUNCTIONS = AuthorizerFunction TokensFunction SitesFunction AuditLogsFunction
 
 build:
 	@for f in $(FUNCTIONS); do $(MAKE) --no-print-directory build-$$f ARTIFACTS_DIR=.build/$$f || exit 1; done

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/tokensmith/tokensmith/internal/auditlog"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/manage"
@@ -40,6 +41,11 @@ func Tokens(st *store.Store, now func() time.Time, log *slog.Logger) Proxy {
 // Sites is the sites function.
 func Sites(st *store.Store, log *slog.Logger) Proxy {
 	return Adapt(httpapi.Sites(&sites.Service{Store: st}, log))
+}
+
+// AuditLogs is the audit logs function.
+func AuditLogs(st *store.Store, log *slog.Logger) Proxy {
+	return Adapt(httpapi.AuditLogs(&auditlog.Service{Store: st}, log))
 }
 
 // Authorizer is the REQUEST authorizer function.

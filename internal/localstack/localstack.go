@@ -93,8 +93,9 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	st := store.New(db, cfg.Table)
 	gw, err := gateway.New(tmpl, lambdafn.Authorizer(verifier, st, now, cfg.Log), map[string]lambdafn.Proxy{
-		route.Tokens: lambdafn.Tokens(st, now, cfg.Log),
-		route.Sites:  lambdafn.Sites(st, cfg.Log),
+		route.Tokens:    lambdafn.Tokens(st, now, cfg.Log),
+		route.Sites:     lambdafn.Sites(st, cfg.Log),
+		route.AuditLogs: lambdafn.AuditLogs(st, cfg.Log),
 	}, cfg.CacheTTL, cfg.Log)
 	if err != nil {
 		return nil, err

@@ -21,8 +21,9 @@ const (
 
 // Function names: each is one Lambda under functions/.
 const (
-	Tokens = "tokens"
-	Sites  = "sites"
+	Tokens    = "tokens"
+	Sites     = "sites"
+	AuditLogs = "auditlogs"
 )
 
 // Route is one method and path of the API.
@@ -50,6 +51,9 @@ var Table = []Route{
 	{"POST", "/v2/token/revoke", Tokens, "revokeTokenBySecret", Public, ""},
 	{"GET", "/v2/sites", Sites, "listSites", APIToken, "sites:read"},
 	{"GET", "/v2/sites/{site_id}", Sites, "getSite", APIToken, "sites:read"},
+	// API Gateway allows one parameter name per path level, so the audit
+	// log's {workspace_id} also takes the workspace's slug.
+	{"GET", "/v2/workspaces/{workspace_id}/audit_logs", AuditLogs, "listAuditLogs", APIToken, "workspace_activity:read"},
 }
 
 // Lookup finds the route for a method and API Gateway resource path, as an

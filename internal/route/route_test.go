@@ -2,6 +2,7 @@ package route
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -43,6 +44,25 @@ func TestTableIsConsistent(t *testing.T) {
 		}
 		if r.Auth != APIToken && r.Scope != "" {
 			t.Errorf("%s: scope %q on a %s route", r.Op, r.Scope, r.Auth)
+		}
+	}
+}
+
+// TestOneParameterNamePerLevel holds the table to API Gateway's rule that
+// the variable path parts under one parent share one name.
+func TestOneParameterNamePerLevel(t *testing.T) {
+	names := map[string]string{} // parent path -> parameter name
+	for _, r := range Table {
+		segs := strings.Split(r.Path, "/")
+		for i, s := range segs {
+			if !strings.HasPrefix(s, "{") {
+				continue
+			}
+			parent := strings.Join(segs[:i], "/")
+			if prev, ok := names[parent]; ok && prev != s {
+				t.Errorf("%s: %s under %s, where another route has %s", r.Op, s, parent, prev)
+			}
+			names[parent] = s
 		}
 	}
 }

@@ -34,6 +34,7 @@ type Workspace struct {
 	Plan         string    `dynamodbav:"plan"`
 	CreatedOn    time.Time `dynamodbav:"createdOn"`
 	TokenVersion int64     `dynamodbav:"tokenVersion"`
+	auditCounters
 }
 
 // Site belongs to one workspace and owns site tokens.
@@ -104,6 +105,9 @@ func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSp
 
 // CreateWorkspace stores ws; ErrExists when its id or slug is taken.
 func (s *Store) CreateWorkspace(ctx context.Context, ws Workspace) error {
+	if ws.AuditSeqs == nil {
+		ws.AuditSeqs = map[string]int64{}
+	}
 	var b build
 	b.add(s.put(workspaceItem{keys{PK: "WS#" + ws.ID, SK: metaSK}, ws}, absent()))
 	b.add(s.put(slugItem{keys{PK: "SLUG#" + ws.Slug, SK: metaSK}, ws.ID}, absent()))
@@ -134,12 +138,13 @@ func (s *Store) WorkspaceBySlug(ctx context.Context, slug string) (Workspace, er
 // SetPlan changes a workspace's plan and records ev with it.
 func (s *Store) SetPlan(ctx context.Context, wsID, plan string, ev AuditEvent) error {
 	var b build
-	b.add(s.update("WS#"+wsID, metaSK, expression.Set(expression.Name("plan"), expression.Value(plan)), exists()))
-	b.add(s.auditPut(ev))
+	b.addAll(s.audit(ctx, ev, func(u expression.UpdateBuilder) expression.UpdateBuilder {
+		return u.Set(expression.Name("plan"), expression.Value(plan))
+	}, nil))
 	if b.err != nil {
 		return b.err
 	}
-	return s.transact(ctx, b.items, map[int]error{0: ErrNotFound})
+	return s.transact(ctx, b.items, nil)
 }
 
 // CreateSite stores site; ErrExists when its id is taken.
@@ -240,19 +245,22 @@ func (s *Store) PutMembership(ctx context.Context, m Scope, userID, role, prevRo
 	}
 	var b build
 	b.add(s.put(membershipItem{keys{PK: m.pk(), SK: "MEMBER#" + userID, GSI1PK: "USER#" + userID, GSI1SK: m.pk()}, userID, role}, cond))
-	b.add(s.check(m.pk(), metaSK, exists()))
-	b.add(s.auditPut(ev))
+	reasons := map[int]error{}
+	if m.SiteID != "" {
+		reasons[b.add(s.check(m.pk(), metaSK, exists()))] = ErrNotFound
+	}
+	b.addAll(s.audit(ctx, ev, nil, nil))
 	if b.err != nil {
 		return b.err
 	}
-	return s.transact(ctx, b.items, map[int]error{1: ErrNotFound})
+	return s.transact(ctx, b.items, reasons)
 }
 
 // DeleteMembership removes userID from m and records ev with it.
 func (s *Store) DeleteMembership(ctx context.Context, m Scope, userID string, ev AuditEvent) error {
 	var b build
 	b.add(s.del(m.pk(), "MEMBER#"+userID, exists()))
-	b.add(s.auditPut(ev))
+	b.addAll(s.audit(ctx, ev, nil, nil))
 	if b.err != nil {
 		return b.err
 	}

@@ -275,3 +275,11 @@ func (b *build) add(item types.TransactWriteItem, err error) int {
 	b.items = append(b.items, item)
 	return len(b.items) - 1
 }
+
+// addAll adds items, as audit returns them.
+func (b *build) addAll(items []types.TransactWriteItem, err error) {
+	if err != nil && b.err == nil {
+		b.err = err
+	}
+	b.items = append(b.items, items...)
+}

@@ -192,13 +192,20 @@ func (s *Store) Idempotency(ctx context.Context, keyHash string) (Idempotency, e
 // stored in the same transaction; ErrIdempotencyKeyUsed when a live one exists.
 func (s *Store) CreateToken(ctx context.Context, version int64, t Token, ev AuditEvent, idem *Idempotency, now time.Time) error {
 	owner := t.Owner()
+	bump := func(u expression.UpdateBuilder) expression.UpdateBuilder {
+		return u.Set(expression.Name("tokenVersion"), expression.Value(version+1))
+	}
+	same := expression.Name("tokenVersion").Equal(expression.Value(version))
 	var b build
-	b.add(s.update(owner.pk(), metaSK,
-		expression.Set(expression.Name("tokenVersion"), expression.Value(version+1)),
-		condition(expression.Name("tokenVersion").Equal(expression.Value(version)))))
 	b.add(s.put(tokenItem{keys{PK: owner.pk(), SK: tokenSK(t.ID)}, t, ttl(t.ExpiresOn)}, absent()))
 	b.add(s.put(secretItem{keys{PK: secretPK(t.SecretHash), SK: metaSK}, secretOf(t), ttl(t.ExpiresOn)}, absent()))
-	b.add(s.auditPut(ev))
+	if owner.Kind == token.KindWorkspace {
+		// The workspace item holds both the version and the audit counters.
+		b.addAll(s.audit(ctx, ev, bump, &same))
+	} else {
+		b.add(s.update(owner.pk(), metaSK, bump(expression.UpdateBuilder{}), &same))
+		b.addAll(s.audit(ctx, ev, nil, nil))
+	}
 	reasons := map[int]error{}
 	if idem != nil {
 		cond := expression.AttributeNotExists(expression.Name(AttrPK)).
@@ -223,7 +230,7 @@ func (s *Store) RevokeToken(ctx context.Context, t Token, ev AuditEvent) error {
 	if t.PrevSecretHash != "" {
 		b.add(s.del(secretPK(t.PrevSecretHash), metaSK, nil))
 	}
-	b.add(s.auditPut(ev))
+	b.addAll(s.audit(ctx, ev, nil, nil))
 	if b.err != nil {
 		return b.err
 	}
@@ -265,7 +272,7 @@ func (s *Store) RegenerateToken(ctx context.Context, t Token, newHash, hint stri
 	if old.PrevSecretHash != "" {
 		b.add(s.del(secretPK(old.PrevSecretHash), metaSK, nil))
 	}
-	b.add(s.auditPut(ev))
+	b.addAll(s.audit(ctx, ev, nil, nil))
 	if b.err != nil {
 		return Token{}, b.err
 	}

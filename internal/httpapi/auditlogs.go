@@ -1,0 +1,153 @@
+package httpapi
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/auditlog"
+	"github.com/tokensmith/tokensmith/internal/route"
+	"github.com/tokensmith/tokensmith/internal/store"
+)
+
+// Limits of the audit log's query parameters.
+const (
+	MaxAuditLimit     = 100
+	DefaultAuditLimit = 100
+)
+
+// AuditEvent is an audit event as the API shows it.
+type AuditEvent struct {
+	EventType    string             `json:"eventType"`
+	EventSubType string             `json:"eventSubType"`
+	Timestamp    string             `json:"timestamp"`
+	Actor        store.Actor        `json:"actor"`
+	Workspace    store.WorkspaceRef `json:"workspace"`
+	Payload      map[string]any     `json:"payload"`
+}
+
+type pagination struct {
+	Limit  int   `json:"limit"`
+	Offset int   `json:"offset"`
+	Total  int64 `json:"total"`
+}
+
+// ParseAuditQuery reads the audit log's query parameters; every invalid one
+// is a detail naming it.
+func ParseAuditQuery(values url.Values) (store.AuditQuery, error) {
+	q := store.AuditQuery{Limit: DefaultAuditLimit, Desc: true}
+	var details []apperr.Detail
+	bad := func(field, msg string) { details = append(details, apperr.Detail{Field: field, Message: msg}) }
+	one := func(name string) (string, bool) {
+		vs, ok := values[name]
+		if !ok {
+			return "", false
+		}
+		if len(vs) != 1 {
+			bad(name, "must be given once")
+			return "", false
+		}
+		return vs[0], true
+	}
+	integer := func(name string, min, max int) (int, bool) {
+		v, ok := one(name)
+		if !ok {
+			return 0, false
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min || n > max {
+			if max == int(^uint(0)>>1) {
+				bad(name, fmt.Sprintf("must be a whole number, %d or more", min))
+			} else {
+				bad(name, fmt.Sprintf("must be a whole number from %d to %d", min, max))
+			}
+			return 0, false
+		}
+		return n, true
+	}
+	instant := func(name string) *time.Time {
+		v, ok := one(name)
+		if !ok {
+			return nil
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			bad(name, "must be an RFC 3339 instant, such as 2026-11-22T12:00:00Z")
+			return nil
+		}
+		return &t
+	}
+	if n, ok := integer("limit", 1, MaxAuditLimit); ok {
+		q.Limit = n
+	}
+	if n, ok := integer("offset", 0, int(^uint(0)>>1)); ok {
+		q.Offset = n
+	}
+	if v, ok := one("sortOrder"); ok {
+		switch v {
+		case "asc":
+			q.Desc = false
+		case "desc":
+		default:
+			bad("sortOrder", "must be asc or desc")
+		}
+	}
+	if v, ok := one("eventType"); ok {
+		if slices.Contains(store.EventTypes, v) {
+			q.EventType = v
+		} else {
+			bad("eventType", "must be one of "+strings.Join(store.EventTypes, ", "))
+		}
+	}
+	q.From, q.To = instant("from"), instant("to")
+	if q.From != nil && q.To != nil && !q.From.Before(*q.To) {
+		bad("to", "must be after from")
+	}
+	if len(details) > 0 {
+		return store.AuditQuery{}, apperr.Invalid(details...)
+	}
+	return q, nil
+}
+
+// AuditLogs serves the audit log route of the route table.
+func AuditLogs(svc *auditlog.Service, log *slog.Logger) http.Handler {
+	return mux(route.AuditLogs, map[string]http.HandlerFunc{
+		"listAuditLogs": func(w http.ResponseWriter, r *http.Request) {
+			p, err := apiTokenCaller(r)
+			if err != nil {
+				writeError(w, r, log, err)
+				return
+			}
+			q, err := ParseAuditQuery(r.URL.Query())
+			if err != nil {
+				writeError(w, r, log, err)
+				return
+			}
+			page, err := svc.List(r.Context(), p, r.PathValue("workspace_id"), q)
+			if err != nil {
+				writeError(w, r, log, err)
+				return
+			}
+			items := make([]AuditEvent, 0, len(page.Events))
+			for _, e := range page.Events {
+				if e.Payload == nil {
+					e.Payload = map[string]any{}
+				}
+				items = append(items, AuditEvent{
+					EventType: e.EventType, EventSubType: e.EventSubType, Timestamp: formatTime(e.Timestamp),
+					Actor: e.Actor, Workspace: e.Workspace, Payload: e.Payload,
+				})
+			}
+			writeJSON(w, http.StatusOK, map[string]any{
+				"items":      items,
+				"pagination": pagination{Limit: q.Limit, Offset: q.Offset, Total: page.Total},
+			})
+		},
+	}, log)
+}
