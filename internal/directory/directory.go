@@ -96,21 +96,22 @@ func (s *Service) SetPlan(ctx context.Context, idOrSlug, plan string) (store.Wor
 	if err := checkPlan(plan); err != nil {
 		return store.Workspace{}, err
 	}
-	ws, err := s.Workspace(ctx, idOrSlug)
-	if err != nil {
-		return store.Workspace{}, err
-	}
-	ev, err := s.event(ws, "workspace_setting", "setting_updated", map[string]any{
-		"setting": "plan", "previousValue": ws.Plan, "value": plan,
+	var ws store.Workspace
+	err := store.Retry(ctx, func() error {
+		var err error
+		if ws, err = s.Workspace(ctx, idOrSlug); err != nil {
+			return err
+		}
+		ev, err := s.event(ws, store.EventWorkspaceSetting, "setting_updated", map[string]any{
+			"setting": "plan", "previousValue": ws.Plan, "value": plan,
+		})
+		if err != nil {
+			return err
+		}
+		return s.Store.SetPlan(ctx, ws.ID, plan, ev)
 	})
-	if err != nil {
-		return store.Workspace{}, err
-	}
-	if err := s.Store.SetPlan(ctx, ws.ID, plan, ev); err != nil {
-		return store.Workspace{}, err
-	}
 	ws.Plan = plan
-	return ws, nil
+	return ws, err
 }
 
 // CreateSite creates a site in a workspace.
@@ -145,7 +146,7 @@ func (s *Service) membership(ctx context.Context, wsIDOrSlug, siteID string) (st
 		return store.Workspace{}, store.Scope{}, "", err
 	}
 	if siteID == "" {
-		return ws, store.Scope{WorkspaceID: ws.ID}, "workspace_membership", nil
+		return ws, store.Scope{WorkspaceID: ws.ID}, store.EventWorkspaceMembership, nil
 	}
 	site, err := s.Store.Site(ctx, siteID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && site.WorkspaceID != ws.ID) {
@@ -154,12 +155,22 @@ func (s *Service) membership(ctx context.Context, wsIDOrSlug, siteID string) (st
 	if err != nil {
 		return store.Workspace{}, store.Scope{}, "", err
 	}
-	return ws, store.Scope{WorkspaceID: ws.ID, SiteID: site.ID}, "site_membership", nil
+	return ws, store.Scope{WorkspaceID: ws.ID, SiteID: site.ID}, store.EventSiteMembership, nil
 }
 
 // AddMember gives the person with email a role in a workspace, or on one of
 // its sites (where the only role is admin). The person is created on first use.
 func (s *Service) AddMember(ctx context.Context, wsIDOrSlug, siteID, email, role string) (store.User, error) {
+	var u store.User
+	err := store.Retry(ctx, func() error {
+		var err error
+		u, err = s.addMember(ctx, wsIDOrSlug, siteID, email, role)
+		return err
+	})
+	return u, err
+}
+
+func (s *Service) addMember(ctx context.Context, wsIDOrSlug, siteID, email, role string) (store.User, error) {
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != strings.TrimSpace(email) {
 		return store.User{}, invalid("email %q is not an address", email)
@@ -210,6 +221,16 @@ func (s *Service) AddMember(ctx context.Context, wsIDOrSlug, siteID, email, role
 
 // RemoveMember takes away a person's role in a workspace or on a site.
 func (s *Service) RemoveMember(ctx context.Context, wsIDOrSlug, siteID, email string) (store.User, error) {
+	var u store.User
+	err := store.Retry(ctx, func() error {
+		var err error
+		u, err = s.removeMember(ctx, wsIDOrSlug, siteID, email)
+		return err
+	})
+	return u, err
+}
+
+func (s *Service) removeMember(ctx context.Context, wsIDOrSlug, siteID, email string) (store.User, error) {
 	ws, m, evType, err := s.membership(ctx, wsIDOrSlug, siteID)
 	if err != nil {
 		return store.User{}, err

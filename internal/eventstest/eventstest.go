@@ -86,7 +86,7 @@ func Env(t *testing.T) func(string) string {
 		SecretHash: token.Hash(secret), CreatedOn: now, CreatedBy: store.Actor{Type: store.ActorPerson, ID: u.ID, Email: u.Email},
 		ExpiresOn: now.Add(token.Inactivity)}
 	created := ev("token_created")
-	created.EventType = "api_token"
+	created.EventType = store.EventAPIToken
 	must(st.CreateToken(ctx, 0, tok, created, nil, now))
 
 	env := map[string]string{

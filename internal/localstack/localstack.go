@@ -104,7 +104,9 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	mux.Handle(IssuerPath+"/", http.StripPrefix(IssuerPath, issuer))
 	mux.Handle("/", gw)
 	gw.Now = now
-	return &Stack{Handler: mux, Gateway: gw, Store: st, Directory: directory.New(st), Issuer: issuer, DB: db}, nil
+	dir := directory.New(st)
+	dir.Now = now
+	return &Stack{Handler: mux, Gateway: gw, Store: st, Directory: dir, Issuer: issuer, DB: db}, nil
 }
 
 // Demo is what `make run` seeds and writes to .local/demo.json.

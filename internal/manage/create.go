@@ -40,28 +40,28 @@ func (s *Service) Create(ctx context.Context, p Person, owner store.Owner, in Cr
 			return m, ok, err
 		}
 	}
-	for attempt := 1; ; attempt++ {
-		m, err = s.create(ctx, a, owner, in, idem)
-		if errors.Is(err, store.ErrIdempotencyKeyUsed) {
-			// A concurrent request with the same key won: answer as it did.
-			m, ok, err := s.replay(ctx, idem)
-			if !ok && err == nil {
-				err = fmt.Errorf("idempotency record vanished: %w", store.ErrConflict)
+	first := true
+	err = store.Retry(ctx, func() error {
+		if !first {
+			// Another token was created or revoked since the count: read
+			// the owner's version and count again.
+			if a, err = s.authorize(ctx, p, owner); err != nil {
+				return err
 			}
-			return m, ok, err
 		}
-		if !errors.Is(err, store.ErrConflict) || attempt == maxAttempts {
-			return m, false, err
+		first = false
+		m, err = s.create(ctx, a, owner, in, idem)
+		return err
+	})
+	if errors.Is(err, store.ErrIdempotencyKeyUsed) {
+		// A concurrent request with the same key won: answer as it did.
+		m, ok, err := s.replay(ctx, idem)
+		if !ok && err == nil {
+			err = fmt.Errorf("idempotency record vanished: %w", store.ErrConflict)
 		}
-		// Another token was created or revoked since the count: read the
-		// owner's version and count again.
-		if err := pause(ctx, attempt); err != nil {
-			return Minted{}, false, err
-		}
-		if a, err = s.authorize(ctx, p, owner); err != nil {
-			return Minted{}, false, err
-		}
+		return m, ok, err
 	}
+	return m, false, err
 }
 
 func (s *Service) create(ctx context.Context, a access, owner store.Owner, in CreateInput, idem *idempotency) (Minted, error) {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"sort"
 	"strings"
 	"time"
@@ -29,10 +28,6 @@ const (
 	MaxGrace        = 7 * 24 * time.Hour
 	IdempotencyTTL  = 24 * time.Hour
 )
-
-// maxAttempts bounds the retries of a write that lost a race; each retry
-// reads the state again.
-const maxAttempts = 30
 
 // Service manages tokens.
 type Service struct {
@@ -221,7 +216,7 @@ func (s *Service) Revoke(ctx context.Context, p Person, owner store.Owner, id st
 	if err != nil {
 		return err
 	}
-	return s.retry(ctx, func() error {
+	return store.Retry(ctx, func() error {
 		t, err := s.activeToken(ctx, owner, id)
 		if err != nil {
 			return err
@@ -245,7 +240,7 @@ func (s *Service) Regenerate(ctx context.Context, p Person, owner store.Owner, i
 		return Minted{}, err
 	}
 	var m Minted
-	err = s.retry(ctx, func() error {
+	err = store.Retry(ctx, func() error {
 		t, err := s.activeToken(ctx, owner, id)
 		if err != nil {
 			return err
@@ -271,31 +266,6 @@ func (s *Service) Regenerate(ctx context.Context, p Person, owner store.Owner, i
 	return m, err
 }
 
-// retry runs f again, with a short random pause, while it loses races.
-func (s *Service) retry(ctx context.Context, f func() error) error {
-	for attempt := 1; ; attempt++ {
-		err := f()
-		if !errors.Is(err, store.ErrConflict) || attempt == maxAttempts {
-			return err
-		}
-		if err := pause(ctx, attempt); err != nil {
-			return err
-		}
-	}
-}
-
-// pause waits a random few milliseconds, longer with each attempt, so that
-// writers who lost a race do not collide again in step.
-func pause(ctx context.Context, attempt int) error {
-	n, _ := rand.Int(rand.Reader, big.NewInt(int64(5*attempt)+5))
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(time.Duration(n.Int64()+1) * time.Millisecond):
-		return nil
-	}
-}
-
 // event builds the audit event of a change to t made by a.actor.
 func (s *Service) event(a access, subType string, t store.Token) (store.AuditEvent, error) {
 	now := s.Now().UTC()
@@ -311,7 +281,7 @@ func (s *Service) event(a access, subType string, t store.Token) (store.AuditEve
 		payload["site"] = map[string]any{"id": a.site.ID, "shortName": a.site.ShortName}
 	}
 	return store.AuditEvent{
-		ID: id, EventType: "api_token", EventSubType: subType, Timestamp: now,
+		ID: id, EventType: store.EventAPIToken, EventSubType: subType, Timestamp: now,
 		Actor:     store.Actor{Type: store.ActorPerson, ID: a.actor.ID, Email: a.actor.Email},
 		Workspace: store.WorkspaceRef{ID: a.workspace.ID, Slug: a.workspace.Slug},
 		Payload:   payload,
@@ -345,7 +315,7 @@ func (s *Service) RevokeBySecret(ctx context.Context, secret string) (bool, erro
 		owner.ID = sec.WorkspaceID
 	}
 	revoked := false
-	err = s.retry(ctx, func() error {
+	err = store.Retry(ctx, func() error {
 		t, err := s.activeToken(ctx, owner, sec.TokenID)
 		if err != nil {
 			return err
