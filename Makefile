@@ -37,8 +37,11 @@ build-SitesFunction:
 build-AuditLogsFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/auditlogs
 
+build-TokenExpiryFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/tokenexpiry
+
 # build makes every function's bootstrap without sam, into .build/<LogicalId>/.
-FUNCTIONS = AuthorizerFunction TokensFunction SitesFunction AuditLogsFunction
+FUNCTIONS = AuthorizerFunction TokensFunction SitesFunction AuditLogsFunction TokenExpiryFunction
 
 build:
 	@for f in $(FUNCTIONS); do $(MAKE) --no-print-directory build-$$f ARTIFACTS_DIR=.build/$$f || exit 1; done

@@ -2,6 +2,7 @@ package tokensmith_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -122,8 +123,14 @@ func TestFunctionsMatchTemplate(t *testing.T) {
 					t.Errorf("the template sets %s for %s, which it never reads", k, id)
 				}
 			}
-			if dir != "authorizer" && !routed[dir] {
-				t.Errorf("%s serves no route of the route table", id)
+			apiEvents := 0
+			for _, e := range f.Events {
+				if e.Type == "Api" {
+					apiEvents++
+				}
+			}
+			if apiEvents > 0 && !routed[dir] {
+				t.Errorf("%s has API events but serves no route of the route table", id)
 			}
 		})
 	}
@@ -210,5 +217,62 @@ func TestEventsCoverFunctions(t *testing.T) {
 				t.Errorf("events/env.json sets no %s for %s", k, id)
 			}
 		}
+	}
+}
+
+// TestExpiryStream holds the stream consumer's event source to what it
+// handles: TTL removals of token records only, with partial batch failures
+// and a destination for records that keep failing.
+func TestExpiryStream(t *testing.T) {
+	fns, err := load(t).Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, ok := fns["TokenExpiryFunction"]
+	if !ok {
+		t.Fatal("no TokenExpiryFunction")
+	}
+	var found bool
+	for _, e := range f.Events {
+		if e.Type != "DynamoDB" {
+			continue
+		}
+		found = true
+		p := e.Properties
+		if strings.Join(p.FunctionResponseTypes, ",") != "ReportBatchItemFailures" {
+			t.Errorf("FunctionResponseTypes = %v", p.FunctionResponseTypes)
+		}
+		if p.DestinationConfig.OnFailure.Destination == "" {
+			t.Error("no OnFailure destination")
+		}
+		if len(p.FilterCriteria.Filters) != 1 {
+			t.Fatalf("filters = %+v; want one", p.FilterCriteria.Filters)
+		}
+		var pattern struct {
+			EventName    []string `json:"eventName"`
+			UserIdentity struct {
+				Type        []string `json:"type"`
+				PrincipalID []string `json:"principalId"`
+			} `json:"userIdentity"`
+			DynamoDB struct {
+				Keys struct {
+					SK struct {
+						S []struct {
+							Prefix string `json:"prefix"`
+						} `json:"S"`
+					} `json:"SK"`
+				} `json:"Keys"`
+			} `json:"dynamodb"`
+		}
+		if err := json.Unmarshal([]byte(p.FilterCriteria.Filters[0].Pattern), &pattern); err != nil {
+			t.Fatalf("filter pattern: %v", err)
+		}
+		if fmt.Sprint(pattern.EventName, pattern.UserIdentity.Type, pattern.UserIdentity.PrincipalID) != "[REMOVE] [Service] [dynamodb.amazonaws.com]" ||
+			len(pattern.DynamoDB.Keys.SK.S) != 1 || pattern.DynamoDB.Keys.SK.S[0].Prefix != "TOKEN#" {
+			t.Errorf("filter pattern %+v does not pass exactly TTL removals of token records", pattern)
+		}
+	}
+	if !found {
+		t.Error("TokenExpiryFunction has no DynamoDB stream event")
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tokensmith/tokensmith/internal/auditlog"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
+	"github.com/tokensmith/tokensmith/internal/expiry"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/sites"
@@ -46,6 +47,12 @@ func Sites(st *store.Store, log *slog.Logger) Proxy {
 // AuditLogs is the audit logs function.
 func AuditLogs(st *store.Store, log *slog.Logger) Proxy {
 	return Adapt(httpapi.AuditLogs(&auditlog.Service{Store: st}, log))
+}
+
+// TokenExpiry is the stream consumer that records inactivity expiry.
+func TokenExpiry(st *store.Store, now func() time.Time, log *slog.Logger) func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	h := &expiry.Handler{Store: st, Now: now, Log: log}
+	return h.Handle
 }
 
 // Authorizer is the REQUEST authorizer function.

@@ -74,6 +74,18 @@ type Function struct {
 			Auth   struct {
 				Authorizer string `yaml:"Authorizer"`
 			} `yaml:"Auth"`
+			// Stream event sources.
+			FunctionResponseTypes []string `yaml:"FunctionResponseTypes"`
+			DestinationConfig     struct {
+				OnFailure struct {
+					Destination string `yaml:"Destination"`
+				} `yaml:"OnFailure"`
+			} `yaml:"DestinationConfig"`
+			FilterCriteria struct {
+				Filters []struct {
+					Pattern string `yaml:"Pattern"`
+				} `yaml:"Filters"`
+			} `yaml:"FilterCriteria"`
 		} `yaml:"Properties"`
 	} `yaml:"Events"`
 }

@@ -338,3 +338,35 @@ func (s *Store) RecordUse(ctx context.Context, sec Secret, now time.Time, uses i
 	}
 	return nil
 }
+
+// RecordExpiry writes ev, the token_expired event of t, once: a dedupe item
+// keyed by the token's id goes in the same transaction, so a redelivered
+// stream record finds it and writes nothing (ErrExists).
+func (s *Store) RecordExpiry(ctx context.Context, t Token, ev AuditEvent) error {
+	type expiredItem struct {
+		keys
+		TokenID string `dynamodbav:"tokenId"`
+		TTL     int64  `dynamodbav:"expiresAt"`
+	}
+	var b build
+	// Stream records live 24 hours; the dedupe item outlives every redelivery.
+	b.add(s.put(expiredItem{keys{PK: "EXPIRED#" + t.ID, SK: metaSK}, t.ID, ttl(ev.Timestamp.Add(30 * 24 * time.Hour))}, absent()))
+	b.addAll(s.audit(ctx, ev, nil, nil))
+	if b.err != nil {
+		return b.err
+	}
+	if err := s.transact(ctx, b.items, map[int]error{0: ErrExists}); err != nil {
+		return fmt.Errorf("record expiry of token %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// DecodeToken reads a token record from its item, as a stream record's old
+// image holds it.
+func DecodeToken(item map[string]types.AttributeValue) (Token, error) {
+	var it tokenItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return Token{}, fmt.Errorf("decode token: %w", err)
+	}
+	return it.Token, nil
+}

@@ -1,0 +1,41 @@
+// Command tokenexpiry is the DynamoDB Streams consumer that writes an
+// api_token/token_expired audit event when TTL removes an expired token.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/tokensmith/tokensmith/internal/ddbclient"
+	"github.com/tokensmith/tokensmith/internal/lambdafn"
+	"github.com/tokensmith/tokensmith/internal/store"
+)
+
+func main() {
+	log := lambdacontext.NewLogger()
+	h, err := newHandler(context.Background(), os.Getenv, log)
+	if err != nil {
+		log.Error("start", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}
+
+// newHandler wires the function from its environment.
+func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) (func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error), error) {
+	env, err := lambdafn.Require(getenv, "TABLE_NAME")
+	if err != nil {
+		return nil, err
+	}
+	db, err := ddbclient.New(ctx, getenv("DYNAMODB_ENDPOINT"))
+	if err != nil {
+		return nil, err
+	}
+	return lambdafn.TokenExpiry(store.New(db, env["TABLE_NAME"]), time.Now, log), nil
+}

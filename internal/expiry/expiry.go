@@ -1,0 +1,105 @@
+// Package expiry turns DynamoDB TTL removals of token records into
+// api_token/token_expired audit events. It is the handler of the DynamoDB
+// Streams consumer, written against aws-lambda-go's event types.
+package expiry
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/token"
+)
+
+// Handler consumes the table's stream.
+type Handler struct {
+	Store *store.Store
+	Now   func() time.Time
+	Log   *slog.Logger
+}
+
+// IsTTLRemoval reports whether r is DynamoDB's TTL process removing a token
+// record: a REMOVE by the service principal of an item whose sort key is a
+// token's. Removals by people (revocation) are not expiry.
+func IsTTLRemoval(r events.DynamoDBEventRecord) bool {
+	if r.EventName != "REMOVE" || r.UserIdentity == nil ||
+		r.UserIdentity.Type != "Service" || r.UserIdentity.PrincipalID != "dynamodb.amazonaws.com" {
+		return false
+	}
+	sk, ok := r.Change.Keys[store.AttrSK]
+	return ok && sk.DataType() == events.DataTypeString && strings.HasPrefix(sk.String(), "TOKEN#")
+}
+
+// Handle records each TTL removal in the batch and reports the records it
+// could not record, so that only they are retried.
+func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	resp := events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
+	for _, r := range ev.Records {
+		if !IsTTLRemoval(r) {
+			continue
+		}
+		if err := h.record(ctx, r); err != nil {
+			h.Log.ErrorContext(ctx, "token expiry not recorded", "eventId", r.EventID, "error", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: r.Change.SequenceNumber})
+		}
+	}
+	return resp, nil
+}
+
+func (h *Handler) record(ctx context.Context, r events.DynamoDBEventRecord) error {
+	item, err := FromStream(r.Change.OldImage)
+	if err != nil {
+		return err
+	}
+	t, err := store.DecodeToken(item)
+	if err != nil {
+		return err
+	}
+	if t.ID == "" || t.WorkspaceID == "" {
+		return fmt.Errorf("record %s: old image holds no token", r.EventID)
+	}
+	err = store.Retry(ctx, func() error {
+		ws, err := h.Store.Workspace(ctx, t.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		payload := map[string]any{
+			"token": map[string]any{"id": t.ID, "kind": string(t.Kind), "name": t.Name, "displayHint": t.DisplayHint},
+			"scope": t.Scope,
+		}
+		if t.SiteID != "" {
+			site := map[string]any{"id": t.SiteID}
+			if s, err := h.Store.Site(ctx, t.SiteID); err == nil {
+				site["shortName"] = s.ShortName
+			}
+			payload["site"] = site
+		}
+		now := h.Now().UTC()
+		id, err := token.NewID(now, rand.Reader)
+		if err != nil {
+			return err
+		}
+		return h.Store.RecordExpiry(ctx, t, store.AuditEvent{
+			ID: id, EventType: store.EventAPIToken, EventSubType: "token_expired", Timestamp: now,
+			Actor: store.Actor{Type: store.ActorSystem}, Workspace: store.WorkspaceRef{ID: ws.ID, Slug: ws.Slug},
+			Payload: payload,
+		})
+	})
+	switch {
+	case errors.Is(err, store.ErrExists):
+		// A redelivered record: its event is already written.
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		// The workspace is gone: there is no log to write to.
+		h.Log.WarnContext(ctx, "expired token of a missing workspace", "tokenId", t.ID, "workspaceId", t.WorkspaceID)
+		return nil
+	}
+	return err
+}
