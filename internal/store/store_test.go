@@ -216,3 +216,37 @@ func TestConcurrentCreatesAtOneVersion(t *testing.T) {
 		t.Errorf("%d creates at one version succeeded; want 1", won)
 	}
 }
+
+func TestImportAuditEventsThenRecord(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	ws, _ := seedSite(t, s)
+	var evs []store.AuditEvent
+	for i := 0; i < 60; i++ {
+		typ := store.EventAPIToken
+		if i%3 == 0 {
+			typ = store.EventWorkspaceMembership
+		}
+		evs = append(evs, store.AuditEvent{ID: "i", EventType: typ, EventSubType: "x", Timestamp: t0.Add(time.Duration(i) * time.Second),
+			Workspace: store.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}})
+	}
+	if err := s.ImportAuditEvents(ctx, ws.ID, evs); err != nil {
+		t.Fatal(err)
+	}
+	// A change recorded after the import takes the next places, at a time
+	// no earlier than the last imported event.
+	if err := s.PutMembership(ctx, store.Scope{WorkspaceID: ws.ID}, "u9", store.RoleMember, "", store.AuditEvent{
+		ID: "m", EventType: store.EventWorkspaceMembership, EventSubType: "user_added", Timestamp: t0,
+		Workspace: store.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.AuditEvents(ctx, ws.ID, store.AuditQuery{Limit: 5, Desc: true})
+	if err != nil || page.Total != 61 || len(page.Events) != 5 || page.Events[0].Seq != 61 || page.Events[0].EventSubType != "user_added" ||
+		page.Events[0].Timestamp.Before(t0.Add(59*time.Second)) {
+		t.Fatalf("newest page = %+v, %v", page, err)
+	}
+	typed, err := s.AuditEvents(ctx, ws.ID, store.AuditQuery{EventType: store.EventWorkspaceMembership, Limit: 100, Offset: 18})
+	if err != nil || typed.Total != 21 || len(typed.Events) != 3 || typed.Events[2].TypeSeq != 21 {
+		t.Errorf("membership events from offset 18 = %d of %d, %v", len(typed.Events), typed.Total, err)
+	}
+}
