@@ -378,8 +378,8 @@ Notes:
 - Malformed tokens are refused on their shape and checksum alone, before any hashing or I/O.
 - Audit log pages: the events a query matches are a range of per-workspace (and per-type)
   sequence numbers kept on the workspace item in the same transactions as the events, so a page
-  at any offset is one query of at most ` + "`limit`" + ` items and `+"`total`"+` is arithmetic. A `+"`from`"+` or
-  `+"`to`"+` bound costs a binary search of about log2(events) one-item reads (17 for 100,000),
+  at any offset is one query of at most ` + "`limit`" + ` items and ` + "`total`" + ` is arithmetic. A ` + "`from`" + ` or
+  ` + "`to`" + ` bound costs a binary search of about log2(events) one-item reads (17 for 100,000),
   which the RCU figures include; the workspace read that resolves the counters is not in them
   (1 RCU). Reads of the whole log are strongly consistent; a type's log is read from the index.
 `)

@@ -69,6 +69,11 @@ func newEnvWith(t *testing.T, cacheTTL time.Duration, now func() time.Time) *env
 		t.Fatal(err)
 	}
 	h = stack.Handler
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("service log:\n%s", logs.String())
+		}
+	})
 	demo, err := stack.SeedDemo(context.Background(), srv.URL, time.Now())
 	if err != nil {
 		t.Fatal(err)
