@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/localstack"
+	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
 
@@ -63,6 +66,24 @@ func TestCommands(t *testing.T) {
 	}
 	if _, code, _ := tokenctl("member remove --workspace magrathea --email slartibartfast@example.com"); code != 0 {
 		t.Errorf("member remove = %d", code)
+	}
+
+	// Every change above is in the workspace's audit log, oldest first.
+	db, err := ddbclient.New(context.Background(), dynamotest.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := store.New(db, table).AuditEvents(context.Background(), ws["id"], store.AuditQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range page.Events {
+		got = append(got, e.EventType+"/"+e.EventSubType+"/"+e.Actor.Type)
+	}
+	want := "[workspace_setting/setting_updated/system workspace_membership/user_added/system site_membership/user_added/system workspace_membership/user_removed/system]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("audit log = %v; want %s", got, want)
 	}
 
 	failures := []struct {
