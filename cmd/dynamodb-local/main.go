@@ -55,6 +55,12 @@ func run(port int, args []string) (int, error) {
 	signal.Ignore(os.Interrupt, syscall.SIGTERM)
 
 	var stop func()
+	if !answers(endpoint) && !portFree(port) {
+		// Something holds the port: perhaps a DynamoDB Local still starting.
+		for deadline := time.Now().Add(20 * time.Second); !answers(endpoint) && time.Now().Before(deadline); {
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
 	if answers(endpoint) {
 		fmt.Fprintf(os.Stderr, "dynamodb-local: using the DynamoDB Local already answering at %s\n", endpoint)
 	} else {
