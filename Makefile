@@ -5,7 +5,7 @@
 GO ?= go
 WITH_DYNAMODB := $(GO) run ./cmd/dynamodb-local --
 
-.PHONY: run test bench build vet
+.PHONY: run test bench fuzz build vet
 
 run:
 	$(WITH_DYNAMODB) $(GO) run ./cmd/localgw
@@ -17,6 +17,19 @@ test:
 # docs/BENCHMARKS.md.
 bench:
 	$(WITH_DYNAMODB) $(GO) run ./cmd/bench
+
+# fuzz runs every fuzz target for FUZZTIME each; `make test` replays the
+# seeds and the corpora committed under testdata/fuzz.
+FUZZTIME ?= 30s
+FUZZ_TARGETS = internal/token:FuzzParse internal/authorizer:FuzzBearer internal/authorizer:FuzzHandle \
+	internal/httpapi:FuzzCreateBody internal/httpapi:FuzzAuditQuery
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run=NONE -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) ./$$pkg || exit 1; \
+	done
 
 vet:
 	$(GO) vet ./...

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -231,4 +232,61 @@ func BenchmarkMalformedToken(b *testing.B) {
 		f.authz.Handle(ctx, req)
 	}
 	b.ReportMetric(float64(f.db.calls.Load())/float64(b.N), "dbcalls/op")
+}
+
+// FuzzBearer holds the Authorization header parser to "never panics, and a
+// credential it returns is one non-empty word after the Bearer scheme".
+func FuzzBearer(f *testing.F) {
+	for _, v := range []string{"Bearer abc", "bearer  x", "Basic abc", "Bearer", "Bearer a b", "BEARER tss_x\n"} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		cred, ok := authorizer.Bearer(map[string]string{"Authorization": v}, nil)
+		if !ok {
+			return
+		}
+		if cred == "" || strings.ContainsAny(cred, " \t\r\n") || !strings.EqualFold(v[:7], "bearer ") || !strings.HasSuffix(v, cred) {
+			t.Fatalf("Bearer(%q) = %q", v, cred)
+		}
+	})
+}
+
+// memSecrets is a store in memory holding one secret, for fuzzing the
+// handler without I/O (storage behaviour is tested against DynamoDB Local).
+type memSecrets struct{ sec store.Secret }
+
+func (m memSecrets) Secret(_ context.Context, hash string) (store.Secret, error) {
+	if hash == m.sec.Hash {
+		return m.sec, nil
+	}
+	return store.Secret{}, store.ErrNotFound
+}
+
+func (memSecrets) RecordUse(context.Context, store.Secret, time.Time, int64, time.Duration) error { return nil }
+
+// FuzzHandle feeds the authorizer arbitrary requests: it never panics, and
+// it allows only the one valid token, on a route whose scope it holds.
+func FuzzHandle(f *testing.F) {
+	secret, _ := token.Generate(token.KindSite, fixedReader{})
+	sec := store.Secret{Hash: token.Hash(secret), TokenID: "0000000b0000000000000001", Kind: token.KindSite, SiteID: "s", WorkspaceID: "w",
+		Scope: "sites:read", ExpiresOn: time.Now().Add(time.Hour)}
+	a := &authorizer.Authorizer{Users: noUsers{}, Secrets: memSecrets{sec}, Now: time.Now, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	f.Add("GET", "/v2/sites", "Bearer "+secret)
+	f.Add("GET", "/v2/workspaces/{workspace_id}/audit_logs", "Bearer "+secret)
+	f.Add("POST", "/v2/sites/{site_id}/tokens", "Bearer eyJhbGciOiJub25lIn0.e30.")
+	f.Add("GET", "/v2/token/introspect", "Bearer "+secret[:len(secret)-1]+"x")
+	f.Fuzz(func(t *testing.T, method, resource, header string) {
+		resp, err := a.Handle(context.Background(), events.APIGatewayCustomAuthorizerRequestTypeRequest{
+			Type: "REQUEST", MethodArn: "arn:aws:execute-api:us-east-1:123456789012:api/prod/" + method + resource,
+			Resource: resource, HTTPMethod: method, Headers: map[string]string{"Authorization": header},
+		})
+		if err != nil || len(resp.PolicyDocument.Statement) == 0 || resp.PolicyDocument.Statement[0].Effect != "Allow" {
+			return
+		}
+		r, ok := route.Lookup(method, resource)
+		cred, _ := authorizer.Bearer(map[string]string{"Authorization": header}, nil)
+		if !ok || r.Auth != route.APIToken || cred != secret || (r.Scope != "" && r.Scope != "sites:read") {
+			t.Fatalf("allowed %s %s with %q", method, resource, header)
+		}
+	})
 }

@@ -18,7 +18,9 @@ import (
 // that endpoint with fixed local credentials; otherwise the environment's.
 // Retries are bounded so that a failing table fails a request well inside a
 // Lambda timeout, and every HTTP call has its own deadline.
-func New(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
+// optFns adjust the client's options further (benchmarks count operations
+// with a middleware).
+func New(ctx context.Context, endpoint string, optFns ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
 	opts := []func(*config.LoadOptions) error{
 		config.WithRetryMaxAttempts(3),
 		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(3 * time.Second)),
@@ -33,12 +35,12 @@ func New(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ddbclient: load AWS config: %w", err)
 	}
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+	return dynamodb.NewFromConfig(cfg, append([]func(*dynamodb.Options){func(o *dynamodb.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 			// DynamoDB Local's CRC32 response header does not always match
 			// its body; checking it only logs a warning per call.
 			o.DisableValidateResponseChecksum = true
 		}
-	}), nil
+	}}, optFns...)...), nil
 }

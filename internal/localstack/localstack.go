@@ -49,7 +49,9 @@ type Config struct {
 	CacheTTL time.Duration
 	// Now is the clock of the authorizer and the functions; nil is time.Now.
 	Now func() time.Time
-	Log *slog.Logger
+	// ClientOptions adjust the DynamoDB client (benchmarks count calls).
+	ClientOptions []func(*dynamodb.Options)
+	Log           *slog.Logger
 }
 
 // Stack is the running service.
@@ -64,7 +66,7 @@ type Stack struct {
 
 // Start creates the table if needed and assembles the stack.
 func Start(ctx context.Context, cfg Config) (*Stack, error) {
-	db, err := ddbclient.New(ctx, cfg.Endpoint)
+	db, err := ddbclient.New(ctx, cfg.Endpoint, cfg.ClientOptions...)
 	if err != nil {
 		return nil, err
 	}

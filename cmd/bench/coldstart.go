@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// lambdaBuild is how the Makefile builds a function, for GOARCH.
+func lambdaBuild(dir, out, goarch string) error {
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, dir)
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build %s: %v: %s", dir, err, b)
+	}
+	return nil
+}
+
+// runtimeStub is a local Lambda Runtime API: it hands out events and notes
+// when the function first asks for one and when it answers.
+type runtimeStub struct {
+	srv      *http.Server
+	addr     string
+	events   chan []byte
+	mu       sync.Mutex
+	firstAsk time.Time
+	answers  chan answer
+}
+
+type answer struct {
+	at    time.Time
+	body  []byte
+	error bool
+}
+
+func newRuntimeStub() (*runtimeStub, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &runtimeStub{addr: l.Addr().String(), events: make(chan []byte, 1), answers: make(chan answer, 1)}
+	mux := http.NewServeMux()
+	n := 0
+	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		if s.firstAsk.IsZero() {
+			s.firstAsk = time.Now()
+		}
+		n++
+		id := strconv.Itoa(n)
+		s.mu.Unlock()
+		select {
+		case ev := <-s.events:
+			w.Header().Set("Lambda-Runtime-Aws-Request-Id", id)
+			w.Header().Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(10*time.Second).UnixMilli(), 10))
+			w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:bench")
+			w.Header().Set("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
+			w.Write(ev)
+		case <-r.Context().Done():
+		}
+	})
+	respond := func(isErr bool) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			s.answers <- answer{at: time.Now(), body: b, error: isErr}
+			w.WriteHeader(http.StatusAccepted)
+		}
+	}
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", respond(false))
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", respond(true))
+	mux.HandleFunc("POST /2018-06-01/runtime/init/error", respond(true))
+	s.srv = &http.Server{Handler: mux}
+	go s.srv.Serve(l)
+	return s, nil
+}
+
+func (s *runtimeStub) close() { s.srv.Close() }
+
+// function is one binary to start and the event it is first given.
+type function struct {
+	name  string
+	bin   string
+	env   []string
+	event []byte
+}
+
+// coldStart starts f under a fresh runtime stub and returns the time from
+// exec to its first request for an event, and to its first answer.
+func coldStart(f function) (toNext, toAnswer time.Duration, err error) {
+	stub, err := newRuntimeStub()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer stub.close()
+	stub.events <- f.event
+	cmd := exec.Command(f.bin)
+	cmd.Env = append([]string{"AWS_LAMBDA_RUNTIME_API=" + stub.addr, "PATH=" + os.Getenv("PATH")}, f.env...)
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, err
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	select {
+	case a := <-stub.answers:
+		if a.error {
+			return 0, 0, fmt.Errorf("%s failed: %s", f.name, a.body)
+		}
+		stub.mu.Lock()
+		defer stub.mu.Unlock()
+		return stub.firstAsk.Sub(start), a.at.Sub(start), nil
+	case <-time.After(15 * time.Second):
+		return 0, 0, fmt.Errorf("%s did not answer", f.name)
+	}
+}
+
+// peakRSS drives f through n invocations of its event and returns its peak
+// resident set size (VmHWM), in bytes.
+func peakRSS(f function, n int) (int64, error) {
+	stub, err := newRuntimeStub()
+	if err != nil {
+		return 0, err
+	}
+	defer stub.close()
+	cmd := exec.Command(f.bin)
+	cmd.Env = append([]string{"AWS_LAMBDA_RUNTIME_API=" + stub.addr, "PATH=" + os.Getenv("PATH")}, f.env...)
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	for i := 0; i < n; i++ {
+		stub.events <- f.event
+		select {
+		case a := <-stub.answers:
+			if a.error {
+				return 0, fmt.Errorf("%s failed: %s", f.name, a.body)
+			}
+		case <-time.After(15 * time.Second):
+			return 0, fmt.Errorf("%s did not answer", f.name)
+		}
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, err := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM for %s", f.name)
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration{}, ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+// coldStarts builds every function and the baseline for this machine, starts
+// each runs times (in turn, so that drift hits all alike), and reports medians
+// against the baseline's; it also builds every function for linux/arm64 and
+// reports the sizes.
+func coldStarts(ctx context.Context, dir string, fns []function, runs int) ([]row, map[string]function, error) {
+	byName := map[string]function{}
+	for i := range fns {
+		fns[i].bin = filepath.Join(dir, "host", fns[i].name)
+		src := "./functions/" + fns[i].name
+		if fns[i].name == "baseline" {
+			src = "./cmd/bench/baseline"
+		}
+		if err := lambdaBuild(src, fns[i].bin, runtime.GOARCH); err != nil {
+			return nil, nil, err
+		}
+		byName[fns[i].name] = fns[i]
+	}
+	next := map[string][]time.Duration{}
+	answered := map[string][]time.Duration{}
+	for r := 0; r < runs; r++ {
+		for _, f := range fns {
+			a, b, err := coldStart(f)
+			if err != nil {
+				return nil, nil, err
+			}
+			next[f.name] = append(next[f.name], a)
+			answered[f.name] = append(answered[f.name], b)
+		}
+	}
+	base := median(next["baseline"])
+	var rows []row
+	for _, f := range fns {
+		n, a := median(next[f.name]), median(answered[f.name])
+		if f.name == "baseline" {
+			rows = append(rows, row{what: "Cold start, baseline (hello-world aws-lambda-go): exec to first /next; to first answer",
+				figure: fmt.Sprintf("%s; %s", n.Round(10*time.Microsecond), a.Round(10*time.Microsecond))})
+			continue
+		}
+		ratio := float64(n) / float64(base)
+		rows = append(rows, row{
+			what:    fmt.Sprintf("Cold start, %s: exec to first /next (ratio to baseline); to first answer", f.name),
+			figure:  fmt.Sprintf("%s (%.2f); %s", n.Round(10*time.Microsecond), ratio, a.Round(10*time.Microsecond)),
+			target:  "ratio <= 1.3",
+			verdict: verdict(ratio <= 1.3),
+		})
+	}
+	for _, f := range fns {
+		if f.name == "baseline" {
+			continue
+		}
+		out := filepath.Join(dir, "arm64", f.name)
+		if err := lambdaBuild("./functions/"+f.name, out, "arm64"); err != nil {
+			return nil, nil, err
+		}
+		st, err := os.Stat(out)
+		if err != nil {
+			return nil, nil, err
+		}
+		mib := float64(st.Size()) / (1 << 20)
+		rows = append(rows, row{what: fmt.Sprintf("linux/arm64 bootstrap size, %s", f.name), figure: fmt.Sprintf("%.2f MiB", mib), target: "<= 12 MiB", verdict: verdict(mib <= 12)})
+	}
+	return rows, byName, nil
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

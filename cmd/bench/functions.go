@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/tokensmith/tokensmith/internal/principal"
+	"github.com/tokensmith/tokensmith/internal/store"
+)
+
+// functionRows measures every function's cold start against the baseline,
+// the linux/arm64 sizes, and the authorizer binary's peak RSS.
+func functionRows(ctx context.Context, endpoint, table, secret string, sec store.Secret) ([]row, error) {
+	dir, err := os.MkdirTemp("", "tokensmith-bins-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	env := []string{"TABLE_NAME=" + table, "DYNAMODB_ENDPOINT=" + endpoint}
+	site := principal.Principal{Kind: principal.Site, TokenID: sec.TokenID, SiteID: sec.SiteID, WorkspaceID: sec.WorkspaceID, Scope: sec.Scope}
+	ws := principal.Principal{Kind: principal.Workspace, TokenID: sec.TokenID, WorkspaceID: sec.WorkspaceID, Scope: "workspace_activity:read"}
+	proxy := func(method, resource, path string, params map[string]string, p *principal.Principal, body string) []byte {
+		ev := events.APIGatewayProxyRequest{Resource: resource, Path: path, HTTPMethod: method, PathParameters: params, Body: body,
+			Headers: map[string]string{"Content-Type": "application/json"}}
+		if p != nil {
+			ev.RequestContext.Authorizer = p.Context()
+		}
+		return mustJSON(ev)
+	}
+	authz := function{name: "authorizer", env: append([]string{"OIDC_ISSUER=http://127.0.0.1:1/issuer", "OIDC_AUDIENCE=bench"}, env...),
+		event: mustJSON(events.APIGatewayCustomAuthorizerRequestTypeRequest{
+			Type: "REQUEST", MethodArn: "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites",
+			Resource: "/v2/sites", Path: "/v2/sites", HTTPMethod: "GET", Headers: map[string]string{"Authorization": "Bearer " + secret},
+		})}
+	fns := []function{
+		{name: "baseline", event: []byte(`{}`)},
+		authz,
+		{name: "tokens", env: env, event: proxy("POST", "/v2/token/revoke", "/v2/token/revoke", nil, nil, `{"token":"garbage"}`)},
+		{name: "sites", env: env, event: proxy("GET", "/v2/sites", "/v2/sites", nil, &site, "")},
+		{name: "auditlogs", env: env, event: proxy("GET", "/v2/workspaces/{workspace_id}/audit_logs", "/v2/workspaces/"+sec.WorkspaceID+"/audit_logs",
+			map[string]string{"workspace_id": sec.WorkspaceID}, &ws, "")},
+		{name: "tokenexpiry", env: env, event: mustJSON(events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{EventName: "REMOVE"}}})},
+	}
+	rows, built, err := coldStarts(ctx, dir, fns, cfg.coldRuns)
+	if err != nil {
+		return nil, fmt.Errorf("cold starts: %w", err)
+	}
+	rss, err := peakRSS(built["authorizer"], cfg.rssCalls)
+	if err != nil {
+		return nil, fmt.Errorf("authorizer RSS: %w", err)
+	}
+	mib := float64(rss) / (1 << 20)
+	rows = append(rows, row{
+		what:   fmt.Sprintf("Peak RSS of the authorizer binary (as Lambda runs it) after %d decisions of a valid token", cfg.rssCalls),
+		figure: fmt.Sprintf("%.1f MiB", mib), target: "<= 64 MiB", verdict: verdict(mib <= 64),
+	})
+	return rows, nil
+}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/tokensmith/tokensmith/internal/localstack"
+)
+
+// opCounter counts DynamoDB operations by name, as SDK middleware sees them.
+type opCounter struct {
+	mu     sync.Mutex
+	counts map[string]int64
+}
+
+func (c *opCounter) option(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("benchCountOps",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				c.mu.Lock()
+				c.counts[awsmiddleware.GetOperationName(ctx)]++
+				c.mu.Unlock()
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+	})
+}
+
+func (c *opCounter) reset() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.counts
+	c.counts = map[string]int64{}
+	return out
+}
+
+// drive runs do from conc workers for d and returns the latencies.
+func drive(conc int, d time.Duration, do func() error) ([]time.Duration, error) {
+	var mu sync.Mutex
+	var all []time.Duration
+	var failed atomic.Value
+	var wg sync.WaitGroup
+	end := time.Now().Add(d)
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for time.Now().Before(end) {
+				start := time.Now()
+				if err := do(); err != nil {
+					failed.Store(err)
+					return
+				}
+				mine = append(mine, time.Since(start))
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if err, ok := failed.Load().(error); ok {
+		return nil, err
+	}
+	return all, nil
+}
+
+// e2eLoad serves the whole local stack on loopback and drives GET /v2/sites
+// with a valid site token at concurrency conc for d, then the same load of
+// bare GetItems of the token's item, and reports both side by side.
+func e2eLoad(ctx context.Context, endpoint, table, secret string, bare func() error, conc int, d time.Duration) ([]row, error) {
+	ops := &opCounter{counts: map[string]int64{}}
+	dir, err := os.MkdirTemp("", "tokensmith-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	var h http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	defer srv.Close()
+	stack, err := localstack.Start(ctx, localstack.Config{
+		Endpoint: endpoint, Table: table, Dir: dir, BaseURL: srv.URL, CacheTTL: 0,
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), ClientOptions: []func(*dynamodb.Options){ops.option},
+	})
+	if err != nil {
+		return nil, err
+	}
+	h = stack.Handler
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}
+	call := func() error {
+		req, _ := http.NewRequest("GET", srv.URL+"/v2/sites", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("GET /v2/sites: %d", resp.StatusCode)
+		}
+		return nil
+	}
+	for i := 0; i < 200; i++ { // warm up: connections, the first usage write
+		if err := call(); err != nil {
+			return nil, err
+		}
+	}
+	ops.reset()
+	gw, err := drive(conc, d, call)
+	if err != nil {
+		return nil, err
+	}
+	counts := ops.reset()
+	floor, err := drive(conc, d, bare)
+	if err != nil {
+		return nil, err
+	}
+	rps := float64(len(gw)) / d.Seconds()
+	floorRPS := float64(len(floor)) / d.Seconds()
+	reads := float64(counts["GetItem"]) / float64(len(gw))
+	var others []string
+	for op, n := range counts {
+		if op != "GetItem" {
+			others = append(others, op+" "+strconv.FormatInt(n, 10))
+		}
+	}
+	if len(others) == 0 {
+		others = []string{"none"}
+	}
+	rss, _ := selfPeakRSS()
+	return []row{
+		{what: fmt.Sprintf("End to end, GET /v2/sites through the local gateway (authorizer, sites function), concurrency %d for %s: requests/s, p50, p99", conc, d),
+			figure: fmt.Sprintf("%.0f/s, %s, %s", rps, percentile(gw, 50), percentile(gw, 99))},
+		{what: fmt.Sprintf("Same load of bare GetItems, same run: requests/s, p50, p99"),
+			figure: fmt.Sprintf("%.0f/s, %s, %s", floorRPS, percentile(floor, 50), percentile(floor, 99))},
+		{what: "End to end / bare GetItem: throughput ratio, p50 ratio", figure: fmt.Sprintf("%.2f, %.2f", rps/floorRPS, float64(percentile(gw, 50))/float64(percentile(floor, 50)))},
+		{what: "DynamoDB operations per authorized GET /v2/sites, steady state (SDK middleware)",
+			figure: fmt.Sprintf("%.2f GetItem (1 authorizer, 1 sites function); other operations in %s: %s", reads, d, strings.Join(others, ", ")),
+			target: "authorizer: 1 read; writes at most 1 per token per minute", verdict: verdict(reads <= 2.0001 && counts["TransactWriteItems"] <= int64(d/time.Minute)+1)},
+		{what: "Peak RSS of the bench process serving that load (gateway, authorizer, functions, client)", figure: fmt.Sprintf("%.1f MiB", float64(rss)/(1<<20))},
+	}, nil
+}
+
+// selfPeakRSS is this process's VmHWM, in bytes.
+func selfPeakRSS() (int64, error) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, err := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM")
+}

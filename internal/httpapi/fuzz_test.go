@@ -1,0 +1,82 @@
+package httpapi
+
+import (
+	"bytes"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/scope"
+	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/token"
+)
+
+// FuzzCreateBody holds the create-token body's decoding and validation to
+// "never panics, and accepts only what API.md allows".
+func FuzzCreateBody(f *testing.F) {
+	f.Add([]byte(`{"name":"CMS sync","permissions":{"sites":"read","cms":"read_write"}}`), true)
+	f.Add([]byte(`{"name":"x","permissions":{"workspace_activity":"read"}}`), false)
+	f.Add([]byte(`{"name":"a\u0007","permissions":{}}`), true)
+	f.Add([]byte(`{"name":"\ud800","permissions":{"sites":"none"}}`), true)
+	f.Add([]byte(`[{"name":1}]`), true)
+	f.Add([]byte("{\"name\":\"\xff\"}"), true)
+	f.Fuzz(func(t *testing.T, body []byte, site bool) {
+		kind := token.KindWorkspace
+		if site {
+			kind = token.KindSite
+		}
+		r := httptest.NewRequest("POST", "/", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		var in manage.CreateInput
+		if err := decode(r, &in, false); err != nil {
+			return
+		}
+		if len(manage.Validate(kind, in)) > 0 {
+			return
+		}
+		name := strings.TrimSpace(in.Name)
+		if n := utf8.RuneCountInString(name); n < 1 || n > manage.MaxNameLen || !utf8.ValidString(name) ||
+			strings.IndexFunc(name, unicode.IsControl) >= 0 || strings.ContainsRune(name, utf8.RuneError) {
+			t.Fatalf("accepted name %q", in.Name)
+		}
+		scopes := scope.Expand(in.Permissions)
+		if len(scopes) == 0 {
+			t.Fatalf("accepted permissions %v that grant nothing", in.Permissions)
+		}
+		for _, s := range scopes {
+			api, _, _ := strings.Cut(s, ":")
+			if !slices.Contains(scope.APIs(kind), api) {
+				t.Fatalf("accepted scope %s on a %s token", s, kind)
+			}
+		}
+	})
+}
+
+// FuzzAuditQuery holds the audit log's query parameters to "never panics,
+// and a query that passes is within its bounds".
+func FuzzAuditQuery(f *testing.F) {
+	f.Add("limit=10&offset=5&sortOrder=asc&eventType=api_token")
+	f.Add("from=2026-11-22T12:00:00Z&to=2026-11-22T13:00:00.5%2B01:00")
+	f.Add("limit=-1&limit=1000&offset=99999999999999999999")
+	f.Add("eventType=token_created&sortOrder=sideways")
+	f.Fuzz(func(t *testing.T, raw string) {
+		values, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		q, err := ParseAuditQuery(values)
+		if err != nil {
+			return
+		}
+		if q.Limit < 1 || q.Limit > MaxAuditLimit || q.Offset < 0 ||
+			(q.EventType != "" && !slices.Contains(store.EventTypes, q.EventType)) ||
+			(q.From != nil && q.To != nil && !q.From.Before(*q.To)) {
+			t.Fatalf("ParseAuditQuery(%q) = %+v", raw, q)
+		}
+	})
+}
