@@ -404,7 +404,7 @@ Notes:
   ` + "`to`" + ` bound costs a binary search of about log2(events) one-item reads (17 for 100,000),
   which the RCU figures include; the workspace read that resolves the counters is not in them
   (1 RCU). Reads of the whole log are strongly consistent; a type's log is read from the index.
-- Cold starts are measured from exec to the function's first `+"`GET /2018-06-01/runtime/invocation/next`"+`
+- Cold starts are measured from exec to the function's first ` + "`GET /2018-06-01/runtime/invocation/next`" + `
   on a local stub of the Lambda Runtime API, and to its first answer (which includes its first
   DynamoDB call and connection where the event needs one), with binaries built as the Makefile
   builds them but for this machine's architecture; sizes are of the linux/arm64 builds.

@@ -262,7 +262,9 @@ func (m memSecrets) Secret(_ context.Context, hash string) (store.Secret, error)
 	return store.Secret{}, store.ErrNotFound
 }
 
-func (memSecrets) RecordUse(context.Context, store.Secret, time.Time, int64, time.Duration) error { return nil }
+func (memSecrets) RecordUse(context.Context, store.Secret, time.Time, int64, time.Duration) error {
+	return nil
+}
 
 // FuzzHandle feeds the authorizer arbitrary requests: it never panics, and
 // it allows only the one valid token, on a route whose scope it holds.
