@@ -109,7 +109,7 @@ func run(out string, samples int) error {
 	if endpoint == "" {
 		endpoint = "http://127.0.0.1:8000"
 	}
-	client, err := ddbclient.New(ctx, endpoint)
+	client, err := ddbclient.New(endpoint)
 	if err != nil {
 		return err
 	}

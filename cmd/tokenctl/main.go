@@ -21,6 +21,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/directory"
 	"github.com/tokensmith/tokensmith/internal/localstack"
@@ -106,7 +109,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		table = localstack.DefaultTable
 	}
 	connect := func() (*directory.Service, error) {
-		db, err := ddbclient.New(ctx, endpoint)
+		db, err := client(ctx, endpoint)
 		if err != nil {
 			return nil, err
 		}
@@ -216,4 +219,17 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		return map[string]string{"token": tok}, nil
 	}
 	return nil, fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+}
+
+// client is DynamoDB Local's client for a local endpoint, and otherwise one
+// from the operator's AWS configuration (profiles, SSO, the environment).
+func client(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
+	if endpoint != "" {
+		return ddbclient.New(endpoint)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return dynamodb.NewFromConfig(cfg, ddbclient.Options), nil
 }

@@ -69,7 +69,7 @@ func TestCommands(t *testing.T) {
 	}
 
 	// Every change above is in the workspace's audit log, oldest first.
-	db, err := ddbclient.New(context.Background(), dynamotest.Endpoint())
+	db, err := ddbclient.New(dynamotest.Endpoint())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	db, err := ddbclient.New(ctx, getenv("DYNAMODB_ENDPOINT"))
+	db, err := ddbclient.New(getenv("DYNAMODB_ENDPOINT"))
 	if err != nil {
 		return nil, err
 	}

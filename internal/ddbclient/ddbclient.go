@@ -1,46 +1,53 @@
-// Package ddbclient builds the DynamoDB client: AWS's default configuration
-// in Lambda, or a local endpoint such as DynamoDB Local.
+// Package ddbclient builds the functions' DynamoDB client: from the
+// environment Lambda gives a function, or for a local endpoint such as
+// DynamoDB Local.
+//
+// It does not use the SDK's config package: its credential chain (SSO,
+// STS, shared files) is what an operator's machine needs, not a Lambda
+// function, whose credentials and region are in its environment, and
+// linking it costs every cold start its package initialisation.
 package ddbclient
 
 import (
-	"context"
-	"fmt"
+	"errors"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
+// Options are the client settings both constructors share: retries bounded
+// so that a failing table fails a request well inside a Lambda timeout, and
+// a deadline on every HTTP call.
+func Options(o *dynamodb.Options) {
+	o.RetryMaxAttempts = 3
+	o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(3 * time.Second)
+}
+
 // New returns a DynamoDB client. With endpoint set (DynamoDB Local), it uses
-// that endpoint with fixed local credentials; otherwise the environment's.
-// Retries are bounded so that a failing table fails a request well inside a
-// Lambda timeout, and every HTTP call has its own deadline.
-// optFns adjust the client's options further (benchmarks count operations
-// with a middleware).
-func New(ctx context.Context, endpoint string, optFns ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
-	opts := []func(*config.LoadOptions) error{
-		config.WithRetryMaxAttempts(3),
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(3 * time.Second)),
-	}
+// that endpoint with fixed local credentials; otherwise the region and
+// credentials Lambda puts in the environment. optFns adjust the options
+// further (benchmarks count operations with a middleware).
+func New(endpoint string, optFns ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
+	o := dynamodb.Options{}
+	Options(&o)
 	if endpoint != "" {
-		opts = append(opts,
-			config.WithRegion("us-east-1"),
-			config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")),
-		)
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("ddbclient: load AWS config: %w", err)
-	}
-	return dynamodb.NewFromConfig(cfg, append([]func(*dynamodb.Options){func(o *dynamodb.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-			// DynamoDB Local's CRC32 response header does not always match
-			// its body; checking it only logs a warning per call.
-			o.DisableValidateResponseChecksum = true
+		o.Region = "us-east-1"
+		o.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
+		o.BaseEndpoint = aws.String(endpoint)
+		// DynamoDB Local's CRC32 response header does not always match its
+		// body; checking it only logs a warning per call.
+		o.DisableValidateResponseChecksum = true
+	} else {
+		o.Region = os.Getenv("AWS_REGION")
+		key, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+		if o.Region == "" || key == "" || secret == "" {
+			return nil, errors.New("ddbclient: AWS_REGION and AWS credentials are not in the environment (set DYNAMODB_ENDPOINT for a local table)")
 		}
-	}}, optFns...)...), nil
+		o.Credentials = credentials.NewStaticCredentialsProvider(key, secret, os.Getenv("AWS_SESSION_TOKEN"))
+	}
+	return dynamodb.New(o, optFns...), nil
 }

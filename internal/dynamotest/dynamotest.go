@@ -34,7 +34,7 @@ func NewTable(t testing.TB) (*dynamodb.Client, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	db, err := ddbclient.New(ctx, Endpoint())
+	db, err := ddbclient.New(Endpoint())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ import (
 // A table that cannot be reached fails the request with a generic 500 and
 // lets nothing through.
 func TestDynamoDBUnreachable(t *testing.T) {
-	db, err := ddbclient.New(context.Background(), "http://127.0.0.1:1")
+	db, err := ddbclient.New("http://127.0.0.1:1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ type Stack struct {
 
 // Start creates the table if needed and assembles the stack.
 func Start(ctx context.Context, cfg Config) (*Stack, error) {
-	db, err := ddbclient.New(ctx, cfg.Endpoint, cfg.ClientOptions...)
+	db, err := ddbclient.New(cfg.Endpoint, cfg.ClientOptions...)
 	if err != nil {
 		return nil, err
 	}
