@@ -408,6 +408,17 @@ Notes:
   on a local stub of the Lambda Runtime API, and to its first answer (which includes its first
   DynamoDB call and connection where the event needs one), with binaries built as the Makefile
   builds them but for this machine's architecture; sizes are of the linux/arm64 builds.
+- Where a cold start ratio is not met, the difference is package initialisation that the
+  hello-world baseline does not link: the AWS SDK's DynamoDB client initialises its operation
+  schemas and endpoint rules eagerly (about 0.7 ms and 0.25 ms here, ` + "`GODEBUG=inittrace=1`" + `),
+  plus smithy's event-stream and the streams schemas pulled in by ` + "`attributevalue`" + `. The functions
+  already avoid the SDK's config package (its credential chain added about 1 ms and four more
+  service clients). What would close the rest: an SDK release that initialises schemas lazily, or a
+  hand-written DynamoDB JSON client, which the house style rules out. In AWS the sandbox's own
+  start (tens to hundreds of ms) dwarfs the 1 to 2 ms difference.
+- The end-to-end request makes two reads (the authorizer's and the sites function's) plus the
+  gateway's HTTP hop and two Lambda event translations; the floor makes one read, so a throughput
+  ratio near 0.5 is the expected shape.
 - Cost model: AWS us-east-1 list prices assumed (REST API $3.50 a million requests; Lambda arm64
   $0.0000133334 a GB-second, billed by the ms, and $0.20 a million requests; DynamoDB on-demand
   $0.125 a million read request units). Durations are DynamoDB Local's; in AWS a GetItem in the
