@@ -9,6 +9,8 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -168,4 +170,31 @@ func render(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return append(timestamp.ReplaceAll(out, []byte("<time>")), '\n')
+}
+
+// Wiring is a function's newHandler: what its main builds from the
+// environment.
+type Wiring[E, R any] func(ctx context.Context, getenv func(string) string, log *slog.Logger) (func(context.Context, E) (R, error), error)
+
+// Run wires the function named function on the fixture's environment and
+// checks every events/<function>-*.json against its golden answer; it also
+// checks that the wiring fails fast, naming TABLE_NAME, with no environment.
+func Run[E, R any](t *testing.T, function string, newHandler Wiring[E, R]) {
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	t.Run("fails fast", func(t *testing.T) {
+		if _, err := newHandler(context.Background(), func(string) string { return "" }, log); err == nil || !strings.Contains(err.Error(), "TABLE_NAME") {
+			t.Errorf("newHandler with no environment = %v; want an error naming TABLE_NAME", err)
+		}
+	})
+	h, err := newHandler(context.Background(), Env(t), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Check(t, function, func(ctx context.Context, raw []byte) (any, error) {
+		var ev E
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			t.Fatal(err)
+		}
+		return h(ctx, ev)
+	})
 }

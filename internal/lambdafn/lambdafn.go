@@ -24,10 +24,10 @@ import (
 
 // Proxy is the handler of a function behind an API Gateway REST API
 // (Lambda proxy integration).
-type Proxy func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
+type Proxy = func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
 
 // Authorize is the handler of a REQUEST authorizer.
-type Authorize func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
+type Authorize = func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
 
 // Adapt runs an http.Handler as a proxy-integration Lambda handler.
 func Adapt(h http.Handler) Proxy { return httpadapter.New(h).ProxyWithContext }
