@@ -150,7 +150,13 @@ func peakRSS(f function, n int) (int64, error) {
 			return 0, fmt.Errorf("%s did not answer", f.name)
 		}
 	}
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	return vmHWM(strconv.Itoa(cmd.Process.Pid))
+}
+
+// vmHWM is the peak resident set size of process pid ("self" for this
+// one), in bytes.
+func vmHWM(pid string) (int64, error) {
+	status, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
 		return 0, err
 	}
@@ -160,7 +166,7 @@ func peakRSS(f function, n int) (int64, error) {
 			return kb << 10, err
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM for %s", f.name)
+	return 0, fmt.Errorf("no VmHWM for process %s", pid)
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -142,7 +142,7 @@ func e2eLoad(ctx context.Context, endpoint, table, secret string, bare func() er
 	if len(others) == 0 {
 		others = []string{"none"}
 	}
-	rss, _ := selfPeakRSS()
+	rss, _ := vmHWM("self")
 	return []row{
 		{what: fmt.Sprintf("End to end, GET /v2/sites through the local gateway (authorizer, sites function), concurrency %d for %s: requests/s, p50, p99", conc, d),
 			figure: fmt.Sprintf("%.0f/s, %s, %s", rps, percentile(gw, 50), percentile(gw, 99))},
@@ -154,19 +154,4 @@ func e2eLoad(ctx context.Context, endpoint, table, secret string, bare func() er
 			target: "authorizer: 1 read; writes at most 1 per token per minute", verdict: verdict(reads <= 2.0001 && counts["TransactWriteItems"] <= int64(d/time.Minute)+1)},
 		{what: "Peak RSS of the bench process serving that load (gateway, authorizer, functions, client)", figure: fmt.Sprintf("%.1f MiB", float64(rss)/(1<<20))},
 	}, nil
-}
-
-// selfPeakRSS is this process's VmHWM, in bytes.
-func selfPeakRSS() (int64, error) {
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			kb, err := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("no VmHWM")
 }
