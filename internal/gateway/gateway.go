@@ -31,6 +31,9 @@ const (
 	stage     = "prod"
 	accountID = "123456789012"
 	maxBody   = 10 << 20 // API Gateway's payload limit
+	// maxHead is API Gateway's limit on the request line and headers of a
+	// REST API request.
+	maxHead = 10240
 )
 
 // Gateway serves the API over HTTP.
@@ -89,6 +92,16 @@ func New(tmpl *samtemplate.Template, authz lambdafn.Authorize, fns map[string]la
 
 // ServeHTTP handles one request as API Gateway would.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	head := len(r.Method) + len(r.URL.RequestURI())
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			head += len(k) + len(v)
+		}
+	}
+	if head > maxHead {
+		g.gatewayResponse(w, "REQUEST_HEADER_FIELDS_TOO_LARGE", http.StatusRequestHeaderFieldsTooLarge, nil)
+		return
+	}
 	rt, params, ok := route.Match(r.Method, r.URL.Path)
 	if !ok {
 		g.gatewayResponse(w, "MISSING_AUTHENTICATION_TOKEN", http.StatusForbidden, nil)

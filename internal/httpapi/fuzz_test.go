@@ -80,3 +80,26 @@ func FuzzAuditQuery(f *testing.F) {
 		}
 	})
 }
+
+func TestDuplicateKey(t *testing.T) {
+	tests := []struct {
+		body string
+		key  string
+	}{
+		{`{"name":"a","permissions":{"sites":"read"}}`, ""},
+		{`{"name":"a","name":"b"}`, "name"},
+		{`{"name":"a","permissions":{"sites":"read","sites":"none"}}`, "sites"},
+		{`{"a":{"x":1},"b":{"x":1}}`, ""},
+		{`{"a":[{"x":1},{"x":1}],"b":"x"}`, ""},
+		{`{"a":[1,{"k":1,"k":2}]}`, "k"},
+		{`{"a":{"b":{}},"a":1}`, "a"},
+		{`{"x":"name","name":"y"}`, ""},
+		{`not json`, ""},
+	}
+	for _, tc := range tests {
+		key, ok := duplicateKey([]byte(tc.body))
+		if key != tc.key || ok != (tc.key != "") {
+			t.Errorf("duplicateKey(%s) = %q, %v; want %q", tc.body, key, ok, tc.key)
+		}
+	}
+}

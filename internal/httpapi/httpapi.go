@@ -85,6 +85,11 @@ func decode(r *http.Request, v any, optional bool) error {
 	if !utf8.Valid(body) {
 		return apperr.New(apperr.BadRequest, "The request body is not valid UTF-8")
 	}
+	if key, ok := duplicateKey(body); ok {
+		// encoding/json would keep the last of two values silently; a body
+		// that says two things is refused instead.
+		return apperr.Invalid(apperr.Detail{Field: key, Message: "appears more than once"})
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -130,4 +135,61 @@ func mux(fn string, ops map[string]http.HandlerFunc, log *slog.Logger) http.Hand
 		}
 		m.ServeHTTP(w, r)
 	})
+}
+
+// duplicateKey returns the first key that appears twice in one object of
+// body. Bodies that are not JSON are left to the decoder to report.
+func duplicateKey(body []byte) (string, bool) {
+	type frame struct {
+		object    bool
+		keys      map[string]bool
+		expectKey bool
+	}
+	var stack []*frame
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].expectKey = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		top := (*frame)(nil)
+		if n := len(stack); n > 0 {
+			top = stack[n-1]
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				if top != nil && top.object {
+					top.expectKey = false
+				}
+				stack = append(stack, &frame{object: true, keys: map[string]bool{}, expectKey: true})
+			case '[':
+				if top != nil && top.object {
+					top.expectKey = false
+				}
+				stack = append(stack, &frame{})
+			default: // '}' or ']'
+				stack = stack[:len(stack)-1]
+				valueDone()
+			}
+		case string:
+			if top != nil && top.object && top.expectKey {
+				if top.keys[v] {
+					return v, true
+				}
+				top.keys[v] = true
+				top.expectKey = false
+				continue
+			}
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
 }

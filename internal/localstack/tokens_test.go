@@ -432,3 +432,23 @@ func TestSeedDemoTwiceKeepsOneDemo(t *testing.T) {
 		t.Errorf("the second seed's admin token = %d %s", r.status, r.raw)
 	}
 }
+
+func TestIdempotencyKeysExpireAfter24Hours(t *testing.T) {
+	c := &clock{now: time.Now().UTC()}
+	e := newEnvWith(t, 0, c.Now)
+	base := "/v2/sites/" + e.demo.SiteID + "/tokens"
+	key := "0d9a3c1e-7b2f-4e8a-9c6d-5f4e3d2c1b0a"
+	first := e.do("POST", base, e.demo.AdminToken, sitePerms, "Idempotency-Key", key)
+	c.Add(24*time.Hour - time.Second)
+	if again := e.do("POST", base, e.demo.AdminToken, sitePerms, "Idempotency-Key", key); again.raw != first.raw {
+		t.Fatalf("replay within 24 hours = %s; want the first response", again.raw)
+	}
+	c.Add(time.Second)
+	later := e.do("POST", base, e.demo.AdminToken, sitePerms, "Idempotency-Key", key)
+	if later.status != 201 || later.str("apiToken", "id") == first.str("apiToken", "id") {
+		t.Fatalf("after 24 hours = %d %s; want a new token", later.status, later.raw)
+	}
+	if n := len(e.items("SECRET#")); n != 2 {
+		t.Errorf("%d tokens; want 2", n)
+	}
+}
