@@ -14,17 +14,31 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
-// Options are the client settings both constructors share: retries bounded
-// so that a failing table fails a request well inside a Lambda timeout, and
-// a deadline on every HTTP call.
+// Bounds of one DynamoDB call: at most MaxAttempts attempts of at most
+// AttemptTimeout each, at most MaxBackoff apart. A call that cannot succeed
+// fails within WorstCase, well inside the functions' 10-second timeout, so
+// the function answers (a 5xx, never an allow) instead of being killed.
+const (
+	MaxAttempts    = 3
+	AttemptTimeout = 2 * time.Second
+	MaxBackoff     = 300 * time.Millisecond
+	WorstCase      = MaxAttempts*AttemptTimeout + (MaxAttempts-1)*MaxBackoff
+)
+
+// Options are the client settings both constructors share: the bounds
+// above.
 func Options(o *dynamodb.Options) {
-	o.RetryMaxAttempts = 3
-	o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(3 * time.Second)
+	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = MaxAttempts
+		so.MaxBackoff = MaxBackoff
+	})
+	o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(AttemptTimeout)
 }
 
 // New returns a DynamoDB client. With endpoint set (DynamoDB Local), it uses
