@@ -5,7 +5,7 @@
 GO ?= go
 WITH_DYNAMODB := $(GO) run ./cmd/dynamodb-local --
 
-.PHONY: run test bench fuzz build vet
+.PHONY: run test bench fuzz stress build vet
 
 run:
 	$(WITH_DYNAMODB) $(GO) run ./cmd/localgw
@@ -17,6 +17,15 @@ test:
 # docs/BENCHMARKS.md.
 bench:
 	$(WITH_DYNAMODB) $(GO) run ./cmd/bench
+
+# stress runs the load-with-invariants and race tests in their long form
+# (`make test` runs them short).
+STRESS_DURATION ?= 60s
+STRESS_CLIENTS ?= 32
+
+stress:
+	STRESS_DURATION=$(STRESS_DURATION) STRESS_CLIENTS=$(STRESS_CLIENTS) \
+		$(WITH_DYNAMODB) $(GO) test -count=1 -v -run 'TestMixedLoadKeepsInvariants|TestKilledSecretNeverAcceptedAfterTheResponse' ./internal/localstack
 
 # fuzz runs every fuzz target for FUZZTIME each; `make test` replays the
 # seeds and the corpora committed under testdata/fuzz.
