@@ -73,4 +73,15 @@ func TestIssuerUnreachable(t *testing.T) {
 	if !errors.Is(err, usertoken.ErrIssuerUnavailable) {
 		t.Errorf("err = %v; want ErrIssuerUnavailable", err)
 	}
+
+	// API tokens do not depend on the issuer: they keep working.
+	r := e.do("POST", "/v2/sites/"+e.demo.SiteID+"/tokens", e.demo.AdminToken, `{"name":"x","permissions":{"sites":"read"}}`)
+	secret := r.str("token")
+	resp, err = authz(context.Background(), events.APIGatewayCustomAuthorizerRequestTypeRequest{
+		Type: "REQUEST", MethodArn: "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites",
+		Resource: "/v2/sites", HTTPMethod: "GET", Headers: map[string]string{"Authorization": "Bearer " + secret},
+	})
+	if err != nil || !authorizer.Allows(resp.PolicyDocument, "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites") {
+		t.Errorf("API token with the issuer down = %+v, %v; want an allow", resp, err)
+	}
 }
