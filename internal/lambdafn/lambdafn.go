@@ -8,13 +8,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/tokensmith/tokensmith/internal/auditlog"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
+	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/expiry"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/manage"
@@ -59,6 +63,36 @@ func TokenExpiry(st *store.Store, now func() time.Time, log *slog.Logger) func(c
 func Authorizer(users authorizer.UserVerifier, secrets authorizer.Secrets, now func() time.Time, log *slog.Logger) Authorize {
 	a := &authorizer.Authorizer{Users: users, Secrets: secrets, Now: now, Log: log}
 	return a.Handle
+}
+
+// TableEnv are the variables Table reads.
+var TableEnv = []string{"TABLE_NAME", "DYNAMODB_ENDPOINT"}
+
+// Table builds the store on the table named by TABLE_NAME, with the client
+// of ddbclient (DYNAMODB_ENDPOINT points it at DynamoDB Local).
+func Table(getenv func(string) string) (*store.Store, error) {
+	env, err := Require(getenv, "TABLE_NAME")
+	if err != nil {
+		return nil, err
+	}
+	db, err := ddbclient.New(getenv("DYNAMODB_ENDPOINT"))
+	if err != nil {
+		return nil, err
+	}
+	return store.New(db, env["TABLE_NAME"]), nil
+}
+
+// Main is every function's main: it wires the handler from the process
+// environment, failing fast (the function's init fails, visibly in its
+// log) when the wiring does, and hands the handler to the Lambda runtime.
+func Main[H any](newHandler func(context.Context, func(string) string, *slog.Logger) (H, error)) {
+	log := lambdacontext.NewLogger()
+	h, err := newHandler(context.Background(), os.Getenv, log)
+	if err != nil {
+		log.Error("start", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(h)
 }
 
 // Require reads the named variables with getenv and fails when one is empty,
