@@ -156,6 +156,9 @@ func TestAuthorizerAndGatewayResponses(t *testing.T) {
 	if strings.Join(a.Identity.Headers, ",") != "Authorization" || strings.Join(a.Identity.Context, ",") != "httpMethod,resourcePath" {
 		t.Errorf("identity sources = %v %v; want Authorization, httpMethod, resourcePath", a.Identity.Headers, a.Identity.Context)
 	}
+	if h := api.GatewayResponses["THROTTLED"].ResponseParameters.Headers["Retry-After"]; h == "" {
+		t.Error("THROTTLED sets no Retry-After")
+	}
 	want := map[string]int{"UNAUTHORIZED": 401, "ACCESS_DENIED": 403, "MISSING_AUTHENTICATION_TOKEN": 404, "THROTTLED": 429, "DEFAULT_4XX": 0, "DEFAULT_5XX": 0}
 	for typ, status := range want {
 		gr, ok := api.GatewayResponses[typ]

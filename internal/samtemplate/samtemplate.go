@@ -110,7 +110,10 @@ type Api struct {
 // GatewayResponse is the status and JSON body API Gateway answers with for
 // one response type.
 type GatewayResponse struct {
-	StatusCode        string            `yaml:"StatusCode"`
+	StatusCode         string `yaml:"StatusCode"`
+	ResponseParameters struct {
+		Headers map[string]string `yaml:"Headers"`
+	} `yaml:"ResponseParameters"`
 	ResponseTemplates map[string]string `yaml:"ResponseTemplates"`
 }
 
