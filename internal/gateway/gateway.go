@@ -265,6 +265,12 @@ func (g *Gateway) gatewayResponse(w http.ResponseWriter, typ string, status int,
 	for k, v := range authCtx {
 		body = strings.ReplaceAll(body, "$context.authorizer."+k, fmt.Sprint(v))
 	}
+	for k, v := range gr.ResponseParameters.Headers {
+		// Static values are single-quoted in API Gateway's mapping syntax.
+		if strings.HasPrefix(v, "'") && strings.HasSuffix(v, "'") && len(v) >= 2 {
+			w.Header().Set(k, v[1:len(v)-1])
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	io.WriteString(w, body)
