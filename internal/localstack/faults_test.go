@@ -2,21 +2,30 @@ package localstack_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/lambdafn"
+	"github.com/tokensmith/tokensmith/internal/localstack"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/token"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
 
@@ -84,4 +93,88 @@ func TestIssuerUnreachable(t *testing.T) {
 	if err != nil || !authorizer.Allows(resp.PolicyDocument, "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites") {
 		t.Errorf("API token with the issuer down = %+v, %v; want an allow", resp, err)
 	}
+}
+
+// throttled is the table answering every write with throttling.
+type throttled struct{ store.DB }
+
+func (throttled) TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	return nil, &types.ProvisionedThroughputExceededException{Message: aws.String("throttled")}
+}
+
+// TestThrottledWritesLeaveNothing: a create whose transaction is throttled
+// answers 500 and leaves the table as it was.
+func TestThrottledWritesLeaveNothing(t *testing.T) {
+	e := newEnv(t)
+	before := fmt.Sprint(e.items(""))
+	h := lambdafn.Tokens(store.New(throttled{e.stack.DB}, e.table), time.Now, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	p := principal.Principal{Kind: principal.User, UserID: "u", Email: localstack.DemoAdminEmail}
+	for _, req := range []struct{ method, path, body string }{
+		{"POST", "/v2/sites/" + e.demo.SiteID + "/tokens", `{"name":"x","permissions":{"sites":"read"}}`},
+		{"POST", "/v2/workspaces/" + e.demo.WorkspaceID + "/tokens", `{"name":"x","permissions":{"workspace_activity":"read"}}`},
+	} {
+		resp, err := h(context.Background(), events.APIGatewayProxyRequest{
+			HTTPMethod: req.method, Path: req.path, Body: req.body,
+			Headers:        map[string]string{"Content-Type": "application/json"},
+			RequestContext: events.APIGatewayProxyRequestContext{Authorizer: p.Context()},
+		})
+		if err != nil || resp.StatusCode != 500 || !strings.Contains(resp.Body, "internal_error") {
+			t.Errorf("%s %s with writes throttled = %d %s, %v; want 500", req.method, req.path, resp.StatusCode, resp.Body, err)
+		}
+	}
+	if after := fmt.Sprint(e.items("")); after != before {
+		t.Error("a throttled create changed the table")
+	}
+}
+
+// TestHungTableFailsClosed points the authorizer and the token function at a
+// table that accepts connections and never answers: the authorizer never
+// allows, the function answers 500, both within the client's bound.
+func TestHungTableFailsClosed(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	db, err := ddbclient.New("http://" + l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(db, "tokensmith")
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	secret, _ := token.Generate(token.KindSite, rand.Reader)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		authz := lambdafn.Authorizer(nil, st, time.Now, log)
+		resp, err := authz(context.Background(), events.APIGatewayCustomAuthorizerRequestTypeRequest{
+			Type: "REQUEST", MethodArn: "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites",
+			Resource: "/v2/sites", HTTPMethod: "GET", Headers: map[string]string{"Authorization": "Bearer " + secret},
+		})
+		if err == nil || errors.Is(err, authorizer.ErrUnauthorized) || len(resp.PolicyDocument.Statement) != 0 {
+			t.Errorf("authorizer with a hung table = %+v, %v; want a failure", resp, err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		p := principal.Principal{Kind: principal.User, UserID: "u", Email: "admin@example.com"}
+		resp, err := lambdafn.Tokens(st, time.Now, log)(context.Background(), events.APIGatewayProxyRequest{
+			HTTPMethod: "GET", Path: "/v2/sites/0000000a0000000000000002/tokens",
+			RequestContext: events.APIGatewayProxyRequestContext{Authorizer: p.Context()},
+		})
+		if err != nil || resp.StatusCode != 500 {
+			t.Errorf("token list with a hung table = %d, %v; want 500", resp.StatusCode, err)
+		}
+	}()
+	wg.Wait()
 }
