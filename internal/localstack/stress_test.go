@@ -191,7 +191,7 @@ func TestKilledSecretNeverAcceptedAfterTheResponse(t *testing.T) {
 					}
 				}()
 			}
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond) // uses under way before the kill
 			var killed time.Time
 			if kill == "revoke" {
 				if r := e.do("DELETE", base+id, e.demo.AdminToken, ""); r.status != 204 {
@@ -201,7 +201,20 @@ func TestKilledSecretNeverAcceptedAfterTheResponse(t *testing.T) {
 				t.Fatalf("regenerate = %d", r.status)
 			}
 			killed = time.Now()
-			time.Sleep(30 * time.Millisecond)
+			// Let the clients make some uses that start after the response.
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				mu.Lock()
+				n := 0
+				for _, u := range uses {
+					if u.start.After(killed) {
+						n++
+					}
+				}
+				mu.Unlock()
+				if n >= 8 {
+					break
+				}
+			}
 			close(stop)
 			wg.Wait()
 			after := 0
