@@ -27,17 +27,17 @@ stress:
 	STRESS_DURATION=$(STRESS_DURATION) STRESS_CLIENTS=$(STRESS_CLIENTS) \
 		$(WITH_DYNAMODB) $(GO) test -count=1 -v -run 'TestMixedLoadKeepsInvariants|TestKilledSecretNeverAcceptedAfterTheResponse' ./internal/localstack
 
-# fuzz runs every fuzz target for FUZZTIME each; `make test` replays the
-# seeds and the corpora committed under testdata/fuzz.
+# fuzz runs every fuzz target of every package (as `go test -list` finds
+# them) for FUZZTIME each; `make test` replays the seeds and the corpora
+# committed under testdata/fuzz.
 FUZZTIME ?= 30s
-FUZZ_TARGETS = internal/token:FuzzParse internal/authorizer:FuzzBearer internal/authorizer:FuzzHandle \
-	internal/httpapi:FuzzCreateBody internal/httpapi:FuzzAuditQuery
 
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; name=$${t##*:}; \
-		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
-		$(GO) test -run=NONE -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) ./$$pkg || exit 1; \
+	@for pkg in $$($(GO) list ./...); do \
+		for name in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+			$(GO) test -run=NONE -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+		done; \
 	done
 
 vet:

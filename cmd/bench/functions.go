@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -43,6 +45,18 @@ func functionRows(ctx context.Context, endpoint, table, secret string, sec store
 		{name: "auditlogs", env: env, event: proxy("GET", "/v2/workspaces/{workspace_id}/audit_logs", "/v2/workspaces/"+sec.WorkspaceID+"/audit_logs",
 			map[string]string{"workspace_id": sec.WorkspaceID}, &ws, "")},
 		{name: "tokenexpiry", env: env, event: mustJSON(events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{EventName: "REMOVE"}}})},
+	}
+	// Every function under functions/ is measured: one with no event here
+	// stops the bench rather than going unmeasured.
+	mains, err := filepath.Glob("functions/*/main.go")
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range mains {
+		name := filepath.Base(filepath.Dir(m))
+		if !slices.ContainsFunc(fns, func(f function) bool { return f.name == name }) {
+			return nil, fmt.Errorf("bench has no first event for functions/%s", name)
+		}
 	}
 	rows, built, err := coldStarts(ctx, dir, fns, cfg.coldRuns)
 	if err != nil {

@@ -179,14 +179,16 @@ type Wiring[E, R any] func(ctx context.Context, getenv func(string) string, log 
 // Run wires the function named function on the fixture's environment and
 // checks every events/<function>-*.json against its golden answer; it also
 // checks that the wiring fails fast, naming TABLE_NAME, with no environment.
-func Run[E, R any](t *testing.T, function string, newHandler Wiring[E, R]) {
+// It returns the environment, for checks of what the events wrote.
+func Run[E, R any](t *testing.T, function string, newHandler Wiring[E, R]) func(string) string {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	t.Run("fails fast", func(t *testing.T) {
 		if _, err := newHandler(context.Background(), func(string) string { return "" }, log); err == nil || !strings.Contains(err.Error(), "TABLE_NAME") {
 			t.Errorf("newHandler with no environment = %v; want an error naming TABLE_NAME", err)
 		}
 	})
-	h, err := newHandler(context.Background(), Env(t), log)
+	getenv := Env(t)
+	h, err := newHandler(context.Background(), getenv, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,4 +199,5 @@ func Run[E, R any](t *testing.T, function string, newHandler Wiring[E, R]) {
 		}
 		return h(ctx, ev)
 	})
+	return getenv
 }

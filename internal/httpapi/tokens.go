@@ -98,7 +98,7 @@ func (h *tokensHandler) person(r *http.Request) (manage.Person, error) {
 	if err != nil || p.Kind != principal.User {
 		return manage.Person{}, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized)
 	}
-	return manage.Person{Subject: p.UserID, Email: p.Email}, nil
+	return manage.Person{Email: p.Email}, nil
 }
 
 // IdempotencyKey validates the Idempotency-Key header: 16 to 255 printable

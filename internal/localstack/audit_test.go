@@ -50,6 +50,19 @@ func (a *auditEnv) get(ws, query string) response {
 	return a.do("GET", "/v2/workspaces/"+ws+"/audit_logs"+query, a.wsTok, "")
 }
 
+// page reads the log with query and checks the events' timestamps.
+func (a *auditEnv) page(t *testing.T, query string, want []time.Time) response {
+	t.Helper()
+	r := a.get(a.demo.WorkspaceID, query)
+	if r.status != 200 {
+		t.Fatalf("= %d %s", r.status, r.raw)
+	}
+	if got, want := fmt.Sprint(stamps(r)), fmt.Sprint(format(want)); got != want {
+		t.Errorf("timestamps = %s; want %s", got, want)
+	}
+	return r
+}
+
 func stamps(r response) []string {
 	var out []string
 	items, _ := r.body["items"].([]any)
@@ -93,13 +106,7 @@ func TestAuditLogPaging(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := a.get(a.demo.WorkspaceID, tc.query)
-			if r.status != 200 {
-				t.Fatalf("= %d %s", r.status, r.raw)
-			}
-			if got, want := fmt.Sprint(stamps(r)), fmt.Sprint(format(tc.want)); got != want {
-				t.Errorf("timestamps = %s; want %s", got, want)
-			}
+			r := a.page(t, tc.query, tc.want)
 			p, _ := r.body["pagination"].(map[string]any)
 			if p["total"] != float64(n) {
 				t.Errorf("total = %v; want %d", p["total"], n)
@@ -142,13 +149,7 @@ func TestAuditLogFilters(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := a.get(a.demo.WorkspaceID, tc.query)
-			if r.status != 200 {
-				t.Fatalf("= %d %s", r.status, r.raw)
-			}
-			if got, want := fmt.Sprint(stamps(r)), fmt.Sprint(format(tc.want)); got != want {
-				t.Errorf("timestamps = %s; want %s", got, want)
-			}
+			a.page(t, tc.query, tc.want)
 		})
 	}
 	// Totals of ranges count what they match, offsets aside.

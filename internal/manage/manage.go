@@ -43,8 +43,7 @@ func New(st *store.Store) *Service {
 
 // Person is the caller, as their verified user token names them.
 type Person struct {
-	Subject string
-	Email   string
+	Email string
 }
 
 // CreateInput is what a create asks for.
@@ -310,10 +309,7 @@ func (s *Service) RevokeBySecret(ctx context.Context, secret string) (bool, erro
 	if !sec.Active(s.Now()) {
 		return false, nil
 	}
-	owner := store.Owner{Kind: sec.Kind, ID: sec.SiteID}
-	if sec.Kind == token.KindWorkspace {
-		owner.ID = sec.WorkspaceID
-	}
+	owner := sec.Owner()
 	revoked := false
 	err = store.Retry(ctx, func() error {
 		t, err := s.activeToken(ctx, owner, sec.TokenID)

@@ -5,13 +5,15 @@ package principal
 import (
 	"errors"
 	"fmt"
+
+	"github.com/tokensmith/tokensmith/internal/token"
 )
 
 // Kinds of principal.
 const (
-	User      = "user"      // a person, from an OIDC user token
-	Site      = "site"      // a site API token
-	Workspace = "workspace" // a workspace API token
+	User      = "user"                      // a person, from an OIDC user token
+	Site      = string(token.KindSite)      // a site API token
+	Workspace = string(token.KindWorkspace) // a workspace API token
 )
 
 // ErrMissing means the request carries no usable principal.

@@ -104,6 +104,14 @@ func ttl(t time.Time) int64 {
 	return s
 }
 
+// Owner returns the site or workspace the secret's token belongs to.
+func (s Secret) Owner() Owner {
+	if s.Kind == token.KindSite {
+		return Owner{token.KindSite, s.SiteID}
+	}
+	return Owner{token.KindWorkspace, s.WorkspaceID}
+}
+
 // Active reports whether the secret works at now: not expired, and not past
 // the grace period of a regenerate.
 func (s Secret) Active(now time.Time) bool {
@@ -288,10 +296,7 @@ func (s *Store) RegenerateToken(ctx context.Context, t Token, newHash, hint stri
 // conditions never revive an expired token, and a secret that is no longer
 // the token's (regenerated meanwhile) changes nothing: ErrConflict.
 func (s *Store) RecordUse(ctx context.Context, sec Secret, now time.Time, uses int64, inactivity time.Duration) error {
-	owner := Owner{Kind: sec.Kind, ID: sec.SiteID}
-	if sec.Kind == token.KindWorkspace {
-		owner.ID = sec.WorkspaceID
-	}
+	owner := sec.Owner()
 	expires := now.Add(inactivity)
 	live := expression.Name(AttrExpiresAt).GreaterThan(expression.Value(now.Unix()))
 	recordUpd := expression.Set(expression.Name("lastUsed"), expression.Value(now)).
