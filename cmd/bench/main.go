@@ -28,8 +28,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/audit"
+	"github.com/tokensmith/tokensmith/internal/auditimport"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
@@ -81,17 +83,17 @@ func (c *counting) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput,
 }
 
 // memSecrets is the store replaced by memory, to measure the CPU path.
-type memSecrets map[string]store.Secret
+type memSecrets map[string]tokensmith.Secret
 
-func (m memSecrets) Secret(_ context.Context, hash string) (store.Secret, error) {
+func (m memSecrets) Secret(_ context.Context, hash string) (tokensmith.Secret, error) {
 	s, ok := m[hash]
 	if !ok {
-		return store.Secret{}, store.ErrNotFound
+		return tokensmith.Secret{}, store.ErrNotFound
 	}
 	return s, nil
 }
 
-func (memSecrets) RecordUse(context.Context, store.Secret, time.Time, int64, time.Duration) error {
+func (memSecrets) RecordUse(context.Context, tokensmith.Secret, time.Time, int64, time.Duration) error {
 	return nil
 }
 
@@ -146,10 +148,7 @@ func run(out string, samples int) error {
 	// straight from the SDK.
 	getItem := &dynamodb.GetItemInput{
 		TableName: aws.String(table), ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{
-			store.AttrPK: &types.AttributeValueMemberS{Value: "SECRET#" + sec.Hash},
-			store.AttrSK: &types.AttributeValueMemberS{Value: "#META"},
-		},
+		Key: store.SecretKey(sec.Hash),
 	}
 	bare := func() error {
 		out, err := client.GetItem(ctx, getItem)
@@ -231,7 +230,7 @@ func run(out string, samples int) error {
 		return err
 	}
 	// Last, as loading 100,000 events slows DynamoDB Local for what follows.
-	auditRows, err := auditCost(ctx, st)
+	auditRows, err := auditCost(ctx, st, client, table)
 	if err != nil {
 		return err
 	}
@@ -258,19 +257,19 @@ const auditEvents = 100_000
 // auditCost loads a workspace with auditEvents events, a minute apart and of
 // every type in turn, and prices pages of it in read capacity, as DynamoDB
 // reports it (DynamoDB Local reports what DynamoDB would charge).
-func auditCost(ctx context.Context, st *store.Store) ([]row, error) {
+func auditCost(ctx context.Context, st *store.Store, db auditimport.BatchWriter, table string) ([]row, error) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	ws := store.Workspace{ID: "0000000a00000000000000a1", Slug: "audit-bench", Plan: store.PlanEnterprise, CreatedOn: start}
+	ws := tokensmith.Workspace{ID: "0000000a00000000000000a1", Slug: "audit-bench", Plan: tokensmith.PlanEnterprise, CreatedOn: start}
 	if err := st.CreateWorkspace(ctx, ws); err != nil {
 		return nil, err
 	}
-	evs := make([]store.AuditEvent, auditEvents)
+	evs := make([]tokensmith.Event, auditEvents)
 	for i := range evs {
-		typ := store.EventTypes[i%len(store.EventTypes)]
-		evs[i] = store.AuditEvent{
-			ID: fmt.Sprintf("%024x", i), EventType: typ, EventSubType: "bench", Timestamp: start.Add(time.Duration(i) * time.Minute),
-			Actor:     store.Actor{Type: store.ActorPerson, ID: "0000000a00000000000000b1", Email: "admin@example.com"},
-			Workspace: store.WorkspaceRef{ID: ws.ID, Slug: ws.Slug},
+		typ := audit.Types[i%len(audit.Types)]
+		evs[i] = tokensmith.Event{
+			ID: fmt.Sprintf("%024x", i), Type: typ, SubType: "bench", Timestamp: start.Add(time.Duration(i) * time.Minute),
+			Actor:     tokensmith.Actor{Type: tokensmith.ActorPerson, ID: "0000000a00000000000000b1", Email: "admin@example.com"},
+			Workspace: tokensmith.WorkspaceRef{ID: ws.ID, Slug: ws.Slug},
 			Payload: map[string]any{
 				"token": map[string]any{"id": fmt.Sprintf("%024x", i), "kind": "site", "name": "CMS sync", "displayHint": "tss_…k3Zq"},
 				"site":  map[string]any{"id": "0000000a00000000000000c1", "shortName": "heart-of-gold"}, "scope": "cms:read,sites:read",
@@ -278,7 +277,7 @@ func auditCost(ctx context.Context, st *store.Store) ([]row, error) {
 		}
 	}
 	loadStart := time.Now()
-	if err := st.ImportAuditEvents(ctx, ws.ID, evs); err != nil {
+	if err := auditimport.Import(ctx, st, db, table, ws.ID, evs); err != nil {
 		return nil, err
 	}
 	load := time.Since(loadStart)
@@ -291,7 +290,7 @@ func auditCost(ctx context.Context, st *store.Store) ([]row, error) {
 		{"page 1 (limit 100, newest first)", store.AuditQuery{Limit: 100, Desc: true}},
 		{"offset 1,000 (limit 100)", store.AuditQuery{Limit: 100, Offset: 1000, Desc: true}},
 		{"offset 90,000 (limit 100)", store.AuditQuery{Limit: 100, Offset: 90_000, Desc: true}},
-		{"eventType api_token, offset 1,000", store.AuditQuery{EventType: store.EventAPIToken, Limit: 100, Offset: 1000, Desc: true}},
+		{"eventType api_token, offset 1,000", store.AuditQuery{EventType: audit.TypeAPIToken, Limit: 100, Offset: 1000, Desc: true}},
 		{"from and to (30,000 events), offset 1,000", store.AuditQuery{From: &from, To: &to, Limit: 100, Offset: 1000, Desc: true}},
 	}
 	var rows []row
@@ -333,27 +332,27 @@ func percentile(ds []time.Duration, p int) time.Duration {
 	return s[(len(s)-1)*p/100].Round(time.Microsecond / 10)
 }
 
-func seed(ctx context.Context, st *store.Store) (string, store.Secret, error) {
+func seed(ctx context.Context, st *store.Store) (string, tokensmith.Secret, error) {
 	now := time.Now().UTC()
-	ws := store.Workspace{ID: "0000000a0000000000000001", Slug: "bench", Plan: store.PlanEnterprise, CreatedOn: now}
-	site := store.Site{ID: "0000000a0000000000000002", WorkspaceID: ws.ID, CreatedOn: now}
+	ws := tokensmith.Workspace{ID: "0000000a0000000000000001", Slug: "bench", Plan: tokensmith.PlanEnterprise, CreatedOn: now}
+	site := tokensmith.Site{ID: "0000000a0000000000000002", WorkspaceID: ws.ID, CreatedOn: now}
 	if err := st.CreateWorkspace(ctx, ws); err != nil {
-		return "", store.Secret{}, err
+		return "", tokensmith.Secret{}, err
 	}
 	if err := st.CreateSite(ctx, site); err != nil {
-		return "", store.Secret{}, err
+		return "", tokensmith.Secret{}, err
 	}
 	secret, err := token.Generate(token.KindSite, rand.Reader)
 	if err != nil {
-		return "", store.Secret{}, err
+		return "", tokensmith.Secret{}, err
 	}
 	perms := scope.Permissions{"sites": scope.Read, "cms": scope.ReadWrite}
-	t := store.Token{ID: "0000000b0000000000000001", Kind: token.KindSite, Name: "bench", SiteID: site.ID, WorkspaceID: ws.ID,
+	t := tokensmith.Token{ID: "0000000b0000000000000001", Kind: token.KindSite, Name: "bench", SiteID: site.ID, WorkspaceID: ws.ID,
 		Permissions: perms, Scope: scope.Join(scope.Expand(perms)), DisplayHint: token.DisplayHint(secret),
 		SecretHash: token.Hash(secret), CreatedOn: now, ExpiresOn: now.Add(token.Inactivity)}
-	ev := store.AuditEvent{ID: "bench", EventType: "api_token", EventSubType: "token_created", Timestamp: now, Workspace: store.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}
+	ev := tokensmith.Event{ID: "bench", Type: audit.TypeAPIToken, SubType: audit.SubTokenCreated, Timestamp: now, Workspace: tokensmith.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}
 	if err := st.CreateToken(ctx, 0, t, ev, nil, now); err != nil {
-		return "", store.Secret{}, err
+		return "", tokensmith.Secret{}, err
 	}
 	sec, err := st.Secret(ctx, t.SecretHash)
 	return secret, sec, err

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/directory"
 	"github.com/tokensmith/tokensmith/internal/localstack"
@@ -125,7 +126,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		if err != nil {
 			return nil, err
 		}
-		ws, err := dir.CreateWorkspace(ctx, *slug, *name, *plan)
+		ws, err := dir.CreateWorkspace(ctx, *slug, *name, tokensmith.Plan(*plan))
 		if err != nil {
 			return nil, err
 		}
@@ -138,11 +139,11 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		if err != nil {
 			return nil, err
 		}
-		ws, err := dir.SetPlan(ctx, *workspace, *plan)
+		ws, err := dir.SetPlan(ctx, *workspace, tokensmith.Plan(*plan))
 		if err != nil {
 			return nil, err
 		}
-		return map[string]string{"id": ws.ID, "slug": ws.Slug, "plan": ws.Plan}, nil
+		return map[string]string{"id": ws.ID, "slug": ws.Slug, "plan": string(ws.Plan)}, nil
 	case "site create":
 		if err := required("workspace", workspace, "name", name, "short-name", shortName); err != nil {
 			return nil, err
@@ -164,7 +165,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		if err != nil {
 			return nil, err
 		}
-		u, err := dir.AddMember(ctx, *workspace, *site, *email, *role)
+		u, err := dir.AddMember(ctx, *workspace, *site, *email, tokensmith.Role(*role))
 		if err != nil {
 			return nil, err
 		}

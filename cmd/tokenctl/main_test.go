@@ -79,7 +79,7 @@ func TestCommands(t *testing.T) {
 	}
 	var got []string
 	for _, e := range page.Events {
-		got = append(got, e.EventType+"/"+e.EventSubType+"/"+e.Actor.Type)
+		got = append(got, e.Type+"/"+e.SubType+"/"+string(e.Actor.Type))
 	}
 	want := "[workspace_setting/setting_updated/system workspace_membership/user_added/system site_membership/user_added/system workspace_membership/user_removed/system]"
 	if fmt.Sprint(got) != want {

@@ -6,6 +6,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/eventstest"
 	"github.com/tokensmith/tokensmith/internal/lambdafn"
 	"github.com/tokensmith/tokensmith/internal/store"
@@ -21,15 +23,15 @@ func TestEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, err := st.AuditEvents(context.Background(), eventstest.WorkspaceID, store.AuditQuery{EventType: store.EventAPIToken, Limit: 100})
+	page, err := st.AuditEvents(context.Background(), eventstest.WorkspaceID, store.AuditQuery{EventType: audit.TypeAPIToken, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
 	expired := 0
 	for _, e := range page.Events {
-		if e.EventSubType == "token_expired" {
+		if e.SubType == "token_expired" {
 			expired++
-			if tok, _ := e.Payload["token"].(map[string]any); tok["id"] != "65f0c0ffee00000000000012" || e.Actor.Type != store.ActorSystem {
+			if tok, _ := e.Payload["token"].(map[string]any); tok["id"] != "65f0c0ffee00000000000012" || e.Actor.Type != tokensmith.ActorSystem {
 				t.Errorf("token_expired event = %+v", e)
 			}
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/route"
@@ -36,8 +37,8 @@ type UserVerifier interface {
 // Secrets is the part of the store the authorizer calls: one read per
 // decision, and the usage write.
 type Secrets interface {
-	Secret(ctx context.Context, hash string) (store.Secret, error)
-	RecordUse(ctx context.Context, sec store.Secret, now time.Time, uses int64, inactivity time.Duration) error
+	Secret(ctx context.Context, hash string) (tokensmith.Secret, error)
+	RecordUse(ctx context.Context, sec tokensmith.Secret, now time.Time, uses int64, inactivity time.Duration) error
 }
 
 // Authorizer is the REQUEST authorizer.

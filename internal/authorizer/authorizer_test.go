@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/route"
@@ -115,8 +116,8 @@ func newFixture(t testing.TB) *fixture {
 	st := store.New(db, table)
 	ctx := context.Background()
 	now := time.Now().UTC()
-	ws := store.Workspace{ID: "0000000a0000000000000001", Slug: "w", Plan: store.PlanEnterprise, CreatedOn: now}
-	site := store.Site{ID: "0000000a0000000000000002", WorkspaceID: ws.ID, CreatedOn: now}
+	ws := tokensmith.Workspace{ID: "0000000a0000000000000001", Slug: "w", Plan: tokensmith.PlanEnterprise, CreatedOn: now}
+	site := tokensmith.Site{ID: "0000000a0000000000000002", WorkspaceID: ws.ID, CreatedOn: now}
 	if err := st.CreateWorkspace(ctx, ws); err != nil {
 		t.Fatal(err)
 	}
@@ -125,10 +126,10 @@ func newFixture(t testing.TB) *fixture {
 	}
 	secret, _ := token.Generate(token.KindSite, fixedReader{})
 	perms := scope.Permissions{"sites": scope.Read}
-	tok := store.Token{ID: "0000000b0000000000000001", Kind: token.KindSite, Name: "bench", SiteID: site.ID, WorkspaceID: ws.ID,
+	tok := tokensmith.Token{ID: "0000000b0000000000000001", Kind: token.KindSite, Name: "bench", SiteID: site.ID, WorkspaceID: ws.ID,
 		Permissions: perms, Scope: scope.Join(scope.Expand(perms)), SecretHash: token.Hash(secret), CreatedOn: now,
 		ExpiresOn: now.Add(token.Inactivity)}
-	ev := store.AuditEvent{ID: "e1", EventType: "api_token", EventSubType: "token_created", Timestamp: now, Workspace: store.WorkspaceRef{ID: ws.ID}}
+	ev := tokensmith.Event{ID: "e1", Type: "api_token", SubType: "token_created", Timestamp: now, Workspace: tokensmith.WorkspaceRef{ID: ws.ID}}
 	if err := st.CreateToken(ctx, 0, tok, ev, nil, now); err != nil {
 		t.Fatal(err)
 	}
@@ -253,16 +254,16 @@ func FuzzBearer(f *testing.F) {
 
 // memSecrets is a store in memory holding one secret, for fuzzing the
 // handler without I/O (storage behaviour is tested against DynamoDB Local).
-type memSecrets struct{ sec store.Secret }
+type memSecrets struct{ sec tokensmith.Secret }
 
-func (m memSecrets) Secret(_ context.Context, hash string) (store.Secret, error) {
+func (m memSecrets) Secret(_ context.Context, hash string) (tokensmith.Secret, error) {
 	if hash == m.sec.Hash {
 		return m.sec, nil
 	}
-	return store.Secret{}, store.ErrNotFound
+	return tokensmith.Secret{}, store.ErrNotFound
 }
 
-func (memSecrets) RecordUse(context.Context, store.Secret, time.Time, int64, time.Duration) error {
+func (memSecrets) RecordUse(context.Context, tokensmith.Secret, time.Time, int64, time.Duration) error {
 	return nil
 }
 
@@ -270,7 +271,7 @@ func (memSecrets) RecordUse(context.Context, store.Secret, time.Time, int64, tim
 // it allows only the one valid token, on a route whose scope it holds.
 func FuzzHandle(f *testing.F) {
 	secret, _ := token.Generate(token.KindSite, fixedReader{})
-	sec := store.Secret{Hash: token.Hash(secret), TokenID: "0000000b0000000000000001", Kind: token.KindSite, SiteID: "s", WorkspaceID: "w",
+	sec := tokensmith.Secret{Hash: token.Hash(secret), TokenID: "0000000b0000000000000001", Kind: token.KindSite, SiteID: "s", WorkspaceID: "w",
 		Scope: "sites:read", ExpiresOn: time.Now().Add(time.Hour)}
 	a := &authorizer.Authorizer{Users: noUsers{}, Secrets: memSecrets{sec}, Now: time.Now, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	f.Add("GET", "/v2/sites", "Bearer "+secret)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
@@ -29,7 +30,7 @@ type tokenUsage struct {
 // recordUse counts a successful use and writes the count when this instance
 // has not written the token's usage for UsageInterval. A failed write is
 // logged and kept for the next one: usage never decides a request.
-func (a *Authorizer) recordUse(ctx context.Context, sec store.Secret, now time.Time) {
+func (a *Authorizer) recordUse(ctx context.Context, sec tokensmith.Secret, now time.Time) {
 	a.usage.mu.Lock()
 	if a.usage.tokens == nil {
 		a.usage.tokens = map[string]*tokenUsage{}

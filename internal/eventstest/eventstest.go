@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
@@ -62,9 +64,9 @@ func Env(t *testing.T) func(string) string {
 			t.Fatal(err)
 		}
 	}
-	ws := store.Workspace{ID: WorkspaceID, Slug: "hitchhikers", Name: "Hitchhikers", Plan: store.PlanEnterprise, CreatedOn: now}
+	ws := tokensmith.Workspace{ID: WorkspaceID, Slug: "hitchhikers", Name: "Hitchhikers", Plan: tokensmith.PlanEnterprise, CreatedOn: now}
 	must(st.CreateWorkspace(ctx, ws))
-	for _, s := range []store.Site{
+	for _, s := range []tokensmith.Site{
 		{ID: SiteID, WorkspaceID: WorkspaceID, DisplayName: "Heart of Gold Spaceship", ShortName: "heart-of-gold", TimeZone: "UTC", CreatedOn: now, LastUpdated: now},
 		{ID: OtherSiteID, WorkspaceID: WorkspaceID, DisplayName: "Bistromath", ShortName: "bistromath", TimeZone: "UTC", CreatedOn: now, LastUpdated: now},
 	} {
@@ -72,23 +74,23 @@ func Env(t *testing.T) func(string) string {
 	}
 	u, err := st.EnsureUser(ctx, "admin@example.com", UserID)
 	must(err)
-	ev := func(sub string) store.AuditEvent {
-		return store.AuditEvent{ID: sub, EventType: "workspace_membership", EventSubType: sub, Timestamp: now,
-			Actor: store.Actor{Type: store.ActorSystem}, Workspace: store.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}
+	ev := func(sub string) tokensmith.Event {
+		return tokensmith.Event{ID: sub, Type: audit.TypeWorkspaceMembership, SubType: sub, Timestamp: now,
+			Actor: tokensmith.Actor{Type: tokensmith.ActorSystem}, Workspace: tokensmith.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}
 	}
-	must(st.PutMembership(ctx, store.Scope{WorkspaceID: WorkspaceID}, u.ID, store.RoleAdmin, "", ev("user_added")))
+	must(st.PutMembership(ctx, tokensmith.Membership{Place: tokensmith.Place{WorkspaceID: WorkspaceID}, UserID: u.ID, Role: tokensmith.RoleAdmin}, "", ev(audit.SubUserAdded)))
 	secret, err := token.Generate(token.KindSite, fixedReader{})
 	must(err)
 	if secret != Secret {
 		t.Fatalf("fixture secret = %s; events name %s", secret, Secret)
 	}
 	perms := scope.Permissions{"sites": scope.Read}
-	tok := store.Token{ID: TokenID, Kind: token.KindSite, Name: "CMS sync", SiteID: SiteID, WorkspaceID: WorkspaceID,
+	tok := tokensmith.Token{ID: TokenID, Kind: token.KindSite, Name: "CMS sync", SiteID: SiteID, WorkspaceID: WorkspaceID,
 		Permissions: perms, Scope: scope.Join(scope.Expand(perms)), DisplayHint: token.DisplayHint(secret),
-		SecretHash: token.Hash(secret), CreatedOn: now, CreatedBy: store.Actor{Type: store.ActorPerson, ID: u.ID, Email: u.Email},
+		SecretHash: token.Hash(secret), CreatedOn: now, CreatedBy: tokensmith.Actor{Type: tokensmith.ActorPerson, ID: u.ID, Email: u.Email},
 		ExpiresOn: now.Add(token.Inactivity)}
-	created := ev("token_created")
-	created.EventType = store.EventAPIToken
+	created := ev(audit.SubTokenCreated)
+	created.Type = audit.TypeAPIToken
 	must(st.CreateToken(ctx, 0, tok, created, nil, now))
 
 	env := map[string]string{

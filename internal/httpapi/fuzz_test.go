@@ -10,9 +10,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/scope"
-	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
 
@@ -69,14 +69,14 @@ func FuzzAuditQuery(f *testing.F) {
 		if err != nil {
 			return
 		}
-		q, err := ParseAuditQuery(values)
+		q, err := parseAuditQuery(values)
 		if err != nil {
 			return
 		}
-		if q.Limit < 1 || q.Limit > MaxAuditLimit || q.Offset < 0 ||
-			(q.EventType != "" && !slices.Contains(store.EventTypes, q.EventType)) ||
+		if q.Limit < 1 || q.Limit > maxAuditLimit || q.Offset < 0 ||
+			(q.EventType != "" && !slices.Contains(audit.Types, q.EventType)) ||
 			(q.From != nil && q.To != nil && !q.From.Before(*q.To)) {
-			t.Fatalf("ParseAuditQuery(%q) = %+v", raw, q)
+			t.Fatalf("parseAuditQuery(%q) = %+v", raw, q)
 		}
 	})
 }

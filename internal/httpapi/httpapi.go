@@ -21,10 +21,11 @@ import (
 	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/route"
+	"github.com/tokensmith/tokensmith/internal/store"
 )
 
-// MaxBody is the largest request body accepted.
-const MaxBody = 16 << 10
+// maxBody is the largest request body accepted.
+const maxBody = 16 << 10
 
 // errorBody is API.md's error shape.
 type errorBody struct {
@@ -41,10 +42,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// writeError is where every error becomes a status and a code. Internal
-// errors reach the client as a generic message and the log in full.
+// writeError is where every error becomes a status and a code: a miss in
+// the store is the API's not found, an *apperr.Error is what it says, and
+// anything else is internal, which reaches the client as a generic message
+// and the log in full.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	e := apperr.From(err)
+	if errors.Is(err, store.ErrNotFound) {
+		e = apperr.NotFoundError()
+	}
 	if e.Code == apperr.Internal {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
@@ -65,16 +71,16 @@ func caller(r *http.Request) (principal.Principal, error) {
 	return principal.FromContext(gw.Authorizer)
 }
 
-// decode reads a JSON body of at most MaxBody bytes into v: the content type
+// decode reads a JSON body of at most maxBody bytes into v: the content type
 // must be JSON, the bytes UTF-8, the value one object with no unknown fields.
 // An empty body is allowed when optional is set and leaves v as it is.
 func decode(r *http.Request, v any, optional bool) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		return apperr.New(apperr.BadRequest, "The request body could not be read")
 	}
-	if len(body) > MaxBody {
-		return apperr.New(apperr.BadRequest, fmt.Sprintf("The request body is larger than %d bytes", MaxBody))
+	if len(body) > maxBody {
+		return apperr.New(apperr.BadRequest, fmt.Sprintf("The request body is larger than %d bytes", maxBody))
 	}
 	if optional && len(bytes.TrimSpace(body)) == 0 {
 		return nil

@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/tokensmith/tokensmith/internal/auditlog"
+	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/expiry"
@@ -45,17 +45,18 @@ func Tokens(st *store.Store, now func() time.Time, log *slog.Logger) Proxy {
 
 // Sites is the sites function.
 func Sites(st *store.Store, log *slog.Logger) Proxy {
-	return Adapt(httpapi.Sites(&sites.Service{Store: st}, log))
+	return Adapt(httpapi.Sites(sites.New(st), log))
 }
 
 // AuditLogs is the audit logs function.
 func AuditLogs(st *store.Store, log *slog.Logger) Proxy {
-	return Adapt(httpapi.AuditLogs(&auditlog.Service{Store: st}, log))
+	return Adapt(httpapi.AuditLogs(audit.New(st), log))
 }
 
 // TokenExpiry is the stream consumer that records inactivity expiry.
 func TokenExpiry(st *store.Store, now func() time.Time, log *slog.Logger) func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-	h := &expiry.Handler{Store: st, Now: now, Log: log}
+	h := expiry.New(st, log)
+	h.Now = now
 	return h.Handle
 }
 

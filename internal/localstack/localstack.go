@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/directory"
 	"github.com/tokensmith/tokensmith/internal/gateway"
@@ -131,9 +132,9 @@ const (
 // SeedDemo creates the demo workspace, site and people unless they exist,
 // and signs fresh user tokens for the two people.
 func (s *Stack) SeedDemo(ctx context.Context, baseURL string, now time.Time) (Demo, error) {
-	ws, err := s.Store.WorkspaceBySlug(ctx, DemoSlug)
+	ws, err := s.Store.Workspace(ctx, DemoSlug)
 	if errors.Is(err, store.ErrNotFound) {
-		ws, err = s.Directory.CreateWorkspace(ctx, DemoSlug, "Hitchhikers", store.PlanEnterprise)
+		ws, err = s.Directory.CreateWorkspace(ctx, DemoSlug, "Hitchhikers", tokensmith.PlanEnterprise)
 	}
 	if err != nil {
 		return Demo{}, fmt.Errorf("seed workspace: %w", err)
@@ -157,9 +158,10 @@ func (s *Stack) SeedDemo(ctx context.Context, baseURL string, now time.Time) (De
 	}
 	demo := Demo{BaseURL: baseURL, WorkspaceID: ws.ID, WorkspaceSlug: ws.Slug, SiteID: siteID}
 	for _, p := range []struct {
-		email, role string
-		out         *string
-	}{{DemoAdminEmail, store.RoleAdmin, &demo.AdminToken}, {DemoMemberEmail, store.RoleMember, &demo.MemberToken}} {
+		email string
+		role  tokensmith.Role
+		out   *string
+	}{{DemoAdminEmail, tokensmith.RoleAdmin, &demo.AdminToken}, {DemoMemberEmail, tokensmith.RoleMember, &demo.MemberToken}} {
 		u, err := s.Directory.AddMember(ctx, ws.ID, "", p.email, p.role)
 		if err != nil {
 			return Demo{}, fmt.Errorf("seed %s: %w", p.email, err)

@@ -4,8 +4,8 @@ package sites
 
 import (
 	"context"
-	"errors"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/store"
@@ -16,27 +16,26 @@ type Service struct {
 	Store *store.Store
 }
 
+// New returns a Service on st.
+func New(st *store.Store) *Service { return &Service{Store: st} }
+
 // List returns the sites p is granted.
-func (s *Service) List(ctx context.Context, p principal.Principal) ([]store.Site, error) {
+func (s *Service) List(ctx context.Context, p principal.Principal) ([]tokensmith.Site, error) {
 	if p.SiteID == "" {
-		return []store.Site{}, nil
+		return []tokensmith.Site{}, nil
 	}
 	site, err := s.Get(ctx, p, p.SiteID)
 	if err != nil {
 		return nil, err
 	}
-	return []store.Site{site}, nil
+	return []tokensmith.Site{site}, nil
 }
 
 // Get returns one site p is granted; any other is not found, whether or not
 // it exists.
-func (s *Service) Get(ctx context.Context, p principal.Principal, id string) (store.Site, error) {
+func (s *Service) Get(ctx context.Context, p principal.Principal, id string) (tokensmith.Site, error) {
 	if p.SiteID == "" || id != p.SiteID {
-		return store.Site{}, apperr.NotFoundError()
+		return tokensmith.Site{}, apperr.NotFoundError()
 	}
-	site, err := s.Store.Site(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Site{}, apperr.NotFoundError()
-	}
-	return site, err
+	return s.Store.Site(ctx, id)
 }
