@@ -1,0 +1,285 @@
+package tokensmith_test
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/route"
+	"github.com/tokensmith/tokensmith/internal/scope"
+	tokenkind "github.com/tokensmith/tokensmith/internal/token"
+)
+
+// apiDoc is the project's own account of its API, which these tests hold to
+// the code.
+const apiDoc = "docs/API.md"
+
+// docTable returns the rows of the Markdown table of apiDoc whose header
+// cells are header, each row's cells trimmed and without backticks. It
+// fails the test when there is no such table, or more than one.
+func docTable(t *testing.T, header ...string) [][]string {
+	t.Helper()
+	b, err := os.ReadFile(apiDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows [][]string
+	found := 0
+	lines := strings.Split(string(b), "\n")
+	for i := 0; i < len(lines); i++ {
+		if strings.Join(cells(lines[i]), "|") != strings.Join(header, "|") {
+			continue
+		}
+		found++
+		for i += 2; i < len(lines) && strings.HasPrefix(strings.TrimSpace(lines[i]), "|"); i++ {
+			rows = append(rows, cells(lines[i]))
+		}
+	}
+	if found != 1 {
+		t.Fatalf("%s has %d tables with the header %q; want 1", apiDoc, found, header)
+	}
+	return rows
+}
+
+// cells splits a Markdown table row. A pipe escaped as \| stays in its cell.
+func cells(line string) []string {
+	line = strings.TrimSpace(line)
+	if !strings.HasPrefix(line, "|") {
+		return nil
+	}
+	line = strings.ReplaceAll(line, `\|`, "\x00")
+	parts := strings.Split(strings.Trim(line, "|"), "|")
+	for i, p := range parts {
+		p = strings.ReplaceAll(p, "\x00", "|")
+		parts[i] = strings.TrimSpace(strings.ReplaceAll(p, "`", ""))
+	}
+	return parts
+}
+
+// compareSets reports, in got/want form, what doc lists that code does not
+// and what code has that doc does not.
+func compareSets(t *testing.T, what string, doc, code []string) {
+	t.Helper()
+	inDoc, inCode := map[string]int{}, map[string]bool{}
+	for _, d := range doc {
+		inDoc[d]++
+	}
+	for _, c := range code {
+		inCode[c] = true
+	}
+	var extra, missing, twice []string
+	for d, n := range inDoc {
+		if !inCode[d] {
+			extra = append(extra, d)
+		}
+		if n > 1 {
+			twice = append(twice, d)
+		}
+	}
+	for c := range inCode {
+		if inDoc[c] == 0 {
+			missing = append(missing, c)
+		}
+	}
+	sort.Strings(extra)
+	sort.Strings(missing)
+	sort.Strings(twice)
+	for _, e := range extra {
+		t.Errorf("%s documents %s %q; the code has no such %s", apiDoc, what, e, what)
+	}
+	for _, m := range missing {
+		t.Errorf("%s does not document %s %q, which the code has", apiDoc, what, m)
+	}
+	for _, d := range twice {
+		t.Errorf("%s documents %s %q more than once", apiDoc, what, d)
+	}
+}
+
+// TestDocRoutes holds the routes table of docs/API.md to route.Table, both
+// ways: method and path, and the credential and scope each route needs.
+func TestDocRoutes(t *testing.T) {
+	credential := map[route.Auth]string{route.User: "user token", route.APIToken: "API token", route.Public: "none"}
+	rows := docTable(t, "method", "path", "credential", "scope", "success")
+	documented := map[string][]string{}
+	var doc []string
+	for _, r := range rows {
+		if len(r) != 5 {
+			t.Errorf("routes table row %q has %d cells; want 5", r, len(r))
+			continue
+		}
+		key := r[0] + " " + r[1]
+		doc = append(doc, key)
+		documented[key] = r
+	}
+	var code []string
+	for _, r := range route.Table {
+		key := r.Method + " " + r.Path
+		code = append(code, key)
+		row, ok := documented[key]
+		if !ok {
+			continue
+		}
+		if got, want := row[2], credential[r.Auth]; got != want {
+			t.Errorf("%s: credential %q in %s; want %q", key, got, apiDoc, want)
+		}
+		want := r.Scope
+		if want == "" {
+			want = "—"
+		}
+		if got := row[3]; got != want {
+			t.Errorf("%s: scope %q in %s; want %q", key, got, apiDoc, want)
+		}
+		if !regexp.MustCompile(`^[1-5][0-9][0-9]\b`).MatchString(row[4]) {
+			t.Errorf("%s: success %q in %s does not start with a status", key, row[4], apiDoc)
+		}
+	}
+	compareSets(t, "route", doc, code)
+}
+
+// errorCodes returns every error code the code can answer with: the Code
+// constants of internal/apperr, read from its source so that a new one
+// cannot be missed, and the codes of template.yaml's gateway responses.
+func errorCodes(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("internal/apperr/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []string
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range f.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok || gd.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				vs := spec.(*ast.ValueSpec)
+				if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "Code" {
+					continue
+				}
+				for _, v := range vs.Values {
+					lit, ok := v.(*ast.BasicLit)
+					if !ok {
+						t.Fatalf("%s: a Code constant that is not a string literal: %T", fset.Position(v.Pos()), v)
+					}
+					s, err := strconv.Unquote(lit.Value)
+					if err != nil {
+						t.Fatal(err)
+					}
+					codes = append(codes, s)
+				}
+			}
+		}
+	}
+	if len(codes) == 0 {
+		t.Fatal("found no Code constants in internal/apperr")
+	}
+	api, err := load(t).Api()
+	if err != nil {
+		t.Fatal(err)
+	}
+	codeField := regexp.MustCompile(`"code":"([a-z_]+)"`)
+	for typ, gr := range api.GatewayResponses {
+		for _, body := range gr.ResponseTemplates {
+			m := codeField.FindStringSubmatch(body)
+			if m == nil && !strings.Contains(body, "$context.authorizer.code") {
+				t.Errorf("gateway response %s has no code: %s", typ, body)
+			}
+			if m != nil {
+				codes = append(codes, m[1])
+			}
+		}
+	}
+	return codes
+}
+
+// TestDocErrorCodes holds the errors table of docs/API.md to the codes the
+// code can produce, both ways, and each code's status to apperr.Status.
+func TestDocErrorCodes(t *testing.T) {
+	rows := docTable(t, "status", "code", "when")
+	var doc []string
+	for _, r := range rows {
+		if len(r) != 3 {
+			t.Errorf("errors table row %q has %d cells; want 3", r, len(r))
+			continue
+		}
+		doc = append(doc, r[1])
+		status, err := strconv.Atoi(r[0])
+		if err != nil {
+			t.Errorf("%s: status %q is not a number", r[1], r[0])
+			continue
+		}
+		if want := apperr.Status(apperr.Code(r[1])); status != want {
+			t.Errorf("%s: status %d in %s; want %d (apperr.Status)", r[1], status, apiDoc, want)
+		}
+		if r[2] == "" {
+			t.Errorf("%s: no explanation of when it happens", r[1])
+		}
+	}
+	compareSets(t, "error code", doc, unique(errorCodes(t)))
+}
+
+// TestDocScopes holds the scope catalogue table of docs/API.md to
+// internal/scope, both ways: every API of each token kind with its maximum
+// level and the scopes that level grants, and nothing else.
+func TestDocScopes(t *testing.T) {
+	rows := docTable(t, "API", "token kind", "maximum level", "scopes")
+	var doc []string
+	for _, r := range rows {
+		if len(r) != 4 {
+			t.Errorf("scopes table row %q has %d cells; want 4", r, len(r))
+			continue
+		}
+		doc = append(doc, fmt.Sprintf("%s %s up to %s grants %s", r[1], r[0], r[2], strings.ReplaceAll(r[3], " ", "")))
+	}
+	var code []string
+	for _, k := range []tokenkind.Kind{tokenkind.KindSite, tokenkind.KindWorkspace} {
+		for _, api := range scope.APIs(k) {
+			max := maxLevel(t, k, api)
+			code = append(code, fmt.Sprintf("%s %s up to %s grants %s", k, api, max, scope.Join(scope.Expand(scope.Permissions{api: max}))))
+		}
+	}
+	compareSets(t, "scope grant", doc, code)
+}
+
+// maxLevel finds the highest level scope.Validate lets a token of kind k
+// hold on api.
+func maxLevel(t *testing.T, k tokenkind.Kind, api string) scope.Level {
+	t.Helper()
+	for _, l := range []scope.Level{scope.ReadWrite, scope.Read} {
+		if len(scope.Validate(k, scope.Permissions{api: l})) == 0 {
+			return l
+		}
+	}
+	t.Fatalf("%s tokens cannot hold %s even at read", k, api)
+	return ""
+}
+
+func unique(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, v := range s {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
