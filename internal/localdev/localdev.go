@@ -1,8 +1,9 @@
-// Package localstack assembles the whole service on one machine, as `make
-// run` serves it and the end-to-end tests drive it: the table created from
-// template.yaml in DynamoDB Local, the dev issuer, and the local gateway in
-// front of the same authorizer and function handlers Lambda runs.
-package localstack
+// Package localdev assembles the whole service on one machine for local
+// development, as `make run` serves it and the end-to-end tests drive it: the
+// table created from template.yaml in DynamoDB Local, the dev issuer, and
+// the local gateway in front of the same authorizer and function handlers
+// Lambda runs. No Lambda links it.
+package localdev
 
 import (
 	"context"
@@ -17,27 +18,14 @@ import (
 
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/directory"
-	"github.com/tokensmith/tokensmith/internal/gateway"
 	"github.com/tokensmith/tokensmith/internal/lambdafn"
+	"github.com/tokensmith/tokensmith/internal/localdev/devissuer"
+	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
-
-// Defaults of `make run`.
-const (
-	DefaultEndpoint = "http://127.0.0.1:8000"
-	DefaultTable    = "tokensmith"
-	DefaultAddr     = "127.0.0.1:3000"
-	DefaultDir      = ".local"
-)
-
-// IssuerPath is where the dev issuer is served below the base URL.
-const IssuerPath = "/dev-issuer"
-
-// IssuerKeyFile is the dev issuer's key, under the local folder.
-const IssuerKeyFile = "dev-issuer.pem"
 
 // Config says where the stack's parts are.
 type Config struct {
@@ -60,7 +48,7 @@ type Stack struct {
 	Gateway   *gateway.Gateway
 	Store     *store.Store
 	Directory *directory.Service
-	Issuer    *usertoken.DevIssuer
+	Issuer    *devissuer.Issuer
 	DB        *dynamodb.Client
 }
 
@@ -81,11 +69,11 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err := store.EnsureTable(ctx, db, def.CreateTableInput(cfg.Table), def.TimeToLiveSpecification.AttributeName); err != nil {
 		return nil, fmt.Errorf("DynamoDB at %s: %w", cfg.Endpoint, err)
 	}
-	issuer, err := usertoken.LoadDevIssuer(filepath.Join(cfg.Dir, IssuerKeyFile), cfg.BaseURL+IssuerPath, true)
+	issuer, err := devissuer.Load(filepath.Join(cfg.Dir, devissuer.KeyFile), cfg.BaseURL+devissuer.Path, true)
 	if err != nil {
 		return nil, err
 	}
-	verifier, err := usertoken.NewVerifier(usertoken.Config{Issuer: issuer.URL, Audience: usertoken.DevAudience})
+	verifier, err := usertoken.NewVerifier(usertoken.Config{Issuer: issuer.URL, Audience: devissuer.Audience})
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +91,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle(IssuerPath+"/", http.StripPrefix(IssuerPath, issuer))
+	mux.Handle(devissuer.Path+"/", http.StripPrefix(devissuer.Path, issuer))
 	mux.Handle("/", gw)
 	gw.Now = now
 	dir := directory.New(st)
@@ -164,12 +152,9 @@ func (s *Stack) SeedDemo(ctx context.Context, baseURL string, now time.Time) (De
 		if err != nil {
 			return Demo{}, fmt.Errorf("seed %s: %w", p.email, err)
 		}
-		if *p.out, err = s.Issuer.Sign(u.ID, u.Email, now, DevTokenTTL); err != nil {
+		if *p.out, err = s.Issuer.Sign(u.ID, u.Email, now, devissuer.TokenTTL); err != nil {
 			return Demo{}, err
 		}
 	}
 	return demo, nil
 }
-
-// DevTokenTTL is how long dev-issuer user tokens last.
-const DevTokenTTL = 12 * time.Hour

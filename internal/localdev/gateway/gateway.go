@@ -223,7 +223,7 @@ func (g *Gateway) authorize(ctx context.Context, rt route.Route, r *http.Request
 }
 
 func (g *Gateway) verdict(resp events.APIGatewayCustomAuthorizerResponse, methodArn string) int {
-	if authorizer.Allows(resp.PolicyDocument, methodArn) {
+	if Allows(resp.PolicyDocument, methodArn) {
 		return http.StatusOK
 	}
 	return http.StatusForbidden

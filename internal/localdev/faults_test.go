@@ -1,4 +1,4 @@
-package localstack_test
+package localdev_test
 
 import (
 	"context"
@@ -22,7 +22,9 @@ import (
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/lambdafn"
-	"github.com/tokensmith/tokensmith/internal/localstack"
+	"github.com/tokensmith/tokensmith/internal/localdev"
+	"github.com/tokensmith/tokensmith/internal/localdev/devissuer"
+	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -66,7 +68,7 @@ func TestDynamoDBUnreachable(t *testing.T) {
 // API Gateway), never allow and never claim the token is bad.
 func TestIssuerUnreachable(t *testing.T) {
 	e := newEnv(t)
-	users, err := usertoken.NewVerifier(usertoken.Config{Issuer: e.stack.Issuer.URL, Audience: usertoken.DevAudience, JWKSURL: "http://127.0.0.1:1/jwks.json"})
+	users, err := usertoken.NewVerifier(usertoken.Config{Issuer: e.stack.Issuer.URL, Audience: devissuer.Audience, JWKSURL: "http://127.0.0.1:1/jwks.json"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +78,7 @@ func TestIssuerUnreachable(t *testing.T) {
 		Resource: "/v2/sites/{site_id}/tokens", HTTPMethod: "GET",
 		Headers: map[string]string{"Authorization": "Bearer " + e.demo.AdminToken},
 	})
-	if err == nil || errors.Is(err, authorizer.ErrUnauthorized) || err.Error() == "Unauthorized" || authorizer.Allows(resp.PolicyDocument, "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites/x/tokens") {
+	if err == nil || errors.Is(err, authorizer.ErrUnauthorized) || err.Error() == "Unauthorized" || gateway.Allows(resp.PolicyDocument, "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites/x/tokens") {
 		t.Fatalf("authorizer with the issuer down = %+v, %v; want a failure", resp, err)
 	}
 	if !errors.Is(err, usertoken.ErrIssuerUnavailable) {
@@ -90,7 +92,7 @@ func TestIssuerUnreachable(t *testing.T) {
 		Type: "REQUEST", MethodArn: "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites",
 		Resource: "/v2/sites", HTTPMethod: "GET", Headers: map[string]string{"Authorization": "Bearer " + secret},
 	})
-	if err != nil || !authorizer.Allows(resp.PolicyDocument, "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites") {
+	if err != nil || !gateway.Allows(resp.PolicyDocument, "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites") {
 		t.Errorf("API token with the issuer down = %+v, %v; want an allow", resp, err)
 	}
 }
@@ -108,7 +110,7 @@ func TestThrottledWritesLeaveNothing(t *testing.T) {
 	e := newEnv(t)
 	before := fmt.Sprint(e.items(""))
 	h := lambdafn.Tokens(store.New(throttled{e.stack.DB}, e.table), time.Now, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	p := principal.Principal{Kind: principal.User, UserID: "u", Email: localstack.DemoAdminEmail}
+	p := principal.Principal{Kind: principal.User, UserID: "u", Email: localdev.DemoAdminEmail}
 	for _, req := range []struct{ method, path, body string }{
 		{"POST", "/v2/sites/" + e.demo.SiteID + "/tokens", `{"name":"x","permissions":{"sites":"read"}}`},
 		{"POST", "/v2/workspaces/" + e.demo.WorkspaceID + "/tokens", `{"name":"x","permissions":{"workspace_activity":"read"}}`},
