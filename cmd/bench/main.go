@@ -32,6 +32,7 @@ import (
 
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
+	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
@@ -107,12 +108,9 @@ func run(out string, samples int) error {
 	ctx := context.Background()
 	endpoint := os.Getenv("DYNAMODB_ENDPOINT")
 	if endpoint == "" {
-		endpoint = "http://127.0.0.1:8000"
+		endpoint = defaults.Endpoint
 	}
-	client, err := ddbclient.New(endpoint)
-	if err != nil {
-		return err
-	}
+	client := ddbclient.Local(endpoint)
 	tmpl, err := samtemplate.Load()
 	if err != nil {
 		return err

@@ -225,7 +225,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 // from the operator's AWS configuration (profiles, SSO, the environment).
 func client(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
 	if endpoint != "" {
-		return ddbclient.New(endpoint)
+		return ddbclient.Local(endpoint), nil
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {

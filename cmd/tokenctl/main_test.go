@@ -69,10 +69,7 @@ func TestCommands(t *testing.T) {
 	}
 
 	// Every change above is in the workspace's audit log, oldest first.
-	db, err := ddbclient.New(dynamotest.Endpoint())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := ddbclient.Local(dynamotest.Endpoint())
 	page, err := store.New(db, table).AuditEvents(context.Background(), ws["id"], store.AuditQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)

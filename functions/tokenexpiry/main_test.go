@@ -2,26 +2,27 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tokensmith/tokensmith/internal/eventstest"
-	"github.com/tokensmith/tokensmith/internal/lambdafn"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
+
+// wiring is newHandler on the fixture's clock.
+func wiring(ctx context.Context, getenv func(string) string, log *slog.Logger) (func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error), error) {
+	return newHandler(ctx, getenv, eventstest.Now, log)
+}
 
 // TestEvents feeds events/tokenexpiry-*.json to the handler main builds.
 // Both answer with no failures, so the golden answers alone cannot tell
 // them apart: the TTL removal must also have written its token_expired
 // event, and the user's delete none.
 func TestEvents(t *testing.T) {
-	getenv := eventstest.Run[events.DynamoDBEvent, events.DynamoDBEventResponse](t, "tokenexpiry", newHandler)
-	st, err := lambdafn.Table(getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, err := st.AuditEvents(context.Background(), eventstest.WorkspaceID, store.AuditQuery{EventType: store.EventAPIToken, Limit: 100})
+	fx := eventstest.Run(t, "TokenExpiryFunction", wiring)
+	page, err := fx.Store.AuditEvents(context.Background(), eventstest.WorkspaceID, store.AuditQuery{EventType: store.EventAPIToken, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,4 +38,9 @@ func TestEvents(t *testing.T) {
 	if expired != 1 {
 		t.Errorf("%d token_expired events; want 1, from events/tokenexpiry-ttl-removal.json", expired)
 	}
+}
+
+// TestEnvironment holds what the wiring reads to what template.yaml sets.
+func TestEnvironment(t *testing.T) {
+	eventstest.CheckEnv(t, "TokenExpiryFunction", wiring)
 }

@@ -16,13 +16,17 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/tokensmith/tokensmith/internal/auditlog"
+	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/directory"
-	"github.com/tokensmith/tokensmith/internal/lambdafn"
+	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/localdev/devissuer"
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
+	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
+	"github.com/tokensmith/tokensmith/internal/sites"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
@@ -54,10 +58,7 @@ type Stack struct {
 
 // Start creates the table if needed and assembles the stack.
 func Start(ctx context.Context, cfg Config) (*Stack, error) {
-	db, err := ddbclient.New(cfg.Endpoint, cfg.ClientOptions...)
-	if err != nil {
-		return nil, err
-	}
+	db := ddbclient.Local(cfg.Endpoint, cfg.ClientOptions...)
 	tmpl, err := samtemplate.Load()
 	if err != nil {
 		return nil, err
@@ -73,19 +74,24 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	verifier, err := usertoken.NewVerifier(usertoken.Config{Issuer: issuer.URL, Audience: devissuer.Audience})
-	if err != nil {
-		return nil, err
-	}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
+	verifier, err := usertoken.NewVerifier(usertoken.Config{Issuer: issuer.URL, Audience: devissuer.Audience})
+	if err != nil {
+		return nil, err
+	}
+	// The handlers are built from the same constructors as the functions'
+	// mains build them (functions/*/main.go), on the stack's clock.
 	st := store.New(db, cfg.Table)
-	gw, err := gateway.New(tmpl, lambdafn.Authorizer(verifier, st, now, cfg.Log), map[string]lambdafn.Proxy{
-		route.Tokens:    lambdafn.Tokens(st, now, cfg.Log),
-		route.Sites:     lambdafn.Sites(st, cfg.Log),
-		route.AuditLogs: lambdafn.AuditLogs(st, cfg.Log),
+	authz := &authorizer.Authorizer{Users: verifier, Secrets: st, Now: now, Log: cfg.Log}
+	tokens := manage.New(st)
+	tokens.Now = now
+	gw, err := gateway.New(tmpl, authz.Handle, map[string]gateway.Proxy{
+		route.Tokens:    httpapi.Adapt(httpapi.Tokens(tokens, cfg.Log)),
+		route.Sites:     httpapi.Adapt(httpapi.Sites(&sites.Service{Store: st}, cfg.Log)),
+		route.AuditLogs: httpapi.Adapt(httpapi.AuditLogs(&auditlog.Service{Store: st}, cfg.Log)),
 	}, cfg.CacheTTL, cfg.Log)
 	if err != nil {
 		return nil, err

@@ -21,7 +21,17 @@ type Template struct {
 	Parameters map[string]struct {
 		Default any `yaml:"Default"`
 	} `yaml:"Parameters"`
+	Globals struct {
+		Function struct {
+			Environment Environment `yaml:"Environment"`
+		} `yaml:"Function"`
+	} `yaml:"Globals"`
 	Resources map[string]Resource `yaml:"Resources"`
+}
+
+// Environment is a function's (or the globals') environment variables.
+type Environment struct {
+	Variables map[string]any `yaml:"Variables"`
 }
 
 // Resource is one resource of the template.
@@ -63,10 +73,8 @@ type KeyElement struct {
 
 // Function is one AWS::Serverless::Function.
 type Function struct {
-	Environment struct {
-		Variables map[string]any `yaml:"Variables"`
-	} `yaml:"Environment"`
-	Events map[string]struct {
+	Environment Environment `yaml:"Environment"`
+	Events      map[string]struct {
 		Type       string `yaml:"Type"`
 		Properties struct {
 			Method string `yaml:"Method"`
