@@ -71,7 +71,8 @@ func TestRoutesMatchTemplate(t *testing.T) {
 
 // TestFunctionsMatchTemplate holds functions/ to the template: one package
 // per function, built by the Makefile, whose tests hold its wiring to the
-// template's environment (eventstest.CheckEnv).
+// template's environment (eventstest.CheckEnv) and IAM policy
+// (eventstest.CheckPolicy).
 func TestFunctionsMatchTemplate(t *testing.T) {
 	fns, err := load(t).Functions()
 	if err != nil {
@@ -103,7 +104,7 @@ func TestFunctionsMatchTemplate(t *testing.T) {
 			if err != nil {
 				t.Fatalf("functions/%s has no main_test.go: %v", dir, err)
 			}
-			for _, check := range []string{"eventstest.CheckEnv(", `"` + id + `"`} {
+			for _, check := range []string{"eventstest.CheckEnv(", "eventstest.CheckPolicy(", `"` + id + `"`} {
 				if !strings.Contains(string(tests), check) {
 					t.Errorf("functions/%s/main_test.go does not call %s for %s", dir, check, id)
 				}

@@ -6,9 +6,11 @@ import (
 	"github.com/tokensmith/tokensmith/internal/eventstest"
 )
 
-// TestEvents feeds events/auditlogs-*.json to the handler main builds.
+// TestEvents feeds events/auditlogs-*.json to the handler main builds, and holds
+// the DynamoDB actions they call to the function's IAM policy.
 func TestEvents(t *testing.T) {
-	eventstest.Run(t, "AuditLogsFunction", newHandler)
+	fx := eventstest.Run(t, "AuditLogsFunction", newHandler)
+	eventstest.CheckPolicy(t, fx)
 }
 
 // TestEnvironment holds what the wiring reads to what template.yaml sets.

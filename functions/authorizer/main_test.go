@@ -15,9 +15,11 @@ func wiring(ctx context.Context, getenv func(string) string, log *slog.Logger) (
 	return newHandler(ctx, getenv, eventstest.Now, log)
 }
 
-// TestEvents feeds events/authorizer-*.json to the handler main builds,.
+// TestEvents feeds events/authorizer-*.json to the handler main builds, and
+// holds the DynamoDB actions they call to the function's IAM policy.
 func TestEvents(t *testing.T) {
-	eventstest.Run(t, "AuthorizerFunction", wiring)
+	fx := eventstest.Run(t, "AuthorizerFunction", wiring)
+	eventstest.CheckPolicy(t, fx)
 }
 
 // TestEnvironment holds what the wiring reads to what template.yaml sets.

@@ -19,9 +19,11 @@ func wiring(ctx context.Context, getenv func(string) string, log *slog.Logger) (
 // TestEvents feeds events/tokenexpiry-*.json to the handler main builds.
 // Both answer with no failures, so the golden answers alone cannot tell
 // them apart: the TTL removal must also have written its token_expired
-// event, and the user's delete none.
+// event, and the user's delete none. The DynamoDB actions they call are
+// held to the function's IAM policy.
 func TestEvents(t *testing.T) {
 	fx := eventstest.Run(t, "TokenExpiryFunction", wiring)
+	eventstest.CheckPolicy(t, fx)
 	page, err := fx.Store.AuditEvents(context.Background(), eventstest.WorkspaceID, store.AuditQuery{EventType: store.EventAPIToken, Limit: 100})
 	if err != nil {
 		t.Fatal(err)

@@ -27,18 +27,7 @@ var lambdaEnv = []string{ddbclient.EnvRegion, ddbclient.EnvKeyID, ddbclient.EnvS
 // counts, and the wiring must succeed in both.
 func CheckEnv[E, R any](t *testing.T, logicalID string, newHandler Wiring[E, R]) {
 	t.Helper()
-	tmpl, err := samtemplate.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fns, err := tmpl.Functions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fn, ok := fns[logicalID]
-	if !ok {
-		t.Fatalf("template.yaml has no function %s", logicalID)
-	}
+	tmpl, fn := function(t, logicalID)
 	set := map[string]bool{}
 	for k := range tmpl.Globals.Function.Environment.Variables {
 		set[k] = true
@@ -82,4 +71,22 @@ func CheckEnv[E, R any](t *testing.T, logicalID string, newHandler Wiring[E, R])
 			t.Errorf("template.yaml sets %s for %s, which it never reads", k, logicalID)
 		}
 	}
+}
+
+// function returns the template and its function logicalID.
+func function(t *testing.T, logicalID string) (*samtemplate.Template, samtemplate.Function) {
+	t.Helper()
+	tmpl, err := samtemplate.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns, err := tmpl.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, ok := fns[logicalID]
+	if !ok {
+		t.Fatalf("template.yaml has no function %s", logicalID)
+	}
+	return tmpl, fn
 }

@@ -2,8 +2,10 @@
 // main) to what is deployed: it feeds the sample events of events/ (what
 // `sam local invoke -e` takes) to the handler against a seeded DynamoDB
 // Local table, on a fixed clock and fixed randomness, and compares what it
-// answers with the golden files in events/golden/; and it compares the
-// environment variables the wiring reads with those template.yaml sets. `go test ./functions/... -update` rewrites
+// answers with the golden files in events/golden/; it compares the
+// environment variables the wiring reads with those template.yaml sets; and
+// it compares the DynamoDB actions the handler called with those the
+// function's IAM policy grants. `go test ./functions/... -update` rewrites
 // the goldens.
 package eventstest
 
@@ -15,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -66,14 +69,17 @@ func Rand() io.Reader {
 	return mrand.NewChaCha8([32]byte([]byte("tokensmith sample events fixture")))
 }
 
-// Fixture is a table holding what the sample events name.
+// Fixture is a table holding what the sample events name, behind a proxy
+// that records the DynamoDB actions the handler calls.
 type Fixture struct {
 	// LogicalID is the function's logical id in template.yaml.
 	LogicalID string
-	// Getenv is the environment the function's wiring reads.
+	// Getenv is the environment the function's wiring reads: the table, with
+	// DYNAMODB_ENDPOINT at the recording proxy.
 	Getenv func(string) string
-	// Store reads and writes the table.
+	// Store reads and writes the table directly, unrecorded.
 	Store *store.Store
+	calls *recorder
 }
 
 // NewFixture creates a table holding the fixture for the function
@@ -119,11 +125,15 @@ func NewFixture(t *testing.T, logicalID string) *Fixture {
 	created.EventType = store.EventAPIToken
 	must(st.CreateToken(ctx, 0, tok, created, nil, now))
 
+	calls, err := newRecorder(dynamotest.Endpoint(), table)
+	must(err)
+	srv := httptest.NewServer(calls)
+	t.Cleanup(srv.Close)
 	env := map[string]string{
-		"TABLE_NAME": table, "DYNAMODB_ENDPOINT": dynamotest.Endpoint(),
+		"TABLE_NAME": table, "DYNAMODB_ENDPOINT": srv.URL,
 		"OIDC_ISSUER": "http://127.0.0.1:1/issuer", "OIDC_AUDIENCE": "tokensmith-local", "OIDC_JWKS_URL": "",
 	}
-	return &Fixture{LogicalID: logicalID, Getenv: func(k string) string { return env[k] }, Store: st}
+	return &Fixture{LogicalID: logicalID, Getenv: func(k string) string { return env[k] }, Store: st, calls: calls}
 }
 
 // functionDir is the package under functions/ of the function logicalID
@@ -210,7 +220,8 @@ type Wiring[E, R any] func(ctx context.Context, getenv func(string) string, log 
 // Run wires the function logicalID on the fixture's environment and checks
 // every events/<function>-*.json against its golden answer; it also checks
 // that the wiring fails fast, naming TABLE_NAME, with no environment. It
-// returns the fixture, for checks of what the events wrote.
+// returns the fixture, for checks of what the events wrote and of the
+// actions they called (CheckPolicy).
 func Run[E, R any](t *testing.T, logicalID string, newHandler Wiring[E, R]) *Fixture {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	t.Run("fails fast", func(t *testing.T) {
