@@ -8,7 +8,7 @@ WITH_DYNAMODB := $(GO) run ./cmd/dynamodb-local --
 .PHONY: run test bench fuzz stress build vet
 
 run:
-	$(WITH_DYNAMODB) $(GO) run ./cmd/localgw
+	$(WITH_DYNAMODB) $(GO) run ./cmd/localdev
 
 test:
 	$(WITH_DYNAMODB) $(GO) test -count=1 ./...
@@ -25,7 +25,7 @@ STRESS_CLIENTS ?= 32
 
 stress:
 	STRESS_DURATION=$(STRESS_DURATION) STRESS_CLIENTS=$(STRESS_CLIENTS) \
-		$(WITH_DYNAMODB) $(GO) test -count=1 -v -run 'TestMixedLoadKeepsInvariants|TestKilledSecretNeverAcceptedAfterTheResponse' ./internal/localstack
+		$(WITH_DYNAMODB) $(GO) test -count=1 -v -run 'TestMixedLoadKeepsInvariants|TestKilledSecretNeverAcceptedAfterTheResponse' ./internal/localdev
 
 # fuzz runs every fuzz target of every package (as `go test -list` finds
 # them) for FUZZTIME each; `make test` replays the seeds and the corpora

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/tokensmith/tokensmith/internal/localstack"
+	"github.com/tokensmith/tokensmith/internal/localdev"
 )
 
 // opCounter counts DynamoDB operations by name, as SDK middleware sees them.
@@ -92,7 +92,7 @@ func e2eLoad(ctx context.Context, endpoint, table, secret string, bare func() er
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	defer srv.Close()
-	stack, err := localstack.Start(ctx, localstack.Config{
+	stack, err := localdev.Start(ctx, localdev.Config{
 		Endpoint: endpoint, Table: table, Dir: dir, BaseURL: srv.URL, CacheTTL: 0,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), ClientOptions: []func(*dynamodb.Options){ops.option},
 	})

@@ -27,9 +27,9 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/directory"
-	"github.com/tokensmith/tokensmith/internal/localstack"
+	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
+	"github.com/tokensmith/tokensmith/internal/localdev/devissuer"
 	"github.com/tokensmith/tokensmith/internal/store"
-	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
 
 func main() {
@@ -104,10 +104,10 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 	table := getenv("TABLE_NAME")
 	local := endpoint != "" || table == ""
 	if local && endpoint == "" {
-		endpoint = localstack.DefaultEndpoint
+		endpoint = defaults.Endpoint
 	}
 	if table == "" {
-		table = localstack.DefaultTable
+		table = defaults.Table
 	}
 	connect := func() (*directory.Service, error) {
 		db, err := client(ctx, endpoint)
@@ -203,17 +203,17 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		}
 		localDir := getenv("LOCAL_DIR")
 		if localDir == "" {
-			localDir = localstack.DefaultDir
+			localDir = defaults.Dir
 		}
-		baseURL := "http://" + localstack.DefaultAddr
+		baseURL := "http://" + defaults.Addr
 		if a := getenv("ADDR"); a != "" {
 			baseURL = "http://" + a
 		}
-		issuer, err := usertoken.LoadDevIssuer(filepath.Join(localDir, localstack.IssuerKeyFile), baseURL+localstack.IssuerPath, false)
+		issuer, err := devissuer.Load(filepath.Join(localDir, devissuer.KeyFile), baseURL+devissuer.Path, false)
 		if err != nil {
 			return nil, fmt.Errorf("%w (start the local stack with `make run` first)", err)
 		}
-		tok, err := issuer.Sign(u.ID, u.Email, time.Now(), localstack.DevTokenTTL)
+		tok, err := issuer.Sign(u.ID, u.Email, time.Now(), devissuer.TokenTTL)
 		if err != nil {
 			return nil, err
 		}
@@ -226,7 +226,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 // from the operator's AWS configuration (profiles, SSO, the environment).
 func client(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
 	if endpoint != "" {
-		return ddbclient.New(endpoint)
+		return ddbclient.Local(endpoint), nil
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {

@@ -11,9 +11,9 @@ import (
 
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
-	"github.com/tokensmith/tokensmith/internal/localstack"
+	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
+	"github.com/tokensmith/tokensmith/internal/localdev/devissuer"
 	"github.com/tokensmith/tokensmith/internal/store"
-	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
 
 func TestCommands(t *testing.T) {
@@ -57,7 +57,7 @@ func TestCommands(t *testing.T) {
 	if _, code, stderr := tokenctl("dev-token --email slartibartfast@example.com"); code != 1 || !strings.Contains(stderr, "make run") {
 		t.Errorf("dev-token without a key = %d %q", code, stderr)
 	}
-	if _, err := usertoken.LoadDevIssuer(filepath.Join(dir, localstack.IssuerKeyFile), "http://"+localstack.DefaultAddr+localstack.IssuerPath, true); err != nil {
+	if _, err := devissuer.Load(filepath.Join(dir, devissuer.KeyFile), "http://"+defaults.Addr+devissuer.Path, true); err != nil {
 		t.Fatal(err)
 	}
 	dev, code, _ := tokenctl("dev-token --email slartibartfast@example.com")
@@ -69,10 +69,7 @@ func TestCommands(t *testing.T) {
 	}
 
 	// Every change above is in the workspace's audit log, oldest first.
-	db, err := ddbclient.New(dynamotest.Endpoint())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := ddbclient.Local(dynamotest.Endpoint())
 	page, err := store.New(db, table).AuditEvents(context.Background(), ws["id"], store.AuditQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
+	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
@@ -25,7 +26,7 @@ func Endpoint() string {
 	if e := os.Getenv("DYNAMODB_ENDPOINT"); e != "" {
 		return e
 	}
-	return "http://127.0.0.1:8000"
+	return defaults.Endpoint
 }
 
 // NewTable creates a table with a unique name and returns a client and the
@@ -34,10 +35,7 @@ func NewTable(t testing.TB) (*dynamodb.Client, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	db, err := ddbclient.New(Endpoint())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := ddbclient.Local(Endpoint())
 	tmpl, err := samtemplate.Load()
 	if err != nil {
 		t.Fatal(err)

@@ -1,5 +1,5 @@
 // Package usertoken verifies OIDC user tokens (JWTs signed by the configured
-// issuer: Cognito by default) and provides the local dev issuer.
+// issuer: Cognito by default).
 package usertoken
 
 import (

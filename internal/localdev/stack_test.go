@@ -1,4 +1,4 @@
-package localstack_test
+package localdev_test
 
 import (
 	"bytes"
@@ -18,16 +18,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
-	"github.com/tokensmith/tokensmith/internal/localstack"
+	"github.com/tokensmith/tokensmith/internal/localdev"
 )
 
 // env is a running stack with the demo seeded, served over HTTP.
 type env struct {
 	t     *testing.T
-	stack *localstack.Stack
+	stack *localdev.Stack
 	table string
 	url   string
-	demo  localstack.Demo
+	demo  localdev.Demo
 	logs  *bytes.Buffer
 }
 
@@ -60,7 +60,7 @@ func newEnvWith(t *testing.T, cacheTTL time.Duration, now func() time.Time) *env
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	logs := &bytes.Buffer{}
-	stack, err := localstack.Start(context.Background(), localstack.Config{
+	stack, err := localdev.Start(context.Background(), localdev.Config{
 		Endpoint: dynamotest.Endpoint(), Table: table, Dir: t.TempDir(), BaseURL: srv.URL,
 		CacheTTL: cacheTTL, Now: now,
 		Log: slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil)),

@@ -1,8 +1,9 @@
-// Package localstack assembles the whole service on one machine, as `make
-// run` serves it and the end-to-end tests drive it: the table created from
-// template.yaml in DynamoDB Local, the dev issuer, and the local gateway in
-// front of the same authorizer and function handlers Lambda runs.
-package localstack
+// Package localdev assembles the whole service on one machine for local
+// development, as `make run` serves it and the end-to-end tests drive it: the
+// table created from template.yaml in DynamoDB Local, the dev issuer, and
+// the local gateway in front of the same authorizer and function handlers
+// Lambda runs. No Lambda links it.
+package localdev
 
 import (
 	"context"
@@ -16,29 +17,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/audit"
+	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/directory"
-	"github.com/tokensmith/tokensmith/internal/gateway"
-	"github.com/tokensmith/tokensmith/internal/lambdafn"
+	"github.com/tokensmith/tokensmith/internal/httpapi"
+	"github.com/tokensmith/tokensmith/internal/localdev/devissuer"
+	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
+	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
+	"github.com/tokensmith/tokensmith/internal/sites"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
-
-// Defaults of `make run`.
-const (
-	DefaultEndpoint = "http://127.0.0.1:8000"
-	DefaultTable    = "tokensmith"
-	DefaultAddr     = "127.0.0.1:3000"
-	DefaultDir      = ".local"
-)
-
-// IssuerPath is where the dev issuer is served below the base URL.
-const IssuerPath = "/dev-issuer"
-
-// IssuerKeyFile is the dev issuer's key, under the local folder.
-const IssuerKeyFile = "dev-issuer.pem"
 
 // Config says where the stack's parts are.
 type Config struct {
@@ -61,16 +53,13 @@ type Stack struct {
 	Gateway   *gateway.Gateway
 	Store     *store.Store
 	Directory *directory.Service
-	Issuer    *usertoken.DevIssuer
+	Issuer    *devissuer.Issuer
 	DB        *dynamodb.Client
 }
 
 // Start creates the table if needed and assembles the stack.
 func Start(ctx context.Context, cfg Config) (*Stack, error) {
-	db, err := ddbclient.New(cfg.Endpoint, cfg.ClientOptions...)
-	if err != nil {
-		return nil, err
-	}
+	db := ddbclient.Local(cfg.Endpoint, cfg.ClientOptions...)
 	tmpl, err := samtemplate.Load()
 	if err != nil {
 		return nil, err
@@ -82,11 +71,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err := store.EnsureTable(ctx, db, def.CreateTableInput(cfg.Table), def.TimeToLiveSpecification.AttributeName); err != nil {
 		return nil, fmt.Errorf("DynamoDB at %s: %w", cfg.Endpoint, err)
 	}
-	issuer, err := usertoken.LoadDevIssuer(filepath.Join(cfg.Dir, IssuerKeyFile), cfg.BaseURL+IssuerPath, true)
-	if err != nil {
-		return nil, err
-	}
-	verifier, err := usertoken.NewVerifier(usertoken.Config{Issuer: issuer.URL, Audience: usertoken.DevAudience})
+	issuer, err := devissuer.Load(filepath.Join(cfg.Dir, devissuer.KeyFile), cfg.BaseURL+devissuer.Path, true)
 	if err != nil {
 		return nil, err
 	}
@@ -94,17 +79,26 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if now == nil {
 		now = time.Now
 	}
+	verifier, err := usertoken.NewVerifier(usertoken.Config{Issuer: issuer.URL, Audience: devissuer.Audience})
+	if err != nil {
+		return nil, err
+	}
+	// The handlers are built from the same constructors as the functions'
+	// mains build them (functions/*/main.go), on the stack's clock.
 	st := store.New(db, cfg.Table)
-	gw, err := gateway.New(tmpl, lambdafn.Authorizer(verifier, st, now, cfg.Log), map[string]lambdafn.Proxy{
-		route.Tokens:    lambdafn.Tokens(st, now, cfg.Log),
-		route.Sites:     lambdafn.Sites(st, cfg.Log),
-		route.AuditLogs: lambdafn.AuditLogs(st, cfg.Log),
+	authz := &authorizer.Authorizer{Users: verifier, Secrets: st, Now: now, Log: cfg.Log}
+	tokens := manage.New(st)
+	tokens.Now = now
+	gw, err := gateway.New(tmpl, authz.Handle, map[string]gateway.Proxy{
+		route.Tokens:    httpapi.Adapt(httpapi.Tokens(tokens, cfg.Log)),
+		route.Sites:     httpapi.Adapt(httpapi.Sites(sites.New(st), cfg.Log)),
+		route.AuditLogs: httpapi.Adapt(httpapi.AuditLogs(audit.New(st), cfg.Log)),
 	}, cfg.CacheTTL, cfg.Log)
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle(IssuerPath+"/", http.StripPrefix(IssuerPath, issuer))
+	mux.Handle(devissuer.Path+"/", http.StripPrefix(devissuer.Path, issuer))
 	mux.Handle("/", gw)
 	gw.Now = now
 	dir := directory.New(st)
@@ -166,12 +160,9 @@ func (s *Stack) SeedDemo(ctx context.Context, baseURL string, now time.Time) (De
 		if err != nil {
 			return Demo{}, fmt.Errorf("seed %s: %w", p.email, err)
 		}
-		if *p.out, err = s.Issuer.Sign(u.ID, u.Email, now, DevTokenTTL); err != nil {
+		if *p.out, err = s.Issuer.Sign(u.ID, u.Email, now, devissuer.TokenTTL); err != nil {
 			return Demo{}, err
 		}
 	}
 	return demo, nil
 }
-
-// DevTokenTTL is how long dev-issuer user tokens last.
-const DevTokenTTL = 12 * time.Hour

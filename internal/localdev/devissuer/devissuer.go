@@ -1,4 +1,8 @@
-package usertoken
+// Package devissuer is the local stand-in for Cognito that `make run`, the
+// end-to-end tests and tokenctl dev-token use: an ES256 key kept in a file
+// under the local folder, its OIDC discovery document and JWKS served by the
+// local stack, and user tokens signed with it. It is never used in AWS.
+package devissuer
 
 import (
 	"crypto/ecdsa"
@@ -20,78 +24,85 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 )
 
-// DevAudience is the audience of dev-issuer tokens.
-const DevAudience = "tokensmith-local"
+// Where the issuer lives and what it signs.
+const (
+	// Audience is the audience of dev-issuer tokens.
+	Audience = "tokensmith-local"
+	// Path is where the issuer is served below the local stack's base URL.
+	Path = "/dev-issuer"
+	// KeyFile is the issuer's key, under the local folder.
+	KeyFile = "dev-issuer.pem"
+	// TokenTTL is how long dev-issuer user tokens last.
+	TokenTTL = 12 * time.Hour
+)
 
-// DevIssuer is the local stand-in for Cognito: an ES256 key kept in a file
-// under .local/, its JWKS served by the local gateway, and tokens signed
-// with it by tokenctl dev-token. It is never used in AWS.
-type DevIssuer struct {
+// Issuer signs user tokens with a key kept in a file.
+type Issuer struct {
 	URL string
 	key *ecdsa.PrivateKey
 	kid string
 }
 
-// LoadDevIssuer reads the key at path, creating it when create is set and
+// Load reads the key at path, creating it when create is set and
 // there is none, for an issuer at url.
-func LoadDevIssuer(path, url string, create bool) (*DevIssuer, error) {
+func Load(path, url string, create bool) (*Issuer, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) && create {
-		return createDevIssuer(path, url)
+		return generate(path, url)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("usertoken: read dev issuer key: %w", err)
+		return nil, fmt.Errorf("devissuer: read dev issuer key: %w", err)
 	}
 	block, _ := pem.Decode(b)
 	if block == nil {
-		return nil, fmt.Errorf("usertoken: %s holds no PEM key", path)
+		return nil, fmt.Errorf("devissuer: %s holds no PEM key", path)
 	}
 	key, err := x509.ParseECPrivateKey(block.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("usertoken: parse dev issuer key: %w", err)
+		return nil, fmt.Errorf("devissuer: parse dev issuer key: %w", err)
 	}
-	return newDevIssuer(key, url), nil
+	return newIssuer(key, url), nil
 }
 
-func createDevIssuer(path, url string) (*DevIssuer, error) {
+func generate(path, url string) (*Issuer, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("usertoken: generate dev issuer key: %w", err)
+		return nil, fmt.Errorf("devissuer: generate dev issuer key: %w", err)
 	}
 	der, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
-		return nil, fmt.Errorf("usertoken: encode dev issuer key: %w", err)
+		return nil, fmt.Errorf("devissuer: encode dev issuer key: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("usertoken: %w", err)
+		return nil, fmt.Errorf("devissuer: %w", err)
 	}
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		return nil, fmt.Errorf("usertoken: write dev issuer key: %w", err)
+		return nil, fmt.Errorf("devissuer: write dev issuer key: %w", err)
 	}
-	return newDevIssuer(key, url), nil
+	return newIssuer(key, url), nil
 }
 
-func newDevIssuer(key *ecdsa.PrivateKey, url string) *DevIssuer {
+func newIssuer(key *ecdsa.PrivateKey, url string) *Issuer {
 	pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
 	sum := sha256.Sum256(pub)
-	return &DevIssuer{URL: url, key: key, kid: hex.EncodeToString(sum[:8])}
+	return &Issuer{URL: url, key: key, kid: hex.EncodeToString(sum[:8])}
 }
 
 // Sign returns a user token for the person sub with email, valid for ttl.
-func (d *DevIssuer) Sign(sub, email string, now time.Time, ttl time.Duration) (string, error) {
+func (d *Issuer) Sign(sub, email string, now time.Time, ttl time.Duration) (string, error) {
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: d.key},
 		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", d.kid))
 	if err != nil {
-		return "", fmt.Errorf("usertoken: signer: %w", err)
+		return "", fmt.Errorf("devissuer: signer: %w", err)
 	}
 	claims := jwt.Claims{
-		Issuer: d.URL, Subject: sub, Audience: jwt.Audience{DevAudience},
+		Issuer: d.URL, Subject: sub, Audience: jwt.Audience{Audience},
 		IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(ttl)),
 	}
 	extra := map[string]any{"email": email, "email_verified": true}
 	raw, err := jwt.Signed(signer).Claims(claims).Claims(extra).Serialize()
 	if err != nil {
-		return "", fmt.Errorf("usertoken: sign: %w", err)
+		return "", fmt.Errorf("devissuer: sign: %w", err)
 	}
 	return raw, nil
 }
@@ -100,7 +111,7 @@ func (d *DevIssuer) Sign(sub, email string, now time.Time, ttl time.Duration) (s
 const JWKSPath = "/.well-known/jwks.json"
 
 // ServeHTTP serves the issuer's OIDC discovery document and JWKS.
-func (d *DevIssuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (d *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var body any
 	switch r.URL.Path {
 	case JWKSPath:

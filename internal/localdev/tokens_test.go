@@ -1,4 +1,4 @@
-package localstack_test
+package localdev_test
 
 import (
 	"fmt"

@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tokensmith/tokensmith/internal/authorizer"
-	"github.com/tokensmith/tokensmith/internal/lambdafn"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
 )
@@ -36,10 +35,17 @@ const (
 	maxHead = 10240
 )
 
+// Authorize is the handler of a REQUEST authorizer, as Lambda runs it.
+type Authorize = func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
+
+// Proxy is the handler of a function behind the API (Lambda proxy
+// integration), as Lambda runs it.
+type Proxy = func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
+
 // Gateway serves the API over HTTP.
 type Gateway struct {
-	Authorizer lambdafn.Authorize
-	Functions  map[string]lambdafn.Proxy // by route.Route.Function
+	Authorizer Authorize
+	Functions  map[string]Proxy // by route.Route.Function
 	Responses  map[string]samtemplate.GatewayResponse
 	// IdentityHeaders and IdentityContext are the authorizer's identity
 	// sources: the cache key.
@@ -61,7 +67,7 @@ type cached struct {
 
 // New returns a Gateway configured from the template: gateway responses,
 // identity sources and, unless cacheTTL is non-negative, the cache TTL default.
-func New(tmpl *samtemplate.Template, authz lambdafn.Authorize, fns map[string]lambdafn.Proxy, cacheTTL time.Duration, log *slog.Logger) (*Gateway, error) {
+func New(tmpl *samtemplate.Template, authz Authorize, fns map[string]Proxy, cacheTTL time.Duration, log *slog.Logger) (*Gateway, error) {
 	api, err := tmpl.Api()
 	if err != nil {
 		return nil, err
@@ -223,7 +229,7 @@ func (g *Gateway) authorize(ctx context.Context, rt route.Route, r *http.Request
 }
 
 func (g *Gateway) verdict(resp events.APIGatewayCustomAuthorizerResponse, methodArn string) int {
-	if authorizer.Allows(resp.PolicyDocument, methodArn) {
+	if Allows(resp.PolicyDocument, methodArn) {
 		return http.StatusOK
 	}
 	return http.StatusForbidden

@@ -1,4 +1,4 @@
-package localstack_test
+package localdev_test
 
 import (
 	"context"
@@ -21,23 +21,36 @@ import (
 
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
-	"github.com/tokensmith/tokensmith/internal/lambdafn"
-	"github.com/tokensmith/tokensmith/internal/localstack"
+	"github.com/tokensmith/tokensmith/internal/httpapi"
+	"github.com/tokensmith/tokensmith/internal/localdev"
+	"github.com/tokensmith/tokensmith/internal/localdev/devissuer"
+	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
+	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
 
+// tokensHandler is the tokens function's handler on st, built as its main
+// builds it.
+func tokensHandler(st *store.Store, log *slog.Logger) httpapi.Proxy {
+	return httpapi.Adapt(httpapi.Tokens(manage.New(st), log))
+}
+
+// authorizerHandler is the authorizer function's handler on secrets, built
+// as its main builds it.
+func authorizerHandler(users authorizer.UserVerifier, secrets authorizer.Secrets, log *slog.Logger) func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	a := &authorizer.Authorizer{Users: users, Secrets: secrets, Now: time.Now, Log: log}
+	return a.Handle
+}
+
 // A table that cannot be reached fails the request with a generic 500 and
 // lets nothing through.
 func TestDynamoDBUnreachable(t *testing.T) {
-	db, err := ddbclient.New("http://127.0.0.1:1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := ddbclient.Local("http://127.0.0.1:1")
 	var logs strings.Builder
-	h := lambdafn.Tokens(store.New(db, "tokensmith"), time.Now, slog.New(slog.NewJSONHandler(&logs, nil)))
+	h := tokensHandler(store.New(db, "tokensmith"), slog.New(slog.NewJSONHandler(&logs, nil)))
 	p := principal.Principal{Kind: principal.User, UserID: "u1", Email: "admin@example.com"}
 	for _, req := range []struct{ method, path, body string }{
 		{"POST", "/v2/sites/0000000a0000000000000002/tokens", `{"name":"x","permissions":{"sites":"read"}}`},
@@ -66,17 +79,17 @@ func TestDynamoDBUnreachable(t *testing.T) {
 // API Gateway), never allow and never claim the token is bad.
 func TestIssuerUnreachable(t *testing.T) {
 	e := newEnv(t)
-	users, err := usertoken.NewVerifier(usertoken.Config{Issuer: e.stack.Issuer.URL, Audience: usertoken.DevAudience, JWKSURL: "http://127.0.0.1:1/jwks.json"})
+	users, err := usertoken.NewVerifier(usertoken.Config{Issuer: e.stack.Issuer.URL, Audience: devissuer.Audience, JWKSURL: "http://127.0.0.1:1/jwks.json"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	authz := lambdafn.Authorizer(users, e.stack.Store, time.Now, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	authz := authorizerHandler(users, e.stack.Store, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	resp, err := authz(context.Background(), events.APIGatewayCustomAuthorizerRequestTypeRequest{
 		Type: "REQUEST", MethodArn: "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites/" + e.demo.SiteID + "/tokens",
 		Resource: "/v2/sites/{site_id}/tokens", HTTPMethod: "GET",
 		Headers: map[string]string{"Authorization": "Bearer " + e.demo.AdminToken},
 	})
-	if err == nil || errors.Is(err, authorizer.ErrUnauthorized) || err.Error() == "Unauthorized" || authorizer.Allows(resp.PolicyDocument, "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites/x/tokens") {
+	if err == nil || errors.Is(err, authorizer.ErrUnauthorized) || err.Error() == "Unauthorized" || gateway.Allows(resp.PolicyDocument, "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites/x/tokens") {
 		t.Fatalf("authorizer with the issuer down = %+v, %v; want a failure", resp, err)
 	}
 	if !errors.Is(err, usertoken.ErrIssuerUnavailable) {
@@ -90,7 +103,7 @@ func TestIssuerUnreachable(t *testing.T) {
 		Type: "REQUEST", MethodArn: "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites",
 		Resource: "/v2/sites", HTTPMethod: "GET", Headers: map[string]string{"Authorization": "Bearer " + secret},
 	})
-	if err != nil || !authorizer.Allows(resp.PolicyDocument, "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites") {
+	if err != nil || !gateway.Allows(resp.PolicyDocument, "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites") {
 		t.Errorf("API token with the issuer down = %+v, %v; want an allow", resp, err)
 	}
 }
@@ -107,8 +120,8 @@ func (throttled) TransactWriteItems(context.Context, *dynamodb.TransactWriteItem
 func TestThrottledWritesLeaveNothing(t *testing.T) {
 	e := newEnv(t)
 	before := fmt.Sprint(e.items(""))
-	h := lambdafn.Tokens(store.New(throttled{e.stack.DB}, e.table), time.Now, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	p := principal.Principal{Kind: principal.User, UserID: "u", Email: localstack.DemoAdminEmail}
+	h := tokensHandler(store.New(throttled{e.stack.DB}, e.table), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	p := principal.Principal{Kind: principal.User, UserID: "u", Email: localdev.DemoAdminEmail}
 	for _, req := range []struct{ method, path, body string }{
 		{"POST", "/v2/sites/" + e.demo.SiteID + "/tokens", `{"name":"x","permissions":{"sites":"read"}}`},
 		{"POST", "/v2/workspaces/" + e.demo.WorkspaceID + "/tokens", `{"name":"x","permissions":{"workspace_activity":"read"}}`},
@@ -145,10 +158,7 @@ func TestHungTableFailsClosed(t *testing.T) {
 			defer c.Close()
 		}
 	}()
-	db, err := ddbclient.New("http://" + l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := ddbclient.Local("http://" + l.Addr().String())
 	st := store.New(db, "tokensmith")
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	secret, _ := token.Generate(token.KindSite, rand.Reader)
@@ -156,7 +166,7 @@ func TestHungTableFailsClosed(t *testing.T) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		authz := lambdafn.Authorizer(nil, st, time.Now, log)
+		authz := authorizerHandler(nil, st, log)
 		resp, err := authz(context.Background(), events.APIGatewayCustomAuthorizerRequestTypeRequest{
 			Type: "REQUEST", MethodArn: "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites",
 			Resource: "/v2/sites", HTTPMethod: "GET", Headers: map[string]string{"Authorization": "Bearer " + secret},
@@ -168,7 +178,7 @@ func TestHungTableFailsClosed(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		p := principal.Principal{Kind: principal.User, UserID: "u", Email: "admin@example.com"}
-		resp, err := lambdafn.Tokens(st, time.Now, log)(context.Background(), events.APIGatewayProxyRequest{
+		resp, err := tokensHandler(st, log)(context.Background(), events.APIGatewayProxyRequest{
 			HTTPMethod: "GET", Path: "/v2/sites/0000000a0000000000000002/tokens",
 			RequestContext: events.APIGatewayProxyRequestContext{Authorizer: p.Context()},
 		})

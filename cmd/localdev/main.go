@@ -1,4 +1,4 @@
-// Command localgw serves the whole API on http://127.0.0.1:3000 against
+// Command localdev serves the whole API on http://127.0.0.1:3000 against
 // DynamoDB Local, with demo data: what `make run` starts.
 package main
 
@@ -16,12 +16,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tokensmith/tokensmith/internal/localstack"
+	"github.com/tokensmith/tokensmith/internal/localdev"
+	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 )
 
 func main() {
 	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "localgw:", err)
+		fmt.Fprintln(os.Stderr, "localdev:", err)
 		os.Exit(1)
 	}
 }
@@ -37,18 +38,18 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	addr := env("ADDR", localstack.DefaultAddr)
+	addr := env("ADDR", defaults.Addr)
 	baseURL := "http://" + addr
-	dir := env("LOCAL_DIR", localstack.DefaultDir)
+	dir := env("LOCAL_DIR", defaults.Dir)
 	// The authorizer cache is off locally unless asked for, so that a
 	// revoked token fails on the very next call of the walkthrough.
 	ttl, err := strconv.Atoi(env("AUTHORIZER_CACHE_TTL", "0"))
 	if err != nil {
 		return fmt.Errorf("AUTHORIZER_CACHE_TTL: %w", err)
 	}
-	stack, err := localstack.Start(ctx, localstack.Config{
-		Endpoint: env("DYNAMODB_ENDPOINT", localstack.DefaultEndpoint),
-		Table:    env("TABLE_NAME", localstack.DefaultTable),
+	stack, err := localdev.Start(ctx, localdev.Config{
+		Endpoint: env("DYNAMODB_ENDPOINT", defaults.Endpoint),
+		Table:    env("TABLE_NAME", defaults.Table),
 		Dir:      dir, BaseURL: baseURL, CacheTTL: time.Duration(ttl) * time.Second, Log: log,
 	})
 	if err != nil {
