@@ -23,9 +23,7 @@ func newHandler(_ context.Context, getenv func(string) string, log *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	users, err := usertoken.NewVerifier(usertoken.Config{
-		Issuer: env["OIDC_ISSUER"], Audience: env["OIDC_AUDIENCE"], JWKSURL: getenv("OIDC_JWKS_URL"),
-	})
+	users, err := usertoken.NewVerifier(usertoken.Config{Issuer: env["OIDC_ISSUER"], Audience: env["OIDC_AUDIENCE"]})
 	if err != nil {
 		return nil, err
 	}

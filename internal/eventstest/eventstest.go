@@ -93,7 +93,7 @@ func Env(t *testing.T) func(string) string {
 
 	env := map[string]string{
 		"TABLE_NAME": table, "DYNAMODB_ENDPOINT": dynamotest.Endpoint(),
-		"OIDC_ISSUER": "http://127.0.0.1:1/issuer", "OIDC_AUDIENCE": "tokensmith-local", "OIDC_JWKS_URL": "",
+		"OIDC_ISSUER": "http://127.0.0.1:1/issuer", "OIDC_AUDIENCE": "tokensmith-local",
 	}
 	return func(k string) string { return env[k] }
 }
