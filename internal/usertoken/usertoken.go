@@ -6,6 +6,7 @@ package usertoken
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -94,21 +95,22 @@ type idToken struct {
 // whose email the issuer does not say is verified, is invalid: people are
 // matched to their memberships by email.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
-	tok, err := jwt.ParseSigned(raw, algorithms)
+	jws, err := jose.ParseSignedCompact(raw, algorithms)
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	if len(tok.Headers) != 1 {
-		return Claims{}, fmt.Errorf("%w: want one signature", ErrInvalid)
-	}
-	header := tok.Headers[0]
+	header := jws.Signatures[0].Header
 	keys, err := v.keys.keys(ctx, header.KeyID)
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: %v", ErrIssuerUnavailable, err)
 	}
-	var c idToken
-	if !verifySignature(tok, header, keys, &c) {
+	payload, ok := verifySignature(jws, header, keys)
+	if !ok {
 		return Claims{}, fmt.Errorf("%w: no key of the issuer verifies the token", ErrInvalid)
+	}
+	var c idToken
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return Claims{}, fmt.Errorf("%w: claims: %v", ErrInvalid, err)
 	}
 	if err := v.check(&c.Claims); err != nil {
 		return Claims{}, fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -119,10 +121,10 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	return Claims{Issuer: v.issuer, Subject: c.Subject, Email: c.Email}, nil
 }
 
-// verifySignature tries the keys that may have signed tok, the one its key id
-// names or every key when it names none, and on the first that verifies
-// reads its claims into c.
-func verifySignature(tok *jwt.JSONWebToken, header jose.Header, keys []jose.JSONWebKey, c *idToken) bool {
+// verifySignature tries the keys that may have signed jws, the one its key
+// id names or every key when it names none, and returns the payload of the
+// first that verifies.
+func verifySignature(jws *jose.JSONWebSignature, header jose.Header, keys []jose.JSONWebKey) ([]byte, bool) {
 	for i := range keys {
 		key := &keys[i]
 		if header.KeyID != "" && key.KeyID != header.KeyID {
@@ -131,11 +133,11 @@ func verifySignature(tok *jwt.JSONWebToken, header jose.Header, keys []jose.JSON
 		if (key.Use != "" && key.Use != "sig") || (key.Algorithm != "" && key.Algorithm != header.Algorithm) {
 			continue
 		}
-		if tok.Claims(key, c) == nil {
-			return true
+		if payload, err := jws.Verify(key); err == nil {
+			return payload, true
 		}
 	}
-	return false
+	return nil, false
 }
 
 // googleIssuer is the issuer Google also writes without its scheme (OpenID
