@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -83,23 +84,44 @@ func FuzzAuditQuery(f *testing.F) {
 
 func TestDuplicateKey(t *testing.T) {
 	tests := []struct {
-		body string
-		key  string
+		body          string
+		first, second string
 	}{
-		{`{"name":"a","permissions":{"sites":"read"}}`, ""},
-		{`{"name":"a","name":"b"}`, "name"},
-		{`{"name":"a","permissions":{"sites":"read","sites":"none"}}`, "sites"},
-		{`{"a":{"x":1},"b":{"x":1}}`, ""},
-		{`{"a":[{"x":1},{"x":1}],"b":"x"}`, ""},
-		{`{"a":[1,{"k":1,"k":2}]}`, "k"},
-		{`{"a":{"b":{}},"a":1}`, "a"},
-		{`{"x":"name","name":"y"}`, ""},
-		{`not json`, ""},
+		{`{"name":"a","permissions":{"sites":"read"}}`, "", ""},
+		{`{"name":"a","name":"b"}`, "name", "name"},
+		{`{"name":"a","permissions":{"sites":"read","sites":"none"}}`, "sites", "sites"},
+		{`{"a":{"x":1},"b":{"x":1}}`, "", ""},
+		{`{"a":[{"x":1},{"x":1}],"b":"x"}`, "", ""},
+		{`{"a":[1,{"k":1,"k":2}]}`, "k", "k"},
+		{`{"a":{"b":{}},"a":1}`, "a", "a"},
+		{`{"x":"name","name":"y"}`, "", ""},
+		{`not json`, "", ""},
+		{`{"name":"a","NAME":"b"}`, "name", "NAME"},
+		{`{"Permissions":{},"permissions":{}}`, "Permissions", "permissions"},
+		{`{"name":"a","permissions":{"cms":"read","CMS":"read_write"}}`, "cms", "CMS"},
+		{`{"a":[{"b":[{"Key":1,"kEY":2}]}]}`, "Key", "kEY"},
+		{`{"n\u0061me":"a","N\u0041ME":"b"}`, "name", "NAME"},
+		// U+017F (long s) and U+212A (Kelvin sign) fold to s and k, as
+		// encoding/json folds them when it matches a name to a field.
+		{`{"permissions":{},"permi\u017f\u017fions":{}}`, "permissions", "permi\u017f\u017fions"},
+		{`{"k":1,"\u212a":2}`, "k", "\u212a"},
+		{`{"name":"a","names":"b","nam":"c"}`, "", ""},
 	}
 	for _, tc := range tests {
-		key, ok := duplicateKey([]byte(tc.body))
-		if key != tc.key || ok != (tc.key != "") {
-			t.Errorf("duplicateKey(%s) = %q, %v; want %q", tc.body, key, ok, tc.key)
+		first, second, ok := duplicateKey([]byte(tc.body))
+		want := struct{ first, second string }{unquote(t, tc.first), unquote(t, tc.second)}
+		if first != want.first || second != want.second || ok != (want.first != "") {
+			t.Errorf("duplicateKey(%s) = %q, %q, %v; want %q, %q", tc.body, first, second, ok, want.first, want.second)
 		}
 	}
+}
+
+// unquote reads s as the inside of a JSON string.
+func unquote(t *testing.T, s string) string {
+	t.Helper()
+	var out string
+	if err := json.Unmarshal([]byte(`"`+s+`"`), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
