@@ -213,6 +213,10 @@ func TestAuditLogErrors(t *testing.T) {
 	wantError(t, a.get(other.ID, ""), 404, "resource_not_found")
 	wantError(t, a.get("vogons", ""), 404, "resource_not_found")
 	wantError(t, a.get("no-such-workspace", ""), 404, "resource_not_found")
+	// A slug longer than any key DynamoDB takes is not found either, never
+	// DynamoDB's refusal as a 500.
+	wantError(t, a.get(strings.Repeat("a", 2100), ""), 404, "resource_not_found")
+	wantError(t, a.get(strings.Repeat("%C3%A9", 1100), ""), 404, "resource_not_found")
 	site, _ := a.mint("site", `{"sites":"read"}`)
 	wantError(t, a.do("GET", "/v2/workspaces/"+a.demo.WorkspaceID+"/audit_logs", site, ""), 403, "missing_scopes")
 	wantError(t, a.do("GET", "/v2/workspaces/"+a.demo.WorkspaceID+"/audit_logs", a.demo.AdminToken, ""), 401, "not_authorized")

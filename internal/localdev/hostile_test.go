@@ -27,6 +27,8 @@ func TestHostileInputChangesNothing(t *testing.T) {
 		{"invalid UTF-8 in a key", "POST", tokens, e.demo.AdminToken, "{\"n\xc3\x28me\":\"a\"}", nil, 400},
 		{"NUL in the name", "POST", tokens, e.demo.AdminToken, `{"name":"a\u0000b","permissions":{"sites":"read"}}`, nil, 400},
 		{"number too big", "POST", "/v2/sites/" + e.demo.SiteID + "/tokens/" + id + "/regenerate", e.demo.AdminToken, `{"gracePeriodSeconds":1e400}`, nil, 400},
+		{"grace that wraps past 64 bits", "POST", "/v2/sites/" + e.demo.SiteID + "/tokens/" + id + "/regenerate", e.demo.AdminToken, `{"gracePeriodSeconds":18446744074}`, nil, 400},
+		{"largest grace", "POST", "/v2/sites/" + e.demo.SiteID + "/tokens/" + id + "/regenerate", e.demo.AdminToken, `{"gracePeriodSeconds":9223372036854775807}`, nil, 400},
 		{"grace as a float", "POST", "/v2/sites/" + e.demo.SiteID + "/tokens/" + id + "/regenerate", e.demo.AdminToken, `{"gracePeriodSeconds":1.5}`, nil, 400},
 		{"huge header", "GET", tokens, e.demo.AdminToken, "", []string{"X-Filler", strings.Repeat("a", 20000)}, 431},
 		{"huge credential", "GET", "/v2/sites", strings.Repeat("a", 9000), "", nil, 401},
