@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"maps"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -10,6 +13,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/manage"
@@ -37,6 +42,13 @@ func FuzzCreateBody(f *testing.F) {
 		if err := decode(r, &in, false); err != nil {
 			return
 		}
+		var generic any
+		if err := json.Unmarshal(body, &generic); err != nil {
+			t.Fatalf("accepted a body encoding/json refuses: %v", err)
+		}
+		if a, b, ok := foldedPair(generic); ok {
+			t.Fatalf("accepted keys %q and %q in one object", a, b)
+		}
 		if len(manage.Validate(kind, in)) > 0 {
 			return
 		}
@@ -54,6 +66,69 @@ func FuzzCreateBody(f *testing.F) {
 			if !slices.Contains(scope.APIs(kind), api) {
 				t.Fatalf("accepted scope %s on a %s token", s, kind)
 			}
+		}
+	})
+}
+
+// foldedPair returns two keys of one object of v, at any depth, that are
+// equal without regard to case, as strings.EqualFold has it.
+func foldedPair(v any) (string, string, bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		keys := slices.Sorted(maps.Keys(v))
+		for i, a := range keys {
+			for _, b := range keys[i+1:] {
+				if strings.EqualFold(a, b) {
+					return a, b, true
+				}
+			}
+			if x, y, ok := foldedPair(v[a]); ok {
+				return x, y, true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if x, y, ok := foldedPair(e); ok {
+				return x, y, true
+			}
+		}
+	}
+	return "", "", false
+}
+
+// FuzzAdapt holds Adapt to "never an invocation error, never a 5xx, and a
+// handler never sees a control character in its path or query".
+func FuzzAdapt(f *testing.F) {
+	f.Add("DELETE", "/v2/sites/65f0a1b2c3d4e5f6a7b8c9d0/tokens/\x00abc", "token_id", "\x00abc", "limit", "1")
+	f.Add("GET", "/v2/sites/s/tokens/%00abc", "site_id", "s", "eventType", "api_token")
+	f.Add("GET", "/v2/sites/%zz", "site_id", "%zz", "x\x7f", "1")
+	f.Add("GET", "v2/a%2Fb?c#d", "", "", "", "")
+	f.Add("GE T", "/v2/sites", "", "", "", "")
+	f.Fuzz(func(t *testing.T, method, path, param, value, qk, qv string) {
+		ran := false
+		proxy := Adapt(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ran = true
+			for k, vs := range r.URL.Query() {
+				if hasControl(k) || hasControl(strings.Join(vs, "")) {
+					t.Errorf("handler saw query %q=%q", k, vs)
+				}
+			}
+			if hasControl(r.URL.Path) || hasControl(r.PathValue(param)) {
+				t.Errorf("handler saw path %q", r.URL.Path)
+			}
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		ev := events.APIGatewayProxyRequest{HTTPMethod: method, Path: path, PathParameters: map[string]string{param: value}}
+		if qk != "" {
+			ev.QueryStringParameters = map[string]string{qk: qv}
+			ev.MultiValueQueryStringParameters = map[string][]string{qk: {qv}}
+		}
+		resp, err := proxy(context.Background(), ev)
+		if err != nil || resp.StatusCode >= 500 {
+			t.Fatalf("Adapt(%q %q) = %d, %v", method, path, resp.StatusCode, err)
+		}
+		if !ran && (resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.Body, `"bad_request"`)) {
+			t.Fatalf("Adapt(%q %q) = %d %s without the handler", method, path, resp.StatusCode, resp.Body)
 		}
 	})
 }

@@ -3,12 +3,13 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/tokensmith/tokensmith/internal/apperr"
 )
@@ -16,6 +17,9 @@ import (
 // msgBadURL is the message of a request whose path or query string is not
 // a URL a handler can be given.
 const msgBadURL = "The request path and query string must form a valid URL without control characters"
+
+// msgBadEvent is the message of any other request that cannot be read.
+const msgBadEvent = "The request's method, path, query string or body could not be read"
 
 // Proxy is a Lambda handler behind an API Gateway REST API (Lambda proxy
 // integration): what a function hands to lambda.Start and what the local
@@ -29,13 +33,28 @@ type Proxy = func(context.Context, events.APIGatewayProxyRequest) (events.APIGat
 // to build a request from most of them, which fails the invocation and
 // reaches the client as a 502, and no id or query parameter of the API
 // holds one.
+//
+// Adapt does what httpadapter.HandlerAdapter.ProxyWithContext does, with
+// the adapter's own steps, except that an event it cannot turn into a
+// request at all (an invalid method, say, which API Gateway never sends) is
+// a 400 too, not an invocation error.
 func Adapt(h http.Handler) Proxy {
-	a := httpadapter.New(h)
+	var adapter core.RequestAccessor
 	return func(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 		if !validURL(ev) {
 			return errorResponse(apperr.New(apperr.BadRequest, msgBadURL)), nil
 		}
-		return a.ProxyWithContext(ctx, ev)
+		r, err := adapter.EventToRequestWithContext(ctx, ev)
+		if err != nil {
+			return errorResponse(apperr.New(apperr.BadRequest, msgBadEvent)), nil
+		}
+		w := core.NewProxyResponseWriter()
+		h.ServeHTTP(w, r)
+		resp, err := w.GetProxyResponse()
+		if err != nil {
+			return events.APIGatewayProxyResponse{}, fmt.Errorf("httpapi: proxy response: %w", err)
+		}
+		return resp, nil
 	}
 }
 

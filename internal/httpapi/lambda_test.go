@@ -79,20 +79,31 @@ func TestAdaptRefusesControlCharacters(t *testing.T) {
 	}
 }
 
-// TestAdaptRefusesUnparseablePaths holds Adapt to answering a path that
-// cannot be a URL path with its own 400, and to passing clean events on.
-func TestAdaptRefusesUnparseablePaths(t *testing.T) {
+// TestAdaptRefusesUnreadableEvents holds Adapt to answering an event that
+// cannot be a request (a path that cannot be a URL path, an invalid method,
+// a body that is not the base64 it claims) with its own 400, and to passing
+// clean events on.
+func TestAdaptRefusesUnreadableEvents(t *testing.T) {
+	const refused = "400 bad_request application/json handler not called"
+	const passed = "204   handler called"
+	get := func(path string) events.APIGatewayProxyRequest {
+		return events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: path}
+	}
 	tests := []struct {
-		path string
-		want string
+		name  string
+		event events.APIGatewayProxyRequest
+		want  string
 	}{
-		{"/v2/sites/s/tokens/%zz", "400 bad_request application/json handler not called"},
-		{"/v2/sites/s/tokens/abc%", "400 bad_request application/json handler not called"},
-		{"/v2/sites/s/tokens/%0", "400 bad_request application/json handler not called"},
-		{"/v2/sites/s/tokens/abc", "204   handler called"},
-		{"/v2/sites/s/tokens/a%20b", "204   handler called"},
-		{"v2/sites", "204   handler called"},
-		{"/v2/sites/s/tokens/%C3%A9", "204   handler called"},
+		{"bad escape", get("/v2/sites/s/tokens/%zz"), refused},
+		{"bare percent at the end", get("/v2/sites/s/tokens/abc%"), refused},
+		{"short escape", get("/v2/sites/s/tokens/%0"), refused},
+		{"space in the method", events.APIGatewayProxyRequest{HTTPMethod: "GE T", Path: "/v2/sites"}, refused},
+		{"body that is not base64", events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/v2/token/revoke", Body: "!!", IsBase64Encoded: true}, refused},
+		{"clean", get("/v2/sites/s/tokens/abc"), passed},
+		{"encoded space", get("/v2/sites/s/tokens/a%20b"), passed},
+		{"no leading slash", get("v2/sites"), passed},
+		{"encoded UTF-8", get("/v2/sites/s/tokens/%C3%A9"), passed},
+		{"base64 body", events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/v2/token/revoke", Body: "e30=", IsBase64Encoded: true}, passed},
 	}
 	for _, tc := range tests {
 		called := false
@@ -100,9 +111,9 @@ func TestAdaptRefusesUnparseablePaths(t *testing.T) {
 			called = true
 			w.WriteHeader(http.StatusNoContent)
 		}))
-		resp, err := proxy(context.Background(), events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: tc.path})
+		resp, err := proxy(context.Background(), tc.event)
 		if got := adaptResult(resp, err, called); got != tc.want {
-			t.Errorf("Adapt(%q) = %s; want %s", tc.path, got, tc.want)
+			t.Errorf("%s: Adapt(%q %q) = %s; want %s", tc.name, tc.event.HTTPMethod, tc.event.Path, got, tc.want)
 		}
 	}
 }
