@@ -104,6 +104,12 @@ func TestAuditLogPaging(t *testing.T) {
 		{"last partial page desc", "?limit=10&offset=60", reversed(a.times)[60:]},
 		{"page across the end asc", "?limit=25&offset=50&sortOrder=asc", a.times[50:]},
 		{"offset past the end", "?offset=63", nil},
+		{"offset past the end asc", "?offset=63&sortOrder=asc", nil},
+		{"largest offset desc", "?offset=9223372036854775807", nil},
+		{"largest offset asc", "?offset=9223372036854775807&sortOrder=asc", nil},
+		{"largest offset but one desc", "?offset=9223372036854775806&sortOrder=desc", nil},
+		{"largest offset but one asc", "?offset=9223372036854775806&sortOrder=asc", nil},
+		{"large offset, one event", "?offset=62&limit=100&sortOrder=asc", a.times[62:]},
 		{"one event", "?limit=1&offset=5&sortOrder=asc", a.times[5:6]},
 	}
 	for _, tc := range tests {
@@ -148,6 +154,8 @@ func TestAuditLogFilters(t *testing.T) {
 		{"range after everything", "?from=" + at(60), nil},
 		{"event type", "?sortOrder=asc&eventType=workspace_membership", a.times[:2]},
 		{"event type and range", "?sortOrder=asc&eventType=api_token&from=" + at(2) + "&to=" + at(4), a.times[3:5]},
+		{"range with the largest offset asc", "?sortOrder=asc&eventType=api_token&from=" + at(2) + "&offset=9223372036854775807", nil},
+		{"range with the largest offset desc", "?eventType=api_token&to=" + at(4) + "&offset=9223372036854775807", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -183,6 +191,9 @@ func TestAuditLogErrors(t *testing.T) {
 		{"?from=yesterday", "from"}, {"?to=2026-13-01T00:00:00Z", "to"},
 		{"?from=2026-11-22T12:00:00Z&to=2026-11-22T12:00:00Z", "to"},
 		{"?limit=1&limit=2", "limit"},
+		{"?offset=9223372036854775808", "offset"}, {"?offset=9223372036854775808&sortOrder=asc", "offset"},
+		{"?offset=99999999999999999999999999999999", "offset"}, {"?offset=-9223372036854775809", "offset"},
+		{"?offset=ten", "offset"}, {"?limit=9223372036854775807", "limit"}, {"?limit=-9223372036854775808", "limit"},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			r := a.get(a.demo.WorkspaceID, tc.query)
@@ -202,6 +213,10 @@ func TestAuditLogErrors(t *testing.T) {
 	wantError(t, a.get(other.ID, ""), 404, "resource_not_found")
 	wantError(t, a.get("vogons", ""), 404, "resource_not_found")
 	wantError(t, a.get("no-such-workspace", ""), 404, "resource_not_found")
+	// A slug longer than any key DynamoDB takes is not found either, never
+	// DynamoDB's refusal as a 500.
+	wantError(t, a.get(strings.Repeat("a", 2100), ""), 404, "resource_not_found")
+	wantError(t, a.get(strings.Repeat("%C3%A9", 1100), ""), 404, "resource_not_found")
 	site, _ := a.mint("site", `{"sites":"read"}`)
 	wantError(t, a.do("GET", "/v2/workspaces/"+a.demo.WorkspaceID+"/audit_logs", site, ""), 403, "missing_scopes")
 	wantError(t, a.do("GET", "/v2/workspaces/"+a.demo.WorkspaceID+"/audit_logs", a.demo.AdminToken, ""), 401, "not_authorized")
