@@ -216,7 +216,7 @@ func (h *tokensHandler) regenerate(owner func(*http.Request) tokensmith.Owner) h
 			writeError(w, r, h.log, err)
 			return
 		}
-		m, err := h.svc.Regenerate(r.Context(), p, owner(r), r.PathValue("token_id"), time.Duration(in.GracePeriodSeconds)*time.Second)
+		m, err := h.svc.Regenerate(r.Context(), p, owner(r), r.PathValue("token_id"), in.GracePeriodSeconds)
 		if err != nil {
 			writeError(w, r, h.log, err)
 			return
