@@ -44,7 +44,7 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 		return nil, err
 	}
 	st := store.New(db, env["TABLE_NAME"])
-	users, err := usertoken.NewVerifier(usertoken.Config{Issuer: env["OIDC_ISSUER"], Audience: env["OIDC_AUDIENCE"], JWKSURL: getenv("OIDC_JWKS_URL")})
+	users, err := usertoken.NewVerifier(usertoken.Config{Issuer: env["OIDC_ISSUER"], Audience: env["OIDC_AUDIENCE"]})
 	if err != nil {
 		return nil, err
 	}

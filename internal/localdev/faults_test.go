@@ -75,11 +75,12 @@ func TestDynamoDBUnreachable(t *testing.T) {
 	}
 }
 
-// An issuer whose keys cannot be fetched makes the authorizer fail (a 500 at
-// API Gateway), never allow and never claim the token is bad.
+// An issuer whose discovery document and keys cannot be fetched makes the
+// authorizer fail (a 500 at API Gateway), never allow and never claim the
+// token is bad.
 func TestIssuerUnreachable(t *testing.T) {
 	e := newEnv(t)
-	users, err := usertoken.NewVerifier(usertoken.Config{Issuer: e.stack.Issuer.URL, Audience: devissuer.Audience, JWKSURL: "http://127.0.0.1:1/jwks.json"})
+	users, err := usertoken.NewVerifier(usertoken.Config{Issuer: "http://127.0.0.1:1/dev-issuer", Audience: devissuer.Audience})
 	if err != nil {
 		t.Fatal(err)
 	}
