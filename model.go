@@ -130,6 +130,11 @@ type Secret struct {
 	ExpiresOn   time.Time
 	// GraceUntil is set on a secret replaced by a regenerate with a grace period.
 	GraceUntil *time.Time
+	// Plan is the plan of a workspace token's workspace, written on its
+	// secrets when the token is created and by every plan change, so that
+	// the authorizer learns it from the one read it makes. Site tokens'
+	// secrets carry none.
+	Plan Plan
 }
 
 // Owner returns the site or workspace the secret's token belongs to.

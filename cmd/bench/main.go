@@ -21,7 +21,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,11 +34,11 @@ import (
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
+	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
-	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
 
 func main() {
@@ -60,48 +59,6 @@ func main() {
 var cfg struct {
 	samples, coldRuns, rssCalls, concurrency int
 	load                                     time.Duration
-}
-
-// counting counts the store's calls to DynamoDB.
-type counting struct {
-	store.DB
-	reads, writes atomic.Int64
-}
-
-func (c *counting) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	c.reads.Add(1)
-	return c.DB.GetItem(ctx, in, o...)
-}
-
-func (c *counting) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	c.writes.Add(1)
-	return c.DB.TransactWriteItems(ctx, in, o...)
-}
-
-func (c *counting) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	c.writes.Add(1)
-	return c.DB.UpdateItem(ctx, in, o...)
-}
-
-// memSecrets is the store replaced by memory, to measure the CPU path.
-type memSecrets map[string]tokensmith.Secret
-
-func (m memSecrets) Secret(_ context.Context, hash string) (tokensmith.Secret, error) {
-	s, ok := m[hash]
-	if !ok {
-		return tokensmith.Secret{}, store.ErrNotFound
-	}
-	return s, nil
-}
-
-func (memSecrets) RecordUse(context.Context, tokensmith.Secret, time.Time, int64, time.Duration) error {
-	return nil
-}
-
-type noUsers struct{}
-
-func (noUsers) Verify(context.Context, string) (usertoken.Claims, error) {
-	return usertoken.Claims{}, usertoken.ErrInvalid
 }
 
 type row struct{ what, figure, target, verdict string }
@@ -129,14 +86,14 @@ func run(out string, samples int) error {
 	}
 	defer client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)})
 
-	db := &counting{DB: client}
+	db := &mock.CountingDB{DB: client}
 	st := store.New(db, table)
 	secret, sec, err := seed(ctx, st)
 	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	authz := &authorizer.Authorizer{Users: noUsers{}, Secrets: st, Now: time.Now, Log: log}
+	authz := &authorizer.Authorizer{Users: mock.NoUsers(), Secrets: st, Now: time.Now, Log: log}
 	req := events.APIGatewayCustomAuthorizerRequestTypeRequest{
 		Type: "REQUEST", MethodArn: "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites",
 		Resource: "/v2/sites", Path: "/v2/sites", HTTPMethod: "GET",
@@ -171,8 +128,7 @@ func run(out string, samples int) error {
 			return fmt.Errorf("get item: %w", err)
 		}
 	}
-	db.reads.Store(0)
-	db.writes.Store(0)
+	db.Reset()
 	var tDecide, tBare []time.Duration
 	for i := 0; i < samples; i++ {
 		// Alternate which goes first, so that neither always follows the other.
@@ -193,15 +149,14 @@ func run(out string, samples int) error {
 			}
 		}
 	}
-	readsPerDecision := float64(db.reads.Load()) / float64(samples)
-	writes := db.writes.Load()
+	readsPerDecision := float64(db.Reads.Load()) / float64(samples)
+	writes := db.Writes.Load()
 	p50d, p99d := percentile(tDecide, 50), percentile(tDecide, 99)
 	p50b, p99b := percentile(tBare, 50), percentile(tBare, 99)
 	ratio := float64(p50d) / float64(p50b)
 
 	// The CPU path without I/O, and malformed tokens.
-	mem := memSecrets{sec.Hash: sec}
-	cpu := &authorizer.Authorizer{Users: noUsers{}, Secrets: mem, Now: time.Now, Log: log}
+	cpu := &authorizer.Authorizer{Users: mock.NoUsers(), Secrets: mock.OneSecret(sec), Now: time.Now, Log: log}
 	cpuRes := testing.Benchmark(func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -210,14 +165,14 @@ func run(out string, samples int) error {
 	})
 	bad := req
 	bad.Headers = map[string]string{"Authorization": "Bearer " + secret[:len(secret)-1] + "x"}
-	db.reads.Store(0)
+	db.Reset()
 	badRes := testing.Benchmark(func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			authz.Handle(ctx, bad)
 		}
 	})
-	badReads := db.reads.Load()
+	badReads := db.Reads.Load()
 
 	loadRows, err := e2eLoad(ctx, endpoint, table, secret, bare, cfg.concurrency, cfg.load)
 	if err != nil {
@@ -349,7 +304,7 @@ func seed(ctx context.Context, st *store.Store) (string, tokensmith.Secret, erro
 		Permissions: perms, Scope: scope.Join(scope.Expand(perms)), DisplayHint: token.DisplayHint(secret),
 		SecretHash: token.Hash(secret), CreatedOn: now, ExpiresOn: now.Add(token.Inactivity)}
 	ev := tokensmith.Event{ID: "bench", Type: audit.TypeAPIToken, SubType: audit.SubTokenCreated, Timestamp: now, Workspace: tokensmith.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}
-	if err := st.CreateToken(ctx, 0, t, ev, nil, now); err != nil {
+	if err := st.CreateToken(ctx, 0, "", t, ev, nil, now); err != nil {
 		return "", tokensmith.Secret{}, err
 	}
 	sec, err := st.Secret(ctx, t.SecretHash)

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"log/slog"
-	"math"
 	"net/http"
 	"time"
 
@@ -217,7 +216,7 @@ func (h *tokensHandler) regenerate(owner func(*http.Request) tokensmith.Owner) h
 			writeError(w, r, h.log, err)
 			return
 		}
-		m, err := h.svc.Regenerate(r.Context(), p, owner(r), r.PathValue("token_id"), seconds(in.GracePeriodSeconds))
+		m, err := h.svc.Regenerate(r.Context(), p, owner(r), r.PathValue("token_id"), in.GracePeriodSeconds)
 		if err != nil {
 			writeError(w, r, h.log, err)
 			return
@@ -226,19 +225,6 @@ func (h *tokensHandler) regenerate(owner func(*http.Request) tokensmith.Owner) h
 		w.Header().Set("Cache-Control", "no-store")
 		writeJSON(w, http.StatusOK, minted{Token: m.Secret, APIToken: newAPIToken(m.Token)})
 	}
-}
-
-// seconds is n seconds as a Duration, held at the Duration's bounds where
-// n*time.Second would wrap around (past about 292 years), so that a range
-// check of the Duration is a range check of n.
-func seconds(n int64) time.Duration {
-	switch {
-	case n > int64(math.MaxInt64/time.Second):
-		return math.MaxInt64
-	case n < int64(math.MinInt64/time.Second):
-		return math.MinInt64
-	}
-	return time.Duration(n) * time.Second
 }
 
 // apiTokenCaller returns the API token principal of the request.

@@ -16,7 +16,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tokensmith/tokensmith/internal/authorizer"
@@ -26,6 +25,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/localdev/devissuer"
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
 	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -109,19 +109,14 @@ func TestIssuerUnreachable(t *testing.T) {
 	}
 }
 
-// throttled is the table answering every write with throttling.
-type throttled struct{ store.DB }
-
-func (throttled) TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	return nil, &types.ProvisionedThroughputExceededException{Message: aws.String("throttled")}
-}
-
 // TestThrottledWritesLeaveNothing: a create whose transaction is throttled
 // answers 500 and leaves the table as it was.
 func TestThrottledWritesLeaveNothing(t *testing.T) {
 	e := newEnv(t)
 	before := fmt.Sprint(e.items(""))
-	h := tokensHandler(store.New(throttled{e.stack.DB}, e.table), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	throttled := mock.Through(e.stack.DB)
+	throttled.TransactWriteItemsFn = mock.Failing(&types.ProvisionedThroughputExceededException{Message: aws.String("throttled")}).TransactWriteItemsFn
+	h := tokensHandler(store.New(throttled, e.table), slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	p := principal.Principal{Kind: principal.User, UserID: "u", Email: localdev.DemoAdminEmail}
 	for _, req := range []struct{ method, path, body string }{
 		{"POST", "/v2/sites/" + e.demo.SiteID + "/tokens", `{"name":"x","permissions":{"sites":"read"}}`},

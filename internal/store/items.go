@@ -84,22 +84,28 @@ type secretItem struct {
 	Scope       string     `dynamodbav:"scope"`
 	ExpiresOn   time.Time  `dynamodbav:"expiresOn"`
 	GraceUntil  *time.Time `dynamodbav:"graceUntil,omitempty"`
+	Plan        string     `dynamodbav:"plan,omitempty"`
 	TTL         int64      `dynamodbav:"expiresAt"`
 }
 
-// toSecretItem is the item of t's current secret.
-func toSecretItem(t tokensmith.Token) secretItem {
-	return secretItem{
+// toSecretItem is the item of t's current secret. plan is the workspace's
+// plan, which only a workspace token's secret carries.
+func toSecretItem(t tokensmith.Token, plan tokensmith.Plan) secretItem {
+	it := secretItem{
 		keys: keys{PK: secretPK(t.SecretHash), SK: metaSK},
 		Hash: t.SecretHash, TokenID: t.ID, Kind: t.Kind, SiteID: t.SiteID, WorkspaceID: t.WorkspaceID,
 		Scope: t.Scope, ExpiresOn: t.ExpiresOn, TTL: ttl(t.ExpiresOn),
 	}
+	if t.Kind == token.KindWorkspace {
+		it.Plan = string(plan)
+	}
+	return it
 }
 
 func (it secretItem) secret() tokensmith.Secret {
 	return tokensmith.Secret{
 		Hash: it.Hash, TokenID: it.TokenID, Kind: it.Kind, SiteID: it.SiteID, WorkspaceID: it.WorkspaceID,
-		Scope: it.Scope, ExpiresOn: it.ExpiresOn, GraceUntil: it.GraceUntil,
+		Scope: it.Scope, ExpiresOn: it.ExpiresOn, GraceUntil: it.GraceUntil, Plan: tokensmith.Plan(it.Plan),
 	}
 }
 

@@ -15,7 +15,7 @@
 //	SITE#<site>      TOKEN#<token>  site token record (TTL expiresAt)
 //	USER#<user>      #META          person
 //	EMAIL#<email>    #META          person by email
-//	SECRET#<sha256>  #META          what the authorizer needs of a token, by secret hash (TTL expiresAt)
+//	SECRET#<sha256>  #META          what the authorizer needs of a token, by secret hash, with a workspace token's plan (TTL expiresAt)
 //	AUDIT#<ws>       SEQ#<seq>      audit event at its place in the log  GSI1: AUDIT#<ws>#<eventType> / SEQ#<typeSeq>
 //	IDEM#<sha256>    #META          idempotent create response, sealed (TTL expiresAt)
 //	EXPIRED#<token>  #META          a token's expiry is recorded (TTL expiresAt)
