@@ -14,38 +14,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/smithy-go/middleware"
 
+	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/localdev"
 )
-
-// opCounter counts DynamoDB operations by name, as SDK middleware sees them.
-type opCounter struct {
-	mu     sync.Mutex
-	counts map[string]int64
-}
-
-func (c *opCounter) option(o *dynamodb.Options) {
-	o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
-		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("benchCountOps",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				c.mu.Lock()
-				c.counts[awsmiddleware.GetOperationName(ctx)]++
-				c.mu.Unlock()
-				return next.HandleInitialize(ctx, in)
-			}), middleware.After)
-	})
-}
-
-func (c *opCounter) reset() map[string]int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := c.counts
-	c.counts = map[string]int64{}
-	return out
-}
 
 // drive runs do from conc workers for d and returns the latencies.
 func drive(conc int, d time.Duration, do func() error) ([]time.Duration, error) {
@@ -83,7 +56,7 @@ func drive(conc int, d time.Duration, do func() error) ([]time.Duration, error) 
 // with a valid site token at concurrency conc for d, then the same load of
 // bare GetItems of the token's item, and reports both side by side.
 func e2eLoad(ctx context.Context, endpoint, table, secret string, bare func() error, conc int, d time.Duration) ([]row, error) {
-	ops := &opCounter{counts: map[string]int64{}}
+	ops := &dynamotest.Ops{}
 	dir, err := os.MkdirTemp("", "tokensmith-bench-")
 	if err != nil {
 		return nil, err
@@ -94,7 +67,7 @@ func e2eLoad(ctx context.Context, endpoint, table, secret string, bare func() er
 	defer srv.Close()
 	stack, err := localdev.Start(ctx, localdev.Config{
 		Endpoint: endpoint, Table: table, Dir: dir, BaseURL: srv.URL, CacheTTL: 0,
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), ClientOptions: []func(*dynamodb.Options){ops.option},
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), ClientOptions: []func(*dynamodb.Options){ops.Option},
 	})
 	if err != nil {
 		return nil, err
@@ -120,12 +93,12 @@ func e2eLoad(ctx context.Context, endpoint, table, secret string, bare func() er
 			return nil, err
 		}
 	}
-	ops.reset()
+	ops.Reset()
 	gw, err := drive(conc, d, call)
 	if err != nil {
 		return nil, err
 	}
-	counts := ops.reset()
+	counts := ops.Reset()
 	floor, err := drive(conc, d, bare)
 	if err != nil {
 		return nil, err

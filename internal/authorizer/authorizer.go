@@ -98,7 +98,6 @@ func (a *Authorizer) apiToken(ctx context.Context, req events.APIGatewayCustomAu
 		a.Log.InfoContext(ctx, "token rejected", "tokenId", sec.TokenID, "displayHint", token.DisplayHint(cred))
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 	}
-	p := principal.Principal{Kind: string(sec.Kind), TokenID: sec.TokenID, SiteID: sec.SiteID, WorkspaceID: sec.WorkspaceID, Scope: sec.Scope}
 	if r.Scope != "" {
 		if missing := scope.Missing(scope.Split(sec.Scope), r.Scope); len(missing) > 0 {
 			return events.APIGatewayCustomAuthorizerResponse{
@@ -111,12 +110,24 @@ func (a *Authorizer) apiToken(ctx context.Context, req events.APIGatewayCustomAu
 			}, nil
 		}
 	}
-	a.recordUse(ctx, sec, now)
+	if a.recordUse(ctx, sec, now) {
+		// The record now shows this use, as the secret read before it did not.
+		sec.LastUsed, sec.ExpiresOn = &now, now.Add(token.Inactivity)
+	}
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID:    sec.TokenID,
 		PolicyDocument: Policy(req.MethodArn, r, "Allow"),
-		Context:        p.Context(),
+		Context:        secretPrincipal(sec).Context(),
 	}, nil
+}
+
+// secretPrincipal is the principal of an API token's secret: who it is,
+// and what introspecting it shows, so that introspection reads nothing.
+func secretPrincipal(sec tokensmith.Secret) principal.Principal {
+	return principal.Principal{
+		Kind: string(sec.Kind), TokenID: sec.TokenID, SiteID: sec.SiteID, WorkspaceID: sec.WorkspaceID, Scope: sec.Scope,
+		CreatedOn: sec.CreatedOn, LastUsed: sec.LastUsed, ExpiresOn: sec.ExpiresOn,
+	}
 }
 
 func (a *Authorizer) user(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest, r route.Route, cred string) (events.APIGatewayCustomAuthorizerResponse, error) {
