@@ -109,12 +109,14 @@ func (a *Authorizer) apiToken(ctx context.Context, req events.APIGatewayCustomAu
 			return deny(req, r, sec, apperr.MissingScopes, "You are missing the following scopes - "+strings.Join(missing, ", ")), nil
 		}
 	}
-	a.recordUse(ctx, sec, now)
-	p := principal.Principal{Kind: string(sec.Kind), TokenID: sec.TokenID, SiteID: sec.SiteID, WorkspaceID: sec.WorkspaceID, Scope: sec.Scope}
+	if a.recordUse(ctx, sec, now) {
+		// The record now shows this use, as the secret read before it did not.
+		sec.LastUsed, sec.ExpiresOn = &now, now.Add(token.Inactivity)
+	}
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID:    sec.TokenID,
 		PolicyDocument: Policy(req.MethodArn, r, "Allow"),
-		Context:        p.Context(),
+		Context:        secretPrincipal(sec).Context(),
 	}, nil
 }
 
@@ -126,6 +128,15 @@ func deny(req events.APIGatewayCustomAuthorizerRequestTypeRequest, r route.Route
 		PrincipalID:    sec.TokenID,
 		PolicyDocument: Policy(req.MethodArn, r, "Deny"),
 		Context:        map[string]interface{}{"code": string(code), "message": message},
+	}
+}
+
+// secretPrincipal is the principal of an API token's secret: who it is,
+// and what introspecting it shows, so that introspection reads nothing.
+func secretPrincipal(sec tokensmith.Secret) principal.Principal {
+	return principal.Principal{
+		Kind: string(sec.Kind), TokenID: sec.TokenID, SiteID: sec.SiteID, WorkspaceID: sec.WorkspaceID, Scope: sec.Scope,
+		CreatedOn: sec.CreatedOn, LastUsed: sec.LastUsed, ExpiresOn: sec.ExpiresOn,
 	}
 }
 

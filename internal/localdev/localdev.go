@@ -52,6 +52,7 @@ type Stack struct {
 	Handler   http.Handler
 	Gateway   *gateway.Gateway
 	Store     *store.Store
+	Sites     *sites.Service
 	Directory *directory.Service
 	Issuer    *devissuer.Issuer
 	DB        *dynamodb.Client
@@ -89,9 +90,13 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	authz := &authorizer.Authorizer{Users: verifier, Secrets: st, Now: now, Log: cfg.Log}
 	tokens := manage.New(st)
 	tokens.Now = now
+	siteSvc, err := sites.New(st, now, sites.CacheSize)
+	if err != nil {
+		return nil, err
+	}
 	gw, err := gateway.New(tmpl, authz.Handle, map[string]gateway.Proxy{
 		route.Tokens:    httpapi.Adapt(httpapi.Tokens(tokens, cfg.Log)),
-		route.Sites:     httpapi.Adapt(httpapi.Sites(sites.New(st), cfg.Log)),
+		route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, cfg.Log)),
 		route.AuditLogs: httpapi.Adapt(httpapi.AuditLogs(audit.New(st), cfg.Log)),
 	}, cfg.CacheTTL, cfg.Log)
 	if err != nil {
@@ -103,7 +108,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	gw.Now = now
 	dir := directory.New(st)
 	dir.Now = now
-	return &Stack{Handler: mux, Gateway: gw, Store: st, Directory: dir, Issuer: issuer, DB: db}, nil
+	return &Stack{Handler: mux, Gateway: gw, Store: st, Sites: siteSvc, Directory: dir, Issuer: issuer, DB: db}, nil
 }
 
 // Demo is what `make run` seeds and writes to .local/demo.json.

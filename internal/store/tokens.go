@@ -205,9 +205,11 @@ func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, newHash
 
 // RecordUse notes uses of a token made with the secret sec, up to now: it
 // sets lastUsed, adds uses to useCount and moves expiry to now plus
-// inactivity, on the record and on the token's current secret. Its
-// conditions never revive an expired token, and a secret that is no longer
-// the token's (regenerated meanwhile) changes nothing: ErrConflict.
+// inactivity, on the record and on the token's current secret (which
+// carries lastUsed and expiry for introspection), and on sec itself when it
+// is a secret in its grace period. Its conditions never revive an expired
+// token, and a secret that is no longer the token's (regenerated meanwhile)
+// changes nothing: ErrConflict.
 func (s *Store) RecordUse(ctx context.Context, sec tokensmith.Secret, now time.Time, uses int64, inactivity time.Duration) error {
 	ownerKey := ownerPK(sec.Owner())
 	expires := now.Add(inactivity)
@@ -216,7 +218,8 @@ func (s *Store) RecordUse(ctx context.Context, sec tokensmith.Secret, now time.T
 		Set(expression.Name("expiresOn"), expression.Value(expires)).
 		Set(expression.Name(AttrExpiresAt), expression.Value(ttl(expires))).
 		Add(expression.Name("useCount"), expression.Value(uses))
-	secretUpd := expression.Set(expression.Name("expiresOn"), expression.Value(expires)).
+	secretUpd := expression.Set(expression.Name("lastUsed"), expression.Value(now)).
+		Set(expression.Name("expiresOn"), expression.Value(expires)).
 		Set(expression.Name(AttrExpiresAt), expression.Value(ttl(expires)))
 	if sec.GraceUntil == nil {
 		var b build
@@ -249,6 +252,16 @@ func (s *Store) RecordUse(ctx context.Context, sec tokensmith.Secret, now time.T
 		return fmt.Errorf("decode token: %w", err)
 	}
 	if in, err = s.updateInput(secretPK(rec.SecretHash), metaSK, secretUpd, condition(live)); err != nil {
+		return err
+	}
+	if _, err := s.updateOne(ctx, in); err != nil {
+		return fmt.Errorf("record use of token %s: %w", sec.TokenID, err)
+	}
+	// The secret in its grace period shows the same use when it is
+	// introspected; its TTL stays at the end of its grace.
+	graceUpd := expression.Set(expression.Name("lastUsed"), expression.Value(now)).
+		Set(expression.Name("expiresOn"), expression.Value(expires))
+	if in, err = s.updateInput(secretPK(sec.Hash), metaSK, graceUpd, condition(live)); err != nil {
 		return err
 	}
 	if _, err := s.updateOne(ctx, in); err != nil {
