@@ -42,6 +42,14 @@ func loadRaw(t *testing.T) rawTemplate {
 	return raw
 }
 
+func decodeProps(t *testing.T, raw rawTemplate, id string, v any) {
+	t.Helper()
+	props := raw.Resources[id].Properties
+	if err := props.Decode(v); err != nil {
+		t.Fatalf("%s: %v", id, err)
+	}
+}
+
 // flatten writes a yaml node as one line: tags, then scalars and
 // sequences, so a test can compare an intrinsic function's shape.
 func flatten(n *yaml.Node) string {
@@ -197,5 +205,46 @@ func TestStatefulResourcesRetained(t *testing.T) {
 	}
 	if len(seen) != len(stateful) {
 		t.Errorf("stateful types in the template = %v; want all of %v", seen, stateful)
+	}
+}
+
+// TestAuthorizerArnNamesTheFunction holds the API's authorizer ARN, built from
+// the authorizer's fixed name to keep the API independent of the function
+// (see TestExpandedTemplateHasNoCycle), to the name the function has.
+func TestAuthorizerArnNamesTheFunction(t *testing.T) {
+	raw := loadRaw(t)
+	var fn struct {
+		FunctionName yaml.Node `yaml:"FunctionName"`
+	}
+	decodeProps(t, raw, "AuthorizerFunction", &fn)
+	var api struct {
+		Auth struct {
+			Authorizers map[string]struct {
+				FunctionArn                       yaml.Node `yaml:"FunctionArn"`
+				DisableFunctionDefaultPermissions bool      `yaml:"DisableFunctionDefaultPermissions"`
+			} `yaml:"Authorizers"`
+		} `yaml:"Auth"`
+	}
+	decodeProps(t, raw, "Api", &api)
+	a := api.Auth.Authorizers["CredentialAuthorizer"]
+	name, arn := flatten(&fn.FunctionName), flatten(&a.FunctionArn)
+	wantArn := strings.Replace(name, "[", "[arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:", 1)
+	if !strings.HasPrefix(name, "!Sub [${AWS::StackName}-") || arn != wantArn {
+		t.Errorf("authorizer FunctionArn = %s; want %s, the ARN of FunctionName %s", arn, wantArn, name)
+	}
+	// SAM's own permission would name the function only by that ARN and
+	// could be created before the function; AuthorizerPermission replaces it.
+	if !a.DisableFunctionDefaultPermissions {
+		t.Error("CredentialAuthorizer keeps SAM's default permission")
+	}
+	var perm struct {
+		FunctionName yaml.Node `yaml:"FunctionName"`
+		Principal    string    `yaml:"Principal"`
+		SourceArn    yaml.Node `yaml:"SourceArn"`
+	}
+	decodeProps(t, raw, "AuthorizerPermission", &perm)
+	got := fmt.Sprintf("%s %s %s", flatten(&perm.FunctionName), perm.Principal, flatten(&perm.SourceArn))
+	if want := "!GetAtt AuthorizerFunction.Arn apigateway.amazonaws.com !Sub arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/authorizers/*"; got != want {
+		t.Errorf("AuthorizerPermission = %s; want %s", got, want)
 	}
 }
