@@ -133,7 +133,7 @@ func NewFixture(t *testing.T, logicalID string) *Fixture {
 	t.Cleanup(srv.Close)
 	env := map[string]string{
 		"TABLE_NAME": table, "DYNAMODB_ENDPOINT": srv.URL,
-		"OIDC_ISSUER": "http://127.0.0.1:1/issuer", "OIDC_AUDIENCE": "tokensmith-local",
+		"OIDC_ISSUER": "http://127.0.0.1:1/issuer", "OIDC_AUDIENCE": "tokensmith-console",
 	}
 	return &Fixture{LogicalID: logicalID, Getenv: func(k string) string { return env[k] }, Store: st, calls: calls}
 }

@@ -22,8 +22,8 @@ import (
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/localdev"
-	"github.com/tokensmith/tokensmith/internal/localdev/devissuer"
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
+	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/principal"
@@ -80,7 +80,7 @@ func TestDynamoDBUnreachable(t *testing.T) {
 // token is bad.
 func TestIssuerUnreachable(t *testing.T) {
 	e := newEnv(t)
-	users, err := usertoken.NewVerifier(usertoken.Config{Issuer: "http://127.0.0.1:1/dev-issuer", Audience: devissuer.Audience})
+	users, err := usertoken.NewVerifier(usertoken.Config{Issuer: "http://127.0.0.1:1/dev-issuer", Audience: issuer.DefaultClientID})
 	if err != nil {
 		t.Fatal(err)
 	}

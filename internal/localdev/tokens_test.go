@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
 
@@ -254,7 +255,7 @@ func TestWhoMayAct(t *testing.T) {
 		t.Fatal(err)
 	}
 	sign := func(sub, email string) string {
-		tok, err := e.stack.Issuer.Sign(sub, email, time.Now(), time.Hour)
+		tok, err := e.stack.Issuer.Sign(issuer.Claims{Subject: sub, Email: email}, time.Now(), time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -283,7 +284,7 @@ func TestWhoMayAct(t *testing.T) {
 		{"no credential", "GET", siteBase, "", "", 401, "not_authorized"},
 		{"garbage credential", "GET", siteBase, "garbage", "", 401, "not_authorized"},
 		{"expired user token", "GET", siteBase, func() string {
-			tok, _ := e.stack.Issuer.Sign("x", "admin@example.com", time.Now().Add(-2*time.Hour), time.Hour)
+			tok, _ := e.stack.Issuer.Sign(issuer.Claims{Subject: "x", Email: "admin@example.com"}, time.Now().Add(-2*time.Hour), time.Hour)
 			return tok
 		}(), "", 401, "not_authorized"},
 		{"an API token cannot manage tokens", "GET", siteBase, "tss_7Ez7Ez7Ez7Ez7Ez7Ez7Ez7Ez7Ez7Ez7Ez7Ez7Ez70Gn9Oq", "", 401, "not_authorized"},

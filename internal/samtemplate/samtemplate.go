@@ -138,7 +138,6 @@ type Api struct {
 		DefaultAuthorizer string `yaml:"DefaultAuthorizer"`
 		Authorizers       map[string]struct {
 			FunctionPayloadType string `yaml:"FunctionPayloadType"`
-			FunctionArn         string `yaml:"FunctionArn"`
 			Identity            struct {
 				Headers          []string `yaml:"Headers"`
 				Context          []string `yaml:"Context"`
