@@ -7,7 +7,7 @@
 //	tokenctl site create --workspace ID_OR_SLUG --name N --short-name S
 //	tokenctl member add --workspace ID_OR_SLUG [--site SITE_ID] --email E --role admin|member
 //	tokenctl member remove --workspace ID_OR_SLUG [--site SITE_ID] --email E
-//	tokenctl dev-token --email E
+//	tokenctl dev-token --email E [--sub S]
 package main
 
 import (
@@ -29,6 +29,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/directory"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/localdev/devissuer"
+	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
 
@@ -42,7 +43,7 @@ const usage = `usage:
   tokenctl site create --workspace ID_OR_SLUG --name N --short-name S
   tokenctl member add --workspace ID_OR_SLUG [--site SITE_ID] --email E --role admin|member
   tokenctl member remove --workspace ID_OR_SLUG [--site SITE_ID] --email E
-  tokenctl dev-token --email E`
+  tokenctl dev-token --email E [--sub S]`
 
 // errUsage marks a command line that is not one of the above.
 var errUsage = errors.New("usage")
@@ -85,6 +86,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 	shortName := fs.String("short-name", "", "site short name")
 	email := fs.String("email", "", "person's email")
 	role := fs.String("role", "", "admin or member")
+	sub := fs.String("sub", "", "subject of a dev token (default: one per email)")
 	if err := fs.Parse(rest); err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -165,11 +167,11 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		if err != nil {
 			return nil, err
 		}
-		u, err := dir.AddMember(ctx, *workspace, *site, *email, tokensmith.Role(*role))
+		m, err := dir.AddMember(ctx, *workspace, *site, *email, tokensmith.Role(*role))
 		if err != nil {
 			return nil, err
 		}
-		return map[string]string{"userId": u.ID}, nil
+		return memberOut(m), nil
 	case "member remove":
 		if err := required("workspace", workspace, "email", email); err != nil {
 			return nil, err
@@ -178,11 +180,11 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		if err != nil {
 			return nil, err
 		}
-		u, err := dir.RemoveMember(ctx, *workspace, *site, *email)
+		m, err := dir.RemoveMember(ctx, *workspace, *site, *email)
 		if err != nil {
 			return nil, err
 		}
-		return map[string]string{"userId": u.ID}, nil
+		return memberOut(m), nil
 	case "dev-token":
 		if err := required("email", email); err != nil {
 			return nil, err
@@ -190,16 +192,9 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		if !local {
 			return nil, errors.New("dev-token signs with the local dev issuer and is refused against AWS (DYNAMODB_ENDPOINT is not set)")
 		}
-		dir, err := connect()
-		if err != nil {
-			return nil, err
-		}
-		u, err := dir.Store.UserByEmail(ctx, *email)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("no person with email %q: add them with `tokenctl member add`", *email)
-		}
-		if err != nil {
-			return nil, err
+		subject := *sub
+		if subject == "" {
+			subject = issuer.SubjectFor(*email)
 		}
 		localDir := getenv("LOCAL_DIR")
 		if localDir == "" {
@@ -209,17 +204,27 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		if a := getenv("ADDR"); a != "" {
 			baseURL = "http://" + a
 		}
-		issuer, err := devissuer.Load(filepath.Join(localDir, devissuer.KeyFile), baseURL+devissuer.Path, false)
+		dev, err := devissuer.Load(filepath.Join(localDir, devissuer.KeyFile), baseURL+devissuer.Path, false)
 		if err != nil {
 			return nil, fmt.Errorf("%w (start the local stack with `make run` first)", err)
 		}
-		tok, err := issuer.Sign(u.ID, u.Email, time.Now(), devissuer.TokenTTL)
+		tok, err := dev.Sign(subject, store.NormalizeEmail(*email), time.Now(), devissuer.TokenTTL)
 		if err != nil {
 			return nil, err
 		}
 		return map[string]string{"token": tok}, nil
 	}
 	return nil, fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+}
+
+// memberOut is what member add and remove print: the member's id, and the
+// person it is bound to (null until bound).
+func memberOut(m tokensmith.Member) map[string]any {
+	var userID any
+	if m.Bound() {
+		userID = m.UserID
+	}
+	return map[string]any{"memberId": m.ID, "userId": userID}
 }
 
 // client is DynamoDB Local's client for a local endpoint, and otherwise one

@@ -239,10 +239,11 @@ func TestAuditEventOnlyWithItsChange(t *testing.T) {
 	if err := e.stack.Store.CreateToken(ctx, site.TokenVersion+7, tok, ev, nil, now); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("CreateToken at a wrong version = %v; want ErrConflict", err)
 	}
-	// A membership put over a role that is not there.
-	if err := e.stack.Store.PutMembership(ctx, tokensmith.Membership{Place: tokensmith.Place{WorkspaceID: ws.ID}, UserID: "nobody", Role: tokensmith.RoleAdmin}, tokensmith.RoleMember,
+	// A role change of a member that is not there.
+	ghost := tokensmith.Member{ID: "0000000000000000000000bb", Place: tokensmith.Place{WorkspaceID: ws.ID}, Email: "nobody@example.com", Role: tokensmith.RoleMember}
+	if err := e.stack.Store.SetRole(ctx, ghost, tokensmith.RoleAdmin,
 		tokensmith.Event{ID: "y", Type: audit.TypeWorkspaceMembership, SubType: "user_role_updated", Timestamp: now, Workspace: ev.Workspace}); err == nil {
-		t.Fatal("PutMembership over a missing role succeeded")
+		t.Fatal("SetRole of a missing member succeeded")
 	}
 	// A revoke of a token that is not there.
 	if err := e.stack.Store.RevokeToken(ctx, tok, ev); err == nil {
@@ -257,8 +258,11 @@ func TestAuditEventOnlyWithItsChange(t *testing.T) {
 	if after, err := e.stack.Store.AuditCounters(ctx, e.demo.WorkspaceID); err != nil || after.Seq != counters.Seq {
 		t.Errorf("audit counter moved from %d to %d", counters.Seq, after.Seq)
 	}
-	if role, _ := e.stack.Store.Role(ctx, tokensmith.Place{WorkspaceID: ws.ID}, "nobody"); role != "" {
-		t.Errorf("failed membership change left role %q", role)
+	if m, err := e.stack.Store.Member(ctx, ghost.Place, ghost.ID); err == nil {
+		t.Errorf("failed membership change left member %+v", m)
+	}
+	if after, err := e.stack.Store.Workspace(ctx, ws.ID); err != nil || after.Admins != ws.Admins {
+		t.Errorf("failed membership change moved the admin count from %d to %d", ws.Admins, after.Admins)
 	}
 	if !strings.Contains(fmt.Sprint(e.items("AUDIT#")), "user_added") {
 		t.Error("the seed's events are missing")

@@ -24,6 +24,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/localdev/devissuer"
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
+	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
@@ -123,8 +124,9 @@ const (
 	DemoMemberEmail = "member@example.com"
 )
 
-// SeedDemo creates the demo workspace, site and people unless they exist,
-// and signs fresh user tokens for the two people.
+// SeedDemo creates the demo workspace and site unless they exist, invites
+// the two people, and signs fresh user tokens for them, with the local
+// issuer's stable subject of each email.
 func (s *Stack) SeedDemo(ctx context.Context, baseURL string, now time.Time) (Demo, error) {
 	ws, err := s.Store.Workspace(ctx, DemoSlug)
 	if errors.Is(err, store.ErrNotFound) {
@@ -156,11 +158,11 @@ func (s *Stack) SeedDemo(ctx context.Context, baseURL string, now time.Time) (De
 		role  tokensmith.Role
 		out   *string
 	}{{DemoAdminEmail, tokensmith.RoleAdmin, &demo.AdminToken}, {DemoMemberEmail, tokensmith.RoleMember, &demo.MemberToken}} {
-		u, err := s.Directory.AddMember(ctx, ws.ID, "", p.email, p.role)
-		if err != nil {
+		if _, err := s.Directory.AddMember(ctx, ws.ID, "", p.email, p.role); err != nil {
 			return Demo{}, fmt.Errorf("seed %s: %w", p.email, err)
 		}
-		if *p.out, err = s.Issuer.Sign(u.ID, u.Email, now, devissuer.TokenTTL); err != nil {
+		// The invitation binds to the token's subject on its first use.
+		if *p.out, err = s.Issuer.Sign(issuer.SubjectFor(p.email), p.email, now, devissuer.TokenTTL); err != nil {
 			return Demo{}, err
 		}
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -126,77 +125,3 @@ func (s *Store) Sites(ctx context.Context, wsID string) ([]tokensmith.Site, erro
 	return sites, err
 }
 
-// UserByEmail finds a person by email.
-func (s *Store) UserByEmail(ctx context.Context, email string) (tokensmith.User, error) {
-	email = NormalizeEmail(email)
-	var it emailItem
-	if err := s.get(ctx, emailPK(email), metaSK, &it); err != nil {
-		return tokensmith.User{}, fmt.Errorf("user %s: %w", email, err)
-	}
-	return tokensmith.User{ID: it.UserID, Email: email}, nil
-}
-
-// EnsureUser returns the person with email, creating them with newID when
-// there is none.
-func (s *Store) EnsureUser(ctx context.Context, email, newID string) (tokensmith.User, error) {
-	email = NormalizeEmail(email)
-	u, err := s.UserByEmail(ctx, email)
-	if !errors.Is(err, ErrNotFound) {
-		return u, err
-	}
-	u = tokensmith.User{ID: newID, Email: email}
-	var b build
-	b.add(s.put(toEmailItem(u), absent()))
-	b.add(s.put(toUserItem(u), absent()))
-	if b.err != nil {
-		return tokensmith.User{}, b.err
-	}
-	switch err := s.transact(ctx, b.items, map[int]error{0: ErrExists}); {
-	case errors.Is(err, ErrExists):
-		// Another request created the person first; theirs is the one.
-		return s.UserByEmail(ctx, email)
-	case err != nil:
-		return tokensmith.User{}, fmt.Errorf("create user %s: %w", email, err)
-	}
-	return u, nil
-}
-
-// Role returns the role userID holds in p, or ErrNotFound.
-func (s *Store) Role(ctx context.Context, p tokensmith.Place, userID string) (tokensmith.Role, error) {
-	var it membershipItem
-	if err := s.get(ctx, placePK(p), memberSK(userID), &it); err != nil {
-		return "", fmt.Errorf("membership of %s in %s: %w", userID, placePK(p), err)
-	}
-	return tokensmith.Role(it.Role), nil
-}
-
-// PutMembership stores m and records ev with it. prevRole is the role read
-// before ("" for none); a concurrent change is ErrConflict.
-func (s *Store) PutMembership(ctx context.Context, m tokensmith.Membership, prevRole tokensmith.Role, ev tokensmith.Event) error {
-	cond := absent()
-	if prevRole != "" {
-		cond = condition(expression.Name("role").Equal(expression.Value(string(prevRole))))
-	}
-	var b build
-	b.add(s.put(toMembershipItem(m), cond))
-	reasons := map[int]error{}
-	if m.Place.IsSite() {
-		reasons[b.add(s.check(placePK(m.Place), metaSK, exists()))] = ErrNotFound
-	}
-	b.addAll(s.audit(ctx, ev, nil, nil))
-	if b.err != nil {
-		return b.err
-	}
-	return s.transact(ctx, b.items, reasons)
-}
-
-// DeleteMembership removes userID from p and records ev with it.
-func (s *Store) DeleteMembership(ctx context.Context, p tokensmith.Place, userID string, ev tokensmith.Event) error {
-	var b build
-	b.add(s.del(placePK(p), memberSK(userID), exists()))
-	b.addAll(s.audit(ctx, ev, nil, nil))
-	if b.err != nil {
-		return b.err
-	}
-	return s.transact(ctx, b.items, map[int]error{0: ErrNotFound})
-}
