@@ -143,7 +143,9 @@ func (t Token) Owner() Owner { return ownerOf(t.Kind, t.SiteID, t.WorkspaceID) }
 func (t Token) Active(now time.Time) bool { return now.Before(t.ExpiresOn) }
 
 // Secret is what the authorizer reads, in one lookup, for a presented
-// secret: the token's identity and scopes, which never change, and its expiry.
+// secret: the token's identity and scopes, which never change, its expiry,
+// and what introspection shows of it (createdOn, lastUsed), so that a
+// decision carries everything an introspection answers.
 type Secret struct {
 	Hash        string
 	TokenID     string
@@ -151,9 +153,19 @@ type Secret struct {
 	SiteID      string // site tokens
 	WorkspaceID string
 	Scope       string
-	ExpiresOn   time.Time
+	// CreatedOn is the token's; zero on a secret stored before secrets
+	// carried it.
+	CreatedOn time.Time
+	// LastUsed is the token's last recorded use, as of the last usage write.
+	LastUsed  *time.Time
+	ExpiresOn time.Time
 	// GraceUntil is set on a secret replaced by a regenerate with a grace period.
 	GraceUntil *time.Time
+	// Plan is the plan of a workspace token's workspace, written on its
+	// secrets when the token is created and by every plan change, so that
+	// the authorizer learns it from the one read it makes. Site tokens'
+	// secrets carry none.
+	Plan Plan
 }
 
 // Owner returns the site or workspace the secret's token belongs to.

@@ -291,7 +291,7 @@ func TestFunctionsLinkNoLocalCode(t *testing.T) {
 	}
 	t.Run("cmd/tokenctl", func(t *testing.T) {
 		for _, pkg := range deps(t, "./cmd/tokenctl") {
-			if strings.HasPrefix(pkg, module+"internal/localdev") && pkg != module+"internal/localdev/defaults" && pkg != module+"internal/localdev/devissuer" {
+			if strings.HasPrefix(pkg, module+"internal/localdev") && pkg != module+"internal/localdev/defaults" && pkg != module+"internal/localdev/issuer" {
 				t.Errorf("cmd/tokenctl links %s", pkg)
 			}
 		}

@@ -74,6 +74,9 @@ func run() error {
 	go func() { errc <- srv.ListenAndServe() }()
 	fmt.Printf(`tokensmith is serving on %s (demo data in %s and demo.env)
 
+Sign in to the console at %s
+through the local issuer's page (%s): choose %s or %s, no password.
+
 Mint a site token as the workspace admin, from another shell:
 
   . %s
@@ -81,7 +84,8 @@ Mint a site token as the workspace admin, from another shell:
     -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
     -d '{"name":"CMS sync","permissions":{"sites":"read","cms":"read_write"}}'
 
-`, baseURL, filepath.Join(dir, "demo.json"), filepath.Join(dir, "demo.env"))
+`, baseURL, filepath.Join(dir, "demo.json"), baseURL+defaults.ConsolePath, stack.Issuer.URL(),
+		localdev.DemoAdminEmail, localdev.DemoMemberEmail, filepath.Join(dir, "demo.env"))
 	select {
 	case err := <-errc:
 		return err

@@ -7,7 +7,7 @@
 //	tokenctl site create --workspace ID_OR_SLUG --name N --short-name S
 //	tokenctl member add --workspace ID_OR_SLUG [--site SITE_ID] --email E --role admin|member
 //	tokenctl member remove --workspace ID_OR_SLUG [--site SITE_ID] --email E
-//	tokenctl dev-token --email E [--sub S]
+//	tokenctl dev-token --email E [--sub S] [--unverified]
 package main
 
 import (
@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"time"
@@ -28,7 +29,6 @@ import (
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/directory"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
-	"github.com/tokensmith/tokensmith/internal/localdev/devissuer"
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
@@ -43,7 +43,7 @@ const usage = `usage:
   tokenctl site create --workspace ID_OR_SLUG --name N --short-name S
   tokenctl member add --workspace ID_OR_SLUG [--site SITE_ID] --email E --role admin|member
   tokenctl member remove --workspace ID_OR_SLUG [--site SITE_ID] --email E
-  tokenctl dev-token --email E [--sub S]`
+  tokenctl dev-token --email E [--sub S] [--unverified]`
 
 // errUsage marks a command line that is not one of the above.
 var errUsage = errors.New("usage")
@@ -86,7 +86,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 	shortName := fs.String("short-name", "", "site short name")
 	email := fs.String("email", "", "person's email")
 	role := fs.String("role", "", "admin or member")
-	sub := fs.String("sub", "", "subject of a dev token (default: one per email)")
+	sub := fs.String("sub", "", "dev-token: the subject (default: the email's stable subject)")
+	unverified := fs.Bool("unverified", false, "dev-token: email_verified false")
 	if err := fs.Parse(rest); err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -190,25 +191,28 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 			return nil, err
 		}
 		if !local {
-			return nil, errors.New("dev-token signs with the local dev issuer and is refused against AWS (DYNAMODB_ENDPOINT is not set)")
+			return nil, errors.New("dev-token signs with the local issuer and is refused against AWS (DYNAMODB_ENDPOINT is not set)")
 		}
-		subject := *sub
-		if subject == "" {
-			subject = issuer.SubjectFor(*email)
+		if a, err := mail.ParseAddress(*email); err != nil || a.Address != *email {
+			return nil, fmt.Errorf("--email %q is not an email address", *email)
 		}
 		localDir := getenv("LOCAL_DIR")
 		if localDir == "" {
 			localDir = defaults.Dir
 		}
-		baseURL := "http://" + defaults.Addr
-		if a := getenv("ADDR"); a != "" {
-			baseURL = "http://" + a
+		addr := getenv("ADDR")
+		if addr == "" {
+			addr = defaults.Addr
 		}
-		dev, err := devissuer.Load(filepath.Join(localDir, devissuer.KeyFile), baseURL+devissuer.Path, false)
-		if err != nil {
-			return nil, fmt.Errorf("%w (start the local stack with `make run` first)", err)
+		// The local issuer signs in anyone who asks, as its sign-in page
+		// does: the token says who they are, the table what they may do.
+		tok, err := issuer.Sign(issuer.Config{
+			URL:     "http://" + addr + defaults.IssuerPath,
+			KeyFile: filepath.Join(localDir, defaults.IssuerKeyFile),
+		}, issuer.Claims{Email: *email, Subject: *sub, Unverified: *unverified}, time.Now(), defaults.TokenTTL)
+		if errors.Is(err, issuer.ErrNoKey) {
+			return nil, fmt.Errorf("%w (start the local stack with `make run` first; it creates the key)", err)
 		}
-		tok, err := dev.Sign(subject, store.NormalizeEmail(*email), time.Now(), devissuer.TokenTTL)
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -18,7 +19,7 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
-	h, err := newHandler(context.Background(), os.Getenv, log)
+	h, err := newHandler(context.Background(), os.Getenv, time.Now, log)
 	if err != nil {
 		log.Error("start", "error", err)
 		os.Exit(1)
@@ -27,9 +28,9 @@ func main() {
 }
 
 // newHandler wires the function: its configuration from getenv, the
-// DynamoDB client, the store, the sites service, and its HTTP handler as a
-// Lambda proxy handler. Nothing in it reads a clock.
-func newHandler(_ context.Context, getenv func(string) string, log *slog.Logger) (httpapi.Proxy, error) {
+// DynamoDB client, the store, the sites service with its cache of site
+// records on the clock now, and its HTTP handler as a Lambda proxy handler.
+func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger) (httpapi.Proxy, error) {
 	table := getenv("TABLE_NAME")
 	if table == "" {
 		return nil, errors.New("environment variable TABLE_NAME is not set")
@@ -39,6 +40,9 @@ func newHandler(_ context.Context, getenv func(string) string, log *slog.Logger)
 		return nil, err
 	}
 	st := store.New(db, table)
-	svc := sites.New(st)
+	svc, err := sites.New(st, now, sites.CacheSize)
+	if err != nil {
+		return nil, err
+	}
 	return httpapi.Adapt(httpapi.Sites(svc, log)), nil
 }

@@ -83,6 +83,14 @@ func TokenRevoked(o Origin, t tokensmith.Token, site *tokensmith.Site) tokensmit
 	return o.event(TypeAPIToken, SubTokenRevoked, tokenPayload(t, site))
 }
 
+// PreviousSecretRevoked is the event of the end of the grace period of t's
+// previous secret, revoked by whoever held it; t itself keeps working.
+func PreviousSecretRevoked(o Origin, t tokensmith.Token, site *tokensmith.Site) tokensmith.Event {
+	payload := tokenPayload(t, site)
+	payload["secret"] = "previous"
+	return o.event(TypeAPIToken, SubTokenRevoked, payload)
+}
+
 // TokenExpired is the event of t's expiry after inactivity. site is nil when
 // the site is not found; the payload then names it by id alone.
 func TokenExpired(o Origin, t tokensmith.Token, site *tokensmith.Site) tokensmith.Event {

@@ -109,7 +109,7 @@ func (s *Service) SetPlan(ctx context.Context, idOrSlug string, plan tokensmith.
 		if err != nil {
 			return err
 		}
-		return s.Store.SetPlan(ctx, ws.ID, plan, audit.PlanChanged(o, plan, ws.Plan))
+		return s.Store.SetPlan(ctx, ws, plan, audit.PlanChanged(o, plan, ws.Plan))
 	})
 	ws.Plan = plan
 	return ws, err

@@ -8,11 +8,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
@@ -54,4 +57,40 @@ func NewTable(t testing.TB) (*dynamodb.Client, string) {
 		db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
 	return db, name
+}
+
+// Ops counts DynamoDB operations by name, as SDK middleware sees them:
+// pass Option to the client (ddbclient.Local's options).
+type Ops struct {
+	mu     sync.Mutex
+	counts map[string]int64
+}
+
+// Option adds the counting middleware to a client's options.
+func (c *Ops) Option(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("countOps",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				c.mu.Lock()
+				if c.counts == nil {
+					c.counts = map[string]int64{}
+				}
+				c.counts[awsmiddleware.GetOperationName(ctx)]++
+				c.mu.Unlock()
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+	})
+}
+
+// Reset returns the counts so far, by operation name, and starts again
+// from zero.
+func (c *Ops) Reset() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.counts
+	if out == nil {
+		out = map[string]int64{}
+	}
+	c.counts = map[string]int64{}
+	return out
 }

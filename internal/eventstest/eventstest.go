@@ -137,7 +137,7 @@ func NewFixture(t *testing.T, logicalID string) *Fixture {
 		ExpiresOn: now.Add(token.Inactivity)}
 	created := ev(audit.SubTokenCreated)
 	created.Type = audit.TypeAPIToken
-	must(st.CreateToken(ctx, 0, tok, created, nil, now))
+	must(st.CreateToken(ctx, 0, "", tok, created, nil, now))
 
 	calls, err := newRecorder(dynamotest.Endpoint(), table)
 	must(err)
@@ -145,7 +145,7 @@ func NewFixture(t *testing.T, logicalID string) *Fixture {
 	t.Cleanup(srv.Close)
 	env := map[string]string{
 		"TABLE_NAME": table, "DYNAMODB_ENDPOINT": srv.URL,
-		"OIDC_ISSUER": Issuer, "OIDC_AUDIENCE": "tokensmith-local",
+		"OIDC_ISSUER": Issuer, "OIDC_AUDIENCE": "tokensmith-console",
 	}
 	return &Fixture{LogicalID: logicalID, Getenv: func(k string) string { return env[k] }, Store: st, calls: calls}
 }

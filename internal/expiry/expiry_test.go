@@ -18,6 +18,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/expiry"
+	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -51,7 +52,7 @@ func newFixture(t *testing.T) *fixture {
 	perms := scope.Permissions{"sites": scope.Read}
 	tok := tokensmith.Token{ID: "0000000b0000000000000001", Kind: token.KindSite, Name: "Old sync", SiteID: site.ID, WorkspaceID: ws.ID,
 		Permissions: perms, Scope: "sites:read", DisplayHint: "tss_…Zq9w", SecretHash: "h", CreatedOn: t0, ExpiresOn: t0.Add(token.Inactivity)}
-	if err := st.CreateToken(ctx, 0, tok, tokensmith.Event{ID: "c", Type: audit.TypeAPIToken, SubType: "token_created", Timestamp: t0,
+	if err := st.CreateToken(ctx, 0, "", tok, tokensmith.Event{ID: "c", Type: audit.TypeAPIToken, SubType: "token_created", Timestamp: t0,
 		Workspace: tokensmith.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}, nil, t0); err != nil {
 		t.Fatal(err)
 	}
@@ -205,15 +206,9 @@ func TestPartialFailureReportsOnlyTheFailingRecord(t *testing.T) {
 		t.Errorf("%d token_expired events; want 2 (records 1 and 3)", len(evs))
 	}
 	// With the table failing, every record fails and is retried.
-	f.h.Store = store.New(failing{}, f.table)
+	f.h.Store = store.New(mock.Failing(fmt.Errorf("connection refused")), f.table)
 	resp, _ = f.h.Handle(context.Background(), events.DynamoDBEvent{Records: batch[:1]})
 	if fmt.Sprint(resp.BatchItemFailures) != "[{1}]" {
 		t.Errorf("failures with the table down = %v; want [{1}]", resp.BatchItemFailures)
 	}
-}
-
-type failing struct{ store.DB }
-
-func (failing) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	return nil, fmt.Errorf("connection refused")
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -81,21 +82,17 @@ func parseAuditQuery(values url.Values) (store.AuditQuery, error) {
 		}
 		return vs[0], true
 	}
-	integer := func(name string, min, max int) (int, bool) {
+	integer := func(name string, min, max int64) (int, bool) {
 		v, ok := one(name)
 		if !ok {
 			return 0, false
 		}
-		n, err := strconv.Atoi(v)
+		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < min || n > max {
-			if max == int(^uint(0)>>1) {
-				bad(name, fmt.Sprintf("must be a whole number, %d or more", min))
-			} else {
-				bad(name, fmt.Sprintf("must be a whole number from %d to %d", min, max))
-			}
+			bad(name, fmt.Sprintf("must be a whole number from %d to %d", min, max))
 			return 0, false
 		}
-		return n, true
+		return int(n), true
 	}
 	instant := func(name string) *time.Time {
 		v, ok := one(name)
@@ -112,7 +109,11 @@ func parseAuditQuery(values url.Values) (store.AuditQuery, error) {
 	if n, ok := integer("limit", 1, maxAuditLimit); ok {
 		q.Limit = n
 	}
-	if n, ok := integer("offset", 0, int(^uint(0)>>1)); ok {
+	// Offset is any whole number an int holds (64 bits on every target of
+	// the template): one at or past the total is an empty page, as API.md's
+	// "0 or more" promises, and the store's page arithmetic cannot overflow
+	// on it.
+	if n, ok := integer("offset", 0, math.MaxInt); ok {
 		q.Offset = n
 	}
 	if v, ok := one("sortOrder"); ok {

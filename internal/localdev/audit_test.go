@@ -30,6 +30,11 @@ func newAuditEnv(t *testing.T, pairs int) *auditEnv {
 	e := newEnvWith(t, 0, c.Now)
 	a := &auditEnv{env: e, clock: c, pairs: pairs, origin: c.Now()}
 	a.times = append(a.times, c.Now(), c.Now()) // the seed's two memberships
+	// The admin's first call binds their invitation: a third event.
+	if r := e.do("GET", "/v2/me", e.demo.AdminToken, ""); r.status != 200 {
+		t.Fatalf("admin's first call = %d %s", r.status, r.raw)
+	}
+	a.times = append(a.times, c.Now())
 	base := "/v2/sites/" + e.demo.SiteID + "/tokens/"
 	for i := 0; i < pairs; i++ {
 		c.Add(time.Minute)
@@ -91,7 +96,7 @@ func reversed(ts []time.Time) []time.Time {
 }
 
 func TestAuditLogPaging(t *testing.T) {
-	a := newAuditEnv(t, 30) // 2 + 60 + 1 = 63 events
+	a := newAuditEnv(t, 30) // 3 + 60 + 1 = 64 events
 	n := len(a.times)
 	tests := []struct {
 		name, query string
@@ -103,7 +108,13 @@ func TestAuditLogPaging(t *testing.T) {
 		{"second page desc", "?limit=10&offset=10", reversed(a.times)[10:20]},
 		{"last partial page desc", "?limit=10&offset=60", reversed(a.times)[60:]},
 		{"page across the end asc", "?limit=25&offset=50&sortOrder=asc", a.times[50:]},
-		{"offset past the end", "?offset=63", nil},
+		{"offset past the end", "?offset=64", nil},
+		{"offset past the end asc", "?offset=64&sortOrder=asc", nil},
+		{"largest offset desc", "?offset=9223372036854775807", nil},
+		{"largest offset asc", "?offset=9223372036854775807&sortOrder=asc", nil},
+		{"largest offset but one desc", "?offset=9223372036854775806&sortOrder=desc", nil},
+		{"largest offset but one asc", "?offset=9223372036854775806&sortOrder=asc", nil},
+		{"large offset, one event", "?offset=63&limit=100&sortOrder=asc", a.times[63:]},
 		{"one event", "?limit=1&offset=5&sortOrder=asc", a.times[5:6]},
 	}
 	for _, tc := range tests {
@@ -132,7 +143,7 @@ func TestAuditLogPaging(t *testing.T) {
 }
 
 func TestAuditLogFilters(t *testing.T) {
-	a := newAuditEnv(t, 5) // events at origin x2, +1m .. +10m, +11m
+	a := newAuditEnv(t, 5) // events at origin x3, +1m .. +10m, +11m
 	at := func(min int) string {
 		return url.QueryEscape(a.origin.Add(time.Duration(min) * time.Minute).Format(time.RFC3339))
 	}
@@ -140,14 +151,16 @@ func TestAuditLogFilters(t *testing.T) {
 		name, query string
 		want        []time.Time
 	}{
-		{"from is inclusive", "?sortOrder=asc&from=" + at(3), a.times[4:]},
-		{"to is exclusive", "?sortOrder=asc&to=" + at(3), a.times[:4]},
-		{"from and to", "?sortOrder=asc&from=" + at(3) + "&to=" + at(5), a.times[4:6]},
-		{"range with offset", "?sortOrder=asc&from=" + at(1) + "&to=" + at(9) + "&offset=2&limit=3", a.times[4:7]},
+		{"from is inclusive", "?sortOrder=asc&from=" + at(3), a.times[5:]},
+		{"to is exclusive", "?sortOrder=asc&to=" + at(3), a.times[:5]},
+		{"from and to", "?sortOrder=asc&from=" + at(3) + "&to=" + at(5), a.times[5:7]},
+		{"range with offset", "?sortOrder=asc&from=" + at(1) + "&to=" + at(9) + "&offset=2&limit=3", a.times[5:8]},
 		{"range before everything", "?to=" + at(-5), nil},
 		{"range after everything", "?from=" + at(60), nil},
-		{"event type", "?sortOrder=asc&eventType=workspace_membership", a.times[:2]},
-		{"event type and range", "?sortOrder=asc&eventType=api_token&from=" + at(2) + "&to=" + at(4), a.times[3:5]},
+		{"event type", "?sortOrder=asc&eventType=workspace_membership", a.times[:3]},
+		{"event type and range", "?sortOrder=asc&eventType=api_token&from=" + at(2) + "&to=" + at(4), a.times[4:6]},
+		{"range with the largest offset asc", "?sortOrder=asc&eventType=api_token&from=" + at(2) + "&offset=9223372036854775807", nil},
+		{"range with the largest offset desc", "?eventType=api_token&to=" + at(4) + "&offset=9223372036854775807", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -183,6 +196,9 @@ func TestAuditLogErrors(t *testing.T) {
 		{"?from=yesterday", "from"}, {"?to=2026-13-01T00:00:00Z", "to"},
 		{"?from=2026-11-22T12:00:00Z&to=2026-11-22T12:00:00Z", "to"},
 		{"?limit=1&limit=2", "limit"},
+		{"?offset=9223372036854775808", "offset"}, {"?offset=9223372036854775808&sortOrder=asc", "offset"},
+		{"?offset=99999999999999999999999999999999", "offset"}, {"?offset=-9223372036854775809", "offset"},
+		{"?offset=ten", "offset"}, {"?limit=9223372036854775807", "limit"}, {"?limit=-9223372036854775808", "limit"},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			r := a.get(a.demo.WorkspaceID, tc.query)
@@ -202,11 +218,16 @@ func TestAuditLogErrors(t *testing.T) {
 	wantError(t, a.get(other.ID, ""), 404, "resource_not_found")
 	wantError(t, a.get("vogons", ""), 404, "resource_not_found")
 	wantError(t, a.get("no-such-workspace", ""), 404, "resource_not_found")
+	// A slug longer than any key DynamoDB takes is not found either, never
+	// DynamoDB's refusal as a 500.
+	wantError(t, a.get(strings.Repeat("a", 2100), ""), 404, "resource_not_found")
+	wantError(t, a.get(strings.Repeat("%C3%A9", 1100), ""), 404, "resource_not_found")
 	site, _ := a.mint("site", `{"sites":"read"}`)
 	wantError(t, a.do("GET", "/v2/workspaces/"+a.demo.WorkspaceID+"/audit_logs", site, ""), 403, "missing_scopes")
 	wantError(t, a.do("GET", "/v2/workspaces/"+a.demo.WorkspaceID+"/audit_logs", a.demo.AdminToken, ""), 401, "not_authorized")
 
-	// Not on enterprise: the token still works, the log is refused.
+	// Not on enterprise: the log is refused (by the authorizer, which learns
+	// the plan from the token's secret, or by the log itself).
 	if _, err := a.stack.Directory.SetPlan(t.Context(), a.demo.WorkspaceSlug, tokensmith.PlanFree); err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +257,7 @@ func TestAuditEventOnlyWithItsChange(t *testing.T) {
 		Workspace: tokensmith.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}
 	tok := tokensmith.Token{ID: "0000000000000000000000aa", Kind: "site", SiteID: site.ID, WorkspaceID: ws.ID, SecretHash: "h", CreatedOn: now, ExpiresOn: now.Add(time.Hour)}
 	// A stale token version: the create's condition fails.
-	if err := e.stack.Store.CreateToken(ctx, site.TokenVersion+7, tok, ev, nil, now); !errors.Is(err, store.ErrConflict) {
+	if err := e.stack.Store.CreateToken(ctx, site.TokenVersion+7, "", tok, ev, nil, now); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("CreateToken at a wrong version = %v; want ErrConflict", err)
 	}
 	// A role change of a member that is not there.

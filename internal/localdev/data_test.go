@@ -190,6 +190,49 @@ func TestRevokeBySecret(t *testing.T) {
 	}
 }
 
+// TestRevokeByPreviousSecret: revoking by a regenerated token's previous
+// secret, still in its grace period, ends only that secret; the current
+// one keeps working, and the audit event says which secret it was.
+func TestRevokeByPreviousSecret(t *testing.T) {
+	e := newEnvWith(t, 0, nil)
+	old, id := e.mint("site", `{"sites":"read"}`)
+	r := e.do("POST", "/v2/sites/"+e.demo.SiteID+"/tokens/"+id+"/regenerate", e.demo.AdminToken, `{"gracePeriodSeconds":3600}`)
+	current := r.str("token")
+	if r.status != 200 || e.do("GET", "/v2/sites", old, "").status != 200 {
+		t.Fatalf("regenerate with grace = %d %s, or the old secret does not work in its grace period", r.status, r.raw)
+	}
+	if r := e.do("POST", "/v2/token/revoke", "", `{"token":"`+old+`"}`); r.status != 200 || r.body["didRevoke"] != true {
+		t.Fatalf("revoke by the previous secret = %d %s; want didRevoke true", r.status, r.raw)
+	}
+	wantError(t, e.do("GET", "/v2/sites", old, ""), 401, "not_authorized")
+	if got := e.do("GET", "/v2/sites", current, ""); got.status != 200 {
+		t.Errorf("current secret after its predecessor was revoked = %d %s; want 200", got.status, got.raw)
+	}
+	if g := e.do("GET", "/v2/sites/"+e.demo.SiteID+"/tokens/"+id, e.demo.AdminToken, ""); g.status != 200 {
+		t.Errorf("token after its previous secret was revoked = %d; want it listed", g.status)
+	}
+	if r := e.do("POST", "/v2/token/revoke", "", `{"token":"`+old+`"}`); r.body["didRevoke"] != false {
+		t.Errorf("second revoke by the previous secret = %s; want didRevoke false", r.raw)
+	}
+	previous := 0
+	for _, it := range e.items("AUDIT#") {
+		if strings.Contains(it, `"token_revoked"`) && strings.Contains(it, `"secret":"previous"`) && strings.Contains(it, `"type":"token"`) {
+			previous++
+		}
+	}
+	if previous != 1 {
+		t.Errorf("%d token_revoked events for a previous secret; want 1", previous)
+	}
+	// The current secret revokes the token, as before.
+	if r := e.do("POST", "/v2/token/revoke", "", `{"token":"`+current+`"}`); r.body["didRevoke"] != true {
+		t.Errorf("revoke by the current secret = %s; want didRevoke true", r.raw)
+	}
+	wantError(t, e.do("GET", "/v2/sites", current, ""), 401, "not_authorized")
+	if n := len(e.items("SECRET#")); n != 0 {
+		t.Errorf("%d secrets left; want 0", n)
+	}
+}
+
 func TestExpiryWithClock(t *testing.T) {
 	c := &clock{now: time.Now().UTC()}
 	e := newEnvWith(t, 0, c.Now)

@@ -16,17 +16,17 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/localdev"
-	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
-	"github.com/tokensmith/tokensmith/internal/localdev/devissuer"
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
+	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/mock"
+	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -36,7 +36,7 @@ import (
 // tokensHandler is the tokens function's handler on st, built as its main
 // builds it.
 func tokensHandler(st *store.Store, log *slog.Logger) httpapi.Proxy {
-	return httpapi.Adapt(httpapi.Tokens(manage.New(st), log))
+	return httpapi.Adapt(httpapi.Tokens(manage.New(st, people.New(st)), log))
 }
 
 // authorizerHandler is the authorizer function's handler on secrets, built
@@ -81,7 +81,7 @@ func TestDynamoDBUnreachable(t *testing.T) {
 // token is bad.
 func TestIssuerUnreachable(t *testing.T) {
 	e := newEnv(t)
-	users, err := usertoken.NewVerifier(usertoken.Config{Issuer: "http://127.0.0.1:1/dev-issuer", Audience: devissuer.Audience})
+	users, err := usertoken.NewVerifier(usertoken.Config{Issuer: "http://127.0.0.1:1/dev-issuer", Audience: issuer.DefaultClientID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,13 +110,6 @@ func TestIssuerUnreachable(t *testing.T) {
 	}
 }
 
-// throttled is the table answering every write with throttling.
-type throttled struct{ store.DB }
-
-func (throttled) TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	return nil, &types.ProvisionedThroughputExceededException{Message: aws.String("throttled")}
-}
-
 // TestThrottledWritesLeaveNothing: a create whose transaction is throttled
 // answers 500 and leaves the table as it was.
 func TestThrottledWritesLeaveNothing(t *testing.T) {
@@ -126,8 +119,10 @@ func TestThrottledWritesLeaveNothing(t *testing.T) {
 		t.Fatalf("admin's first call = %d %s", r.status, r.raw)
 	}
 	before := fmt.Sprint(e.items(""))
-	h := tokensHandler(store.New(throttled{e.stack.DB}, e.table), slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	p := principal.Principal{Kind: principal.User, Issuer: e.stack.Issuer.URL, UserID: issuer.SubjectFor(localdev.DemoAdminEmail), Email: localdev.DemoAdminEmail}
+	throttled := mock.Through(e.stack.DB)
+	throttled.TransactWriteItemsFn = mock.Failing(&types.ProvisionedThroughputExceededException{Message: aws.String("throttled")}).TransactWriteItemsFn
+	h := tokensHandler(store.New(throttled, e.table), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	p := principal.Principal{Kind: principal.User, Issuer: e.stack.Issuer.URL(), UserID: issuer.SubjectFor(localdev.DemoAdminEmail), Email: localdev.DemoAdminEmail}
 	for _, req := range []struct{ method, path, body string }{
 		{"POST", "/v2/sites/" + e.demo.SiteID + "/tokens", `{"name":"x","permissions":{"sites":"read"}}`},
 		{"POST", "/v2/workspaces/" + e.demo.WorkspaceID + "/tokens", `{"name":"x","permissions":{"workspace_activity":"read"}}`},

@@ -1,6 +1,7 @@
 // Package localdev assembles the whole service on one machine for local
 // development, as `make run` serves it and the end-to-end tests drive it: the
-// table created from template.yaml in DynamoDB Local, the dev issuer, and
+// table created from template.yaml in DynamoDB Local, the local OpenID
+// Provider (package issuer) that stands in for Cognito's managed login, and
 // the local gateway in front of the same authorizer and function handlers
 // Lambda runs. No Lambda links it.
 package localdev
@@ -22,10 +23,11 @@ import (
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/directory"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
-	"github.com/tokensmith/tokensmith/internal/localdev/devissuer"
+	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
 	"github.com/tokensmith/tokensmith/internal/sites"
@@ -37,8 +39,10 @@ import (
 type Config struct {
 	Endpoint string // DynamoDB
 	Table    string
-	Dir      string // holds the dev issuer's key
-	BaseURL  string // where the stack is served, for the dev issuer's URL
+	Dir      string // holds the local issuer's key
+	// BaseURL is where the stack is served, on a loopback address: the local
+	// issuer is BaseURL+defaults.IssuerPath and the console BaseURL+defaults.ConsolePath.
+	BaseURL string
 	// CacheTTL is the authorizer cache TTL; negative uses the template's default.
 	CacheTTL time.Duration
 	// Now is the clock of the authorizer and the functions; nil is time.Now.
@@ -53,8 +57,9 @@ type Stack struct {
 	Handler   http.Handler
 	Gateway   *gateway.Gateway
 	Store     *store.Store
+	Sites     *sites.Service
 	Directory *directory.Service
-	Issuer    *devissuer.Issuer
+	Issuer    *issuer.Issuer
 	DB        *dynamodb.Client
 }
 
@@ -72,15 +77,25 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err := store.EnsureTable(ctx, db, def.CreateTableInput(cfg.Table), def.TimeToLiveSpecification.AttributeName); err != nil {
 		return nil, fmt.Errorf("DynamoDB at %s: %w", cfg.Endpoint, err)
 	}
-	issuer, err := devissuer.Load(filepath.Join(cfg.Dir, devissuer.KeyFile), cfg.BaseURL+devissuer.Path, true)
-	if err != nil {
-		return nil, err
-	}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
-	verifier, err := usertoken.NewVerifier(usertoken.Config{Issuer: issuer.URL, Audience: devissuer.Audience})
+	console := cfg.BaseURL + defaults.ConsolePath
+	iss, err := issuer.New(issuer.Config{
+		URL:                    cfg.BaseURL + defaults.IssuerPath,
+		KeyFile:                filepath.Join(cfg.Dir, defaults.IssuerKeyFile),
+		RedirectURIs:           []string{console, console + "callback"},
+		PostLogoutRedirectURIs: []string{console},
+		People:                 DemoPeople,
+		Now:                    now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The API's audience is the console's client id, as in AWS it is the
+	// Cognito app client's.
+	verifier, err := usertoken.NewVerifier(usertoken.Config{Issuer: iss.URL(), Audience: issuer.DefaultClientID})
 	if err != nil {
 		return nil, err
 	}
@@ -88,23 +103,30 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	// mains build them (functions/*/main.go), on the stack's clock.
 	st := store.New(db, cfg.Table)
 	authz := &authorizer.Authorizer{Users: verifier, Secrets: st, Now: now, Log: cfg.Log}
-	tokens := manage.New(st)
+	members := people.New(st)
+	members.Now = now
+	tokens := manage.New(st, members)
 	tokens.Now = now
+	siteSvc, err := sites.New(st, now, sites.CacheSize)
+	if err != nil {
+		return nil, err
+	}
 	gw, err := gateway.New(tmpl, authz.Handle, map[string]gateway.Proxy{
 		route.Tokens:    httpapi.Adapt(httpapi.Tokens(tokens, cfg.Log)),
-		route.Sites:     httpapi.Adapt(httpapi.Sites(sites.New(st), cfg.Log)),
+		route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, cfg.Log)),
 		route.AuditLogs: httpapi.Adapt(httpapi.AuditLogs(audit.New(st), cfg.Log)),
+		route.People:    httpapi.Adapt(httpapi.People(members, cfg.Log)),
 	}, cfg.CacheTTL, cfg.Log)
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle(devissuer.Path+"/", http.StripPrefix(devissuer.Path, issuer))
+	mux.Handle(iss.Path()+"/", iss)
 	mux.Handle("/", gw)
 	gw.Now = now
 	dir := directory.New(st)
 	dir.Now = now
-	return &Stack{Handler: mux, Gateway: gw, Store: st, Directory: dir, Issuer: issuer, DB: db}, nil
+	return &Stack{Handler: mux, Gateway: gw, Store: st, Sites: siteSvc, Directory: dir, Issuer: iss, DB: db}, nil
 }
 
 // Demo is what `make run` seeds and writes to .local/demo.json.
@@ -124,9 +146,15 @@ const (
 	DemoMemberEmail = "member@example.com"
 )
 
-// SeedDemo creates the demo workspace and site unless they exist, invites
-// the two people, and signs fresh user tokens for them, with the local
-// issuer's stable subject of each email.
+// DemoPeople are the seeded people, as the local issuer's sign-in page lists
+// them; their subjects are issuer.SubjectFor(email).
+var DemoPeople = []issuer.Person{
+	{Name: "Workspace admin", Email: DemoAdminEmail},
+	{Name: "Workspace member", Email: DemoMemberEmail},
+}
+
+// SeedDemo creates the demo workspace, site and people unless they exist,
+// and signs fresh user tokens for the two people.
 func (s *Stack) SeedDemo(ctx context.Context, baseURL string, now time.Time) (Demo, error) {
 	ws, err := s.Store.Workspace(ctx, DemoSlug)
 	if errors.Is(err, store.ErrNotFound) {
@@ -161,8 +189,7 @@ func (s *Stack) SeedDemo(ctx context.Context, baseURL string, now time.Time) (De
 		if _, err := s.Directory.AddMember(ctx, ws.ID, "", p.email, p.role); err != nil {
 			return Demo{}, fmt.Errorf("seed %s: %w", p.email, err)
 		}
-		// The invitation binds to the token's subject on its first use.
-		if *p.out, err = s.Issuer.Sign(issuer.SubjectFor(p.email), p.email, now, devissuer.TokenTTL); err != nil {
+		if *p.out, err = s.Issuer.Sign(issuer.Claims{Email: p.email}, now, defaults.TokenTTL); err != nil {
 			return Demo{}, err
 		}
 	}

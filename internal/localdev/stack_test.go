@@ -52,8 +52,9 @@ func (c *clock) Add(d time.Duration) {
 func newEnv(t *testing.T) *env { return newEnvWith(t, -1, nil) }
 
 // newEnvWith starts a stack with an authorizer cache TTL (negative: the
-// template's default) and a clock (nil: the real one).
-func newEnvWith(t *testing.T, cacheTTL time.Duration, now func() time.Time) *env {
+// template's default), a clock (nil: the real one) and options of its
+// DynamoDB client.
+func newEnvWith(t *testing.T, cacheTTL time.Duration, now func() time.Time, opts ...func(*dynamodb.Options)) *env {
 	t.Helper()
 	_, table := dynamotest.NewTable(t)
 	var h http.Handler
@@ -62,7 +63,7 @@ func newEnvWith(t *testing.T, cacheTTL time.Duration, now func() time.Time) *env
 	logs := &bytes.Buffer{}
 	stack, err := localdev.Start(context.Background(), localdev.Config{
 		Endpoint: dynamotest.Endpoint(), Table: table, Dir: t.TempDir(), BaseURL: srv.URL,
-		CacheTTL: cacheTTL, Now: now,
+		CacheTTL: cacheTTL, Now: now, ClientOptions: opts,
 		Log: slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil)),
 	})
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
 
@@ -143,7 +145,8 @@ func TestRegenerateGrace(t *testing.T) {
 	if graced != 1 {
 		t.Errorf("%d secrets with a grace period; want 1: %v", graced, secrets)
 	}
-	for _, body := range []string{`{"gracePeriodSeconds":-1}`, `{"gracePeriodSeconds":604801}`, `{"gracePeriodSeconds":"1"}`} {
+	// 3600 + 2^55 seconds would overflow to about one hour as a duration.
+	for _, body := range []string{`{"gracePeriodSeconds":-1}`, `{"gracePeriodSeconds":604801}`, `{"gracePeriodSeconds":"1"}`, `{"gracePeriodSeconds":36028797018967568}`} {
 		t.Run(body, func(t *testing.T) {
 			r := e.do("POST", base+"/"+id+"/regenerate", e.demo.AdminToken, body)
 			wantError(t, r, 400, "validation_error")
@@ -182,15 +185,58 @@ func TestWorkspaceTokens(t *testing.T) {
 	if _, err := e.stack.Directory.SetPlan(t.Context(), e.demo.WorkspaceSlug, "free"); err != nil {
 		t.Fatal(err)
 	}
+	// Off enterprise, admins may no longer create workspace tokens, but may
+	// still list, read and revoke the ones there are.
 	wantError(t, e.do("POST", base, e.demo.AdminToken, `{"name":"x","permissions":{"workspace_activity":"read"}}`), 403, "not_enterprise_plan_workspace")
-	wantError(t, e.do("GET", base, e.demo.AdminToken, ""), 403, "not_enterprise_plan_workspace")
+	if l := e.do("GET", base, e.demo.AdminToken, ""); l.status != 200 || !strings.Contains(l.raw, id) {
+		t.Errorf("list on a free workspace = %d %s; want the token", l.status, l.raw)
+	}
+	if g := e.do("GET", base+"/"+id, e.demo.AdminToken, ""); g.status != 200 {
+		t.Errorf("get on a free workspace = %d %s; want 200", g.status, g.raw)
+	}
+	wantError(t, e.do("GET", base, e.demo.MemberToken, ""), 403, "forbidden")
 	// Site tokens do not depend on the plan.
 	if r := e.do("POST", "/v2/sites/"+e.demo.SiteID+"/tokens", e.demo.AdminToken, sitePerms); r.status != 201 {
 		t.Errorf("site token on a free workspace = %d %s", r.status, r.raw)
 	}
-	if r := e.do("DELETE", base+"/"+id, e.demo.AdminToken, ""); r.status != 403 {
-		t.Errorf("revoke on a free workspace = %d; want 403", r.status)
+	if r := e.do("DELETE", base+"/"+id, e.demo.AdminToken, ""); r.status != 204 {
+		t.Errorf("revoke on a free workspace = %d %s; want 204", r.status, r.raw)
 	}
+	if g := e.do("GET", base+"/"+id, e.demo.AdminToken, ""); g.status != 404 {
+		t.Errorf("get after revoke = %d; want 404", g.status)
+	}
+}
+
+// TestPlanChangeReachesWorkspaceTokens: off enterprise, a workspace token is
+// refused on every data route, introspect included, with
+// not_enterprise_plan_workspace; when the plan returns, it works again.
+// Site tokens of the workspace are not affected.
+func TestPlanChangeReachesWorkspaceTokens(t *testing.T) {
+	e := newEnvWith(t, 0, nil)
+	wsSecret, _ := e.mint("workspace", `{"workspace_activity":"read"}`)
+	siteSecret, _ := e.mint("site", `{"sites":"read"}`)
+	routes := []string{"/v2/token/introspect", "/v2/workspaces/" + e.demo.WorkspaceID + "/audit_logs", "/v2/sites"}
+	setPlan := func(plan tokensmith.Plan) {
+		t.Helper()
+		if _, err := e.stack.Directory.SetPlan(t.Context(), e.demo.WorkspaceSlug, plan); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setPlan(tokensmith.PlanFree)
+	for _, path := range routes {
+		wantError(t, e.do("GET", path, wsSecret, ""), 403, "not_enterprise_plan_workspace")
+	}
+	if r := e.do("GET", "/v2/token/introspect", siteSecret, ""); r.status != 200 {
+		t.Errorf("site token introspect on a free workspace = %d %s; want 200", r.status, r.raw)
+	}
+	setPlan(tokensmith.PlanEnterprise)
+	for _, path := range routes[:2] {
+		if r := e.do("GET", path, wsSecret, ""); r.status != 200 {
+			t.Errorf("GET %s with the plan back = %d %s; want 200", path, r.status, r.raw)
+		}
+	}
+	// Scopes still hold once the plan is back.
+	wantError(t, e.do("GET", "/v2/sites", wsSecret, ""), 403, "missing_scopes")
 }
 
 func TestWhoMayAct(t *testing.T) {
@@ -209,7 +255,7 @@ func TestWhoMayAct(t *testing.T) {
 		t.Fatal(err)
 	}
 	sign := func(sub, email string) string {
-		tok, err := e.stack.Issuer.Sign(sub, email, time.Now(), time.Hour)
+		tok, err := e.stack.Issuer.Sign(issuer.Claims{Subject: sub, Email: email}, time.Now(), time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -226,7 +272,7 @@ func TestWhoMayAct(t *testing.T) {
 	}{
 		{"site admin creates on their site", "POST", siteBase, siteAdminToken, sitePerms, 201, ""},
 		{"site admin lists their site", "GET", siteBase, siteAdminToken, "", 200, ""},
-		{"site admin cannot touch workspace tokens", "GET", "/v2/workspaces/" + e.demo.WorkspaceID + "/tokens", siteAdminToken, "", 404, "resource_not_found"},
+		{"site admin cannot touch workspace tokens", "GET", "/v2/workspaces/" + e.demo.WorkspaceID + "/tokens", siteAdminToken, "", 403, "forbidden"},
 		{"workspace member cannot create", "POST", siteBase, e.demo.MemberToken, sitePerms, 403, "forbidden"},
 		{"workspace member cannot list", "GET", siteBase, e.demo.MemberToken, "", 403, "forbidden"},
 		{"unknown person sees nothing", "GET", siteBase, stranger, "", 404, "resource_not_found"},
@@ -238,7 +284,7 @@ func TestWhoMayAct(t *testing.T) {
 		{"no credential", "GET", siteBase, "", "", 401, "not_authorized"},
 		{"garbage credential", "GET", siteBase, "garbage", "", 401, "not_authorized"},
 		{"expired user token", "GET", siteBase, func() string {
-			tok, _ := e.stack.Issuer.Sign("x", "admin@example.com", time.Now().Add(-2*time.Hour), time.Hour)
+			tok, _ := e.stack.Issuer.Sign(issuer.Claims{Subject: "x", Email: "admin@example.com"}, time.Now().Add(-2*time.Hour), time.Hour)
 			return tok
 		}(), "", 401, "not_authorized"},
 		{"an API token cannot manage tokens", "GET", siteBase, "tss_7Ez7Ez7Ez7Ez7Ez7Ez7Ez7Ez7Ez7Ez7Ez7Ez7Ez70Gn9Oq", "", 401, "not_authorized"},

@@ -26,6 +26,9 @@ import (
 // minting another, and different input is a conflict.
 func (s *Service) Create(ctx context.Context, p Person, owner tokensmith.Owner, in CreateInput, idemKey string) (m Minted, replayed bool, err error) {
 	a, err := s.authorize(ctx, p, owner)
+	if err == nil {
+		err = mayCreate(owner, a)
+	}
 	if err != nil {
 		return Minted{}, false, err
 	}
@@ -48,6 +51,9 @@ func (s *Service) Create(ctx context.Context, p Person, owner tokensmith.Owner, 
 			// Another token was created or revoked since the count: read
 			// the owner's version and count again.
 			if a, err = s.authorize(ctx, p, owner); err != nil {
+				return err
+			}
+			if err := mayCreate(owner, a); err != nil {
 				return err
 			}
 		}
@@ -111,7 +117,7 @@ func (s *Service) create(ctx context.Context, a access, owner tokensmith.Owner, 
 			return Minted{}, err
 		}
 	}
-	if err := s.Store.CreateToken(ctx, a.version, t, ev, rec, now); err != nil {
+	if err := s.Store.CreateToken(ctx, a.version, a.workspace.Plan, t, ev, rec, now); err != nil {
 		return Minted{}, err
 	}
 	return m, nil

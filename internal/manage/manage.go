@@ -32,16 +32,37 @@ const (
 	IdempotencyTTL  = 24 * time.Hour
 )
 
+// Store is the part of the store that token management calls.
+type Store interface {
+	Workspace(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error)
+	Site(ctx context.Context, id string) (tokensmith.Site, error)
+	Tokens(ctx context.Context, owner tokensmith.Owner) ([]tokensmith.Token, error)
+	Token(ctx context.Context, owner tokensmith.Owner, id string) (tokensmith.Token, error)
+	Secret(ctx context.Context, hash string) (tokensmith.Secret, error)
+	Idempotency(ctx context.Context, keyHash string) (store.Idempotency, error)
+	CreateToken(ctx context.Context, version int64, plan tokensmith.Plan, t tokensmith.Token, ev tokensmith.Event, idem *store.Idempotency, now time.Time) error
+	RevokeToken(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
+	RegenerateToken(ctx context.Context, t tokensmith.Token, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error)
+	EndGrace(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
+}
+
+// People signs a caller in: binds the memberships waiting for their email
+// and returns what they hold (people.Service).
+type People interface {
+	SignIn(ctx context.Context, c people.Caller) (people.Access, error)
+}
+
 // Service manages tokens.
 type Service struct {
-	Store *store.Store
-	Now   func() time.Time
-	Rand  io.Reader
+	Store  Store
+	People People
+	Now    func() time.Time
+	Rand   io.Reader
 }
 
 // New returns a Service with the real clock and crypto/rand.
-func New(st *store.Store) *Service {
-	return &Service{Store: st, Now: time.Now, Rand: rand.Reader}
+func New(st Store, pp People) *Service {
+	return &Service{Store: st, People: pp, Now: time.Now, Rand: rand.Reader}
 }
 
 // Person is the caller, as their verified user token names them: by
@@ -77,11 +98,15 @@ type access struct {
 // the memberships waiting for their email; roles are read strongly
 // consistent.
 func (s *Service) authorize(ctx context.Context, p Person, owner tokensmith.Owner) (access, error) {
+	// Any management call signs the caller in, whatever it asks for.
+	who, err := s.People.SignIn(ctx, p)
+	if err != nil {
+		return access{}, err
+	}
 	if !token.ValidID(owner.ID) {
 		return access{}, apperr.NotFoundError()
 	}
-	var a access
-	var err error
+	a := access{actor: who.User}
 	wsID := owner.ID
 	if owner.Kind == token.KindSite {
 		site, err := s.Store.Site(ctx, owner.ID)
@@ -96,11 +121,6 @@ func (s *Service) authorize(ctx context.Context, p Person, owner tokensmith.Owne
 	if owner.Kind == token.KindWorkspace {
 		a.version = a.workspace.TokenVersion
 	}
-	who, err := (&people.Service{Store: s.Store, Now: s.Now, Rand: s.Rand}).SignIn(ctx, p)
-	if err != nil {
-		return access{}, err
-	}
-	a.actor = who.User
 	wsRole := who.Role(tokensmith.Place{WorkspaceID: wsID})
 	var siteRole tokensmith.Role
 	if a.site != nil {
@@ -113,10 +133,17 @@ func (s *Service) authorize(ctx context.Context, p Person, owner tokensmith.Owne
 	default:
 		return access{}, apperr.NotFoundError()
 	}
-	if owner.Kind == token.KindWorkspace && a.workspace.Plan != tokensmith.PlanEnterprise {
-		return access{}, apperr.New(apperr.NotEnterprise, "Workspace tokens are only available on enterprise workspaces")
-	}
 	return a, nil
+}
+
+// mayCreate refuses new workspace tokens on a workspace that is not on the
+// enterprise plan. The tokens it already has stay listed, readable and
+// revocable; the authorizer refuses them on the data routes.
+func mayCreate(owner tokensmith.Owner, a access) error {
+	if owner.Kind == token.KindWorkspace && a.workspace.Plan != tokensmith.PlanEnterprise {
+		return apperr.New(apperr.NotEnterprise, "Workspace tokens are only available on enterprise workspaces")
+	}
+	return nil
 }
 
 // Validate checks a create's input for tokens of kind k.
@@ -210,10 +237,15 @@ func (s *Service) Revoke(ctx context.Context, p Person, owner tokensmith.Owner, 
 }
 
 // Regenerate gives a site token a new secret. The old one stops working at
-// once, or after grace.
-func (s *Service) Regenerate(ctx context.Context, p Person, owner tokensmith.Owner, id string, grace time.Duration) (Minted, error) {
-	if grace < 0 || grace > MaxGrace {
-		return Minted{}, apperr.Invalid(apperr.Detail{Field: "gracePeriodSeconds", Message: fmt.Sprintf("must be from 0 to %d", int(MaxGrace.Seconds()))})
+// once, or after graceSeconds, which is checked before it becomes a duration.
+func (s *Service) Regenerate(ctx context.Context, p Person, owner tokensmith.Owner, id string, graceSeconds int64) (Minted, error) {
+	if graceSeconds < 0 || graceSeconds > int64(MaxGrace/time.Second) {
+		return Minted{}, apperr.Invalid(apperr.Detail{Field: "gracePeriodSeconds", Message: fmt.Sprintf("must be from 0 to %d", int64(MaxGrace/time.Second))})
+	}
+	grace := time.Duration(graceSeconds) * time.Second
+	if owner.Kind != token.KindSite {
+		// Workspace tokens cannot be regenerated: no route leads here.
+		return Minted{}, apperr.NotFoundError()
 	}
 	a, err := s.authorize(ctx, p, owner)
 	if err != nil {
@@ -262,30 +294,30 @@ func (s *Service) Introspect(ctx context.Context, owner tokensmith.Owner, id str
 }
 
 // RevokeBySecret revokes the token whose secret is presented, as whoever
-// holds a leaked token may: it reports whether a live token was revoked.
-// Garbage, unknown and expired secrets revoke nothing.
+// holds a leaked token may: it reports whether a live secret was revoked.
+// The current secret revokes the token; a previous secret still in the grace
+// period of a regenerate ends only that grace period, and the token keeps
+// working with its current secret. Garbage, unknown and expired secrets
+// revoke nothing.
 func (s *Service) RevokeBySecret(ctx context.Context, secret string) (bool, error) {
 	if _, err := token.Parse(secret); err != nil {
 		return false, nil
 	}
-	sec, err := s.Store.Secret(ctx, token.Hash(secret))
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	if !sec.Active(s.Now()) {
-		return false, nil
-	}
-	owner := sec.Owner()
+	hash := token.Hash(secret)
 	revoked := false
-	err = store.Retry(ctx, func() error {
-		t, err := s.activeToken(ctx, owner, sec.TokenID)
+	err := store.Retry(ctx, func() error {
+		sec, err := s.Store.Secret(ctx, hash)
 		if err != nil {
 			return err
 		}
-		if t.SecretHash != sec.Hash && t.PrevSecretHash != sec.Hash {
+		if !sec.Active(s.Now()) {
+			return nil
+		}
+		t, err := s.activeToken(ctx, sec.Owner(), sec.TokenID)
+		if err != nil {
+			return err
+		}
+		if t.SecretHash != hash && t.PrevSecretHash != hash {
 			return nil
 		}
 		ws, err := s.Store.Workspace(ctx, t.WorkspaceID)
@@ -304,7 +336,12 @@ func (s *Service) RevokeBySecret(ctx context.Context, secret string) (bool, erro
 		if err != nil {
 			return err
 		}
-		if err := s.Store.RevokeToken(ctx, t, audit.TokenRevoked(o, t, a.site)); err != nil {
+		if t.SecretHash == hash {
+			err = s.Store.RevokeToken(ctx, t, audit.TokenRevoked(o, t, a.site))
+		} else {
+			err = s.Store.EndGrace(ctx, t, audit.PreviousSecretRevoked(o, t, a.site))
+		}
+		if err != nil {
 			return err
 		}
 		revoked = true

@@ -35,9 +35,29 @@ type UserPool interface {
 	AdminCreateUser(ctx context.Context, in *cognitoidentityprovider.AdminCreateUserInput, optFns ...func(*cognitoidentityprovider.Options)) (*cognitoidentityprovider.AdminCreateUserOutput, error)
 }
 
+// Store is the part of the store that sign-in and members call. Its
+// writes record their audit event in the same transaction; a write that
+// finds the rows changed since they were read is store.ErrConflict.
+type Store interface {
+	UserByIdentity(ctx context.Context, issuer, sub string) (tokensmith.User, error)
+	CreateUser(ctx context.Context, u tokensmith.User) error
+	Invitations(ctx context.Context, email string) ([]tokensmith.Member, error)
+	Memberships(ctx context.Context, userID string) ([]tokensmith.Membership, error)
+	Member(ctx context.Context, p tokensmith.Place, id string) (tokensmith.Member, error)
+	MemberByEmail(ctx context.Context, p tokensmith.Place, email string) (tokensmith.Member, error)
+	Members(ctx context.Context, p tokensmith.Place) ([]tokensmith.Member, error)
+	Workspace(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error)
+	Site(ctx context.Context, id string) (tokensmith.Site, error)
+	Sites(ctx context.Context, wsID string) ([]tokensmith.Site, error)
+	AddMember(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error
+	BindMember(ctx context.Context, m tokensmith.Member, u tokensmith.User, ev tokensmith.Event) error
+	SetRole(ctx context.Context, m tokensmith.Member, role tokensmith.Role, ev tokensmith.Event) error
+	RemoveMember(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error
+}
+
 // Service signs people in and manages members.
 type Service struct {
-	Store *store.Store
+	Store Store
 	Now   func() time.Time
 	Rand  io.Reader
 	// UserPool and UserPoolID, when set, are the stack's own Cognito user
@@ -48,7 +68,7 @@ type Service struct {
 }
 
 // New returns a Service with the real clock and crypto/rand, creating no accounts.
-func New(st *store.Store) *Service { return &Service{Store: st, Now: time.Now, Rand: rand.Reader} }
+func New(st Store) *Service { return &Service{Store: st, Now: time.Now, Rand: rand.Reader} }
 
 // Caller is a person as their verified user token names them.
 type Caller struct {

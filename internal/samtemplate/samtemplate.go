@@ -77,7 +77,7 @@ type Function struct {
 	// Policies are the function's inline policies; entries that are SAM
 	// policy templates (SQSSendMessagePolicy, ...) have no Statement.
 	Policies []Policy `yaml:"Policies"`
-	Events map[string]struct {
+	Events   map[string]struct {
 		Type       string `yaml:"Type"`
 		Properties struct {
 			Method string `yaml:"Method"`
@@ -160,7 +160,6 @@ type Api struct {
 		DefaultAuthorizer string `yaml:"DefaultAuthorizer"`
 		Authorizers       map[string]struct {
 			FunctionPayloadType string `yaml:"FunctionPayloadType"`
-			FunctionArn         string `yaml:"FunctionArn"`
 			Identity            struct {
 				Headers          []string `yaml:"Headers"`
 				Context          []string `yaml:"Context"`

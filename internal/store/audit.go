@@ -88,7 +88,7 @@ type AuditQuery struct {
 	From, To  *time.Time // From inclusive, To exclusive; nil for unbounded
 	Desc      bool
 	Limit     int
-	Offset    int
+	Offset    int // events to skip, 0 or more; at or past the total, none are read
 }
 
 // AuditPage is a page of events and the total the query matches.
@@ -139,16 +139,19 @@ func (s *Store) AuditEvents(ctx context.Context, wsID string, q AuditQuery) (Aud
 		return page, nil
 	}
 	page.Total = hi - lo + 1
+	// An offset at or past the total is an empty page. Below it, each end
+	// stays within [lo, hi] and no sum can overflow, whatever the offset.
+	offset := max(int64(q.Offset), 0)
+	if offset >= page.Total || q.Limit <= 0 {
+		return page, nil
+	}
 	var start, end int64 // inclusive, in sequence order
 	if q.Desc {
-		end = hi - int64(q.Offset)
-		start = max(lo, end-int64(q.Limit)+1)
+		end = hi - offset
+		start = end - min(end-lo, int64(q.Limit)-1)
 	} else {
-		start = lo + int64(q.Offset)
-		end = min(hi, start+int64(q.Limit)-1)
-	}
-	if start > end || q.Limit == 0 {
-		return page, nil
+		start = lo + offset
+		end = start + min(hi-start, int64(q.Limit)-1)
 	}
 	kc := expression.Key(log.pkAttr).Equal(expression.Value(log.pk)).
 		And(expression.Key(log.skAttr).Between(expression.Value(seqKey(start)), expression.Value(seqKey(end))))

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -68,16 +69,48 @@ func (s *Store) workspaceItem(ctx context.Context, idOrSlug string) (workspaceIt
 	return it, nil
 }
 
-// SetPlan changes a workspace's plan and records ev with it.
-func (s *Store) SetPlan(ctx context.Context, wsID string, plan tokensmith.Plan, ev tokensmith.Event) error {
+// SetPlan changes ws's plan, records ev with it, and writes the plan on
+// every secret of the workspace's tokens (previous secrets in their grace
+// period included), where the authorizer reads it. ws is the workspace as
+// read: the transaction holds it to that tokenVersion and bumps it, so a
+// token created meanwhile either is among those written or, having counted
+// at the old version, fails to be created and reads the new plan.
+// ErrConflict when the workspace or one of those secrets changed meanwhile.
+func (s *Store) SetPlan(ctx context.Context, ws tokensmith.Workspace, plan tokensmith.Plan, ev tokensmith.Event) error {
+	tokens, err := s.Tokens(ctx, tokensmith.Owner{Kind: token.KindWorkspace, ID: ws.ID})
+	if err != nil {
+		return err
+	}
 	var b build
+	version := expression.Name("tokenVersion").Equal(expression.Value(ws.TokenVersion))
 	b.addAll(s.audit(ctx, ev, func(u expression.UpdateBuilder) expression.UpdateBuilder {
-		return u.Set(expression.Name("plan"), expression.Value(string(plan)))
-	}, nil))
+		return u.Set(expression.Name("plan"), expression.Value(string(plan))).
+			Set(expression.Name("tokenVersion"), expression.Value(ws.TokenVersion+1))
+	}, &version))
+	for _, t := range tokens {
+		for _, hash := range []string{t.SecretHash, t.PrevSecretHash} {
+			if hash == "" {
+				continue
+			}
+			// A secret past its end may be gone already (TTL); one still
+			// there gets the plan, on the condition that it is still there.
+			var it secretItem
+			switch err := s.get(ctx, secretPK(hash), metaSK, &it); {
+			case errors.Is(err, ErrNotFound):
+				continue
+			case err != nil:
+				return fmt.Errorf("set plan of %s: %w", ws.ID, err)
+			}
+			b.add(s.update(secretPK(hash), metaSK, expression.Set(expression.Name("plan"), expression.Value(string(plan))), exists()))
+		}
+	}
 	if b.err != nil {
 		return b.err
 	}
-	return s.transact(ctx, b.items, nil)
+	if err := s.transact(ctx, b.items, nil); err != nil {
+		return fmt.Errorf("set plan of %s: %w", ws.ID, err)
+	}
+	return nil
 }
 
 // CreateSite stores site; ErrExists when its id is taken.
@@ -124,4 +157,3 @@ func (s *Store) Sites(ctx context.Context, wsID string) ([]tokensmith.Site, erro
 	})
 	return sites, err
 }
-

@@ -82,24 +82,35 @@ type secretItem struct {
 	SiteID      string     `dynamodbav:"siteId,omitempty"`
 	WorkspaceID string     `dynamodbav:"workspaceId"`
 	Scope       string     `dynamodbav:"scope"`
+	CreatedOn   time.Time  `dynamodbav:"createdOn"`
+	LastUsed    *time.Time `dynamodbav:"lastUsed,omitempty"`
 	ExpiresOn   time.Time  `dynamodbav:"expiresOn"`
 	GraceUntil  *time.Time `dynamodbav:"graceUntil,omitempty"`
+	Plan        string     `dynamodbav:"plan,omitempty"`
 	TTL         int64      `dynamodbav:"expiresAt"`
 }
 
-// toSecretItem is the item of t's current secret.
-func toSecretItem(t tokensmith.Token) secretItem {
-	return secretItem{
+// toSecretItem is the item of t's current secret. It carries what
+// introspection shows of t, so that the authorizer's one read answers it,
+// and plan, the workspace's plan, which only a workspace token's secret
+// carries.
+func toSecretItem(t tokensmith.Token, plan tokensmith.Plan) secretItem {
+	it := secretItem{
 		keys: keys{PK: secretPK(t.SecretHash), SK: metaSK},
 		Hash: t.SecretHash, TokenID: t.ID, Kind: t.Kind, SiteID: t.SiteID, WorkspaceID: t.WorkspaceID,
-		Scope: t.Scope, ExpiresOn: t.ExpiresOn, TTL: ttl(t.ExpiresOn),
+		Scope: t.Scope, CreatedOn: t.CreatedOn, LastUsed: t.LastUsed, ExpiresOn: t.ExpiresOn, TTL: ttl(t.ExpiresOn),
 	}
+	if t.Kind == token.KindWorkspace {
+		it.Plan = string(plan)
+	}
+	return it
 }
 
 func (it secretItem) secret() tokensmith.Secret {
 	return tokensmith.Secret{
 		Hash: it.Hash, TokenID: it.TokenID, Kind: it.Kind, SiteID: it.SiteID, WorkspaceID: it.WorkspaceID,
-		Scope: it.Scope, ExpiresOn: it.ExpiresOn, GraceUntil: it.GraceUntil,
+		Scope: it.Scope, CreatedOn: it.CreatedOn, LastUsed: it.LastUsed, ExpiresOn: it.ExpiresOn, GraceUntil: it.GraceUntil,
+		Plan: tokensmith.Plan(it.Plan),
 	}
 }
 

@@ -95,6 +95,9 @@ func key(pk, sk string) map[string]types.AttributeValue {
 // SecretKey is the key of the item the authorizer reads for a secret's hash.
 func SecretKey(hash string) map[string]types.AttributeValue { return key(secretPK(hash), metaSK) }
 
+// SiteKey is the key of a site's item.
+func SiteKey(id string) map[string]types.AttributeValue { return key(sitePK(id), metaSK) }
+
 // IsTokenSortKey reports whether sk is the sort key of a token record, as a
 // stream record's keys show it.
 func IsTokenSortKey(sk string) bool { return strings.HasPrefix(sk, prefixToken) }

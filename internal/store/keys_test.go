@@ -95,7 +95,7 @@ func builtTable() []keyRow {
 		toTokenItem(siteToken).keys,
 		toUserItem(user).keys,
 		toIdentityItem(user).keys,
-		toSecretItem(siteToken).keys,
+		toSecretItem(siteToken, "").keys,
 		toAuditItem(ev).keys,
 		toIdempotencyItem(Idempotency{KeyHash: sample["sha256"]}).keys,
 		toExpiredItem(sample["token"], time.Time{}).keys,

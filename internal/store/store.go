@@ -55,6 +55,12 @@ const (
 	AttrExpiresAt = "expiresAt"
 )
 
+// DynamoDB's limits on the bytes of a partition key and of a sort key.
+const (
+	maxPartitionKey = 2048
+	maxSortKey      = 1024
+)
+
 // Errors callers act on.
 var (
 	ErrNotFound = errors.New("store: not found")
@@ -84,6 +90,12 @@ func New(db DB, table string) *Store { return &Store{db: db, table: table} }
 
 // get reads one item, strongly consistent, into v.
 func (s *Store) get(ctx context.Context, pk, sk string, v any) error {
+	if len(pk) > maxPartitionKey || len(sk) > maxSortKey {
+		// No item has such a key, and DynamoDB would refuse to look: a key
+		// this long is made only by input (a slug in a path), which is then
+		// not found rather than a failure.
+		return ErrNotFound
+	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            key(pk, sk),

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
@@ -219,11 +220,11 @@ func TestTokenLifecycle(t *testing.T) {
 	ctx := context.Background()
 	ws, site := seedSite(t, s)
 	tok := newToken("0000000b0000000000000001", site, "tss_first")
-	if err := s.CreateToken(ctx, 0, tok, event(ws, "token_created"), nil, t0); err != nil {
+	if err := s.CreateToken(ctx, 0, "", tok, event(ws, "token_created"), nil, t0); err != nil {
 		t.Fatal(err)
 	}
 	// A create that counted tokens at the same version as the first loses.
-	if err := s.CreateToken(ctx, 0, newToken("0000000b0000000000000002", site, "tss_second"), event(ws, "token_created"), nil, t0); !errors.Is(err, store.ErrConflict) {
+	if err := s.CreateToken(ctx, 0, "", newToken("0000000b0000000000000002", site, "tss_second"), event(ws, "token_created"), nil, t0); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("CreateToken at a stale version = %v; want ErrConflict", err)
 	}
 	sec, err := s.Secret(ctx, token.Hash("tss_first"))
@@ -284,7 +285,7 @@ func TestConcurrentCreatesAtOneVersion(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			id := "0000000c00000000000000" + string("0123456789"[i]) + "0"
-			errs[i] = s.CreateToken(ctx, 0, newToken(id, site, "tss_"+id), event(ws, "token_created"), nil, t0)
+			errs[i] = s.CreateToken(ctx, 0, "", newToken(id, site, "tss_"+id), event(ws, "token_created"), nil, t0)
 		}()
 	}
 	wg.Wait()
@@ -331,5 +332,184 @@ func TestKelvinSignIsAnotherPerson(t *testing.T) {
 	}
 	if got, err := s.Invitations(ctx, "\u212Aelvin@example.com"); err != nil || len(got) != 0 {
 		t.Errorf("Invitations with the Kelvin sign = %+v, %v; want none", got, err)
+	}
+}
+
+// newWorkspaceToken is a workspace token of ws with secret.
+func newWorkspaceToken(id string, ws tokensmith.Workspace, secret string) tokensmith.Token {
+	t := newToken(id, tokensmith.Site{WorkspaceID: ws.ID}, secret)
+	t.Kind, t.SiteID, t.Scope = token.KindWorkspace, "", "workspace_activity:read"
+	return t
+}
+
+// TestPlanReachesWorkspaceSecrets: a workspace token's secret carries the
+// plan it was created at; SetPlan writes the new plan on every secret of the
+// workspace's tokens (one in its grace period too) in its transaction, and
+// moves the workspace's version, so a create that read the old plan loses.
+func TestPlanReachesWorkspaceSecrets(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	ws, site := seedSite(t, s)
+	first := newWorkspaceToken("0000000b0000000000000001", ws, "tsw_first")
+	if err := s.CreateToken(ctx, 0, tokensmith.PlanEnterprise, first, event(ws, "token_created"), nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	siteTok := newToken("0000000b0000000000000002", site, "tss_site")
+	if err := s.CreateToken(ctx, 0, tokensmith.PlanEnterprise, siteTok, event(ws, "token_created"), nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	// A previous secret in its grace period, as a regenerate leaves one.
+	grace := t0.Add(time.Hour)
+	if _, err := s.RegenerateToken(ctx, first, token.Hash("tsw_second"), "x", &grace, event(ws, "token_regenerated")); err != nil {
+		t.Fatal(err)
+	}
+	plans := func() map[string]tokensmith.Plan {
+		got := map[string]tokensmith.Plan{}
+		for _, sec := range []string{"tsw_first", "tsw_second", "tss_site"} {
+			s, err := s.Secret(ctx, token.Hash(sec))
+			if err != nil {
+				t.Fatalf("Secret(%s) = %v", sec, err)
+			}
+			got[sec] = s.Plan
+		}
+		return got
+	}
+	if got := plans(); got["tsw_first"] != tokensmith.PlanEnterprise || got["tss_site"] != "" {
+		t.Errorf("plans after create = %v; want enterprise on the workspace token's secret, none on the site token's", got)
+	}
+	read, err := s.Workspace(ctx, ws.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPlan(ctx, read, tokensmith.PlanFree, event(ws, "setting_updated")); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]tokensmith.Plan{"tsw_first": tokensmith.PlanFree, "tsw_second": tokensmith.PlanFree, "tss_site": ""}
+	if got := plans(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("plans after SetPlan(free) = %v; want %v", got, want)
+	}
+	// Both writers hold the workspace to the version they read.
+	if err := s.SetPlan(ctx, read, tokensmith.PlanEnterprise, event(ws, "setting_updated")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("SetPlan at a stale version = %v; want ErrConflict", err)
+	}
+	late := newWorkspaceToken("0000000b0000000000000003", ws, "tsw_late")
+	if err := s.CreateToken(ctx, read.TokenVersion, tokensmith.PlanEnterprise, late, event(ws, "token_created"), nil, t0); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("CreateToken at the version before a plan change = %v; want ErrConflict", err)
+	}
+	if _, err := s.Secret(ctx, token.Hash("tsw_late")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Secret of the losing create = %v; want ErrNotFound", err)
+	}
+}
+
+// TestEndGrace: ending a previous secret's grace period deletes only that
+// secret and forgets it on the record; a stale record loses.
+func TestEndGrace(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	ws, site := seedSite(t, s)
+	tok := newToken("0000000b0000000000000001", site, "tss_old")
+	if err := s.CreateToken(ctx, 0, "", tok, event(ws, "token_created"), nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	grace := t0.Add(time.Hour)
+	regen, err := s.RegenerateToken(ctx, tok, token.Hash("tss_new"), "x", &grace, event(ws, "token_regenerated"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EndGrace(ctx, tok, event(ws, "token_revoked")); err == nil {
+		t.Error("EndGrace of a record without a previous secret succeeded")
+	}
+	if err := s.EndGrace(ctx, regen, event(ws, "token_revoked")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Secret(ctx, token.Hash("tss_old")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("previous secret after EndGrace = %v; want ErrNotFound", err)
+	}
+	if sec, err := s.Secret(ctx, token.Hash("tss_new")); err != nil || sec.TokenID != tok.ID {
+		t.Errorf("current secret after EndGrace = %+v, %v; want it kept", sec, err)
+	}
+	if cur, err := s.Token(ctx, tok.Owner(), tok.ID); err != nil || cur.PrevSecretHash != "" || cur.SecretHash != token.Hash("tss_new") {
+		t.Errorf("record after EndGrace = %+v, %v; want only the current secret", cur, err)
+	}
+	if err := s.EndGrace(ctx, regen, event(ws, "token_revoked")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("EndGrace twice = %v; want ErrConflict", err)
+	}
+}
+
+// TestConcurrentMemberChanges: two first sign-ins of one invitation by two
+// accounts bind it exactly once; two admins demoting each other at once
+// leave one admin, whichever wins.
+func TestConcurrentMemberChanges(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	ws, _ := seedSite(t, s)
+	wsPlace := tokensmith.Place{WorkspaceID: ws.ID}
+	a := member("0000000c0000000000000001", wsPlace, "arthur@example.com", tokensmith.RoleAdmin)
+	b := member("0000000c0000000000000002", wsPlace, "ford@example.com", tokensmith.RoleAdmin)
+	for _, m := range []tokensmith.Member{a, b} {
+		if err := s.AddMember(ctx, m, event(ws, "user_added")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	users := []tokensmith.User{
+		{ID: "0000000d0000000000000001", Issuer: "https://issuer.example", Subject: "one", Email: a.Email},
+		{ID: "0000000d0000000000000002", Issuer: "https://issuer.example", Subject: "two", Email: a.Email},
+	}
+	race := func(fs ...func() error) []error {
+		errs := make([]error, len(fs))
+		var wg sync.WaitGroup
+		for i, f := range fs {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = f() }()
+		}
+		wg.Wait()
+		return errs
+	}
+	errs := race(
+		func() error { return s.BindMember(ctx, a, users[0], event(ws, "invitation_accepted")) },
+		func() error { return s.BindMember(ctx, a, users[1], event(ws, "invitation_accepted")) },
+	)
+	var holders int
+	for i, u := range users {
+		got, err := s.Memberships(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		holders += len(got)
+		if (errs[i] == nil) != (len(got) == 1) {
+			t.Errorf("bind by %s = %v, and it holds %+v", u.Subject, errs[i], got)
+		}
+	}
+	if holders != 1 {
+		t.Errorf("after two concurrent binds %d accounts hold the membership (%v); want exactly 1", holders, errs)
+	}
+
+	bound, err := s.Member(ctx, wsPlace, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs = race(
+		func() error { return s.SetRole(ctx, bound, tokensmith.RoleMember, event(ws, "user_role_updated")) },
+		func() error { return s.SetRole(ctx, b, tokensmith.RoleMember, event(ws, "user_role_updated")) },
+	)
+	if (errs[0] == nil) == (errs[1] == nil) {
+		t.Errorf("two admins demoting each other = %v; want exactly one to succeed", errs)
+	}
+	got, err := s.Workspace(ctx, ws.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, err := s.Members(ctx, wsPlace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var admins int64
+	for _, m := range members {
+		if m.Role == tokensmith.RoleAdmin {
+			admins++
+		}
+	}
+	if got.Admins != 1 || admins != 1 {
+		t.Errorf("after two concurrent demotions: admin count %d, admin members %d; want 1 and 1", got.Admins, admins)
 	}
 }

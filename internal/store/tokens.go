@@ -83,9 +83,12 @@ func (s *Store) Idempotency(ctx context.Context, keyHash string) (Idempotency, e
 // CreateToken stores t, its secret and ev in one transaction. version is the
 // owner's tokenVersion as read when its active tokens were counted: the
 // transaction bumps it, so a concurrent create that counted the same tokens
-// fails with ErrConflict and counts again. With idem, the sealed response is
-// stored in the same transaction; ErrIdempotencyKeyUsed when a live one exists.
-func (s *Store) CreateToken(ctx context.Context, version int64, t tokensmith.Token, ev tokensmith.Event, idem *Idempotency, now time.Time) error {
+// fails with ErrConflict and counts again. plan is the workspace's plan as
+// read at version; a workspace token's secret carries it, and since a plan
+// change bumps the version too (SetPlan), a token never carries a stale one.
+// With idem, the sealed response is stored in the same transaction;
+// ErrIdempotencyKeyUsed when a live one exists.
+func (s *Store) CreateToken(ctx context.Context, version int64, plan tokensmith.Plan, t tokensmith.Token, ev tokensmith.Event, idem *Idempotency, now time.Time) error {
 	owner := t.Owner()
 	bump := func(u expression.UpdateBuilder) expression.UpdateBuilder {
 		return u.Set(expression.Name("tokenVersion"), expression.Value(version+1))
@@ -93,7 +96,7 @@ func (s *Store) CreateToken(ctx context.Context, version int64, t tokensmith.Tok
 	same := expression.Name("tokenVersion").Equal(expression.Value(version))
 	var b build
 	b.add(s.put(toTokenItem(t), absent()))
-	b.add(s.put(toSecretItem(t), absent()))
+	b.add(s.put(toSecretItem(t, plan), absent()))
 	if owner.Kind == token.KindWorkspace {
 		// The workspace item holds both the version and the audit counters.
 		b.addAll(s.audit(ctx, ev, bump, &same))
@@ -135,10 +138,33 @@ func (s *Store) RevokeToken(ctx context.Context, t tokensmith.Token, ev tokensmi
 	return nil
 }
 
+// EndGrace ends the grace period of t's previous secret, which t still
+// names as PrevSecretHash: it deletes that secret, forgets it on the record
+// and records ev, leaving the current secret as it is. ErrConflict when the
+// record no longer names that previous secret.
+func (s *Store) EndGrace(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error {
+	if t.PrevSecretHash == "" {
+		return fmt.Errorf("end grace of token %s: no previous secret: %w", t.ID, ErrNotFound)
+	}
+	var b build
+	b.add(s.update(ownerPK(t.Owner()), tokenSK(t.ID), expression.Remove(expression.Name("prevSecretHash")),
+		condition(expression.Name("prevSecretHash").Equal(expression.Value(t.PrevSecretHash)))))
+	b.add(s.del(secretPK(t.PrevSecretHash), metaSK, nil))
+	b.addAll(s.audit(ctx, ev, nil, nil))
+	if b.err != nil {
+		return b.err
+	}
+	if err := s.transact(ctx, b.items, nil); err != nil {
+		return fmt.Errorf("end grace of token %s: %w", t.ID, err)
+	}
+	return nil
+}
+
 // RegenerateToken gives t the secret newHash (shown as hint) and records ev.
 // The old secret is deleted, or kept until graceUntil when that is set; an
 // older secret still in its grace period is deleted. ErrConflict when t
-// changed since it was read. It returns the updated record.
+// changed since it was read. It returns the updated record. Only site
+// tokens are regenerated, so the new secret carries no plan.
 func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error) {
 	old := t
 	t.SecretHash, t.DisplayHint, t.PrevSecretHash = newHash, hint, ""
@@ -152,7 +178,7 @@ func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, newHash
 	}
 	var b build
 	b.add(s.update(ownerPK(t.Owner()), tokenSK(t.ID), upd, condition(expression.Name("secretHash").Equal(expression.Value(old.SecretHash)))))
-	b.add(s.put(toSecretItem(t), absent()))
+	b.add(s.put(toSecretItem(t, ""), absent()))
 	if graceUntil != nil {
 		end := *graceUntil
 		if t.ExpiresOn.Before(end) {
@@ -179,9 +205,11 @@ func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, newHash
 
 // RecordUse notes uses of a token made with the secret sec, up to now: it
 // sets lastUsed, adds uses to useCount and moves expiry to now plus
-// inactivity, on the record and on the token's current secret. Its
-// conditions never revive an expired token, and a secret that is no longer
-// the token's (regenerated meanwhile) changes nothing: ErrConflict.
+// inactivity, on the record and on the token's current secret (which
+// carries lastUsed and expiry for introspection), and on sec itself when it
+// is a secret in its grace period. Its conditions never revive an expired
+// token, and a secret that is no longer the token's (regenerated meanwhile)
+// changes nothing: ErrConflict.
 func (s *Store) RecordUse(ctx context.Context, sec tokensmith.Secret, now time.Time, uses int64, inactivity time.Duration) error {
 	ownerKey := ownerPK(sec.Owner())
 	expires := now.Add(inactivity)
@@ -190,7 +218,8 @@ func (s *Store) RecordUse(ctx context.Context, sec tokensmith.Secret, now time.T
 		Set(expression.Name("expiresOn"), expression.Value(expires)).
 		Set(expression.Name(AttrExpiresAt), expression.Value(ttl(expires))).
 		Add(expression.Name("useCount"), expression.Value(uses))
-	secretUpd := expression.Set(expression.Name("expiresOn"), expression.Value(expires)).
+	secretUpd := expression.Set(expression.Name("lastUsed"), expression.Value(now)).
+		Set(expression.Name("expiresOn"), expression.Value(expires)).
 		Set(expression.Name(AttrExpiresAt), expression.Value(ttl(expires)))
 	if sec.GraceUntil == nil {
 		var b build
@@ -223,6 +252,16 @@ func (s *Store) RecordUse(ctx context.Context, sec tokensmith.Secret, now time.T
 		return fmt.Errorf("decode token: %w", err)
 	}
 	if in, err = s.updateInput(secretPK(rec.SecretHash), metaSK, secretUpd, condition(live)); err != nil {
+		return err
+	}
+	if _, err := s.updateOne(ctx, in); err != nil {
+		return fmt.Errorf("record use of token %s: %w", sec.TokenID, err)
+	}
+	// The secret in its grace period shows the same use when it is
+	// introspected; its TTL stays at the end of its grace.
+	graceUpd := expression.Set(expression.Name("lastUsed"), expression.Value(now)).
+		Set(expression.Name("expiresOn"), expression.Value(expires))
+	if in, err = s.updateInput(secretPK(sec.Hash), metaSK, graceUpd, condition(live)); err != nil {
 		return err
 	}
 	if _, err := s.updateOne(ctx, in); err != nil {

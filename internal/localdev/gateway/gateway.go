@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -57,7 +58,7 @@ type Gateway struct {
 
 	mu    sync.Mutex
 	cache map[string]cached
-	seq   int
+	seq   atomic.Int64
 }
 
 type cached struct {
@@ -191,9 +192,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // cached by identity sources for CacheTTL, as API Gateway does.
 func (g *Gateway) authorize(ctx context.Context, rt route.Route, r *http.Request, headers map[string]string, multi map[string][]string,
 	query, params map[string]string, reqCtx events.APIGatewayProxyRequestContext) (events.APIGatewayCustomAuthorizerResponse, int) {
-	methodArn := fmt.Sprintf("arn:aws:execute-api:us-east-1:%s:%s/%s/%s%s", accountID, apiID, stage, r.Method, r.URL.Path)
-	key := g.cacheKey(r, rt)
+	methodArn := "arn:aws:execute-api:us-east-1:" + accountID + ":" + apiID + "/" + stage + "/" + r.Method + r.URL.Path
+	var key string
 	if g.CacheTTL > 0 {
+		key = g.cacheKey(r, rt)
 		g.mu.Lock()
 		c, ok := g.cache[key]
 		g.mu.Unlock()
@@ -283,8 +285,5 @@ func (g *Gateway) gatewayResponse(w http.ResponseWriter, typ string, status int,
 }
 
 func (g *Gateway) nextRequestID() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.seq++
-	return fmt.Sprintf("local-%d-%d", g.Now().UnixNano(), g.seq)
+	return "local-" + strconv.FormatInt(g.Now().UnixNano(), 10) + "-" + strconv.FormatInt(g.seq.Add(1), 10)
 }
