@@ -74,11 +74,14 @@ build-SitesFunction:
 build-AuditLogsFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/auditlogs
 
+build-PeopleFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/people
+
 build-TokenExpiryFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/tokenexpiry
 
 # build makes every function's bootstrap without sam, into .build/<LogicalId>/.
-FUNCTIONS = AuthorizerFunction TokensFunction SitesFunction AuditLogsFunction TokenExpiryFunction
+FUNCTIONS = AuthorizerFunction TokensFunction SitesFunction AuditLogsFunction PeopleFunction TokenExpiryFunction
 
 build:
 	@for f in $(FUNCTIONS); do $(MAKE) --no-print-directory build-$$f ARTIFACTS_DIR=.build/$$f || exit 1; done

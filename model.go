@@ -42,6 +42,9 @@ type Workspace struct {
 	// TokenVersion changes with every token created for the workspace; a
 	// create that counted tokens at an older version loses.
 	TokenVersion int64
+	// Admins counts the workspace's admin memberships, bound or not; a change
+	// that would take it from 1 to 0 is refused.
+	Admins int64
 }
 
 // Ref returns how audit events name w.
@@ -61,10 +64,13 @@ type Site struct {
 	TokenVersion int64
 }
 
-// User is a person, known by email.
+// User is a person, known by the issuer of their user tokens and its
+// subject (sub). Email is the verified address they last signed in with.
 type User struct {
-	ID    string
-	Email string
+	ID      string
+	Issuer  string
+	Subject string
+	Email   string
 }
 
 // Place is where a membership is: a workspace, or one of its sites.
@@ -76,11 +82,29 @@ type Place struct {
 // IsSite reports whether p is a site rather than a workspace.
 func (p Place) IsSite() bool { return p.SiteID != "" }
 
-// Membership is a person's role in a place.
+// Member is a membership as it is granted: to an email, an invitation,
+// bound to a person (UserID) the first time someone with that verified email
+// signs in. From then on only that person holds it.
+type Member struct {
+	ID      string
+	Place   Place
+	Email   string
+	Role    Role
+	UserID  string // empty until bound
+	AddedOn time.Time
+	AddedBy Actor
+}
+
+// Bound reports whether the invitation has been bound to a person.
+func (m Member) Bound() bool { return m.UserID != "" }
+
+// Membership is what a bound person holds: their role in a place, by way
+// of the member MemberID.
 type Membership struct {
-	Place  Place
-	UserID string
-	Role   Role
+	Place    Place
+	UserID   string
+	MemberID string
+	Role     Role
 }
 
 // Owner is what a token belongs to: a site or a workspace.

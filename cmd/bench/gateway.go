@@ -19,6 +19,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
 	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/mock"
+	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
 	"github.com/tokensmith/tokensmith/internal/sites"
@@ -42,7 +43,7 @@ func gatewayOverhead(st *store.Store, secret string, sec tokensmith.Secret, samp
 	if err != nil {
 		return row{}, err
 	}
-	tokens := httpapi.Adapt(httpapi.Tokens(manage.New(st), log))
+	tokens := httpapi.Adapt(httpapi.Tokens(manage.New(st, people.New(st)), log))
 	gw, err := gateway.New(tmpl, authz.Handle, map[string]gateway.Proxy{
 		route.Tokens:    tokens,
 		route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, log)),

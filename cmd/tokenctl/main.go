@@ -168,11 +168,11 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		if err != nil {
 			return nil, err
 		}
-		u, err := dir.AddMember(ctx, *workspace, *site, *email, tokensmith.Role(*role))
+		m, err := dir.AddMember(ctx, *workspace, *site, *email, tokensmith.Role(*role))
 		if err != nil {
 			return nil, err
 		}
-		return map[string]string{"userId": u.ID}, nil
+		return memberOut(m), nil
 	case "member remove":
 		if err := required("workspace", workspace, "email", email); err != nil {
 			return nil, err
@@ -181,11 +181,11 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		if err != nil {
 			return nil, err
 		}
-		u, err := dir.RemoveMember(ctx, *workspace, *site, *email)
+		m, err := dir.RemoveMember(ctx, *workspace, *site, *email)
 		if err != nil {
 			return nil, err
 		}
-		return map[string]string{"userId": u.ID}, nil
+		return memberOut(m), nil
 	case "dev-token":
 		if err := required("email", email); err != nil {
 			return nil, err
@@ -219,6 +219,16 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		return map[string]string{"token": tok}, nil
 	}
 	return nil, fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+}
+
+// memberOut is what member add and remove print: the member's id, and the
+// person it is bound to (null until bound).
+func memberOut(m tokensmith.Member) map[string]any {
+	var userID any
+	if m.Bound() {
+		userID = m.UserID
+	}
+	return map[string]any{"memberId": m.ID, "userId": userID}
 }
 
 // client is DynamoDB Local's client for a local endpoint, and otherwise one

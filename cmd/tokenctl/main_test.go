@@ -26,11 +26,11 @@ func TestCommands(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{"DYNAMODB_ENDPOINT": dynamotest.Endpoint(), "TABLE_NAME": table, "LOCAL_DIR": dir}
 	getenv := func(k string) string { return env[k] }
-	tokenctl := func(args string) (map[string]string, int, string) {
+	tokenctl := func(args string) (map[string]any, int, string) {
 		t.Helper()
 		var out, errb bytes.Buffer
 		code := run(context.Background(), strings.Fields(args), getenv, &out, &errb)
-		var m map[string]string
+		var m map[string]any
 		if code == 0 {
 			if err := json.Unmarshal(out.Bytes(), &m); err != nil || strings.Count(out.String(), "\n") != 1 {
 				t.Fatalf("tokenctl %s printed %q; want one JSON object", args, out.String())
@@ -40,22 +40,26 @@ func TestCommands(t *testing.T) {
 	}
 
 	ws, code, _ := tokenctl("workspace create --slug magrathea --name Magrathea --plan free")
-	if code != 0 || ws["slug"] != "magrathea" || len(ws["id"]) != 24 {
+	if code != 0 || ws["slug"] != "magrathea" || len(ws["id"].(string)) != 24 {
 		t.Fatalf("workspace create = %v, %d", ws, code)
 	}
 	if p, code, _ := tokenctl("workspace set-plan --workspace magrathea --plan enterprise"); code != 0 || p["plan"] != "enterprise" {
 		t.Errorf("set-plan = %v, %d", p, code)
 	}
-	site, code, _ := tokenctl("site create --workspace " + ws["id"] + " --name Planet --short-name planet")
-	if code != 0 || len(site["id"]) != 24 {
+	site, code, _ := tokenctl(fmt.Sprint("site create --workspace ", ws["id"], " --name Planet --short-name planet"))
+	siteID, _ := site["id"].(string)
+	if code != 0 || len(siteID) != 24 {
 		t.Fatalf("site create = %v, %d", site, code)
 	}
-	m, code, _ := tokenctl("member add --workspace magrathea --email slartibartfast@example.com --role admin")
-	if code != 0 || m["userId"] == "" {
-		t.Fatalf("member add = %v, %d", m, code)
+	m, code, _ := tokenctl("member add --workspace magrathea --email Slartibartfast@example.com --role admin")
+	if id, _ := m["memberId"].(string); code != 0 || len(id) != 24 || m["userId"] != nil {
+		t.Fatalf("member add = %v, %d; want a member id and a null userId", m, code)
 	}
-	if again, _, _ := tokenctl("member add --workspace magrathea --site " + site["id"] + " --email slartibartfast@example.com --role admin"); again["userId"] != m["userId"] {
-		t.Errorf("the same person got two ids: %v, %v", m, again)
+	if again, _, _ := tokenctl("member add --workspace magrathea --email slartibartfast@example.com --role admin"); again["memberId"] != m["memberId"] {
+		t.Errorf("the same email and role again made another member: %v, %v", m, again)
+	}
+	if onSite, _, _ := tokenctl("member add --workspace magrathea --site " + siteID + " --email slartibartfast@example.com --role admin"); onSite["memberId"] == m["memberId"] {
+		t.Errorf("the site membership has the workspace membership's id: %v", onSite)
 	}
 
 	// dev-token needs the local issuer's key, which `make run` creates.
@@ -79,24 +83,32 @@ func TestCommands(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("%s = %d %s", tc.args, code, stderr)
 		}
-		claims, err := verify(dev["token"])
+		tok, _ := dev["token"].(string)
+		claims, err := verify(tok)
 		if !errors.Is(err, tc.verifyErr) {
 			t.Errorf("%s: Verify = %+v, %v; want %v", tc.args, claims, err, tc.verifyErr)
 		}
 		if err == nil && claims.Subject != tc.sub {
 			t.Errorf("%s: sub = %q; want %q", tc.args, claims.Subject, tc.sub)
 		}
-		if got := strings.Contains(payload(t, dev["token"]), `"email_verified":true`); got != tc.wantVerified {
+		if got := strings.Contains(payload(t, tok), `"email_verified":true`); got != tc.wantVerified {
 			t.Errorf("%s: email_verified true = %v; want %v", tc.args, got, tc.wantVerified)
 		}
 	}
-	if _, code, _ := tokenctl("member remove --workspace magrathea --email slartibartfast@example.com"); code != 0 {
-		t.Errorf("member remove = %d", code)
+	// The last admin stays; with another admin, the first can go.
+	if _, code, stderr := tokenctl("member remove --workspace magrathea --email slartibartfast@example.com"); code != 1 || !strings.Contains(stderr, "at least one admin") {
+		t.Errorf("member remove of the last admin = %d %q", code, stderr)
+	}
+	if _, code, _ := tokenctl("member add --workspace magrathea --email zaphod@example.com --role admin"); code != 0 {
+		t.Fatalf("member add = %d", code)
+	}
+	if gone, code, _ := tokenctl("member remove --workspace magrathea --email slartibartfast@example.com"); code != 0 || gone["memberId"] != m["memberId"] {
+		t.Errorf("member remove = %v, %d; want %v", gone, code, m["memberId"])
 	}
 
 	// Every change above is in the workspace's audit log, oldest first.
 	db := ddbclient.Local(dynamotest.Endpoint())
-	page, err := store.New(db, table).AuditEvents(context.Background(), ws["id"], store.AuditQuery{Limit: 100})
+	page, err := store.New(db, table).AuditEvents(context.Background(), ws["id"].(string), store.AuditQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +116,7 @@ func TestCommands(t *testing.T) {
 	for _, e := range page.Events {
 		got = append(got, e.Type+"/"+e.SubType+"/"+string(e.Actor.Type))
 	}
-	want := "[workspace_setting/setting_updated/system workspace_membership/user_added/system site_membership/user_added/system workspace_membership/user_removed/system]"
+	want := "[workspace_setting/setting_updated/system workspace_membership/user_added/system site_membership/user_added/system workspace_membership/user_added/system workspace_membership/user_removed/system]"
 	if fmt.Sprint(got) != want {
 		t.Errorf("audit log = %v; want %s", got, want)
 	}
@@ -124,7 +136,7 @@ func TestCommands(t *testing.T) {
 		{"site create --workspace magrathea --name X --short-name Not_OK", 1, "short name"},
 		{"member add --workspace magrathea --email not-an-email --role admin", 1, "email"},
 		{"member add --workspace magrathea --email a@example.com --role owner", 1, "role"},
-		{"member add --workspace magrathea --site " + site["id"] + " --email a@example.com --role member", 1, "site role"},
+		{"member add --workspace magrathea --site " + siteID + " --email a@example.com --role member", 1, "site role"},
 		{"member add --workspace magrathea --site 0000000000000000000000ff --email a@example.com --role admin", 1, "no site"},
 		{"member remove --workspace magrathea --email slartibartfast@example.com", 1, "not a member"},
 		{"dev-token", 2, "--email"},

@@ -18,6 +18,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
 
@@ -45,6 +46,9 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 		return nil, err
 	}
 	st := store.New(db, table)
-	svc := &manage.Service{Store: st, Now: now, Rand: random}
+	// Every management call signs the caller in: binds the invitations
+	// waiting for their verified email.
+	signIn := &people.Service{Store: st, Now: now, Rand: random}
+	svc := &manage.Service{Store: st, People: signIn, Now: now, Rand: random}
 	return httpapi.Adapt(httpapi.Tokens(svc, log)), nil
 }

@@ -34,6 +34,9 @@ const (
 	SubUserAdded       = "user_added"
 	SubUserRoleUpdated = "user_role_updated"
 	SubUserRemoved     = "user_removed"
+	// SubInvitationAccepted is a membership granted to an email binding to
+	// the person who first signed in with it.
+	SubInvitationAccepted = "invitation_accepted"
 	// workspace_setting
 	SubSettingUpdated = "setting_updated"
 )
@@ -110,24 +113,27 @@ func tokenPayload(t tokensmith.Token, site *tokensmith.Site) map[string]any {
 	return payload
 }
 
-// MemberAdded is the event of u's new role in place p.
-func MemberAdded(o Origin, p tokensmith.Place, u tokensmith.User, role tokensmith.Role) tokensmith.Event {
-	payload := memberPayload(p, u)
-	payload["role"] = string(role)
-	return o.event(membershipType(p), SubUserAdded, payload)
+// MemberAdded is the event of member m's creation: an invitation.
+func MemberAdded(o Origin, m tokensmith.Member) tokensmith.Event {
+	return o.event(membershipType(m.Place), SubUserAdded, memberPayload(m))
 }
 
-// MemberRoleUpdated is the event of u's role in p changing from prev to role.
-func MemberRoleUpdated(o Origin, p tokensmith.Place, u tokensmith.User, role, prev tokensmith.Role) tokensmith.Event {
-	payload := memberPayload(p, u)
-	payload["role"] = string(role)
+// MemberRoleUpdated is the event of m's role changing from prev to m.Role.
+func MemberRoleUpdated(o Origin, m tokensmith.Member, prev tokensmith.Role) tokensmith.Event {
+	payload := memberPayload(m)
 	payload["previousRole"] = string(prev)
-	return o.event(membershipType(p), SubUserRoleUpdated, payload)
+	return o.event(membershipType(m.Place), SubUserRoleUpdated, payload)
 }
 
-// MemberRemoved is the event of u losing their role in p.
-func MemberRemoved(o Origin, p tokensmith.Place, u tokensmith.User) tokensmith.Event {
-	return o.event(membershipType(p), SubUserRemoved, memberPayload(p, u))
+// MemberRemoved is the event of m's removal.
+func MemberRemoved(o Origin, m tokensmith.Member) tokensmith.Event {
+	return o.event(membershipType(m.Place), SubUserRemoved, memberPayload(m))
+}
+
+// InvitationAccepted is the event of m binding to the person m.UserID, who
+// is the origin's actor.
+func InvitationAccepted(o Origin, m tokensmith.Member) tokensmith.Event {
+	return o.event(membershipType(m.Place), SubInvitationAccepted, memberPayload(m))
 }
 
 func membershipType(p tokensmith.Place) string {
@@ -137,10 +143,19 @@ func membershipType(p tokensmith.Place) string {
 	return TypeWorkspaceMembership
 }
 
-func memberPayload(p tokensmith.Place, u tokensmith.User) map[string]any {
-	payload := map[string]any{"user": map[string]any{"id": u.ID, "email": u.Email}}
-	if p.IsSite() {
-		payload["site"] = map[string]any{"id": p.SiteID}
+// memberPayload names the member, its email, its person (null until
+// bound), its role and, for a site member, its site.
+func memberPayload(m tokensmith.Member) map[string]any {
+	var userID any
+	if m.Bound() {
+		userID = m.UserID
+	}
+	payload := map[string]any{
+		"member": map[string]any{"id": m.ID, "email": m.Email, "userId": userID},
+		"role":   string(m.Role),
+	}
+	if m.Place.IsSite() {
+		payload["site"] = map[string]any{"id": m.Place.SiteID}
 	}
 	return payload
 }

@@ -60,8 +60,8 @@ func TestBuilders(t *testing.T) {
 		Actor: tokensmith.Actor{Type: tokensmith.ActorPerson, ID: "u1"}, Workspace: tokensmith.WorkspaceRef{ID: "w", Slug: "s"}}
 	tok := tokensmith.Token{ID: "t1", Kind: "site", Name: "sync", SiteID: "s1", DisplayHint: "tss_…abcd", Scope: "sites:read", SecretHash: "secret-hash"}
 	site := &tokensmith.Site{ID: "s1", ShortName: "heart-of-gold"}
-	u := tokensmith.User{ID: "u2", Email: "ford@example.com"}
-	sitePlace := tokensmith.Place{WorkspaceID: "w", SiteID: "s1"}
+	invited := tokensmith.Member{ID: "m1", Place: tokensmith.Place{WorkspaceID: "w"}, Email: "ford@example.com", Role: tokensmith.RoleAdmin}
+	bound := tokensmith.Member{ID: "m2", Place: tokensmith.Place{WorkspaceID: "w", SiteID: "s1"}, Email: "ford@example.com", Role: tokensmith.RoleAdmin, UserID: "u2"}
 	for _, tc := range []struct {
 		name          string
 		ev            tokensmith.Event
@@ -73,12 +73,14 @@ func TestBuilders(t *testing.T) {
 		{"regenerated", audit.TokenRegenerated(o, tok, site), "api_token", "token_regenerated", ""},
 		{"expired, site gone", audit.TokenExpired(o, tok, nil), "api_token", "token_expired",
 			"map[scope:sites:read site:map[id:s1] token:map[displayHint:tss_…abcd id:t1 kind:site name:sync]]"},
-		{"member added", audit.MemberAdded(o, tokensmith.Place{WorkspaceID: "w"}, u, tokensmith.RoleAdmin), "workspace_membership", "user_added",
-			"map[role:admin user:map[email:ford@example.com id:u2]]"},
-		{"site member updated", audit.MemberRoleUpdated(o, sitePlace, u, tokensmith.RoleAdmin, tokensmith.RoleMember), "site_membership", "user_role_updated",
-			"map[previousRole:member role:admin site:map[id:s1] user:map[email:ford@example.com id:u2]]"},
-		{"member removed", audit.MemberRemoved(o, sitePlace, u), "site_membership", "user_removed",
-			"map[site:map[id:s1] user:map[email:ford@example.com id:u2]]"},
+		{"member added", audit.MemberAdded(o, invited), "workspace_membership", "user_added",
+			"map[member:map[email:ford@example.com id:m1 userId:<nil>] role:admin]"},
+		{"invitation accepted", audit.InvitationAccepted(o, bound), "site_membership", "invitation_accepted",
+			"map[member:map[email:ford@example.com id:m2 userId:u2] role:admin site:map[id:s1]]"},
+		{"site member updated", audit.MemberRoleUpdated(o, bound, tokensmith.RoleMember), "site_membership", "user_role_updated",
+			"map[member:map[email:ford@example.com id:m2 userId:u2] previousRole:member role:admin site:map[id:s1]]"},
+		{"member removed", audit.MemberRemoved(o, bound), "site_membership", "user_removed",
+			"map[member:map[email:ford@example.com id:m2 userId:u2] role:admin site:map[id:s1]]"},
 		{"plan", audit.PlanChanged(o, tokensmith.PlanFree, tokensmith.PlanEnterprise), "workspace_setting", "setting_updated",
 			"map[previousValue:enterprise setting:plan value:free]"},
 	} {

@@ -37,10 +37,8 @@ func TestImportThenRecord(t *testing.T) {
 	// A change recorded after the import takes the next places, at a time
 	// no earlier than the last imported event.
 	o := audit.Origin{ID: "m", Time: t0, Actor: tokensmith.Actor{Type: tokensmith.ActorSystem}, Workspace: ws.Ref()}
-	place := tokensmith.Place{WorkspaceID: ws.ID}
-	u := tokensmith.User{ID: "u9", Email: "u9@example.com"}
-	if err := s.PutMembership(ctx, tokensmith.Membership{Place: place, UserID: u.ID, Role: tokensmith.RoleMember}, "",
-		audit.MemberAdded(o, place, u, tokensmith.RoleMember)); err != nil {
+	m := tokensmith.Member{ID: "0000000c0000000000000009", Place: tokensmith.Place{WorkspaceID: ws.ID}, Email: "u9@example.com", Role: tokensmith.RoleMember}
+	if err := s.AddMember(ctx, m, audit.MemberAdded(o, m)); err != nil {
 		t.Fatal(err)
 	}
 	page, err := s.AuditEvents(ctx, ws.ID, store.AuditQuery{Limit: 5, Desc: true})

@@ -154,7 +154,7 @@ func (a *Authorizer) user(ctx context.Context, req events.APIGatewayCustomAuthor
 		a.Log.InfoContext(ctx, "user token rejected", "error", err)
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 	}
-	p := principal.Principal{Kind: principal.User, UserID: claims.Subject, Email: claims.Email}
+	p := principal.Principal{Kind: principal.User, Issuer: claims.Issuer, UserID: claims.Subject, Email: claims.Email}
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID:    "user:" + claims.Subject,
 		PolicyDocument: Policy(req.MethodArn, r, "Allow"),

@@ -1,5 +1,6 @@
 // Package directory manages workspaces, sites and people's memberships, as
-// operators do with tokenctl, recording each change in the audit log.
+// operators do with tokenctl, recording each change in the audit log with
+// the system as its actor.
 package directory
 
 import (
@@ -14,7 +15,9 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/audit"
+	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
@@ -156,100 +159,79 @@ func (s *Service) place(ctx context.Context, wsIDOrSlug, siteID string) (tokensm
 	return ws, tokensmith.Place{WorkspaceID: ws.ID, SiteID: site.ID}, nil
 }
 
-// AddMember gives the person with email a role in a workspace, or on one of
-// its sites (where the only role is admin). The person is created on first use.
-func (s *Service) AddMember(ctx context.Context, wsIDOrSlug, siteID, email string, role tokensmith.Role) (tokensmith.User, error) {
-	var u tokensmith.User
-	err := store.Retry(ctx, func() error {
-		var err error
-		u, err = s.addMember(ctx, wsIDOrSlug, siteID, email, role)
-		return err
-	})
-	return u, err
-}
-
-func (s *Service) addMember(ctx context.Context, wsIDOrSlug, siteID, email string, role tokensmith.Role) (tokensmith.User, error) {
+// AddMember grants email a role in a workspace, or on one of its sites
+// (where the only role is admin): an invitation, bound to a person on their
+// first sign-in. An email already a member there with the same role changes
+// nothing; with another role, its role changes.
+func (s *Service) AddMember(ctx context.Context, wsIDOrSlug, siteID, email string, role tokensmith.Role) (tokensmith.Member, error) {
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != strings.TrimSpace(email) {
-		return tokensmith.User{}, invalid("email %q is not an address", email)
+		return tokensmith.Member{}, invalid("email %q is not an address", email)
 	}
 	switch {
 	case siteID == "" && role != tokensmith.RoleAdmin && role != tokensmith.RoleMember:
-		return tokensmith.User{}, invalid("workspace role must be admin or member, not %q", role)
+		return tokensmith.Member{}, invalid("workspace role must be admin or member, not %q", role)
 	case siteID != "" && role != tokensmith.RoleAdmin:
-		return tokensmith.User{}, invalid("site role must be admin, not %q", role)
+		return tokensmith.Member{}, invalid("site role must be admin, not %q", role)
 	}
 	ws, place, err := s.place(ctx, wsIDOrSlug, siteID)
 	if err != nil {
-		return tokensmith.User{}, err
+		return tokensmith.Member{}, err
 	}
-	newID, err := token.NewID(s.Now(), s.Rand)
-	if err != nil {
-		return tokensmith.User{}, err
+	m, err := s.Store.MemberByEmail(ctx, place, email)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return operatorError(s.people().Invite(ctx, operator, ws, place, email, role))
+	case err != nil:
+		return tokensmith.Member{}, err
+	case m.Role == role:
+		return m, nil
 	}
-	u, err := s.Store.EnsureUser(ctx, email, newID)
-	if err != nil {
-		return tokensmith.User{}, err
-	}
-	prev, err := s.Store.Role(ctx, place, u.ID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return tokensmith.User{}, err
-	}
-	if prev == role {
-		return u, nil
-	}
-	o, err := s.origin(ws)
-	if err != nil {
-		return tokensmith.User{}, err
-	}
-	ev := audit.MemberAdded(o, place, u, role)
-	if prev != "" {
-		ev = audit.MemberRoleUpdated(o, place, u, role, prev)
-	}
-	if err := s.Store.PutMembership(ctx, tokensmith.Membership{Place: place, UserID: u.ID, Role: role}, prev, ev); err != nil {
-		return tokensmith.User{}, err
-	}
-	return u, nil
+	return operatorError(s.people().ChangeRole(ctx, operator, ws, place, m.ID, role))
 }
 
-// RemoveMember takes away a person's role in a workspace or on a site.
-func (s *Service) RemoveMember(ctx context.Context, wsIDOrSlug, siteID, email string) (tokensmith.User, error) {
-	var u tokensmith.User
-	err := store.Retry(ctx, func() error {
-		var err error
-		u, err = s.removeMember(ctx, wsIDOrSlug, siteID, email)
-		return err
-	})
-	return u, err
-}
-
-func (s *Service) removeMember(ctx context.Context, wsIDOrSlug, siteID, email string) (tokensmith.User, error) {
+// RemoveMember takes away the membership granted to email in a workspace
+// or on a site.
+func (s *Service) RemoveMember(ctx context.Context, wsIDOrSlug, siteID, email string) (tokensmith.Member, error) {
 	ws, place, err := s.place(ctx, wsIDOrSlug, siteID)
 	if err != nil {
-		return tokensmith.User{}, err
+		return tokensmith.Member{}, err
 	}
-	u, err := s.Store.UserByEmail(ctx, email)
+	m, err := s.Store.MemberByEmail(ctx, place, email)
 	if errors.Is(err, store.ErrNotFound) {
-		return tokensmith.User{}, invalid("no person with email %q", email)
+		return tokensmith.Member{}, invalid("%s is not a member there", email)
 	}
 	if err != nil {
-		return tokensmith.User{}, err
+		return tokensmith.Member{}, err
 	}
-	o, err := s.origin(ws)
-	if err != nil {
-		return tokensmith.User{}, err
-	}
-	if err := s.Store.DeleteMembership(ctx, place, u.ID, audit.MemberRemoved(o, place, u)); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return tokensmith.User{}, invalid("%s is not a member there", email)
+	return operatorError(s.people().Remove(ctx, operator, ws, place, m.ID))
+}
+
+// operator is the actor of the operator's changes: the system.
+var operator = tokensmith.Actor{Type: tokensmith.ActorSystem}
+
+// people is the members service on the directory's store, clock and
+// randomness. Operators create no accounts: tokenctl has no user pool.
+func (s *Service) people() *people.Service {
+	return &people.Service{Store: s.Store, Now: s.Now, Rand: s.Rand}
+}
+
+// operatorError turns a refusal the API would answer with 4xx into
+// ErrInvalid, with its message, for the operator.
+func operatorError(m tokensmith.Member, err error) (tokensmith.Member, error) {
+	var ae *apperr.Error
+	if errors.As(err, &ae) && ae.Code != apperr.Internal {
+		msg := ae.Message
+		for _, d := range ae.Details {
+			msg += "; " + d.Field + " " + d.Message
 		}
-		return tokensmith.User{}, err
+		return tokensmith.Member{}, invalid("%s", msg)
 	}
-	return u, nil
+	return m, err
 }
 
 // origin is the origin of a change the operator makes now in ws: operators
 // act as the system.
 func (s *Service) origin(ws tokensmith.Workspace) (audit.Origin, error) {
-	return audit.NewOrigin(s.Now(), s.Rand, tokensmith.Actor{Type: tokensmith.ActorSystem}, ws)
+	return audit.NewOrigin(s.Now(), s.Rand, operator, ws)
 }

@@ -42,6 +42,11 @@ const (
 	OtherSiteID = "65f0c0ffee00000000000003"
 	TokenID     = "65f0c0ffee00000000000010"
 	UserID      = "65f0c0ffee00000000000020"
+	MemberID    = "65f0c0ffee00000000000030"
+	// InvitedID is a member invited and not yet bound: ford@example.com.
+	InvitedID = "65f0c0ffee00000000000031"
+	// Issuer is the user-token issuer of the fixture's environment.
+	Issuer = "http://127.0.0.1:1/issuer"
 	// Secret is the site token events/authorizer-api-token.json presents:
 	// Generate's output for the fixed bytes of fixedReader.
 	Secret = "tss_BmNyZAlEpQ1cDoHsT4fGrKvW7iJuNyZAlMxQ1cDo0qg1mu"
@@ -106,13 +111,20 @@ func newFixture(t *testing.T, logicalID string) *Fixture {
 	} {
 		must(st.CreateSite(ctx, s))
 	}
-	u, err := st.EnsureUser(ctx, "admin@example.com", UserID)
-	must(err)
 	ev := func(sub string) tokensmith.Event {
 		return tokensmith.Event{ID: sub, Type: audit.TypeWorkspaceMembership, SubType: sub, Timestamp: now,
 			Actor: tokensmith.Actor{Type: tokensmith.ActorSystem}, Workspace: tokensmith.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}
 	}
-	must(st.PutMembership(ctx, tokensmith.Membership{Place: tokensmith.Place{WorkspaceID: WorkspaceID}, UserID: u.ID, Role: tokensmith.RoleAdmin}, "", ev(audit.SubUserAdded)))
+	// The admin is invited and has signed in: the membership is bound to
+	// the issuer and subject the sample events' authorizer context names.
+	u := tokensmith.User{ID: UserID, Issuer: Issuer, Subject: UserID, Email: "admin@example.com"}
+	m := tokensmith.Member{ID: MemberID, Place: tokensmith.Place{WorkspaceID: WorkspaceID}, Email: u.Email, Role: tokensmith.RoleAdmin,
+		AddedOn: now, AddedBy: tokensmith.Actor{Type: tokensmith.ActorSystem}}
+	must(st.AddMember(ctx, m, ev(audit.SubUserAdded)))
+	must(st.CreateUser(ctx, u))
+	must(st.BindMember(ctx, m, u, ev(audit.SubInvitationAccepted)))
+	invited := tokensmith.Member{ID: InvitedID, Place: m.Place, Email: "ford@example.com", Role: tokensmith.RoleMember, AddedOn: now, AddedBy: m.AddedBy}
+	must(st.AddMember(ctx, invited, ev(audit.SubUserAdded)))
 	secret, err := token.Generate(token.KindSite, fixedReader{})
 	must(err)
 	if secret != Secret {
@@ -133,7 +145,7 @@ func newFixture(t *testing.T, logicalID string) *Fixture {
 	t.Cleanup(srv.Close)
 	env := map[string]string{
 		"TABLE_NAME": table, "DYNAMODB_ENDPOINT": srv.URL,
-		"OIDC_ISSUER": "http://127.0.0.1:1/issuer", "OIDC_AUDIENCE": "tokensmith-console",
+		"OIDC_ISSUER": Issuer, "OIDC_AUDIENCE": "tokensmith-console",
 	}
 	return &Fixture{LogicalID: logicalID, Getenv: func(k string) string { return env[k] }, Store: st, calls: calls}
 }

@@ -91,15 +91,8 @@ type tokensHandler struct {
 	log *slog.Logger
 }
 
-// person returns the caller, who must be a person: the authorizer lets only
-// user tokens through to these routes, and this holds even if it did not.
-func (h *tokensHandler) person(r *http.Request) (manage.Person, error) {
-	p, err := caller(r)
-	if err != nil || p.Kind != principal.User {
-		return manage.Person{}, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized)
-	}
-	return manage.Person{Email: p.Email}, nil
-}
+// person returns the caller, who must be a person.
+func (h *tokensHandler) person(r *http.Request) (manage.Person, error) { return personCaller(r) }
 
 // IdempotencyKey validates the Idempotency-Key header: 16 to 255 printable
 // ASCII characters, or absent.

@@ -30,6 +30,11 @@ func newAuditEnv(t *testing.T, pairs int) *auditEnv {
 	e := newEnvWith(t, 0, c.Now)
 	a := &auditEnv{env: e, clock: c, pairs: pairs, origin: c.Now()}
 	a.times = append(a.times, c.Now(), c.Now()) // the seed's two memberships
+	// The admin's first call binds their invitation: a third event.
+	if r := e.do("GET", "/v2/me", e.demo.AdminToken, ""); r.status != 200 {
+		t.Fatalf("admin's first call = %d %s", r.status, r.raw)
+	}
+	a.times = append(a.times, c.Now())
 	base := "/v2/sites/" + e.demo.SiteID + "/tokens/"
 	for i := 0; i < pairs; i++ {
 		c.Add(time.Minute)
@@ -91,7 +96,7 @@ func reversed(ts []time.Time) []time.Time {
 }
 
 func TestAuditLogPaging(t *testing.T) {
-	a := newAuditEnv(t, 30) // 2 + 60 + 1 = 63 events
+	a := newAuditEnv(t, 30) // 3 + 60 + 1 = 64 events
 	n := len(a.times)
 	tests := []struct {
 		name, query string
@@ -103,13 +108,13 @@ func TestAuditLogPaging(t *testing.T) {
 		{"second page desc", "?limit=10&offset=10", reversed(a.times)[10:20]},
 		{"last partial page desc", "?limit=10&offset=60", reversed(a.times)[60:]},
 		{"page across the end asc", "?limit=25&offset=50&sortOrder=asc", a.times[50:]},
-		{"offset past the end", "?offset=63", nil},
-		{"offset past the end asc", "?offset=63&sortOrder=asc", nil},
+		{"offset past the end", "?offset=64", nil},
+		{"offset past the end asc", "?offset=64&sortOrder=asc", nil},
 		{"largest offset desc", "?offset=9223372036854775807", nil},
 		{"largest offset asc", "?offset=9223372036854775807&sortOrder=asc", nil},
 		{"largest offset but one desc", "?offset=9223372036854775806&sortOrder=desc", nil},
 		{"largest offset but one asc", "?offset=9223372036854775806&sortOrder=asc", nil},
-		{"large offset, one event", "?offset=62&limit=100&sortOrder=asc", a.times[62:]},
+		{"large offset, one event", "?offset=63&limit=100&sortOrder=asc", a.times[63:]},
 		{"one event", "?limit=1&offset=5&sortOrder=asc", a.times[5:6]},
 	}
 	for _, tc := range tests {
@@ -138,7 +143,7 @@ func TestAuditLogPaging(t *testing.T) {
 }
 
 func TestAuditLogFilters(t *testing.T) {
-	a := newAuditEnv(t, 5) // events at origin x2, +1m .. +10m, +11m
+	a := newAuditEnv(t, 5) // events at origin x3, +1m .. +10m, +11m
 	at := func(min int) string {
 		return url.QueryEscape(a.origin.Add(time.Duration(min) * time.Minute).Format(time.RFC3339))
 	}
@@ -146,14 +151,14 @@ func TestAuditLogFilters(t *testing.T) {
 		name, query string
 		want        []time.Time
 	}{
-		{"from is inclusive", "?sortOrder=asc&from=" + at(3), a.times[4:]},
-		{"to is exclusive", "?sortOrder=asc&to=" + at(3), a.times[:4]},
-		{"from and to", "?sortOrder=asc&from=" + at(3) + "&to=" + at(5), a.times[4:6]},
-		{"range with offset", "?sortOrder=asc&from=" + at(1) + "&to=" + at(9) + "&offset=2&limit=3", a.times[4:7]},
+		{"from is inclusive", "?sortOrder=asc&from=" + at(3), a.times[5:]},
+		{"to is exclusive", "?sortOrder=asc&to=" + at(3), a.times[:5]},
+		{"from and to", "?sortOrder=asc&from=" + at(3) + "&to=" + at(5), a.times[5:7]},
+		{"range with offset", "?sortOrder=asc&from=" + at(1) + "&to=" + at(9) + "&offset=2&limit=3", a.times[5:8]},
 		{"range before everything", "?to=" + at(-5), nil},
 		{"range after everything", "?from=" + at(60), nil},
-		{"event type", "?sortOrder=asc&eventType=workspace_membership", a.times[:2]},
-		{"event type and range", "?sortOrder=asc&eventType=api_token&from=" + at(2) + "&to=" + at(4), a.times[3:5]},
+		{"event type", "?sortOrder=asc&eventType=workspace_membership", a.times[:3]},
+		{"event type and range", "?sortOrder=asc&eventType=api_token&from=" + at(2) + "&to=" + at(4), a.times[4:6]},
 		{"range with the largest offset asc", "?sortOrder=asc&eventType=api_token&from=" + at(2) + "&offset=9223372036854775807", nil},
 		{"range with the largest offset desc", "?eventType=api_token&to=" + at(4) + "&offset=9223372036854775807", nil},
 	}
@@ -255,10 +260,11 @@ func TestAuditEventOnlyWithItsChange(t *testing.T) {
 	if err := e.stack.Store.CreateToken(ctx, site.TokenVersion+7, "", tok, ev, nil, now); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("CreateToken at a wrong version = %v; want ErrConflict", err)
 	}
-	// A membership put over a role that is not there.
-	if err := e.stack.Store.PutMembership(ctx, tokensmith.Membership{Place: tokensmith.Place{WorkspaceID: ws.ID}, UserID: "nobody", Role: tokensmith.RoleAdmin}, tokensmith.RoleMember,
+	// A role change of a member that is not there.
+	ghost := tokensmith.Member{ID: "0000000000000000000000bb", Place: tokensmith.Place{WorkspaceID: ws.ID}, Email: "nobody@example.com", Role: tokensmith.RoleMember}
+	if err := e.stack.Store.SetRole(ctx, ghost, tokensmith.RoleAdmin,
 		tokensmith.Event{ID: "y", Type: audit.TypeWorkspaceMembership, SubType: "user_role_updated", Timestamp: now, Workspace: ev.Workspace}); err == nil {
-		t.Fatal("PutMembership over a missing role succeeded")
+		t.Fatal("SetRole of a missing member succeeded")
 	}
 	// A revoke of a token that is not there.
 	if err := e.stack.Store.RevokeToken(ctx, tok, ev); err == nil {
@@ -273,8 +279,11 @@ func TestAuditEventOnlyWithItsChange(t *testing.T) {
 	if after, err := e.stack.Store.AuditCounters(ctx, e.demo.WorkspaceID); err != nil || after.Seq != counters.Seq {
 		t.Errorf("audit counter moved from %d to %d", counters.Seq, after.Seq)
 	}
-	if role, _ := e.stack.Store.Role(ctx, tokensmith.Place{WorkspaceID: ws.ID}, "nobody"); role != "" {
-		t.Errorf("failed membership change left role %q", role)
+	if m, err := e.stack.Store.Member(ctx, ghost.Place, ghost.ID); err == nil {
+		t.Errorf("failed membership change left member %+v", m)
+	}
+	if after, err := e.stack.Store.Workspace(ctx, ws.ID); err != nil || after.Admins != ws.Admins {
+		t.Errorf("failed membership change moved the admin count from %d to %d", ws.Admins, after.Admins)
 	}
 	if !strings.Contains(fmt.Sprint(e.items("AUDIT#")), "user_added") {
 		t.Error("the seed's events are missing")

@@ -26,6 +26,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/mock"
+	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -35,7 +36,7 @@ import (
 // tokensHandler is the tokens function's handler on st, built as its main
 // builds it.
 func tokensHandler(st *store.Store, log *slog.Logger) httpapi.Proxy {
-	return httpapi.Adapt(httpapi.Tokens(manage.New(st), log))
+	return httpapi.Adapt(httpapi.Tokens(manage.New(st, people.New(st)), log))
 }
 
 // authorizerHandler is the authorizer function's handler on secrets, built
@@ -51,7 +52,7 @@ func TestDynamoDBUnreachable(t *testing.T) {
 	db := ddbclient.Local("http://127.0.0.1:1")
 	var logs strings.Builder
 	h := tokensHandler(store.New(db, "tokensmith"), slog.New(slog.NewJSONHandler(&logs, nil)))
-	p := principal.Principal{Kind: principal.User, UserID: "u1", Email: "admin@example.com"}
+	p := principal.Principal{Kind: principal.User, Issuer: "https://issuer.example", UserID: "u1", Email: "admin@example.com"}
 	for _, req := range []struct{ method, path, body string }{
 		{"POST", "/v2/sites/0000000a0000000000000002/tokens", `{"name":"x","permissions":{"sites":"read"}}`},
 		{"GET", "/v2/sites/0000000a0000000000000002/tokens", ""},
@@ -113,11 +114,15 @@ func TestIssuerUnreachable(t *testing.T) {
 // answers 500 and leaves the table as it was.
 func TestThrottledWritesLeaveNothing(t *testing.T) {
 	e := newEnv(t)
+	// The admin signs in first, so that the creates below reach their own writes.
+	if r := e.do("GET", "/v2/sites/"+e.demo.SiteID+"/tokens", e.demo.AdminToken, ""); r.status != 200 {
+		t.Fatalf("admin's first call = %d %s", r.status, r.raw)
+	}
 	before := fmt.Sprint(e.items(""))
 	throttled := mock.Through(e.stack.DB)
 	throttled.TransactWriteItemsFn = mock.Failing(&types.ProvisionedThroughputExceededException{Message: aws.String("throttled")}).TransactWriteItemsFn
 	h := tokensHandler(store.New(throttled, e.table), slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	p := principal.Principal{Kind: principal.User, UserID: "u", Email: localdev.DemoAdminEmail}
+	p := principal.Principal{Kind: principal.User, Issuer: e.stack.Issuer.URL(), UserID: issuer.SubjectFor(localdev.DemoAdminEmail), Email: localdev.DemoAdminEmail}
 	for _, req := range []struct{ method, path, body string }{
 		{"POST", "/v2/sites/" + e.demo.SiteID + "/tokens", `{"name":"x","permissions":{"sites":"read"}}`},
 		{"POST", "/v2/workspaces/" + e.demo.WorkspaceID + "/tokens", `{"name":"x","permissions":{"workspace_activity":"read"}}`},
@@ -173,7 +178,7 @@ func TestHungTableFailsClosed(t *testing.T) {
 	}()
 	go func() {
 		defer wg.Done()
-		p := principal.Principal{Kind: principal.User, UserID: "u", Email: "admin@example.com"}
+		p := principal.Principal{Kind: principal.User, Issuer: "https://issuer.example", UserID: "u", Email: "admin@example.com"}
 		resp, err := tokensHandler(st, log)(context.Background(), events.APIGatewayProxyRequest{
 			HTTPMethod: "GET", Path: "/v2/sites/0000000a0000000000000002/tokens",
 			RequestContext: events.APIGatewayProxyRequestContext{Authorizer: p.Context()},

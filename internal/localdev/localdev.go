@@ -28,6 +28,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
 	"github.com/tokensmith/tokensmith/internal/sites"
@@ -103,7 +104,8 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	// (functions/*/main.go), on the stack's clock.
 	st := store.New(db, cfg.Table)
 	authz := &authorizer.Authorizer{Users: verifier, Secrets: st, Now: now, Log: cfg.Log}
-	tokens := &manage.Service{Store: st, Now: now, Rand: rand.Reader}
+	members := &people.Service{Store: st, Now: now, Rand: rand.Reader}
+	tokens := &manage.Service{Store: st, People: members, Now: now, Rand: rand.Reader}
 	siteSvc, err := sites.New(st, now, sites.CacheSize)
 	if err != nil {
 		return nil, err
@@ -112,6 +114,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		route.Tokens:    httpapi.Adapt(httpapi.Tokens(tokens, cfg.Log)),
 		route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, cfg.Log)),
 		route.AuditLogs: httpapi.Adapt(httpapi.AuditLogs(audit.New(st), cfg.Log)),
+		route.People:    httpapi.Adapt(httpapi.People(members, cfg.Log)),
 	}, cfg.CacheTTL, cfg.Log)
 	if err != nil {
 		return nil, err
@@ -182,11 +185,10 @@ func (s *Stack) SeedDemo(ctx context.Context, baseURL string, now time.Time) (De
 		role  tokensmith.Role
 		out   *string
 	}{{DemoAdminEmail, tokensmith.RoleAdmin, &demo.AdminToken}, {DemoMemberEmail, tokensmith.RoleMember, &demo.MemberToken}} {
-		u, err := s.Directory.AddMember(ctx, ws.ID, "", p.email, p.role)
-		if err != nil {
+		if _, err := s.Directory.AddMember(ctx, ws.ID, "", p.email, p.role); err != nil {
 			return Demo{}, fmt.Errorf("seed %s: %w", p.email, err)
 		}
-		if *p.out, err = s.Issuer.Sign(issuer.Claims{Email: u.Email}, now, defaults.TokenTTL); err != nil {
+		if *p.out, err = s.Issuer.Sign(issuer.Claims{Email: p.email}, now, defaults.TokenTTL); err != nil {
 			return Demo{}, err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/mock"
+	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -129,13 +130,6 @@ func notFound(what string) error { return fmt.Errorf("%s: %w", what, store.ErrNo
 // store returns the fake store on w.
 func (w *world) store() *mock.Store {
 	return &mock.Store{
-		UserByEmailFn: func(_ context.Context, email string) (tokensmith.User, error) {
-			u, ok := w.users[email]
-			if !ok {
-				return tokensmith.User{}, notFound("user")
-			}
-			return u, nil
-		},
 		WorkspaceFn: func(_ context.Context, id string) (tokensmith.Workspace, error) {
 			ws, ok := w.workspaces[id]
 			if !ok {
@@ -149,13 +143,6 @@ func (w *world) store() *mock.Store {
 				return tokensmith.Site{}, notFound("site")
 			}
 			return s, nil
-		},
-		RoleFn: func(_ context.Context, p tokensmith.Place, userID string) (tokensmith.Role, error) {
-			r, ok := w.roles[p][userID]
-			if !ok {
-				return "", notFound("membership")
-			}
-			return r, nil
 		},
 		TokensFn: func(_ context.Context, owner tokensmith.Owner) ([]tokensmith.Token, error) {
 			var out []tokensmith.Token
@@ -216,9 +203,28 @@ func (w *world) store() *mock.Store {
 	}
 }
 
-// service returns a manage.Service on st, at now.
+// people returns a fake sign-in on w: a person is known by email, and
+// holds the roles w grants them; anyone else holds nothing.
+func (w *world) people() *mock.People {
+	return &mock.People{SignInFn: func(_ context.Context, c people.Caller) (people.Access, error) {
+		u, ok := w.users[c.Email]
+		if !ok {
+			return people.Access{User: tokensmith.User{ID: "0000000c00000000000000ff", Email: c.Email}}, nil
+		}
+		a := people.Access{User: u}
+		for p, roles := range w.roles {
+			if r, ok := roles[u.ID]; ok {
+				a.Memberships = append(a.Memberships, tokensmith.Membership{Place: p, UserID: u.ID, Role: r})
+			}
+		}
+		return a, nil
+	}}
+}
+
+// service returns a manage.Service on st, at now, signing people in as a
+// new world does (every world grants the same roles).
 func service(st manage.Store) *manage.Service {
-	return &manage.Service{Store: st, Now: func() time.Time { return now }, Rand: rand.Reader}
+	return &manage.Service{Store: st, People: newWorld().people(), Now: func() time.Time { return now }, Rand: rand.Reader}
 }
 
 var readSites = manage.CreateInput{Name: "CMS sync", Permissions: scope.Permissions{"sites": scope.Read}}

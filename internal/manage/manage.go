@@ -18,6 +18,7 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/audit"
+	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -33,10 +34,8 @@ const (
 
 // Store is the part of the store that token management calls.
 type Store interface {
-	UserByEmail(ctx context.Context, email string) (tokensmith.User, error)
 	Workspace(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error)
 	Site(ctx context.Context, id string) (tokensmith.Site, error)
-	Role(ctx context.Context, p tokensmith.Place, userID string) (tokensmith.Role, error)
 	Tokens(ctx context.Context, owner tokensmith.Owner) ([]tokensmith.Token, error)
 	Token(ctx context.Context, owner tokensmith.Owner, id string) (tokensmith.Token, error)
 	Secret(ctx context.Context, hash string) (tokensmith.Secret, error)
@@ -47,22 +46,28 @@ type Store interface {
 	EndGrace(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
 }
 
+// People signs a caller in: binds the memberships waiting for their email
+// and returns what they hold (people.Service).
+type People interface {
+	SignIn(ctx context.Context, c people.Caller) (people.Access, error)
+}
+
 // Service manages tokens.
 type Service struct {
-	Store Store
-	Now   func() time.Time
-	Rand  io.Reader
+	Store  Store
+	People People
+	Now    func() time.Time
+	Rand   io.Reader
 }
 
 // New returns a Service with the real clock and crypto/rand.
-func New(st Store) *Service {
-	return &Service{Store: st, Now: time.Now, Rand: rand.Reader}
+func New(st Store, pp People) *Service {
+	return &Service{Store: st, People: pp, Now: time.Now, Rand: rand.Reader}
 }
 
-// Person is the caller, as their verified user token names them.
-type Person struct {
-	Email string
-}
+// Person is the caller, as their verified user token names them: by
+// issuer and subject, with a verified email.
+type Person = people.Caller
 
 // CreateInput is what a create asks for.
 type CreateInput struct {
@@ -87,17 +92,21 @@ type access struct {
 
 // authorize checks that p may manage the tokens of owner: workspace admins
 // for site and workspace tokens, site administrators for their site's.
-// Someone with no role there gets not found, so that ids of other tenants
-// cannot be probed; a workspace member gets forbidden.
+// Someone who belongs to the workspace (a member, or an administrator of
+// one of its sites) but lacks the role gets forbidden; anyone else gets not
+// found, so that ids of other tenants cannot be probed. Signing p in binds
+// the memberships waiting for their email; roles are read strongly
+// consistent.
 func (s *Service) authorize(ctx context.Context, p Person, owner tokensmith.Owner) (access, error) {
+	// Any management call signs the caller in, whatever it asks for.
+	who, err := s.People.SignIn(ctx, p)
+	if err != nil {
+		return access{}, err
+	}
 	if !token.ValidID(owner.ID) {
 		return access{}, apperr.NotFoundError()
 	}
-	var a access
-	var err error
-	if a.actor, err = s.Store.UserByEmail(ctx, p.Email); err != nil {
-		return access{}, err
-	}
+	a := access{actor: who.User}
 	wsID := owner.ID
 	if owner.Kind == token.KindSite {
 		site, err := s.Store.Site(ctx, owner.ID)
@@ -112,19 +121,14 @@ func (s *Service) authorize(ctx context.Context, p Person, owner tokensmith.Owne
 	if owner.Kind == token.KindWorkspace {
 		a.version = a.workspace.TokenVersion
 	}
-	wsRole, err := s.role(ctx, tokensmith.Place{WorkspaceID: wsID}, a.actor.ID)
-	if err != nil {
-		return access{}, err
-	}
+	wsRole := who.Role(tokensmith.Place{WorkspaceID: wsID})
 	var siteRole tokensmith.Role
-	if a.site != nil && wsRole != tokensmith.RoleAdmin {
-		if siteRole, err = s.role(ctx, tokensmith.Place{WorkspaceID: wsID, SiteID: a.site.ID}, a.actor.ID); err != nil {
-			return access{}, err
-		}
+	if a.site != nil {
+		siteRole = who.Role(tokensmith.Place{WorkspaceID: wsID, SiteID: a.site.ID})
 	}
 	switch {
 	case wsRole == tokensmith.RoleAdmin || siteRole == tokensmith.RoleAdmin:
-	case wsRole != "" || siteRole != "":
+	case who.Belongs(wsID):
 		return access{}, apperr.New(apperr.Forbidden, "You do not have permission to manage the API tokens of this "+string(owner.Kind))
 	default:
 		return access{}, apperr.NotFoundError()
@@ -140,14 +144,6 @@ func mayCreate(owner tokensmith.Owner, a access) error {
 		return apperr.New(apperr.NotEnterprise, "Workspace tokens are only available on enterprise workspaces")
 	}
 	return nil
-}
-
-func (s *Service) role(ctx context.Context, m tokensmith.Place, userID string) (tokensmith.Role, error) {
-	role, err := s.Store.Role(ctx, m, userID)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", nil
-	}
-	return role, err
 }
 
 // Validate checks a create's input for tokens of kind k.

@@ -11,6 +11,8 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/mock"
+	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -26,6 +28,7 @@ func TestWhoMayAct(t *testing.T) {
 		{"workspace admin, site tokens", admin, siteOwner, ""},
 		{"workspace admin, workspace tokens", admin, wsOwner, ""},
 		{"site administrator, site tokens", siteAdmin, siteOwner, ""},
+		{"site administrator, workspace tokens", siteAdmin, wsOwner, apperr.Forbidden},
 		{"workspace member, site tokens", member, siteOwner, apperr.Forbidden},
 		{"workspace member, workspace tokens", member, wsOwner, apperr.Forbidden},
 		{"stranger, site tokens", stranger, siteOwner, apperr.NotFound},
@@ -470,5 +473,29 @@ func TestValidate(t *testing.T) {
 				t.Errorf("Validate(%q) fields = %v; want %v", tc.in.Name, got, tc.fields)
 			}
 		})
+	}
+}
+
+// TestEveryCallSignsIn: each call signs the caller in first, even with an
+// id of the wrong shape, and a sign-in that fails fails the call and writes
+// nothing.
+func TestEveryCallSignsIn(t *testing.T) {
+	w := newWorld()
+	var calls int
+	fault := errors.New("table unreachable")
+	svc := service(w.store())
+	svc.People = &mock.People{SignInFn: func(context.Context, people.Caller) (people.Access, error) {
+		calls++
+		return people.Access{}, fault
+	}}
+	ctx := context.Background()
+	if _, err := svc.List(ctx, manage.Person{Email: admin}, tokensmith.Owner{Kind: token.KindSite, ID: "../x"}); !errors.Is(err, fault) {
+		t.Errorf("List with a malformed id = %v; want the sign-in's error", err)
+	}
+	if _, _, err := svc.Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, ""); !errors.Is(err, fault) {
+		t.Errorf("Create = %v; want the sign-in's error", err)
+	}
+	if calls != 2 || len(w.created) != 0 || len(w.events) != 0 {
+		t.Errorf("sign-ins %d, created %d, events %d; want 2, 0, 0", calls, len(w.created), len(w.events))
 	}
 }

@@ -14,16 +14,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
 
 // Store fakes the store as token management (manage.Store) calls it.
 type Store struct {
-	UserByEmailFn     func(ctx context.Context, email string) (tokensmith.User, error)
 	WorkspaceFn       func(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error)
 	SiteFn            func(ctx context.Context, id string) (tokensmith.Site, error)
-	RoleFn            func(ctx context.Context, p tokensmith.Place, userID string) (tokensmith.Role, error)
 	TokensFn          func(ctx context.Context, owner tokensmith.Owner) ([]tokensmith.Token, error)
 	TokenFn           func(ctx context.Context, owner tokensmith.Owner, id string) (tokensmith.Token, error)
 	SecretFn          func(ctx context.Context, hash string) (tokensmith.Secret, error)
@@ -34,20 +33,12 @@ type Store struct {
 	EndGraceFn        func(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
 }
 
-func (s *Store) UserByEmail(ctx context.Context, email string) (tokensmith.User, error) {
-	return s.UserByEmailFn(ctx, email)
-}
-
 func (s *Store) Workspace(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error) {
 	return s.WorkspaceFn(ctx, idOrSlug)
 }
 
 func (s *Store) Site(ctx context.Context, id string) (tokensmith.Site, error) {
 	return s.SiteFn(ctx, id)
-}
-
-func (s *Store) Role(ctx context.Context, p tokensmith.Place, userID string) (tokensmith.Role, error) {
-	return s.RoleFn(ctx, p, userID)
 }
 
 func (s *Store) Tokens(ctx context.Context, owner tokensmith.Owner) ([]tokensmith.Token, error) {
@@ -80,6 +71,89 @@ func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, newHash
 
 func (s *Store) EndGrace(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error {
 	return s.EndGraceFn(ctx, t, ev)
+}
+
+// People fakes sign-in as token management (manage.People) calls it.
+type People struct {
+	SignInFn func(ctx context.Context, c people.Caller) (people.Access, error)
+}
+
+func (p *People) SignIn(ctx context.Context, c people.Caller) (people.Access, error) {
+	return p.SignInFn(ctx, c)
+}
+
+// Members fakes the store as sign-in and members (people.Store) call it.
+type Members struct {
+	UserByIdentityFn func(ctx context.Context, issuer, sub string) (tokensmith.User, error)
+	CreateUserFn     func(ctx context.Context, u tokensmith.User) error
+	InvitationsFn    func(ctx context.Context, email string) ([]tokensmith.Member, error)
+	MembershipsFn    func(ctx context.Context, userID string) ([]tokensmith.Membership, error)
+	MemberFn         func(ctx context.Context, p tokensmith.Place, id string) (tokensmith.Member, error)
+	MemberByEmailFn  func(ctx context.Context, p tokensmith.Place, email string) (tokensmith.Member, error)
+	MembersFn        func(ctx context.Context, p tokensmith.Place) ([]tokensmith.Member, error)
+	WorkspaceFn      func(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error)
+	SiteFn           func(ctx context.Context, id string) (tokensmith.Site, error)
+	SitesFn          func(ctx context.Context, wsID string) ([]tokensmith.Site, error)
+	AddMemberFn      func(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error
+	BindMemberFn     func(ctx context.Context, m tokensmith.Member, u tokensmith.User, ev tokensmith.Event) error
+	SetRoleFn        func(ctx context.Context, m tokensmith.Member, role tokensmith.Role, ev tokensmith.Event) error
+	RemoveMemberFn   func(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error
+}
+
+func (s *Members) UserByIdentity(ctx context.Context, issuer, sub string) (tokensmith.User, error) {
+	return s.UserByIdentityFn(ctx, issuer, sub)
+}
+
+func (s *Members) CreateUser(ctx context.Context, u tokensmith.User) error {
+	return s.CreateUserFn(ctx, u)
+}
+
+func (s *Members) Invitations(ctx context.Context, email string) ([]tokensmith.Member, error) {
+	return s.InvitationsFn(ctx, email)
+}
+
+func (s *Members) Memberships(ctx context.Context, userID string) ([]tokensmith.Membership, error) {
+	return s.MembershipsFn(ctx, userID)
+}
+
+func (s *Members) Member(ctx context.Context, p tokensmith.Place, id string) (tokensmith.Member, error) {
+	return s.MemberFn(ctx, p, id)
+}
+
+func (s *Members) MemberByEmail(ctx context.Context, p tokensmith.Place, email string) (tokensmith.Member, error) {
+	return s.MemberByEmailFn(ctx, p, email)
+}
+
+func (s *Members) Members(ctx context.Context, p tokensmith.Place) ([]tokensmith.Member, error) {
+	return s.MembersFn(ctx, p)
+}
+
+func (s *Members) Workspace(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error) {
+	return s.WorkspaceFn(ctx, idOrSlug)
+}
+
+func (s *Members) Site(ctx context.Context, id string) (tokensmith.Site, error) {
+	return s.SiteFn(ctx, id)
+}
+
+func (s *Members) Sites(ctx context.Context, wsID string) ([]tokensmith.Site, error) {
+	return s.SitesFn(ctx, wsID)
+}
+
+func (s *Members) AddMember(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error {
+	return s.AddMemberFn(ctx, m, ev)
+}
+
+func (s *Members) BindMember(ctx context.Context, m tokensmith.Member, u tokensmith.User, ev tokensmith.Event) error {
+	return s.BindMemberFn(ctx, m, u, ev)
+}
+
+func (s *Members) SetRole(ctx context.Context, m tokensmith.Member, role tokensmith.Role, ev tokensmith.Event) error {
+	return s.SetRoleFn(ctx, m, role, ev)
+}
+
+func (s *Members) RemoveMember(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error {
+	return s.RemoveMemberFn(ctx, m, ev)
 }
 
 // Secrets fakes the store as the authorizer (authorizer.Secrets) calls it.

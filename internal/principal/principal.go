@@ -27,8 +27,9 @@ const timeFormat = time.RFC3339Nano
 // Principal is the caller of a request. It never holds a secret.
 type Principal struct {
 	Kind        string
-	UserID      string // user: the token's subject
-	Email       string // user
+	Issuer      string // user: the issuer that signed the token
+	UserID      string // user: the token's subject (sub), which with Issuer names the person
+	Email       string // user: verified by the issuer
 	TokenID     string // API tokens
 	SiteID      string // site tokens
 	WorkspaceID string // API tokens
@@ -51,7 +52,7 @@ func (p Principal) Context() map[string]interface{} {
 		lastUsed = formatTime(*p.LastUsed)
 	}
 	return map[string]interface{}{
-		"kind": p.Kind, "userId": p.UserID, "email": p.Email, "tokenId": p.TokenID,
+		"kind": p.Kind, "issuer": p.Issuer, "userId": p.UserID, "email": p.Email, "tokenId": p.TokenID,
 		"siteId": p.SiteID, "workspaceId": p.WorkspaceID, "scope": p.Scope,
 		"createdOn": formatTime(p.CreatedOn), "lastUsed": lastUsed, "expiresOn": formatTime(p.ExpiresOn),
 	}
@@ -65,11 +66,11 @@ func FromContext(c map[string]interface{}) (Principal, error) {
 		return s
 	}
 	p := Principal{
-		Kind: str("kind"), UserID: str("userId"), Email: str("email"), TokenID: str("tokenId"),
+		Kind: str("kind"), Issuer: str("issuer"), UserID: str("userId"), Email: str("email"), TokenID: str("tokenId"),
 		SiteID: str("siteId"), WorkspaceID: str("workspaceId"), Scope: str("scope"),
 	}
 	switch {
-	case p.Kind == User && p.UserID != "" && p.Email != "":
+	case p.Kind == User && p.Issuer != "" && p.UserID != "" && p.Email != "":
 	case (p.Kind == Site || p.Kind == Workspace) && p.TokenID != "" && p.WorkspaceID != "":
 	default:
 		return Principal{}, fmt.Errorf("%w: kind %q", ErrMissing, p.Kind)

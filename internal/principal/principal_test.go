@@ -13,7 +13,7 @@ func TestContextRoundTrip(t *testing.T) {
 		name string
 		p    Principal
 	}{
-		{"user", Principal{Kind: User, UserID: "u", Email: "a@example.com"}},
+		{"user", Principal{Kind: User, Issuer: "https://issuer.example", UserID: "u", Email: "a@example.com"}},
 		{"site token, never used", Principal{Kind: Site, TokenID: "t", SiteID: "s", WorkspaceID: "w", Scope: "sites:read",
 			CreatedOn: used.Add(-time.Hour), ExpiresOn: used.Add(time.Hour)}},
 		{"workspace token, used", Principal{Kind: Workspace, TokenID: "t", WorkspaceID: "w", Scope: "workspace_activity:read",

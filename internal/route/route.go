@@ -24,6 +24,7 @@ const (
 	Tokens    = "tokens"
 	Sites     = "sites"
 	AuditLogs = "auditlogs"
+	People    = "people"
 )
 
 // Route is one method and path of the API.
@@ -54,6 +55,14 @@ var Table = []Route{
 	// API Gateway allows one parameter name per path level, so the audit
 	// log's {workspace_id} also takes the workspace's slug.
 	{"GET", "/v2/workspaces/{workspace_id}/audit_logs", AuditLogs, "listAuditLogs", APIToken, "workspace_activity:read"},
+	{"GET", "/v2/me", People, "getMe", User, ""},
+	{"GET", "/v2/workspaces/{workspace_id}/members", People, "listWorkspaceMembers", User, ""},
+	{"POST", "/v2/workspaces/{workspace_id}/members", People, "addWorkspaceMember", User, ""},
+	{"PATCH", "/v2/workspaces/{workspace_id}/members/{member_id}", People, "updateWorkspaceMember", User, ""},
+	{"DELETE", "/v2/workspaces/{workspace_id}/members/{member_id}", People, "removeWorkspaceMember", User, ""},
+	{"GET", "/v2/sites/{site_id}/members", People, "listSiteMembers", User, ""},
+	{"POST", "/v2/sites/{site_id}/members", People, "addSiteMember", User, ""},
+	{"DELETE", "/v2/sites/{site_id}/members/{member_id}", People, "removeSiteMember", User, ""},
 }
 
 // Lookup finds the route for a method and API Gateway resource path, as an

@@ -76,10 +76,8 @@ type Function struct {
 	Environment Environment `yaml:"Environment"`
 	// Policies are the function's inline policies; entries that are SAM
 	// policy templates (SQSSendMessagePolicy, ...) have no Statement.
-	Policies []struct {
-		Statement []Statement `yaml:"Statement"`
-	} `yaml:"Policies"`
-	Events map[string]struct {
+	Policies []Policy `yaml:"Policies"`
+	Events   map[string]struct {
 		Type       string `yaml:"Type"`
 		Properties struct {
 			Method string `yaml:"Method"`
@@ -101,6 +99,30 @@ type Function struct {
 			} `yaml:"FilterCriteria"`
 		} `yaml:"Properties"`
 	} `yaml:"Events"`
+}
+
+// Policy is one inline policy. A policy written as
+// !If [CONDITION, POLICY, !Ref AWS::NoValue] is read as POLICY, with
+// Condition naming the template condition it depends on.
+type Policy struct {
+	Condition string
+	Statement []Statement `yaml:"Statement"`
+}
+
+// UnmarshalYAML reads a policy, or the policy of an !If.
+func (p *Policy) UnmarshalYAML(n *yaml.Node) error {
+	type plain Policy
+	if n.Tag == "!If" {
+		if n.Kind != yaml.SequenceNode || len(n.Content) != 3 || n.Content[0].Kind != yaml.ScalarNode {
+			return fmt.Errorf("samtemplate: line %d: !If wants [condition, then, else]", n.Line)
+		}
+		if err := n.Content[1].Decode((*plain)(p)); err != nil {
+			return err
+		}
+		p.Condition = n.Content[0].Value
+		return nil
+	}
+	return n.Decode((*plain)(p))
 }
 
 // Statement is one IAM policy statement. A resource is read as the argument

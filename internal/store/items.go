@@ -157,6 +157,7 @@ type workspaceItem struct {
 	Plan         string    `dynamodbav:"plan"`
 	CreatedOn    time.Time `dynamodbav:"createdOn"`
 	TokenVersion int64     `dynamodbav:"tokenVersion"`
+	Admins       int64     `dynamodbav:"admins"`
 	auditCounters
 }
 
@@ -164,14 +165,14 @@ func toWorkspaceItem(ws tokensmith.Workspace) workspaceItem {
 	return workspaceItem{
 		keys: keys{PK: workspacePK(ws.ID), SK: metaSK},
 		ID:   ws.ID, Slug: ws.Slug, Name: ws.Name, Plan: string(ws.Plan), CreatedOn: ws.CreatedOn,
-		TokenVersion: ws.TokenVersion, auditCounters: auditCounters{AuditSeqs: map[string]int64{}},
+		TokenVersion: ws.TokenVersion, Admins: ws.Admins, auditCounters: auditCounters{AuditSeqs: map[string]int64{}},
 	}
 }
 
 func (it workspaceItem) workspace() tokensmith.Workspace {
 	return tokensmith.Workspace{
 		ID: it.ID, Slug: it.Slug, Name: it.Name, Plan: tokensmith.Plan(it.Plan), CreatedOn: it.CreatedOn,
-		TokenVersion: it.TokenVersion,
+		TokenVersion: it.TokenVersion, Admins: it.Admins,
 	}
 }
 
@@ -216,34 +217,97 @@ func (it siteItem) site() tokensmith.Site {
 
 type userItem struct {
 	keys
-	ID    string `dynamodbav:"id"`
-	Email string `dynamodbav:"email"`
+	ID      string `dynamodbav:"id"`
+	Issuer  string `dynamodbav:"issuer"`
+	Subject string `dynamodbav:"sub"`
+	Email   string `dynamodbav:"email"`
 }
 
 func toUserItem(u tokensmith.User) userItem {
-	return userItem{keys: keys{PK: userPK(u.ID), SK: metaSK}, ID: u.ID, Email: u.Email}
+	return userItem{keys: keys{PK: userPK(u.ID), SK: metaSK}, ID: u.ID, Issuer: u.Issuer, Subject: u.Subject, Email: u.Email}
 }
 
-type emailItem struct {
+func (it userItem) user() tokensmith.User {
+	return tokensmith.User{ID: it.ID, Issuer: it.Issuer, Subject: it.Subject, Email: it.Email}
+}
+
+// identityItem finds a person by the issuer and subject of their user tokens.
+type identityItem struct {
 	keys
 	UserID string `dynamodbav:"userId"`
 }
 
-func toEmailItem(u tokensmith.User) emailItem {
-	return emailItem{keys: keys{PK: emailPK(u.Email), SK: metaSK}, UserID: u.ID}
+func toIdentityItem(u tokensmith.User) identityItem {
+	return identityItem{keys: keys{PK: identityPK(u.Issuer, u.Subject), SK: metaSK}, UserID: u.ID}
 }
 
-type membershipItem struct {
+// memberItem is a membership as granted, in its place's partition.
+type memberItem struct {
 	keys
-	UserID string `dynamodbav:"userId"`
-	Role   string `dynamodbav:"role"`
+	ID          string    `dynamodbav:"memberId"`
+	WorkspaceID string    `dynamodbav:"workspaceId"`
+	SiteID      string    `dynamodbav:"siteId,omitempty"`
+	Email       string    `dynamodbav:"email"`
+	Role        string    `dynamodbav:"role"`
+	UserID      string    `dynamodbav:"userId,omitempty"`
+	AddedOn     time.Time `dynamodbav:"addedOn"`
+	AddedBy     actorItem `dynamodbav:"addedBy"`
 }
 
-func toMembershipItem(m tokensmith.Membership) membershipItem {
-	pk := placePK(m.Place)
-	return membershipItem{
-		keys:   keys{PK: pk, SK: memberSK(m.UserID), GSI1PK: userPK(m.UserID), GSI1SK: pk},
-		UserID: m.UserID, Role: string(m.Role),
+func toMemberItem(m tokensmith.Member) memberItem {
+	return memberItem{
+		keys: keys{PK: placePK(m.Place), SK: memberSK(m.ID)},
+		ID:   m.ID, WorkspaceID: m.Place.WorkspaceID, SiteID: m.Place.SiteID, Email: m.Email, Role: string(m.Role),
+		UserID: m.UserID, AddedOn: m.AddedOn, AddedBy: toActorItem(m.AddedBy),
+	}
+}
+
+func (it memberItem) member() tokensmith.Member {
+	return tokensmith.Member{
+		ID: it.ID, Place: tokensmith.Place{WorkspaceID: it.WorkspaceID, SiteID: it.SiteID}, Email: it.Email,
+		Role: tokensmith.Role(it.Role), UserID: it.UserID, AddedOn: it.AddedOn, AddedBy: it.AddedBy.actor(),
+	}
+}
+
+// invitationItem is a member by email, in the email's partition: it keeps
+// an email to one membership per place, and lets a person who signs in find
+// the invitations waiting for their email. UserID is set when bound.
+type invitationItem struct {
+	keys
+	MemberID    string `dynamodbav:"memberId"`
+	WorkspaceID string `dynamodbav:"workspaceId"`
+	SiteID      string `dynamodbav:"siteId,omitempty"`
+	UserID      string `dynamodbav:"userId,omitempty"`
+}
+
+func toInvitationItem(m tokensmith.Member) invitationItem {
+	return invitationItem{
+		keys:     keys{PK: emailPK(m.Email), SK: placePK(m.Place)},
+		MemberID: m.ID, WorkspaceID: m.Place.WorkspaceID, SiteID: m.Place.SiteID, UserID: m.UserID,
+	}
+}
+
+// holderItem is what a bound person holds in a place, in the person's
+// partition, so that one strongly consistent read answers who may do what.
+type holderItem struct {
+	keys
+	MemberID    string `dynamodbav:"memberId"`
+	WorkspaceID string `dynamodbav:"workspaceId"`
+	SiteID      string `dynamodbav:"siteId,omitempty"`
+	Role        string `dynamodbav:"role"`
+}
+
+func toHolderItem(m tokensmith.Membership) holderItem {
+	return holderItem{
+		keys:     keys{PK: userPK(m.UserID), SK: placePK(m.Place)},
+		MemberID: m.MemberID, WorkspaceID: m.Place.WorkspaceID, SiteID: m.Place.SiteID, Role: string(m.Role),
+	}
+}
+
+func (it holderItem) membership(userID string) tokensmith.Membership {
+	return tokensmith.Membership{
+		Place:  tokensmith.Place{WorkspaceID: it.WorkspaceID, SiteID: it.SiteID},
+		UserID: userID, MemberID: it.MemberID, Role: tokensmith.Role(it.Role),
 	}
 }
 

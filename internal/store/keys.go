@@ -1,6 +1,8 @@
 package store
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -21,6 +23,7 @@ const (
 	prefixSlug      = "SLUG#"
 	prefixUser      = "USER#"
 	prefixEmail     = "EMAIL#"
+	prefixIdentity  = "IDENTITY#"
 	prefixSecret    = "SECRET#"
 	prefixAudit     = "AUDIT#"
 	prefixIdem      = "IDEM#"
@@ -44,7 +47,14 @@ func secretPK(hash string) string     { return prefixSecret + hash }
 func idemPK(keyHash string) string    { return prefixIdem + keyHash }
 func expiredPK(tokenID string) string { return prefixExpired + tokenID }
 func tokenSK(id string) string        { return prefixToken + id }
-func memberSK(userID string) string   { return prefixMember + userID }
+func memberSK(memberID string) string { return prefixMember + memberID }
+
+// identityPK is the partition of the person an issuer names by sub: a hash,
+// since issuer URLs and subjects are free text that may hold '#'.
+func identityPK(issuer, sub string) string {
+	sum := sha256.Sum256([]byte(issuer + "\x00" + sub))
+	return prefixIdentity + hex.EncodeToString(sum[:])
+}
 
 // workspaceSitesGSI1PK is the index key under which a workspace's sites are listed.
 func workspaceSitesGSI1PK(wsID string) string { return workspacePK(wsID) + sitesSuffix }

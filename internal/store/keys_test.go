@@ -17,8 +17,14 @@ import (
 // stands for in TestKeyTable.
 var sample = map[string]string{
 	"ws": "0000000a0000000000000001", "site": "0000000a0000000000000002", "user": "0000000a0000000000000003",
-	"token": "0000000b0000000000000001", "slug": "hitchhikers", "email": "arthur@example.com", "sha256": "5e3c",
+	"token": "0000000b0000000000000001", "member": "0000000c0000000000000001", "slug": "hitchhikers", "email": "arthur@example.com", "sha256": "5e3c",
 	"seq": "000000000007", "typeSeq": "000000000003", "eventType": "api_token",
+}
+
+// The identity placeholder is the hash the builder makes of the sample
+// person's issuer and subject.
+func init() {
+	sample["identity"] = strings.TrimPrefix(identityPK("https://issuer.example", "sub"), prefixIdentity)
 }
 
 // keyRow is one item's keys: PK SK, and GSI1PK / GSI1SK or empty.
@@ -66,21 +72,29 @@ func commentTable(t *testing.T) []keyRow {
 func builtTable() []keyRow {
 	ws := tokensmith.Workspace{ID: sample["ws"], Slug: sample["slug"]}
 	site := tokensmith.Site{ID: sample["site"], WorkspaceID: ws.ID}
-	user := tokensmith.User{ID: sample["user"], Email: sample["email"]}
+	user := tokensmith.User{ID: sample["user"], Email: sample["email"], Issuer: "https://issuer.example", Subject: "sub"}
+	wsPlace := tokensmith.Place{WorkspaceID: ws.ID}
+	sitePlace := tokensmith.Place{WorkspaceID: ws.ID, SiteID: site.ID}
+	wsMember := tokensmith.Member{ID: sample["member"], Place: wsPlace, Email: user.Email}
+	siteMember := tokensmith.Member{ID: sample["member"], Place: sitePlace, Email: user.Email}
 	siteToken := tokensmith.Token{ID: sample["token"], Kind: kinds.KindSite, SiteID: site.ID, WorkspaceID: ws.ID, SecretHash: sample["sha256"]}
 	wsToken := tokensmith.Token{ID: sample["token"], Kind: kinds.KindWorkspace, WorkspaceID: ws.ID}
 	ev := tokensmith.Event{Seq: 7, TypeSeq: 3, Type: sample["eventType"], Workspace: ws.Ref()}
 	var rows []keyRow
 	for _, k := range []keys{
 		toWorkspaceItem(ws).keys,
-		toMembershipItem(tokensmith.Membership{Place: tokensmith.Place{WorkspaceID: ws.ID}, UserID: user.ID}).keys,
+		toMemberItem(wsMember).keys,
+		toInvitationItem(wsMember).keys,
+		toHolderItem(tokensmith.Membership{Place: wsPlace, UserID: user.ID}).keys,
 		toTokenItem(wsToken).keys,
 		toSlugItem(ws).keys,
 		toSiteItem(site).keys,
-		toMembershipItem(tokensmith.Membership{Place: tokensmith.Place{WorkspaceID: ws.ID, SiteID: site.ID}, UserID: user.ID}).keys,
+		toMemberItem(siteMember).keys,
+		toInvitationItem(siteMember).keys,
+		toHolderItem(tokensmith.Membership{Place: sitePlace, UserID: user.ID}).keys,
 		toTokenItem(siteToken).keys,
 		toUserItem(user).keys,
-		toEmailItem(user).keys,
+		toIdentityItem(user).keys,
 		toSecretItem(siteToken, "").keys,
 		toAuditItem(ev).keys,
 		toIdempotencyItem(Idempotency{KeyHash: sample["sha256"]}).keys,

@@ -6,19 +6,27 @@
 // (GSI1PK / GSI1SK) of those that have them. keys.go builds every key, and a
 // test holds this table against it.
 //
-//	WS#<ws>          #META          workspace (tokenVersion guards its token limit; auditSeq, auditSeqs, auditTime count its audit log)
-//	WS#<ws>          MEMBER#<user>  workspace membership  GSI1: USER#<user> / WS#<ws>
+//	WS#<ws>          #META          workspace (tokenVersion guards its token limit; admins counts its admins; auditSeq, auditSeqs, auditTime count its audit log)
+//	WS#<ws>          MEMBER#<member>  workspace member, granted to an email (userId once bound)
 //	WS#<ws>          TOKEN#<token>  workspace token record (TTL expiresAt)
 //	SLUG#<slug>      #META          workspace slug, unique
 //	SITE#<site>      #META          site  GSI1: WS#<ws>#SITES / SITE#<site>
-//	SITE#<site>      MEMBER#<user>  site membership  GSI1: USER#<user> / SITE#<site>
+//	SITE#<site>      MEMBER#<member>  site member (a site administrator), granted to an email (userId once bound)
 //	SITE#<site>      TOKEN#<token>  site token record (TTL expiresAt)
-//	USER#<user>      #META          person
-//	EMAIL#<email>    #META          person by email
-//	SECRET#<sha256>  #META          what the authorizer needs of a token, by secret hash, with a workspace token's plan (TTL expiresAt)
+//	USER#<user>      #META          person: issuer, sub, email
+//	USER#<user>      WS#<ws>        what a bound person holds in a workspace: memberId, role
+//	USER#<user>      SITE#<site>    what a bound person holds on a site: memberId, role
+//	IDENTITY#<identity>  #META      person by issuer and sub (<identity> is SHA-256 of both)
+//	EMAIL#<email>    WS#<ws>        workspace member by email: one per email and place (userId once bound)
+//	EMAIL#<email>    SITE#<site>    site member by email
+//	SECRET#<sha256>  #META          what the authorizer needs of a token, by secret hash (TTL expiresAt)
 //	AUDIT#<ws>       SEQ#<seq>      audit event at its place in the log  GSI1: AUDIT#<ws>#<eventType> / SEQ#<typeSeq>
 //	IDEM#<sha256>    #META          idempotent create response, sealed (TTL expiresAt)
 //	EXPIRED#<token>  #META          a token's expiry is recorded (TTL expiresAt)
+//
+// Authorization reads a person's USER# partition, strongly consistent:
+// their holder items are written in the same transactions as the members
+// they hold, so no decision waits for the index.
 //
 // Places in the audit log (<seq>, <typeSeq>) are written with 12 digits, so
 // that keys sort as the numbers do.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/tokensmith/tokensmith/internal/audit"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -104,35 +105,114 @@ func TestDirectory(t *testing.T) {
 	if err != nil || len(sites) != 1 || sites[0].ID != site.ID {
 		t.Errorf("Sites = %+v, %v; want [%s]", sites, err, site.ID)
 	}
-	u1, err := s.EnsureUser(ctx, "Admin@Example.com ", "u1")
-	if err != nil {
+}
+
+func member(id string, p tokensmith.Place, email string, role tokensmith.Role) tokensmith.Member {
+	return tokensmith.Member{ID: id, Place: p, Email: email, Role: role, AddedOn: t0, AddedBy: tokensmith.Actor{Type: tokensmith.ActorSystem}}
+}
+
+// TestMembers follows a membership from invitation to binding, role changes
+// and removal, and what each step leaves in the person's partition.
+func TestMembers(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	ws, site := seedSite(t, s)
+	wsPlace := tokensmith.Place{WorkspaceID: ws.ID}
+	sitePlace := tokensmith.Place{WorkspaceID: ws.ID, SiteID: site.ID}
+	admin := member("0000000c0000000000000001", wsPlace, "admin@example.com", tokensmith.RoleAdmin)
+	if err := s.AddMember(ctx, admin, event(ws, "user_added")); err != nil {
 		t.Fatal(err)
 	}
-	u2, err := s.EnsureUser(ctx, "admin@example.com", "u2")
-	if err != nil || u2.ID != u1.ID || u2.Email != "admin@example.com" {
-		t.Errorf("EnsureUser twice = %+v, %v; want %+v", u2, err, u1)
+	again := member("0000000c0000000000000002", wsPlace, "admin@example.com", tokensmith.RoleMember)
+	if err := s.AddMember(ctx, again, event(ws, "user_added")); !errors.Is(err, store.ErrExists) {
+		t.Errorf("AddMember with a member's email = %v; want ErrExists", err)
 	}
-	m := tokensmith.Place{WorkspaceID: ws.ID}
-	if err := s.PutMembership(ctx, tokensmith.Membership{Place: m, UserID: u1.ID, Role: tokensmith.RoleAdmin}, "", event(ws, "user_added")); err != nil {
+	if err := s.AddMember(ctx, member("0000000c0000000000000003", tokensmith.Place{WorkspaceID: ws.ID, SiteID: "0000000a00000000000000ff"}, "zaphod@example.com", tokensmith.RoleAdmin), event(ws, "user_added")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("AddMember on an unknown site = %v; want ErrNotFound", err)
+	}
+	siteAdmin := member("0000000c0000000000000004", sitePlace, "admin@example.com", tokensmith.RoleAdmin)
+	if err := s.AddMember(ctx, siteAdmin, event(ws, "user_added")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutMembership(ctx, tokensmith.Membership{Place: m, UserID: u1.ID, Role: tokensmith.RoleMember}, "", event(ws, "user_added")); !errors.Is(err, store.ErrConflict) {
-		t.Errorf("PutMembership over an unseen role = %v; want ErrConflict", err)
+	if got, err := s.Workspace(ctx, ws.ID); err != nil || got.Admins != 1 {
+		t.Errorf("Admins = %d, %v; want 1 (site administrators are not counted)", got.Admins, err)
 	}
-	if role, err := s.Role(ctx, m, u1.ID); err != nil || role != tokensmith.RoleAdmin {
-		t.Errorf("Role = %q, %v; want admin", role, err)
+	invs, err := s.Invitations(ctx, "Admin@Example.com")
+	if err != nil || len(invs) != 2 || invs[0].Bound() || invs[1].Bound() {
+		t.Fatalf("Invitations = %+v, %v; want two unbound", invs, err)
 	}
-	if _, err := s.Role(ctx, tokensmith.Place{WorkspaceID: ws.ID, SiteID: site.ID}, u1.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("site Role of a workspace admin = %v; want ErrNotFound", err)
-	}
-	if err := s.PutMembership(ctx, tokensmith.Membership{Place: tokensmith.Place{SiteID: "0000000a00000000000000ff"}, UserID: u1.ID, Role: tokensmith.RoleAdmin}, "", event(ws, "user_added")); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("PutMembership on an unknown site = %v; want ErrNotFound", err)
-	}
-	if err := s.DeleteMembership(ctx, m, u1.ID, event(ws, "user_removed")); err != nil {
+
+	u := tokensmith.User{ID: "0000000d0000000000000001", Issuer: "https://issuer.example", Subject: "arthur", Email: "admin@example.com"}
+	if err := s.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteMembership(ctx, m, u1.ID, event(ws, "user_removed")); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("DeleteMembership twice = %v; want ErrNotFound", err)
+	if err := s.CreateUser(ctx, tokensmith.User{ID: "0000000d0000000000000002", Issuer: u.Issuer, Subject: u.Subject}); !errors.Is(err, store.ErrExists) {
+		t.Errorf("CreateUser with a known identity = %v; want ErrExists", err)
+	}
+	if got, err := s.UserByIdentity(ctx, u.Issuer, u.Subject); err != nil || got != u {
+		t.Errorf("UserByIdentity = %+v, %v; want %+v", got, err, u)
+	}
+	if _, err := s.UserByIdentity(ctx, "https://other.example", u.Subject); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UserByIdentity of another issuer = %v; want ErrNotFound", err)
+	}
+	if err := s.BindMember(ctx, admin, u, event(ws, "invitation_accepted")); err != nil {
+		t.Fatal(err)
+	}
+	other := tokensmith.User{ID: "0000000d0000000000000003", Issuer: u.Issuer, Subject: "impostor", Email: u.Email}
+	if err := s.BindMember(ctx, admin, other, event(ws, "invitation_accepted")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("BindMember of a bound member = %v; want ErrConflict", err)
+	}
+	if got, err := s.Memberships(ctx, other.ID); err != nil || len(got) != 0 {
+		t.Errorf("Memberships of the other account = %+v, %v; want none", got, err)
+	}
+	want := []tokensmith.Membership{{Place: wsPlace, UserID: u.ID, MemberID: admin.ID, Role: tokensmith.RoleAdmin}}
+	if got, err := s.Memberships(ctx, u.ID); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Memberships = %+v, %v; want %+v", got, err, want)
+	}
+	admin.UserID = u.ID
+	if got, err := s.Member(ctx, wsPlace, admin.ID); err != nil || got != admin {
+		t.Errorf("Member = %+v, %v; want %+v", got, err, admin)
+	}
+	if got, err := s.MemberByEmail(ctx, wsPlace, "ADMIN@example.com"); err != nil || got != admin {
+		t.Errorf("MemberByEmail = %+v, %v; want %+v", got, err, admin)
+	}
+
+	// The last admin can be neither demoted nor removed.
+	if err := s.SetRole(ctx, admin, tokensmith.RoleMember, event(ws, "user_role_updated")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("SetRole of the last admin = %v; want ErrConflict", err)
+	}
+	if err := s.RemoveMember(ctx, admin, event(ws, "user_removed")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("RemoveMember of the last admin = %v; want ErrConflict", err)
+	}
+	second := member("0000000c0000000000000005", wsPlace, "trillian@example.com", tokensmith.RoleAdmin)
+	if err := s.AddMember(ctx, second, event(ws, "user_added")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetRole(ctx, admin, tokensmith.RoleMember, event(ws, "user_role_updated")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Memberships(ctx, u.ID); err != nil || len(got) != 1 || got[0].Role != tokensmith.RoleMember {
+		t.Errorf("Memberships after the demotion = %+v, %v; want the member role", got, err)
+	}
+	if err := s.SetRole(ctx, admin, tokensmith.RoleMember, event(ws, "user_role_updated")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("SetRole from a role it no longer has = %v; want ErrConflict", err)
+	}
+	admin.Role = tokensmith.RoleMember
+	if err := s.RemoveMember(ctx, admin, event(ws, "user_removed")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Memberships(ctx, u.ID); err != nil || len(got) != 0 {
+		t.Errorf("Memberships after the removal = %+v, %v; want none", got, err)
+	}
+	if _, err := s.MemberByEmail(ctx, wsPlace, admin.Email); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("MemberByEmail after the removal = %v; want ErrNotFound", err)
+	}
+	if got, err := s.Workspace(ctx, ws.ID); err != nil || got.Admins != 1 {
+		t.Errorf("Admins = %d, %v; want 1", got.Admins, err)
+	}
+	members, err := s.Members(ctx, wsPlace)
+	if err != nil || len(members) != 1 || members[0] != second {
+		t.Errorf("Members = %+v, %v; want [%+v]", members, err, second)
 	}
 }
 
@@ -243,15 +323,16 @@ func TestNormalizeEmail(t *testing.T) {
 }
 
 // TestKelvinSignIsAnotherPerson checks that an address with the Kelvin sign
-// does not reach the person whose address has a "k" there.
+// does not find the invitation of the address that has a "k" there.
 func TestKelvinSignIsAnotherPerson(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
-	if _, err := s.EnsureUser(ctx, "kelvin@example.com", "u1"); err != nil {
+	ws, _ := seedSite(t, s)
+	if err := s.AddMember(ctx, member("0000000c0000000000000001", tokensmith.Place{WorkspaceID: ws.ID}, "kelvin@example.com", tokensmith.RoleMember), event(ws, "user_added")); err != nil {
 		t.Fatal(err)
 	}
-	if u, err := s.UserByEmail(ctx, "\u212Aelvin@example.com"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("UserByEmail with the Kelvin sign = %+v, %v; want ErrNotFound", u, err)
+	if got, err := s.Invitations(ctx, "\u212Aelvin@example.com"); err != nil || len(got) != 0 {
+		t.Errorf("Invitations with the Kelvin sign = %+v, %v; want none", got, err)
 	}
 }
 
@@ -353,5 +434,83 @@ func TestEndGrace(t *testing.T) {
 	}
 	if err := s.EndGrace(ctx, regen, event(ws, audit.SubTokenRevoked)); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("EndGrace twice = %v; want ErrConflict", err)
+	}
+}
+
+// TestConcurrentMemberChanges: two first sign-ins of one invitation by two
+// accounts bind it exactly once; two admins demoting each other at once
+// leave one admin, whichever wins.
+func TestConcurrentMemberChanges(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	ws, _ := seedSite(t, s)
+	wsPlace := tokensmith.Place{WorkspaceID: ws.ID}
+	a := member("0000000c0000000000000001", wsPlace, "arthur@example.com", tokensmith.RoleAdmin)
+	b := member("0000000c0000000000000002", wsPlace, "ford@example.com", tokensmith.RoleAdmin)
+	for _, m := range []tokensmith.Member{a, b} {
+		if err := s.AddMember(ctx, m, event(ws, "user_added")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	users := []tokensmith.User{
+		{ID: "0000000d0000000000000001", Issuer: "https://issuer.example", Subject: "one", Email: a.Email},
+		{ID: "0000000d0000000000000002", Issuer: "https://issuer.example", Subject: "two", Email: a.Email},
+	}
+	race := func(fs ...func() error) []error {
+		errs := make([]error, len(fs))
+		var wg sync.WaitGroup
+		for i, f := range fs {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = f() }()
+		}
+		wg.Wait()
+		return errs
+	}
+	errs := race(
+		func() error { return s.BindMember(ctx, a, users[0], event(ws, "invitation_accepted")) },
+		func() error { return s.BindMember(ctx, a, users[1], event(ws, "invitation_accepted")) },
+	)
+	var holders int
+	for i, u := range users {
+		got, err := s.Memberships(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		holders += len(got)
+		if (errs[i] == nil) != (len(got) == 1) {
+			t.Errorf("bind by %s = %v, and it holds %+v", u.Subject, errs[i], got)
+		}
+	}
+	if holders != 1 {
+		t.Errorf("after two concurrent binds %d accounts hold the membership (%v); want exactly 1", holders, errs)
+	}
+
+	bound, err := s.Member(ctx, wsPlace, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs = race(
+		func() error { return s.SetRole(ctx, bound, tokensmith.RoleMember, event(ws, "user_role_updated")) },
+		func() error { return s.SetRole(ctx, b, tokensmith.RoleMember, event(ws, "user_role_updated")) },
+	)
+	if (errs[0] == nil) == (errs[1] == nil) {
+		t.Errorf("two admins demoting each other = %v; want exactly one to succeed", errs)
+	}
+	got, err := s.Workspace(ctx, ws.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, err := s.Members(ctx, wsPlace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var admins int64
+	for _, m := range members {
+		if m.Role == tokensmith.RoleAdmin {
+			admins++
+		}
+	}
+	if got.Admins != 1 || admins != 1 {
+		t.Errorf("after two concurrent demotions: admin count %d, admin members %d; want 1 and 1", got.Admins, admins)
 	}
 }

@@ -1,0 +1,207 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/people"
+	"github.com/tokensmith/tokensmith/internal/principal"
+	"github.com/tokensmith/tokensmith/internal/route"
+)
+
+// personCaller returns the caller, who must be a person: the authorizer
+// lets only user tokens through to the management routes, and this holds
+// even if it did not.
+func personCaller(r *http.Request) (people.Caller, error) {
+	p, err := caller(r)
+	if err != nil || p.Kind != principal.User {
+		return people.Caller{}, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized)
+	}
+	return people.Caller{Issuer: p.Issuer, Subject: p.UserID, Email: p.Email}, nil
+}
+
+// ref is a person or actor as the API names them.
+type ref struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+}
+
+// member is a membership as the API shows it; userId is null until bound,
+// addedBy null when an operator (tokenctl) added it.
+type member struct {
+	ID      string          `json:"id"`
+	Email   string          `json:"email"`
+	UserID  *string         `json:"userId"`
+	Role    tokensmith.Role `json:"role"`
+	AddedOn string          `json:"addedOn"`
+	AddedBy *ref            `json:"addedBy"`
+}
+
+func newMember(m tokensmith.Member) member {
+	out := member{ID: m.ID, Email: m.Email, Role: m.Role, AddedOn: formatTime(m.AddedOn)}
+	if m.AddedBy.Type == tokensmith.ActorPerson {
+		out.AddedBy = &ref{ID: m.AddedBy.ID, Email: m.AddedBy.Email}
+	}
+	if m.Bound() {
+		id := m.UserID
+		out.UserID = &id
+	}
+	return out
+}
+
+type meWorkspace struct {
+	ID          string          `json:"id"`
+	Slug        string          `json:"slug"`
+	DisplayName string          `json:"displayName"`
+	Plan        tokensmith.Plan `json:"plan"`
+	Role        tokensmith.Role `json:"role"`
+}
+
+type meSite struct {
+	ID              string `json:"id"`
+	WorkspaceID     string `json:"workspaceId"`
+	DisplayName     string `json:"displayName"`
+	ShortName       string `json:"shortName"`
+	CanManageTokens bool   `json:"canManageTokens"`
+}
+
+type me struct {
+	User       ref           `json:"user"`
+	Workspaces []meWorkspace `json:"workspaces"`
+	Sites      []meSite      `json:"sites"`
+}
+
+func newMe(m people.Me) me {
+	out := me{User: ref{ID: m.User.ID, Email: m.User.Email}, Workspaces: []meWorkspace{}, Sites: []meSite{}}
+	for _, w := range m.Workspaces {
+		out.Workspaces = append(out.Workspaces, meWorkspace{ID: w.Workspace.ID, Slug: w.Workspace.Slug,
+			DisplayName: w.Workspace.Name, Plan: w.Workspace.Plan, Role: w.Role})
+	}
+	for _, s := range m.Sites {
+		out.Sites = append(out.Sites, meSite{ID: s.Site.ID, WorkspaceID: s.Site.WorkspaceID, DisplayName: s.Site.DisplayName,
+			ShortName: s.Site.ShortName, CanManageTokens: s.CanManageTokens})
+	}
+	return out
+}
+
+// People serves the people routes of the route table: GET /v2/me and the
+// members of workspaces and sites.
+func People(svc *people.Service, log *slog.Logger) http.Handler {
+	h := &peopleHandler{svc: svc, log: log}
+	ws := func(r *http.Request) people.Where { return people.Where{WorkspaceID: r.PathValue("workspace_id")} }
+	site := func(r *http.Request) people.Where { return people.Where{SiteID: r.PathValue("site_id")} }
+	return mux(route.People, map[string]http.HandlerFunc{
+		"getMe":                 h.serve(h.me),
+		"listWorkspaceMembers":  h.list(ws),
+		"addWorkspaceMember":    h.add(ws),
+		"updateWorkspaceMember": h.update(ws),
+		"removeWorkspaceMember": h.remove(ws),
+		"listSiteMembers":       h.list(site),
+		"addSiteMember":         h.add(site),
+		"removeSiteMember":      h.remove(site),
+	}, log)
+}
+
+type peopleHandler struct {
+	svc *people.Service
+	log *slog.Logger
+}
+
+// serve runs one people call: the caller, then f, whose error is written.
+func (h *peopleHandler) serve(f func(w http.ResponseWriter, r *http.Request, c people.Caller) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := personCaller(r)
+		if err == nil {
+			err = f(w, r, c)
+		}
+		if err != nil {
+			writeError(w, r, h.log, err)
+		}
+	}
+}
+
+func (h *peopleHandler) me(w http.ResponseWriter, r *http.Request, c people.Caller) error {
+	m, err := h.svc.Me(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newMe(m))
+	return nil
+}
+
+func (h *peopleHandler) list(where func(*http.Request) people.Where) http.HandlerFunc {
+	return h.serve(func(w http.ResponseWriter, r *http.Request, c people.Caller) error {
+		ms, err := h.svc.Members(r.Context(), c, where(r))
+		if err != nil {
+			return err
+		}
+		out := make([]member, 0, len(ms))
+		for _, m := range ms {
+			out = append(out, newMember(m))
+		}
+		writeJSON(w, http.StatusOK, map[string][]member{"members": out})
+		return nil
+	})
+}
+
+// add grants a membership: an email and a role in a workspace, an email
+// alone on a site, where the role is admin.
+func (h *peopleHandler) add(where func(*http.Request) people.Where) http.HandlerFunc {
+	return h.serve(func(w http.ResponseWriter, r *http.Request, c people.Caller) error {
+		wh := where(r)
+		var in struct {
+			Email string          `json:"email"`
+			Role  tokensmith.Role `json:"role"`
+		}
+		var site struct {
+			Email string `json:"email"`
+		}
+		if wh.SiteID != "" {
+			if err := decode(r, &site, false); err != nil {
+				return err
+			}
+			in.Email, in.Role = site.Email, tokensmith.RoleAdmin
+		} else if err := decode(r, &in, false); err != nil {
+			return err
+		}
+		m, err := h.svc.AddMember(r.Context(), c, wh, in.Email, in.Role)
+		if err != nil {
+			return err
+		}
+		h.log.InfoContext(r.Context(), "member added", "memberId", m.ID, "role", m.Role)
+		writeJSON(w, http.StatusCreated, newMember(m))
+		return nil
+	})
+}
+
+func (h *peopleHandler) update(where func(*http.Request) people.Where) http.HandlerFunc {
+	return h.serve(func(w http.ResponseWriter, r *http.Request, c people.Caller) error {
+		var in struct {
+			Role tokensmith.Role `json:"role"`
+		}
+		if err := decode(r, &in, false); err != nil {
+			return err
+		}
+		m, err := h.svc.UpdateMember(r.Context(), c, where(r), r.PathValue("member_id"), in.Role)
+		if err != nil {
+			return err
+		}
+		h.log.InfoContext(r.Context(), "member updated", "memberId", m.ID, "role", m.Role)
+		writeJSON(w, http.StatusOK, newMember(m))
+		return nil
+	})
+}
+
+func (h *peopleHandler) remove(where func(*http.Request) people.Where) http.HandlerFunc {
+	return h.serve(func(w http.ResponseWriter, r *http.Request, c people.Caller) error {
+		id := r.PathValue("member_id")
+		if err := h.svc.RemoveMember(r.Context(), c, where(r), id); err != nil {
+			return err
+		}
+		h.log.InfoContext(r.Context(), "member removed", "memberId", id)
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}

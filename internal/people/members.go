@@ -1,0 +1,183 @@
+package people
+
+import (
+	"context"
+	"errors"
+	"sort"
+
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/token"
+)
+
+// Me is what GET /v2/me shows a person.
+type Me struct {
+	User       tokensmith.User
+	Workspaces []MyWorkspace
+	Sites      []MySite
+}
+
+// MyWorkspace is a workspace the person belongs to, with their role.
+type MyWorkspace struct {
+	Workspace tokensmith.Workspace
+	Role      tokensmith.Role
+}
+
+// MySite is a site the person can see: every site of their workspaces, and
+// the sites they administer.
+type MySite struct {
+	Site            tokensmith.Site
+	CanManageTokens bool
+}
+
+// Me signs c in and returns their workspaces and the sites they can see.
+func (s *Service) Me(ctx context.Context, c Caller) (Me, error) {
+	a, err := s.SignIn(ctx, c)
+	if err != nil {
+		return Me{}, err
+	}
+	me := Me{User: a.User, Workspaces: []MyWorkspace{}, Sites: []MySite{}}
+	seen := map[string]bool{}
+	addSite := func(site tokensmith.Site) {
+		if seen[site.ID] {
+			return
+		}
+		seen[site.ID] = true
+		can := a.Role(tokensmith.Place{WorkspaceID: site.WorkspaceID}) == tokensmith.RoleAdmin ||
+			a.Role(tokensmith.Place{WorkspaceID: site.WorkspaceID, SiteID: site.ID}) == tokensmith.RoleAdmin
+		me.Sites = append(me.Sites, MySite{Site: site, CanManageTokens: can})
+	}
+	for _, m := range a.Memberships {
+		if m.Place.IsSite() {
+			continue
+		}
+		ws, err := s.Store.Workspace(ctx, m.Place.WorkspaceID)
+		if err != nil {
+			return Me{}, err
+		}
+		me.Workspaces = append(me.Workspaces, MyWorkspace{Workspace: ws, Role: m.Role})
+		sites, err := s.Store.Sites(ctx, ws.ID)
+		if err != nil {
+			return Me{}, err
+		}
+		for _, site := range sites {
+			addSite(site)
+		}
+	}
+	for _, m := range a.Memberships {
+		if !m.Place.IsSite() || seen[m.Place.SiteID] {
+			continue
+		}
+		site, err := s.Store.Site(ctx, m.Place.SiteID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return Me{}, err
+		}
+		addSite(site)
+	}
+	sort.Slice(me.Workspaces, func(i, j int) bool { return me.Workspaces[i].Workspace.Slug < me.Workspaces[j].Workspace.Slug })
+	sort.Slice(me.Sites, func(i, j int) bool { return me.Sites[i].Site.ID < me.Sites[j].Site.ID })
+	return me, nil
+}
+
+// Where names the place of a members route: a workspace by id, or a site
+// by id.
+type Where struct {
+	WorkspaceID string
+	SiteID      string
+}
+
+// admin signs c in and checks that they are an admin of the workspace of
+// w. Someone who belongs to that workspace, or administers one of its
+// sites, but is not its admin is forbidden; anyone else, like an id of the
+// wrong shape or of nothing, is not found.
+func (s *Service) admin(ctx context.Context, c Caller, w Where) (Access, tokensmith.Workspace, tokensmith.Place, error) {
+	fail := func(err error) (Access, tokensmith.Workspace, tokensmith.Place, error) {
+		if errors.Is(err, store.ErrNotFound) {
+			err = apperr.NotFoundError()
+		}
+		return Access{}, tokensmith.Workspace{}, tokensmith.Place{}, err
+	}
+	p := tokensmith.Place{WorkspaceID: w.WorkspaceID, SiteID: w.SiteID}
+	if w.SiteID != "" {
+		if !token.ValidID(w.SiteID) {
+			return fail(apperr.NotFoundError())
+		}
+		site, err := s.Store.Site(ctx, w.SiteID)
+		if err != nil {
+			return fail(err)
+		}
+		p.WorkspaceID = site.WorkspaceID
+	} else if !token.ValidID(w.WorkspaceID) {
+		return fail(apperr.NotFoundError())
+	}
+	ws, err := s.Store.Workspace(ctx, p.WorkspaceID)
+	if err != nil {
+		return fail(err)
+	}
+	a, err := s.SignIn(ctx, c)
+	if err != nil {
+		return fail(err)
+	}
+	switch {
+	case a.Role(tokensmith.Place{WorkspaceID: ws.ID}) == tokensmith.RoleAdmin:
+		return a, ws, p, nil
+	case a.Belongs(ws.ID):
+		return fail(apperr.New(apperr.Forbidden, "Only workspace admins may manage members"))
+	}
+	return fail(apperr.NotFoundError())
+}
+
+// Members lists the members of w, oldest first, for a workspace admin.
+func (s *Service) Members(ctx context.Context, c Caller, w Where) ([]tokensmith.Member, error) {
+	_, _, p, err := s.admin(ctx, c, w)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := s.Store.Members(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	sortMembers(ms)
+	return ms, nil
+}
+
+// AddMember grants email role in w, as the workspace admin c.
+func (s *Service) AddMember(ctx context.Context, c Caller, w Where, email string, role tokensmith.Role) (tokensmith.Member, error) {
+	a, ws, p, err := s.admin(ctx, c, w)
+	if err != nil {
+		return tokensmith.Member{}, err
+	}
+	return s.Invite(ctx, a.Actor(), ws, p, email, role)
+}
+
+// UpdateMember sets the role of member id of w, as the workspace admin c.
+func (s *Service) UpdateMember(ctx context.Context, c Caller, w Where, id string, role tokensmith.Role) (tokensmith.Member, error) {
+	a, ws, p, err := s.admin(ctx, c, w)
+	if err != nil {
+		return tokensmith.Member{}, err
+	}
+	m, err := s.ChangeRole(ctx, a.Actor(), ws, p, id, role)
+	return m, notFound(err)
+}
+
+// RemoveMember removes member id of w, as the workspace admin c.
+func (s *Service) RemoveMember(ctx context.Context, c Caller, w Where, id string) error {
+	a, ws, p, err := s.admin(ctx, c, w)
+	if err != nil {
+		return err
+	}
+	_, err = s.Remove(ctx, a.Actor(), ws, p, id)
+	return notFound(err)
+}
+
+// notFound is err, with a store miss as the API's not found.
+func notFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return apperr.NotFoundError()
+	}
+	return err
+}

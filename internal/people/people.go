@@ -1,0 +1,380 @@
+// Package people is who a signed-in person is and what they hold: their
+// sign-in, which binds the memberships granted to their verified email to
+// their issuer and subject, and the members of workspaces and sites, as
+// workspace admins (GET /v2/me and the members routes) and operators
+// (tokenctl, through the directory) manage them. It knows nothing of HTTP.
+package people
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	cognito "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/audit"
+	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/token"
+)
+
+// MaxEmailLen is the longest email a membership may be granted to (RFC 5321's path limit).
+const MaxEmailLen = 254
+
+// UserPool is the part of Cognito's client that invitations call.
+type UserPool interface {
+	AdminCreateUser(ctx context.Context, in *cognitoidentityprovider.AdminCreateUserInput, optFns ...func(*cognitoidentityprovider.Options)) (*cognitoidentityprovider.AdminCreateUserOutput, error)
+}
+
+// Store is the part of the store that sign-in and members call. Its
+// writes record their audit event in the same transaction; a write that
+// finds the rows changed since they were read is store.ErrConflict.
+type Store interface {
+	UserByIdentity(ctx context.Context, issuer, sub string) (tokensmith.User, error)
+	CreateUser(ctx context.Context, u tokensmith.User) error
+	Invitations(ctx context.Context, email string) ([]tokensmith.Member, error)
+	Memberships(ctx context.Context, userID string) ([]tokensmith.Membership, error)
+	Member(ctx context.Context, p tokensmith.Place, id string) (tokensmith.Member, error)
+	MemberByEmail(ctx context.Context, p tokensmith.Place, email string) (tokensmith.Member, error)
+	Members(ctx context.Context, p tokensmith.Place) ([]tokensmith.Member, error)
+	Workspace(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error)
+	Site(ctx context.Context, id string) (tokensmith.Site, error)
+	Sites(ctx context.Context, wsID string) ([]tokensmith.Site, error)
+	AddMember(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error
+	BindMember(ctx context.Context, m tokensmith.Member, u tokensmith.User, ev tokensmith.Event) error
+	SetRole(ctx context.Context, m tokensmith.Member, role tokensmith.Role, ev tokensmith.Event) error
+	RemoveMember(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error
+}
+
+// Service signs people in and manages members.
+type Service struct {
+	Store Store
+	Now   func() time.Time
+	Rand  io.Reader
+	// UserPool and UserPoolID, when set, are the stack's own Cognito user
+	// pool, where inviting an email without an account creates one. Without
+	// them, accounts are the issuer's business.
+	UserPool   UserPool
+	UserPoolID string
+}
+
+// New returns a Service with the real clock and crypto/rand, creating no accounts.
+func New(st Store) *Service { return &Service{Store: st, Now: time.Now, Rand: rand.Reader} }
+
+// Caller is a person as their verified user token names them.
+type Caller struct {
+	Issuer  string
+	Subject string
+	Email   string // verified by the issuer
+}
+
+// Access is a signed-in person and what they hold.
+type Access struct {
+	User        tokensmith.User
+	Memberships []tokensmith.Membership
+}
+
+// Role returns the role the person holds in p, or "".
+func (a Access) Role(p tokensmith.Place) tokensmith.Role {
+	for _, m := range a.Memberships {
+		if m.Place == p {
+			return m.Role
+		}
+	}
+	return ""
+}
+
+// Belongs reports whether the person is a member of workspace wsID or an
+// administrator of one of its sites: someone who lacks a role there is
+// told so (403) rather than told it does not exist (404).
+func (a Access) Belongs(wsID string) bool {
+	for _, m := range a.Memberships {
+		if m.Place.WorkspaceID == wsID {
+			return true
+		}
+	}
+	return false
+}
+
+// Actor is the person as the actor of a change.
+func (a Access) Actor() tokensmith.Actor {
+	return tokensmith.Actor{Type: tokensmith.ActorPerson, ID: a.User.ID, Email: a.User.Email}
+}
+
+// SignIn resolves c to a person by issuer and subject, creating them on
+// their first call; binds to them every membership granted to their email
+// that no one holds yet; and returns what they hold, read strongly
+// consistent. Another account with the same email finds those memberships
+// bound and holds nothing.
+func (s *Service) SignIn(ctx context.Context, c Caller) (Access, error) {
+	if c.Issuer == "" || c.Subject == "" || c.Email == "" {
+		return Access{}, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized)
+	}
+	u, err := s.person(ctx, c)
+	if err != nil {
+		return Access{}, err
+	}
+	invs, err := s.Store.Invitations(ctx, u.Email)
+	if err != nil {
+		return Access{}, err
+	}
+	for _, inv := range invs {
+		if inv.Bound() {
+			continue
+		}
+		if err := s.bind(ctx, inv, u); err != nil {
+			return Access{}, err
+		}
+	}
+	held, err := s.Store.Memberships(ctx, u.ID)
+	if err != nil {
+		return Access{}, err
+	}
+	return Access{User: u, Memberships: held}, nil
+}
+
+// person finds or creates the person c names. Their email is the one the
+// token verifies now.
+func (s *Service) person(ctx context.Context, c Caller) (tokensmith.User, error) {
+	email := store.NormalizeEmail(c.Email)
+	u, err := s.Store.UserByIdentity(ctx, c.Issuer, c.Subject)
+	if errors.Is(err, store.ErrNotFound) {
+		id, err := token.NewID(s.Now(), s.Rand)
+		if err != nil {
+			return tokensmith.User{}, err
+		}
+		u = tokensmith.User{ID: id, Issuer: c.Issuer, Subject: c.Subject, Email: email}
+		err = s.Store.CreateUser(ctx, u)
+		if errors.Is(err, store.ErrExists) {
+			// A concurrent first call created them; theirs is the one.
+			u, err = s.Store.UserByIdentity(ctx, c.Issuer, c.Subject)
+		}
+		if err != nil {
+			return tokensmith.User{}, err
+		}
+	} else if err != nil {
+		return tokensmith.User{}, err
+	}
+	u.Email = email
+	return u, nil
+}
+
+// bind binds the invitation inv to u, unless someone binds or removes it
+// first; a binding that keeps conflicting (u already holds another
+// membership in that place) is left for a later sign-in.
+func (s *Service) bind(ctx context.Context, inv tokensmith.Member, u tokensmith.User) error {
+	err := store.Retry(ctx, func() error {
+		m, err := s.Store.Member(ctx, inv.Place, inv.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil || m.Bound() || m.Email != u.Email {
+			return err
+		}
+		ws, err := s.Store.Workspace(ctx, m.Place.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		o, err := audit.NewOrigin(s.Now(), s.Rand, Access{User: u}.Actor(), ws)
+		if err != nil {
+			return err
+		}
+		bound := m
+		bound.UserID = u.ID
+		return s.Store.BindMember(ctx, m, u, audit.InvitationAccepted(o, bound))
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+// CheckEmail returns email as memberships are granted to it (trimmed, ASCII
+// letters in lower case), or a validation error naming field.
+func CheckEmail(field, email string) (string, error) {
+	trimmed := strings.TrimSpace(email)
+	addr, err := mail.ParseAddress(trimmed)
+	if err != nil || addr.Address != trimmed || addr.Name != "" || len(trimmed) > MaxEmailLen {
+		return "", apperr.Invalid(apperr.Detail{Field: field, Message: fmt.Sprintf("must be an email address of at most %d characters", MaxEmailLen)})
+	}
+	return store.NormalizeEmail(trimmed), nil
+}
+
+// CheckRole returns a validation error naming field unless role is one a
+// member of place p may hold: admin or member in a workspace, admin on a site.
+func CheckRole(field string, p tokensmith.Place, role tokensmith.Role) error {
+	switch {
+	case p.IsSite() && role != tokensmith.RoleAdmin:
+		return apperr.Invalid(apperr.Detail{Field: field, Message: "must be admin"})
+	case !p.IsSite() && role != tokensmith.RoleAdmin && role != tokensmith.RoleMember:
+		return apperr.Invalid(apperr.Detail{Field: field, Message: "must be admin or member"})
+	}
+	return nil
+}
+
+// joinInvalid is one validation error with the details of errs, which
+// are validation errors or nil.
+func joinInvalid(errs ...error) error {
+	var details []apperr.Detail
+	for _, err := range errs {
+		var ae *apperr.Error
+		if errors.As(err, &ae) {
+			details = append(details, ae.Details...)
+		}
+	}
+	if len(details) == 0 {
+		return nil
+	}
+	return apperr.Invalid(details...)
+}
+
+// errDuplicate and errLastAdmin are the conflicts of API.md section 10.
+var (
+	errDuplicate = apperr.New(apperr.Conflict, "This email is already a member")
+	errLastAdmin = apperr.New(apperr.Conflict, "A workspace keeps at least one admin")
+)
+
+// Invite grants email role in place p of ws, as actor: a new member, bound
+// on the first sign-in with that email. With the stack's user pool, an email
+// without an account gets one first.
+func (s *Service) Invite(ctx context.Context, actor tokensmith.Actor, ws tokensmith.Workspace, p tokensmith.Place, email string, role tokensmith.Role) (tokensmith.Member, error) {
+	email, emailErr := CheckEmail("email", email)
+	if err := joinInvalid(emailErr, CheckRole("role", p, role)); err != nil {
+		return tokensmith.Member{}, err
+	}
+	if _, err := s.Store.MemberByEmail(ctx, p, email); err == nil {
+		return tokensmith.Member{}, errDuplicate
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return tokensmith.Member{}, err
+	}
+	if err := s.createAccount(ctx, email); err != nil {
+		return tokensmith.Member{}, err
+	}
+	var m tokensmith.Member
+	err := store.Retry(ctx, func() error {
+		now := s.Now().UTC()
+		id, err := token.NewID(now, s.Rand)
+		if err != nil {
+			return err
+		}
+		m = tokensmith.Member{ID: id, Place: p, Email: email, Role: role, AddedOn: now, AddedBy: actor}
+		o, err := audit.NewOrigin(now, s.Rand, actor, ws)
+		if err != nil {
+			return err
+		}
+		return s.Store.AddMember(ctx, m, audit.MemberAdded(o, m))
+	})
+	if errors.Is(err, store.ErrExists) {
+		return tokensmith.Member{}, errDuplicate
+	}
+	return m, err
+}
+
+// createAccount creates email's account in the stack's user pool, which
+// emails the person a temporary password. An account that exists is fine.
+func (s *Service) createAccount(ctx context.Context, email string) error {
+	if s.UserPool == nil || s.UserPoolID == "" {
+		return nil
+	}
+	_, err := s.UserPool.AdminCreateUser(ctx, &cognitoidentityprovider.AdminCreateUserInput{
+		UserPoolId: aws.String(s.UserPoolID),
+		Username:   aws.String(email),
+		UserAttributes: []cognito.AttributeType{
+			{Name: aws.String("email"), Value: aws.String(email)},
+			{Name: aws.String("email_verified"), Value: aws.String("true")},
+		},
+		DesiredDeliveryMediums: []cognito.DeliveryMediumType{cognito.DeliveryMediumTypeEmail},
+	})
+	var exists *cognito.UsernameExistsException
+	if errors.As(err, &exists) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create account in user pool: %w", err)
+	}
+	return nil
+}
+
+// ChangeRole sets member id of place p in ws to role, as actor. Demoting
+// the workspace's last admin is a conflict; the same role changes nothing.
+func (s *Service) ChangeRole(ctx context.Context, actor tokensmith.Actor, ws tokensmith.Workspace, p tokensmith.Place, id string, role tokensmith.Role) (tokensmith.Member, error) {
+	if err := CheckRole("role", p, role); err != nil {
+		return tokensmith.Member{}, err
+	}
+	var m tokensmith.Member
+	err := s.change(ctx, ws, p, id, func(cur tokensmith.Member, admins int64) error {
+		m = cur
+		if cur.Role == role {
+			return nil
+		}
+		if cur.Role == tokensmith.RoleAdmin && !p.IsSite() && admins <= 1 {
+			return errLastAdmin
+		}
+		o, err := audit.NewOrigin(s.Now(), s.Rand, actor, ws)
+		if err != nil {
+			return err
+		}
+		m.Role = role
+		return s.Store.SetRole(ctx, cur, role, audit.MemberRoleUpdated(o, m, cur.Role))
+	})
+	return m, err
+}
+
+// Remove removes member id of place p in ws, as actor. Removing the
+// workspace's last admin is a conflict. The tokens the member's person
+// minted keep working, and the audit log keeps who minted them.
+func (s *Service) Remove(ctx context.Context, actor tokensmith.Actor, ws tokensmith.Workspace, p tokensmith.Place, id string) (tokensmith.Member, error) {
+	var m tokensmith.Member
+	err := s.change(ctx, ws, p, id, func(cur tokensmith.Member, admins int64) error {
+		m = cur
+		if cur.Role == tokensmith.RoleAdmin && !p.IsSite() && admins <= 1 {
+			return errLastAdmin
+		}
+		o, err := audit.NewOrigin(s.Now(), s.Rand, actor, ws)
+		if err != nil {
+			return err
+		}
+		return s.Store.RemoveMember(ctx, cur, audit.MemberRemoved(o, cur))
+	})
+	return m, err
+}
+
+// change reads member id of p and the workspace's admin count, strongly
+// consistent, and applies f; a concurrent change makes it read again. Both
+// the store's conditions and f's check of the count keep the last admin:
+// two concurrent demotions of the last two admins cannot both pass.
+func (s *Service) change(ctx context.Context, ws tokensmith.Workspace, p tokensmith.Place, id string, f func(m tokensmith.Member, admins int64) error) error {
+	if !token.ValidID(id) {
+		return apperr.NotFoundError()
+	}
+	return store.Retry(ctx, func() error {
+		m, err := s.Store.Member(ctx, p, id)
+		if err != nil {
+			return err
+		}
+		cur, err := s.Store.Workspace(ctx, ws.ID)
+		if err != nil {
+			return err
+		}
+		return f(m, cur.Admins)
+	})
+}
+
+// sortMembers orders members oldest first, then by id.
+func sortMembers(ms []tokensmith.Member) {
+	sort.Slice(ms, func(i, j int) bool {
+		if !ms[i].AddedOn.Equal(ms[j].AddedOn) {
+			return ms[i].AddedOn.Before(ms[j].AddedOn)
+		}
+		return ms[i].ID < ms[j].ID
+	})
+}

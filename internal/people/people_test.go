@@ -1,0 +1,413 @@
+package people_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/audit"
+	"github.com/tokensmith/tokensmith/internal/mock"
+	"github.com/tokensmith/tokensmith/internal/people"
+	"github.com/tokensmith/tokensmith/internal/store"
+)
+
+var _ people.Store = (*mock.Members)(nil)
+
+var now = time.Date(2026, time.November, 22, 12, 0, 0, 0, time.UTC)
+
+const (
+	iss      = "https://issuer.example"
+	wsID     = "0000000a0000000000000001"
+	siteID   = "0000000a0000000000000002"
+	otherWS  = "0000000a0000000000000003"
+	adminID  = "0000000b0000000000000001" // member id of the admin
+	memberID = "0000000b0000000000000002" // member id of the member
+	otherID  = "0000000b0000000000000009" // a member of the other workspace
+)
+
+var (
+	wsPlace   = tokensmith.Place{WorkspaceID: wsID}
+	sitePlace = tokensmith.Place{WorkspaceID: wsID, SiteID: siteID}
+	admin     = people.Caller{Issuer: iss, Subject: "arthur", Email: "admin@example.com"}
+	member    = people.Caller{Issuer: iss, Subject: "ford", Email: "member@example.com"}
+	siteAdmin = people.Caller{Issuer: iss, Subject: "zaphod", Email: "siteadmin@example.com"}
+	stranger  = people.Caller{Issuer: iss, Subject: "marvin", Email: "stranger@example.com"}
+	impostor  = people.Caller{Issuer: iss, Subject: "someone-else", Email: "admin@example.com"}
+)
+
+// world is what the fake store answers from, and what its writes did.
+type world struct {
+	users   map[string]tokensmith.User   // by issuer+sub
+	members map[string]tokensmith.Member // by member id
+	admins  int64
+	events  []tokensmith.Event
+}
+
+func newWorld() *world {
+	w := &world{users: map[string]tokensmith.User{}, members: map[string]tokensmith.Member{}, admins: 1}
+	for _, m := range []tokensmith.Member{
+		{ID: adminID, Place: wsPlace, Email: admin.Email, Role: tokensmith.RoleAdmin},
+		{ID: memberID, Place: wsPlace, Email: member.Email, Role: tokensmith.RoleMember},
+		{ID: "0000000b0000000000000003", Place: sitePlace, Email: siteAdmin.Email, Role: tokensmith.RoleAdmin},
+		{ID: otherID, Place: tokensmith.Place{WorkspaceID: otherWS}, Email: stranger.Email, Role: tokensmith.RoleAdmin},
+	} {
+		w.members[m.ID] = m
+	}
+	return w
+}
+
+func nf(what string) error { return fmt.Errorf("%s: %w", what, store.ErrNotFound) }
+
+func (w *world) store() *mock.Members {
+	return &mock.Members{
+		UserByIdentityFn: func(_ context.Context, issuer, sub string) (tokensmith.User, error) {
+			if u, ok := w.users[issuer+" "+sub]; ok {
+				return u, nil
+			}
+			return tokensmith.User{}, nf("user")
+		},
+		CreateUserFn: func(_ context.Context, u tokensmith.User) error {
+			w.users[u.Issuer+" "+u.Subject] = u
+			return nil
+		},
+		InvitationsFn: func(_ context.Context, email string) ([]tokensmith.Member, error) {
+			var out []tokensmith.Member
+			for _, m := range w.members {
+				if m.Email == email {
+					out = append(out, m)
+				}
+			}
+			return out, nil
+		},
+		MembershipsFn: func(_ context.Context, userID string) ([]tokensmith.Membership, error) {
+			var out []tokensmith.Membership
+			for _, m := range w.members {
+				if m.UserID == userID {
+					out = append(out, tokensmith.Membership{Place: m.Place, UserID: userID, MemberID: m.ID, Role: m.Role})
+				}
+			}
+			return out, nil
+		},
+		MemberFn: func(_ context.Context, p tokensmith.Place, id string) (tokensmith.Member, error) {
+			if m, ok := w.members[id]; ok && m.Place == p {
+				return m, nil
+			}
+			return tokensmith.Member{}, nf("member")
+		},
+		MemberByEmailFn: func(_ context.Context, p tokensmith.Place, email string) (tokensmith.Member, error) {
+			for _, m := range w.members {
+				if m.Place == p && m.Email == email {
+					return m, nil
+				}
+			}
+			return tokensmith.Member{}, nf("member")
+		},
+		MembersFn: func(_ context.Context, p tokensmith.Place) ([]tokensmith.Member, error) {
+			var out []tokensmith.Member
+			for _, m := range w.members {
+				if m.Place == p {
+					out = append(out, m)
+				}
+			}
+			return out, nil
+		},
+		WorkspaceFn: func(_ context.Context, id string) (tokensmith.Workspace, error) {
+			switch id {
+			case wsID:
+				return tokensmith.Workspace{ID: wsID, Slug: "hitchhikers", Plan: tokensmith.PlanEnterprise, Admins: w.admins}, nil
+			case otherWS:
+				return tokensmith.Workspace{ID: otherWS, Slug: "vogons", Admins: 1}, nil
+			}
+			return tokensmith.Workspace{}, nf("workspace")
+		},
+		SiteFn: func(_ context.Context, id string) (tokensmith.Site, error) {
+			if id == siteID {
+				return tokensmith.Site{ID: siteID, WorkspaceID: wsID, ShortName: "heart-of-gold"}, nil
+			}
+			return tokensmith.Site{}, nf("site")
+		},
+		SitesFn: func(_ context.Context, id string) ([]tokensmith.Site, error) {
+			if id == wsID {
+				return []tokensmith.Site{{ID: siteID, WorkspaceID: wsID, ShortName: "heart-of-gold"}}, nil
+			}
+			return nil, nil
+		},
+		AddMemberFn: func(_ context.Context, m tokensmith.Member, ev tokensmith.Event) error {
+			w.members[m.ID] = m
+			w.events = append(w.events, ev)
+			if !m.Place.IsSite() && m.Role == tokensmith.RoleAdmin {
+				w.admins++
+			}
+			return nil
+		},
+		BindMemberFn: func(_ context.Context, m tokensmith.Member, u tokensmith.User, ev tokensmith.Event) error {
+			m.UserID = u.ID
+			w.members[m.ID] = m
+			w.events = append(w.events, ev)
+			return nil
+		},
+		SetRoleFn: func(_ context.Context, m tokensmith.Member, role tokensmith.Role, ev tokensmith.Event) error {
+			if !m.Place.IsSite() && m.Role == tokensmith.RoleAdmin {
+				w.admins--
+			}
+			m.Role = role
+			w.members[m.ID] = m
+			w.events = append(w.events, ev)
+			return nil
+		},
+		RemoveMemberFn: func(_ context.Context, m tokensmith.Member, ev tokensmith.Event) error {
+			if !m.Place.IsSite() && m.Role == tokensmith.RoleAdmin {
+				w.admins--
+			}
+			delete(w.members, m.ID)
+			w.events = append(w.events, ev)
+			return nil
+		},
+	}
+}
+
+func service(st people.Store) *people.Service {
+	return &people.Service{Store: st, Now: func() time.Time { return now }, Rand: rand.Reader}
+}
+
+func code(err error) apperr.Code {
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		return ae.Code
+	}
+	if err != nil {
+		return "other: " + apperr.Code(err.Error())
+	}
+	return ""
+}
+
+// TestSignInBinds: the first sign-in binds the invitations of the verified
+// email to the issuer and subject, with an event whose actor is the person;
+// another account with the same email then holds nothing.
+func TestSignInBinds(t *testing.T) {
+	w := newWorld()
+	svc := service(w.store())
+	ctx := context.Background()
+	a, err := svc.SignIn(ctx, people.Caller{Issuer: iss, Subject: "arthur", Email: "Admin@Example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Role(wsPlace); got != tokensmith.RoleAdmin {
+		t.Errorf("role after the first sign-in = %q; want admin", got)
+	}
+	if len(w.events) != 1 || w.events[0].SubType != audit.SubInvitationAccepted || w.events[0].Type != audit.TypeWorkspaceMembership ||
+		w.events[0].Actor.Type != tokensmith.ActorPerson || w.events[0].Actor.ID != a.User.ID {
+		t.Errorf("events = %+v; want one invitation_accepted by the person", w.events)
+	}
+	if m := w.members[adminID]; m.UserID != a.User.ID {
+		t.Errorf("member after sign-in = %+v; want bound to %s", m, a.User.ID)
+	}
+	// Signing in again binds nothing more.
+	if _, err := svc.SignIn(ctx, admin); err != nil || len(w.events) != 1 {
+		t.Errorf("second sign-in = %v, %d events; want no new event", err, len(w.events))
+	}
+	other, err := svc.SignIn(ctx, impostor)
+	if err != nil || len(other.Memberships) != 0 || other.User.ID == a.User.ID {
+		t.Errorf("another account with the same email = %+v, %v; want a different person holding nothing", other, err)
+	}
+	if _, err := svc.SignIn(ctx, people.Caller{Issuer: iss, Email: "x@example.com"}); code(err) != apperr.NotAuthorized {
+		t.Errorf("sign-in without a subject = %v; want not_authorized", err)
+	}
+}
+
+// TestWhoMayManageMembers: workspace admins only; who belongs but lacks
+// the role is forbidden, anyone else is not found.
+func TestWhoMayManageMembers(t *testing.T) {
+	tests := []struct {
+		name   string
+		caller people.Caller
+		where  people.Where
+		want   apperr.Code
+	}{
+		{"workspace admin, workspace", admin, people.Where{WorkspaceID: wsID}, ""},
+		{"workspace admin, site", admin, people.Where{SiteID: siteID}, ""},
+		{"workspace member", member, people.Where{WorkspaceID: wsID}, apperr.Forbidden},
+		{"workspace member, site", member, people.Where{SiteID: siteID}, apperr.Forbidden},
+		{"site administrator only", siteAdmin, people.Where{WorkspaceID: wsID}, apperr.Forbidden},
+		{"site administrator only, site", siteAdmin, people.Where{SiteID: siteID}, apperr.Forbidden},
+		{"admin of another workspace", stranger, people.Where{WorkspaceID: wsID}, apperr.NotFound},
+		{"another account with the admin's email", impostor, people.Where{WorkspaceID: wsID}, apperr.NotFound},
+		{"unknown workspace", admin, people.Where{WorkspaceID: "0000000a00000000000000ff"}, apperr.NotFound},
+		{"malformed workspace id", admin, people.Where{WorkspaceID: "../x"}, apperr.NotFound},
+		{"unknown site", admin, people.Where{SiteID: "0000000a00000000000000ff"}, apperr.NotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			svc := service(w.store())
+			ctx := context.Background()
+			if tc.caller == impostor {
+				if _, err := svc.SignIn(ctx, admin); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := len(w.events)
+			_, err := svc.Members(ctx, tc.caller, tc.where)
+			if got := code(err); got != tc.want {
+				t.Errorf("Members = %v; want %q", err, tc.want)
+			}
+			role := tokensmith.RoleMember
+			if tc.where.SiteID != "" {
+				role = tokensmith.RoleAdmin
+			}
+			_, err = svc.AddMember(ctx, tc.caller, tc.where, "trillian@example.com", role)
+			if got := code(err); got != tc.want {
+				t.Errorf("AddMember = %v; want %q", err, tc.want)
+			}
+			if tc.want != "" {
+				var changes int
+				for _, ev := range w.events[before:] {
+					if ev.SubType != audit.SubInvitationAccepted {
+						changes++
+					}
+				}
+				if changes != 0 {
+					t.Errorf("a refused caller changed %d members", changes)
+				}
+			}
+		})
+	}
+}
+
+// TestMemberChanges: bad input, duplicates and the last admin are refused
+// with the code API.md names, and write nothing.
+func TestMemberChanges(t *testing.T) {
+	ws := people.Where{WorkspaceID: wsID}
+	site := people.Where{SiteID: siteID}
+	tests := []struct {
+		name string
+		do   func(*people.Service) error
+		want apperr.Code
+	}{
+		{"add a member", func(s *people.Service) error {
+			_, err := s.AddMember(context.Background(), admin, ws, "Trillian@Example.com", tokensmith.RoleMember)
+			return err
+		}, ""},
+		{"add a site administrator", func(s *people.Service) error {
+			_, err := s.AddMember(context.Background(), admin, site, "trillian@example.com", tokensmith.RoleAdmin)
+			return err
+		}, ""},
+		{"email that is not an address", func(s *people.Service) error {
+			_, err := s.AddMember(context.Background(), admin, ws, "not-an-email", tokensmith.RoleMember)
+			return err
+		}, apperr.Validation},
+		{"email with a display name", func(s *people.Service) error {
+			_, err := s.AddMember(context.Background(), admin, ws, "Trillian <t@example.com>", tokensmith.RoleMember)
+			return err
+		}, apperr.Validation},
+		{"role outside the list", func(s *people.Service) error {
+			_, err := s.AddMember(context.Background(), admin, ws, "t@example.com", "owner")
+			return err
+		}, apperr.Validation},
+		{"member role on a site", func(s *people.Service) error {
+			_, err := s.AddMember(context.Background(), admin, site, "t@example.com", tokensmith.RoleMember)
+			return err
+		}, apperr.Validation},
+		{"the same email twice", func(s *people.Service) error {
+			_, err := s.AddMember(context.Background(), admin, ws, "MEMBER@example.com", tokensmith.RoleAdmin)
+			return err
+		}, apperr.Conflict},
+		{"promote a member", func(s *people.Service) error {
+			_, err := s.UpdateMember(context.Background(), admin, ws, memberID, tokensmith.RoleAdmin)
+			return err
+		}, ""},
+		{"demote the last admin (oneself)", func(s *people.Service) error {
+			_, err := s.UpdateMember(context.Background(), admin, ws, adminID, tokensmith.RoleMember)
+			return err
+		}, apperr.Conflict},
+		{"remove the last admin (oneself)", func(s *people.Service) error {
+			return s.RemoveMember(context.Background(), admin, ws, adminID)
+		}, apperr.Conflict},
+		{"update to a role outside the list", func(s *people.Service) error {
+			_, err := s.UpdateMember(context.Background(), admin, ws, memberID, "owner")
+			return err
+		}, apperr.Validation},
+		{"remove a member", func(s *people.Service) error {
+			return s.RemoveMember(context.Background(), admin, ws, memberID)
+		}, ""},
+		{"member id of another workspace", func(s *people.Service) error {
+			return s.RemoveMember(context.Background(), admin, ws, otherID)
+		}, apperr.NotFound},
+		{"member id of the workspace on a site route", func(s *people.Service) error {
+			return s.RemoveMember(context.Background(), admin, site, memberID)
+		}, apperr.NotFound},
+		{"member id of the wrong shape", func(s *people.Service) error {
+			_, err := s.UpdateMember(context.Background(), admin, ws, "0000000B0000000000000002", tokensmith.RoleAdmin)
+			return err
+		}, apperr.NotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			svc := service(w.store())
+			if _, err := svc.SignIn(context.Background(), admin); err != nil {
+				t.Fatal(err)
+			}
+			before := len(w.events)
+			err := tc.do(svc)
+			if got := code(err); got != tc.want {
+				t.Errorf("got %v; want %q", err, tc.want)
+			}
+			changes := len(w.events) - before
+			if tc.want == "" && changes != 1 {
+				t.Errorf("a change wrote %d events; want 1", changes)
+			}
+			if tc.want != "" && changes != 0 {
+				t.Errorf("a refused change wrote %d events", changes)
+			}
+			for _, ev := range w.events[before:] {
+				if ev.Actor.Type != tokensmith.ActorPerson || ev.Actor.Email != admin.Email {
+					t.Errorf("event actor = %+v; want the admin", ev.Actor)
+				}
+			}
+		})
+	}
+}
+
+// TestMe: the workspaces a person belongs to, every site of them, and the
+// sites they administer, with whether they may manage its tokens.
+func TestMe(t *testing.T) {
+	tests := []struct {
+		name       string
+		caller     people.Caller
+		workspaces string
+		sites      string
+	}{
+		{"admin", admin, "[hitchhikers/admin]", fmt.Sprintf("[%s/true]", siteID)},
+		{"member", member, "[hitchhikers/member]", fmt.Sprintf("[%s/false]", siteID)},
+		{"site administrator", siteAdmin, "[]", fmt.Sprintf("[%s/true]", siteID)},
+		{"nobody", people.Caller{Issuer: iss, Subject: "x", Email: "x@example.com"}, "[]", "[]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			me, err := service(newWorld().store()).Me(context.Background(), tc.caller)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws := []string{}
+			for _, w := range me.Workspaces {
+				ws = append(ws, w.Workspace.Slug+"/"+string(w.Role))
+			}
+			sites := []string{}
+			for _, s := range me.Sites {
+				sites = append(sites, fmt.Sprintf("%s/%v", s.Site.ID, s.CanManageTokens))
+			}
+			if got := fmt.Sprint(ws); got != tc.workspaces {
+				t.Errorf("workspaces = %s; want %s", got, tc.workspaces)
+			}
+			if got := fmt.Sprint(sites); got != tc.sites {
+				t.Errorf("sites = %s; want %s", got, tc.sites)
+			}
+		})
+	}
+}
