@@ -29,15 +29,20 @@ const js = outputs.find((p) => p.endsWith(".js"));
 const css = outputs.find((p) => p.endsWith(".css"));
 if (!js || !css) throw new Error(`build: expected one .js and one .css output, got ${outputs.join(", ")}`);
 
+const iconBody = await readFile("favicon.svg");
+const icon = `assets/favicon-${createHash("sha256").update(iconBody).digest("hex").slice(0, 8)}.svg`;
+await writeFile(path.join(outdir, icon), iconBody);
+
 const html = (await readFile("index.html", "utf8"))
   .replace("%APP_JS%", js)
-  .replace("%APP_CSS%", css);
+  .replace("%APP_CSS%", css)
+  .replace("%ICON%", icon);
 await writeFile(path.join(outdir, "index.html"), html);
 
-const types = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8" };
+const types = { ".svg": "image/svg+xml", ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8" };
 const files = [];
 let gzipTotal = 0;
-for (const p of ["index.html", js, css]) {
+for (const p of ["index.html", js, css, icon]) {
   const body = await readFile(path.join(outdir, p));
   const gz = gzipSync(body, { level: 9 }).length;
   gzipTotal += gz;
@@ -50,7 +55,7 @@ for (const p of ["index.html", js, css]) {
     sha256: createHash("sha256").update(body).digest("hex"),
   });
 }
-await writeFile(path.join(outdir, "manifest.json"), JSON.stringify({ entry: "index.html", js, css, files }, null, 2) + "\n");
+await writeFile(path.join(outdir, "manifest.json"), JSON.stringify({ entry: "index.html", js, css, icon, files }, null, 2) + "\n");
 
 const limit = 100 * 1024;
 console.log(`console: ${files.map((f) => `${f.path} ${f.bytes} B (${f.gzipBytes} B gzip)`).join(", ")}; first load ${gzipTotal} B gzip`);

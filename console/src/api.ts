@@ -80,11 +80,17 @@ export interface TokenSource {
 const seg = encodeURIComponent;
 
 export class Api {
-  constructor(private readonly base: string, private readonly tokens: TokenSource) {}
+  /** onSessionEnded is called when the person's token is refused and cannot be renewed. */
+  constructor(private readonly base: string, private readonly tokens: TokenSource, private readonly onSessionEnded: () => void = () => {}) {}
+
+  private ended(): SessionEnded {
+    this.onSessionEnded();
+    return new SessionEnded();
+  }
 
   private async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     let token = await this.tokens.idToken();
-    if (!token) throw new SessionEnded();
+    if (!token) throw this.ended();
     for (let attempt = 0; ; attempt++) {
       const h: Record<string, string> = { Accept: "application/json", Authorization: `Bearer ${token}`, ...headers };
       if (body !== undefined) h["Content-Type"] = "application/json";
@@ -103,10 +109,10 @@ export class Api {
       }
       if (res.status === 401 && attempt === 0) {
         token = await this.tokens.renew();
-        if (!token) throw new SessionEnded();
+        if (!token) throw this.ended();
         continue;
       }
-      if (res.status === 401) throw new SessionEnded();
+      if (res.status === 401) throw this.ended();
       if (res.status === 204) return undefined as T;
       const data: unknown = await res.json().catch(() => null);
       if (!res.ok) throw toApiError(res, data);

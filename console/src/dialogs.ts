@@ -6,7 +6,8 @@ import { h, uid } from "./dom";
  * what had it before, or, if that element is gone (a list redrawn meanwhile), to what fallback finds.
  */
 export function openModal(dialog: HTMLDialogElement, onClose: () => void, fallback?: () => HTMLElement | null): void {
-  const before = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+  const active = document.activeElement;
+  const before = active instanceof HTMLElement && active !== document.body ? active : null;
   const beforeKey = before?.dataset.focusKey;
   dialog.addEventListener("close", () => {
     onClose();

@@ -159,14 +159,18 @@ async function start(): Promise<void> {
     return;
   }
 
-  const api = new Api(cfg.apiBaseUrl, auth);
+  let ended = false;
+  const api = new Api(cfg.apiBaseUrl, auth, () => {
+    if (ended) return;
+    ended = true;
+    signInPage(auth, new SessionEnded().message);
+  });
   let me: Me;
   const fetchMe = async () => { me = await api.me(); };
   try {
     await fetchMe();
   } catch (err) {
-    if (err instanceof SessionEnded) signInPage(auth, err.message);
-    else signInPage(auth, `Your workspaces could not be loaded: ${describe(err)}`);
+    if (!(err instanceof SessionEnded)) signInPage(auth, `Your workspaces could not be loaded: ${describe(err)}`);
     return;
   }
 
@@ -177,12 +181,11 @@ async function start(): Promise<void> {
     rerender: () => show(ctx),
   };
   window.addEventListener("hashchange", () => {
-    if (location.hash === "#main") return;
+    if (location.hash === "#main" || ended) return;
     show(ctx);
   });
   window.addEventListener("unhandledrejection", (ev) => {
-    if (ev.reason instanceof SessionEnded) signInPage(auth, ev.reason.message);
-    else if (ev.reason instanceof ApiError) document.querySelector<HTMLElement>("main [role=alert]")?.append(h("p", {}, describe(ev.reason)));
+    if (ev.reason instanceof ApiError) document.querySelector<HTMLElement>("main [role=alert]")?.append(h("p", {}, describe(ev.reason)));
   });
   show(ctx);
 }
