@@ -165,7 +165,7 @@ export class Api {
 export interface TokenRequest { name: string; permissions: Permissions; allowedIps?: string[] }
 export interface AuditQuery { limit: number; offset: number; eventType?: string; from?: string; to?: string }
 
-function toApiError(res: Response, data: unknown): ApiError {
+export function toApiError(res: Response, data: unknown): ApiError {
   const d = (typeof data === "object" && data !== null ? data : {}) as Record<string, unknown>;
   const code = typeof d.code === "string" ? d.code : `http_${res.status}`;
   const message = typeof d.message === "string" && d.message ? d.message : `The request failed (HTTP ${res.status}).`;

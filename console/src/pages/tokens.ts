@@ -192,7 +192,7 @@ export function unusedScopes(t: ApiToken, now = Date.now()): string[] {
   });
 }
 
-function usedPermissions(t: ApiToken, apis: readonly ApiScope[]): Permissions {
+export function usedPermissions(t: ApiToken, apis: readonly ApiScope[]): Permissions {
   const unused = new Set(unusedScopes(t));
   const used = new Set(t.scope.split(",").filter((s) => s && !unused.has(s)));
   const out: Permissions = {};
@@ -245,19 +245,15 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
     groups.map((g) => g.fs));
   errors.register("permissions", perms, permsErr);
 
-  let ips: HTMLTextAreaElement | null = null;
-  let ipsField: HTMLElement | null = null;
-  if (owner.kind === "site") {
-    const id = uid("ips");
-    const hintId = uid("ips-hint");
-    const err = h("p", {});
-    ips = h("textarea", { id, name: "allowedIps", rows: 2, "aria-describedby": hintId, spellcheck: "false", autocomplete: "off" });
-    ipsField = h("div", { class: "field" },
-      h("label", { for: id }, "Allowed IP addresses (optional)"),
-      h("p", { id: hintId, class: "muted" }, "Up to 20 IPv4 or IPv6 ranges, one a line, such as 203.0.113.0/24. Leave empty to allow any address."),
-      ips, err);
-    errors.register("allowedIps", ips, err);
-  }
+  const ipsId = uid("ips");
+  const ipsHintId = uid("ips-hint");
+  const ipsErr = h("p", {});
+  const ips = h("textarea", { id: ipsId, name: "allowedIps", rows: 2, "aria-describedby": ipsHintId, spellcheck: "false", autocomplete: "off" });
+  const ipsField = h("div", { class: "field" },
+    h("label", { for: ipsId }, "Allowed IP addresses (optional)"),
+    h("p", { id: ipsHintId, class: "muted" }, "Up to 20 IPv4 or IPv6 ranges, one a line, such as 203.0.113.0/24. Calls from any other address are refused. Leave empty to allow any address."),
+    ips, ipsErr);
+  errors.register("allowedIps", ips, ipsErr);
 
   const submit = h("button", { type: "submit", class: "button primary" }, "Generate token");
   const el = h("form", { novalidate: true, class: "stack" },
@@ -279,7 +275,7 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
       if (v && v !== "none") permissions[g.api.key] = v;
     }
     const body: TokenRequest = { name: name.value.trim(), permissions };
-    const ipList = ips ? ips.value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean) : [];
+    const ipList = ips.value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
     if (ipList.length) body.allowedIps = ipList;
 
     let bad = false;
