@@ -4,14 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/tokensmith/tokensmith/internal/apperr"
-	"github.com/tokensmith/tokensmith/internal/lambdafn"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
 )
@@ -70,9 +69,10 @@ func TestRoutesMatchTemplate(t *testing.T) {
 	}
 }
 
-// envRead finds the environment variables a function's main reads.
-var envRead = regexp.MustCompile(`getenv\("([A-Z_]+)"\)|Require\(getenv((?:, "[A-Z_]+")+)\)`)
-
+// TestFunctionsMatchTemplate holds functions/ to the template: one package
+// per function, built by the Makefile, whose tests hold its wiring to the
+// template's environment (eventstest.CheckEnv) and IAM policy
+// (eventstest.CheckPolicy).
 func TestFunctionsMatchTemplate(t *testing.T) {
 	fns, err := load(t).Functions()
 	if err != nil {
@@ -93,40 +93,20 @@ func TestFunctionsMatchTemplate(t *testing.T) {
 	for id, f := range fns {
 		t.Run(id, func(t *testing.T) {
 			dir := functionDir(id)
-			src, err := os.ReadFile(filepath.Join("functions", dir, "main.go"))
-			if err != nil {
+			if _, err := os.Stat(filepath.Join("functions", dir, "main.go")); err != nil {
 				t.Fatalf("no functions/%s for %s: %v", dir, id, err)
 			}
 			target := "build-" + id + ":\n\t$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/" + dir + "\n"
 			if !strings.Contains(string(makefile), target) {
 				t.Errorf("Makefile lacks %q", target)
 			}
-			read := map[string]bool{}
-			if strings.Contains(string(src), "lambdafn.Table(getenv)") {
-				for _, k := range lambdafn.TableEnv {
-					read[k] = true
-				}
+			tests, err := os.ReadFile(filepath.Join("functions", dir, "main_test.go"))
+			if err != nil {
+				t.Fatalf("functions/%s has no main_test.go: %v", dir, err)
 			}
-			for _, m := range envRead.FindAllStringSubmatch(string(src), -1) {
-				if m[1] != "" {
-					read[m[1]] = true
-				}
-				for _, name := range regexp.MustCompile(`"([A-Z_]+)"`).FindAllStringSubmatch(m[2], -1) {
-					read[name[1]] = true
-				}
-			}
-			set := map[string]bool{}
-			for k := range f.Environment.Variables {
-				set[k] = true
-			}
-			for k := range read {
-				if !set[k] {
-					t.Errorf("%s reads %s, which the template does not set", id, k)
-				}
-			}
-			for k := range set {
-				if !read[k] {
-					t.Errorf("the template sets %s for %s, which it never reads", k, id)
+			for _, check := range []string{"eventstest.CheckEnv(", "eventstest.CheckPolicy(", `"` + id + `"`} {
+				if !strings.Contains(string(tests), check) {
+					t.Errorf("functions/%s/main_test.go does not call %s for %s", dir, check, id)
 				}
 			}
 			apiEvents := 0
@@ -284,4 +264,49 @@ func TestExpiryStream(t *testing.T) {
 	if !found {
 		t.Error("TokenExpiryFunction has no DynamoDB stream event")
 	}
+}
+
+// TestFunctionsLinkNoLocalCode holds every Lambda to what it runs in AWS: no
+// local development code, no template parser, no YAML parser. tokenctl, the
+// operator's tool, may use the dev issuer and the local defaults but not the
+// local stack.
+func TestFunctionsLinkNoLocalCode(t *testing.T) {
+	const module = "github.com/tokensmith/tokensmith/"
+	dirs, _ := filepath.Glob("functions/*")
+	if len(dirs) == 0 {
+		t.Fatal("no functions/*")
+	}
+	forbidden := func(pkg string) bool {
+		return strings.HasPrefix(pkg, module+"internal/localdev") || pkg == module+"internal/samtemplate" ||
+			pkg == module+"internal/eventstest" || pkg == module+"internal/dynamotest" || strings.HasPrefix(pkg, "gopkg.in/yaml.")
+	}
+	for _, dir := range dirs {
+		t.Run(dir, func(t *testing.T) {
+			for _, pkg := range deps(t, "./"+dir) {
+				if forbidden(pkg) {
+					t.Errorf("%s links %s", dir, pkg)
+				}
+			}
+		})
+	}
+	t.Run("cmd/tokenctl", func(t *testing.T) {
+		for _, pkg := range deps(t, "./cmd/tokenctl") {
+			if strings.HasPrefix(pkg, module+"internal/localdev") && pkg != module+"internal/localdev/defaults" && pkg != module+"internal/localdev/issuer" {
+				t.Errorf("cmd/tokenctl links %s", pkg)
+			}
+		}
+	})
+}
+
+// deps lists the packages pkg links, as the Lambda build (linux/arm64,
+// lambda.norpc) sees them.
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", "-tags", "lambda.norpc", pkg)
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
 }

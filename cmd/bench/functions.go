@@ -9,13 +9,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/principal"
-	"github.com/tokensmith/tokensmith/internal/store"
 )
 
 // functionRows measures every function's cold start against the baseline,
 // the linux/arm64 sizes, and the authorizer binary's peak RSS.
-func functionRows(ctx context.Context, endpoint, table, secret string, sec store.Secret) ([]row, error) {
+func functionRows(ctx context.Context, endpoint, table, secret string, sec tokensmith.Secret) ([]row, error) {
 	dir, err := os.MkdirTemp("", "tokensmith-bins-")
 	if err != nil {
 		return nil, err

@@ -14,38 +14,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/smithy-go/middleware"
 
-	"github.com/tokensmith/tokensmith/internal/localstack"
+	"github.com/tokensmith/tokensmith/internal/dynamotest"
+	"github.com/tokensmith/tokensmith/internal/localdev"
 )
-
-// opCounter counts DynamoDB operations by name, as SDK middleware sees them.
-type opCounter struct {
-	mu     sync.Mutex
-	counts map[string]int64
-}
-
-func (c *opCounter) option(o *dynamodb.Options) {
-	o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
-		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("benchCountOps",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				c.mu.Lock()
-				c.counts[awsmiddleware.GetOperationName(ctx)]++
-				c.mu.Unlock()
-				return next.HandleInitialize(ctx, in)
-			}), middleware.After)
-	})
-}
-
-func (c *opCounter) reset() map[string]int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := c.counts
-	c.counts = map[string]int64{}
-	return out
-}
 
 // drive runs do from conc workers for d and returns the latencies.
 func drive(conc int, d time.Duration, do func() error) ([]time.Duration, error) {
@@ -79,53 +52,81 @@ func drive(conc int, d time.Duration, do func() error) ([]time.Duration, error) 
 	return all, nil
 }
 
-// e2eLoad serves the whole local stack on loopback and drives GET /v2/sites
-// with a valid site token at concurrency conc for d, then the same load of
-// bare GetItems of the token's item, and reports both side by side.
-func e2eLoad(ctx context.Context, endpoint, table, secret string, bare func() error, conc int, d time.Duration) ([]row, error) {
-	ops := &opCounter{counts: map[string]int64{}}
+// stack is the whole local stack served on loopback, as `make run` serves
+// it with the authorizer cache off, its DynamoDB calls counted by ops.
+type stack struct {
+	*localdev.Stack
+	url    string
+	client *http.Client
+	ops    *dynamotest.Ops
+	close  func()
+}
+
+// serveStack starts a stack on table, for up to conns clients at once.
+func serveStack(ctx context.Context, endpoint, table string, conns int) (*stack, error) {
+	ops := &dynamotest.Ops{}
 	dir, err := os.MkdirTemp("", "tokensmith-bench-")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	defer srv.Close()
-	stack, err := localstack.Start(ctx, localstack.Config{
+	closeAll := func() {
+		srv.Close()
+		os.RemoveAll(dir)
+	}
+	st, err := localdev.Start(ctx, localdev.Config{
 		Endpoint: endpoint, Table: table, Dir: dir, BaseURL: srv.URL, CacheTTL: 0,
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), ClientOptions: []func(*dynamodb.Options){ops.option},
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), ClientOptions: []func(*dynamodb.Options){ops.Option},
 	})
 	if err != nil {
+		closeAll()
 		return nil, err
 	}
-	h = stack.Handler
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}
-	call := func() error {
-		req, _ := http.NewRequest("GET", srv.URL+"/v2/sites", nil)
+	h = st.Handler
+	return &stack{Stack: st, url: srv.URL, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns}}, ops: ops, close: closeAll}, nil
+}
+
+// get returns a call of GET path with secret that must answer 200.
+func (s *stack) get(path, secret string) func() error {
+	return func() error {
+		req, _ := http.NewRequest("GET", s.url+path, nil)
 		req.Header.Set("Authorization", "Bearer "+secret)
-		resp, err := client.Do(req)
+		resp, err := s.client.Do(req)
 		if err != nil {
 			return err
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("GET /v2/sites: %d", resp.StatusCode)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %d", path, resp.StatusCode)
 		}
 		return nil
 	}
+}
+
+// e2eLoad serves the whole local stack on loopback and drives GET /v2/sites
+// with a valid site token at concurrency conc for d, then the same load of
+// bare GetItems of the token's item, and reports both side by side.
+func e2eLoad(ctx context.Context, endpoint, table, secret string, bare func() error, conc int, d time.Duration) ([]row, error) {
+	srv, err := serveStack(ctx, endpoint, table, conc)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.close()
+	ops := srv.ops
+	call := srv.get("/v2/sites", secret)
 	for i := 0; i < 200; i++ { // warm up: connections, the first usage write
 		if err := call(); err != nil {
 			return nil, err
 		}
 	}
-	ops.reset()
+	ops.Reset()
 	gw, err := drive(conc, d, call)
 	if err != nil {
 		return nil, err
 	}
-	counts := ops.reset()
+	counts := ops.Reset()
 	floor, err := drive(conc, d, bare)
 	if err != nil {
 		return nil, err
@@ -149,9 +150,9 @@ func e2eLoad(ctx context.Context, endpoint, table, secret string, bare func() er
 		{what: fmt.Sprintf("Same load of bare GetItems, same run: requests/s, p50, p99"),
 			figure: fmt.Sprintf("%.0f/s, %s, %s", floorRPS, percentile(floor, 50), percentile(floor, 99))},
 		{what: "End to end / bare GetItem: throughput ratio, p50 ratio", figure: fmt.Sprintf("%.2f, %.2f", rps/floorRPS, float64(percentile(gw, 50))/float64(percentile(floor, 50)))},
-		{what: "DynamoDB operations per authorized GET /v2/sites, steady state (SDK middleware)",
-			figure: fmt.Sprintf("%.2f GetItem (1 authorizer, 1 sites function); other operations in %s: %s", reads, d, strings.Join(others, ", ")),
-			target: "authorizer: 1 read; writes at most 1 per token per minute", verdict: verdict(reads <= 2.0001 && counts["TransactWriteItems"] <= int64(d/time.Minute)+1)},
+		{what: "DynamoDB operations per authorized GET /v2/sites under that load (SDK middleware)",
+			figure: fmt.Sprintf("%.4f GetItem (the authorizer's; the sites function answers from its cache); other operations in %s: %s", reads, d, strings.Join(others, ", ")),
+			target: "1 read; writes at most 1 per token per minute", verdict: verdict(reads <= 1.001 && counts["TransactWriteItems"] <= int64(d/time.Minute)+1)},
 		{what: "Peak RSS of the bench process serving that load (gateway, authorizer, functions, client)", figure: fmt.Sprintf("%.1f MiB", float64(rss)/(1<<20))},
 	}, nil
 }

@@ -7,7 +7,7 @@
 //	tokenctl site create --workspace ID_OR_SLUG --name N --short-name S
 //	tokenctl member add --workspace ID_OR_SLUG [--site SITE_ID] --email E --role admin|member
 //	tokenctl member remove --workspace ID_OR_SLUG [--site SITE_ID] --email E
-//	tokenctl dev-token --email E
+//	tokenctl dev-token --email E [--sub S] [--unverified]
 package main
 
 import (
@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"time"
@@ -24,11 +25,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/directory"
-	"github.com/tokensmith/tokensmith/internal/localstack"
+	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
+	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 	"github.com/tokensmith/tokensmith/internal/store"
-	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
 
 func main() {
@@ -41,7 +43,7 @@ const usage = `usage:
   tokenctl site create --workspace ID_OR_SLUG --name N --short-name S
   tokenctl member add --workspace ID_OR_SLUG [--site SITE_ID] --email E --role admin|member
   tokenctl member remove --workspace ID_OR_SLUG [--site SITE_ID] --email E
-  tokenctl dev-token --email E`
+  tokenctl dev-token --email E [--sub S] [--unverified]`
 
 // errUsage marks a command line that is not one of the above.
 var errUsage = errors.New("usage")
@@ -84,6 +86,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 	shortName := fs.String("short-name", "", "site short name")
 	email := fs.String("email", "", "person's email")
 	role := fs.String("role", "", "admin or member")
+	sub := fs.String("sub", "", "dev-token: the subject (default: the email's stable subject)")
+	unverified := fs.Bool("unverified", false, "dev-token: email_verified false")
 	if err := fs.Parse(rest); err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -103,10 +107,10 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 	table := getenv("TABLE_NAME")
 	local := endpoint != "" || table == ""
 	if local && endpoint == "" {
-		endpoint = localstack.DefaultEndpoint
+		endpoint = defaults.Endpoint
 	}
 	if table == "" {
-		table = localstack.DefaultTable
+		table = defaults.Table
 	}
 	connect := func() (*directory.Service, error) {
 		db, err := client(ctx, endpoint)
@@ -125,7 +129,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		if err != nil {
 			return nil, err
 		}
-		ws, err := dir.CreateWorkspace(ctx, *slug, *name, *plan)
+		ws, err := dir.CreateWorkspace(ctx, *slug, *name, tokensmith.Plan(*plan))
 		if err != nil {
 			return nil, err
 		}
@@ -138,11 +142,11 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		if err != nil {
 			return nil, err
 		}
-		ws, err := dir.SetPlan(ctx, *workspace, *plan)
+		ws, err := dir.SetPlan(ctx, *workspace, tokensmith.Plan(*plan))
 		if err != nil {
 			return nil, err
 		}
-		return map[string]string{"id": ws.ID, "slug": ws.Slug, "plan": ws.Plan}, nil
+		return map[string]string{"id": ws.ID, "slug": ws.Slug, "plan": string(ws.Plan)}, nil
 	case "site create":
 		if err := required("workspace", workspace, "name", name, "short-name", shortName); err != nil {
 			return nil, err
@@ -164,7 +168,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		if err != nil {
 			return nil, err
 		}
-		u, err := dir.AddMember(ctx, *workspace, *site, *email, *role)
+		u, err := dir.AddMember(ctx, *workspace, *site, *email, tokensmith.Role(*role))
 		if err != nil {
 			return nil, err
 		}
@@ -187,32 +191,28 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 			return nil, err
 		}
 		if !local {
-			return nil, errors.New("dev-token signs with the local dev issuer and is refused against AWS (DYNAMODB_ENDPOINT is not set)")
+			return nil, errors.New("dev-token signs with the local issuer and is refused against AWS (DYNAMODB_ENDPOINT is not set)")
 		}
-		dir, err := connect()
-		if err != nil {
-			return nil, err
-		}
-		u, err := dir.Store.UserByEmail(ctx, *email)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("no person with email %q: add them with `tokenctl member add`", *email)
-		}
-		if err != nil {
-			return nil, err
+		if a, err := mail.ParseAddress(*email); err != nil || a.Address != *email {
+			return nil, fmt.Errorf("--email %q is not an email address", *email)
 		}
 		localDir := getenv("LOCAL_DIR")
 		if localDir == "" {
-			localDir = localstack.DefaultDir
+			localDir = defaults.Dir
 		}
-		baseURL := "http://" + localstack.DefaultAddr
-		if a := getenv("ADDR"); a != "" {
-			baseURL = "http://" + a
+		addr := getenv("ADDR")
+		if addr == "" {
+			addr = defaults.Addr
 		}
-		issuer, err := usertoken.LoadDevIssuer(filepath.Join(localDir, localstack.IssuerKeyFile), baseURL+localstack.IssuerPath, false)
-		if err != nil {
-			return nil, fmt.Errorf("%w (start the local stack with `make run` first)", err)
+		// The local issuer signs in anyone who asks, as its sign-in page
+		// does: the token says who they are, the table what they may do.
+		tok, err := issuer.Sign(issuer.Config{
+			URL:     "http://" + addr + defaults.IssuerPath,
+			KeyFile: filepath.Join(localDir, defaults.IssuerKeyFile),
+		}, issuer.Claims{Email: *email, Subject: *sub, Unverified: *unverified}, time.Now(), defaults.TokenTTL)
+		if errors.Is(err, issuer.ErrNoKey) {
+			return nil, fmt.Errorf("%w (start the local stack with `make run` first; it creates the key)", err)
 		}
-		tok, err := issuer.Sign(u.ID, u.Email, time.Now(), localstack.DevTokenTTL)
 		if err != nil {
 			return nil, err
 		}
@@ -225,7 +225,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 // from the operator's AWS configuration (profiles, SSO, the environment).
 func client(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
 	if endpoint != "" {
-		return ddbclient.New(endpoint)
+		return ddbclient.Local(endpoint), nil
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {

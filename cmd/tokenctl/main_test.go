@@ -3,15 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
-	"github.com/tokensmith/tokensmith/internal/localstack"
+	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
+	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
@@ -57,29 +62,47 @@ func TestCommands(t *testing.T) {
 	if _, code, stderr := tokenctl("dev-token --email slartibartfast@example.com"); code != 1 || !strings.Contains(stderr, "make run") {
 		t.Errorf("dev-token without a key = %d %q", code, stderr)
 	}
-	if _, err := usertoken.LoadDevIssuer(filepath.Join(dir, localstack.IssuerKeyFile), "http://"+localstack.DefaultAddr+localstack.IssuerPath, true); err != nil {
-		t.Fatal(err)
+	verify := serveIssuer(t, env)
+	devTokens := []struct {
+		args         string
+		sub          string
+		verifyErr    error
+		wantVerified bool
+	}{
+		{"dev-token --email slartibartfast@example.com", issuer.SubjectFor("slartibartfast@example.com"), nil, true},
+		{"dev-token --email Slartibartfast@example.com", issuer.SubjectFor("slartibartfast@example.com"), nil, true},
+		{"dev-token --email slartibartfast@example.com --sub another-account", "another-account", nil, true},
+		{"dev-token --email nobody@example.com --unverified", "", usertoken.ErrInvalid, false},
 	}
-	dev, code, _ := tokenctl("dev-token --email slartibartfast@example.com")
-	if code != 0 || strings.Count(dev["token"], ".") != 2 {
-		t.Fatalf("dev-token = %v, %d", dev, code)
+	for _, tc := range devTokens {
+		dev, code, stderr := tokenctl(tc.args)
+		if code != 0 {
+			t.Fatalf("%s = %d %s", tc.args, code, stderr)
+		}
+		claims, err := verify(dev["token"])
+		if !errors.Is(err, tc.verifyErr) {
+			t.Errorf("%s: Verify = %+v, %v; want %v", tc.args, claims, err, tc.verifyErr)
+		}
+		if err == nil && claims.Subject != tc.sub {
+			t.Errorf("%s: sub = %q; want %q", tc.args, claims.Subject, tc.sub)
+		}
+		if got := strings.Contains(payload(t, dev["token"]), `"email_verified":true`); got != tc.wantVerified {
+			t.Errorf("%s: email_verified true = %v; want %v", tc.args, got, tc.wantVerified)
+		}
 	}
 	if _, code, _ := tokenctl("member remove --workspace magrathea --email slartibartfast@example.com"); code != 0 {
 		t.Errorf("member remove = %d", code)
 	}
 
 	// Every change above is in the workspace's audit log, oldest first.
-	db, err := ddbclient.New(dynamotest.Endpoint())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := ddbclient.Local(dynamotest.Endpoint())
 	page, err := store.New(db, table).AuditEvents(context.Background(), ws["id"], store.AuditQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	for _, e := range page.Events {
-		got = append(got, e.EventType+"/"+e.EventSubType+"/"+e.Actor.Type)
+		got = append(got, e.Type+"/"+e.SubType+"/"+string(e.Actor.Type))
 	}
 	want := "[workspace_setting/setting_updated/system workspace_membership/user_added/system site_membership/user_added/system workspace_membership/user_removed/system]"
 	if fmt.Sprint(got) != want {
@@ -104,7 +127,8 @@ func TestCommands(t *testing.T) {
 		{"member add --workspace magrathea --site " + site["id"] + " --email a@example.com --role member", 1, "site role"},
 		{"member add --workspace magrathea --site 0000000000000000000000ff --email a@example.com --role admin", 1, "no site"},
 		{"member remove --workspace magrathea --email slartibartfast@example.com", 1, "not a member"},
-		{"dev-token --email nobody@example.com", 1, "member add"},
+		{"dev-token", 2, "--email"},
+		{"dev-token --email not-an-email", 1, "not an email"},
 		{"site frobnicate", 2, "unknown command"},
 		{"member add --workspace magrathea --bogus", 2, "bogus"},
 	}
@@ -122,4 +146,44 @@ func TestCommands(t *testing.T) {
 	if _, code, stderr := tokenctl("dev-token --email slartibartfast@example.com"); code != 1 || !strings.Contains(stderr, "refused against AWS") {
 		t.Errorf("dev-token against AWS = %d %q", code, stderr)
 	}
+}
+
+// serveIssuer serves the local issuer as make run does, with its key in
+// LOCAL_DIR, at ADDR, and returns the API's verifier of its tokens.
+func serveIssuer(t *testing.T, env map[string]string) func(string) (usertoken.Claims, error) {
+	t.Helper()
+	var h http.Handler = http.NotFoundHandler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	iss, err := issuer.New(issuer.Config{
+		URL:          srv.URL + defaults.IssuerPath,
+		KeyFile:      filepath.Join(env["LOCAL_DIR"], defaults.IssuerKeyFile),
+		RedirectURIs: []string{srv.URL + defaults.ConsolePath},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(iss.Path()+"/", iss)
+	h = mux
+	env["ADDR"] = strings.TrimPrefix(srv.URL, "http://")
+	v, err := usertoken.NewVerifier(usertoken.Config{Issuer: iss.URL(), Audience: issuer.DefaultClientID, Client: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(raw string) (usertoken.Claims, error) { return v.Verify(context.Background(), raw) }
+}
+
+// payload is the JSON of a JWT's claims, unverified.
+func payload(t *testing.T, raw string) string {
+	t.Helper()
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		t.Fatalf("%q is not a JWT", raw)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -3,12 +3,17 @@ package main
 import (
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/tokensmith/tokensmith/internal/eventstest"
 )
 
-// TestEvents feeds events/auditlogs-*.json to the handler main builds.
+// TestEvents feeds events/auditlogs-*.json to the handler main builds, and holds
+// the DynamoDB actions they call to the function's IAM policy.
 func TestEvents(t *testing.T) {
-	eventstest.Run[events.APIGatewayProxyRequest, events.APIGatewayProxyResponse](t, "auditlogs", newHandler)
+	fx := eventstest.Run(t, "AuditLogsFunction", newHandler)
+	eventstest.CheckPolicy(t, fx)
+}
+
+// TestEnvironment holds what the wiring reads to what template.yaml sets.
+func TestEnvironment(t *testing.T) {
+	eventstest.CheckEnv(t, "AuditLogsFunction", newHandler)
 }

@@ -4,30 +4,50 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
-	"github.com/tokensmith/tokensmith/internal/lambdafn"
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/tokensmith/tokensmith/internal/authorizer"
+	"github.com/tokensmith/tokensmith/internal/ddbclient"
+	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
 
-func main() { lambdafn.Main(newHandler) }
+func main() {
+	log := lambdacontext.NewLogger()
+	h, err := newHandler(context.Background(), os.Getenv, time.Now, log)
+	if err != nil {
+		log.Error("start", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}
 
-// newHandler wires the function from its environment.
-func newHandler(_ context.Context, getenv func(string) string, log *slog.Logger) (lambdafn.Authorize, error) {
-	st, err := lambdafn.Table(getenv)
+// newHandler wires the function: its configuration from getenv, the
+// DynamoDB client, the store of secrets, the verifier of user tokens, and
+// the authorizer on the clock now.
+func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger) (func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error), error) {
+	env := map[string]string{}
+	for _, name := range []string{"TABLE_NAME", "OIDC_ISSUER", "OIDC_AUDIENCE"} {
+		if env[name] = getenv(name); env[name] == "" {
+			return nil, fmt.Errorf("environment variable %s is not set", name)
+		}
+	}
+	db, err := ddbclient.New(getenv)
 	if err != nil {
 		return nil, err
 	}
-	env, err := lambdafn.Require(getenv, "OIDC_ISSUER", "OIDC_AUDIENCE")
+	st := store.New(db, env["TABLE_NAME"])
+	users, err := usertoken.NewVerifier(usertoken.Config{Issuer: env["OIDC_ISSUER"], Audience: env["OIDC_AUDIENCE"]})
 	if err != nil {
 		return nil, err
 	}
-	users, err := usertoken.NewVerifier(usertoken.Config{
-		Issuer: env["OIDC_ISSUER"], Audience: env["OIDC_AUDIENCE"], JWKSURL: getenv("OIDC_JWKS_URL"),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return lambdafn.Authorizer(users, st, time.Now, log), nil
+	a := &authorizer.Authorizer{Users: users, Secrets: st, Now: now, Log: log}
+	return a.Handle, nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"log/slog"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -8,7 +10,19 @@ import (
 	"github.com/tokensmith/tokensmith/internal/eventstest"
 )
 
-// TestEvents feeds events/authorizer-*.json to the handler main builds.
+// wiring is newHandler on the fixture's clock.
+func wiring(ctx context.Context, getenv func(string) string, log *slog.Logger) (func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error), error) {
+	return newHandler(ctx, getenv, eventstest.Now, log)
+}
+
+// TestEvents feeds events/authorizer-*.json to the handler main builds, and
+// holds the DynamoDB actions they call to the function's IAM policy.
 func TestEvents(t *testing.T) {
-	eventstest.Run[events.APIGatewayCustomAuthorizerRequestTypeRequest, events.APIGatewayCustomAuthorizerResponse](t, "authorizer", newHandler)
+	fx := eventstest.Run(t, "AuthorizerFunction", wiring)
+	eventstest.CheckPolicy(t, fx)
+}
+
+// TestEnvironment holds what the wiring reads to what template.yaml sets.
+func TestEnvironment(t *testing.T) {
+	eventstest.CheckEnv(t, "AuthorizerFunction", wiring)
 }

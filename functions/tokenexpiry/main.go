@@ -4,21 +4,43 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/tokensmith/tokensmith/internal/lambdafn"
+	"github.com/tokensmith/tokensmith/internal/ddbclient"
+	"github.com/tokensmith/tokensmith/internal/expiry"
+	"github.com/tokensmith/tokensmith/internal/store"
 )
 
-func main() { lambdafn.Main(newHandler) }
+func main() {
+	log := lambdacontext.NewLogger()
+	h, err := newHandler(context.Background(), os.Getenv, time.Now, log)
+	if err != nil {
+		log.Error("start", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}
 
-// newHandler wires the function from its environment.
-func newHandler(_ context.Context, getenv func(string) string, log *slog.Logger) (func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error), error) {
-	st, err := lambdafn.Table(getenv)
+// newHandler wires the function: its configuration from getenv, the
+// DynamoDB client, the store, and the stream handler on the clock now.
+func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger) (func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error), error) {
+	table := getenv("TABLE_NAME")
+	if table == "" {
+		return nil, errors.New("environment variable TABLE_NAME is not set")
+	}
+	db, err := ddbclient.New(getenv)
 	if err != nil {
 		return nil, err
 	}
-	return lambdafn.TokenExpiry(st, time.Now, log), nil
+	st := store.New(db, table)
+	h := expiry.New(st, log)
+	h.Now = now
+	return h.Handle, nil
 }

@@ -2,34 +2,39 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/eventstest"
-	"github.com/tokensmith/tokensmith/internal/lambdafn"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
+
+// wiring is newHandler on the fixture's clock.
+func wiring(ctx context.Context, getenv func(string) string, log *slog.Logger) (func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error), error) {
+	return newHandler(ctx, getenv, eventstest.Now, log)
+}
 
 // TestEvents feeds events/tokenexpiry-*.json to the handler main builds.
 // Both answer with no failures, so the golden answers alone cannot tell
 // them apart: the TTL removal must also have written its token_expired
-// event, and the user's delete none.
+// event, and the user's delete none. The DynamoDB actions they call are
+// held to the function's IAM policy.
 func TestEvents(t *testing.T) {
-	getenv := eventstest.Run[events.DynamoDBEvent, events.DynamoDBEventResponse](t, "tokenexpiry", newHandler)
-	st, err := lambdafn.Table(getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, err := st.AuditEvents(context.Background(), eventstest.WorkspaceID, store.AuditQuery{EventType: store.EventAPIToken, Limit: 100})
+	fx := eventstest.Run(t, "TokenExpiryFunction", wiring)
+	eventstest.CheckPolicy(t, fx)
+	page, err := fx.Store.AuditEvents(context.Background(), eventstest.WorkspaceID, store.AuditQuery{EventType: audit.TypeAPIToken, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
 	expired := 0
 	for _, e := range page.Events {
-		if e.EventSubType == "token_expired" {
+		if e.SubType == "token_expired" {
 			expired++
-			if tok, _ := e.Payload["token"].(map[string]any); tok["id"] != "65f0c0ffee00000000000012" || e.Actor.Type != store.ActorSystem {
+			if tok, _ := e.Payload["token"].(map[string]any); tok["id"] != "65f0c0ffee00000000000012" || e.Actor.Type != tokensmith.ActorSystem {
 				t.Errorf("token_expired event = %+v", e)
 			}
 		}
@@ -37,4 +42,9 @@ func TestEvents(t *testing.T) {
 	if expired != 1 {
 		t.Errorf("%d token_expired events; want 1, from events/tokenexpiry-ttl-removal.json", expired)
 	}
+}
+
+// TestEnvironment holds what the wiring reads to what template.yaml sets.
+func TestEnvironment(t *testing.T) {
+	eventstest.CheckEnv(t, "TokenExpiryFunction", wiring)
 }

@@ -5,19 +5,46 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
+	"io"
 	"log/slog"
+	"os"
 	"time"
 
-	"github.com/tokensmith/tokensmith/internal/lambdafn"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/tokensmith/tokensmith/internal/ddbclient"
+	"github.com/tokensmith/tokensmith/internal/httpapi"
+	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/store"
 )
 
-func main() { lambdafn.Main(newHandler) }
+func main() {
+	log := lambdacontext.NewLogger()
+	h, err := newHandler(context.Background(), os.Getenv, time.Now, rand.Reader, log)
+	if err != nil {
+		log.Error("start", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}
 
-// newHandler wires the function from its environment.
-func newHandler(_ context.Context, getenv func(string) string, log *slog.Logger) (lambdafn.Proxy, error) {
-	st, err := lambdafn.Table(getenv)
+// newHandler wires the function: its configuration from getenv, the
+// DynamoDB client, the store, the token service on the clock now and the
+// randomness random (of secrets and ids), and its HTTP handler as a Lambda
+// proxy handler.
+func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, random io.Reader, log *slog.Logger) (httpapi.Proxy, error) {
+	table := getenv("TABLE_NAME")
+	if table == "" {
+		return nil, errors.New("environment variable TABLE_NAME is not set")
+	}
+	db, err := ddbclient.New(getenv)
 	if err != nil {
 		return nil, err
 	}
-	return lambdafn.Tokens(st, time.Now, log), nil
+	st := store.New(db, table)
+	svc := &manage.Service{Store: st, Now: now, Rand: random}
+	return httpapi.Adapt(httpapi.Tokens(svc, log)), nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/route"
@@ -36,8 +37,8 @@ type UserVerifier interface {
 // Secrets is the part of the store the authorizer calls: one read per
 // decision, and the usage write.
 type Secrets interface {
-	Secret(ctx context.Context, hash string) (store.Secret, error)
-	RecordUse(ctx context.Context, sec store.Secret, now time.Time, uses int64, inactivity time.Duration) error
+	Secret(ctx context.Context, hash string) (tokensmith.Secret, error)
+	RecordUse(ctx context.Context, sec tokensmith.Secret, now time.Time, uses int64, inactivity time.Duration) error
 }
 
 // Authorizer is the REQUEST authorizer.
@@ -76,9 +77,10 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuth
 }
 
 // apiToken decides for an API token: its shape and checksum first, without
-// touching the table; then one read by its hash. A token lacking the route's
-// scope is denied with the missing scopes named, which API Gateway's
-// ACCESS_DENIED response shows.
+// touching the table; then one read by its hash. A workspace token of a
+// workspace not on the enterprise plan is denied with
+// not_enterprise_plan_workspace, and a token lacking the route's scope with
+// the missing scopes named, which API Gateway's ACCESS_DENIED response shows.
 func (a *Authorizer) apiToken(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest, r route.Route, cred string) (events.APIGatewayCustomAuthorizerResponse, error) {
 	kind, err := token.Parse(cred)
 	if err != nil {
@@ -97,25 +99,45 @@ func (a *Authorizer) apiToken(ctx context.Context, req events.APIGatewayCustomAu
 		a.Log.InfoContext(ctx, "token rejected", "tokenId", sec.TokenID, "displayHint", token.DisplayHint(cred))
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 	}
-	p := principal.Principal{Kind: string(sec.Kind), TokenID: sec.TokenID, SiteID: sec.SiteID, WorkspaceID: sec.WorkspaceID, Scope: sec.Scope}
+	if sec.Kind == token.KindWorkspace && sec.Plan != tokensmith.PlanEnterprise {
+		// The secret carries its workspace's plan (SetPlan writes it), so
+		// this costs no second read.
+		return deny(req, r, sec, apperr.NotEnterprise, "Workspace tokens are only available on enterprise workspaces"), nil
+	}
 	if r.Scope != "" {
 		if missing := scope.Missing(scope.Split(sec.Scope), r.Scope); len(missing) > 0 {
-			return events.APIGatewayCustomAuthorizerResponse{
-				PrincipalID:    sec.TokenID,
-				PolicyDocument: Policy(req.MethodArn, r, "Deny"),
-				Context: map[string]interface{}{
-					"code":    string(apperr.MissingScopes),
-					"message": "You are missing the following scopes - " + strings.Join(missing, ", "),
-				},
-			}, nil
+			return deny(req, r, sec, apperr.MissingScopes, "You are missing the following scopes - "+strings.Join(missing, ", ")), nil
 		}
 	}
-	a.recordUse(ctx, sec, now)
+	if a.recordUse(ctx, sec, now) {
+		// The record now shows this use, as the secret read before it did not.
+		sec.LastUsed, sec.ExpiresOn = &now, now.Add(token.Inactivity)
+	}
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID:    sec.TokenID,
 		PolicyDocument: Policy(req.MethodArn, r, "Allow"),
-		Context:        p.Context(),
+		Context:        secretPrincipal(sec).Context(),
 	}, nil
+}
+
+// deny refuses a valid token the route with code and message, which API
+// Gateway's ACCESS_DENIED response shows ($context.authorizer.code and
+// .message) with status 403.
+func deny(req events.APIGatewayCustomAuthorizerRequestTypeRequest, r route.Route, sec tokensmith.Secret, code apperr.Code, message string) events.APIGatewayCustomAuthorizerResponse {
+	return events.APIGatewayCustomAuthorizerResponse{
+		PrincipalID:    sec.TokenID,
+		PolicyDocument: Policy(req.MethodArn, r, "Deny"),
+		Context:        map[string]interface{}{"code": string(code), "message": message},
+	}
+}
+
+// secretPrincipal is the principal of an API token's secret: who it is,
+// and what introspecting it shows, so that introspection reads nothing.
+func secretPrincipal(sec tokensmith.Secret) principal.Principal {
+	return principal.Principal{
+		Kind: string(sec.Kind), TokenID: sec.TokenID, SiteID: sec.SiteID, WorkspaceID: sec.WorkspaceID, Scope: sec.Scope,
+		CreatedOn: sec.CreatedOn, LastUsed: sec.LastUsed, ExpiresOn: sec.ExpiresOn,
+	}
 }
 
 func (a *Authorizer) user(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest, r route.Route, cred string) (events.APIGatewayCustomAuthorizerResponse, error) {

@@ -7,33 +7,28 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
+	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
-	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
 
 func ExamplePolicy() {
 	r, _ := route.Lookup("GET", "/v2/sites/{site_id}")
 	p := authorizer.Policy("arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/v2/sites/42e63e98c9a982ac9b8b7410", r, "Allow")
 	fmt.Println(p.Statement[0].Effect, p.Statement[0].Resource[0])
-	fmt.Println(authorizer.Allows(p, "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/v2/sites/42e63e98c9a982ac9b8b7410"))
-	fmt.Println(authorizer.Allows(p, "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/DELETE/v2/sites/42e63e98c9a982ac9b8b7410"))
 	// Output:
 	// Allow arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/v2/sites/*
-	// true
-	// false
 }
 
 func TestBearer(t *testing.T) {
@@ -63,47 +58,10 @@ func TestBearer(t *testing.T) {
 	}
 }
 
-// countingDB counts the calls the store makes, and can fail them all.
-type countingDB struct {
-	store.DB
-	calls atomic.Int64
-	fail  error
-}
-
-func (c *countingDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	c.calls.Add(1)
-	if c.fail != nil {
-		return nil, c.fail
-	}
-	return c.DB.GetItem(ctx, in, optFns...)
-}
-
-func (c *countingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	c.calls.Add(1)
-	if c.fail != nil {
-		return nil, c.fail
-	}
-	return c.DB.TransactWriteItems(ctx, in, optFns...)
-}
-
-func (c *countingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	c.calls.Add(1)
-	if c.fail != nil {
-		return nil, c.fail
-	}
-	return c.DB.UpdateItem(ctx, in, optFns...)
-}
-
-type noUsers struct{}
-
-func (noUsers) Verify(context.Context, string) (usertoken.Claims, error) {
-	return usertoken.Claims{}, usertoken.ErrInvalid
-}
-
 // fixture is an authorizer on a fresh table holding one site token.
 type fixture struct {
 	authz  *authorizer.Authorizer
-	db     *countingDB
+	db     *mock.CountingDB
 	secret string
 	now    time.Time
 }
@@ -111,12 +69,12 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	client, table := dynamotest.NewTable(t)
-	db := &countingDB{DB: client}
+	db := &mock.CountingDB{DB: client}
 	st := store.New(db, table)
 	ctx := context.Background()
 	now := time.Now().UTC()
-	ws := store.Workspace{ID: "0000000a0000000000000001", Slug: "w", Plan: store.PlanEnterprise, CreatedOn: now}
-	site := store.Site{ID: "0000000a0000000000000002", WorkspaceID: ws.ID, CreatedOn: now}
+	ws := tokensmith.Workspace{ID: "0000000a0000000000000001", Slug: "w", Plan: tokensmith.PlanEnterprise, CreatedOn: now}
+	site := tokensmith.Site{ID: "0000000a0000000000000002", WorkspaceID: ws.ID, CreatedOn: now}
 	if err := st.CreateWorkspace(ctx, ws); err != nil {
 		t.Fatal(err)
 	}
@@ -125,16 +83,16 @@ func newFixture(t testing.TB) *fixture {
 	}
 	secret, _ := token.Generate(token.KindSite, fixedReader{})
 	perms := scope.Permissions{"sites": scope.Read}
-	tok := store.Token{ID: "0000000b0000000000000001", Kind: token.KindSite, Name: "bench", SiteID: site.ID, WorkspaceID: ws.ID,
+	tok := tokensmith.Token{ID: "0000000b0000000000000001", Kind: token.KindSite, Name: "bench", SiteID: site.ID, WorkspaceID: ws.ID,
 		Permissions: perms, Scope: scope.Join(scope.Expand(perms)), SecretHash: token.Hash(secret), CreatedOn: now,
 		ExpiresOn: now.Add(token.Inactivity)}
-	ev := store.AuditEvent{ID: "e1", EventType: "api_token", EventSubType: "token_created", Timestamp: now, Workspace: store.WorkspaceRef{ID: ws.ID}}
-	if err := st.CreateToken(ctx, 0, tok, ev, nil, now); err != nil {
+	ev := tokensmith.Event{ID: "e1", Type: "api_token", SubType: "token_created", Timestamp: now, Workspace: tokensmith.WorkspaceRef{ID: ws.ID}}
+	if err := st.CreateToken(ctx, 0, "", tok, ev, nil, now); err != nil {
 		t.Fatal(err)
 	}
-	db.calls.Store(0)
+	db.Reset()
 	return &fixture{
-		authz:  &authorizer.Authorizer{Users: noUsers{}, Secrets: st, Now: time.Now, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))},
+		authz:  &authorizer.Authorizer{Users: mock.NoUsers(), Secrets: st, Now: time.Now, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))},
 		db:     db,
 		secret: secret,
 		now:    now,
@@ -166,7 +124,7 @@ func TestMalformedTokensTouchNoTable(t *testing.T) {
 			t.Errorf("Handle(%q) = %v; want ErrUnauthorized", cred, err)
 		}
 	}
-	if n := f.db.calls.Load(); n != 0 {
+	if n := f.db.Calls(); n != 0 {
 		t.Errorf("%d DynamoDB calls for malformed tokens; want 0", n)
 	}
 	// A well-formed token costs one read, and the first use one usage write.
@@ -174,13 +132,13 @@ func TestMalformedTokensTouchNoTable(t *testing.T) {
 	if err != nil || resp.PolicyDocument.Statement[0].Effect != "Allow" || resp.PrincipalID == f.secret {
 		t.Fatalf("Handle(valid) = %+v, %v", resp, err)
 	}
-	if n := f.db.calls.Load(); n != 2 {
+	if n := f.db.Calls(); n != 2 {
 		t.Errorf("%d DynamoDB calls for a first valid use; want 2 (read, usage write)", n)
 	}
 	for i := 0; i < 10; i++ {
 		f.authz.Handle(context.Background(), request("/v2/sites", "/v2/sites", f.secret))
 	}
-	if n := f.db.calls.Load(); n != 12 {
+	if n := f.db.Calls(); n != 12 {
 		t.Errorf("%d DynamoDB calls after 10 more uses within a minute; want 12 (one read each, no more writes)", n)
 	}
 	for k, v := range resp.Context {
@@ -197,7 +155,7 @@ func TestFailsClosed(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
-			f.db.fail = fail
+			f.db.DB = mock.Failing(fail)
 			resp, err := f.authz.Handle(context.Background(), request("/v2/sites", "/v2/sites", f.secret))
 			if err == nil || errors.Is(err, authorizer.ErrUnauthorized) {
 				t.Fatalf("Handle with DynamoDB failing = %+v, %v; want an error API Gateway answers with 500", resp, err)
@@ -210,17 +168,12 @@ func TestFailsClosed(t *testing.T) {
 	// Usage writes failing do not fail an allowed request: usage is not a
 	// decision, and the read that decided succeeded.
 	f := newFixture(t)
-	inner := f.db.DB
-	f.db.DB = failWrites{inner}
+	writesFail := mock.Through(f.db.DB)
+	writesFail.TransactWriteItemsFn = mock.Failing(errors.New("write failed")).TransactWriteItemsFn
+	f.db.DB = writesFail
 	if _, err := f.authz.Handle(context.Background(), request("/v2/sites", "/v2/sites", f.secret)); err != nil {
 		t.Errorf("Handle with usage writes failing = %v; want an allow", err)
 	}
-}
-
-type failWrites struct{ store.DB }
-
-func (failWrites) TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	return nil, errors.New("write failed")
 }
 
 func BenchmarkMalformedToken(b *testing.B) {
@@ -231,7 +184,7 @@ func BenchmarkMalformedToken(b *testing.B) {
 	for b.Loop() {
 		f.authz.Handle(ctx, req)
 	}
-	b.ReportMetric(float64(f.db.calls.Load())/float64(b.N), "dbcalls/op")
+	b.ReportMetric(float64(f.db.Calls())/float64(b.N), "dbcalls/op")
 }
 
 // FuzzBearer holds the Authorization header parser to "never panics, and a
@@ -251,28 +204,13 @@ func FuzzBearer(f *testing.F) {
 	})
 }
 
-// memSecrets is a store in memory holding one secret, for fuzzing the
-// handler without I/O (storage behaviour is tested against DynamoDB Local).
-type memSecrets struct{ sec store.Secret }
-
-func (m memSecrets) Secret(_ context.Context, hash string) (store.Secret, error) {
-	if hash == m.sec.Hash {
-		return m.sec, nil
-	}
-	return store.Secret{}, store.ErrNotFound
-}
-
-func (memSecrets) RecordUse(context.Context, store.Secret, time.Time, int64, time.Duration) error {
-	return nil
-}
-
 // FuzzHandle feeds the authorizer arbitrary requests: it never panics, and
 // it allows only the one valid token, on a route whose scope it holds.
 func FuzzHandle(f *testing.F) {
 	secret, _ := token.Generate(token.KindSite, fixedReader{})
-	sec := store.Secret{Hash: token.Hash(secret), TokenID: "0000000b0000000000000001", Kind: token.KindSite, SiteID: "s", WorkspaceID: "w",
+	sec := tokensmith.Secret{Hash: token.Hash(secret), TokenID: "0000000b0000000000000001", Kind: token.KindSite, SiteID: "s", WorkspaceID: "w",
 		Scope: "sites:read", ExpiresOn: time.Now().Add(time.Hour)}
-	a := &authorizer.Authorizer{Users: noUsers{}, Secrets: memSecrets{sec}, Now: time.Now, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	a := &authorizer.Authorizer{Users: mock.NoUsers(), Secrets: mock.OneSecret(sec), Now: time.Now, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	f.Add("GET", "/v2/sites", "Bearer "+secret)
 	f.Add("GET", "/v2/workspaces/{workspace_id}/audit_logs", "Bearer "+secret)
 	f.Add("POST", "/v2/sites/{site_id}/tokens", "Bearer eyJhbGciOiJub25lIn0.e30.")
@@ -291,4 +229,64 @@ func FuzzHandle(f *testing.F) {
 			t.Fatalf("allowed %s %s with %q", method, resource, header)
 		}
 	})
+}
+
+// TestWorkspacePlan: a workspace token works only while its workspace is on
+// the enterprise plan, which its secret carries; it is refused on every data
+// route with not_enterprise_plan_workspace, before its scopes are looked at.
+// Site tokens carry no plan and do not depend on it.
+func TestWorkspacePlan(t *testing.T) {
+	wsSecret, _ := token.Generate(token.KindWorkspace, fixedReader{})
+	siteSecret, _ := token.Generate(token.KindSite, fixedReader{})
+	now := time.Now()
+	tests := []struct {
+		name      string
+		kind      token.Kind
+		plan      tokensmith.Plan
+		method    string
+		resource  string
+		wantAllow bool
+		wantCode  string
+	}{
+		{"enterprise, audit logs", token.KindWorkspace, tokensmith.PlanEnterprise, "GET", "/v2/workspaces/{workspace_id}/audit_logs", true, ""},
+		{"enterprise, introspect", token.KindWorkspace, tokensmith.PlanEnterprise, "GET", "/v2/token/introspect", true, ""},
+		{"enterprise, missing scope", token.KindWorkspace, tokensmith.PlanEnterprise, "GET", "/v2/sites", false, "missing_scopes"},
+		{"free, audit logs", token.KindWorkspace, tokensmith.PlanFree, "GET", "/v2/workspaces/{workspace_id}/audit_logs", false, "not_enterprise_plan_workspace"},
+		{"free, introspect", token.KindWorkspace, tokensmith.PlanFree, "GET", "/v2/token/introspect", false, "not_enterprise_plan_workspace"},
+		{"free, missing scope", token.KindWorkspace, tokensmith.PlanFree, "GET", "/v2/sites", false, "not_enterprise_plan_workspace"},
+		{"no plan written", token.KindWorkspace, "", "GET", "/v2/token/introspect", false, "not_enterprise_plan_workspace"},
+		{"site token", token.KindSite, "", "GET", "/v2/token/introspect", true, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			secret, scope := wsSecret, "workspace_activity:read"
+			if tc.kind == token.KindSite {
+				secret, scope = siteSecret, "sites:read"
+			}
+			sec := tokensmith.Secret{Hash: token.Hash(secret), TokenID: "0000000b0000000000000001", Kind: tc.kind, SiteID: "0000000a0000000000000002",
+				WorkspaceID: "0000000a0000000000000001", Scope: scope, ExpiresOn: now.Add(time.Hour), Plan: tc.plan}
+			uses := 0
+			secrets := mock.OneSecret(sec)
+			secrets.RecordUseFn = func(context.Context, tokensmith.Secret, time.Time, int64, time.Duration) error {
+				uses++
+				return nil
+			}
+			a := &authorizer.Authorizer{Users: mock.NoUsers(), Secrets: secrets, Now: time.Now, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+			resp, err := a.Handle(context.Background(), events.APIGatewayCustomAuthorizerRequestTypeRequest{
+				Type: "REQUEST", MethodArn: "arn:aws:execute-api:us-east-1:123456789012:api/prod/" + tc.method + tc.resource,
+				Resource: tc.resource, HTTPMethod: tc.method, Headers: map[string]string{"Authorization": "Bearer " + secret},
+			})
+			if err != nil {
+				t.Fatalf("Handle = %v", err)
+			}
+			gotAllow := resp.PolicyDocument.Statement[0].Effect == "Allow"
+			gotCode, _ := resp.Context["code"].(string)
+			if gotAllow != tc.wantAllow || (!tc.wantAllow && gotCode != tc.wantCode) {
+				t.Errorf("Handle = %s, code %q; want allow %v, code %q", resp.PolicyDocument.Statement[0].Effect, gotCode, tc.wantAllow, tc.wantCode)
+			}
+			if wantUses := map[bool]int{true: 1, false: 0}[tc.wantAllow]; uses != wantUses {
+				t.Errorf("%d usage writes; want %d (a refused request is no use)", uses, wantUses)
+			}
+		})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
@@ -28,8 +29,9 @@ type tokenUsage struct {
 
 // recordUse counts a successful use and writes the count when this instance
 // has not written the token's usage for UsageInterval. A failed write is
-// logged and kept for the next one: usage never decides a request.
-func (a *Authorizer) recordUse(ctx context.Context, sec store.Secret, now time.Time) {
+// logged and kept for the next one: usage never decides a request. It
+// reports whether it wrote the use at now.
+func (a *Authorizer) recordUse(ctx context.Context, sec tokensmith.Secret, now time.Time) bool {
 	a.usage.mu.Lock()
 	if a.usage.tokens == nil {
 		a.usage.tokens = map[string]*tokenUsage{}
@@ -42,7 +44,7 @@ func (a *Authorizer) recordUse(ctx context.Context, sec store.Secret, now time.T
 	u.pending++
 	if !u.written.IsZero() && now.Sub(u.written) < UsageInterval {
 		a.usage.mu.Unlock()
-		return
+		return false
 	}
 	uses := u.pending
 	u.pending, u.written = 0, now
@@ -52,10 +54,13 @@ func (a *Authorizer) recordUse(ctx context.Context, sec store.Secret, now time.T
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		// Regenerated, revoked or expired meanwhile: nothing to note.
+		return false
 	case err != nil:
 		a.Log.WarnContext(ctx, "usage not written", "tokenId", sec.TokenID, "error", err)
 		a.usage.mu.Lock()
 		u.pending += uses
 		a.usage.mu.Unlock()
+		return false
 	}
+	return true
 }

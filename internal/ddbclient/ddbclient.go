@@ -10,7 +10,6 @@ package ddbclient
 
 import (
 	"errors"
-	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,27 +40,46 @@ func Options(o *dynamodb.Options) {
 	o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(AttemptTimeout)
 }
 
-// New returns a DynamoDB client. With endpoint set (DynamoDB Local), it uses
-// that endpoint with fixed local credentials; otherwise the region and
-// credentials Lambda puts in the environment. optFns adjust the options
-// further (benchmarks count operations with a middleware).
-func New(endpoint string, optFns ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
+// Variables New reads. Lambda sets the AWS ones in every function's
+// environment; DYNAMODB_ENDPOINT comes from the template (empty in AWS).
+const (
+	EnvEndpoint = "DYNAMODB_ENDPOINT"
+	EnvRegion   = "AWS_REGION"
+	EnvKeyID    = "AWS_ACCESS_KEY_ID"
+	EnvSecret   = "AWS_SECRET_ACCESS_KEY"
+	EnvSession  = "AWS_SESSION_TOKEN"
+)
+
+// New returns the DynamoDB client the environment getenv reads describes:
+// with DYNAMODB_ENDPOINT set, the DynamoDB Local there (see Local);
+// otherwise the region and credentials Lambda puts in the environment.
+// optFns adjust the options further (benchmarks count operations with a
+// middleware).
+func New(getenv func(string) string, optFns ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
+	if endpoint := getenv(EnvEndpoint); endpoint != "" {
+		return Local(endpoint, optFns...), nil
+	}
 	o := dynamodb.Options{}
 	Options(&o)
-	if endpoint != "" {
-		o.Region = "us-east-1"
-		o.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
-		o.BaseEndpoint = aws.String(endpoint)
-		// DynamoDB Local's CRC32 response header does not always match its
-		// body; checking it only logs a warning per call.
-		o.DisableValidateResponseChecksum = true
-	} else {
-		o.Region = os.Getenv("AWS_REGION")
-		key, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-		if o.Region == "" || key == "" || secret == "" {
-			return nil, errors.New("ddbclient: AWS_REGION and AWS credentials are not in the environment (set DYNAMODB_ENDPOINT for a local table)")
-		}
-		o.Credentials = credentials.NewStaticCredentialsProvider(key, secret, os.Getenv("AWS_SESSION_TOKEN"))
+	o.Region = getenv(EnvRegion)
+	key, secret := getenv(EnvKeyID), getenv(EnvSecret)
+	if o.Region == "" || key == "" || secret == "" {
+		return nil, errors.New("ddbclient: AWS_REGION and AWS credentials are not in the environment (set DYNAMODB_ENDPOINT for a local table)")
 	}
+	o.Credentials = credentials.NewStaticCredentialsProvider(key, secret, getenv(EnvSession))
 	return dynamodb.New(o, optFns...), nil
+}
+
+// Local returns a client of the DynamoDB Local at endpoint, with fixed local
+// credentials.
+func Local(endpoint string, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
+	o := dynamodb.Options{}
+	Options(&o)
+	o.Region = "us-east-1"
+	o.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
+	o.BaseEndpoint = aws.String(endpoint)
+	// DynamoDB Local's CRC32 response header does not always match its
+	// body; checking it only logs a warning per call.
+	o.DisableValidateResponseChecksum = true
+	return dynamodb.New(o, optFns...)
 }

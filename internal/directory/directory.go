@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
@@ -36,8 +38,8 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
 }
 
-func checkPlan(plan string) error {
-	if plan != store.PlanFree && plan != store.PlanEnterprise {
+func checkPlan(plan tokensmith.Plan) error {
+	if plan != tokensmith.PlanFree && plan != tokensmith.PlanEnterprise {
 		return invalid("plan must be free or enterprise, not %q", plan)
 	}
 	return nil
@@ -50,118 +52,114 @@ func checkSlug(field, s string) error {
 	return nil
 }
 
-// CreateWorkspace creates a workspace.
-func (s *Service) CreateWorkspace(ctx context.Context, slug, name, plan string) (store.Workspace, error) {
+// CreateWorkspace creates a workspace. Its slug may not be shaped like an
+// id, since a workspace is looked up by either (tokensmith.Workspace).
+func (s *Service) CreateWorkspace(ctx context.Context, slug, name string, plan tokensmith.Plan) (tokensmith.Workspace, error) {
 	if err := checkSlug("slug", slug); err != nil {
-		return store.Workspace{}, err
+		return tokensmith.Workspace{}, err
+	}
+	if token.ValidID(slug) {
+		return tokensmith.Workspace{}, invalid("slug must not be 24 hexadecimal digits, which is the shape of an id: %q", slug)
 	}
 	if strings.TrimSpace(name) == "" {
-		return store.Workspace{}, invalid("name is required")
+		return tokensmith.Workspace{}, invalid("name is required")
 	}
 	if err := checkPlan(plan); err != nil {
-		return store.Workspace{}, err
+		return tokensmith.Workspace{}, err
 	}
 	now := s.Now().UTC()
 	id, err := token.NewID(now, s.Rand)
 	if err != nil {
-		return store.Workspace{}, err
+		return tokensmith.Workspace{}, err
 	}
-	ws := store.Workspace{ID: id, Slug: slug, Name: strings.TrimSpace(name), Plan: plan, CreatedOn: now}
+	ws := tokensmith.Workspace{ID: id, Slug: slug, Name: strings.TrimSpace(name), Plan: plan, CreatedOn: now}
 	if err := s.Store.CreateWorkspace(ctx, ws); err != nil {
 		if errors.Is(err, store.ErrExists) {
-			return store.Workspace{}, invalid("a workspace with slug %q exists", slug)
+			return tokensmith.Workspace{}, invalid("a workspace with slug %q exists", slug)
 		}
-		return store.Workspace{}, err
+		return tokensmith.Workspace{}, err
 	}
 	return ws, nil
 }
 
 // Workspace finds a workspace by id or slug.
-func (s *Service) Workspace(ctx context.Context, idOrSlug string) (store.Workspace, error) {
-	if token.ValidID(idOrSlug) {
-		ws, err := s.Store.Workspace(ctx, idOrSlug)
-		if !errors.Is(err, store.ErrNotFound) {
-			return ws, err
-		}
-	}
-	ws, err := s.Store.WorkspaceBySlug(ctx, idOrSlug)
+func (s *Service) Workspace(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error) {
+	ws, err := s.Store.Workspace(ctx, idOrSlug)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Workspace{}, invalid("no workspace %q", idOrSlug)
+		return tokensmith.Workspace{}, invalid("no workspace %q", idOrSlug)
 	}
 	return ws, err
 }
 
 // SetPlan changes a workspace's plan.
-func (s *Service) SetPlan(ctx context.Context, idOrSlug, plan string) (store.Workspace, error) {
+func (s *Service) SetPlan(ctx context.Context, idOrSlug string, plan tokensmith.Plan) (tokensmith.Workspace, error) {
 	if err := checkPlan(plan); err != nil {
-		return store.Workspace{}, err
+		return tokensmith.Workspace{}, err
 	}
-	var ws store.Workspace
+	var ws tokensmith.Workspace
 	err := store.Retry(ctx, func() error {
 		var err error
 		if ws, err = s.Workspace(ctx, idOrSlug); err != nil {
 			return err
 		}
-		ev, err := s.event(ws, store.EventWorkspaceSetting, "setting_updated", map[string]any{
-			"setting": "plan", "previousValue": ws.Plan, "value": plan,
-		})
+		o, err := s.origin(ws)
 		if err != nil {
 			return err
 		}
-		return s.Store.SetPlan(ctx, ws.ID, plan, ev)
+		return s.Store.SetPlan(ctx, ws, plan, audit.PlanChanged(o, plan, ws.Plan))
 	})
 	ws.Plan = plan
 	return ws, err
 }
 
 // CreateSite creates a site in a workspace.
-func (s *Service) CreateSite(ctx context.Context, wsIDOrSlug, name, shortName string) (store.Site, error) {
+func (s *Service) CreateSite(ctx context.Context, wsIDOrSlug, name, shortName string) (tokensmith.Site, error) {
 	if strings.TrimSpace(name) == "" {
-		return store.Site{}, invalid("name is required")
+		return tokensmith.Site{}, invalid("name is required")
 	}
 	if err := checkSlug("short name", shortName); err != nil {
-		return store.Site{}, err
+		return tokensmith.Site{}, err
 	}
 	ws, err := s.Workspace(ctx, wsIDOrSlug)
 	if err != nil {
-		return store.Site{}, err
+		return tokensmith.Site{}, err
 	}
 	now := s.Now().UTC()
 	id, err := token.NewID(now, s.Rand)
 	if err != nil {
-		return store.Site{}, err
+		return tokensmith.Site{}, err
 	}
-	site := store.Site{ID: id, WorkspaceID: ws.ID, DisplayName: strings.TrimSpace(name), ShortName: shortName,
+	site := tokensmith.Site{ID: id, WorkspaceID: ws.ID, DisplayName: strings.TrimSpace(name), ShortName: shortName,
 		TimeZone: "UTC", CreatedOn: now, LastUpdated: now}
 	if err := s.Store.CreateSite(ctx, site); err != nil {
-		return store.Site{}, err
+		return tokensmith.Site{}, err
 	}
 	return site, nil
 }
 
-// membership resolves where a membership is: the workspace, or one of its sites.
-func (s *Service) membership(ctx context.Context, wsIDOrSlug, siteID string) (store.Workspace, store.Scope, string, error) {
+// place resolves where a membership is: the workspace, or one of its sites.
+func (s *Service) place(ctx context.Context, wsIDOrSlug, siteID string) (tokensmith.Workspace, tokensmith.Place, error) {
 	ws, err := s.Workspace(ctx, wsIDOrSlug)
 	if err != nil {
-		return store.Workspace{}, store.Scope{}, "", err
+		return tokensmith.Workspace{}, tokensmith.Place{}, err
 	}
 	if siteID == "" {
-		return ws, store.Scope{WorkspaceID: ws.ID}, store.EventWorkspaceMembership, nil
+		return ws, tokensmith.Place{WorkspaceID: ws.ID}, nil
 	}
 	site, err := s.Store.Site(ctx, siteID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && site.WorkspaceID != ws.ID) {
-		return store.Workspace{}, store.Scope{}, "", invalid("no site %q in workspace %s", siteID, ws.Slug)
+		return tokensmith.Workspace{}, tokensmith.Place{}, invalid("no site %q in workspace %s", siteID, ws.Slug)
 	}
 	if err != nil {
-		return store.Workspace{}, store.Scope{}, "", err
+		return tokensmith.Workspace{}, tokensmith.Place{}, err
 	}
-	return ws, store.Scope{WorkspaceID: ws.ID, SiteID: site.ID}, store.EventSiteMembership, nil
+	return ws, tokensmith.Place{WorkspaceID: ws.ID, SiteID: site.ID}, nil
 }
 
 // AddMember gives the person with email a role in a workspace, or on one of
 // its sites (where the only role is admin). The person is created on first use.
-func (s *Service) AddMember(ctx context.Context, wsIDOrSlug, siteID, email, role string) (store.User, error) {
-	var u store.User
+func (s *Service) AddMember(ctx context.Context, wsIDOrSlug, siteID, email string, role tokensmith.Role) (tokensmith.User, error) {
+	var u tokensmith.User
 	err := store.Retry(ctx, func() error {
 		var err error
 		u, err = s.addMember(ctx, wsIDOrSlug, siteID, email, role)
@@ -170,58 +168,53 @@ func (s *Service) AddMember(ctx context.Context, wsIDOrSlug, siteID, email, role
 	return u, err
 }
 
-func (s *Service) addMember(ctx context.Context, wsIDOrSlug, siteID, email, role string) (store.User, error) {
+func (s *Service) addMember(ctx context.Context, wsIDOrSlug, siteID, email string, role tokensmith.Role) (tokensmith.User, error) {
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != strings.TrimSpace(email) {
-		return store.User{}, invalid("email %q is not an address", email)
+		return tokensmith.User{}, invalid("email %q is not an address", email)
 	}
 	switch {
-	case siteID == "" && role != store.RoleAdmin && role != store.RoleMember:
-		return store.User{}, invalid("workspace role must be admin or member, not %q", role)
-	case siteID != "" && role != store.RoleAdmin:
-		return store.User{}, invalid("site role must be admin, not %q", role)
+	case siteID == "" && role != tokensmith.RoleAdmin && role != tokensmith.RoleMember:
+		return tokensmith.User{}, invalid("workspace role must be admin or member, not %q", role)
+	case siteID != "" && role != tokensmith.RoleAdmin:
+		return tokensmith.User{}, invalid("site role must be admin, not %q", role)
 	}
-	ws, m, evType, err := s.membership(ctx, wsIDOrSlug, siteID)
+	ws, place, err := s.place(ctx, wsIDOrSlug, siteID)
 	if err != nil {
-		return store.User{}, err
+		return tokensmith.User{}, err
 	}
 	newID, err := token.NewID(s.Now(), s.Rand)
 	if err != nil {
-		return store.User{}, err
+		return tokensmith.User{}, err
 	}
 	u, err := s.Store.EnsureUser(ctx, email, newID)
 	if err != nil {
-		return store.User{}, err
+		return tokensmith.User{}, err
 	}
-	prev, err := s.Store.Role(ctx, m, u.ID)
+	prev, err := s.Store.Role(ctx, place, u.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return store.User{}, err
+		return tokensmith.User{}, err
 	}
 	if prev == role {
 		return u, nil
 	}
-	sub := "user_added"
-	payload := map[string]any{"user": map[string]any{"id": u.ID, "email": u.Email}, "role": role}
-	if prev != "" {
-		sub = "user_role_updated"
-		payload["previousRole"] = prev
-	}
-	if siteID != "" {
-		payload["site"] = map[string]any{"id": siteID}
-	}
-	ev, err := s.event(ws, evType, sub, payload)
+	o, err := s.origin(ws)
 	if err != nil {
-		return store.User{}, err
+		return tokensmith.User{}, err
 	}
-	if err := s.Store.PutMembership(ctx, m, u.ID, role, prev, ev); err != nil {
-		return store.User{}, err
+	ev := audit.MemberAdded(o, place, u, role)
+	if prev != "" {
+		ev = audit.MemberRoleUpdated(o, place, u, role, prev)
+	}
+	if err := s.Store.PutMembership(ctx, tokensmith.Membership{Place: place, UserID: u.ID, Role: role}, prev, ev); err != nil {
+		return tokensmith.User{}, err
 	}
 	return u, nil
 }
 
 // RemoveMember takes away a person's role in a workspace or on a site.
-func (s *Service) RemoveMember(ctx context.Context, wsIDOrSlug, siteID, email string) (store.User, error) {
-	var u store.User
+func (s *Service) RemoveMember(ctx context.Context, wsIDOrSlug, siteID, email string) (tokensmith.User, error) {
+	var u tokensmith.User
 	err := store.Retry(ctx, func() error {
 		var err error
 		u, err = s.removeMember(ctx, wsIDOrSlug, siteID, email)
@@ -230,46 +223,33 @@ func (s *Service) RemoveMember(ctx context.Context, wsIDOrSlug, siteID, email st
 	return u, err
 }
 
-func (s *Service) removeMember(ctx context.Context, wsIDOrSlug, siteID, email string) (store.User, error) {
-	ws, m, evType, err := s.membership(ctx, wsIDOrSlug, siteID)
+func (s *Service) removeMember(ctx context.Context, wsIDOrSlug, siteID, email string) (tokensmith.User, error) {
+	ws, place, err := s.place(ctx, wsIDOrSlug, siteID)
 	if err != nil {
-		return store.User{}, err
+		return tokensmith.User{}, err
 	}
 	u, err := s.Store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.User{}, invalid("no person with email %q", email)
+		return tokensmith.User{}, invalid("no person with email %q", email)
 	}
 	if err != nil {
-		return store.User{}, err
+		return tokensmith.User{}, err
 	}
-	payload := map[string]any{"user": map[string]any{"id": u.ID, "email": u.Email}}
-	if siteID != "" {
-		payload["site"] = map[string]any{"id": siteID}
-	}
-	ev, err := s.event(ws, evType, "user_removed", payload)
+	o, err := s.origin(ws)
 	if err != nil {
-		return store.User{}, err
+		return tokensmith.User{}, err
 	}
-	if err := s.Store.DeleteMembership(ctx, m, u.ID, ev); err != nil {
+	if err := s.Store.DeleteMembership(ctx, place, u.ID, audit.MemberRemoved(o, place, u)); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return store.User{}, invalid("%s is not a member there", email)
+			return tokensmith.User{}, invalid("%s is not a member there", email)
 		}
-		return store.User{}, err
+		return tokensmith.User{}, err
 	}
 	return u, nil
 }
 
-// event builds an audit event made by the operator (actor type system).
-func (s *Service) event(ws store.Workspace, typ, sub string, payload map[string]any) (store.AuditEvent, error) {
-	now := s.Now().UTC()
-	id, err := token.NewID(now, s.Rand)
-	if err != nil {
-		return store.AuditEvent{}, err
-	}
-	return store.AuditEvent{
-		ID: id, EventType: typ, EventSubType: sub, Timestamp: now,
-		Actor:     store.Actor{Type: store.ActorSystem},
-		Workspace: store.WorkspaceRef{ID: ws.ID, Slug: ws.Slug},
-		Payload:   payload,
-	}, nil
+// origin is the origin of a change the operator makes now in ws: operators
+// act as the system.
+func (s *Service) origin(ws tokensmith.Workspace) (audit.Origin, error) {
+	return audit.NewOrigin(s.Now(), s.Rand, tokensmith.Actor{Type: tokensmith.ActorSystem}, ws)
 }

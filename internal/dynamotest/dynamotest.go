@@ -8,13 +8,17 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
+	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
@@ -25,7 +29,7 @@ func Endpoint() string {
 	if e := os.Getenv("DYNAMODB_ENDPOINT"); e != "" {
 		return e
 	}
-	return "http://127.0.0.1:8000"
+	return defaults.Endpoint
 }
 
 // NewTable creates a table with a unique name and returns a client and the
@@ -34,10 +38,7 @@ func NewTable(t testing.TB) (*dynamodb.Client, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	db, err := ddbclient.New(Endpoint())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := ddbclient.Local(Endpoint())
 	tmpl, err := samtemplate.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -56,4 +57,40 @@ func NewTable(t testing.TB) (*dynamodb.Client, string) {
 		db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
 	return db, name
+}
+
+// Ops counts DynamoDB operations by name, as SDK middleware sees them:
+// pass Option to the client (ddbclient.Local's options).
+type Ops struct {
+	mu     sync.Mutex
+	counts map[string]int64
+}
+
+// Option adds the counting middleware to a client's options.
+func (c *Ops) Option(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("countOps",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				c.mu.Lock()
+				if c.counts == nil {
+					c.counts = map[string]int64{}
+				}
+				c.counts[awsmiddleware.GetOperationName(ctx)]++
+				c.mu.Unlock()
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+	})
+}
+
+// Reset returns the counts so far, by operation name, and starts again
+// from zero.
+func (c *Ops) Reset() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.counts
+	if out == nil {
+		out = map[string]int64{}
+	}
+	c.counts = map[string]int64{}
+	return out
 }

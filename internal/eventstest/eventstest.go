@@ -1,7 +1,12 @@
-// Package eventstest feeds the sample events of events/ (what `sam local
-// invoke -e` takes) to the functions' handlers against a seeded DynamoDB
-// Local table, and compares what they answer with the golden files in
-// events/golden/. `go test ./functions/... -update` rewrites the goldens.
+// Package eventstest holds each function's wiring (the newHandler of its
+// main) to what is deployed: it feeds the sample events of events/ (what
+// `sam local invoke -e` takes) to the handler against a seeded DynamoDB
+// Local table, on a fixed clock and fixed randomness, and compares what it
+// answers with the golden files in events/golden/; it compares the
+// environment variables the wiring reads with those template.yaml sets; and
+// it compares the DynamoDB actions the handler called with those the
+// function's IAM policy grants. `go test ./functions/... -update` rewrites
+// the goldens.
 package eventstest
 
 import (
@@ -11,14 +16,17 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
@@ -48,23 +56,51 @@ func (fixedReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Env creates a table holding the fixture and returns the environment a
-// function's wiring reads.
-func Env(t *testing.T) func(string) string {
+// Time is the fixture's clock: the fixture is made then and the handlers
+// run then, so that the golden answers hold exact times. It is the
+// requestTime of the sample events.
+var Time = time.Date(2026, time.November, 22, 12, 0, 0, 0, time.UTC)
+
+// Now is the handlers' clock: always Time.
+func Now() time.Time { return Time }
+
+// Rand returns the handlers' randomness (of secrets and ids): the same
+// stream on every call, so that the golden answers hold exact secrets and
+// ids.
+func Rand() io.Reader {
+	return mrand.NewChaCha8([32]byte([]byte("tokensmith sample events fixture")))
+}
+
+// Fixture is a table holding what the sample events name, behind a proxy
+// that records the DynamoDB actions the handler calls.
+type Fixture struct {
+	// LogicalID is the function's logical id in template.yaml.
+	LogicalID string
+	// Getenv is the environment the function's wiring reads: the table, with
+	// DYNAMODB_ENDPOINT at the recording proxy.
+	Getenv func(string) string
+	// Store reads and writes the table directly, unrecorded.
+	Store *store.Store
+	calls *recorder
+}
+
+// NewFixture creates a table holding the fixture for the function
+// logicalID.
+func NewFixture(t *testing.T, logicalID string) *Fixture {
 	t.Helper()
 	db, table := dynamotest.NewTable(t)
 	st := store.New(db, table)
 	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Millisecond)
+	now := Time
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	ws := store.Workspace{ID: WorkspaceID, Slug: "hitchhikers", Name: "Hitchhikers", Plan: store.PlanEnterprise, CreatedOn: now}
+	ws := tokensmith.Workspace{ID: WorkspaceID, Slug: "hitchhikers", Name: "Hitchhikers", Plan: tokensmith.PlanEnterprise, CreatedOn: now}
 	must(st.CreateWorkspace(ctx, ws))
-	for _, s := range []store.Site{
+	for _, s := range []tokensmith.Site{
 		{ID: SiteID, WorkspaceID: WorkspaceID, DisplayName: "Heart of Gold Spaceship", ShortName: "heart-of-gold", TimeZone: "UTC", CreatedOn: now, LastUpdated: now},
 		{ID: OtherSiteID, WorkspaceID: WorkspaceID, DisplayName: "Bistromath", ShortName: "bistromath", TimeZone: "UTC", CreatedOn: now, LastUpdated: now},
 	} {
@@ -72,30 +108,40 @@ func Env(t *testing.T) func(string) string {
 	}
 	u, err := st.EnsureUser(ctx, "admin@example.com", UserID)
 	must(err)
-	ev := func(sub string) store.AuditEvent {
-		return store.AuditEvent{ID: sub, EventType: "workspace_membership", EventSubType: sub, Timestamp: now,
-			Actor: store.Actor{Type: store.ActorSystem}, Workspace: store.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}
+	ev := func(sub string) tokensmith.Event {
+		return tokensmith.Event{ID: sub, Type: audit.TypeWorkspaceMembership, SubType: sub, Timestamp: now,
+			Actor: tokensmith.Actor{Type: tokensmith.ActorSystem}, Workspace: tokensmith.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}
 	}
-	must(st.PutMembership(ctx, store.Scope{WorkspaceID: WorkspaceID}, u.ID, store.RoleAdmin, "", ev("user_added")))
+	must(st.PutMembership(ctx, tokensmith.Membership{Place: tokensmith.Place{WorkspaceID: WorkspaceID}, UserID: u.ID, Role: tokensmith.RoleAdmin}, "", ev(audit.SubUserAdded)))
 	secret, err := token.Generate(token.KindSite, fixedReader{})
 	must(err)
 	if secret != Secret {
 		t.Fatalf("fixture secret = %s; events name %s", secret, Secret)
 	}
 	perms := scope.Permissions{"sites": scope.Read}
-	tok := store.Token{ID: TokenID, Kind: token.KindSite, Name: "CMS sync", SiteID: SiteID, WorkspaceID: WorkspaceID,
+	tok := tokensmith.Token{ID: TokenID, Kind: token.KindSite, Name: "CMS sync", SiteID: SiteID, WorkspaceID: WorkspaceID,
 		Permissions: perms, Scope: scope.Join(scope.Expand(perms)), DisplayHint: token.DisplayHint(secret),
-		SecretHash: token.Hash(secret), CreatedOn: now, CreatedBy: store.Actor{Type: store.ActorPerson, ID: u.ID, Email: u.Email},
+		SecretHash: token.Hash(secret), CreatedOn: now, CreatedBy: tokensmith.Actor{Type: tokensmith.ActorPerson, ID: u.ID, Email: u.Email},
 		ExpiresOn: now.Add(token.Inactivity)}
-	created := ev("token_created")
-	created.EventType = store.EventAPIToken
-	must(st.CreateToken(ctx, 0, tok, created, nil, now))
+	created := ev(audit.SubTokenCreated)
+	created.Type = audit.TypeAPIToken
+	must(st.CreateToken(ctx, 0, "", tok, created, nil, now))
 
+	calls, err := newRecorder(dynamotest.Endpoint(), table)
+	must(err)
+	srv := httptest.NewServer(calls)
+	t.Cleanup(srv.Close)
 	env := map[string]string{
-		"TABLE_NAME": table, "DYNAMODB_ENDPOINT": dynamotest.Endpoint(),
-		"OIDC_ISSUER": "http://127.0.0.1:1/issuer", "OIDC_AUDIENCE": "tokensmith-local", "OIDC_JWKS_URL": "",
+		"TABLE_NAME": table, "DYNAMODB_ENDPOINT": srv.URL,
+		"OIDC_ISSUER": "http://127.0.0.1:1/issuer", "OIDC_AUDIENCE": "tokensmith-console",
 	}
-	return func(k string) string { return env[k] }
+	return &Fixture{LogicalID: logicalID, Getenv: func(k string) string { return env[k] }, Store: st, calls: calls}
+}
+
+// functionDir is the package under functions/ of the function logicalID
+// (tokens for TokensFunction), which is also its sample events' prefix.
+func functionDir(logicalID string) string {
+	return strings.ToLower(strings.TrimSuffix(logicalID, "Function"))
 }
 
 // root is the repository's root, where events/ is.
@@ -104,11 +150,8 @@ func root() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-var timestamp = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z`)
-
 // Check feeds every events/<function>-*.json to invoke and compares the
-// answer (or the error) with its golden file. Times are masked, since the
-// fixture is made at test time.
+// answer (or the error) with its golden file.
 func Check(t *testing.T, function string, invoke func(ctx context.Context, event []byte) (any, error)) {
 	files, err := filepath.Glob(filepath.Join(root(), "events", function+"-*.json"))
 	if err != nil || len(files) == 0 {
@@ -149,7 +192,7 @@ func Check(t *testing.T, function string, invoke func(ctx context.Context, event
 }
 
 // render turns a handler's answer into indented JSON, with a JSON body
-// shown as JSON and times masked.
+// shown as JSON.
 func render(t *testing.T, v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -169,35 +212,36 @@ func render(t *testing.T, v any) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return append(timestamp.ReplaceAll(out, []byte("<time>")), '\n')
+	return append(out, '\n')
 }
 
 // Wiring is a function's newHandler: what its main builds from the
 // environment.
 type Wiring[E, R any] func(ctx context.Context, getenv func(string) string, log *slog.Logger) (func(context.Context, E) (R, error), error)
 
-// Run wires the function named function on the fixture's environment and
-// checks every events/<function>-*.json against its golden answer; it also
-// checks that the wiring fails fast, naming TABLE_NAME, with no environment.
-// It returns the environment, for checks of what the events wrote.
-func Run[E, R any](t *testing.T, function string, newHandler Wiring[E, R]) func(string) string {
+// Run wires the function logicalID on the fixture's environment and checks
+// every events/<function>-*.json against its golden answer; it also checks
+// that the wiring fails fast, naming TABLE_NAME, with no environment. It
+// returns the fixture, for checks of what the events wrote and of the
+// actions they called (CheckPolicy).
+func Run[E, R any](t *testing.T, logicalID string, newHandler Wiring[E, R]) *Fixture {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	t.Run("fails fast", func(t *testing.T) {
 		if _, err := newHandler(context.Background(), func(string) string { return "" }, log); err == nil || !strings.Contains(err.Error(), "TABLE_NAME") {
 			t.Errorf("newHandler with no environment = %v; want an error naming TABLE_NAME", err)
 		}
 	})
-	getenv := Env(t)
-	h, err := newHandler(context.Background(), getenv, log)
+	fx := NewFixture(t, logicalID)
+	h, err := newHandler(context.Background(), fx.Getenv, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	Check(t, function, func(ctx context.Context, raw []byte) (any, error) {
+	Check(t, functionDir(logicalID), func(ctx context.Context, raw []byte) (any, error) {
 		var ev E
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			t.Fatal(err)
 		}
 		return h(ctx, ev)
 	})
-	return getenv
+	return fx
 }

@@ -8,21 +8,28 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/store"
-	"github.com/tokensmith/tokensmith/internal/token"
 )
 
 // Handler consumes the table's stream.
 type Handler struct {
 	Store *store.Store
 	Now   func() time.Time
+	Rand  io.Reader
 	Log   *slog.Logger
+}
+
+// New returns a Handler with the real clock and crypto/rand.
+func New(st *store.Store, log *slog.Logger) *Handler {
+	return &Handler{Store: st, Now: time.Now, Rand: rand.Reader, Log: log}
 }
 
 // IsTTLRemoval reports whether r is DynamoDB's TTL process removing a token
@@ -34,7 +41,7 @@ func IsTTLRemoval(r events.DynamoDBEventRecord) bool {
 		return false
 	}
 	sk, ok := r.Change.Keys[store.AttrSK]
-	return ok && sk.DataType() == events.DataTypeString && strings.HasPrefix(sk.String(), "TOKEN#")
+	return ok && sk.DataType() == events.DataTypeString && store.IsTokenSortKey(sk.String())
 }
 
 // Handle records each TTL removal in the batch and reports the records it
@@ -70,27 +77,18 @@ func (h *Handler) record(ctx context.Context, r events.DynamoDBEventRecord) erro
 		if err != nil {
 			return err
 		}
-		payload := map[string]any{
-			"token": map[string]any{"id": t.ID, "kind": string(t.Kind), "name": t.Name, "displayHint": t.DisplayHint},
-			"scope": t.Scope,
-		}
+		var site *tokensmith.Site
 		if t.SiteID != "" {
-			site := map[string]any{"id": t.SiteID}
+			// A site that is gone is named by id alone.
 			if s, err := h.Store.Site(ctx, t.SiteID); err == nil {
-				site["shortName"] = s.ShortName
+				site = &s
 			}
-			payload["site"] = site
 		}
-		now := h.Now().UTC()
-		id, err := token.NewID(now, rand.Reader)
+		o, err := audit.NewOrigin(h.Now(), h.Rand, tokensmith.Actor{Type: tokensmith.ActorSystem}, ws)
 		if err != nil {
 			return err
 		}
-		return h.Store.RecordExpiry(ctx, t, store.AuditEvent{
-			ID: id, EventType: store.EventAPIToken, EventSubType: "token_expired", Timestamp: now,
-			Actor: store.Actor{Type: store.ActorSystem}, Workspace: store.WorkspaceRef{ID: ws.ID, Slug: ws.Slug},
-			Payload: payload,
-		})
+		return h.Store.RecordExpiry(ctx, t, audit.TokenExpired(o, t, site))
 	})
 	switch {
 	case errors.Is(err, store.ErrExists):

@@ -14,8 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/expiry"
+	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -38,8 +41,8 @@ func newFixture(t *testing.T) *fixture {
 	db, table := dynamotest.NewTable(t)
 	st := store.New(db, table)
 	ctx := context.Background()
-	ws := store.Workspace{ID: "0000000a0000000000000001", Slug: "hitchhikers", Plan: store.PlanEnterprise, CreatedOn: t0}
-	site := store.Site{ID: "0000000a0000000000000002", WorkspaceID: ws.ID, ShortName: "heart-of-gold", CreatedOn: t0}
+	ws := tokensmith.Workspace{ID: "0000000a0000000000000001", Slug: "hitchhikers", Plan: tokensmith.PlanEnterprise, CreatedOn: t0}
+	site := tokensmith.Site{ID: "0000000a0000000000000002", WorkspaceID: ws.ID, ShortName: "heart-of-gold", CreatedOn: t0}
 	if err := st.CreateWorkspace(ctx, ws); err != nil {
 		t.Fatal(err)
 	}
@@ -47,10 +50,10 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	perms := scope.Permissions{"sites": scope.Read}
-	tok := store.Token{ID: "0000000b0000000000000001", Kind: token.KindSite, Name: "Old sync", SiteID: site.ID, WorkspaceID: ws.ID,
+	tok := tokensmith.Token{ID: "0000000b0000000000000001", Kind: token.KindSite, Name: "Old sync", SiteID: site.ID, WorkspaceID: ws.ID,
 		Permissions: perms, Scope: "sites:read", DisplayHint: "tss_…Zq9w", SecretHash: "h", CreatedOn: t0, ExpiresOn: t0.Add(token.Inactivity)}
-	if err := st.CreateToken(ctx, 0, tok, store.AuditEvent{ID: "c", EventType: store.EventAPIToken, EventSubType: "token_created", Timestamp: t0,
-		Workspace: store.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}, nil, t0); err != nil {
+	if err := st.CreateToken(ctx, 0, "", tok, tokensmith.Event{ID: "c", Type: audit.TypeAPIToken, SubType: "token_created", Timestamp: t0,
+		Workspace: tokensmith.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}, nil, t0); err != nil {
 		t.Fatal(err)
 	}
 	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{
@@ -60,7 +63,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	return &fixture{
 		st: st, db: db, table: table, wsID: ws.ID, image: toStream(t, out.Item),
-		h: &expiry.Handler{Store: st, Now: func() time.Time { return t0.Add(token.Inactivity + time.Hour) }, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))},
+		h: newHandler(st),
 	}
 }
 
@@ -105,6 +108,12 @@ func toStream(t *testing.T, item map[string]types.AttributeValue) map[string]eve
 	return out
 }
 
+func newHandler(st *store.Store) *expiry.Handler {
+	h := expiry.New(st, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	h.Now = func() time.Time { return t0.Add(token.Inactivity + time.Hour) }
+	return h
+}
+
 func (f *fixture) record(seq string, ttl bool, image map[string]events.DynamoDBAttributeValue) events.DynamoDBEventRecord {
 	r := events.DynamoDBEventRecord{
 		EventID: "ev-" + seq, EventName: "REMOVE",
@@ -116,14 +125,14 @@ func (f *fixture) record(seq string, ttl bool, image map[string]events.DynamoDBA
 	return r
 }
 
-func (f *fixture) expiredEvents(t *testing.T) []store.AuditEvent {
-	page, err := f.st.AuditEvents(context.Background(), f.wsID, store.AuditQuery{EventType: store.EventAPIToken, Limit: 100})
+func (f *fixture) expiredEvents(t *testing.T) []tokensmith.Event {
+	page, err := f.st.AuditEvents(context.Background(), f.wsID, store.AuditQuery{EventType: audit.TypeAPIToken, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []store.AuditEvent
+	var out []tokensmith.Event
 	for _, e := range page.Events {
-		if e.EventSubType == "token_expired" {
+		if e.SubType == "token_expired" {
 			out = append(out, e)
 		}
 	}
@@ -147,7 +156,7 @@ func TestTTLRemovalBecomesOneEvent(t *testing.T) {
 	ev := evs[0]
 	tok, _ := ev.Payload["token"].(map[string]any)
 	site, _ := ev.Payload["site"].(map[string]any)
-	if ev.Actor.Type != store.ActorSystem || ev.Actor.ID != "" || tok["id"] != "0000000b0000000000000001" || tok["name"] != "Old sync" ||
+	if ev.Actor.Type != tokensmith.ActorSystem || ev.Actor.ID != "" || tok["id"] != "0000000b0000000000000001" || tok["name"] != "Old sync" ||
 		site["shortName"] != "heart-of-gold" || ev.Payload["scope"] != "sites:read" {
 		t.Errorf("event = %+v", ev)
 	}
@@ -197,15 +206,9 @@ func TestPartialFailureReportsOnlyTheFailingRecord(t *testing.T) {
 		t.Errorf("%d token_expired events; want 2 (records 1 and 3)", len(evs))
 	}
 	// With the table failing, every record fails and is retried.
-	f.h.Store = store.New(failing{}, f.table)
+	f.h.Store = store.New(mock.Failing(fmt.Errorf("connection refused")), f.table)
 	resp, _ = f.h.Handle(context.Background(), events.DynamoDBEvent{Records: batch[:1]})
 	if fmt.Sprint(resp.BatchItemFailures) != "[{1}]" {
 		t.Errorf("failures with the table down = %v; want [{1}]", resp.BatchItemFailures)
 	}
-}
-
-type failing struct{ store.DB }
-
-func (failing) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	return nil, fmt.Errorf("connection refused")
 }

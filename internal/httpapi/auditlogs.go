@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -10,26 +11,52 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/apperr"
-	"github.com/tokensmith/tokensmith/internal/auditlog"
+	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
 
 // Limits of the audit log's query parameters.
 const (
-	MaxAuditLimit     = 100
-	DefaultAuditLimit = 100
+	maxAuditLimit     = 100
+	defaultAuditLimit = 100
 )
 
-// AuditEvent is an audit event as the API shows it.
-type AuditEvent struct {
-	EventType    string             `json:"eventType"`
-	EventSubType string             `json:"eventSubType"`
-	Timestamp    string             `json:"timestamp"`
-	Actor        store.Actor        `json:"actor"`
-	Workspace    store.WorkspaceRef `json:"workspace"`
-	Payload      map[string]any     `json:"payload"`
+// auditEvent is an audit event as the API shows it.
+type auditEvent struct {
+	EventType    string         `json:"eventType"`
+	EventSubType string         `json:"eventSubType"`
+	Timestamp    string         `json:"timestamp"`
+	Actor        actor          `json:"actor"`
+	Workspace    workspaceRef   `json:"workspace"`
+	Payload      map[string]any `json:"payload"`
+}
+
+type actor struct {
+	Type  string `json:"type"`
+	ID    string `json:"id,omitempty"`
+	Email string `json:"email,omitempty"`
+}
+
+type workspaceRef struct {
+	ID   string `json:"id"`
+	Slug string `json:"slug"`
+}
+
+// newAuditEvent renders an event of the log.
+func newAuditEvent(e tokensmith.Event) auditEvent {
+	payload := e.Payload
+	if payload == nil {
+		payload = map[string]any{}
+	}
+	return auditEvent{
+		EventType: e.Type, EventSubType: e.SubType, Timestamp: formatTime(e.Timestamp),
+		Actor:     actor{Type: string(e.Actor.Type), ID: e.Actor.ID, Email: e.Actor.Email},
+		Workspace: workspaceRef{ID: e.Workspace.ID, Slug: e.Workspace.Slug},
+		Payload:   payload,
+	}
 }
 
 type pagination struct {
@@ -38,10 +65,10 @@ type pagination struct {
 	Total  int64 `json:"total"`
 }
 
-// ParseAuditQuery reads the audit log's query parameters; every invalid one
+// parseAuditQuery reads the audit log's query parameters; every invalid one
 // is a detail naming it.
-func ParseAuditQuery(values url.Values) (store.AuditQuery, error) {
-	q := store.AuditQuery{Limit: DefaultAuditLimit, Desc: true}
+func parseAuditQuery(values url.Values) (store.AuditQuery, error) {
+	q := store.AuditQuery{Limit: defaultAuditLimit, Desc: true}
 	var details []apperr.Detail
 	bad := func(field, msg string) { details = append(details, apperr.Detail{Field: field, Message: msg}) }
 	one := func(name string) (string, bool) {
@@ -55,21 +82,17 @@ func ParseAuditQuery(values url.Values) (store.AuditQuery, error) {
 		}
 		return vs[0], true
 	}
-	integer := func(name string, min, max int) (int, bool) {
+	integer := func(name string, min, max int64) (int, bool) {
 		v, ok := one(name)
 		if !ok {
 			return 0, false
 		}
-		n, err := strconv.Atoi(v)
+		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < min || n > max {
-			if max == int(^uint(0)>>1) {
-				bad(name, fmt.Sprintf("must be a whole number, %d or more", min))
-			} else {
-				bad(name, fmt.Sprintf("must be a whole number from %d to %d", min, max))
-			}
+			bad(name, fmt.Sprintf("must be a whole number from %d to %d", min, max))
 			return 0, false
 		}
-		return n, true
+		return int(n), true
 	}
 	instant := func(name string) *time.Time {
 		v, ok := one(name)
@@ -83,10 +106,14 @@ func ParseAuditQuery(values url.Values) (store.AuditQuery, error) {
 		}
 		return &t
 	}
-	if n, ok := integer("limit", 1, MaxAuditLimit); ok {
+	if n, ok := integer("limit", 1, maxAuditLimit); ok {
 		q.Limit = n
 	}
-	if n, ok := integer("offset", 0, int(^uint(0)>>1)); ok {
+	// Offset is any whole number an int holds (64 bits on every target of
+	// the template): one at or past the total is an empty page, as API.md's
+	// "0 or more" promises, and the store's page arithmetic cannot overflow
+	// on it.
+	if n, ok := integer("offset", 0, math.MaxInt); ok {
 		q.Offset = n
 	}
 	if v, ok := one("sortOrder"); ok {
@@ -99,10 +126,10 @@ func ParseAuditQuery(values url.Values) (store.AuditQuery, error) {
 		}
 	}
 	if v, ok := one("eventType"); ok {
-		if slices.Contains(store.EventTypes, v) {
+		if slices.Contains(audit.Types, v) {
 			q.EventType = v
 		} else {
-			bad("eventType", "must be one of "+strings.Join(store.EventTypes, ", "))
+			bad("eventType", "must be one of "+strings.Join(audit.Types, ", "))
 		}
 	}
 	q.From, q.To = instant("from"), instant("to")
@@ -116,7 +143,7 @@ func ParseAuditQuery(values url.Values) (store.AuditQuery, error) {
 }
 
 // AuditLogs serves the audit log route of the route table.
-func AuditLogs(svc *auditlog.Service, log *slog.Logger) http.Handler {
+func AuditLogs(svc *audit.Service, log *slog.Logger) http.Handler {
 	return mux(route.AuditLogs, map[string]http.HandlerFunc{
 		"listAuditLogs": func(w http.ResponseWriter, r *http.Request) {
 			p, err := apiTokenCaller(r)
@@ -124,7 +151,7 @@ func AuditLogs(svc *auditlog.Service, log *slog.Logger) http.Handler {
 				writeError(w, r, log, err)
 				return
 			}
-			q, err := ParseAuditQuery(r.URL.Query())
+			q, err := parseAuditQuery(r.URL.Query())
 			if err != nil {
 				writeError(w, r, log, err)
 				return
@@ -134,15 +161,9 @@ func AuditLogs(svc *auditlog.Service, log *slog.Logger) http.Handler {
 				writeError(w, r, log, err)
 				return
 			}
-			items := make([]AuditEvent, 0, len(page.Events))
+			items := make([]auditEvent, 0, len(page.Events))
 			for _, e := range page.Events {
-				if e.Payload == nil {
-					e.Payload = map[string]any{}
-				}
-				items = append(items, AuditEvent{
-					EventType: e.EventType, EventSubType: e.EventSubType, Timestamp: formatTime(e.Timestamp),
-					Actor: e.Actor, Workspace: e.Workspace, Payload: e.Payload,
-				})
+				items = append(items, newAuditEvent(e))
 			}
 			writeJSON(w, http.StatusOK, map[string]any{
 				"items":      items,

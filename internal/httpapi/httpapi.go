@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
@@ -21,10 +22,11 @@ import (
 	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/route"
+	"github.com/tokensmith/tokensmith/internal/store"
 )
 
-// MaxBody is the largest request body accepted.
-const MaxBody = 16 << 10
+// maxBody is the largest request body accepted.
+const maxBody = 16 << 10
 
 // errorBody is API.md's error shape.
 type errorBody struct {
@@ -41,18 +43,28 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// writeError is where every error becomes a status and a code. Internal
-// errors reach the client as a generic message and the log in full.
+// writeError is where every error becomes a status and a code: a miss in
+// the store is the API's not found, an *apperr.Error is what it says, and
+// anything else is internal, which reaches the client as a generic message
+// and the log in full.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	e := apperr.From(err)
+	if errors.Is(err, store.ErrNotFound) {
+		e = apperr.NotFoundError()
+	}
 	if e.Code == apperr.Internal {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
+	writeJSON(w, apperr.Status(e.Code), newErrorBody(e))
+}
+
+// newErrorBody is e in API.md's error shape.
+func newErrorBody(e *apperr.Error) errorBody {
 	details := e.Details
 	if details == nil {
 		details = []apperr.Detail{}
 	}
-	writeJSON(w, apperr.Status(e.Code), errorBody{Code: e.Code, Message: e.Message, Details: details})
+	return errorBody{Code: e.Code, Message: e.Message, Details: details}
 }
 
 // caller returns the principal the authorizer put in the request's API
@@ -65,16 +77,16 @@ func caller(r *http.Request) (principal.Principal, error) {
 	return principal.FromContext(gw.Authorizer)
 }
 
-// decode reads a JSON body of at most MaxBody bytes into v: the content type
+// decode reads a JSON body of at most maxBody bytes into v: the content type
 // must be JSON, the bytes UTF-8, the value one object with no unknown fields.
 // An empty body is allowed when optional is set and leaves v as it is.
 func decode(r *http.Request, v any, optional bool) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		return apperr.New(apperr.BadRequest, "The request body could not be read")
 	}
-	if len(body) > MaxBody {
-		return apperr.New(apperr.BadRequest, fmt.Sprintf("The request body is larger than %d bytes", MaxBody))
+	if len(body) > maxBody {
+		return apperr.New(apperr.BadRequest, fmt.Sprintf("The request body is larger than %d bytes", maxBody))
 	}
 	if optional && len(bytes.TrimSpace(body)) == 0 {
 		return nil
@@ -85,10 +97,14 @@ func decode(r *http.Request, v any, optional bool) error {
 	if !utf8.Valid(body) {
 		return apperr.New(apperr.BadRequest, "The request body is not valid UTF-8")
 	}
-	if key, ok := duplicateKey(body); ok {
-		// encoding/json would keep the last of two values silently; a body
-		// that says two things is refused instead.
-		return apperr.Invalid(apperr.Detail{Field: key, Message: "appears more than once"})
+	if first, second, ok := duplicateKey(body); ok {
+		// encoding/json matches names without regard to case and keeps the
+		// last of two values silently; a body that says two things is
+		// refused instead.
+		if first == second {
+			return apperr.New(apperr.BadRequest, fmt.Sprintf("The request body has the key %q twice in one object", first))
+		}
+		return apperr.New(apperr.BadRequest, fmt.Sprintf("The request body has the keys %q and %q in one object, which differ only in letter case", first, second))
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -137,12 +153,14 @@ func mux(fn string, ops map[string]http.HandlerFunc, log *slog.Logger) http.Hand
 	})
 }
 
-// duplicateKey returns the first key that appears twice in one object of
-// body. Bodies that are not JSON are left to the decoder to report.
-func duplicateKey(body []byte) (string, bool) {
+// duplicateKey returns the first two keys of one object of body (at any
+// depth) that are equal after case folding, as encoding/json folds a name
+// to match a field; the two are equal when the key appears twice exactly.
+// Bodies that are not JSON are left to the decoder to report.
+func duplicateKey(body []byte) (first, second string, ok bool) {
 	type frame struct {
 		object    bool
-		keys      map[string]bool
+		keys      map[string]string // by folded key
 		expectKey bool
 	}
 	var stack []*frame
@@ -155,7 +173,7 @@ func duplicateKey(body []byte) (string, bool) {
 	for {
 		tok, err := dec.Token()
 		if err != nil {
-			return "", false
+			return "", "", false
 		}
 		top := (*frame)(nil)
 		if n := len(stack); n > 0 {
@@ -168,7 +186,7 @@ func duplicateKey(body []byte) (string, bool) {
 				if top != nil && top.object {
 					top.expectKey = false
 				}
-				stack = append(stack, &frame{object: true, keys: map[string]bool{}, expectKey: true})
+				stack = append(stack, &frame{object: true, keys: map[string]string{}, expectKey: true})
 			case '[':
 				if top != nil && top.object {
 					top.expectKey = false
@@ -180,10 +198,11 @@ func duplicateKey(body []byte) (string, bool) {
 			}
 		case string:
 			if top != nil && top.object && top.expectKey {
-				if top.keys[v] {
-					return v, true
+				folded := foldKey(v)
+				if prev, seen := top.keys[folded]; seen {
+					return prev, v, true
 				}
-				top.keys[v] = true
+				top.keys[folded] = v
 				top.expectKey = false
 				continue
 			}
@@ -192,4 +211,19 @@ func duplicateKey(body []byte) (string, bool) {
 			valueDone()
 		}
 	}
+}
+
+// foldKey maps each rune of s to the smallest rune of its case-folding
+// orbit, so that foldKey(a) == foldKey(b) exactly when strings.EqualFold(a,
+// b): the equality encoding/json uses to match a name to a field.
+func foldKey(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
 }

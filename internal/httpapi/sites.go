@@ -4,13 +4,13 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/sites"
-	"github.com/tokensmith/tokensmith/internal/store"
 )
 
-// Site is a site as Webflow's Get Site shows it.
-type Site struct {
+// site is a site as Webflow's Get Site shows it.
+type site struct {
 	ID             string    `json:"id"`
 	WorkspaceID    string    `json:"workspaceId"`
 	CreatedOn      string    `json:"createdOn"`
@@ -45,10 +45,10 @@ type locale struct {
 	Tag          string `json:"tag"`
 }
 
-// NewSite renders a stored site. Every site has one locale, its primary,
+// newSite renders a stored site. Every site has one locale, its primary,
 // identified by the site's own id.
-func NewSite(s store.Site) Site {
-	out := Site{
+func newSite(s tokensmith.Site) site {
+	out := site{
 		ID: s.ID, WorkspaceID: s.WorkspaceID, CreatedOn: formatTime(s.CreatedOn), DisplayName: s.DisplayName,
 		ShortName: s.ShortName, LastUpdated: formatTime(s.LastUpdated), TimeZone: s.TimeZone,
 		CustomDomains: []domain{},
@@ -78,11 +78,11 @@ func Sites(svc *sites.Service, log *slog.Logger) http.Handler {
 				writeError(w, r, log, err)
 				return
 			}
-			out := make([]Site, 0, len(list))
+			out := make([]site, 0, len(list))
 			for _, s := range list {
-				out = append(out, NewSite(s))
+				out = append(out, newSite(s))
 			}
-			writeJSON(w, http.StatusOK, map[string][]Site{"sites": out})
+			writeJSON(w, http.StatusOK, map[string][]site{"sites": out})
 		},
 		"getSite": func(w http.ResponseWriter, r *http.Request) {
 			p, err := apiTokenCaller(r)
@@ -95,7 +95,7 @@ func Sites(svc *sites.Service, log *slog.Logger) http.Handler {
 				writeError(w, r, log, err)
 				return
 			}
-			writeJSON(w, http.StatusOK, NewSite(s))
+			writeJSON(w, http.StatusOK, newSite(s))
 		},
 	}, log)
 }

@@ -5,12 +5,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/scope"
-	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
 
@@ -19,8 +19,8 @@ const timeFormat = "2006-01-02T15:04:05.000Z"
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
 
-// ApiToken is a token as the API shows it: never its secret.
-type ApiToken struct {
+// apiToken is a token as the API shows it: never its secret.
+type apiToken struct {
 	ID          string            `json:"id"`
 	Kind        token.Kind        `json:"kind"`
 	Name        string            `json:"name"`
@@ -41,9 +41,9 @@ type createdBy struct {
 	Email string `json:"email"`
 }
 
-// NewApiToken renders a stored token.
-func NewApiToken(t store.Token) ApiToken {
-	out := ApiToken{
+// newAPIToken renders a stored token.
+func newAPIToken(t tokensmith.Token) apiToken {
+	out := apiToken{
 		ID: t.ID, Kind: t.Kind, Name: t.Name, DisplayHint: t.DisplayHint, SiteID: t.SiteID, WorkspaceID: t.WorkspaceID,
 		Permissions: t.Permissions, Scope: t.Scope, CreatedOn: formatTime(t.CreatedOn),
 		CreatedBy: createdBy{ID: t.CreatedBy.ID, Email: t.CreatedBy.Email},
@@ -59,17 +59,17 @@ func NewApiToken(t store.Token) ApiToken {
 // minted is the one response that carries a secret.
 type minted struct {
 	Token    string   `json:"token"`
-	ApiToken ApiToken `json:"apiToken"`
+	APIToken apiToken `json:"apiToken"`
 }
 
 // Tokens serves the token management routes of the route table.
 func Tokens(svc *manage.Service, log *slog.Logger) http.Handler {
 	h := &tokensHandler{svc: svc, log: log}
-	site := func(r *http.Request) store.Owner {
-		return store.Owner{Kind: token.KindSite, ID: r.PathValue("site_id")}
+	site := func(r *http.Request) tokensmith.Owner {
+		return tokensmith.Owner{Kind: token.KindSite, ID: r.PathValue("site_id")}
 	}
-	ws := func(r *http.Request) store.Owner {
-		return store.Owner{Kind: token.KindWorkspace, ID: r.PathValue("workspace_id")}
+	ws := func(r *http.Request) tokensmith.Owner {
+		return tokensmith.Owner{Kind: token.KindWorkspace, ID: r.PathValue("workspace_id")}
 	}
 	return mux(route.Tokens, map[string]http.HandlerFunc{
 		"createSiteToken":      h.create(site),
@@ -103,7 +103,7 @@ func (h *tokensHandler) person(r *http.Request) (manage.Person, error) {
 
 // IdempotencyKey validates the Idempotency-Key header: 16 to 255 printable
 // ASCII characters, or absent.
-func IdempotencyKey(r *http.Request) (string, error) {
+func idempotencyKey(r *http.Request) (string, error) {
 	k := r.Header.Get("Idempotency-Key")
 	if k == "" {
 		return "", nil
@@ -118,14 +118,14 @@ func IdempotencyKey(r *http.Request) (string, error) {
 	return k, nil
 }
 
-func (h *tokensHandler) create(owner func(*http.Request) store.Owner) http.HandlerFunc {
+func (h *tokensHandler) create(owner func(*http.Request) tokensmith.Owner) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := h.person(r)
 		if err != nil {
 			writeError(w, r, h.log, err)
 			return
 		}
-		key, err := IdempotencyKey(r)
+		key, err := idempotencyKey(r)
 		if err != nil {
 			writeError(w, r, h.log, err)
 			return
@@ -145,11 +145,11 @@ func (h *tokensHandler) create(owner func(*http.Request) store.Owner) http.Handl
 		}
 		h.log.InfoContext(r.Context(), "token created", "tokenId", m.Token.ID, "displayHint", m.Token.DisplayHint, "replayed", replayed)
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusCreated, minted{Token: m.Secret, ApiToken: NewApiToken(m.Token)})
+		writeJSON(w, http.StatusCreated, minted{Token: m.Secret, APIToken: newAPIToken(m.Token)})
 	}
 }
 
-func (h *tokensHandler) list(owner func(*http.Request) store.Owner) http.HandlerFunc {
+func (h *tokensHandler) list(owner func(*http.Request) tokensmith.Owner) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := h.person(r)
 		if err != nil {
@@ -161,15 +161,15 @@ func (h *tokensHandler) list(owner func(*http.Request) store.Owner) http.Handler
 			writeError(w, r, h.log, err)
 			return
 		}
-		out := make([]ApiToken, 0, len(ts))
+		out := make([]apiToken, 0, len(ts))
 		for _, t := range ts {
-			out = append(out, NewApiToken(t))
+			out = append(out, newAPIToken(t))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"apiTokens": out})
 	}
 }
 
-func (h *tokensHandler) get(owner func(*http.Request) store.Owner) http.HandlerFunc {
+func (h *tokensHandler) get(owner func(*http.Request) tokensmith.Owner) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := h.person(r)
 		if err != nil {
@@ -181,11 +181,11 @@ func (h *tokensHandler) get(owner func(*http.Request) store.Owner) http.HandlerF
 			writeError(w, r, h.log, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, NewApiToken(t))
+		writeJSON(w, http.StatusOK, newAPIToken(t))
 	}
 }
 
-func (h *tokensHandler) revoke(owner func(*http.Request) store.Owner) http.HandlerFunc {
+func (h *tokensHandler) revoke(owner func(*http.Request) tokensmith.Owner) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := h.person(r)
 		if err != nil {
@@ -202,7 +202,7 @@ func (h *tokensHandler) revoke(owner func(*http.Request) store.Owner) http.Handl
 	}
 }
 
-func (h *tokensHandler) regenerate(owner func(*http.Request) store.Owner) http.HandlerFunc {
+func (h *tokensHandler) regenerate(owner func(*http.Request) tokensmith.Owner) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := h.person(r)
 		if err != nil {
@@ -216,14 +216,14 @@ func (h *tokensHandler) regenerate(owner func(*http.Request) store.Owner) http.H
 			writeError(w, r, h.log, err)
 			return
 		}
-		m, err := h.svc.Regenerate(r.Context(), p, owner(r), r.PathValue("token_id"), time.Duration(in.GracePeriodSeconds)*time.Second)
+		m, err := h.svc.Regenerate(r.Context(), p, owner(r), r.PathValue("token_id"), in.GracePeriodSeconds)
 		if err != nil {
 			writeError(w, r, h.log, err)
 			return
 		}
 		h.log.InfoContext(r.Context(), "token regenerated", "tokenId", m.Token.ID, "displayHint", m.Token.DisplayHint)
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, minted{Token: m.Secret, ApiToken: NewApiToken(m.Token)})
+		writeJSON(w, http.StatusOK, minted{Token: m.Secret, APIToken: newAPIToken(m.Token)})
 	}
 }
 
@@ -253,22 +253,24 @@ type authorization struct {
 	AuthorizedTo authorizedTo `json:"authorizedTo"`
 }
 
+// introspect answers from the authorizer's decision, which carries what
+// introspection shows, so it reads nothing. A decision on a secret stored
+// before secrets carried createdOn has none, and the record is read instead.
 func (h *tokensHandler) introspect(w http.ResponseWriter, r *http.Request) {
 	p, err := apiTokenCaller(r)
 	if err != nil {
 		writeError(w, r, h.log, err)
 		return
 	}
-	owner := store.Owner{Kind: token.Kind(p.Kind), ID: p.SiteID}
-	if p.Kind == principal.Workspace {
-		owner.ID = p.WorkspaceID
+	t := tokensmith.Token{ID: p.TokenID, Kind: token.Kind(p.Kind), SiteID: p.SiteID, WorkspaceID: p.WorkspaceID, Scope: p.Scope,
+		CreatedOn: p.CreatedOn, LastUsed: p.LastUsed, ExpiresOn: p.ExpiresOn}
+	if p.CreatedOn.IsZero() {
+		if t, err = h.svc.Introspect(r.Context(), t.Owner(), p.TokenID); err != nil {
+			writeError(w, r, h.log, err)
+			return
+		}
 	}
-	t, err := h.svc.Introspect(r.Context(), owner, p.TokenID)
-	if err != nil {
-		writeError(w, r, h.log, err)
-		return
-	}
-	api := NewApiToken(t)
+	api := newAPIToken(t)
 	to := authorizedTo{SiteIDs: []string{}, WorkspaceIDs: []string{t.WorkspaceID}, UserIDs: []string{}}
 	if t.SiteID != "" {
 		to.SiteIDs = []string{t.SiteID}

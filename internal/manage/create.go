@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -22,8 +24,11 @@ import (
 // Create mints a token for owner. With an idempotency key, a retry with the
 // same input returns the first Minted again (replayed is true) without
 // minting another, and different input is a conflict.
-func (s *Service) Create(ctx context.Context, p Person, owner store.Owner, in CreateInput, idemKey string) (m Minted, replayed bool, err error) {
+func (s *Service) Create(ctx context.Context, p Person, owner tokensmith.Owner, in CreateInput, idemKey string) (m Minted, replayed bool, err error) {
 	a, err := s.authorize(ctx, p, owner)
+	if err == nil {
+		err = mayCreate(owner, a)
+	}
 	if err != nil {
 		return Minted{}, false, err
 	}
@@ -48,6 +53,9 @@ func (s *Service) Create(ctx context.Context, p Person, owner store.Owner, in Cr
 			if a, err = s.authorize(ctx, p, owner); err != nil {
 				return err
 			}
+			if err := mayCreate(owner, a); err != nil {
+				return err
+			}
 		}
 		first = false
 		m, err = s.create(ctx, a, owner, in, idem)
@@ -64,7 +72,7 @@ func (s *Service) Create(ctx context.Context, p Person, owner store.Owner, in Cr
 	return m, false, err
 }
 
-func (s *Service) create(ctx context.Context, a access, owner store.Owner, in CreateInput, idem *idempotency) (Minted, error) {
+func (s *Service) create(ctx context.Context, a access, owner tokensmith.Owner, in CreateInput, idem *idempotency) (Minted, error) {
 	now := s.Now().UTC()
 	existing, err := s.Store.Tokens(ctx, owner)
 	if err != nil {
@@ -87,28 +95,29 @@ func (s *Service) create(ctx context.Context, a access, owner store.Owner, in Cr
 	if err != nil {
 		return Minted{}, err
 	}
-	t := store.Token{
+	t := tokensmith.Token{
 		ID: id, Kind: owner.Kind, Name: in.Name, WorkspaceID: a.workspace.ID,
 		Permissions: in.Permissions, Scope: scope.Join(scope.Expand(in.Permissions)),
 		DisplayHint: token.DisplayHint(secret), SecretHash: token.Hash(secret),
-		CreatedOn: now, CreatedBy: store.Actor{Type: store.ActorPerson, ID: a.actor.ID, Email: a.actor.Email},
+		CreatedOn: now, CreatedBy: tokensmith.Actor{Type: tokensmith.ActorPerson, ID: a.actor.ID, Email: a.actor.Email},
 		ExpiresOn: now.Add(token.Inactivity),
 	}
 	if a.site != nil {
 		t.SiteID = a.site.ID
 	}
 	m := Minted{Secret: secret, Token: t}
-	ev, err := s.event(a, "token_created", t)
+	o, err := s.origin(a, a.person())
 	if err != nil {
 		return Minted{}, err
 	}
+	ev := audit.TokenCreated(o, t, a.site)
 	var rec *store.Idempotency
 	if idem != nil {
 		if rec, err = idem.seal(m, now, s.Rand); err != nil {
 			return Minted{}, err
 		}
 	}
-	if err := s.Store.CreateToken(ctx, a.version, t, ev, rec, now); err != nil {
+	if err := s.Store.CreateToken(ctx, a.version, a.workspace.Plan, t, ev, rec, now); err != nil {
 		return Minted{}, err
 	}
 	return m, nil
@@ -143,7 +152,7 @@ type idempotency struct {
 	sealKey  [32]byte
 }
 
-func newIdempotency(owner store.Owner, userID, key string, in CreateInput) *idempotency {
+func newIdempotency(owner tokensmith.Owner, userID, key string, in CreateInput) *idempotency {
 	scoped := string(owner.Kind) + "\x00" + owner.ID + "\x00" + userID + "\x00" + key
 	kh := sha256.Sum256([]byte("tokensmith idempotency key\x00" + scoped))
 	body, _ := json.Marshal(in) // maps marshal in key order, so equal inputs hash alike

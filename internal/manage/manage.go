@@ -15,7 +15,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -29,15 +31,31 @@ const (
 	IdempotencyTTL  = 24 * time.Hour
 )
 
+// Store is the part of the store that token management calls.
+type Store interface {
+	UserByEmail(ctx context.Context, email string) (tokensmith.User, error)
+	Workspace(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error)
+	Site(ctx context.Context, id string) (tokensmith.Site, error)
+	Role(ctx context.Context, p tokensmith.Place, userID string) (tokensmith.Role, error)
+	Tokens(ctx context.Context, owner tokensmith.Owner) ([]tokensmith.Token, error)
+	Token(ctx context.Context, owner tokensmith.Owner, id string) (tokensmith.Token, error)
+	Secret(ctx context.Context, hash string) (tokensmith.Secret, error)
+	Idempotency(ctx context.Context, keyHash string) (store.Idempotency, error)
+	CreateToken(ctx context.Context, version int64, plan tokensmith.Plan, t tokensmith.Token, ev tokensmith.Event, idem *store.Idempotency, now time.Time) error
+	RevokeToken(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
+	RegenerateToken(ctx context.Context, t tokensmith.Token, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error)
+	EndGrace(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
+}
+
 // Service manages tokens.
 type Service struct {
-	Store *store.Store
+	Store Store
 	Now   func() time.Time
 	Rand  io.Reader
 }
 
 // New returns a Service with the real clock and crypto/rand.
-func New(st *store.Store) *Service {
+func New(st Store) *Service {
 	return &Service{Store: st, Now: time.Now, Rand: rand.Reader}
 }
 
@@ -55,15 +73,15 @@ type CreateInput struct {
 // Minted is a token with its secret: only ever in the response that creates
 // or regenerates it (or an idempotent replay of that response).
 type Minted struct {
-	Secret string      `json:"secret"`
-	Token  store.Token `json:"token"`
+	Secret string           `json:"secret"`
+	Token  tokensmith.Token `json:"token"`
 }
 
 // access is what the caller may act on, once authorised.
 type access struct {
-	actor     store.User
-	workspace store.Workspace
-	site      *store.Site
+	actor     tokensmith.User
+	workspace tokensmith.Workspace
+	site      *tokensmith.Site
 	version   int64 // the owner's tokenVersion as read
 }
 
@@ -71,71 +89,65 @@ type access struct {
 // for site and workspace tokens, site administrators for their site's.
 // Someone with no role there gets not found, so that ids of other tenants
 // cannot be probed; a workspace member gets forbidden.
-func (s *Service) authorize(ctx context.Context, p Person, owner store.Owner) (access, error) {
+func (s *Service) authorize(ctx context.Context, p Person, owner tokensmith.Owner) (access, error) {
 	if !token.ValidID(owner.ID) {
 		return access{}, apperr.NotFoundError()
 	}
 	var a access
 	var err error
-	a.actor, err = s.Store.UserByEmail(ctx, p.Email)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return access{}, apperr.NotFoundError()
-	case err != nil:
+	if a.actor, err = s.Store.UserByEmail(ctx, p.Email); err != nil {
 		return access{}, err
 	}
 	wsID := owner.ID
 	if owner.Kind == token.KindSite {
 		site, err := s.Store.Site(ctx, owner.ID)
 		if err != nil {
-			return access{}, notFound(err)
+			return access{}, err
 		}
 		a.site, a.version, wsID = &site, site.TokenVersion, site.WorkspaceID
 	}
 	if a.workspace, err = s.Store.Workspace(ctx, wsID); err != nil {
-		return access{}, notFound(err)
+		return access{}, err
 	}
 	if owner.Kind == token.KindWorkspace {
 		a.version = a.workspace.TokenVersion
 	}
-	wsRole, err := s.role(ctx, store.Scope{WorkspaceID: wsID}, a.actor.ID)
+	wsRole, err := s.role(ctx, tokensmith.Place{WorkspaceID: wsID}, a.actor.ID)
 	if err != nil {
 		return access{}, err
 	}
-	siteRole := ""
-	if a.site != nil && wsRole != store.RoleAdmin {
-		if siteRole, err = s.role(ctx, store.Scope{WorkspaceID: wsID, SiteID: a.site.ID}, a.actor.ID); err != nil {
+	var siteRole tokensmith.Role
+	if a.site != nil && wsRole != tokensmith.RoleAdmin {
+		if siteRole, err = s.role(ctx, tokensmith.Place{WorkspaceID: wsID, SiteID: a.site.ID}, a.actor.ID); err != nil {
 			return access{}, err
 		}
 	}
 	switch {
-	case wsRole == store.RoleAdmin || siteRole == store.RoleAdmin:
+	case wsRole == tokensmith.RoleAdmin || siteRole == tokensmith.RoleAdmin:
 	case wsRole != "" || siteRole != "":
 		return access{}, apperr.New(apperr.Forbidden, "You do not have permission to manage the API tokens of this "+string(owner.Kind))
 	default:
 		return access{}, apperr.NotFoundError()
 	}
-	if owner.Kind == token.KindWorkspace && a.workspace.Plan != store.PlanEnterprise {
-		return access{}, apperr.New(apperr.NotEnterprise, "Workspace tokens are only available on enterprise workspaces")
-	}
 	return a, nil
 }
 
-func (s *Service) role(ctx context.Context, m store.Scope, userID string) (string, error) {
+// mayCreate refuses new workspace tokens on a workspace that is not on the
+// enterprise plan. The tokens it already has stay listed, readable and
+// revocable; the authorizer refuses them on the data routes.
+func mayCreate(owner tokensmith.Owner, a access) error {
+	if owner.Kind == token.KindWorkspace && a.workspace.Plan != tokensmith.PlanEnterprise {
+		return apperr.New(apperr.NotEnterprise, "Workspace tokens are only available on enterprise workspaces")
+	}
+	return nil
+}
+
+func (s *Service) role(ctx context.Context, m tokensmith.Place, userID string) (tokensmith.Role, error) {
 	role, err := s.Store.Role(ctx, m, userID)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
 	}
 	return role, err
-}
-
-// notFound turns a store miss into the API's not found, and passes other
-// errors on.
-func notFound(err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return apperr.NotFoundError()
-	}
-	return err
 }
 
 // Validate checks a create's input for tokens of kind k.
@@ -163,7 +175,7 @@ func Validate(k token.Kind, in CreateInput) []apperr.Detail {
 }
 
 // List returns the active tokens of owner, newest first.
-func (s *Service) List(ctx context.Context, p Person, owner store.Owner) ([]store.Token, error) {
+func (s *Service) List(ctx context.Context, p Person, owner tokensmith.Owner) ([]tokensmith.Token, error) {
 	if _, err := s.authorize(ctx, p, owner); err != nil {
 		return nil, err
 	}
@@ -172,7 +184,7 @@ func (s *Service) List(ctx context.Context, p Person, owner store.Owner) ([]stor
 		return nil, err
 	}
 	now := s.Now()
-	var out []store.Token
+	var out []tokensmith.Token
 	for _, t := range all {
 		if t.Active(now) {
 			out = append(out, t)
@@ -188,29 +200,29 @@ func (s *Service) List(ctx context.Context, p Person, owner store.Owner) ([]stor
 }
 
 // Get returns one active token of owner.
-func (s *Service) Get(ctx context.Context, p Person, owner store.Owner, id string) (store.Token, error) {
+func (s *Service) Get(ctx context.Context, p Person, owner tokensmith.Owner, id string) (tokensmith.Token, error) {
 	if _, err := s.authorize(ctx, p, owner); err != nil {
-		return store.Token{}, err
+		return tokensmith.Token{}, err
 	}
 	return s.activeToken(ctx, owner, id)
 }
 
-func (s *Service) activeToken(ctx context.Context, owner store.Owner, id string) (store.Token, error) {
+func (s *Service) activeToken(ctx context.Context, owner tokensmith.Owner, id string) (tokensmith.Token, error) {
 	if !token.ValidID(id) {
-		return store.Token{}, apperr.NotFoundError()
+		return tokensmith.Token{}, apperr.NotFoundError()
 	}
 	t, err := s.Store.Token(ctx, owner, id)
 	if err != nil {
-		return store.Token{}, notFound(err)
+		return tokensmith.Token{}, err
 	}
 	if !t.Active(s.Now()) {
-		return store.Token{}, apperr.NotFoundError()
+		return tokensmith.Token{}, apperr.NotFoundError()
 	}
 	return t, nil
 }
 
 // Revoke deletes a token at once and records who did it.
-func (s *Service) Revoke(ctx context.Context, p Person, owner store.Owner, id string) error {
+func (s *Service) Revoke(ctx context.Context, p Person, owner tokensmith.Owner, id string) error {
 	a, err := s.authorize(ctx, p, owner)
 	if err != nil {
 		return err
@@ -220,19 +232,24 @@ func (s *Service) Revoke(ctx context.Context, p Person, owner store.Owner, id st
 		if err != nil {
 			return err
 		}
-		ev, err := s.event(a, "token_revoked", t)
+		o, err := s.origin(a, a.person())
 		if err != nil {
 			return err
 		}
-		return s.Store.RevokeToken(ctx, t, ev)
+		return s.Store.RevokeToken(ctx, t, audit.TokenRevoked(o, t, a.site))
 	})
 }
 
 // Regenerate gives a site token a new secret. The old one stops working at
-// once, or after grace.
-func (s *Service) Regenerate(ctx context.Context, p Person, owner store.Owner, id string, grace time.Duration) (Minted, error) {
-	if grace < 0 || grace > MaxGrace {
-		return Minted{}, apperr.Invalid(apperr.Detail{Field: "gracePeriodSeconds", Message: fmt.Sprintf("must be from 0 to %d", int(MaxGrace.Seconds()))})
+// once, or after graceSeconds, which is checked before it becomes a duration.
+func (s *Service) Regenerate(ctx context.Context, p Person, owner tokensmith.Owner, id string, graceSeconds int64) (Minted, error) {
+	if graceSeconds < 0 || graceSeconds > int64(MaxGrace/time.Second) {
+		return Minted{}, apperr.Invalid(apperr.Detail{Field: "gracePeriodSeconds", Message: fmt.Sprintf("must be from 0 to %d", int64(MaxGrace/time.Second))})
+	}
+	grace := time.Duration(graceSeconds) * time.Second
+	if owner.Kind != token.KindSite {
+		// Workspace tokens cannot be regenerated: no route leads here.
+		return Minted{}, apperr.NotFoundError()
 	}
 	a, err := s.authorize(ctx, p, owner)
 	if err != nil {
@@ -254,69 +271,57 @@ func (s *Service) Regenerate(ctx context.Context, p Person, owner store.Owner, i
 			until = &u
 		}
 		t.DisplayHint = token.DisplayHint(secret)
-		ev, err := s.event(a, "token_regenerated", t)
+		o, err := s.origin(a, a.person())
 		if err != nil {
 			return err
 		}
-		t, err = s.Store.RegenerateToken(ctx, t, token.Hash(secret), t.DisplayHint, until, ev)
+		t, err = s.Store.RegenerateToken(ctx, t, token.Hash(secret), t.DisplayHint, until, audit.TokenRegenerated(o, t, a.site))
 		m = Minted{Secret: secret, Token: t}
 		return err
 	})
 	return m, err
 }
 
-// event builds the audit event of a change to t made by a.actor.
-func (s *Service) event(a access, subType string, t store.Token) (store.AuditEvent, error) {
-	now := s.Now().UTC()
-	id, err := token.NewID(now, s.Rand)
-	if err != nil {
-		return store.AuditEvent{}, err
-	}
-	payload := map[string]any{
-		"token": map[string]any{"id": t.ID, "kind": string(t.Kind), "name": t.Name, "displayHint": t.DisplayHint},
-		"scope": t.Scope,
-	}
-	if a.site != nil {
-		payload["site"] = map[string]any{"id": a.site.ID, "shortName": a.site.ShortName}
-	}
-	return store.AuditEvent{
-		ID: id, EventType: store.EventAPIToken, EventSubType: subType, Timestamp: now,
-		Actor:     store.Actor{Type: store.ActorPerson, ID: a.actor.ID, Email: a.actor.Email},
-		Workspace: store.WorkspaceRef{ID: a.workspace.ID, Slug: a.workspace.Slug},
-		Payload:   payload,
-	}, nil
+// origin is the origin of a change made now by actor in a's workspace.
+func (s *Service) origin(a access, actor tokensmith.Actor) (audit.Origin, error) {
+	return audit.NewOrigin(s.Now(), s.Rand, actor, a.workspace)
+}
+
+// person is the caller as the actor of a change.
+func (a access) person() tokensmith.Actor {
+	return tokensmith.Actor{Type: tokensmith.ActorPerson, ID: a.actor.ID, Email: a.actor.Email}
 }
 
 // Introspect returns the active token a verified API token principal names.
-func (s *Service) Introspect(ctx context.Context, owner store.Owner, id string) (store.Token, error) {
+func (s *Service) Introspect(ctx context.Context, owner tokensmith.Owner, id string) (tokensmith.Token, error) {
 	return s.activeToken(ctx, owner, id)
 }
 
 // RevokeBySecret revokes the token whose secret is presented, as whoever
-// holds a leaked token may: it reports whether a live token was revoked.
-// Garbage, unknown and expired secrets revoke nothing.
+// holds a leaked token may: it reports whether a live secret was revoked.
+// The current secret revokes the token; a previous secret still in the grace
+// period of a regenerate ends only that grace period, and the token keeps
+// working with its current secret. Garbage, unknown and expired secrets
+// revoke nothing.
 func (s *Service) RevokeBySecret(ctx context.Context, secret string) (bool, error) {
 	if _, err := token.Parse(secret); err != nil {
 		return false, nil
 	}
-	sec, err := s.Store.Secret(ctx, token.Hash(secret))
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	if !sec.Active(s.Now()) {
-		return false, nil
-	}
-	owner := sec.Owner()
+	hash := token.Hash(secret)
 	revoked := false
-	err = store.Retry(ctx, func() error {
-		t, err := s.activeToken(ctx, owner, sec.TokenID)
+	err := store.Retry(ctx, func() error {
+		sec, err := s.Store.Secret(ctx, hash)
 		if err != nil {
 			return err
 		}
-		if t.SecretHash != sec.Hash && t.PrevSecretHash != sec.Hash {
+		if !sec.Active(s.Now()) {
+			return nil
+		}
+		t, err := s.activeToken(ctx, sec.Owner(), sec.TokenID)
+		if err != nil {
+			return err
+		}
+		if t.SecretHash != hash && t.PrevSecretHash != hash {
 			return nil
 		}
 		ws, err := s.Store.Workspace(ctx, t.WorkspaceID)
@@ -331,19 +336,23 @@ func (s *Service) RevokeBySecret(ctx context.Context, secret string) (bool, erro
 			}
 			a.site = &site
 		}
-		ev, err := s.event(a, "token_revoked", t)
+		o, err := s.origin(a, tokensmith.Actor{Type: tokensmith.ActorToken, ID: t.ID})
 		if err != nil {
 			return err
 		}
-		ev.Actor = store.Actor{Type: store.ActorToken, ID: t.ID}
-		if err := s.Store.RevokeToken(ctx, t, ev); err != nil {
+		if t.SecretHash == hash {
+			err = s.Store.RevokeToken(ctx, t, audit.TokenRevoked(o, t, a.site))
+		} else {
+			err = s.Store.EndGrace(ctx, t, audit.PreviousSecretRevoked(o, t, a.site))
+		}
+		if err != nil {
 			return err
 		}
 		revoked = true
 		return nil
 	})
 	var ae *apperr.Error
-	if errors.As(err, &ae) && ae.Code == apperr.NotFound {
+	if errors.Is(err, store.ErrNotFound) || errors.As(err, &ae) && ae.Code == apperr.NotFound {
 		return false, nil
 	}
 	return revoked, err

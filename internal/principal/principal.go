@@ -5,6 +5,7 @@ package principal
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tokensmith/tokensmith/internal/token"
 )
@@ -19,6 +20,10 @@ const (
 // ErrMissing means the request carries no usable principal.
 var ErrMissing = errors.New("principal: missing from authorizer context")
 
+// timeFormat is how times travel in the context: RFC 3339 with nanoseconds,
+// so that a time reads back exactly as it was written.
+const timeFormat = time.RFC3339Nano
+
 // Principal is the caller of a request. It never holds a secret.
 type Principal struct {
 	Kind        string
@@ -28,18 +33,32 @@ type Principal struct {
 	SiteID      string // site tokens
 	WorkspaceID string // API tokens
 	Scope       string // API tokens: comma-separated scopes
+
+	// Introspection, of API tokens: what the decision saw of the token, so
+	// that introspecting it reads nothing. CreatedOn is zero when the
+	// token's secret did not carry it (secrets stored before it did).
+	CreatedOn time.Time
+	LastUsed  *time.Time // nil until the first recorded use
+	ExpiresOn time.Time
 }
 
-// Context returns p as authorizer context (string values only, as API
-// Gateway passes them on).
+// Context returns p as authorizer context. API Gateway passes on only
+// strings, numbers and booleans, so times are strings, and an absent time
+// is the empty string.
 func (p Principal) Context() map[string]interface{} {
+	lastUsed := ""
+	if p.LastUsed != nil {
+		lastUsed = formatTime(*p.LastUsed)
+	}
 	return map[string]interface{}{
 		"kind": p.Kind, "userId": p.UserID, "email": p.Email, "tokenId": p.TokenID,
 		"siteId": p.SiteID, "workspaceId": p.WorkspaceID, "scope": p.Scope,
+		"createdOn": formatTime(p.CreatedOn), "lastUsed": lastUsed, "expiresOn": formatTime(p.ExpiresOn),
 	}
 }
 
-// FromContext reads a Principal from authorizer context.
+// FromContext reads a Principal from authorizer context. A time that is
+// present but unreadable makes the whole principal unusable.
 func FromContext(c map[string]interface{}) (Principal, error) {
 	str := func(k string) string {
 		s, _ := c[k].(string)
@@ -55,5 +74,35 @@ func FromContext(c map[string]interface{}) (Principal, error) {
 	default:
 		return Principal{}, fmt.Errorf("%w: kind %q", ErrMissing, p.Kind)
 	}
+	var err error
+	if p.CreatedOn, err = parseTime(str("createdOn")); err != nil {
+		return Principal{}, err
+	}
+	if p.ExpiresOn, err = parseTime(str("expiresOn")); err != nil {
+		return Principal{}, err
+	}
+	if lu, err := parseTime(str("lastUsed")); err != nil {
+		return Principal{}, err
+	} else if !lu.IsZero() {
+		p.LastUsed = &lu
+	}
 	return p, nil
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeFormat)
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(timeFormat, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: %v", ErrMissing, err)
+	}
+	return t, nil
 }

@@ -99,11 +99,14 @@ func matchPath(pattern string, segs []string) (map[string]string, bool) {
 	if len(pat) != len(segs) {
 		return nil, false
 	}
-	params := map[string]string{}
+	var params map[string]string
 	for i, p := range pat {
 		if strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") {
 			if segs[i] == "" {
 				return nil, false
+			}
+			if params == nil {
+				params = map[string]string{}
 			}
 			params[p[1:len(p)-1]] = segs[i]
 			continue

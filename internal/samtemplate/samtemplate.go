@@ -21,7 +21,17 @@ type Template struct {
 	Parameters map[string]struct {
 		Default any `yaml:"Default"`
 	} `yaml:"Parameters"`
+	Globals struct {
+		Function struct {
+			Environment Environment `yaml:"Environment"`
+		} `yaml:"Function"`
+	} `yaml:"Globals"`
 	Resources map[string]Resource `yaml:"Resources"`
+}
+
+// Environment is a function's (or the globals') environment variables.
+type Environment struct {
+	Variables map[string]any `yaml:"Variables"`
 }
 
 // Resource is one resource of the template.
@@ -63,9 +73,12 @@ type KeyElement struct {
 
 // Function is one AWS::Serverless::Function.
 type Function struct {
-	Environment struct {
-		Variables map[string]any `yaml:"Variables"`
-	} `yaml:"Environment"`
+	Environment Environment `yaml:"Environment"`
+	// Policies are the function's inline policies; entries that are SAM
+	// policy templates (SQSSendMessagePolicy, ...) have no Statement.
+	Policies []struct {
+		Statement []Statement `yaml:"Statement"`
+	} `yaml:"Policies"`
 	Events map[string]struct {
 		Type       string `yaml:"Type"`
 		Properties struct {
@@ -90,13 +103,41 @@ type Function struct {
 	} `yaml:"Events"`
 }
 
+// Statement is one IAM policy statement. A resource is read as the argument
+// of its intrinsic function: Table.Arn for !GetAtt Table.Arn.
+type Statement struct {
+	Effect   string  `yaml:"Effect"`
+	Action   Strings `yaml:"Action"`
+	Resource Strings `yaml:"Resource"`
+}
+
+// Strings is a list that the template may also write as one string, as IAM
+// allows for actions and resources.
+type Strings []string
+
+// UnmarshalYAML reads one string or a list of them.
+func (s *Strings) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*s = Strings{n.Value}
+		return nil
+	}
+	var list []string
+	for _, c := range n.Content {
+		if c.Kind != yaml.ScalarNode {
+			return fmt.Errorf("samtemplate: line %d: want a string", c.Line)
+		}
+		list = append(list, c.Value)
+	}
+	*s = list
+	return nil
+}
+
 // Api is the AWS::Serverless::Api.
 type Api struct {
 	Auth struct {
 		DefaultAuthorizer string `yaml:"DefaultAuthorizer"`
 		Authorizers       map[string]struct {
 			FunctionPayloadType string `yaml:"FunctionPayloadType"`
-			FunctionArn         string `yaml:"FunctionArn"`
 			Identity            struct {
 				Headers          []string `yaml:"Headers"`
 				Context          []string `yaml:"Context"`

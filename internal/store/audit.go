@@ -10,84 +10,35 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tokensmith/tokensmith"
 )
 
-// Event types of the audit log.
-const (
-	EventAPIToken            = "api_token"
-	EventWorkspaceMembership = "workspace_membership"
-	EventSiteMembership      = "site_membership"
-	EventWorkspaceSetting    = "workspace_setting"
-)
-
-// EventTypes lists every event type.
-var EventTypes = []string{EventAPIToken, EventWorkspaceMembership, EventSiteMembership, EventWorkspaceSetting}
-
-// Actor types of audit events.
-const (
-	ActorPerson = "person"
-	ActorToken  = "token"
-	ActorSystem = "system"
-)
-
-// Actor is who made a change.
-type Actor struct {
-	Type  string `dynamodbav:"type" json:"type"`
-	ID    string `dynamodbav:"id,omitempty" json:"id,omitempty"`
-	Email string `dynamodbav:"email,omitempty" json:"email,omitempty"`
+// AuditCounters is how far a workspace's audit log goes: the place of its
+// last event, the place of the last event of each type in that type's log,
+// and the time of its last event. The workspace item keeps them, and every
+// event written moves them in the same transaction.
+type AuditCounters struct {
+	Seq      int64
+	TypeSeqs map[string]int64
+	Last     time.Time
 }
 
-// WorkspaceRef names a workspace in an audit event.
-type WorkspaceRef struct {
-	ID   string `dynamodbav:"id" json:"id"`
-	Slug string `dynamodbav:"slug" json:"slug"`
+func (c auditCounters) counters() AuditCounters {
+	seqs := c.AuditSeqs
+	if seqs == nil {
+		seqs = map[string]int64{}
+	}
+	return AuditCounters{Seq: c.AuditSeq, TypeSeqs: seqs, Last: c.AuditTime}
 }
-
-// AuditEvent is one entry of a workspace's audit log. It is only ever
-// written in the same transaction as the change it records.
-//
-// Each event has a place in its workspace's log, Seq (1, 2, ...), and in the
-// log of its event type, TypeSeq, both assigned from counters on the
-// workspace item in the same transaction; timestamps never go backwards in
-// either. So a page at any offset, and the total of any time range, are
-// found from the counters and a few reads, never by reading the history.
-type AuditEvent struct {
-	ID           string         `dynamodbav:"eventId" json:"-"`
-	Seq          int64          `dynamodbav:"seq" json:"-"`
-	TypeSeq      int64          `dynamodbav:"typeSeq" json:"-"`
-	EventType    string         `dynamodbav:"eventType" json:"eventType"`
-	EventSubType string         `dynamodbav:"eventSubType" json:"eventSubType"`
-	Timestamp    time.Time      `dynamodbav:"timestamp" json:"timestamp"`
-	Actor        Actor          `dynamodbav:"actor" json:"actor"`
-	Workspace    WorkspaceRef   `dynamodbav:"workspace" json:"workspace"`
-	Payload      map[string]any `dynamodbav:"payload" json:"payload"`
-}
-
-type auditItem struct {
-	keys
-	AuditEvent
-}
-
-// auditCounters is what the workspace item keeps of its audit log.
-type auditCounters struct {
-	AuditSeq  int64            `dynamodbav:"auditSeq"`
-	AuditSeqs map[string]int64 `dynamodbav:"auditSeqs"`
-	AuditTime time.Time        `dynamodbav:"auditTime"`
-}
-
-func seqKey(n int64) string { return fmt.Sprintf("SEQ#%012d", n) }
-
-func auditPK(wsID string) string { return "AUDIT#" + wsID }
-
-func auditTypePK(wsID, eventType string) string { return "AUDIT#" + wsID + "#" + eventType }
 
 // audit returns the transaction items that record ev: the update of its
 // workspace's counters, extended by wsUpd and wsCond for a change to the
 // workspace item itself (a transaction may touch an item only once), and the
 // event. The counters are read first; a concurrent event makes the
 // transaction fail with ErrConflict, and the caller reads again and retries.
-func (s *Store) audit(ctx context.Context, ev AuditEvent, wsUpd func(expression.UpdateBuilder) expression.UpdateBuilder, wsCond *expression.ConditionBuilder) ([]types.TransactWriteItem, error) {
-	wsPK := "WS#" + ev.Workspace.ID
+func (s *Store) audit(ctx context.Context, ev tokensmith.Event, wsUpd func(expression.UpdateBuilder) expression.UpdateBuilder, wsCond *expression.ConditionBuilder) ([]types.TransactWriteItem, error) {
+	wsPK := workspacePK(ev.Workspace.ID)
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(s.table), Key: key(wsPK, metaSK), ConsistentRead: aws.Bool(true),
 		ProjectionExpression: aws.String("auditSeq, auditSeqs, auditTime"),
@@ -102,13 +53,13 @@ func (s *Store) audit(ctx context.Context, ev AuditEvent, wsUpd func(expression.
 	if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
 		return nil, fmt.Errorf("decode audit counters: %w", err)
 	}
-	ev.Seq, ev.TypeSeq = c.AuditSeq+1, c.AuditSeqs[ev.EventType]+1
+	ev.Seq, ev.TypeSeq = c.AuditSeq+1, c.AuditSeqs[ev.Type]+1
 	if ev.Timestamp.Before(c.AuditTime) {
 		ev.Timestamp = c.AuditTime
 	}
 	ev.Timestamp = ev.Timestamp.UTC()
 
-	typeSeq := expression.Name("auditSeqs." + ev.EventType)
+	typeSeq := expression.Name("auditSeqs." + ev.Type)
 	upd := expression.Set(expression.Name("auditSeq"), expression.Value(ev.Seq)).
 		Set(typeSeq, expression.Value(ev.TypeSeq)).
 		Set(expression.Name("auditTime"), expression.Value(ev.Timestamp))
@@ -127,10 +78,7 @@ func (s *Store) audit(ctx context.Context, ev AuditEvent, wsUpd func(expression.
 	}
 	var b build
 	b.add(s.update(wsPK, metaSK, upd, &cond))
-	b.add(s.put(auditItem{keys{
-		PK: auditPK(ev.Workspace.ID), SK: seqKey(ev.Seq),
-		GSI1PK: auditTypePK(ev.Workspace.ID, ev.EventType), GSI1SK: seqKey(ev.TypeSeq),
-	}, ev}, absent()))
+	b.add(s.put(toAuditItem(ev), absent()))
 	return b.items, b.err
 }
 
@@ -140,12 +88,12 @@ type AuditQuery struct {
 	From, To  *time.Time // From inclusive, To exclusive; nil for unbounded
 	Desc      bool
 	Limit     int
-	Offset    int
+	Offset    int // events to skip, 0 or more; at or past the total, none are read
 }
 
 // AuditPage is a page of events and the total the query matches.
 type AuditPage struct {
-	Events []AuditEvent
+	Events []tokensmith.Event
 	Total  int64
 	// ReadCapacity is the read capacity the page consumed, as DynamoDB
 	// reports it.
@@ -163,13 +111,13 @@ type auditLog struct {
 // counters, or, for a time bound, by a binary search of about log2(count)
 // single-item reads; the page is then one query of at most Limit items.
 func (s *Store) AuditEvents(ctx context.Context, wsID string, q AuditQuery) (AuditPage, error) {
-	ws, err := s.Workspace(ctx, wsID)
+	c, err := s.AuditCounters(ctx, wsID)
 	if err != nil {
 		return AuditPage{}, err
 	}
-	log := auditLog{pk: auditPK(wsID), pkAttr: AttrPK, skAttr: AttrSK, count: ws.AuditSeq}
+	log := auditLog{pk: auditPK(wsID), pkAttr: AttrPK, skAttr: AttrSK, count: c.Seq}
 	if q.EventType != "" {
-		log = auditLog{pk: auditTypePK(wsID, q.EventType), pkAttr: AttrGSI1PK, skAttr: AttrGSI1SK, index: IndexGSI1, count: ws.AuditSeqs[q.EventType]}
+		log = auditLog{pk: auditTypePK(wsID, q.EventType), pkAttr: AttrGSI1PK, skAttr: AttrGSI1SK, index: IndexGSI1, count: c.TypeSeqs[q.EventType]}
 	}
 	var page AuditPage
 	lo, hi := int64(1), log.count
@@ -191,16 +139,19 @@ func (s *Store) AuditEvents(ctx context.Context, wsID string, q AuditQuery) (Aud
 		return page, nil
 	}
 	page.Total = hi - lo + 1
+	// An offset at or past the total is an empty page. Below it, each end
+	// stays within [lo, hi] and no sum can overflow, whatever the offset.
+	offset := max(int64(q.Offset), 0)
+	if offset >= page.Total || q.Limit <= 0 {
+		return page, nil
+	}
 	var start, end int64 // inclusive, in sequence order
 	if q.Desc {
-		end = hi - int64(q.Offset)
-		start = max(lo, end-int64(q.Limit)+1)
+		end = hi - offset
+		start = end - min(end-lo, int64(q.Limit)-1)
 	} else {
-		start = lo + int64(q.Offset)
-		end = min(hi, start+int64(q.Limit)-1)
-	}
-	if start > end || q.Limit == 0 {
-		return page, nil
+		start = lo + offset
+		end = start + min(hi-start, int64(q.Limit)-1)
 	}
 	kc := expression.Key(log.pkAttr).Equal(expression.Value(log.pk)).
 		And(expression.Key(log.skAttr).Between(expression.Value(seqKey(start)), expression.Value(seqKey(end))))
@@ -226,7 +177,7 @@ func (s *Store) AuditEvents(ctx context.Context, wsID string, q AuditQuery) (Aud
 			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 				return AuditPage{}, fmt.Errorf("decode audit event: %w", err)
 			}
-			page.Events = append(page.Events, it.AuditEvent)
+			page.Events = append(page.Events, it.event())
 		}
 	}
 	return page, nil
@@ -303,82 +254,41 @@ func (s *Store) logOf(in *dynamodb.QueryInput, log auditLog) {
 	in.ConsistentRead = aws.Bool(true)
 }
 
-// ImportAuditEvents appends evs, in order, to the audit log of ws, which
-// nothing else may write meanwhile: it loads history in bulk (a migration,
-// a benchmark), 25 events a request instead of one transaction an event.
-// The counters are set when every event is in.
-func (s *Store) ImportAuditEvents(ctx context.Context, wsID string, evs []AuditEvent) error {
-	ws, err := s.Workspace(ctx, wsID)
+// AuditCounters reads the counters of wsID's audit log.
+func (s *Store) AuditCounters(ctx context.Context, wsID string) (AuditCounters, error) {
+	var it workspaceItem
+	if err := s.get(ctx, workspacePK(wsID), metaSK, &it); err != nil {
+		return AuditCounters{}, fmt.Errorf("workspace %s: %w", wsID, err)
+	}
+	return it.auditCounters.counters(), nil
+}
+
+// EncodeAuditEvent returns the item of ev at its places ev.Seq and
+// ev.TypeSeq. With SetAuditCounters it is what a bulk load of history
+// (internal/auditimport) writes through; every change of the service
+// records its event in its own transaction instead.
+func EncodeAuditEvent(ev tokensmith.Event) (map[string]types.AttributeValue, error) {
+	item, err := attributevalue.MarshalMap(toAuditItem(ev))
+	if err != nil {
+		return nil, fmt.Errorf("encode audit event: %w", err)
+	}
+	return item, nil
+}
+
+// SetAuditCounters moves the counters of wsID's audit log from was to now,
+// after a bulk load wrote the events between; ErrConflict when an event was
+// recorded meanwhile.
+func (s *Store) SetAuditCounters(ctx context.Context, wsID string, was, now AuditCounters) error {
+	in, err := s.updateInput(workspacePK(wsID), metaSK,
+		expression.Set(expression.Name("auditSeq"), expression.Value(now.Seq)).
+			Set(expression.Name("auditSeqs"), expression.Value(now.TypeSeqs)).
+			Set(expression.Name("auditTime"), expression.Value(now.Last)),
+		condition(expression.Name("auditSeq").Equal(expression.Value(was.Seq))))
 	if err != nil {
 		return err
 	}
-	seq, seqs, last := ws.AuditSeq, ws.AuditSeqs, ws.AuditTime
-	if seqs == nil {
-		seqs = map[string]int64{}
+	if _, err := s.updateOne(ctx, in); err != nil {
+		return fmt.Errorf("set audit counters of %s: %w", wsID, err)
 	}
-	var batches [][]types.WriteRequest
-	var batch []types.WriteRequest
-	for _, ev := range evs {
-		seq++
-		seqs[ev.EventType]++
-		ev.Seq, ev.TypeSeq = seq, seqs[ev.EventType]
-		if ev.Timestamp.Before(last) {
-			ev.Timestamp = last
-		}
-		last = ev.Timestamp
-		item, err := attributevalue.MarshalMap(auditItem{keys{
-			PK: auditPK(wsID), SK: seqKey(ev.Seq), GSI1PK: auditTypePK(wsID, ev.EventType), GSI1SK: seqKey(ev.TypeSeq),
-		}, ev})
-		if err != nil {
-			return fmt.Errorf("encode audit event: %w", err)
-		}
-		batch = append(batch, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
-		if len(batch) == 25 {
-			batches, batch = append(batches, batch), nil
-		}
-	}
-	if len(batch) > 0 {
-		batches = append(batches, batch)
-	}
-	// A few writers at once: the batches are independent.
-	work := make(chan []types.WriteRequest)
-	errs := make(chan error, 4)
-	for w := 0; w < 4; w++ {
-		go func() {
-			var failed error
-			for b := range work {
-				for len(b) > 0 && failed == nil {
-					out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.table: b}})
-					if err != nil {
-						failed = fmt.Errorf("import audit events: %w", err)
-						break
-					}
-					b = out.UnprocessedItems[s.table]
-				}
-			}
-			errs <- failed
-		}()
-	}
-	for _, b := range batches {
-		work <- b
-	}
-	close(work)
-	for w := 0; w < 4; w++ {
-		if e := <-errs; e != nil && err == nil {
-			err = e
-		}
-	}
-	if err != nil {
-		return err
-	}
-	in, err := s.updateInput("WS#"+wsID, metaSK,
-		expression.Set(expression.Name("auditSeq"), expression.Value(seq)).
-			Set(expression.Name("auditSeqs"), expression.Value(seqs)).
-			Set(expression.Name("auditTime"), expression.Value(last)),
-		condition(expression.Name("auditSeq").Equal(expression.Value(ws.AuditSeq))))
-	if err != nil {
-		return err
-	}
-	_, err = s.updateOne(ctx, in)
-	return err
+	return nil
 }

@@ -5,153 +5,119 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/token"
 )
 
-// Plans of a workspace.
-const (
-	PlanFree       = "free"
-	PlanEnterprise = "enterprise"
-)
-
-// Roles a person can hold.
-const (
-	RoleAdmin  = "admin"
-	RoleMember = "member"
-)
-
-// Workspace is a tenant: it owns sites, people and workspace tokens.
-type Workspace struct {
-	ID           string    `dynamodbav:"id"`
-	Slug         string    `dynamodbav:"slug"`
-	Name         string    `dynamodbav:"name"`
-	Plan         string    `dynamodbav:"plan"`
-	CreatedOn    time.Time `dynamodbav:"createdOn"`
-	TokenVersion int64     `dynamodbav:"tokenVersion"`
-	auditCounters
-}
-
-// Site belongs to one workspace and owns site tokens.
-type Site struct {
-	ID            string     `dynamodbav:"id"`
-	WorkspaceID   string     `dynamodbav:"workspaceId"`
-	DisplayName   string     `dynamodbav:"displayName"`
-	ShortName     string     `dynamodbav:"shortName"`
-	TimeZone      string     `dynamodbav:"timeZone"`
-	CreatedOn     time.Time  `dynamodbav:"createdOn"`
-	LastUpdated   time.Time  `dynamodbav:"lastUpdated"`
-	LastPublished *time.Time `dynamodbav:"lastPublished"`
-	TokenVersion  int64      `dynamodbav:"tokenVersion"`
-}
-
-// User is a person, known by email.
-type User struct {
-	ID    string `dynamodbav:"id"`
-	Email string `dynamodbav:"email"`
-}
-
-// Scope names what a membership is of: a workspace, or one site.
-type Scope struct {
-	WorkspaceID string
-	SiteID      string // empty for a workspace membership
-}
-
-func (m Scope) pk() string {
-	if m.SiteID != "" {
-		return "SITE#" + m.SiteID
+// NormalizeEmail is the form in which emails are stored and looked up:
+// trimmed, with ASCII letters in lower case. Other letters are kept as they
+// are: full Unicode case folding would make distinct addresses one (the
+// Kelvin sign folds to "k").
+func NormalizeEmail(email string) string {
+	b := []byte(strings.TrimSpace(email))
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
 	}
-	return "WS#" + m.WorkspaceID
+	return string(b)
 }
-
-type workspaceItem struct {
-	keys
-	Workspace
-}
-
-type slugItem struct {
-	keys
-	WorkspaceID string `dynamodbav:"workspaceId"`
-}
-
-type siteItem struct {
-	keys
-	Site
-}
-
-type userItem struct {
-	keys
-	User
-}
-
-type emailItem struct {
-	keys
-	UserID string `dynamodbav:"userId"`
-}
-
-type membershipItem struct {
-	keys
-	UserID string `dynamodbav:"userId"`
-	Role   string `dynamodbav:"role"`
-}
-
-// NormalizeEmail is the form in which emails are stored and looked up.
-func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 // CreateWorkspace stores ws; ErrExists when its id or slug is taken.
-func (s *Store) CreateWorkspace(ctx context.Context, ws Workspace) error {
-	if ws.AuditSeqs == nil {
-		ws.AuditSeqs = map[string]int64{}
-	}
+func (s *Store) CreateWorkspace(ctx context.Context, ws tokensmith.Workspace) error {
 	var b build
-	b.add(s.put(workspaceItem{keys{PK: "WS#" + ws.ID, SK: metaSK}, ws}, absent()))
-	b.add(s.put(slugItem{keys{PK: "SLUG#" + ws.Slug, SK: metaSK}, ws.ID}, absent()))
+	b.add(s.put(toWorkspaceItem(ws), absent()))
+	b.add(s.put(toSlugItem(ws), absent()))
 	if b.err != nil {
 		return b.err
 	}
 	return s.transact(ctx, b.items, map[int]error{0: ErrExists, 1: ErrExists})
 }
 
-// Workspace reads a workspace by id.
-func (s *Store) Workspace(ctx context.Context, id string) (Workspace, error) {
+// Workspace reads a workspace by its id or its slug: a value shaped like an
+// id (token.ValidID) is an id, anything else a slug. Slugs shaped like ids
+// are refused when a workspace is created, so the two never meet. It is the
+// one lookup of a workspace, so every caller reaches the same one.
+func (s *Store) Workspace(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error) {
+	it, err := s.workspaceItem(ctx, idOrSlug)
+	if err != nil {
+		return tokensmith.Workspace{}, err
+	}
+	return it.workspace(), nil
+}
+
+func (s *Store) workspaceItem(ctx context.Context, idOrSlug string) (workspaceItem, error) {
+	id := idOrSlug
+	if !token.ValidID(idOrSlug) {
+		var slug slugItem
+		if err := s.get(ctx, slugPK(idOrSlug), metaSK, &slug); err != nil {
+			return workspaceItem{}, fmt.Errorf("workspace slug %s: %w", idOrSlug, err)
+		}
+		id = slug.WorkspaceID
+	}
 	var it workspaceItem
-	if err := s.get(ctx, "WS#"+id, metaSK, &it); err != nil {
-		return Workspace{}, fmt.Errorf("workspace %s: %w", id, err)
+	if err := s.get(ctx, workspacePK(id), metaSK, &it); err != nil {
+		return workspaceItem{}, fmt.Errorf("workspace %s: %w", id, err)
 	}
-	return it.Workspace, nil
+	return it, nil
 }
 
-// WorkspaceBySlug reads a workspace by slug.
-func (s *Store) WorkspaceBySlug(ctx context.Context, slug string) (Workspace, error) {
-	var it slugItem
-	if err := s.get(ctx, "SLUG#"+slug, metaSK, &it); err != nil {
-		return Workspace{}, fmt.Errorf("workspace slug %s: %w", slug, err)
+// SetPlan changes ws's plan, records ev with it, and writes the plan on
+// every secret of the workspace's tokens (previous secrets in their grace
+// period included), where the authorizer reads it. ws is the workspace as
+// read: the transaction holds it to that tokenVersion and bumps it, so a
+// token created meanwhile either is among those written or, having counted
+// at the old version, fails to be created and reads the new plan.
+// ErrConflict when the workspace or one of those secrets changed meanwhile.
+func (s *Store) SetPlan(ctx context.Context, ws tokensmith.Workspace, plan tokensmith.Plan, ev tokensmith.Event) error {
+	tokens, err := s.Tokens(ctx, tokensmith.Owner{Kind: token.KindWorkspace, ID: ws.ID})
+	if err != nil {
+		return err
 	}
-	return s.Workspace(ctx, it.WorkspaceID)
-}
-
-// SetPlan changes a workspace's plan and records ev with it.
-func (s *Store) SetPlan(ctx context.Context, wsID, plan string, ev AuditEvent) error {
 	var b build
+	version := expression.Name("tokenVersion").Equal(expression.Value(ws.TokenVersion))
 	b.addAll(s.audit(ctx, ev, func(u expression.UpdateBuilder) expression.UpdateBuilder {
-		return u.Set(expression.Name("plan"), expression.Value(plan))
-	}, nil))
+		return u.Set(expression.Name("plan"), expression.Value(string(plan))).
+			Set(expression.Name("tokenVersion"), expression.Value(ws.TokenVersion+1))
+	}, &version))
+	for _, t := range tokens {
+		for _, hash := range []string{t.SecretHash, t.PrevSecretHash} {
+			if hash == "" {
+				continue
+			}
+			// A secret past its end may be gone already (TTL); one still
+			// there gets the plan, on the condition that it is still there.
+			var it secretItem
+			switch err := s.get(ctx, secretPK(hash), metaSK, &it); {
+			case errors.Is(err, ErrNotFound):
+				continue
+			case err != nil:
+				return fmt.Errorf("set plan of %s: %w", ws.ID, err)
+			}
+			b.add(s.update(secretPK(hash), metaSK, expression.Set(expression.Name("plan"), expression.Value(string(plan))), exists()))
+		}
+	}
 	if b.err != nil {
 		return b.err
 	}
-	return s.transact(ctx, b.items, nil)
+	if err := s.transact(ctx, b.items, nil); err != nil {
+		return fmt.Errorf("set plan of %s: %w", ws.ID, err)
+	}
+	return nil
 }
 
 // CreateSite stores site; ErrExists when its id is taken.
-func (s *Store) CreateSite(ctx context.Context, site Site) error {
+func (s *Store) CreateSite(ctx context.Context, site tokensmith.Site) error {
 	var b build
-	b.add(s.put(siteItem{keys{PK: "SITE#" + site.ID, SK: metaSK, GSI1PK: "WS#" + site.WorkspaceID + "#SITES", GSI1SK: "SITE#" + site.ID}, site}, absent()))
-	b.add(s.check("WS#"+site.WorkspaceID, metaSK, exists()))
+	b.add(s.put(toSiteItem(site), absent()))
+	b.add(s.check(workspacePK(site.WorkspaceID), metaSK, exists()))
 	if b.err != nil {
 		return b.err
 	}
@@ -159,22 +125,22 @@ func (s *Store) CreateSite(ctx context.Context, site Site) error {
 }
 
 // Site reads a site by id.
-func (s *Store) Site(ctx context.Context, id string) (Site, error) {
+func (s *Store) Site(ctx context.Context, id string) (tokensmith.Site, error) {
 	var it siteItem
-	if err := s.get(ctx, "SITE#"+id, metaSK, &it); err != nil {
-		return Site{}, fmt.Errorf("site %s: %w", id, err)
+	if err := s.get(ctx, sitePK(id), metaSK, &it); err != nil {
+		return tokensmith.Site{}, fmt.Errorf("site %s: %w", id, err)
 	}
-	return it.Site, nil
+	return it.site(), nil
 }
 
 // Sites lists the sites of a workspace.
-func (s *Store) Sites(ctx context.Context, wsID string) ([]Site, error) {
-	kc := expression.Key(AttrGSI1PK).Equal(expression.Value("WS#" + wsID + "#SITES"))
+func (s *Store) Sites(ctx context.Context, wsID string) ([]tokensmith.Site, error) {
+	kc := expression.Key(AttrGSI1PK).Equal(expression.Value(workspaceSitesGSI1PK(wsID)))
 	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
 	if err != nil {
 		return nil, fmt.Errorf("build query: %w", err)
 	}
-	var sites []Site
+	var sites []tokensmith.Site
 	err = s.queryAll(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		IndexName:                 aws.String(IndexGSI1),
@@ -186,68 +152,68 @@ func (s *Store) Sites(ctx context.Context, wsID string) ([]Site, error) {
 		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 			return fmt.Errorf("decode site: %w", err)
 		}
-		sites = append(sites, it.Site)
+		sites = append(sites, it.site())
 		return nil
 	})
 	return sites, err
 }
 
 // UserByEmail finds a person by email.
-func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
+func (s *Store) UserByEmail(ctx context.Context, email string) (tokensmith.User, error) {
 	email = NormalizeEmail(email)
 	var it emailItem
-	if err := s.get(ctx, "EMAIL#"+email, metaSK, &it); err != nil {
-		return User{}, fmt.Errorf("user %s: %w", email, err)
+	if err := s.get(ctx, emailPK(email), metaSK, &it); err != nil {
+		return tokensmith.User{}, fmt.Errorf("user %s: %w", email, err)
 	}
-	return User{ID: it.UserID, Email: email}, nil
+	return tokensmith.User{ID: it.UserID, Email: email}, nil
 }
 
 // EnsureUser returns the person with email, creating them with newID when
 // there is none.
-func (s *Store) EnsureUser(ctx context.Context, email, newID string) (User, error) {
+func (s *Store) EnsureUser(ctx context.Context, email, newID string) (tokensmith.User, error) {
 	email = NormalizeEmail(email)
 	u, err := s.UserByEmail(ctx, email)
 	if !errors.Is(err, ErrNotFound) {
 		return u, err
 	}
-	u = User{ID: newID, Email: email}
+	u = tokensmith.User{ID: newID, Email: email}
 	var b build
-	b.add(s.put(emailItem{keys{PK: "EMAIL#" + email, SK: metaSK}, u.ID}, absent()))
-	b.add(s.put(userItem{keys{PK: "USER#" + u.ID, SK: metaSK}, u}, absent()))
+	b.add(s.put(toEmailItem(u), absent()))
+	b.add(s.put(toUserItem(u), absent()))
 	if b.err != nil {
-		return User{}, b.err
+		return tokensmith.User{}, b.err
 	}
 	switch err := s.transact(ctx, b.items, map[int]error{0: ErrExists}); {
 	case errors.Is(err, ErrExists):
 		// Another request created the person first; theirs is the one.
 		return s.UserByEmail(ctx, email)
 	case err != nil:
-		return User{}, fmt.Errorf("create user %s: %w", email, err)
+		return tokensmith.User{}, fmt.Errorf("create user %s: %w", email, err)
 	}
 	return u, nil
 }
 
-// Role returns the role userID holds in m, or ErrNotFound.
-func (s *Store) Role(ctx context.Context, m Scope, userID string) (string, error) {
+// Role returns the role userID holds in p, or ErrNotFound.
+func (s *Store) Role(ctx context.Context, p tokensmith.Place, userID string) (tokensmith.Role, error) {
 	var it membershipItem
-	if err := s.get(ctx, m.pk(), "MEMBER#"+userID, &it); err != nil {
-		return "", fmt.Errorf("membership of %s in %s: %w", userID, m.pk(), err)
+	if err := s.get(ctx, placePK(p), memberSK(userID), &it); err != nil {
+		return "", fmt.Errorf("membership of %s in %s: %w", userID, placePK(p), err)
 	}
-	return it.Role, nil
+	return tokensmith.Role(it.Role), nil
 }
 
-// PutMembership gives userID role in m and records ev with it. prevRole is
-// the role read before ("" for none); a concurrent change is ErrConflict.
-func (s *Store) PutMembership(ctx context.Context, m Scope, userID, role, prevRole string, ev AuditEvent) error {
+// PutMembership stores m and records ev with it. prevRole is the role read
+// before ("" for none); a concurrent change is ErrConflict.
+func (s *Store) PutMembership(ctx context.Context, m tokensmith.Membership, prevRole tokensmith.Role, ev tokensmith.Event) error {
 	cond := absent()
 	if prevRole != "" {
-		cond = condition(expression.Name("role").Equal(expression.Value(prevRole)))
+		cond = condition(expression.Name("role").Equal(expression.Value(string(prevRole))))
 	}
 	var b build
-	b.add(s.put(membershipItem{keys{PK: m.pk(), SK: "MEMBER#" + userID, GSI1PK: "USER#" + userID, GSI1SK: m.pk()}, userID, role}, cond))
+	b.add(s.put(toMembershipItem(m), cond))
 	reasons := map[int]error{}
-	if m.SiteID != "" {
-		reasons[b.add(s.check(m.pk(), metaSK, exists()))] = ErrNotFound
+	if m.Place.IsSite() {
+		reasons[b.add(s.check(placePK(m.Place), metaSK, exists()))] = ErrNotFound
 	}
 	b.addAll(s.audit(ctx, ev, nil, nil))
 	if b.err != nil {
@@ -256,10 +222,10 @@ func (s *Store) PutMembership(ctx context.Context, m Scope, userID, role, prevRo
 	return s.transact(ctx, b.items, reasons)
 }
 
-// DeleteMembership removes userID from m and records ev with it.
-func (s *Store) DeleteMembership(ctx context.Context, m Scope, userID string, ev AuditEvent) error {
+// DeleteMembership removes userID from p and records ev with it.
+func (s *Store) DeleteMembership(ctx context.Context, p tokensmith.Place, userID string, ev tokensmith.Event) error {
 	var b build
-	b.add(s.del(m.pk(), "MEMBER#"+userID, exists()))
+	b.add(s.del(placePK(p), memberSK(userID), exists()))
 	b.addAll(s.audit(ctx, ev, nil, nil))
 	if b.err != nil {
 		return b.err

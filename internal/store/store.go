@@ -2,20 +2,26 @@
 // design). It knows DynamoDB keys, conditions and transactions; it knows
 // nothing of HTTP, Lambda or who may do what.
 //
-// Items, by partition key (PK) and sort key (SK):
+// Items, by partition key (PK) and sort key (SK), with the index keys
+// (GSI1PK / GSI1SK) of those that have them. keys.go builds every key, and a
+// test holds this table against it.
 //
-//	WS#<id>         #META           workspace (tokenVersion guards its token limit)
-//	WS#<id>         MEMBER#<user>   workspace membership   GSI1: USER#<user> / WS#<id>
-//	WS#<id>         TOKEN#<token>   workspace token record (TTL expiresAt)
-//	SLUG#<slug>     #META           workspace slug, unique
-//	SITE#<id>       #META           site                   GSI1: WS#<ws>#SITES / SITE#<id>
-//	SITE#<id>       MEMBER#<user>   site membership        GSI1: USER#<user> / SITE#<id>
-//	SITE#<id>       TOKEN#<token>   site token record (TTL expiresAt)
-//	USER#<id>       #META           person
-//	EMAIL#<email>   #META           person by email
-//	SECRET#<sha256> #META           what the authorizer needs of a token, by secret hash (TTL expiresAt)
-//	AUDIT#<ws>      <time>#<event>  audit event            GSI1: AUDIT#<ws>#<eventType> / <time>#<event>
-//	IDEM#<sha256>   #META           idempotent create response, sealed (TTL expiresAt)
+//	WS#<ws>          #META          workspace (tokenVersion guards its token limit; auditSeq, auditSeqs, auditTime count its audit log)
+//	WS#<ws>          MEMBER#<user>  workspace membership  GSI1: USER#<user> / WS#<ws>
+//	WS#<ws>          TOKEN#<token>  workspace token record (TTL expiresAt)
+//	SLUG#<slug>      #META          workspace slug, unique
+//	SITE#<site>      #META          site  GSI1: WS#<ws>#SITES / SITE#<site>
+//	SITE#<site>      MEMBER#<user>  site membership  GSI1: USER#<user> / SITE#<site>
+//	SITE#<site>      TOKEN#<token>  site token record (TTL expiresAt)
+//	USER#<user>      #META          person
+//	EMAIL#<email>    #META          person by email
+//	SECRET#<sha256>  #META          what the authorizer needs of a token, by secret hash, with a workspace token's plan (TTL expiresAt)
+//	AUDIT#<ws>       SEQ#<seq>      audit event at its place in the log  GSI1: AUDIT#<ws>#<eventType> / SEQ#<typeSeq>
+//	IDEM#<sha256>    #META          idempotent create response, sealed (TTL expiresAt)
+//	EXPIRED#<token>  #META          a token's expiry is recorded (TTL expiresAt)
+//
+// Places in the audit log (<seq>, <typeSeq>) are written with 12 digits, so
+// that keys sort as the numbers do.
 package store
 
 import (
@@ -41,7 +47,11 @@ const (
 	AttrExpiresAt = "expiresAt"
 )
 
-const metaSK = "#META"
+// DynamoDB's limits on the bytes of a partition key and of a sort key.
+const (
+	maxPartitionKey = 2048
+	maxSortKey      = 1024
+)
 
 // Errors callers act on.
 var (
@@ -59,7 +69,6 @@ type DB interface {
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
-	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 }
 
 // Store reads and writes the table.
@@ -71,23 +80,14 @@ type Store struct {
 // New returns a Store on table.
 func New(db DB, table string) *Store { return &Store{db: db, table: table} }
 
-// keys are the key attributes every item carries.
-type keys struct {
-	PK     string `dynamodbav:"PK"`
-	SK     string `dynamodbav:"SK"`
-	GSI1PK string `dynamodbav:"GSI1PK,omitempty"`
-	GSI1SK string `dynamodbav:"GSI1SK,omitempty"`
-}
-
-func key(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		AttrPK: &types.AttributeValueMemberS{Value: pk},
-		AttrSK: &types.AttributeValueMemberS{Value: sk},
-	}
-}
-
 // get reads one item, strongly consistent, into v.
 func (s *Store) get(ctx context.Context, pk, sk string, v any) error {
+	if len(pk) > maxPartitionKey || len(sk) > maxSortKey {
+		// No item has such a key, and DynamoDB would refuse to look: a key
+		// this long is made only by input (a slug in a path), which is then
+		// not found rather than a failure.
+		return ErrNotFound
+	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            key(pk, sk),

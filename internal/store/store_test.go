@@ -3,10 +3,12 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
 	"github.com/tokensmith/tokensmith/internal/scope"
@@ -50,48 +52,52 @@ func TestKeysMatchTemplate(t *testing.T) {
 	}
 }
 
-func seedSite(t *testing.T, s *store.Store) (store.Workspace, store.Site) {
+func seedSite(t *testing.T, s *store.Store) (tokensmith.Workspace, tokensmith.Site) {
 	t.Helper()
 	ctx := context.Background()
-	ws := store.Workspace{ID: "0000000a0000000000000001", Slug: "hitchhikers", Name: "Hitchhikers", Plan: store.PlanEnterprise, CreatedOn: t0}
+	ws := tokensmith.Workspace{ID: "0000000a0000000000000001", Slug: "hitchhikers", Name: "Hitchhikers", Plan: tokensmith.PlanEnterprise, CreatedOn: t0}
 	if err := s.CreateWorkspace(ctx, ws); err != nil {
 		t.Fatal(err)
 	}
-	site := store.Site{ID: "0000000a0000000000000002", WorkspaceID: ws.ID, DisplayName: "Heart of Gold", ShortName: "heart-of-gold", CreatedOn: t0, LastUpdated: t0}
+	site := tokensmith.Site{ID: "0000000a0000000000000002", WorkspaceID: ws.ID, DisplayName: "Heart of Gold", ShortName: "heart-of-gold", CreatedOn: t0, LastUpdated: t0}
 	if err := s.CreateSite(ctx, site); err != nil {
 		t.Fatal(err)
 	}
 	return ws, site
 }
 
-func newToken(id string, site store.Site, secret string) store.Token {
+func newToken(id string, site tokensmith.Site, secret string) tokensmith.Token {
 	perms := scope.Permissions{"sites": scope.Read}
-	return store.Token{
+	return tokensmith.Token{
 		ID: id, Kind: token.KindSite, Name: "sync", SiteID: site.ID, WorkspaceID: site.WorkspaceID,
 		Permissions: perms, Scope: scope.Join(scope.Expand(perms)), DisplayHint: token.DisplayHint(secret),
-		SecretHash: token.Hash(secret), CreatedOn: t0, CreatedBy: store.Actor{Type: store.ActorPerson, ID: "u1"},
+		SecretHash: token.Hash(secret), CreatedOn: t0, CreatedBy: tokensmith.Actor{Type: tokensmith.ActorPerson, ID: "u1"},
 		ExpiresOn: t0.Add(token.Inactivity),
 	}
 }
 
-func event(ws store.Workspace, sub string) store.AuditEvent {
-	return store.AuditEvent{ID: sub + time.Now().Format("150405.000000000"), EventType: "api_token", EventSubType: sub, Timestamp: t0,
-		Actor: store.Actor{Type: store.ActorPerson, ID: "u1"}, Workspace: store.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}
+func event(ws tokensmith.Workspace, sub string) tokensmith.Event {
+	return tokensmith.Event{ID: sub + time.Now().Format("150405.000000000"), Type: "api_token", SubType: sub, Timestamp: t0,
+		Actor: tokensmith.Actor{Type: tokensmith.ActorPerson, ID: "u1"}, Workspace: tokensmith.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}
 }
 
 func TestDirectory(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	ws, site := seedSite(t, s)
-	if err := s.CreateWorkspace(ctx, store.Workspace{ID: "0000000a0000000000000009", Slug: ws.Slug}); !errors.Is(err, store.ErrExists) {
+	if err := s.CreateWorkspace(ctx, tokensmith.Workspace{ID: "0000000a0000000000000009", Slug: ws.Slug}); !errors.Is(err, store.ErrExists) {
 		t.Errorf("CreateWorkspace with a taken slug = %v; want ErrExists", err)
 	}
-	got, err := s.WorkspaceBySlug(ctx, "hitchhikers")
-	if err != nil || got.ID != ws.ID || got.Plan != store.PlanEnterprise {
-		t.Errorf("WorkspaceBySlug = %+v, %v; want %+v", got, err, ws)
+	for _, ref := range []string{ws.ID, ws.Slug} {
+		got, err := s.Workspace(ctx, ref)
+		if err != nil || got != ws {
+			t.Errorf("Workspace(%q) = %+v, %v; want %+v", ref, got, err, ws)
+		}
 	}
-	if _, err := s.Workspace(ctx, "0000000a00000000000000ff"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("Workspace(unknown) = %v; want ErrNotFound", err)
+	for _, ref := range []string{"0000000a00000000000000ff", "vogons", ""} {
+		if _, err := s.Workspace(ctx, ref); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Workspace(%q) = %v; want ErrNotFound", ref, err)
+		}
 	}
 	sites, err := s.Sites(ctx, ws.ID)
 	if err != nil || len(sites) != 1 || sites[0].ID != site.ID {
@@ -105,20 +111,20 @@ func TestDirectory(t *testing.T) {
 	if err != nil || u2.ID != u1.ID || u2.Email != "admin@example.com" {
 		t.Errorf("EnsureUser twice = %+v, %v; want %+v", u2, err, u1)
 	}
-	m := store.Scope{WorkspaceID: ws.ID}
-	if err := s.PutMembership(ctx, m, u1.ID, store.RoleAdmin, "", event(ws, "user_added")); err != nil {
+	m := tokensmith.Place{WorkspaceID: ws.ID}
+	if err := s.PutMembership(ctx, tokensmith.Membership{Place: m, UserID: u1.ID, Role: tokensmith.RoleAdmin}, "", event(ws, "user_added")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutMembership(ctx, m, u1.ID, store.RoleMember, "", event(ws, "user_added")); !errors.Is(err, store.ErrConflict) {
+	if err := s.PutMembership(ctx, tokensmith.Membership{Place: m, UserID: u1.ID, Role: tokensmith.RoleMember}, "", event(ws, "user_added")); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("PutMembership over an unseen role = %v; want ErrConflict", err)
 	}
-	if role, err := s.Role(ctx, m, u1.ID); err != nil || role != store.RoleAdmin {
+	if role, err := s.Role(ctx, m, u1.ID); err != nil || role != tokensmith.RoleAdmin {
 		t.Errorf("Role = %q, %v; want admin", role, err)
 	}
-	if _, err := s.Role(ctx, store.Scope{WorkspaceID: ws.ID, SiteID: site.ID}, u1.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.Role(ctx, tokensmith.Place{WorkspaceID: ws.ID, SiteID: site.ID}, u1.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("site Role of a workspace admin = %v; want ErrNotFound", err)
 	}
-	if err := s.PutMembership(ctx, store.Scope{SiteID: "0000000a00000000000000ff"}, u1.ID, store.RoleAdmin, "", event(ws, "user_added")); !errors.Is(err, store.ErrNotFound) {
+	if err := s.PutMembership(ctx, tokensmith.Membership{Place: tokensmith.Place{SiteID: "0000000a00000000000000ff"}, UserID: u1.ID, Role: tokensmith.RoleAdmin}, "", event(ws, "user_added")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("PutMembership on an unknown site = %v; want ErrNotFound", err)
 	}
 	if err := s.DeleteMembership(ctx, m, u1.ID, event(ws, "user_removed")); err != nil {
@@ -134,18 +140,18 @@ func TestTokenLifecycle(t *testing.T) {
 	ctx := context.Background()
 	ws, site := seedSite(t, s)
 	tok := newToken("0000000b0000000000000001", site, "tss_first")
-	if err := s.CreateToken(ctx, 0, tok, event(ws, "token_created"), nil, t0); err != nil {
+	if err := s.CreateToken(ctx, 0, "", tok, event(ws, "token_created"), nil, t0); err != nil {
 		t.Fatal(err)
 	}
 	// A create that counted tokens at the same version as the first loses.
-	if err := s.CreateToken(ctx, 0, newToken("0000000b0000000000000002", site, "tss_second"), event(ws, "token_created"), nil, t0); !errors.Is(err, store.ErrConflict) {
+	if err := s.CreateToken(ctx, 0, "", newToken("0000000b0000000000000002", site, "tss_second"), event(ws, "token_created"), nil, t0); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("CreateToken at a stale version = %v; want ErrConflict", err)
 	}
 	sec, err := s.Secret(ctx, token.Hash("tss_first"))
 	if err != nil || sec.TokenID != tok.ID || sec.Scope != "sites:read" || sec.SiteID != site.ID {
 		t.Errorf("Secret = %+v, %v", sec, err)
 	}
-	list, err := s.Tokens(ctx, store.Owner{Kind: token.KindSite, ID: site.ID})
+	list, err := s.Tokens(ctx, tokensmith.Owner{Kind: token.KindSite, ID: site.ID})
 	if err != nil || len(list) != 1 || list[0].ID != tok.ID || list[0].Permissions["sites"] != scope.Read {
 		t.Fatalf("Tokens = %+v, %v", list, err)
 	}
@@ -199,7 +205,7 @@ func TestConcurrentCreatesAtOneVersion(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			id := "0000000c00000000000000" + string("0123456789"[i]) + "0"
-			errs[i] = s.CreateToken(ctx, 0, newToken(id, site, "tss_"+id), event(ws, "token_created"), nil, t0)
+			errs[i] = s.CreateToken(ctx, 0, "", newToken(id, site, "tss_"+id), event(ws, "token_created"), nil, t0)
 		}()
 	}
 	wg.Wait()
@@ -217,36 +223,134 @@ func TestConcurrentCreatesAtOneVersion(t *testing.T) {
 	}
 }
 
-func TestImportAuditEventsThenRecord(t *testing.T) {
+func TestNormalizeEmail(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want string
+	}{
+		{"ASCII lower-cased and trimmed", "  Arthur.Dent@Example.COM\t", "arthur.dent@example.com"},
+		{"Kelvin sign kept", "\u212Aelvin@example.com", "\u212Aelvin@example.com"},
+		{"non-ASCII capitals kept, ASCII ones lowered", "ÄRTHUR@ÉXAMPLE.com", "Ärthur@Éxample.com"},
+		{"non-ASCII small letters kept", "zaphod.ß@example.com", "zaphod.ß@example.com"},
+		{"dotless and dotted I kept", "\u0130\u0131@example.com", "\u0130\u0131@example.com"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := store.NormalizeEmail(tc.in); got != tc.want {
+				t.Errorf("NormalizeEmail(%q) = %q; want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestKelvinSignIsAnotherPerson checks that an address with the Kelvin sign
+// does not reach the person whose address has a "k" there.
+func TestKelvinSignIsAnotherPerson(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
-	ws, _ := seedSite(t, s)
-	var evs []store.AuditEvent
-	for i := 0; i < 60; i++ {
-		typ := store.EventAPIToken
-		if i%3 == 0 {
-			typ = store.EventWorkspaceMembership
+	if _, err := s.EnsureUser(ctx, "kelvin@example.com", "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.UserByEmail(ctx, "\u212Aelvin@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UserByEmail with the Kelvin sign = %+v, %v; want ErrNotFound", u, err)
+	}
+}
+
+// newWorkspaceToken is a workspace token of ws with secret.
+func newWorkspaceToken(id string, ws tokensmith.Workspace, secret string) tokensmith.Token {
+	t := newToken(id, tokensmith.Site{WorkspaceID: ws.ID}, secret)
+	t.Kind, t.SiteID, t.Scope = token.KindWorkspace, "", "workspace_activity:read"
+	return t
+}
+
+// TestPlanReachesWorkspaceSecrets: a workspace token's secret carries the
+// plan it was created at; SetPlan writes the new plan on every secret of the
+// workspace's tokens (one in its grace period too) in its transaction, and
+// moves the workspace's version, so a create that read the old plan loses.
+func TestPlanReachesWorkspaceSecrets(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	ws, site := seedSite(t, s)
+	first := newWorkspaceToken("0000000b0000000000000001", ws, "tsw_first")
+	if err := s.CreateToken(ctx, 0, tokensmith.PlanEnterprise, first, event(ws, "token_created"), nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	siteTok := newToken("0000000b0000000000000002", site, "tss_site")
+	if err := s.CreateToken(ctx, 0, tokensmith.PlanEnterprise, siteTok, event(ws, "token_created"), nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	// A previous secret in its grace period, as a regenerate leaves one.
+	grace := t0.Add(time.Hour)
+	if _, err := s.RegenerateToken(ctx, first, token.Hash("tsw_second"), "x", &grace, event(ws, "token_regenerated")); err != nil {
+		t.Fatal(err)
+	}
+	plans := func() map[string]tokensmith.Plan {
+		got := map[string]tokensmith.Plan{}
+		for _, sec := range []string{"tsw_first", "tsw_second", "tss_site"} {
+			s, err := s.Secret(ctx, token.Hash(sec))
+			if err != nil {
+				t.Fatalf("Secret(%s) = %v", sec, err)
+			}
+			got[sec] = s.Plan
 		}
-		evs = append(evs, store.AuditEvent{ID: "i", EventType: typ, EventSubType: "x", Timestamp: t0.Add(time.Duration(i) * time.Second),
-			Workspace: store.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}})
+		return got
 	}
-	if err := s.ImportAuditEvents(ctx, ws.ID, evs); err != nil {
+	if got := plans(); got["tsw_first"] != tokensmith.PlanEnterprise || got["tss_site"] != "" {
+		t.Errorf("plans after create = %v; want enterprise on the workspace token's secret, none on the site token's", got)
+	}
+	read, err := s.Workspace(ctx, ws.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
-	// A change recorded after the import takes the next places, at a time
-	// no earlier than the last imported event.
-	if err := s.PutMembership(ctx, store.Scope{WorkspaceID: ws.ID}, "u9", store.RoleMember, "", store.AuditEvent{
-		ID: "m", EventType: store.EventWorkspaceMembership, EventSubType: "user_added", Timestamp: t0,
-		Workspace: store.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}); err != nil {
+	if err := s.SetPlan(ctx, read, tokensmith.PlanFree, event(ws, "setting_updated")); err != nil {
 		t.Fatal(err)
 	}
-	page, err := s.AuditEvents(ctx, ws.ID, store.AuditQuery{Limit: 5, Desc: true})
-	if err != nil || page.Total != 61 || len(page.Events) != 5 || page.Events[0].Seq != 61 || page.Events[0].EventSubType != "user_added" ||
-		page.Events[0].Timestamp.Before(t0.Add(59*time.Second)) {
-		t.Fatalf("newest page = %+v, %v", page, err)
+	want := map[string]tokensmith.Plan{"tsw_first": tokensmith.PlanFree, "tsw_second": tokensmith.PlanFree, "tss_site": ""}
+	if got := plans(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("plans after SetPlan(free) = %v; want %v", got, want)
 	}
-	typed, err := s.AuditEvents(ctx, ws.ID, store.AuditQuery{EventType: store.EventWorkspaceMembership, Limit: 100, Offset: 18})
-	if err != nil || typed.Total != 21 || len(typed.Events) != 3 || typed.Events[2].TypeSeq != 21 {
-		t.Errorf("membership events from offset 18 = %d of %d, %v", len(typed.Events), typed.Total, err)
+	// Both writers hold the workspace to the version they read.
+	if err := s.SetPlan(ctx, read, tokensmith.PlanEnterprise, event(ws, "setting_updated")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("SetPlan at a stale version = %v; want ErrConflict", err)
+	}
+	late := newWorkspaceToken("0000000b0000000000000003", ws, "tsw_late")
+	if err := s.CreateToken(ctx, read.TokenVersion, tokensmith.PlanEnterprise, late, event(ws, "token_created"), nil, t0); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("CreateToken at the version before a plan change = %v; want ErrConflict", err)
+	}
+	if _, err := s.Secret(ctx, token.Hash("tsw_late")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Secret of the losing create = %v; want ErrNotFound", err)
+	}
+}
+
+// TestEndGrace: ending a previous secret's grace period deletes only that
+// secret and forgets it on the record; a stale record loses.
+func TestEndGrace(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	ws, site := seedSite(t, s)
+	tok := newToken("0000000b0000000000000001", site, "tss_old")
+	if err := s.CreateToken(ctx, 0, "", tok, event(ws, "token_created"), nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	grace := t0.Add(time.Hour)
+	regen, err := s.RegenerateToken(ctx, tok, token.Hash("tss_new"), "x", &grace, event(ws, "token_regenerated"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EndGrace(ctx, tok, event(ws, "token_revoked")); err == nil {
+		t.Error("EndGrace of a record without a previous secret succeeded")
+	}
+	if err := s.EndGrace(ctx, regen, event(ws, "token_revoked")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Secret(ctx, token.Hash("tss_old")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("previous secret after EndGrace = %v; want ErrNotFound", err)
+	}
+	if sec, err := s.Secret(ctx, token.Hash("tss_new")); err != nil || sec.TokenID != tok.ID {
+		t.Errorf("current secret after EndGrace = %+v, %v; want it kept", sec, err)
+	}
+	if cur, err := s.Token(ctx, tok.Owner(), tok.ID); err != nil || cur.PrevSecretHash != "" || cur.SecretHash != token.Hash("tss_new") {
+		t.Errorf("record after EndGrace = %+v, %v; want only the current secret", cur, err)
+	}
+	if err := s.EndGrace(ctx, regen, event(ws, "token_revoked")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("EndGrace twice = %v; want ErrConflict", err)
 	}
 }

@@ -1,111 +1,163 @@
-// Package usertoken verifies OIDC user tokens (JWTs signed by the configured
-// issuer: Cognito by default) and provides the local dev issuer.
+// Package usertoken verifies OIDC user tokens: JWTs signed by the configured
+// issuer (Cognito by default, or any standard OpenID Provider), whose keys
+// are found through the issuer's discovery document.
 package usertoken
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 )
 
 // Errors of Verify.
 var (
+	// ErrInvalid means the token is not one this service accepts: bad
+	// signature, unknown key, wrong issuer or audience, expired, or without a
+	// verified email.
 	ErrInvalid = errors.New("usertoken: invalid")
-	// ErrIssuerUnavailable means the issuer's keys could not be fetched: a
-	// dependency failure, not a verdict on the token.
+	// ErrIssuerUnavailable means the issuer's discovery document or keys
+	// could not be fetched: a dependency failure, not a verdict on the token.
 	ErrIssuerUnavailable = errors.New("usertoken: issuer keys unavailable")
 )
 
 // Claims is who a verified user token names.
 type Claims struct {
+	// Issuer is the configured issuer that signed the token; with Subject it
+	// identifies the person.
+	Issuer  string
 	Subject string
-	Email   string
-}
-
-// Verifier checks signature (by the issuer's JWKS), issuer, audience and
-// expiry of user tokens.
-type Verifier struct {
-	verifier *oidc.IDTokenVerifier
+	// Email is the address the issuer says is verified, as the token spells it.
+	Email string
 }
 
 // Config configures a Verifier.
 type Config struct {
+	// Issuer is the OIDC issuer URL; its discovery document is
+	// <Issuer>/.well-known/openid-configuration and must name the same issuer.
 	Issuer   string
 	Audience string
-	// JWKSURL defaults to the issuer's /.well-known/jwks.json (Cognito's).
-	JWKSURL string
-	// Client fetches the JWKS; nil uses a client with a 3-second timeout.
+	// Client fetches the discovery document and the JWKS; nil uses a client
+	// with a 3-second timeout.
 	Client *http.Client
-	// Now is the clock for expiry; nil uses time.Now.
+	// Now is the clock for expiry and for bounding fetches; nil uses time.Now.
 	Now func() time.Time
 }
 
-// NewVerifier returns a Verifier for cfg. Keys are fetched on first use and
-// cached by go-oidc, which fetches again when it meets an unknown key id.
+// Verifier checks signature (by the issuer's JWKS), issuer, audience, expiry
+// and verified email of user tokens. Nothing is fetched until the first
+// verification, so a Verifier can be built while the issuer is down; keySet
+// says how often the issuer is asked.
+type Verifier struct {
+	issuer   string
+	audience string
+	now      func() time.Time
+	keys     *keySet
+}
+
+// algorithms are the signature algorithms accepted: those of the issuers
+// this service supports. Anything else, "none" and the HMAC family above
+// all, is refused before a key is looked at.
+var algorithms = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
+
+// leeway is the clock skew allowed between the issuer and this service for
+// exp, nbf and iat.
+const leeway = jwt.DefaultLeeway
+
+// NewVerifier returns a Verifier for cfg. It makes no network call.
 func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.Issuer == "" || cfg.Audience == "" {
 		return nil, errors.New("usertoken: issuer and audience are required")
 	}
-	jwks := cfg.JWKSURL
-	if jwks == "" {
-		jwks = strings.TrimSuffix(cfg.Issuer, "/") + "/.well-known/jwks.json"
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: 3 * time.Second}
 	}
-	client := cfg.Client
-	if client == nil {
-		client = &http.Client{Timeout: 3 * time.Second}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), client), jwks)
-	return &Verifier{verifier: oidc.NewVerifier(cfg.Issuer, fetchWatch{keys}, &oidc.Config{
-		ClientID:             cfg.Audience,
-		SupportedSigningAlgs: []string{oidc.RS256, oidc.ES256},
-		Now:                  cfg.Now,
-	})}, nil
+	return &Verifier{issuer: cfg.Issuer, audience: cfg.Audience, now: cfg.Now, keys: newKeySet(cfg.Issuer, cfg.Client, cfg.Now)}, nil
+}
+
+// idToken is what Verify reads of a token's claims.
+type idToken struct {
+	jwt.Claims
+	Email         string `json:"email"`
+	EmailVerified any    `json:"email_verified"`
 }
 
 // Verify checks raw and returns its claims. A token without an email, or
-// whose email the issuer says is unverified, is invalid: people are matched
-// to their memberships by email.
+// whose email the issuer does not say is verified, is invalid: people are
+// matched to their memberships by email.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
-	var failed fetchFailure
-	tok, err := v.verifier.Verify(context.WithValue(ctx, fetchFailureKey{}, &failed), raw)
-	if failed.err != nil {
-		return Claims{}, fmt.Errorf("%w: %v", ErrIssuerUnavailable, failed.err)
-	}
+	jws, err := jose.ParseSignedCompact(raw, algorithms)
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	var c struct {
-		Email         string `json:"email"`
-		EmailVerified *bool  `json:"email_verified"`
+	header := jws.Signatures[0].Header
+	keys, err := v.keys.keys(ctx, header.KeyID)
+	if err != nil {
+		return Claims{}, fmt.Errorf("%w: %v", ErrIssuerUnavailable, err)
 	}
-	if err := tok.Claims(&c); err != nil {
+	payload, ok := verifySignature(jws, header, keys)
+	if !ok {
+		return Claims{}, fmt.Errorf("%w: no key of the issuer verifies the token", ErrInvalid)
+	}
+	var c idToken
+	if err := json.Unmarshal(payload, &c); err != nil {
 		return Claims{}, fmt.Errorf("%w: claims: %v", ErrInvalid, err)
 	}
-	if c.Email == "" || (c.EmailVerified != nil && !*c.EmailVerified) {
+	if err := v.check(&c.Claims); err != nil {
+		return Claims{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if c.Email == "" || !verified(c.EmailVerified) {
 		return Claims{}, fmt.Errorf("%w: no verified email", ErrInvalid)
 	}
-	return Claims{Subject: tok.Subject, Email: c.Email}, nil
+	return Claims{Issuer: v.issuer, Subject: c.Subject, Email: c.Email}, nil
 }
 
-// fetchWatch wraps the remote key set to tell a JWKS that cannot be fetched
-// from a bad signature: go-oidc reports both as one error.
-type fetchWatch struct{ keys *oidc.RemoteKeySet }
-
-type fetchFailureKey struct{}
-
-type fetchFailure struct{ err error }
-
-func (f fetchWatch) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
-	payload, err := f.keys.VerifySignature(ctx, jwt)
-	if err != nil && strings.Contains(err.Error(), "fetching keys") {
-		if ff, ok := ctx.Value(fetchFailureKey{}).(*fetchFailure); ok {
-			ff.err = err
+// verifySignature tries the keys that may have signed jws, the one its key
+// id names or every key when it names none, and returns the payload of the
+// first that verifies.
+func verifySignature(jws *jose.JSONWebSignature, header jose.Header, keys []jose.JSONWebKey) ([]byte, bool) {
+	for i := range keys {
+		key := &keys[i]
+		if header.KeyID != "" && key.KeyID != header.KeyID {
+			continue
+		}
+		if (key.Use != "" && key.Use != "sig") || (key.Algorithm != "" && key.Algorithm != header.Algorithm) {
+			continue
+		}
+		if payload, err := jws.Verify(key); err == nil {
+			return payload, true
 		}
 	}
-	return payload, err
+	return nil, false
+}
+
+// googleIssuer is the issuer Google also writes without its scheme (OpenID
+// Connect Core, section 15.6.2).
+const googleIssuer = "https://accounts.google.com"
+
+// check holds the registered claims to the configured issuer and audience
+// and to the clock. A token must say when it expires and whom it names.
+func (v *Verifier) check(c *jwt.Claims) error {
+	if c.Issuer != v.issuer && !(v.issuer == googleIssuer && c.Issuer == "accounts.google.com") {
+		return fmt.Errorf("issued by %q, not %q", c.Issuer, v.issuer)
+	}
+	if c.Expiry == nil || c.Subject == "" {
+		return errors.New("no exp or sub")
+	}
+	return c.ValidateWithLeeway(jwt.Expected{AnyAudience: jwt.Audience{v.audience}, Time: v.now()}, leeway)
+}
+
+// verified reports whether an email_verified claim says true. Some issuers
+// (Cognito for federated users among them) send the string "true"; absent,
+// false, or anything else is not verified.
+func verified(claim any) bool {
+	return claim == true || claim == "true"
 }

@@ -1,0 +1,153 @@
+// Package audit is the audit log: its event types and subtypes, the
+// builders with which every change makes its event, and the service that
+// reads a workspace's log for its workspace tokens. The store writes each
+// event in the same transaction as the change it records.
+package audit
+
+import (
+	"io"
+	"time"
+
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/token"
+)
+
+// Event types of the audit log.
+const (
+	TypeAPIToken            = "api_token"
+	TypeWorkspaceMembership = "workspace_membership"
+	TypeSiteMembership      = "site_membership"
+	TypeWorkspaceSetting    = "workspace_setting"
+)
+
+// Types lists every event type.
+var Types = []string{TypeAPIToken, TypeWorkspaceMembership, TypeSiteMembership, TypeWorkspaceSetting}
+
+// Event subtypes, by type.
+const (
+	// api_token
+	SubTokenCreated     = "token_created"
+	SubTokenRegenerated = "token_regenerated"
+	SubTokenRevoked     = "token_revoked"
+	SubTokenExpired     = "token_expired"
+	// workspace_membership and site_membership
+	SubUserAdded       = "user_added"
+	SubUserRoleUpdated = "user_role_updated"
+	SubUserRemoved     = "user_removed"
+	// workspace_setting
+	SubSettingUpdated = "setting_updated"
+)
+
+// Origin is what every event says of its change besides the change itself:
+// its id, when, by whom, in which workspace.
+type Origin struct {
+	ID        string
+	Time      time.Time
+	Actor     tokensmith.Actor
+	Workspace tokensmith.WorkspaceRef
+}
+
+// NewOrigin returns the origin of a change made at now by actor in ws, with
+// a new event id read from rnd (crypto/rand.Reader in production).
+func NewOrigin(now time.Time, rnd io.Reader, actor tokensmith.Actor, ws tokensmith.Workspace) (Origin, error) {
+	now = now.UTC()
+	id, err := token.NewID(now, rnd)
+	if err != nil {
+		return Origin{}, err
+	}
+	return Origin{ID: id, Time: now, Actor: actor, Workspace: ws.Ref()}, nil
+}
+
+func (o Origin) event(typ, sub string, payload map[string]any) tokensmith.Event {
+	return tokensmith.Event{
+		ID: o.ID, Type: typ, SubType: sub, Timestamp: o.Time,
+		Actor: o.Actor, Workspace: o.Workspace, Payload: payload,
+	}
+}
+
+// TokenCreated is the event of t's creation. site is t's site, for site tokens.
+func TokenCreated(o Origin, t tokensmith.Token, site *tokensmith.Site) tokensmith.Event {
+	return o.event(TypeAPIToken, SubTokenCreated, tokenPayload(t, site))
+}
+
+// TokenRegenerated is the event of t's new secret; t shows its new hint.
+func TokenRegenerated(o Origin, t tokensmith.Token, site *tokensmith.Site) tokensmith.Event {
+	return o.event(TypeAPIToken, SubTokenRegenerated, tokenPayload(t, site))
+}
+
+// TokenRevoked is the event of t's revocation.
+func TokenRevoked(o Origin, t tokensmith.Token, site *tokensmith.Site) tokensmith.Event {
+	return o.event(TypeAPIToken, SubTokenRevoked, tokenPayload(t, site))
+}
+
+// PreviousSecretRevoked is the event of the end of the grace period of t's
+// previous secret, revoked by whoever held it; t itself keeps working.
+func PreviousSecretRevoked(o Origin, t tokensmith.Token, site *tokensmith.Site) tokensmith.Event {
+	payload := tokenPayload(t, site)
+	payload["secret"] = "previous"
+	return o.event(TypeAPIToken, SubTokenRevoked, payload)
+}
+
+// TokenExpired is the event of t's expiry after inactivity. site is nil when
+// the site is not found; the payload then names it by id alone.
+func TokenExpired(o Origin, t tokensmith.Token, site *tokensmith.Site) tokensmith.Event {
+	return o.event(TypeAPIToken, SubTokenExpired, tokenPayload(t, site))
+}
+
+// tokenPayload names t, never its secret, and the site of a site token.
+func tokenPayload(t tokensmith.Token, site *tokensmith.Site) map[string]any {
+	payload := map[string]any{
+		"token": map[string]any{"id": t.ID, "kind": string(t.Kind), "name": t.Name, "displayHint": t.DisplayHint},
+		"scope": t.Scope,
+	}
+	if t.SiteID != "" {
+		s := map[string]any{"id": t.SiteID}
+		if site != nil {
+			s["shortName"] = site.ShortName
+		}
+		payload["site"] = s
+	}
+	return payload
+}
+
+// MemberAdded is the event of u's new role in place p.
+func MemberAdded(o Origin, p tokensmith.Place, u tokensmith.User, role tokensmith.Role) tokensmith.Event {
+	payload := memberPayload(p, u)
+	payload["role"] = string(role)
+	return o.event(membershipType(p), SubUserAdded, payload)
+}
+
+// MemberRoleUpdated is the event of u's role in p changing from prev to role.
+func MemberRoleUpdated(o Origin, p tokensmith.Place, u tokensmith.User, role, prev tokensmith.Role) tokensmith.Event {
+	payload := memberPayload(p, u)
+	payload["role"] = string(role)
+	payload["previousRole"] = string(prev)
+	return o.event(membershipType(p), SubUserRoleUpdated, payload)
+}
+
+// MemberRemoved is the event of u losing their role in p.
+func MemberRemoved(o Origin, p tokensmith.Place, u tokensmith.User) tokensmith.Event {
+	return o.event(membershipType(p), SubUserRemoved, memberPayload(p, u))
+}
+
+func membershipType(p tokensmith.Place) string {
+	if p.IsSite() {
+		return TypeSiteMembership
+	}
+	return TypeWorkspaceMembership
+}
+
+func memberPayload(p tokensmith.Place, u tokensmith.User) map[string]any {
+	payload := map[string]any{"user": map[string]any{"id": u.ID, "email": u.Email}}
+	if p.IsSite() {
+		payload["site"] = map[string]any{"id": p.SiteID}
+	}
+	return payload
+}
+
+// PlanChanged is the event of a workspace's plan changing from prev to plan.
+func PlanChanged(o Origin, plan, prev tokensmith.Plan) tokensmith.Event {
+	return o.event(TypeWorkspaceSetting, SubSettingUpdated, map[string]any{
+		"setting": "plan", "previousValue": string(prev), "value": string(plan),
+	})
+}

@@ -1,0 +1,147 @@
+package eventstest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// CheckPolicy holds the DynamoDB actions the fixture's function called (on
+// the table, or on one of its indexes) to those its IAM policy in
+// template.yaml grants, both ways: nothing missing, nothing extra.
+func CheckPolicy(t *testing.T, fx *Fixture) {
+	t.Helper()
+	_, fn := function(t, fx.LogicalID)
+	granted := map[string]bool{}
+	for _, p := range fn.Policies {
+		for _, st := range p.Statement {
+			if st.Effect != "Allow" {
+				continue
+			}
+			for _, a := range st.Action {
+				if !strings.HasPrefix(a, "dynamodb:") {
+					continue
+				}
+				for _, r := range st.Resource {
+					granted[a+" on "+resource(r)] = true
+				}
+			}
+		}
+	}
+	called := fx.calls.grants()
+	for _, g := range sortedKeys(called) {
+		if !granted[g] {
+			t.Errorf("%s calls %s, which its policy in template.yaml does not grant", fx.LogicalID, g)
+		}
+	}
+	for _, g := range sortedKeys(granted) {
+		if !called[g] {
+			t.Errorf("%s is granted %s, which it never calls", fx.LogicalID, g)
+		}
+	}
+}
+
+// resource names a policy resource as the recorder does: Table for the
+// table's ARN (!GetAtt Table.Arn), Table/index/NAME for an index's
+// (!Sub "${Table.Arn}/index/NAME").
+func resource(r string) string {
+	r = strings.Replace(r, "${Table.Arn}", "Table", 1)
+	return strings.Replace(r, "Table.Arn", "Table", 1)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// recorder is a proxy in front of DynamoDB Local that records, for every
+// call, the IAM actions it needs and on what: a transaction needs the
+// action of each of its items (there is no IAM action for a transaction).
+type recorder struct {
+	proxy *httputil.ReverseProxy
+	table string
+
+	mu     sync.Mutex
+	called map[string]bool
+}
+
+func newRecorder(endpoint, table string) (*recorder, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	return &recorder{proxy: httputil.NewSingleHostReverseProxy(u), table: table, called: map[string]bool{}}, nil
+}
+
+// transactActions are the IAM actions of the kinds of transaction item.
+var transactActions = map[string]string{
+	"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem", "Delete": "dynamodb:DeleteItem",
+	"ConditionCheck": "dynamodb:ConditionCheckItem", "Get": "dynamodb:GetItem",
+}
+
+func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	_, op, _ := strings.Cut(req.Header.Get("X-Amz-Target"), ".")
+	var in struct {
+		TableName     string
+		IndexName     string
+		TransactItems []map[string]struct{ TableName string }
+		RequestItems  map[string]json.RawMessage
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	r.mu.Lock()
+	switch {
+	case len(in.TransactItems) > 0:
+		for _, item := range in.TransactItems {
+			for kind, x := range item {
+				r.called[transactActions[kind]+" on "+r.name(x.TableName, "")] = true
+			}
+		}
+	case len(in.RequestItems) > 0:
+		for table := range in.RequestItems {
+			r.called["dynamodb:"+op+" on "+r.name(table, "")] = true
+		}
+	default:
+		r.called["dynamodb:"+op+" on "+r.name(in.TableName, in.IndexName)] = true
+	}
+	r.mu.Unlock()
+	r.proxy.ServeHTTP(w, req)
+}
+
+// name is how a policy names the table (or index) of a call.
+func (r *recorder) name(table, index string) string {
+	n := table
+	if table == r.table {
+		n = "Table"
+	}
+	if index != "" {
+		n += "/index/" + index
+	}
+	return n
+}
+
+func (r *recorder) grants() map[string]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.called)
+}

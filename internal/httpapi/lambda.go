@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+
+	"github.com/tokensmith/tokensmith/internal/apperr"
+)
+
+// msgBadURL is the message of a request whose path or query string is not
+// a URL a handler can be given.
+const msgBadURL = "The request path and query string must form a valid URL without control characters"
+
+// msgBadEvent is the message of any other request that cannot be read.
+const msgBadEvent = "The request's method, path, query string or body could not be read"
+
+// Proxy is a Lambda handler behind an API Gateway REST API (Lambda proxy
+// integration): what a function hands to lambda.Start and what the local
+// gateway calls.
+type Proxy = func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
+
+// Adapt runs h as a proxy-integration Lambda handler. An event whose path
+// (as sent or percent-decoded), path parameters or query parameters hold a
+// control character (U+0000 to U+001F, U+007F), or whose path is not a
+// valid URL path, is answered 400 bad_request here: the adapter would fail
+// to build a request from most of them, which fails the invocation and
+// reaches the client as a 502, and no id or query parameter of the API
+// holds one.
+//
+// Adapt does what httpadapter.HandlerAdapter.ProxyWithContext does, with
+// the adapter's own steps, except that an event it cannot turn into a
+// request at all (an invalid method, say, which API Gateway never sends) is
+// a 400 too, not an invocation error.
+func Adapt(h http.Handler) Proxy {
+	var adapter core.RequestAccessor
+	return func(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+		if !validURL(ev) {
+			return errorResponse(apperr.New(apperr.BadRequest, msgBadURL)), nil
+		}
+		r, err := adapter.EventToRequestWithContext(ctx, ev)
+		if err != nil {
+			return errorResponse(apperr.New(apperr.BadRequest, msgBadEvent)), nil
+		}
+		w := core.NewProxyResponseWriter()
+		h.ServeHTTP(w, r)
+		resp, err := w.GetProxyResponse()
+		if err != nil {
+			return events.APIGatewayProxyResponse{}, fmt.Errorf("httpapi: proxy response: %w", err)
+		}
+		return resp, nil
+	}
+}
+
+// validURL reports whether the adapter can build a request from ev's path,
+// and whether the path, path parameters and query parameters a handler
+// would see are free of control characters.
+func validURL(ev events.APIGatewayProxyRequest) bool {
+	path := ev.Path
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	// The adapter parses the path after a scheme and host, as here.
+	u, err := url.Parse("https://localhost" + path)
+	if err != nil || hasControl(u.Path) {
+		return false
+	}
+	for _, v := range ev.PathParameters {
+		if hasControl(v) {
+			return false
+		}
+	}
+	for k, v := range ev.QueryStringParameters {
+		if hasControl(k) || hasControl(v) {
+			return false
+		}
+	}
+	for k, vs := range ev.MultiValueQueryStringParameters {
+		if hasControl(k) || hasControl(strings.Join(vs, "")) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasControl reports whether s holds an ASCII control character.
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+// errorResponse is e as a proxy response, in the shape writeError writes.
+func errorResponse(e *apperr.Error) events.APIGatewayProxyResponse {
+	body, _ := json.Marshal(newErrorBody(e))
+	return events.APIGatewayProxyResponse{
+		StatusCode:        apperr.Status(e.Code),
+		MultiValueHeaders: map[string][]string{"Content-Type": {"application/json"}},
+		Body:              string(body) + "\n",
+	}
+}

@@ -1,0 +1,31 @@
+// Package defaults holds where the local development set-up lives when the
+// environment says nothing else: DynamoDB Local's endpoint, the table, the
+// local stack's address and its folder, and where the local issuer is served
+// and keeps its key. It imports only the standard library, so that tokenctl
+// can default to them without linking the local stack.
+package defaults
+
+import "time"
+
+// Defaults of `make run` and tokenctl.
+const (
+	Endpoint = "http://127.0.0.1:8000"
+	Table    = "tokensmith"
+	Addr     = "127.0.0.1:3000"
+	Dir      = ".local"
+)
+
+// The local issuer and the console, below the stack's base URL and folder.
+const (
+	// IssuerPath is where the local OpenID Provider is served.
+	IssuerPath = "/dev-issuer"
+	// IssuerKeyFile is its signing key, under Dir.
+	IssuerKeyFile = "dev-issuer.pem"
+	// ConsolePath is where the console is served; the console's redirect
+	// URIs are ConsolePath and ConsolePath+"callback".
+	ConsolePath = "/console/"
+	// TokenTTL is how long the user tokens of .local/demo.json and
+	// `tokenctl dev-token` last: a working day, so a walkthrough does not
+	// outlive them.
+	TokenTTL = 12 * time.Hour
+)

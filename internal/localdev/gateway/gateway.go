@@ -1,0 +1,289 @@
+// Package gateway is a local stand-in for API Gateway's REST API: it routes
+// by the route table, runs the REQUEST authorizer first (with its result
+// cache keyed by the identity sources template.yaml declares), answers with
+// the gateway responses template.yaml defines, and calls the same function
+// handlers Lambda runs with the same aws-lambda-go event types.
+package gateway
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/tokensmith/tokensmith/internal/authorizer"
+	"github.com/tokensmith/tokensmith/internal/route"
+	"github.com/tokensmith/tokensmith/internal/samtemplate"
+)
+
+// Fixed parts of the ARNs and contexts the local gateway makes up.
+const (
+	apiID     = "local"
+	stage     = "prod"
+	accountID = "123456789012"
+	maxBody   = 10 << 20 // API Gateway's payload limit
+	// maxHead is API Gateway's limit on the request line and headers of a
+	// REST API request.
+	maxHead = 10240
+)
+
+// Authorize is the handler of a REQUEST authorizer, as Lambda runs it.
+type Authorize = func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
+
+// Proxy is the handler of a function behind the API (Lambda proxy
+// integration), as Lambda runs it.
+type Proxy = func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
+
+// Gateway serves the API over HTTP.
+type Gateway struct {
+	Authorizer Authorize
+	Functions  map[string]Proxy // by route.Route.Function
+	Responses  map[string]samtemplate.GatewayResponse
+	// IdentityHeaders and IdentityContext are the authorizer's identity
+	// sources: the cache key.
+	IdentityHeaders []string
+	IdentityContext []string
+	CacheTTL        time.Duration
+	Now             func() time.Time
+	Log             *slog.Logger
+
+	mu    sync.Mutex
+	cache map[string]cached
+	seq   atomic.Int64
+}
+
+type cached struct {
+	resp    events.APIGatewayCustomAuthorizerResponse
+	expires time.Time
+}
+
+// New returns a Gateway configured from the template: gateway responses,
+// identity sources and, unless cacheTTL is non-negative, the cache TTL default.
+func New(tmpl *samtemplate.Template, authz Authorize, fns map[string]Proxy, cacheTTL time.Duration, log *slog.Logger) (*Gateway, error) {
+	api, err := tmpl.Api()
+	if err != nil {
+		return nil, err
+	}
+	auth, ok := api.Auth.Authorizers[api.Auth.DefaultAuthorizer]
+	if !ok {
+		return nil, fmt.Errorf("gateway: default authorizer %q is not defined", api.Auth.DefaultAuthorizer)
+	}
+	if cacheTTL < 0 {
+		def, _ := tmpl.ParameterDefault(auth.Identity.ReauthorizeEvery)
+		secs, err := strconv.Atoi(def)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: cache TTL default %q: %w", def, err)
+		}
+		cacheTTL = time.Duration(secs) * time.Second
+	}
+	for _, r := range route.Table {
+		if fns[r.Function] == nil {
+			return nil, fmt.Errorf("gateway: no handler for function %s", r.Function)
+		}
+	}
+	return &Gateway{
+		Authorizer: authz, Functions: fns, Responses: api.GatewayResponses,
+		IdentityHeaders: auth.Identity.Headers, IdentityContext: auth.Identity.Context,
+		CacheTTL: cacheTTL, Now: time.Now, Log: log,
+	}, nil
+}
+
+// ServeHTTP handles one request as API Gateway would.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	head := len(r.Method) + len(r.URL.RequestURI())
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			head += len(k) + len(v)
+		}
+	}
+	if head > maxHead {
+		g.gatewayResponse(w, "REQUEST_HEADER_FIELDS_TOO_LARGE", http.StatusRequestHeaderFieldsTooLarge, nil)
+		return
+	}
+	rt, params, ok := route.Match(r.Method, r.URL.Path)
+	if !ok {
+		g.gatewayResponse(w, "MISSING_AUTHENTICATION_TOKEN", http.StatusForbidden, nil)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil || len(body) > maxBody {
+		g.gatewayResponse(w, "REQUEST_TOO_LARGE", http.StatusRequestEntityTooLarge, nil)
+		return
+	}
+	headers, multi := map[string]string{}, map[string][]string{}
+	for k, vs := range r.Header {
+		headers[k] = vs[len(vs)-1]
+		multi[k] = vs
+	}
+	query, multiQuery := map[string]string{}, map[string][]string{}
+	for k, vs := range r.URL.Query() {
+		query[k] = vs[len(vs)-1]
+		multiQuery[k] = vs
+	}
+	requestID := g.nextRequestID()
+	reqCtx := events.APIGatewayProxyRequestContext{
+		AccountID: accountID, APIID: apiID, Stage: stage, RequestID: requestID,
+		ResourcePath: rt.Path, HTTPMethod: r.Method, Path: "/" + stage + r.URL.Path, Protocol: r.Proto,
+		Identity:         events.APIGatewayRequestIdentity{SourceIP: strings.Split(r.RemoteAddr, ":")[0], UserAgent: r.UserAgent()},
+		RequestTimeEpoch: g.Now().UnixMilli(),
+	}
+
+	if rt.Auth != route.Public {
+		decision, status := g.authorize(r.Context(), rt, r, headers, multi, query, params, reqCtx)
+		switch status {
+		case http.StatusUnauthorized:
+			g.gatewayResponse(w, "UNAUTHORIZED", status, nil)
+			return
+		case http.StatusForbidden:
+			g.gatewayResponse(w, "ACCESS_DENIED", status, decision.Context)
+			return
+		case http.StatusInternalServerError:
+			g.gatewayResponse(w, "AUTHORIZER_FAILURE", status, nil)
+			return
+		}
+		reqCtx.Authorizer = map[string]interface{}{"principalId": decision.PrincipalID}
+		for k, v := range decision.Context {
+			reqCtx.Authorizer[k] = v
+		}
+	}
+
+	resp, err := g.Functions[rt.Function](r.Context(), events.APIGatewayProxyRequest{
+		Resource: rt.Path, Path: r.URL.Path, HTTPMethod: r.Method,
+		Headers: headers, MultiValueHeaders: multi,
+		QueryStringParameters: query, MultiValueQueryStringParameters: multiQuery,
+		PathParameters: params, RequestContext: reqCtx, Body: string(body),
+	})
+	if err != nil {
+		g.Log.ErrorContext(r.Context(), "function failed", "function", rt.Function, "error", err)
+		g.gatewayResponse(w, "DEFAULT_5XX", http.StatusBadGateway, nil)
+		return
+	}
+	for k, v := range resp.Headers {
+		w.Header().Set(k, v)
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		w.Header().Del(k)
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	out := []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		if out, err = base64.StdEncoding.DecodeString(resp.Body); err != nil {
+			g.gatewayResponse(w, "DEFAULT_5XX", http.StatusBadGateway, nil)
+			return
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	w.Write(out)
+}
+
+// authorize returns the authorizer's decision for the request and the status
+// it leads to: 200 to go on, 401, 403 or 500. Decisions (not failures) are
+// cached by identity sources for CacheTTL, as API Gateway does.
+func (g *Gateway) authorize(ctx context.Context, rt route.Route, r *http.Request, headers map[string]string, multi map[string][]string,
+	query, params map[string]string, reqCtx events.APIGatewayProxyRequestContext) (events.APIGatewayCustomAuthorizerResponse, int) {
+	methodArn := "arn:aws:execute-api:us-east-1:" + accountID + ":" + apiID + "/" + stage + "/" + r.Method + r.URL.Path
+	var key string
+	if g.CacheTTL > 0 {
+		key = g.cacheKey(r, rt)
+		g.mu.Lock()
+		c, ok := g.cache[key]
+		g.mu.Unlock()
+		if ok && g.Now().Before(c.expires) {
+			return c.resp, g.verdict(c.resp, methodArn)
+		}
+	}
+	resp, err := g.Authorizer(ctx, events.APIGatewayCustomAuthorizerRequestTypeRequest{
+		Type: "REQUEST", MethodArn: methodArn, Resource: rt.Path, Path: r.URL.Path, HTTPMethod: r.Method,
+		Headers: headers, MultiValueHeaders: multi, QueryStringParameters: query, PathParameters: params,
+		RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
+			Path: reqCtx.Path, AccountID: accountID, Stage: stage, RequestID: reqCtx.RequestID,
+			ResourcePath: rt.Path, HTTPMethod: r.Method, APIID: apiID,
+			Identity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: reqCtx.Identity.SourceIP},
+		},
+	})
+	switch {
+	case err != nil && err.Error() == authorizer.ErrUnauthorized.Error():
+		return resp, http.StatusUnauthorized
+	case err != nil:
+		g.Log.ErrorContext(ctx, "authorizer failed", "error", err)
+		return resp, http.StatusInternalServerError
+	}
+	if g.CacheTTL > 0 {
+		g.mu.Lock()
+		if g.cache == nil {
+			g.cache = map[string]cached{}
+		}
+		g.cache[key] = cached{resp: resp, expires: g.Now().Add(g.CacheTTL)}
+		g.mu.Unlock()
+	}
+	return resp, g.verdict(resp, methodArn)
+}
+
+func (g *Gateway) verdict(resp events.APIGatewayCustomAuthorizerResponse, methodArn string) int {
+	if Allows(resp.PolicyDocument, methodArn) {
+		return http.StatusOK
+	}
+	return http.StatusForbidden
+}
+
+// cacheKey joins the identity sources' values for r.
+func (g *Gateway) cacheKey(r *http.Request, rt route.Route) string {
+	var parts []string
+	for _, h := range g.IdentityHeaders {
+		parts = append(parts, strings.Join(r.Header.Values(h), ","))
+	}
+	for _, c := range g.IdentityContext {
+		switch c {
+		case "httpMethod":
+			parts = append(parts, r.Method)
+		case "resourcePath":
+			parts = append(parts, rt.Path)
+		default:
+			parts = append(parts, "?"+c)
+		}
+	}
+	return strings.Join(parts, "\x00")
+}
+
+// gatewayResponse answers with the template's gateway response of type typ,
+// falling back to DEFAULT_4XX or DEFAULT_5XX as API Gateway does, with
+// $context.authorizer.* filled from authCtx.
+func (g *Gateway) gatewayResponse(w http.ResponseWriter, typ string, status int, authCtx map[string]interface{}) {
+	gr, ok := g.Responses[typ]
+	if !ok {
+		if status >= 500 {
+			gr = g.Responses["DEFAULT_5XX"]
+		} else {
+			gr = g.Responses["DEFAULT_4XX"]
+		}
+	}
+	status = gr.Status(status)
+	body := gr.ResponseTemplates["application/json"]
+	for k, v := range authCtx {
+		body = strings.ReplaceAll(body, "$context.authorizer."+k, fmt.Sprint(v))
+	}
+	for k, v := range gr.ResponseParameters.Headers {
+		// Static values are single-quoted in API Gateway's mapping syntax.
+		if strings.HasPrefix(v, "'") && strings.HasSuffix(v, "'") && len(v) >= 2 {
+			w.Header().Set(k, v[1:len(v)-1])
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	io.WriteString(w, body)
+}
+
+func (g *Gateway) nextRequestID() string {
+	return "local-" + strconv.FormatInt(g.Now().UnixNano(), 10) + "-" + strconv.FormatInt(g.seq.Add(1), 10)
+}

@@ -1,0 +1,194 @@
+// Package localdev assembles the whole service on one machine for local
+// development, as `make run` serves it and the end-to-end tests drive it: the
+// table created from template.yaml in DynamoDB Local, the local OpenID
+// Provider (package issuer) that stands in for Cognito's managed login, and
+// the local gateway in front of the same authorizer and function handlers
+// Lambda runs. No Lambda links it.
+package localdev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/audit"
+	"github.com/tokensmith/tokensmith/internal/authorizer"
+	"github.com/tokensmith/tokensmith/internal/ddbclient"
+	"github.com/tokensmith/tokensmith/internal/directory"
+	"github.com/tokensmith/tokensmith/internal/httpapi"
+	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
+	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
+	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
+	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/route"
+	"github.com/tokensmith/tokensmith/internal/samtemplate"
+	"github.com/tokensmith/tokensmith/internal/sites"
+	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/usertoken"
+)
+
+// Config says where the stack's parts are.
+type Config struct {
+	Endpoint string // DynamoDB
+	Table    string
+	Dir      string // holds the local issuer's key
+	// BaseURL is where the stack is served, on a loopback address: the local
+	// issuer is BaseURL+defaults.IssuerPath and the console BaseURL+defaults.ConsolePath.
+	BaseURL string
+	// CacheTTL is the authorizer cache TTL; negative uses the template's default.
+	CacheTTL time.Duration
+	// Now is the clock of the authorizer and the functions; nil is time.Now.
+	Now func() time.Time
+	// ClientOptions adjust the DynamoDB client (benchmarks count calls).
+	ClientOptions []func(*dynamodb.Options)
+	Log           *slog.Logger
+}
+
+// Stack is the running service.
+type Stack struct {
+	Handler   http.Handler
+	Gateway   *gateway.Gateway
+	Store     *store.Store
+	Sites     *sites.Service
+	Directory *directory.Service
+	Issuer    *issuer.Issuer
+	DB        *dynamodb.Client
+}
+
+// Start creates the table if needed and assembles the stack.
+func Start(ctx context.Context, cfg Config) (*Stack, error) {
+	db := ddbclient.Local(cfg.Endpoint, cfg.ClientOptions...)
+	tmpl, err := samtemplate.Load()
+	if err != nil {
+		return nil, err
+	}
+	def, err := tmpl.Table()
+	if err != nil {
+		return nil, err
+	}
+	if err := store.EnsureTable(ctx, db, def.CreateTableInput(cfg.Table), def.TimeToLiveSpecification.AttributeName); err != nil {
+		return nil, fmt.Errorf("DynamoDB at %s: %w", cfg.Endpoint, err)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	console := cfg.BaseURL + defaults.ConsolePath
+	iss, err := issuer.New(issuer.Config{
+		URL:                    cfg.BaseURL + defaults.IssuerPath,
+		KeyFile:                filepath.Join(cfg.Dir, defaults.IssuerKeyFile),
+		RedirectURIs:           []string{console, console + "callback"},
+		PostLogoutRedirectURIs: []string{console},
+		People:                 DemoPeople,
+		Now:                    now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The API's audience is the console's client id, as in AWS it is the
+	// Cognito app client's.
+	verifier, err := usertoken.NewVerifier(usertoken.Config{Issuer: iss.URL(), Audience: issuer.DefaultClientID})
+	if err != nil {
+		return nil, err
+	}
+	// The handlers are built from the same constructors as the functions'
+	// mains build them (functions/*/main.go), on the stack's clock.
+	st := store.New(db, cfg.Table)
+	authz := &authorizer.Authorizer{Users: verifier, Secrets: st, Now: now, Log: cfg.Log}
+	tokens := manage.New(st)
+	tokens.Now = now
+	siteSvc, err := sites.New(st, now, sites.CacheSize)
+	if err != nil {
+		return nil, err
+	}
+	gw, err := gateway.New(tmpl, authz.Handle, map[string]gateway.Proxy{
+		route.Tokens:    httpapi.Adapt(httpapi.Tokens(tokens, cfg.Log)),
+		route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, cfg.Log)),
+		route.AuditLogs: httpapi.Adapt(httpapi.AuditLogs(audit.New(st), cfg.Log)),
+	}, cfg.CacheTTL, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(iss.Path()+"/", iss)
+	mux.Handle("/", gw)
+	gw.Now = now
+	dir := directory.New(st)
+	dir.Now = now
+	return &Stack{Handler: mux, Gateway: gw, Store: st, Sites: siteSvc, Directory: dir, Issuer: iss, DB: db}, nil
+}
+
+// Demo is what `make run` seeds and writes to .local/demo.json.
+type Demo struct {
+	BaseURL       string `json:"baseUrl"`
+	WorkspaceID   string `json:"workspaceId"`
+	WorkspaceSlug string `json:"workspaceSlug"`
+	SiteID        string `json:"siteId"`
+	AdminToken    string `json:"adminToken"`
+	MemberToken   string `json:"memberToken"`
+}
+
+// Demo people and names.
+const (
+	DemoSlug        = "hitchhikers"
+	DemoAdminEmail  = "admin@example.com"
+	DemoMemberEmail = "member@example.com"
+)
+
+// DemoPeople are the seeded people, as the local issuer's sign-in page lists
+// them; their subjects are issuer.SubjectFor(email).
+var DemoPeople = []issuer.Person{
+	{Name: "Workspace admin", Email: DemoAdminEmail},
+	{Name: "Workspace member", Email: DemoMemberEmail},
+}
+
+// SeedDemo creates the demo workspace, site and people unless they exist,
+// and signs fresh user tokens for the two people.
+func (s *Stack) SeedDemo(ctx context.Context, baseURL string, now time.Time) (Demo, error) {
+	ws, err := s.Store.Workspace(ctx, DemoSlug)
+	if errors.Is(err, store.ErrNotFound) {
+		ws, err = s.Directory.CreateWorkspace(ctx, DemoSlug, "Hitchhikers", tokensmith.PlanEnterprise)
+	}
+	if err != nil {
+		return Demo{}, fmt.Errorf("seed workspace: %w", err)
+	}
+	sites, err := s.Store.Sites(ctx, ws.ID)
+	if err != nil {
+		return Demo{}, err
+	}
+	var siteID string
+	for _, site := range sites {
+		if site.ShortName == "heart-of-gold" {
+			siteID = site.ID
+		}
+	}
+	if siteID == "" {
+		site, err := s.Directory.CreateSite(ctx, ws.ID, "Heart of Gold Spaceship", "heart-of-gold")
+		if err != nil {
+			return Demo{}, fmt.Errorf("seed site: %w", err)
+		}
+		siteID = site.ID
+	}
+	demo := Demo{BaseURL: baseURL, WorkspaceID: ws.ID, WorkspaceSlug: ws.Slug, SiteID: siteID}
+	for _, p := range []struct {
+		email string
+		role  tokensmith.Role
+		out   *string
+	}{{DemoAdminEmail, tokensmith.RoleAdmin, &demo.AdminToken}, {DemoMemberEmail, tokensmith.RoleMember, &demo.MemberToken}} {
+		u, err := s.Directory.AddMember(ctx, ws.ID, "", p.email, p.role)
+		if err != nil {
+			return Demo{}, fmt.Errorf("seed %s: %w", p.email, err)
+		}
+		if *p.out, err = s.Issuer.Sign(issuer.Claims{Email: u.Email}, now, defaults.TokenTTL); err != nil {
+			return Demo{}, err
+		}
+	}
+	return demo, nil
+}

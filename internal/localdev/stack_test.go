@@ -1,0 +1,185 @@
+package localdev_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/tokensmith/tokensmith/internal/dynamotest"
+	"github.com/tokensmith/tokensmith/internal/localdev"
+)
+
+// env is a running stack with the demo seeded, served over HTTP.
+type env struct {
+	t     *testing.T
+	stack *localdev.Stack
+	table string
+	url   string
+	demo  localdev.Demo
+	logs  *bytes.Buffer
+}
+
+// clock is a test's movable time.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func newEnv(t *testing.T) *env { return newEnvWith(t, -1, nil) }
+
+// newEnvWith starts a stack with an authorizer cache TTL (negative: the
+// template's default), a clock (nil: the real one) and options of its
+// DynamoDB client.
+func newEnvWith(t *testing.T, cacheTTL time.Duration, now func() time.Time, opts ...func(*dynamodb.Options)) *env {
+	t.Helper()
+	_, table := dynamotest.NewTable(t)
+	var h http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	logs := &bytes.Buffer{}
+	stack, err := localdev.Start(context.Background(), localdev.Config{
+		Endpoint: dynamotest.Endpoint(), Table: table, Dir: t.TempDir(), BaseURL: srv.URL,
+		CacheTTL: cacheTTL, Now: now, ClientOptions: opts,
+		Log: slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = stack.Handler
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("service log:\n%s", logs.String())
+		}
+	})
+	demo, err := stack.SeedDemo(context.Background(), srv.URL, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, stack: stack, table: table, url: srv.URL, demo: demo, logs: logs}
+}
+
+// response is an HTTP answer with its JSON body decoded.
+type response struct {
+	status int
+	header http.Header
+	raw    string
+	body   map[string]any
+}
+
+func (r response) str(path ...string) string {
+	var v any = r.body
+	for _, p := range path {
+		m, _ := v.(map[string]any)
+		v = m[p]
+	}
+	s, _ := v.(string)
+	return s
+}
+
+// do sends a request; headers come in name, value pairs.
+func (e *env) do(method, path, bearer, body string, headers ...string) response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.url+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := response{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out.body); err != nil {
+			e.t.Fatalf("%s %s: body is not a JSON object: %q", method, path, raw)
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+			e.t.Errorf("%s %s: Content-Type = %q; want application/json", method, path, ct)
+		}
+	}
+	return out
+}
+
+// wantError checks an error response's status and code.
+func wantError(t *testing.T, r response, status int, code string) {
+	t.Helper()
+	if r.status != status || r.str("code") != code {
+		t.Fatalf("got %d %s; want %d %s (body %s)", r.status, r.str("code"), status, code, r.raw)
+	}
+	if r.str("message") == "" {
+		t.Errorf("error without a message: %s", r.raw)
+	}
+	if _, ok := r.body["details"].([]any); !ok {
+		t.Errorf("error without a details array: %s", r.raw)
+	}
+}
+
+// items returns every item of the table, as JSON text, by partition key prefix.
+func (e *env) items(prefix string) []string {
+	e.t.Helper()
+	var out []string
+	p := dynamodb.NewScanPaginator(e.stack.DB, &dynamodb.ScanInput{TableName: aws.String(e.table), ConsistentRead: aws.Bool(true)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, it := range page.Items {
+			var m map[string]any
+			if err := attributevalue.UnmarshalMap(it, &m); err != nil {
+				e.t.Fatal(err)
+			}
+			if pk, _ := m["PK"].(string); strings.HasPrefix(pk, prefix) {
+				b, _ := json.Marshal(m)
+				out = append(out, string(b))
+			}
+		}
+	}
+	return out
+}
+
+// lockedWriter lets concurrent handlers log into one buffer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

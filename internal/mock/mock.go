@@ -1,0 +1,212 @@
+// Package mock holds hand-written fakes of the interfaces tokensmith's
+// packages declare where they use them. Each fake is a struct of function
+// fields, one per method, and each method calls its field: a test sets the
+// fields the code under test should call, and a call to one it left unset
+// panics, which fails the test. They serve pure domain tests and CPU
+// benchmarks; storage behaviour is tested against DynamoDB Local.
+package mock
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/usertoken"
+)
+
+// Store fakes the store as token management (manage.Store) calls it.
+type Store struct {
+	UserByEmailFn     func(ctx context.Context, email string) (tokensmith.User, error)
+	WorkspaceFn       func(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error)
+	SiteFn            func(ctx context.Context, id string) (tokensmith.Site, error)
+	RoleFn            func(ctx context.Context, p tokensmith.Place, userID string) (tokensmith.Role, error)
+	TokensFn          func(ctx context.Context, owner tokensmith.Owner) ([]tokensmith.Token, error)
+	TokenFn           func(ctx context.Context, owner tokensmith.Owner, id string) (tokensmith.Token, error)
+	SecretFn          func(ctx context.Context, hash string) (tokensmith.Secret, error)
+	IdempotencyFn     func(ctx context.Context, keyHash string) (store.Idempotency, error)
+	CreateTokenFn     func(ctx context.Context, version int64, plan tokensmith.Plan, t tokensmith.Token, ev tokensmith.Event, idem *store.Idempotency, now time.Time) error
+	RevokeTokenFn     func(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
+	RegenerateTokenFn func(ctx context.Context, t tokensmith.Token, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error)
+	EndGraceFn        func(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
+}
+
+func (s *Store) UserByEmail(ctx context.Context, email string) (tokensmith.User, error) {
+	return s.UserByEmailFn(ctx, email)
+}
+
+func (s *Store) Workspace(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error) {
+	return s.WorkspaceFn(ctx, idOrSlug)
+}
+
+func (s *Store) Site(ctx context.Context, id string) (tokensmith.Site, error) {
+	return s.SiteFn(ctx, id)
+}
+
+func (s *Store) Role(ctx context.Context, p tokensmith.Place, userID string) (tokensmith.Role, error) {
+	return s.RoleFn(ctx, p, userID)
+}
+
+func (s *Store) Tokens(ctx context.Context, owner tokensmith.Owner) ([]tokensmith.Token, error) {
+	return s.TokensFn(ctx, owner)
+}
+
+func (s *Store) Token(ctx context.Context, owner tokensmith.Owner, id string) (tokensmith.Token, error) {
+	return s.TokenFn(ctx, owner, id)
+}
+
+func (s *Store) Secret(ctx context.Context, hash string) (tokensmith.Secret, error) {
+	return s.SecretFn(ctx, hash)
+}
+
+func (s *Store) Idempotency(ctx context.Context, keyHash string) (store.Idempotency, error) {
+	return s.IdempotencyFn(ctx, keyHash)
+}
+
+func (s *Store) CreateToken(ctx context.Context, version int64, plan tokensmith.Plan, t tokensmith.Token, ev tokensmith.Event, idem *store.Idempotency, now time.Time) error {
+	return s.CreateTokenFn(ctx, version, plan, t, ev, idem, now)
+}
+
+func (s *Store) RevokeToken(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error {
+	return s.RevokeTokenFn(ctx, t, ev)
+}
+
+func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error) {
+	return s.RegenerateTokenFn(ctx, t, newHash, hint, graceUntil, ev)
+}
+
+func (s *Store) EndGrace(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error {
+	return s.EndGraceFn(ctx, t, ev)
+}
+
+// Secrets fakes the store as the authorizer (authorizer.Secrets) calls it.
+type Secrets struct {
+	SecretFn    func(ctx context.Context, hash string) (tokensmith.Secret, error)
+	RecordUseFn func(ctx context.Context, sec tokensmith.Secret, now time.Time, uses int64, inactivity time.Duration) error
+}
+
+func (s *Secrets) Secret(ctx context.Context, hash string) (tokensmith.Secret, error) {
+	return s.SecretFn(ctx, hash)
+}
+
+func (s *Secrets) RecordUse(ctx context.Context, sec tokensmith.Secret, now time.Time, uses int64, inactivity time.Duration) error {
+	return s.RecordUseFn(ctx, sec, now, uses, inactivity)
+}
+
+// OneSecret returns Secrets that know sec alone and take every usage write.
+func OneSecret(sec tokensmith.Secret) *Secrets {
+	return &Secrets{
+		SecretFn: func(_ context.Context, hash string) (tokensmith.Secret, error) {
+			if hash != sec.Hash {
+				return tokensmith.Secret{}, store.ErrNotFound
+			}
+			return sec, nil
+		},
+		RecordUseFn: func(context.Context, tokensmith.Secret, time.Time, int64, time.Duration) error { return nil },
+	}
+}
+
+// Users fakes the verifier of user tokens (authorizer.UserVerifier).
+type Users struct {
+	VerifyFn func(ctx context.Context, raw string) (usertoken.Claims, error)
+}
+
+func (u *Users) Verify(ctx context.Context, raw string) (usertoken.Claims, error) {
+	return u.VerifyFn(ctx, raw)
+}
+
+// NoUsers returns Users that verify no user token.
+func NoUsers() *Users {
+	return &Users{VerifyFn: func(context.Context, string) (usertoken.Claims, error) {
+		return usertoken.Claims{}, usertoken.ErrInvalid
+	}}
+}
+
+// DB fakes the DynamoDB client as the store (store.DB) calls it.
+type DB struct {
+	GetItemFn            func(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	QueryFn              func(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	UpdateItemFn         func(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	TransactWriteItemsFn func(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+func (d *DB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	return d.GetItemFn(ctx, in, optFns...)
+}
+
+func (d *DB) Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	return d.QueryFn(ctx, in, optFns...)
+}
+
+func (d *DB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	return d.UpdateItemFn(ctx, in, optFns...)
+}
+
+func (d *DB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	return d.TransactWriteItemsFn(ctx, in, optFns...)
+}
+
+// Through returns a DB that passes every call to db (DynamoDB Local in
+// tests); a test replaces the field of the call it means to fail.
+func Through(db store.DB) *DB {
+	return &DB{GetItemFn: db.GetItem, QueryFn: db.Query, UpdateItemFn: db.UpdateItem, TransactWriteItemsFn: db.TransactWriteItems}
+}
+
+// Failing returns a DB whose every call fails with err, as an unreachable or
+// throttling table does.
+func Failing(err error) *DB {
+	return &DB{
+		GetItemFn: func(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+			return nil, err
+		},
+		QueryFn: func(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+			return nil, err
+		},
+		UpdateItemFn: func(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+			return nil, err
+		},
+		TransactWriteItemsFn: func(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+			return nil, err
+		},
+	}
+}
+
+// CountingDB passes every call to DB and counts it: GetItem and Query as
+// reads, UpdateItem and TransactWriteItems as writes. DB may be swapped
+// between calls, to fail the next ones.
+type CountingDB struct {
+	DB            store.DB
+	Reads, Writes atomic.Int64
+}
+
+// Calls returns the calls counted, reads and writes.
+func (c *CountingDB) Calls() int64 { return c.Reads.Load() + c.Writes.Load() }
+
+// Reset sets the counts to zero.
+func (c *CountingDB) Reset() {
+	c.Reads.Store(0)
+	c.Writes.Store(0)
+}
+
+func (c *CountingDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.Reads.Add(1)
+	return c.DB.GetItem(ctx, in, optFns...)
+}
+
+func (c *CountingDB) Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	c.Reads.Add(1)
+	return c.DB.Query(ctx, in, optFns...)
+}
+
+func (c *CountingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	c.Writes.Add(1)
+	return c.DB.UpdateItem(ctx, in, optFns...)
+}
+
+func (c *CountingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	c.Writes.Add(1)
+	return c.DB.TransactWriteItems(ctx, in, optFns...)
+}

@@ -1,0 +1,182 @@
+package sites_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/dynamotest"
+	"github.com/tokensmith/tokensmith/internal/principal"
+	"github.com/tokensmith/tokensmith/internal/sites"
+	"github.com/tokensmith/tokensmith/internal/store"
+)
+
+// countingStore reads sites from the table and counts the reads.
+type countingStore struct {
+	st    *store.Store
+	reads atomic.Int64
+}
+
+func (c *countingStore) Site(ctx context.Context, id string) (tokensmith.Site, error) {
+	c.reads.Add(1)
+	return c.st.Site(ctx, id)
+}
+
+// clock is a test's movable time.
+type clock struct{ now time.Time }
+
+func (c *clock) Now() time.Time { return c.now }
+
+type fixture struct {
+	svc   *sites.Service
+	reads *countingStore
+	clock *clock
+	db    *dynamodb.Client
+	table string
+	sites []tokensmith.Site // in two workspaces: 0 and 1 in ws1, 2 in ws2
+}
+
+func newFixture(t *testing.T, size int) *fixture {
+	t.Helper()
+	db, table := dynamotest.NewTable(t)
+	st := store.New(db, table)
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	fx := &fixture{reads: &countingStore{st: st}, clock: &clock{now: now}, db: db, table: table}
+	for _, ws := range []tokensmith.Workspace{
+		{ID: "0000000a0000000000000001", Slug: "one", Plan: tokensmith.PlanEnterprise, CreatedOn: now},
+		{ID: "0000000a0000000000000009", Slug: "nine", Plan: tokensmith.PlanEnterprise, CreatedOn: now},
+	} {
+		if err := st.CreateWorkspace(context.Background(), ws); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, ws := range []string{"0000000a0000000000000001", "0000000a0000000000000001", "0000000a0000000000000009"} {
+		s := tokensmith.Site{ID: "0000000b000000000000000" + string(rune('1'+i)), WorkspaceID: ws, DisplayName: "Site", ShortName: "site",
+			TimeZone: "UTC", CreatedOn: now, LastUpdated: now}
+		if err := st.CreateSite(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+		fx.sites = append(fx.sites, s)
+	}
+	svc, err := sites.New(fx.reads, fx.clock.Now, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.svc = svc
+	return fx
+}
+
+// token is the principal of a site token of s.
+func token(s tokensmith.Site) principal.Principal {
+	return principal.Principal{Kind: principal.Site, TokenID: "t-" + s.ID, SiteID: s.ID, WorkspaceID: s.WorkspaceID, Scope: "sites:read"}
+}
+
+// rename changes a site's display name in the table, as an operator's
+// change does, behind the service's back.
+func (fx *fixture) rename(t *testing.T, id, name string) {
+	t.Helper()
+	_, err := fx.db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(fx.table),
+		Key:                       store.SiteKey(id),
+		UpdateExpression:          aws.String("SET displayName = :n"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": &types.AttributeValueMemberS{Value: name}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCacheExpiry(t *testing.T) {
+	tests := []struct {
+		name      string
+		after     time.Duration
+		wantReads int64
+		wantName  string
+	}{
+		{"hit at once", 0, 1, "Site"},
+		{"hit within 30 s", sites.CacheTTL - time.Millisecond, 1, "Site"},
+		{"miss at 30 s", sites.CacheTTL, 2, "Renamed"},
+		{"miss after 30 s", time.Hour, 2, "Renamed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fx := newFixture(t, sites.CacheSize)
+			s := fx.sites[0]
+			if _, err := fx.svc.Get(t.Context(), token(s), s.ID); err != nil {
+				t.Fatal(err)
+			}
+			fx.rename(t, s.ID, "Renamed")
+			fx.clock.now = fx.clock.now.Add(tc.after)
+			got, err := fx.svc.Get(t.Context(), token(s), s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.DisplayName != tc.wantName || fx.reads.reads.Load() != tc.wantReads {
+				t.Errorf("after %s: Get = %q with %d reads; want %q with %d", tc.after, got.DisplayName, fx.reads.reads.Load(), tc.wantName, tc.wantReads)
+			}
+		})
+	}
+}
+
+func TestCacheIsBounded(t *testing.T) {
+	fx := newFixture(t, 1)
+	a, b := fx.sites[0], fx.sites[1]
+	for _, s := range []tokensmith.Site{a, b, a} {
+		if _, err := fx.svc.Get(t.Context(), token(s), s.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One entry: reading b evicted a, so a is read again.
+	if got := fx.reads.reads.Load(); got != 3 {
+		t.Errorf("reads for a, b, a with room for one site = %d; want 3", got)
+	}
+	if _, err := fx.svc.Get(t.Context(), token(a), a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := fx.reads.reads.Load(); got != 3 {
+		t.Errorf("reads after a again = %d; want 3 (a is cached)", got)
+	}
+}
+
+func TestTenantCheckEvenWhenCached(t *testing.T) {
+	fx := newFixture(t, sites.CacheSize)
+	mine, sameWorkspace, otherWorkspace := fx.sites[0], fx.sites[1], fx.sites[2]
+	for _, s := range fx.sites {
+		if _, err := fx.svc.Get(t.Context(), token(s), s.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every site is cached now; whoever asks is still checked.
+	forged := token(otherWorkspace)
+	forged.WorkspaceID = mine.WorkspaceID
+	tests := []struct {
+		name string
+		p    principal.Principal
+		id   string
+	}{
+		{"site of another workspace", token(mine), otherWorkspace.ID},
+		{"another site of the same workspace", token(mine), sameWorkspace.ID},
+		{"own site id, principal of another workspace", forged, otherWorkspace.ID},
+		{"workspace token", principal.Principal{Kind: principal.Workspace, TokenID: "w", WorkspaceID: mine.WorkspaceID}, mine.ID},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := fx.svc.Get(t.Context(), tc.p, tc.id)
+			var e *apperr.Error
+			if !errors.As(err, &e) || e.Code != apperr.NotFound {
+				t.Errorf("Get(%s) = %v; want not found", tc.id, err)
+			}
+		})
+	}
+	if got, err := fx.svc.List(t.Context(), forged); err == nil {
+		t.Errorf("List for a principal whose site is of another workspace = %v; want not found", got)
+	}
+}

@@ -1,0 +1,295 @@
+package store
+
+import (
+	"time"
+
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/scope"
+	"github.com/tokensmith/tokensmith/internal/token"
+)
+
+// This file holds the items as the table stores them, and their conversion
+// to and from the model of the root package. The attribute names are the
+// table's format: changing one changes what is already stored.
+
+// keys are the key attributes every item carries.
+type keys struct {
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
+	GSI1PK string `dynamodbav:"GSI1PK,omitempty"`
+	GSI1SK string `dynamodbav:"GSI1SK,omitempty"`
+}
+
+type actorItem struct {
+	Type  string `dynamodbav:"type"`
+	ID    string `dynamodbav:"id,omitempty"`
+	Email string `dynamodbav:"email,omitempty"`
+}
+
+func toActorItem(a tokensmith.Actor) actorItem {
+	return actorItem{Type: string(a.Type), ID: a.ID, Email: a.Email}
+}
+
+func (a actorItem) actor() tokensmith.Actor {
+	return tokensmith.Actor{Type: tokensmith.ActorType(a.Type), ID: a.ID, Email: a.Email}
+}
+
+type tokenItem struct {
+	keys
+	ID             string            `dynamodbav:"id"`
+	Kind           token.Kind        `dynamodbav:"kind"`
+	Name           string            `dynamodbav:"name"`
+	SiteID         string            `dynamodbav:"siteId,omitempty"`
+	WorkspaceID    string            `dynamodbav:"workspaceId"`
+	Permissions    scope.Permissions `dynamodbav:"permissions"`
+	Scope          string            `dynamodbav:"scope"`
+	DisplayHint    string            `dynamodbav:"displayHint"`
+	SecretHash     string            `dynamodbav:"secretHash"`
+	PrevSecretHash string            `dynamodbav:"prevSecretHash,omitempty"`
+	CreatedOn      time.Time         `dynamodbav:"createdOn"`
+	CreatedBy      actorItem         `dynamodbav:"createdBy"`
+	LastUsed       *time.Time        `dynamodbav:"lastUsed,omitempty"`
+	UseCount       int64             `dynamodbav:"useCount"`
+	ExpiresOn      time.Time         `dynamodbav:"expiresOn"`
+	TTL            int64             `dynamodbav:"expiresAt"`
+}
+
+func toTokenItem(t tokensmith.Token) tokenItem {
+	return tokenItem{
+		keys: keys{PK: ownerPK(t.Owner()), SK: tokenSK(t.ID)},
+		ID:   t.ID, Kind: t.Kind, Name: t.Name, SiteID: t.SiteID, WorkspaceID: t.WorkspaceID,
+		Permissions: t.Permissions, Scope: t.Scope, DisplayHint: t.DisplayHint,
+		SecretHash: t.SecretHash, PrevSecretHash: t.PrevSecretHash, CreatedOn: t.CreatedOn,
+		CreatedBy: toActorItem(t.CreatedBy), LastUsed: t.LastUsed, UseCount: t.UseCount,
+		ExpiresOn: t.ExpiresOn, TTL: ttl(t.ExpiresOn),
+	}
+}
+
+func (it tokenItem) token() tokensmith.Token {
+	return tokensmith.Token{
+		ID: it.ID, Kind: it.Kind, Name: it.Name, SiteID: it.SiteID, WorkspaceID: it.WorkspaceID,
+		Permissions: it.Permissions, Scope: it.Scope, DisplayHint: it.DisplayHint,
+		SecretHash: it.SecretHash, PrevSecretHash: it.PrevSecretHash, CreatedOn: it.CreatedOn,
+		CreatedBy: it.CreatedBy.actor(), LastUsed: it.LastUsed, UseCount: it.UseCount, ExpiresOn: it.ExpiresOn,
+	}
+}
+
+type secretItem struct {
+	keys
+	Hash        string     `dynamodbav:"hash"`
+	TokenID     string     `dynamodbav:"tokenId"`
+	Kind        token.Kind `dynamodbav:"kind"`
+	SiteID      string     `dynamodbav:"siteId,omitempty"`
+	WorkspaceID string     `dynamodbav:"workspaceId"`
+	Scope       string     `dynamodbav:"scope"`
+	CreatedOn   time.Time  `dynamodbav:"createdOn"`
+	LastUsed    *time.Time `dynamodbav:"lastUsed,omitempty"`
+	ExpiresOn   time.Time  `dynamodbav:"expiresOn"`
+	GraceUntil  *time.Time `dynamodbav:"graceUntil,omitempty"`
+	Plan        string     `dynamodbav:"plan,omitempty"`
+	TTL         int64      `dynamodbav:"expiresAt"`
+}
+
+// toSecretItem is the item of t's current secret. It carries what
+// introspection shows of t, so that the authorizer's one read answers it,
+// and plan, the workspace's plan, which only a workspace token's secret
+// carries.
+func toSecretItem(t tokensmith.Token, plan tokensmith.Plan) secretItem {
+	it := secretItem{
+		keys: keys{PK: secretPK(t.SecretHash), SK: metaSK},
+		Hash: t.SecretHash, TokenID: t.ID, Kind: t.Kind, SiteID: t.SiteID, WorkspaceID: t.WorkspaceID,
+		Scope: t.Scope, CreatedOn: t.CreatedOn, LastUsed: t.LastUsed, ExpiresOn: t.ExpiresOn, TTL: ttl(t.ExpiresOn),
+	}
+	if t.Kind == token.KindWorkspace {
+		it.Plan = string(plan)
+	}
+	return it
+}
+
+func (it secretItem) secret() tokensmith.Secret {
+	return tokensmith.Secret{
+		Hash: it.Hash, TokenID: it.TokenID, Kind: it.Kind, SiteID: it.SiteID, WorkspaceID: it.WorkspaceID,
+		Scope: it.Scope, CreatedOn: it.CreatedOn, LastUsed: it.LastUsed, ExpiresOn: it.ExpiresOn, GraceUntil: it.GraceUntil,
+		Plan: tokensmith.Plan(it.Plan),
+	}
+}
+
+type idempotencyItem struct {
+	keys
+	KeyHash   string `dynamodbav:"keyHash"`
+	BodyHash  string `dynamodbav:"bodyHash"`
+	Sealed    []byte `dynamodbav:"sealed"`
+	ExpiresAt int64  `dynamodbav:"expiresAt"`
+}
+
+func toIdempotencyItem(i Idempotency) idempotencyItem {
+	return idempotencyItem{
+		keys:    keys{PK: idemPK(i.KeyHash), SK: metaSK},
+		KeyHash: i.KeyHash, BodyHash: i.BodyHash, Sealed: i.Sealed, ExpiresAt: i.ExpiresAt,
+	}
+}
+
+// expiredItem marks a token whose expiry is recorded.
+type expiredItem struct {
+	keys
+	TokenID string `dynamodbav:"tokenId"`
+	TTL     int64  `dynamodbav:"expiresAt"`
+}
+
+// toExpiredItem is the mark of tokenID's expiry, recorded at. Stream records
+// live 24 hours; the mark outlives every redelivery.
+func toExpiredItem(tokenID string, at time.Time) expiredItem {
+	return expiredItem{keys: keys{PK: expiredPK(tokenID), SK: metaSK}, TokenID: tokenID, TTL: ttl(at.Add(30 * 24 * time.Hour))}
+}
+
+// auditCounters is what the workspace item keeps of its audit log.
+type auditCounters struct {
+	AuditSeq  int64            `dynamodbav:"auditSeq"`
+	AuditSeqs map[string]int64 `dynamodbav:"auditSeqs"`
+	AuditTime time.Time        `dynamodbav:"auditTime"`
+}
+
+type workspaceItem struct {
+	keys
+	ID           string    `dynamodbav:"id"`
+	Slug         string    `dynamodbav:"slug"`
+	Name         string    `dynamodbav:"name"`
+	Plan         string    `dynamodbav:"plan"`
+	CreatedOn    time.Time `dynamodbav:"createdOn"`
+	TokenVersion int64     `dynamodbav:"tokenVersion"`
+	auditCounters
+}
+
+func toWorkspaceItem(ws tokensmith.Workspace) workspaceItem {
+	return workspaceItem{
+		keys: keys{PK: workspacePK(ws.ID), SK: metaSK},
+		ID:   ws.ID, Slug: ws.Slug, Name: ws.Name, Plan: string(ws.Plan), CreatedOn: ws.CreatedOn,
+		TokenVersion: ws.TokenVersion, auditCounters: auditCounters{AuditSeqs: map[string]int64{}},
+	}
+}
+
+func (it workspaceItem) workspace() tokensmith.Workspace {
+	return tokensmith.Workspace{
+		ID: it.ID, Slug: it.Slug, Name: it.Name, Plan: tokensmith.Plan(it.Plan), CreatedOn: it.CreatedOn,
+		TokenVersion: it.TokenVersion,
+	}
+}
+
+type slugItem struct {
+	keys
+	WorkspaceID string `dynamodbav:"workspaceId"`
+}
+
+func toSlugItem(ws tokensmith.Workspace) slugItem {
+	return slugItem{keys: keys{PK: slugPK(ws.Slug), SK: metaSK}, WorkspaceID: ws.ID}
+}
+
+type siteItem struct {
+	keys
+	ID            string     `dynamodbav:"id"`
+	WorkspaceID   string     `dynamodbav:"workspaceId"`
+	DisplayName   string     `dynamodbav:"displayName"`
+	ShortName     string     `dynamodbav:"shortName"`
+	TimeZone      string     `dynamodbav:"timeZone"`
+	CreatedOn     time.Time  `dynamodbav:"createdOn"`
+	LastUpdated   time.Time  `dynamodbav:"lastUpdated"`
+	LastPublished *time.Time `dynamodbav:"lastPublished"`
+	TokenVersion  int64      `dynamodbav:"tokenVersion"`
+}
+
+func toSiteItem(s tokensmith.Site) siteItem {
+	return siteItem{
+		keys: keys{PK: sitePK(s.ID), SK: metaSK, GSI1PK: workspaceSitesGSI1PK(s.WorkspaceID), GSI1SK: sitePK(s.ID)},
+		ID:   s.ID, WorkspaceID: s.WorkspaceID, DisplayName: s.DisplayName, ShortName: s.ShortName,
+		TimeZone: s.TimeZone, CreatedOn: s.CreatedOn, LastUpdated: s.LastUpdated, LastPublished: s.LastPublished,
+		TokenVersion: s.TokenVersion,
+	}
+}
+
+func (it siteItem) site() tokensmith.Site {
+	return tokensmith.Site{
+		ID: it.ID, WorkspaceID: it.WorkspaceID, DisplayName: it.DisplayName, ShortName: it.ShortName,
+		TimeZone: it.TimeZone, CreatedOn: it.CreatedOn, LastUpdated: it.LastUpdated, LastPublished: it.LastPublished,
+		TokenVersion: it.TokenVersion,
+	}
+}
+
+type userItem struct {
+	keys
+	ID    string `dynamodbav:"id"`
+	Email string `dynamodbav:"email"`
+}
+
+func toUserItem(u tokensmith.User) userItem {
+	return userItem{keys: keys{PK: userPK(u.ID), SK: metaSK}, ID: u.ID, Email: u.Email}
+}
+
+type emailItem struct {
+	keys
+	UserID string `dynamodbav:"userId"`
+}
+
+func toEmailItem(u tokensmith.User) emailItem {
+	return emailItem{keys: keys{PK: emailPK(u.Email), SK: metaSK}, UserID: u.ID}
+}
+
+type membershipItem struct {
+	keys
+	UserID string `dynamodbav:"userId"`
+	Role   string `dynamodbav:"role"`
+}
+
+func toMembershipItem(m tokensmith.Membership) membershipItem {
+	pk := placePK(m.Place)
+	return membershipItem{
+		keys:   keys{PK: pk, SK: memberSK(m.UserID), GSI1PK: userPK(m.UserID), GSI1SK: pk},
+		UserID: m.UserID, Role: string(m.Role),
+	}
+}
+
+type workspaceRefItem struct {
+	ID   string `dynamodbav:"id"`
+	Slug string `dynamodbav:"slug"`
+}
+
+type auditItem struct {
+	keys
+	ID        string           `dynamodbav:"eventId"`
+	Seq       int64            `dynamodbav:"seq"`
+	TypeSeq   int64            `dynamodbav:"typeSeq"`
+	Type      string           `dynamodbav:"eventType"`
+	SubType   string           `dynamodbav:"eventSubType"`
+	Timestamp time.Time        `dynamodbav:"timestamp"`
+	Actor     actorItem        `dynamodbav:"actor"`
+	Workspace workspaceRefItem `dynamodbav:"workspace"`
+	Payload   map[string]any   `dynamodbav:"payload"`
+}
+
+// toAuditItem is the item of ev at its places ev.Seq and ev.TypeSeq.
+func toAuditItem(ev tokensmith.Event) auditItem {
+	ws := ev.Workspace.ID
+	return auditItem{
+		keys: keys{PK: auditPK(ws), SK: seqKey(ev.Seq), GSI1PK: auditTypePK(ws, ev.Type), GSI1SK: seqKey(ev.TypeSeq)},
+		ID:   ev.ID, Seq: ev.Seq, TypeSeq: ev.TypeSeq, Type: ev.Type, SubType: ev.SubType, Timestamp: ev.Timestamp,
+		Actor: toActorItem(ev.Actor), Workspace: workspaceRefItem{ID: ws, Slug: ev.Workspace.Slug}, Payload: ev.Payload,
+	}
+}
+
+func (it auditItem) event() tokensmith.Event {
+	return tokensmith.Event{
+		ID: it.ID, Seq: it.Seq, TypeSeq: it.TypeSeq, Type: it.Type, SubType: it.SubType, Timestamp: it.Timestamp,
+		Actor: it.Actor.actor(), Workspace: tokensmith.WorkspaceRef{ID: it.Workspace.ID, Slug: it.Workspace.Slug},
+		Payload: it.Payload,
+	}
+}
+
+// ttl returns the value of the table's TTL attribute for an item that
+// expires at t: Unix seconds, rounded up so that TTL never removes an item
+// before it has expired.
+func ttl(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}

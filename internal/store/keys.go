@@ -1,0 +1,93 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/token"
+)
+
+// This file builds and parses every key of the table; no other file, and no
+// other package, spells a key prefix. The package comment's table of items
+// is held against these builders by a test.
+
+// Prefixes of partition and sort keys.
+const (
+	prefixWorkspace = "WS#"
+	prefixSite      = "SITE#"
+	prefixSlug      = "SLUG#"
+	prefixUser      = "USER#"
+	prefixEmail     = "EMAIL#"
+	prefixSecret    = "SECRET#"
+	prefixAudit     = "AUDIT#"
+	prefixIdem      = "IDEM#"
+	prefixExpired   = "EXPIRED#"
+	prefixToken     = "TOKEN#"
+	prefixMember    = "MEMBER#"
+	prefixSeq       = "SEQ#"
+
+	// metaSK is the sort key of an entity's own item.
+	metaSK = "#META"
+	// sitesSuffix ends the index key under which a workspace's sites are listed.
+	sitesSuffix = "#SITES"
+)
+
+func workspacePK(id string) string    { return prefixWorkspace + id }
+func sitePK(id string) string         { return prefixSite + id }
+func slugPK(slug string) string       { return prefixSlug + slug }
+func userPK(id string) string         { return prefixUser + id }
+func emailPK(email string) string     { return prefixEmail + email }
+func secretPK(hash string) string     { return prefixSecret + hash }
+func idemPK(keyHash string) string    { return prefixIdem + keyHash }
+func expiredPK(tokenID string) string { return prefixExpired + tokenID }
+func tokenSK(id string) string        { return prefixToken + id }
+func memberSK(userID string) string   { return prefixMember + userID }
+
+// workspaceSitesGSI1PK is the index key under which a workspace's sites are listed.
+func workspaceSitesGSI1PK(wsID string) string { return workspacePK(wsID) + sitesSuffix }
+
+// auditPK is the partition of a workspace's whole audit log.
+func auditPK(wsID string) string { return prefixAudit + wsID }
+
+// auditTypePK is the index partition of one event type's log.
+func auditTypePK(wsID, eventType string) string { return auditPK(wsID) + "#" + eventType }
+
+// seqKey is the sort key of the event at place n of a log: zero-padded, so
+// that the keys sort as the numbers do.
+func seqKey(n int64) string { return fmt.Sprintf("%s%012d", prefixSeq, n) }
+
+// ownerPK is the partition of a token's owner, where its record is kept.
+func ownerPK(o tokensmith.Owner) string {
+	if o.Kind == token.KindSite {
+		return sitePK(o.ID)
+	}
+	return workspacePK(o.ID)
+}
+
+// placePK is the partition of a membership's place.
+func placePK(p tokensmith.Place) string {
+	if p.IsSite() {
+		return sitePK(p.SiteID)
+	}
+	return workspacePK(p.WorkspaceID)
+}
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		AttrPK: &types.AttributeValueMemberS{Value: pk},
+		AttrSK: &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+// SecretKey is the key of the item the authorizer reads for a secret's hash.
+func SecretKey(hash string) map[string]types.AttributeValue { return key(secretPK(hash), metaSK) }
+
+// SiteKey is the key of a site's item.
+func SiteKey(id string) map[string]types.AttributeValue { return key(sitePK(id), metaSK) }
+
+// IsTokenSortKey reports whether sk is the sort key of a token record, as a
+// stream record's keys show it.
+func IsTokenSortKey(sk string) bool { return strings.HasPrefix(sk, prefixToken) }

@@ -1,0 +1,200 @@
+package usertoken
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-jose/go-jose/v4"
+)
+
+// How often the key set asks the issuer.
+const (
+	// retryAfterFailure bounds the attempts while no keys have ever been
+	// fetched: the discovery document or the JWKS failed, and every
+	// verification in between fails closed without a request.
+	retryAfterFailure = 5 * time.Second
+	// refreshInterval bounds the refetches made for tokens whose key id is
+	// not in the cached JWKS, so tokens with made-up key ids cannot make the
+	// service hammer the issuer.
+	refreshInterval = time.Minute
+	// maxKeyAge is how long fetched keys are used before they are fetched
+	// again, so a key the issuer withdraws stops being accepted. When that
+	// refetch fails the old keys stay in use.
+	maxKeyAge = time.Hour
+	// maxDocument bounds what is read of a JWKS.
+	maxDocument = 1 << 20
+)
+
+// keySet finds the issuer's JWKS through its discovery document and caches
+// the keys. go-oidc's RemoteKeySet fetches again for every unknown key id;
+// this one does so at most once per refreshInterval, by its clock.
+type keySet struct {
+	issuer string
+	client *http.Client
+	now    func() time.Time
+
+	// cached is what warm verifications read, without a lock.
+	cached atomic.Pointer[fetchedKeys]
+
+	// mu is held across a fetch, so concurrent misses make one request, and
+	// guards the fields below.
+	mu          sync.Mutex
+	jwksURL     string // from the discovery document, once it was read
+	lastAttempt time.Time
+	lastErr     error // of the last attempt, while no keys were ever fetched
+}
+
+type fetchedKeys struct {
+	keys []jose.JSONWebKey
+	at   time.Time
+}
+
+func newKeySet(issuer string, client *http.Client, now func() time.Time) *keySet {
+	return &keySet{issuer: issuer, client: client, now: now}
+}
+
+// keys returns the keys to try for a token with key id kid, fetching them
+// when none were fetched yet, when kid is unknown, or when they are older
+// than maxKeyAge, each within its bound.
+func (k *keySet) keys(ctx context.Context, kid string) ([]jose.JSONWebKey, error) {
+	if c := k.cached.Load(); c != nil && fresh(c, kid, k.now()) {
+		return c.keys, nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := k.now()
+	c := k.cached.Load()
+	switch {
+	case c == nil:
+		if !k.lastAttempt.IsZero() && now.Sub(k.lastAttempt) < retryAfterFailure {
+			return nil, k.lastErr
+		}
+		first, err := k.fetch(ctx, now)
+		if err != nil {
+			k.lastErr = err
+			return nil, err
+		}
+		return first.keys, nil
+	case fresh(c, kid, now) || now.Sub(k.lastAttempt) < refreshInterval:
+		// Another caller refreshed meanwhile, or one did lately: an unknown
+		// key id now is the token's fault.
+		return c.keys, nil
+	}
+	refreshed, err := k.fetch(ctx, now)
+	switch {
+	case err == nil:
+		return refreshed.keys, nil
+	case !has(c.keys, kid):
+		// The key may be one the issuer just rotated in: no verdict.
+		return nil, err
+	}
+	// Only age called for the refresh: the keys in hand still serve.
+	return c.keys, nil
+}
+
+// fresh reports whether c can decide a token with key id kid at now
+// without asking the issuer.
+func fresh(c *fetchedKeys, kid string, now time.Time) bool {
+	return now.Sub(c.at) < maxKeyAge && has(c.keys, kid)
+}
+
+// has reports whether keys hold kid; a token without a key id is checked
+// against every key.
+func has(keys []jose.JSONWebKey, kid string) bool {
+	if kid == "" {
+		return len(keys) > 0
+	}
+	for i := range keys {
+		if keys[i].KeyID == kid {
+			return true
+		}
+	}
+	return false
+}
+
+// fetch reads the discovery document (once it has succeeded, never again)
+// and the JWKS, and caches the keys. k.mu is held. A fetch that fails
+// because the caller gave up does not count as an attempt.
+func (k *keySet) fetch(ctx context.Context, now time.Time) (*fetchedKeys, error) {
+	c, err := k.fetchKeys(ctx, now)
+	if err != nil && ctx.Err() != nil {
+		return nil, err
+	}
+	k.lastAttempt = now
+	if err != nil {
+		return nil, err
+	}
+	k.cached.Store(c)
+	return c, nil
+}
+
+func (k *keySet) fetchKeys(ctx context.Context, now time.Time) (*fetchedKeys, error) {
+	if k.jwksURL == "" {
+		// go-oidc's provider reads the discovery document and checks that it
+		// names the configured issuer.
+		p, err := oidc.NewProvider(oidc.ClientContext(ctx, k.client), k.issuer)
+		if err != nil {
+			return nil, fmt.Errorf("discovery: %w", err)
+		}
+		var doc struct {
+			JWKSURL string `json:"jwks_uri"`
+		}
+		if err := p.Claims(&doc); err != nil || doc.JWKSURL == "" {
+			return nil, fmt.Errorf("discovery of %s: no jwks_uri", k.issuer)
+		}
+		k.jwksURL = doc.JWKSURL
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.jwksURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("jwks: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := k.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("jwks: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocument))
+	if err != nil {
+		return nil, fmt.Errorf("jwks: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("jwks %s: %s", k.jwksURL, resp.Status)
+	}
+	keys, err := parseJWKS(body)
+	if err != nil {
+		return nil, fmt.Errorf("jwks %s: %w", k.jwksURL, err)
+	}
+	return &fetchedKeys{keys: keys, at: now}, nil
+}
+
+// parseJWKS reads a JWKS, skipping keys it cannot use (a type go-jose does
+// not know, or private material) rather than refusing the whole set.
+func parseJWKS(body []byte) ([]jose.JSONWebKey, error) {
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &set); err != nil {
+		return nil, err
+	}
+	var keys []jose.JSONWebKey
+	for _, raw := range set.Keys {
+		var key jose.JSONWebKey
+		if err := key.UnmarshalJSON(raw); err != nil || !key.Valid() || !key.IsPublic() {
+			continue
+		}
+		keys = append(keys, key)
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("no usable keys")
+	}
+	return keys, nil
+}

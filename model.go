@@ -1,0 +1,203 @@
+package tokensmith
+
+import (
+	"time"
+
+	"github.com/tokensmith/tokensmith/internal/scope"
+	"github.com/tokensmith/tokensmith/internal/token"
+)
+
+// The model below is tokensmith's domain: plain values with the methods that
+// follow from their meaning alone. The store keeps them in DynamoDB items of
+// its own, and the HTTP edge renders them as JSON types of its own, so that
+// neither the table's format nor the wire format is fixed by these types.
+// The root imports only the leaf packages token and scope, which import
+// nothing of the repository's, so every package may import the root.
+
+// Plan is a workspace's plan.
+type Plan string
+
+// Plans of a workspace.
+const (
+	PlanFree       Plan = "free"
+	PlanEnterprise Plan = "enterprise"
+)
+
+// Role is what a person may do in a workspace or on a site.
+type Role string
+
+// Roles a person can hold.
+const (
+	RoleAdmin  Role = "admin"
+	RoleMember Role = "member"
+)
+
+// Workspace is a tenant: it owns sites, people and workspace tokens.
+type Workspace struct {
+	ID        string
+	Slug      string
+	Name      string
+	Plan      Plan
+	CreatedOn time.Time
+	// TokenVersion changes with every token created for the workspace; a
+	// create that counted tokens at an older version loses.
+	TokenVersion int64
+}
+
+// Ref returns how audit events name w.
+func (w Workspace) Ref() WorkspaceRef { return WorkspaceRef{ID: w.ID, Slug: w.Slug} }
+
+// Site belongs to one workspace and owns site tokens.
+type Site struct {
+	ID            string
+	WorkspaceID   string
+	DisplayName   string
+	ShortName     string
+	TimeZone      string
+	CreatedOn     time.Time
+	LastUpdated   time.Time
+	LastPublished *time.Time
+	// TokenVersion changes with every token created for the site.
+	TokenVersion int64
+}
+
+// User is a person, known by email.
+type User struct {
+	ID    string
+	Email string
+}
+
+// Place is where a membership is: a workspace, or one of its sites.
+type Place struct {
+	WorkspaceID string
+	SiteID      string // empty for a workspace membership
+}
+
+// IsSite reports whether p is a site rather than a workspace.
+func (p Place) IsSite() bool { return p.SiteID != "" }
+
+// Membership is a person's role in a place.
+type Membership struct {
+	Place  Place
+	UserID string
+	Role   Role
+}
+
+// Owner is what a token belongs to: a site or a workspace.
+type Owner struct {
+	Kind token.Kind
+	ID   string
+}
+
+// Token is a token's record: everything about it but the secret, which is
+// kept only as the SHA-256 in SecretHash.
+type Token struct {
+	ID          string
+	Kind        token.Kind
+	Name        string
+	SiteID      string // site tokens
+	WorkspaceID string
+	Permissions scope.Permissions
+	Scope       string
+	DisplayHint string
+	SecretHash  string
+	// PrevSecretHash is the secret a regenerate with a grace period replaced.
+	PrevSecretHash string
+	CreatedOn      time.Time
+	CreatedBy      Actor
+	LastUsed       *time.Time
+	UseCount       int64
+	// ExpiresOn is when the token expires unless used again.
+	ExpiresOn time.Time
+}
+
+// Owner returns the site or workspace the token belongs to.
+func (t Token) Owner() Owner { return ownerOf(t.Kind, t.SiteID, t.WorkspaceID) }
+
+// Active reports whether the token works at now. Expiry is checked on every
+// read, since TTL removes expired items only eventually.
+func (t Token) Active(now time.Time) bool { return now.Before(t.ExpiresOn) }
+
+// Secret is what the authorizer reads, in one lookup, for a presented
+// secret: the token's identity and scopes, which never change, its expiry,
+// and what introspection shows of it (createdOn, lastUsed), so that a
+// decision carries everything an introspection answers.
+type Secret struct {
+	Hash        string
+	TokenID     string
+	Kind        token.Kind
+	SiteID      string // site tokens
+	WorkspaceID string
+	Scope       string
+	// CreatedOn is the token's; zero on a secret stored before secrets
+	// carried it.
+	CreatedOn time.Time
+	// LastUsed is the token's last recorded use, as of the last usage write.
+	LastUsed  *time.Time
+	ExpiresOn time.Time
+	// GraceUntil is set on a secret replaced by a regenerate with a grace period.
+	GraceUntil *time.Time
+	// Plan is the plan of a workspace token's workspace, written on its
+	// secrets when the token is created and by every plan change, so that
+	// the authorizer learns it from the one read it makes. Site tokens'
+	// secrets carry none.
+	Plan Plan
+}
+
+// Owner returns the site or workspace the secret's token belongs to.
+func (s Secret) Owner() Owner { return ownerOf(s.Kind, s.SiteID, s.WorkspaceID) }
+
+// Active reports whether the secret works at now: not expired, and not past
+// the grace period of a regenerate.
+func (s Secret) Active(now time.Time) bool {
+	return now.Before(s.ExpiresOn) && (s.GraceUntil == nil || now.Before(*s.GraceUntil))
+}
+
+func ownerOf(k token.Kind, siteID, workspaceID string) Owner {
+	if k == token.KindSite {
+		return Owner{token.KindSite, siteID}
+	}
+	return Owner{token.KindWorkspace, workspaceID}
+}
+
+// ActorType says who made a change.
+type ActorType string
+
+// Actor types of audit events.
+const (
+	ActorPerson ActorType = "person"
+	ActorToken  ActorType = "token"
+	ActorSystem ActorType = "system"
+)
+
+// Actor is who made a change: a person, a token (revoking itself), or the
+// system (operators and expiry).
+type Actor struct {
+	Type  ActorType
+	ID    string
+	Email string
+}
+
+// WorkspaceRef names a workspace in an audit event.
+type WorkspaceRef struct {
+	ID   string
+	Slug string
+}
+
+// Event is one entry of a workspace's audit log. It is only ever written in
+// the same transaction as the change it records.
+//
+// Each event has a place in its workspace's log, Seq (1, 2, ...), and in the
+// log of its type, TypeSeq, both assigned when it is written; timestamps
+// never go backwards in either.
+type Event struct {
+	ID        string
+	Seq       int64
+	TypeSeq   int64
+	Type      string
+	SubType   string
+	Timestamp time.Time
+	Actor     Actor
+	Workspace WorkspaceRef
+	Payload   map[string]any
+}
