@@ -49,7 +49,7 @@ for (const p of ["index.html", js, css, icon]) {
   files.push({
     path: p,
     contentType: types[path.extname(p)],
-    cacheControl: p === "index.html" ? "no-cache" : "public, max-age=31536000, immutable",
+    cacheControl: p === "index.html" ? "no-store" : "public, max-age=31536000, immutable",
     bytes: body.length,
     gzipBytes: gz,
     sha256: createHash("sha256").update(body).digest("hex"),

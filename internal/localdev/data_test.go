@@ -108,7 +108,7 @@ func TestScopeMatrix(t *testing.T) {
 		"none": "", "garbage": "garbage", "bad checksum": siteAll[:len(siteAll)-1] + "x",
 		"site token": siteAll, "site token without the scope": siteNone, "workspace token": ws, "user token": e.demo.AdminToken,
 	}
-	params := map[string]string{"{site_id}": e.demo.SiteID, "{workspace_id}": e.demo.WorkspaceID, "{token_id}": siteAllID}
+	params := map[string]string{"{site_id}": e.demo.SiteID, "{workspace_id}": e.demo.WorkspaceID, "{token_id}": siteAllID, "{file+}": "config.json"}
 	for _, rt := range route.Table {
 		path := rt.Path
 		for k, v := range params {
@@ -139,9 +139,10 @@ func TestScopeMatrix(t *testing.T) {
 						t.Errorf("public route = %d %s", r.status, r.raw)
 					}
 				case rt.Auth == route.User && name != "user token",
-					rt.Auth == route.APIToken && (name == "none" || name == "garbage" || name == "bad checksum" || name == "user token"):
+					rt.Auth == route.APIToken && (name == "none" || name == "garbage" || name == "bad checksum" || name == "user token"),
+					rt.Auth == route.APITokenOrUser && (name == "none" || name == "garbage" || name == "bad checksum"):
 					wantError(t, r, 401, "not_authorized")
-				case rt.Auth == route.APIToken && rt.Scope != "" && !strings.Contains(map[string]string{
+				case rt.Auth.TakesAPIToken() && name != "user token" && rt.Scope != "" && !strings.Contains(map[string]string{
 					"site token": "sites:read", "site token without the scope": "forms:read", "workspace token": "workspace_activity:read",
 				}[name], rt.Scope):
 					wantError(t, r, 403, "missing_scopes")
