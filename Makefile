@@ -5,7 +5,7 @@
 GO ?= go
 WITH_DYNAMODB := $(GO) run ./cmd/dynamodb-local --
 
-.PHONY: run test lint bench fuzz stress build vet bundle console-check
+.PHONY: run test lint bench bench-console fuzz stress build vet bundle console-check
 
 # bundle builds the web console into console/dist, which package console
 # embeds: every Go build of the module needs it, so run, test, vet, build and
@@ -53,6 +53,16 @@ lint:
 # docs/BENCHMARKS.md.
 bench: bundle
 	$(WITH_DYNAMODB) $(GO) run ./cmd/bench
+
+# bench-console runs the console's browser tests against the local stack and
+# rewrites only the console's section of docs/BENCHMARKS.md (first load as
+# served, time to the token list), which `make bench` keeps.
+CONSOLE_METRICS := .build/console-metrics.json
+
+bench-console: bundle
+	@mkdir -p $(dir $(CONSOLE_METRICS))
+	CONSOLE_METRICS=$(CURDIR)/$(CONSOLE_METRICS) $(WITH_DYNAMODB) $(GO) test -count=1 -run '^TestConsoleInBrowser$$' ./internal/localdev
+	$(GO) run ./cmd/bench -console-metrics $(CONSOLE_METRICS)
 
 # stress runs the load-with-invariants and race tests in their long form
 # (`make test` runs them short).

@@ -146,6 +146,9 @@ type Api struct {
 		} `yaml:"Authorizers"`
 	} `yaml:"Auth"`
 	GatewayResponses map[string]GatewayResponse `yaml:"GatewayResponses"`
+	// MinimumCompressionSize is the smallest body gzipped for a client that
+	// accepts it; nil turns compression off.
+	MinimumCompressionSize *int `yaml:"MinimumCompressionSize"`
 	// DefinitionBody holds the routes written into the API's definition
 	// rather than as function events, by path and lower-case method.
 	DefinitionBody struct {
