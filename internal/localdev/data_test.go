@@ -108,8 +108,11 @@ func TestScopeMatrix(t *testing.T) {
 		"none": "", "garbage": "garbage", "bad checksum": siteAll[:len(siteAll)-1] + "x",
 		"site token": siteAll, "site token without the scope": siteNone, "workspace token": ws, "user token": e.demo.AdminToken,
 	}
-	params := map[string]string{"{site_id}": e.demo.SiteID, "{workspace_id}": e.demo.WorkspaceID, "{token_id}": siteAllID, "{file+}": "config.json"}
+	params := map[string]string{"{site_id}": e.demo.SiteID, "{workspace_id}": e.demo.WorkspaceID, "{token_id}": siteAllID}
 	for _, rt := range route.Table {
+		if rt.Function == route.Console {
+			continue // pages, not the API's JSON: TestConsoleServed holds them
+		}
 		path := rt.Path
 		for k, v := range params {
 			path = strings.ReplaceAll(path, k, v)
