@@ -23,12 +23,12 @@ import (
 // the code.
 const apiDoc = "docs/API.md"
 
-// docTable returns the rows of the Markdown table of apiDoc whose header
+// docTable returns the rows of the Markdown table of file whose header
 // cells are header, each row's cells trimmed and without backticks. It
 // fails the test when there is no such table, or more than one.
-func docTable(t *testing.T, header ...string) [][]string {
+func docTable(t *testing.T, file string, header ...string) [][]string {
 	t.Helper()
-	b, err := os.ReadFile(apiDoc)
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func docTable(t *testing.T, header ...string) [][]string {
 		}
 	}
 	if found != 1 {
-		t.Fatalf("%s has %d tables with the header %q; want 1", apiDoc, found, header)
+		t.Fatalf("%s has %d tables with the header %q; want 1", file, found, header)
 	}
 	return rows
 }
@@ -108,7 +108,7 @@ func compareSets(t *testing.T, what string, doc, code []string) {
 // ways: method and path, and the credential and scope each route needs.
 func TestDocRoutes(t *testing.T) {
 	credential := map[route.Auth]string{route.User: "user token", route.APIToken: "API token", route.APITokenOrUser: "API token or user token", route.Public: "none"}
-	rows := docTable(t, "method", "path", "credential", "scope", "success")
+	rows := docTable(t, apiDoc, "method", "path", "credential", "scope", "success")
 	documented := map[string][]string{}
 	var doc []string
 	for _, r := range rows {
@@ -191,7 +191,7 @@ func errorCodes(t *testing.T) []string {
 	if len(codes) == 0 {
 		t.Fatal("found no Code constants in internal/apperr")
 	}
-	api, err := load(t).Api()
+	api, err := load(t).API()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func errorCodes(t *testing.T) []string {
 // TestDocErrorCodes holds the errors table of docs/API.md to the codes the
 // code can produce, both ways, and each code's status to apperr.Status.
 func TestDocErrorCodes(t *testing.T) {
-	rows := docTable(t, "status", "code", "when")
+	rows := docTable(t, apiDoc, "status", "code", "when")
 	var doc []string
 	for _, r := range rows {
 		if len(r) != 3 {
@@ -240,7 +240,7 @@ func TestDocErrorCodes(t *testing.T) {
 // internal/scope, both ways: every API of each token kind with its maximum
 // level and the scopes that level grants, and nothing else.
 func TestDocScopes(t *testing.T) {
-	rows := docTable(t, "API", "token kind", "maximum level", "scopes")
+	rows := docTable(t, apiDoc, "API", "token kind", "maximum level", "scopes")
 	var doc []string
 	for _, r := range rows {
 		if len(r) != 4 {
@@ -282,4 +282,52 @@ func unique(s []string) []string {
 		}
 	}
 	return out
+}
+
+// TestReadmeLayout holds the README's layout table to the tree: every path
+// it names exists, every Go package and every top-level folder is named
+// (itself, through a pattern such as functions/*, or, for a folder, by a
+// path inside it).
+func TestReadmeLayout(t *testing.T) {
+	var named []string
+	for _, row := range docTable(t, "README.md", "path", "what") {
+		for _, p := range strings.Split(row[0], ",") {
+			p = strings.TrimSuffix(strings.Fields(p)[0], "/")
+			matches, err := filepath.Glob(p)
+			if err != nil || len(matches) == 0 {
+				t.Errorf("README layout names %s, which is not in the tree", p)
+			}
+			named = append(named, p)
+		}
+	}
+	covered := func(dir string, inside bool) bool {
+		for _, p := range named {
+			if ok, _ := filepath.Match(p, dir); ok || (inside && strings.HasPrefix(p, dir+"/")) {
+				return true
+			}
+		}
+		return false
+	}
+	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		name := d.Name()
+		if path != "." && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules" || name == "dist") {
+			return filepath.SkipDir
+		}
+		if path != "." && !strings.Contains(path, "/") && !covered(path, true) {
+			t.Errorf("README layout does not name the folder %s", path)
+		}
+		if goFiles, _ := filepath.Glob(filepath.Join(path, "*.go")); path != "." && len(goFiles) > 0 && !covered(path, false) {
+			t.Errorf("README layout does not name the package %s", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

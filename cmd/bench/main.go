@@ -382,8 +382,10 @@ Notes:
   builds them but for this machine's architecture; sizes are of the linux/arm64 builds.
 - Bootstrap sizes before and after the local development code (the local gateway, its policy
   evaluator, the dev issuer) moved to ` + "`internal/localdev`" + ` and each main came to wire only its
-  own function (before, every function linked every function's handlers), as ` + "`make build`" + `
-  builds them; packages counted with ` + "`go list -deps`" + ` for linux/arm64, the standard library
+  own service (before, every function linked every function's handlers; the HTTP functions
+  still import the one ` + "`httpapi`" + ` package, so they link its other services' packages, whose
+  unused code the linker drops), measured at that change, as ` + "`make build`" + ` builds them
+  (today's sizes are in the table above); packages counted with ` + "`go list -deps`" + ` for linux/arm64, the standard library
   included. The file grows in 64 KiB steps (the segments' alignment), so a change of a few
   kilobytes of code shows as 0 or 65,536 bytes:
 

@@ -32,7 +32,7 @@ func TestEvents(t *testing.T) {
 	}
 	expired := 0
 	for _, e := range page.Events {
-		if e.SubType == "token_expired" {
+		if e.SubType == audit.SubTokenExpired {
 			expired++
 			if tok, _ := e.Payload["token"].(map[string]any); tok["id"] != "65f0c0ffee00000000000012" || e.Actor.Type != tokensmith.ActorSystem {
 				t.Errorf("token_expired event = %+v", e)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tokensmith/tokensmith/internal/audit"
 	"io"
 	"log/slog"
 	"strings"
@@ -86,7 +87,7 @@ func newFixture(t testing.TB) *fixture {
 	tok := tokensmith.Token{ID: "0000000b0000000000000001", Kind: token.KindSite, Name: "bench", SiteID: site.ID, WorkspaceID: ws.ID,
 		Permissions: perms, Scope: scope.Join(scope.Expand(perms)), SecretHash: token.Hash(secret), CreatedOn: now,
 		ExpiresOn: now.Add(token.Inactivity)}
-	ev := tokensmith.Event{ID: "e1", Type: "api_token", SubType: "token_created", Timestamp: now, Workspace: tokensmith.WorkspaceRef{ID: ws.ID}}
+	ev := tokensmith.Event{ID: "e1", Type: audit.TypeAPIToken, SubType: audit.SubTokenCreated, Timestamp: now, Workspace: tokensmith.WorkspaceRef{ID: ws.ID}}
 	if err := st.CreateToken(ctx, 0, "", tok, ev, nil, now); err != nil {
 		t.Fatal(err)
 	}

@@ -19,14 +19,14 @@ func Policy(methodArn string, r route.Route, effect string) events.APIGatewayCus
 		Statement: []events.IAMPolicyStatement{{
 			Action:   []string{"execute-api:Invoke"},
 			Effect:   effect,
-			Resource: []string{ResourceArn(methodArn, r)},
+			Resource: []string{ResourceARN(methodArn, r)},
 		}},
 	}
 }
 
-// ResourceArn returns the execute-api ARN of route r on the API and stage of
+// ResourceARN returns the execute-api ARN of route r on the API and stage of
 // methodArn (arn:aws:execute-api:region:account:api/stage/METHOD/path).
-func ResourceArn(methodArn string, r route.Route) string {
+func ResourceARN(methodArn string, r route.Route) string {
 	parts := strings.SplitN(methodArn, "/", 3)
 	base := parts[0]
 	if len(parts) > 1 {

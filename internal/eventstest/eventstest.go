@@ -86,9 +86,9 @@ type Fixture struct {
 	calls *recorder
 }
 
-// NewFixture creates a table holding the fixture for the function
+// newFixture creates a table holding the fixture for the function
 // logicalID.
-func NewFixture(t *testing.T, logicalID string) *Fixture {
+func newFixture(t *testing.T, logicalID string) *Fixture {
 	t.Helper()
 	db, table := dynamotest.NewTable(t)
 	st := store.New(db, table)
@@ -157,9 +157,9 @@ func root() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// Check feeds every events/<function>-*.json to invoke and compares the
+// check feeds every events/<function>-*.json to invoke and compares the
 // answer (or the error) with its golden file.
-func Check(t *testing.T, function string, invoke func(ctx context.Context, event []byte) (any, error)) {
+func check(t *testing.T, function string, invoke func(ctx context.Context, event []byte) (any, error)) {
 	files, err := filepath.Glob(filepath.Join(root(), "events", function+"-*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no events/%s-*.json: %v", function, err)
@@ -246,12 +246,12 @@ func Run[E, R any](t *testing.T, logicalID string, newHandler Wiring[E, R]) *Fix
 			t.Errorf("newHandler with no environment = %v; want an error naming one of %v", err, names)
 		}
 	})
-	fx := NewFixture(t, logicalID)
+	fx := newFixture(t, logicalID)
 	h, err := newHandler(context.Background(), fx.Getenv, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	Check(t, functionDir(logicalID), func(ctx context.Context, raw []byte) (any, error) {
+	check(t, functionDir(logicalID), func(ctx context.Context, raw []byte) (any, error) {
 		var ev E
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			t.Fatal(err)

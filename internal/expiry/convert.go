@@ -7,9 +7,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// FromStream converts a stream record's image, in aws-lambda-go's types, to
+// fromStream converts a stream record's image, in aws-lambda-go's types, to
 // the SDK's, which the store decodes.
-func FromStream(image map[string]events.DynamoDBAttributeValue) (map[string]types.AttributeValue, error) {
+func fromStream(image map[string]events.DynamoDBAttributeValue) (map[string]types.AttributeValue, error) {
 	out := make(map[string]types.AttributeValue, len(image))
 	for k, v := range image {
 		av, err := convert(v)
@@ -50,7 +50,7 @@ func convert(v events.DynamoDBAttributeValue) (types.AttributeValue, error) {
 		}
 		return &types.AttributeValueMemberL{Value: l}, nil
 	case events.DataTypeMap:
-		m, err := FromStream(v.Map())
+		m, err := fromStream(v.Map())
 		if err != nil {
 			return nil, err
 		}

@@ -32,10 +32,10 @@ func New(st *store.Store, log *slog.Logger) *Handler {
 	return &Handler{Store: st, Now: time.Now, Rand: rand.Reader, Log: log}
 }
 
-// IsTTLRemoval reports whether r is DynamoDB's TTL process removing a token
+// isTTLRemoval reports whether r is DynamoDB's TTL process removing a token
 // record: a REMOVE by the service principal of an item whose sort key is a
 // token's. Removals by people (revocation) are not expiry.
-func IsTTLRemoval(r events.DynamoDBEventRecord) bool {
+func isTTLRemoval(r events.DynamoDBEventRecord) bool {
 	if r.EventName != "REMOVE" || r.UserIdentity == nil ||
 		r.UserIdentity.Type != "Service" || r.UserIdentity.PrincipalID != "dynamodb.amazonaws.com" {
 		return false
@@ -49,7 +49,7 @@ func IsTTLRemoval(r events.DynamoDBEventRecord) bool {
 func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	resp := events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
 	for _, r := range ev.Records {
-		if !IsTTLRemoval(r) {
+		if !isTTLRemoval(r) {
 			continue
 		}
 		if err := h.record(ctx, r); err != nil {
@@ -61,7 +61,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 }
 
 func (h *Handler) record(ctx context.Context, r events.DynamoDBEventRecord) error {
-	item, err := FromStream(r.Change.OldImage)
+	item, err := fromStream(r.Change.OldImage)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ func newFixture(t *testing.T) *fixture {
 	perms := scope.Permissions{"sites": scope.Read}
 	tok := tokensmith.Token{ID: "0000000b0000000000000001", Kind: token.KindSite, Name: "Old sync", SiteID: site.ID, WorkspaceID: ws.ID,
 		Permissions: perms, Scope: "sites:read", DisplayHint: "tss_…Zq9w", SecretHash: "h", CreatedOn: t0, ExpiresOn: t0.Add(token.Inactivity)}
-	if err := st.CreateToken(ctx, 0, "", tok, tokensmith.Event{ID: "c", Type: audit.TypeAPIToken, SubType: "token_created", Timestamp: t0,
+	if err := st.CreateToken(ctx, 0, "", tok, tokensmith.Event{ID: "c", Type: audit.TypeAPIToken, SubType: audit.SubTokenCreated, Timestamp: t0,
 		Workspace: tokensmith.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}, nil, t0); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func (f *fixture) expiredEvents(t *testing.T) []tokensmith.Event {
 	}
 	var out []tokensmith.Event
 	for _, e := range page.Events {
-		if e.SubType == "token_expired" {
+		if e.SubType == audit.SubTokenExpired {
 			out = append(out, e)
 		}
 	}

@@ -251,7 +251,7 @@ func TestAuditEventOnlyWithItsChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
-	ev := tokensmith.Event{ID: "x", Type: audit.TypeAPIToken, SubType: "token_created", Timestamp: now,
+	ev := tokensmith.Event{ID: "x", Type: audit.TypeAPIToken, SubType: audit.SubTokenCreated, Timestamp: now,
 		Workspace: tokensmith.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}
 	tok := tokensmith.Token{ID: "0000000000000000000000aa", Kind: "site", SiteID: site.ID, WorkspaceID: ws.ID, SecretHash: "h", CreatedOn: now, ExpiresOn: now.Add(time.Hour)}
 	// A stale token version: the create's condition fails.

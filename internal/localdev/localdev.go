@@ -8,6 +8,7 @@ package localdev
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -100,12 +101,11 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The handlers are built from the same constructors as the functions'
-	// mains build them (functions/*/main.go), on the stack's clock.
+	// The services are built as the functions' mains build them
+	// (functions/*/main.go), on the stack's clock.
 	st := store.New(db, cfg.Table)
 	authz := &authorizer.Authorizer{Users: verifier, Secrets: st, Now: now, Log: cfg.Log}
-	tokens := manage.New(st)
-	tokens.Now = now
+	tokens := &manage.Service{Store: st, Now: now, Rand: rand.Reader}
 	siteSvc, err := sites.New(st, now, sites.CacheSize)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package manage_test
 import (
 	"context"
 	"errors"
+	"github.com/tokensmith/tokensmith/internal/audit"
 	"strings"
 	"testing"
 	"time"
@@ -348,7 +349,7 @@ func TestRevoke(t *testing.T) {
 				}
 				return
 			}
-			if len(w.revoked) != 1 || len(w.events) != 1 || w.events[0].SubType != "token_revoked" || w.events[0].Actor.Email != admin {
+			if len(w.revoked) != 1 || len(w.events) != 1 || w.events[0].SubType != audit.SubTokenRevoked || w.events[0].Actor.Email != admin {
 				t.Errorf("revoked %d, events %+v; want one token_revoked by %s", len(w.revoked), w.events, admin)
 			}
 		})
@@ -402,7 +403,7 @@ func TestRevokeBySecret(t *testing.T) {
 				return
 			}
 			ev := w.events[0]
-			if ev.SubType != "token_revoked" || ev.Actor.Type != tokensmith.ActorToken || ev.Actor.ID != tok.ID {
+			if ev.SubType != audit.SubTokenRevoked || ev.Actor.Type != tokensmith.ActorToken || ev.Actor.ID != tok.ID {
 				t.Errorf("event %+v; want token_revoked by token %s", ev, tok.ID)
 			}
 			if secret, _ := ev.Payload["secret"].(string); (secret == "previous") != (tc.wantGraceEnds == 1) {

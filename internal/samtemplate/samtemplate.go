@@ -132,8 +132,8 @@ func (s *Strings) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// Api is the AWS::Serverless::Api.
-type Api struct {
+// API is the AWS::Serverless::Api.
+type API struct {
 	Auth struct {
 		DefaultAuthorizer string `yaml:"DefaultAuthorizer"`
 		Authorizers       map[string]struct {
@@ -177,10 +177,10 @@ type GatewayResponse struct {
 }
 
 // Load parses the embedded template.yaml.
-func Load() (*Template, error) { return Parse(tokensmith.Template) }
+func Load() (*Template, error) { return parse(tokensmith.Template) }
 
-// Parse parses a SAM template.
-func Parse(b []byte) (*Template, error) {
+// parse parses a SAM template.
+func parse(b []byte) (*Template, error) {
 	var t Template
 	if err := yaml.Unmarshal(b, &t); err != nil {
 		return nil, fmt.Errorf("samtemplate: parse: %w", err)
@@ -195,9 +195,9 @@ func (t *Template) Table() (TableDef, error) {
 	return def, err
 }
 
-// Api returns the one AWS::Serverless::Api.
-func (t *Template) Api() (Api, error) {
-	var api Api
+// API returns the one AWS::Serverless::Api.
+func (t *Template) API() (API, error) {
+	var api API
 	err := t.one("AWS::Serverless::Api", &api)
 	return api, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tokensmith/tokensmith/internal/audit"
 	"sync"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func newToken(id string, site tokensmith.Site, secret string) tokensmith.Token {
 }
 
 func event(ws tokensmith.Workspace, sub string) tokensmith.Event {
-	return tokensmith.Event{ID: sub + time.Now().Format("150405.000000000"), Type: "api_token", SubType: sub, Timestamp: t0,
+	return tokensmith.Event{ID: sub + time.Now().Format("150405.000000000"), Type: audit.TypeAPIToken, SubType: sub, Timestamp: t0,
 		Actor: tokensmith.Actor{Type: tokensmith.ActorPerson, ID: "u1"}, Workspace: tokensmith.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}
 }
 
@@ -140,11 +141,11 @@ func TestTokenLifecycle(t *testing.T) {
 	ctx := context.Background()
 	ws, site := seedSite(t, s)
 	tok := newToken("0000000b0000000000000001", site, "tss_first")
-	if err := s.CreateToken(ctx, 0, "", tok, event(ws, "token_created"), nil, t0); err != nil {
+	if err := s.CreateToken(ctx, 0, "", tok, event(ws, audit.SubTokenCreated), nil, t0); err != nil {
 		t.Fatal(err)
 	}
 	// A create that counted tokens at the same version as the first loses.
-	if err := s.CreateToken(ctx, 0, "", newToken("0000000b0000000000000002", site, "tss_second"), event(ws, "token_created"), nil, t0); !errors.Is(err, store.ErrConflict) {
+	if err := s.CreateToken(ctx, 0, "", newToken("0000000b0000000000000002", site, "tss_second"), event(ws, audit.SubTokenCreated), nil, t0); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("CreateToken at a stale version = %v; want ErrConflict", err)
 	}
 	sec, err := s.Secret(ctx, token.Hash("tss_first"))
@@ -157,7 +158,7 @@ func TestTokenLifecycle(t *testing.T) {
 	}
 
 	grace := t0.Add(time.Hour)
-	regen, err := s.RegenerateToken(ctx, list[0], token.Hash("tss_new"), "tss_…_new", &grace, event(ws, "token_regenerated"))
+	regen, err := s.RegenerateToken(ctx, list[0], token.Hash("tss_new"), "tss_…_new", &grace, event(ws, audit.SubTokenRegenerated))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,10 +166,10 @@ func TestTokenLifecycle(t *testing.T) {
 		t.Errorf("old secret after regenerate with grace = %+v, %v; want graceUntil %v", old, err, grace)
 	}
 	// A regenerate from the stale record loses.
-	if _, err := s.RegenerateToken(ctx, list[0], token.Hash("tss_other"), "x", nil, event(ws, "token_regenerated")); !errors.Is(err, store.ErrConflict) {
+	if _, err := s.RegenerateToken(ctx, list[0], token.Hash("tss_other"), "x", nil, event(ws, audit.SubTokenRegenerated)); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("RegenerateToken from a stale record = %v; want ErrConflict", err)
 	}
-	if _, err := s.RegenerateToken(ctx, regen, token.Hash("tss_third"), "x", nil, event(ws, "token_regenerated")); err != nil {
+	if _, err := s.RegenerateToken(ctx, regen, token.Hash("tss_third"), "x", nil, event(ws, audit.SubTokenRegenerated)); err != nil {
 		t.Fatal(err)
 	}
 	for _, gone := range []string{"tss_first", "tss_new", "tss_other"} {
@@ -180,10 +181,10 @@ func TestTokenLifecycle(t *testing.T) {
 	if err != nil || cur.SecretHash != token.Hash("tss_third") || cur.PrevSecretHash != "" {
 		t.Fatalf("Token = %+v, %v", cur, err)
 	}
-	if err := s.RevokeToken(ctx, regen, event(ws, "token_revoked")); !errors.Is(err, store.ErrConflict) {
+	if err := s.RevokeToken(ctx, regen, event(ws, audit.SubTokenRevoked)); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("RevokeToken of a stale record = %v; want ErrConflict", err)
 	}
-	if err := s.RevokeToken(ctx, cur, event(ws, "token_revoked")); err != nil {
+	if err := s.RevokeToken(ctx, cur, event(ws, audit.SubTokenRevoked)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Secret(ctx, token.Hash("tss_third")); !errors.Is(err, store.ErrNotFound) {
@@ -205,7 +206,7 @@ func TestConcurrentCreatesAtOneVersion(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			id := "0000000c00000000000000" + string("0123456789"[i]) + "0"
-			errs[i] = s.CreateToken(ctx, 0, "", newToken(id, site, "tss_"+id), event(ws, "token_created"), nil, t0)
+			errs[i] = s.CreateToken(ctx, 0, "", newToken(id, site, "tss_"+id), event(ws, audit.SubTokenCreated), nil, t0)
 		}()
 	}
 	wg.Wait()
@@ -270,16 +271,16 @@ func TestPlanReachesWorkspaceSecrets(t *testing.T) {
 	ctx := context.Background()
 	ws, site := seedSite(t, s)
 	first := newWorkspaceToken("0000000b0000000000000001", ws, "tsw_first")
-	if err := s.CreateToken(ctx, 0, tokensmith.PlanEnterprise, first, event(ws, "token_created"), nil, t0); err != nil {
+	if err := s.CreateToken(ctx, 0, tokensmith.PlanEnterprise, first, event(ws, audit.SubTokenCreated), nil, t0); err != nil {
 		t.Fatal(err)
 	}
 	siteTok := newToken("0000000b0000000000000002", site, "tss_site")
-	if err := s.CreateToken(ctx, 0, tokensmith.PlanEnterprise, siteTok, event(ws, "token_created"), nil, t0); err != nil {
+	if err := s.CreateToken(ctx, 0, tokensmith.PlanEnterprise, siteTok, event(ws, audit.SubTokenCreated), nil, t0); err != nil {
 		t.Fatal(err)
 	}
 	// A previous secret in its grace period, as a regenerate leaves one.
 	grace := t0.Add(time.Hour)
-	if _, err := s.RegenerateToken(ctx, first, token.Hash("tsw_second"), "x", &grace, event(ws, "token_regenerated")); err != nil {
+	if _, err := s.RegenerateToken(ctx, first, token.Hash("tsw_second"), "x", &grace, event(ws, audit.SubTokenRegenerated)); err != nil {
 		t.Fatal(err)
 	}
 	plans := func() map[string]tokensmith.Plan {
@@ -312,7 +313,7 @@ func TestPlanReachesWorkspaceSecrets(t *testing.T) {
 		t.Errorf("SetPlan at a stale version = %v; want ErrConflict", err)
 	}
 	late := newWorkspaceToken("0000000b0000000000000003", ws, "tsw_late")
-	if err := s.CreateToken(ctx, read.TokenVersion, tokensmith.PlanEnterprise, late, event(ws, "token_created"), nil, t0); !errors.Is(err, store.ErrConflict) {
+	if err := s.CreateToken(ctx, read.TokenVersion, tokensmith.PlanEnterprise, late, event(ws, audit.SubTokenCreated), nil, t0); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("CreateToken at the version before a plan change = %v; want ErrConflict", err)
 	}
 	if _, err := s.Secret(ctx, token.Hash("tsw_late")); !errors.Is(err, store.ErrNotFound) {
@@ -327,18 +328,18 @@ func TestEndGrace(t *testing.T) {
 	ctx := context.Background()
 	ws, site := seedSite(t, s)
 	tok := newToken("0000000b0000000000000001", site, "tss_old")
-	if err := s.CreateToken(ctx, 0, "", tok, event(ws, "token_created"), nil, t0); err != nil {
+	if err := s.CreateToken(ctx, 0, "", tok, event(ws, audit.SubTokenCreated), nil, t0); err != nil {
 		t.Fatal(err)
 	}
 	grace := t0.Add(time.Hour)
-	regen, err := s.RegenerateToken(ctx, tok, token.Hash("tss_new"), "x", &grace, event(ws, "token_regenerated"))
+	regen, err := s.RegenerateToken(ctx, tok, token.Hash("tss_new"), "x", &grace, event(ws, audit.SubTokenRegenerated))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.EndGrace(ctx, tok, event(ws, "token_revoked")); err == nil {
+	if err := s.EndGrace(ctx, tok, event(ws, audit.SubTokenRevoked)); err == nil {
 		t.Error("EndGrace of a record without a previous secret succeeded")
 	}
-	if err := s.EndGrace(ctx, regen, event(ws, "token_revoked")); err != nil {
+	if err := s.EndGrace(ctx, regen, event(ws, audit.SubTokenRevoked)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Secret(ctx, token.Hash("tss_old")); !errors.Is(err, store.ErrNotFound) {
@@ -350,7 +351,7 @@ func TestEndGrace(t *testing.T) {
 	if cur, err := s.Token(ctx, tok.Owner(), tok.ID); err != nil || cur.PrevSecretHash != "" || cur.SecretHash != token.Hash("tss_new") {
 		t.Errorf("record after EndGrace = %+v, %v; want only the current secret", cur, err)
 	}
-	if err := s.EndGrace(ctx, regen, event(ws, "token_revoked")); !errors.Is(err, store.ErrConflict) {
+	if err := s.EndGrace(ctx, regen, event(ws, audit.SubTokenRevoked)); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("EndGrace twice = %v; want ErrConflict", err)
 	}
 }

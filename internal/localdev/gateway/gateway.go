@@ -74,7 +74,7 @@ type cached struct {
 // New returns a Gateway configured from the template: gateway responses,
 // identity sources and, unless cacheTTL is non-negative, the cache TTL default.
 func New(tmpl *samtemplate.Template, authz Authorize, fns map[string]Proxy, cacheTTL time.Duration, log *slog.Logger) (*Gateway, error) {
-	api, err := tmpl.Api()
+	api, err := tmpl.API()
 	if err != nil {
 		return nil, err
 	}
