@@ -5,12 +5,33 @@
 GO ?= go
 WITH_DYNAMODB := $(GO) run ./cmd/dynamodb-local --
 
-.PHONY: run test lint bench fuzz stress build vet
+.PHONY: run test lint bench bench-console fuzz stress build vet bundle console-check
 
-run:
+# bundle builds the web console into console/dist, which package console
+# embeds: every Go build of the module needs it, so run, test, vet, build and
+# each build-<LogicalId> come after it. npm ci runs when package-lock.json is
+# newer than the installed packages (a fresh clone has none); the build runs
+# when a source is newer than the bundle.
+CONSOLE_SOURCES := $(wildcard console/src/*.ts console/src/*/*.ts console/src/*.css) \
+	console/index.html console/favicon.svg console/build.mjs console/package.json
+
+console/node_modules/.package-lock.json: console/package-lock.json
+	cd console && npm ci --no-audit --no-fund
+
+console/dist/manifest.json: console/node_modules/.package-lock.json $(CONSOLE_SOURCES)
+	cd console && npm run build
+
+bundle: console/dist/manifest.json
+
+# console-check type-checks the console and runs its unit tests; the browser
+# tests run from internal/localdev's Go tests, against the local stack.
+console-check: bundle
+	cd console && npm run typecheck && npm test
+
+run: bundle
 	$(WITH_DYNAMODB) $(GO) run ./cmd/localdev
 
-test:
+test: console-check
 	$(WITH_DYNAMODB) $(GO) test -count=1 ./...
 
 # lint checks template.yaml with cfn-lint, informational checks included,
@@ -30,15 +51,25 @@ lint:
 
 # bench measures the authorizer against DynamoDB Local and rewrites
 # docs/BENCHMARKS.md.
-bench:
+bench: bundle
 	$(WITH_DYNAMODB) $(GO) run ./cmd/bench
+
+# bench-console runs the console's browser tests against the local stack and
+# rewrites only the console's section of docs/BENCHMARKS.md (first load as
+# served, time to the token list), which `make bench` keeps.
+CONSOLE_METRICS := .build/console-metrics.json
+
+bench-console: bundle
+	@mkdir -p $(dir $(CONSOLE_METRICS))
+	CONSOLE_METRICS=$(CURDIR)/$(CONSOLE_METRICS) $(WITH_DYNAMODB) $(GO) test -count=1 -run '^TestConsoleInBrowser$$' ./internal/localdev
+	$(GO) run ./cmd/bench -console-metrics $(CONSOLE_METRICS)
 
 # stress runs the load-with-invariants and race tests in their long form
 # (`make test` runs them short).
 STRESS_DURATION ?= 60s
 STRESS_CLIENTS ?= 32
 
-stress:
+stress: bundle
 	STRESS_DURATION=$(STRESS_DURATION) STRESS_CLIENTS=$(STRESS_CLIENTS) \
 		$(WITH_DYNAMODB) $(GO) test -count=1 -v -run 'TestMixedLoadKeepsInvariants|TestKilledSecretNeverAcceptedAfterTheResponse' ./internal/localdev
 
@@ -47,7 +78,7 @@ stress:
 # committed under testdata/fuzz.
 FUZZTIME ?= 30s
 
-fuzz:
+fuzz: bundle
 	@for pkg in $$($(GO) list ./...); do \
 		for name in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 			echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
@@ -55,7 +86,7 @@ fuzz:
 		done; \
 	done
 
-vet:
+vet: bundle
 	$(GO) vet ./...
 
 # Lambda builds: one build-<LogicalId> target per function of template.yaml,
@@ -80,9 +111,12 @@ build-PeopleFunction:
 build-TokenExpiryFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/tokenexpiry
 
-# build makes every function's bootstrap without sam, into .build/<LogicalId>/.
-FUNCTIONS = AuthorizerFunction TokensFunction SitesFunction AuditLogsFunction PeopleFunction TokenExpiryFunction
+build-ConsoleFunction: bundle
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/console
 
-build:
+# build makes every function's bootstrap without sam, into .build/<LogicalId>/.
+FUNCTIONS = AuthorizerFunction TokensFunction SitesFunction AuditLogsFunction PeopleFunction TokenExpiryFunction ConsoleFunction
+
+build: bundle
 	@for f in $(FUNCTIONS); do $(MAKE) --no-print-directory build-$$f ARTIFACTS_DIR=.build/$$f || exit 1; done
 	@ls -l .build/*/bootstrap | awk '{ printf "%-40s %6.2f MiB\n", $$9, $$5 / 1048576 }'

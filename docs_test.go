@@ -107,7 +107,7 @@ func compareSets(t *testing.T, what string, doc, code []string) {
 // TestDocRoutes holds the routes table of docs/API.md to route.Table, both
 // ways: method and path, and the credential and scope each route needs.
 func TestDocRoutes(t *testing.T) {
-	credential := map[route.Auth]string{route.User: "user token", route.APIToken: "API token", route.Public: "none"}
+	credential := map[route.Auth]string{route.User: "user token", route.APIToken: "API token", route.APITokenOrUser: "API token or user token", route.Public: "none"}
 	rows := docTable(t, apiDoc, "method", "path", "credential", "scope", "success")
 	documented := map[string][]string{}
 	var doc []string

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/tokensmith/tokensmith/internal/route"
 )
 
 // expanded is template.yaml as the SAM transform expands it
@@ -181,5 +183,52 @@ func references(v any, found map[string]bool) {
 		for _, x := range v {
 			references(x, found)
 		}
+	}
+}
+
+// TestExpandedApiServesEveryRoute holds the deployed API's definition, as
+// the SAM transform writes it (the events' routes merged into the console's
+// DefinitionBody), to the route table: every route, and nothing else, with
+// the authorizer unless public.
+func TestExpandedApiServesEveryRoute(t *testing.T) {
+	var got []string
+	for id, r := range expand(t).Resources {
+		if r.Type != "AWS::ApiGateway::RestApi" {
+			continue
+		}
+		var p struct {
+			Body struct {
+				Paths map[string]map[string]struct {
+					Security []map[string]any `json:"security"`
+				} `json:"paths"`
+			} `json:"Body"`
+		}
+		if err := json.Unmarshal(r.Properties, &p); err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		for path, methods := range p.Body.Paths {
+			for method, op := range methods {
+				var auth []string
+				for _, s := range op.Security {
+					for k := range s {
+						auth = append(auth, k)
+					}
+				}
+				got = append(got, strings.ToUpper(method)+" "+path+" "+strings.Join(auth, ","))
+			}
+		}
+	}
+	var want []string
+	for _, r := range route.Table {
+		auth := "CredentialAuthorizer"
+		if r.Auth == route.Public {
+			auth = "NONE"
+		}
+		want = append(want, r.Method+" "+r.Path+" "+auth)
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("the expanded API's routes:\n%s\nwant (the route table):\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

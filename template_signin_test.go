@@ -237,14 +237,59 @@ func TestAuthorizerArnNamesTheFunction(t *testing.T) {
 	if !a.DisableFunctionDefaultPermissions {
 		t.Error("CredentialAuthorizer keeps SAM's default permission")
 	}
+	checkPermission(t, raw, "AuthorizerPermission", "!GetAtt AuthorizerFunction.Arn apigateway.amazonaws.com !Sub arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/authorizers/*")
+}
+
+// checkPermission holds the Lambda permission id to want: its function,
+// principal and source ARN.
+func checkPermission(t *testing.T, raw rawTemplate, id, want string) {
+	t.Helper()
 	var perm struct {
 		FunctionName yaml.Node `yaml:"FunctionName"`
 		Principal    string    `yaml:"Principal"`
 		SourceArn    yaml.Node `yaml:"SourceArn"`
 	}
-	decodeProps(t, raw, "AuthorizerPermission", &perm)
-	got := fmt.Sprintf("%s %s %s", flatten(&perm.FunctionName), perm.Principal, flatten(&perm.SourceArn))
-	if want := "!GetAtt AuthorizerFunction.Arn apigateway.amazonaws.com !Sub arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/authorizers/*"; got != want {
-		t.Errorf("AuthorizerPermission = %s; want %s", got, want)
+	decodeProps(t, raw, id, &perm)
+	if got := fmt.Sprintf("%s %s %s", flatten(&perm.FunctionName), perm.Principal, flatten(&perm.SourceArn)); got != want {
+		t.Errorf("%s = %s; want %s", id, got, want)
 	}
+}
+
+// TestConsoleRoutesNameTheFunction holds the console's integrations in the
+// API's definition, built from the console function's fixed name to keep the
+// API independent of it (its environment names the API and the app client),
+// to the name the function has, and its permission to those routes.
+func TestConsoleRoutesNameTheFunction(t *testing.T) {
+	raw := loadRaw(t)
+	var fn struct {
+		FunctionName yaml.Node `yaml:"FunctionName"`
+	}
+	decodeProps(t, raw, "ConsoleFunction", &fn)
+	name := flatten(&fn.FunctionName)
+	if !strings.HasPrefix(name, "!Sub [${AWS::StackName}-console-") {
+		t.Fatalf("ConsoleFunction FunctionName = %s; want a fixed name", name)
+	}
+	wantURI := strings.Replace(name, "[", "[arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:", 1)
+	wantURI = strings.Replace(wantURI, "-${StackSuffix}", "-${StackSuffix}/invocations", 1)
+	var api struct {
+		DefinitionBody struct {
+			Paths map[string]map[string]struct {
+				Integration struct {
+					URI yaml.Node `yaml:"uri"`
+				} `yaml:"x-amazon-apigateway-integration"`
+			} `yaml:"paths"`
+		} `yaml:"DefinitionBody"`
+	}
+	decodeProps(t, raw, "Api", &api)
+	if len(api.DefinitionBody.Paths) == 0 {
+		t.Fatal("the API's definition has no paths")
+	}
+	for path, methods := range api.DefinitionBody.Paths {
+		for method, op := range methods {
+			if got := flatten(&op.Integration.URI); got != wantURI {
+				t.Errorf("%s %s integration uri = %s; want %s", method, path, got, wantURI)
+			}
+		}
+	}
+	checkPermission(t, raw, "ConsolePermission", "!GetAtt ConsoleFunction.Arn apigateway.amazonaws.com !Sub arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/*/GET/console*")
 }

@@ -82,7 +82,7 @@ func dataPath(ctx context.Context, st *store.Store, endpoint, table, siteSecret 
 	}
 	params := map[string]string{"{site_id}": sec.SiteID, "{workspace_id}": sec.WorkspaceID}
 	for _, rt := range route.Table {
-		if rt.Auth != route.APIToken {
+		if !rt.Auth.TakesAPIToken() {
 			continue
 		}
 		path := rt.Path

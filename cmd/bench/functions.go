@@ -45,6 +45,9 @@ func functionRows(ctx context.Context, endpoint, table, secret string, sec token
 		{name: "auditlogs", env: env, event: proxy("GET", "/v2/workspaces/{workspace_id}/audit_logs", "/v2/workspaces/"+sec.WorkspaceID+"/audit_logs",
 			map[string]string{"workspace_id": sec.WorkspaceID}, &ws, "")},
 		{name: "tokenexpiry", env: env, event: mustJSON(events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{EventName: "REMOVE"}}})},
+		{name: "console", env: []string{"OIDC_ISSUER=http://127.0.0.1:1/issuer", "OIDC_CLIENT_ID=bench", "API_BASE_URL=http://127.0.0.1:1",
+			"CONSOLE_REDIRECT_URI=http://127.0.0.1:1/console/", "CONSOLE_POST_LOGOUT_REDIRECT_URI=http://127.0.0.1:1/console/"},
+			event: proxy("GET", "/console/{file+}", "/console/config.json", map[string]string{"file": "config.json"}, nil, "")},
 	}
 	// Every function under functions/ is measured: one with no event here
 	// stops the bench rather than going unmeasured.

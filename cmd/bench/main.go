@@ -48,7 +48,15 @@ func main() {
 	flag.IntVar(&cfg.rssCalls, "rss-calls", 5000, "invocations of the authorizer binary before its peak RSS is read")
 	flag.IntVar(&cfg.concurrency, "concurrency", 16, "concurrent clients of the end-to-end load")
 	flag.DurationVar(&cfg.load, "load", 20*time.Second, "duration of the end-to-end load, and of its floor")
+	consoleMetrics := flag.String("console-metrics", "", "write only the console's section, from this file of the browser tests' measurements")
 	flag.Parse()
+	if *consoleMetrics != "" {
+		if err := writeConsole(*out, *consoleMetrics); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*out, cfg.samples); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -423,5 +431,27 @@ Notes:
   token, method and resource path per 30 s, so a hot token's reads drop to a handful a minute:
   the cache, not the table, is what lets one token go past 3,000 requests a second.
 `)
+	// The console's section is written by `make bench-console` (the browser
+	// tests); this run keeps it as it was.
+	if old, err := os.ReadFile(out); err == nil {
+		b.WriteString(consoleSection(string(old)))
+	}
 	return os.WriteFile(out, b.Bytes(), 0o644)
+}
+
+// consoleHeading starts the console's section of the report.
+const consoleHeading = "\n## Console\n"
+
+// consoleSection returns the console's section of a report, from its
+// heading to the next section or the end, or "".
+func consoleSection(report string) string {
+	i := strings.Index(report, consoleHeading)
+	if i < 0 {
+		return ""
+	}
+	rest := report[i+len(consoleHeading):]
+	if j := strings.Index(rest, "\n## "); j >= 0 {
+		rest = rest[:j+1]
+	}
+	return consoleHeading + rest
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/apperr"
@@ -9,7 +10,8 @@ import (
 	"github.com/tokensmith/tokensmith/internal/store"
 )
 
-// Service serves a workspace's audit log to its workspace tokens.
+// Service serves a workspace's audit log to its workspace tokens and its
+// admins.
 type Service struct {
 	Store *store.Store
 }
@@ -18,18 +20,60 @@ type Service struct {
 func New(st *store.Store) *Service { return &Service{Store: st} }
 
 // List returns a page of the audit log of the workspace idOrSlug, which must
-// be the workspace p's token belongs to (any other is not found, whether or
-// not it exists) and on the enterprise plan.
+// be on the enterprise plan and be the workspace p's token belongs to, or
+// one p administers. Any other is not found, whether or not it exists,
+// except that a member who is not an admin is forbidden.
 func (s *Service) List(ctx context.Context, p principal.Principal, idOrSlug string, q store.AuditQuery) (store.AuditPage, error) {
 	ws, err := s.Store.Workspace(ctx, idOrSlug)
 	if err != nil {
 		return store.AuditPage{}, err
 	}
-	if p.Kind != principal.Workspace || p.WorkspaceID != ws.ID {
+	switch p.Kind {
+	case principal.Workspace:
+		if p.WorkspaceID != ws.ID {
+			return store.AuditPage{}, apperr.NotFoundError()
+		}
+	case principal.User:
+		if err := s.admin(ctx, p, ws); err != nil {
+			return store.AuditPage{}, err
+		}
+	default:
 		return store.AuditPage{}, apperr.NotFoundError()
 	}
 	if ws.Plan != tokensmith.PlanEnterprise {
 		return store.AuditPage{}, apperr.New(apperr.NotEnterprise, "Audit logs are only available on enterprise workspaces")
 	}
 	return s.Store.AuditEvents(ctx, ws.ID, q)
+}
+
+// admin checks that the person p is an admin of ws: one who belongs to it
+// (holds a role in it or in one of its sites) but is not an admin is
+// forbidden, anyone else does not find it. It reads the person's bound
+// memberships and binds nothing: reading the log is not a sign-in (the
+// console's first call, GET /v2/me, is), so this function writes nothing.
+func (s *Service) admin(ctx context.Context, p principal.Principal, ws tokensmith.Workspace) error {
+	u, err := s.Store.UserByIdentity(ctx, p.Issuer, p.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return apperr.NotFoundError()
+	} else if err != nil {
+		return err
+	}
+	held, err := s.Store.Memberships(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	belongs := false
+	for _, m := range held {
+		if m.Place.WorkspaceID != ws.ID {
+			continue
+		}
+		belongs = true
+		if m.Place.SiteID == "" && m.Role == tokensmith.RoleAdmin {
+			return nil
+		}
+	}
+	if belongs {
+		return apperr.New(apperr.Forbidden, "You do not have permission to read the audit log of this workspace")
+	}
+	return apperr.NotFoundError()
 }

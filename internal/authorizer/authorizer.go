@@ -72,6 +72,13 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuth
 		return a.user(ctx, req, r, cred)
 	case route.APIToken:
 		return a.apiToken(ctx, req, r, cred)
+	case route.APITokenOrUser:
+		// The credential's shape says which it is: anything that is not an
+		// API token is tried as a user token, and fails as one.
+		if _, err := token.Parse(cred); err == nil {
+			return a.apiToken(ctx, req, r, cred)
+		}
+		return a.user(ctx, req, r, cred)
 	}
 	return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 }

@@ -16,11 +16,13 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"maps"
 	mrand "math/rand/v2"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -146,6 +148,11 @@ func newFixture(t *testing.T, logicalID string) *Fixture {
 	env := map[string]string{
 		"TABLE_NAME": table, "DYNAMODB_ENDPOINT": srv.URL,
 		"OIDC_ISSUER": Issuer, "OIDC_AUDIENCE": "tokensmith-console",
+		// The console's page configuration.
+		"OIDC_CLIENT_ID": "tokensmith-console", "OIDC_TOKEN_ORIGIN": "https://tokensmith.auth.us-east-1.amazoncognito.com",
+		"API_BASE_URL":                     "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod",
+		"CONSOLE_REDIRECT_URI":             "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod/console/",
+		"CONSOLE_POST_LOGOUT_REDIRECT_URI": "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod/console/",
 	}
 	return &Fixture{LogicalID: logicalID, Getenv: func(k string) string { return env[k] }, Store: st, calls: calls}
 }
@@ -239,8 +246,16 @@ type Wiring[E, R any] func(ctx context.Context, getenv func(string) string, log 
 func Run[E, R any](t *testing.T, logicalID string, newHandler Wiring[E, R]) *Fixture {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	t.Run("fails fast", func(t *testing.T) {
-		if _, err := newHandler(context.Background(), func(string) string { return "" }, log); err == nil || !strings.Contains(err.Error(), "TABLE_NAME") {
-			t.Errorf("newHandler with no environment = %v; want an error naming TABLE_NAME", err)
+		// A function with a table names TABLE_NAME; one without names one of
+		// the variables template.yaml sets for it.
+		_, fn := function(t, logicalID)
+		names := []string{"TABLE_NAME"}
+		if _, ok := fn.Environment.Variables["TABLE_NAME"]; !ok {
+			names = slices.Collect(maps.Keys(fn.Environment.Variables))
+		}
+		_, err := newHandler(context.Background(), func(string) string { return "" }, log)
+		if err == nil || !slices.ContainsFunc(names, func(n string) bool { return strings.Contains(err.Error(), n) }) {
+			t.Errorf("newHandler with no environment = %v; want an error naming one of %v", err, names)
 		}
 	})
 	fx := newFixture(t, logicalID)

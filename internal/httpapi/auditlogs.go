@@ -146,9 +146,9 @@ func parseAuditQuery(values url.Values) (store.AuditQuery, error) {
 func AuditLogs(svc *audit.Service, log *slog.Logger) http.Handler {
 	return mux(route.AuditLogs, map[string]http.HandlerFunc{
 		"listAuditLogs": func(w http.ResponseWriter, r *http.Request) {
-			p, err := apiTokenCaller(r)
+			p, err := caller(r)
 			if err != nil {
-				writeError(w, r, log, err)
+				writeError(w, r, log, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized))
 				return
 			}
 			q, err := parseAuditQuery(r.URL.Query())

@@ -11,6 +11,8 @@ import (
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/audit"
+	"github.com/tokensmith/tokensmith/internal/localdev"
+	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
 
@@ -210,7 +212,8 @@ func TestAuditLogErrors(t *testing.T) {
 		})
 	}
 	// Isolation: another workspace's log is not found, by id or slug, and a
-	// site token or user token cannot read any.
+	// site token or a member's user token cannot read any (an admin's can:
+	// TestAuditLogForPeople).
 	other, err := a.stack.Directory.CreateWorkspace(t.Context(), "vogons", "Vogons", tokensmith.PlanEnterprise)
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +227,7 @@ func TestAuditLogErrors(t *testing.T) {
 	wantError(t, a.get(strings.Repeat("%C3%A9", 1100), ""), 404, "resource_not_found")
 	site, _ := a.mint("site", `{"sites":"read"}`)
 	wantError(t, a.do("GET", "/v2/workspaces/"+a.demo.WorkspaceID+"/audit_logs", site, ""), 403, "missing_scopes")
-	wantError(t, a.do("GET", "/v2/workspaces/"+a.demo.WorkspaceID+"/audit_logs", a.demo.AdminToken, ""), 401, "not_authorized")
+	wantError(t, a.do("GET", "/v2/workspaces/"+a.demo.WorkspaceID+"/audit_logs", a.demo.MemberToken, ""), 403, "forbidden")
 
 	// Not on enterprise: the log is refused (by the authorizer, which learns
 	// the plan from the token's secret, or by the log itself).
@@ -287,5 +290,71 @@ func TestAuditEventOnlyWithItsChange(t *testing.T) {
 	}
 	if !strings.Contains(fmt.Sprint(e.items("AUDIT#")), "user_added") {
 		t.Error("the seed's events are missing")
+	}
+}
+
+// TestAuditLogForPeople holds the audit log's user-token access: workspace
+// admins read it as a workspace token does, a member is forbidden, and
+// anyone else finds nothing, whether or not the workspace exists.
+func TestAuditLogForPeople(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	wsTok, _ := e.mint("workspace", `{"workspace_activity":"read"}`)
+	other, err := e.stack.Directory.CreateWorkspace(ctx, "vogons", "Vogons", tokensmith.PlanEnterprise)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.stack.Directory.AddMember(ctx, other.ID, "", "jeltz@example.com", tokensmith.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	free, err := e.stack.Directory.CreateWorkspace(ctx, "magrathea", "Magrathea", tokensmith.PlanFree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.stack.Directory.AddMember(ctx, free.ID, "", localdev.DemoAdminEmail, tokensmith.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	person := func(email string) string {
+		tok, err := e.stack.Issuer.Sign(issuer.Claims{Email: email}, time.Now(), time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	stranger := person("stranger@example.com")
+	jeltz := person("jeltz@example.com")
+	tests := []struct {
+		name, ws, cred string
+		status         int
+		code           string
+	}{
+		{"admin by id", e.demo.WorkspaceID, e.demo.AdminToken, 200, ""},
+		{"admin by slug", e.demo.WorkspaceSlug, e.demo.AdminToken, 200, ""},
+		{"member", e.demo.WorkspaceID, e.demo.MemberToken, 403, "forbidden"},
+		{"admin of another workspace", e.demo.WorkspaceID, jeltz, 404, "resource_not_found"},
+		{"no account", e.demo.WorkspaceID, stranger, 404, "resource_not_found"},
+		{"workspace that does not exist", "0000000000000000000000ff", e.demo.AdminToken, 404, "resource_not_found"},
+		{"admin of a free workspace", free.ID, e.demo.AdminToken, 403, "not_enterprise_plan_workspace"},
+		{"member of no workspace, free one", free.ID, e.demo.MemberToken, 404, "resource_not_found"},
+		{"expired user token", e.demo.WorkspaceID, func() string {
+			tok, _ := e.stack.Issuer.Sign(issuer.Claims{Email: localdev.DemoAdminEmail}, time.Now().Add(-2*time.Hour), time.Hour)
+			return tok
+		}(), 401, "not_authorized"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do("GET", "/v2/workspaces/"+tc.ws+"/audit_logs?limit=100", tc.cred, "")
+			if tc.status != 200 {
+				wantError(t, r, tc.status, tc.code)
+				return
+			}
+			if r.status != 200 {
+				t.Fatalf("= %d %s; want 200", r.status, r.raw)
+			}
+			// The same page a workspace token reads, byte for byte.
+			if byToken := e.do("GET", "/v2/workspaces/"+tc.ws+"/audit_logs?limit=100", wsTok, ""); byToken.raw != r.raw {
+				t.Errorf("admin read\n%s\nworkspace token read\n%s", r.raw, byToken.raw)
+			}
+		})
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/tokensmith/tokensmith"
+	consolebundle "github.com/tokensmith/tokensmith/console"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
@@ -34,6 +35,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/sites"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
+	"github.com/tokensmith/tokensmith/internal/webconsole"
 )
 
 // Config says where the stack's parts are.
@@ -110,7 +112,15 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	page, err := webconsole.New(consolebundle.Files(), webconsole.Config{
+		Issuer: iss.URL(), ClientID: issuer.DefaultClientID, APIBaseURL: cfg.BaseURL,
+		RedirectURI: console, PostLogoutRedirectURI: console,
+	})
+	if err != nil {
+		return nil, err
+	}
 	gw, err := gateway.New(tmpl, authz.Handle, map[string]gateway.Proxy{
+		route.Console:   httpapi.Adapt(page),
 		route.Tokens:    httpapi.Adapt(httpapi.Tokens(tokens, cfg.Log)),
 		route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, cfg.Log)),
 		route.AuditLogs: httpapi.Adapt(httpapi.AuditLogs(audit.New(st), cfg.Log)),

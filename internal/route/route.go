@@ -15,9 +15,19 @@ const (
 	User Auth = "user"
 	// APIToken routes take an API token holding Scope ("" for any valid token).
 	APIToken Auth = "api_token"
+	// APITokenOrUser routes take either: an API token holding Scope, or a
+	// user token, with what the person may see decided by the function from
+	// stored memberships (the audit log, for workspace admins).
+	APITokenOrUser Auth = "api_token_or_user"
 	// Public routes take no credential.
 	Public Auth = "none"
 )
+
+// TakesAPIToken reports whether routes of a accept an API token.
+func (a Auth) TakesAPIToken() bool { return a == APIToken || a == APITokenOrUser }
+
+// TakesUserToken reports whether routes of a accept a user token.
+func (a Auth) TakesUserToken() bool { return a == User || a == APITokenOrUser }
 
 // Function names: each is one Lambda under functions/.
 const (
@@ -25,16 +35,17 @@ const (
 	Sites     = "sites"
 	AuditLogs = "auditlogs"
 	People    = "people"
+	Console   = "console"
 )
 
 // Route is one method and path of the API.
 type Route struct {
 	Method   string
-	Path     string // API Gateway resource path, parameters as {name}
+	Path     string // API Gateway resource path, parameters as {name}, a greedy last one as {name+}
 	Function string
 	Op       string // operation name, unique
 	Auth     Auth
-	Scope    string // needed by APIToken routes
+	Scope    string // needed of an API token on APIToken and APITokenOrUser routes
 }
 
 // Table lists every route of the API.
@@ -53,8 +64,9 @@ var Table = []Route{
 	{"GET", "/v2/sites", Sites, "listSites", APIToken, "sites:read"},
 	{"GET", "/v2/sites/{site_id}", Sites, "getSite", APIToken, "sites:read"},
 	// API Gateway allows one parameter name per path level, so the audit
-	// log's {workspace_id} also takes the workspace's slug.
-	{"GET", "/v2/workspaces/{workspace_id}/audit_logs", AuditLogs, "listAuditLogs", APIToken, "workspace_activity:read"},
+	// log's {workspace_id} also takes the workspace's slug. Workspace admins
+	// read it with their user token too (the console's audit log page).
+	{"GET", "/v2/workspaces/{workspace_id}/audit_logs", AuditLogs, "listAuditLogs", APITokenOrUser, "workspace_activity:read"},
 	{"GET", "/v2/me", People, "getMe", User, ""},
 	{"GET", "/v2/workspaces/{workspace_id}/members", People, "listWorkspaceMembers", User, ""},
 	{"POST", "/v2/workspaces/{workspace_id}/members", People, "addWorkspaceMember", User, ""},
@@ -63,6 +75,11 @@ var Table = []Route{
 	{"GET", "/v2/sites/{site_id}/members", People, "listSiteMembers", User, ""},
 	{"POST", "/v2/sites/{site_id}/members", People, "addSiteMember", User, ""},
 	{"DELETE", "/v2/sites/{site_id}/members/{member_id}", People, "removeSiteMember", User, ""},
+	// The console: /console redirects to /console/, which API Gateway routes
+	// to /console as well; {file+} is the rest of the path (config.json,
+	// assets/...).
+	{"GET", "/console", Console, "consolePage", Public, ""},
+	{"GET", "/console/{file+}", Console, "consoleFile", Public, ""},
 }
 
 // Lookup finds the route for a method and API Gateway resource path, as an
@@ -78,8 +95,12 @@ func Lookup(method, resource string) (Route, bool) {
 
 // Match finds the route for a method and concrete request path, as API
 // Gateway's router does, and returns the path parameters. A path that
-// matches no resource, or a resource without that method, is not found.
+// matches no resource, or a resource without that method, is not found. One
+// trailing slash is ignored, as API Gateway ignores it.
 func Match(method, path string) (Route, map[string]string, bool) {
+	if len(path) > 1 {
+		path = strings.TrimSuffix(path, "/")
+	}
 	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
 	for _, r := range Table {
 		if r.Method != method {
@@ -105,10 +126,23 @@ func ForFunction(fn string) []Route {
 
 func matchPath(pattern string, segs []string) (map[string]string, bool) {
 	pat := strings.Split(strings.TrimPrefix(pattern, "/"), "/")
+	var params map[string]string
+	if last := pat[len(pat)-1]; strings.HasPrefix(last, "{") && strings.HasSuffix(last, "+}") {
+		// A greedy parameter takes the rest of the path, at least one segment.
+		n := len(pat) - 1
+		if len(segs) <= n {
+			return nil, false
+		}
+		rest := strings.Join(segs[n:], "/")
+		if rest == "" {
+			return nil, false
+		}
+		params = map[string]string{last[1 : len(last)-2]: rest}
+		pat, segs = pat[:n], segs[:n]
+	}
 	if len(pat) != len(segs) {
 		return nil, false
 	}
-	var params map[string]string
 	for i, p := range pat {
 		if strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") {
 			if segs[i] == "" {

@@ -21,6 +21,13 @@ func TestMatch(t *testing.T) {
 		{"GET", "/v2/sites//tokens", "", nil},
 		{"GET", "/v2/sites/s1/tokens/t1/extra", "", nil},
 		{"GET", "/nope", "", nil},
+		{"GET", "/v2/sites/", "listSites", nil},
+		{"GET", "/console", "consolePage", nil},
+		{"GET", "/console/", "consolePage", nil},
+		{"GET", "/console/config.json", "consoleFile", map[string]string{"file": "config.json"}},
+		{"GET", "/console/assets/app-X.js", "consoleFile", map[string]string{"file": "assets/app-X.js"}},
+		{"POST", "/console/config.json", "", nil},
+		{"GET", "/consoles/x", "", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
@@ -42,7 +49,7 @@ func TestTableIsConsistent(t *testing.T) {
 		if got, ok := Lookup(r.Method, r.Path); !ok || got.Op != r.Op {
 			t.Errorf("Lookup(%s, %s) = %v, %v; want %s", r.Method, r.Path, got.Op, ok, r.Op)
 		}
-		if r.Auth != APIToken && r.Scope != "" {
+		if !r.Auth.TakesAPIToken() && r.Scope != "" {
 			t.Errorf("%s: scope %q on a %s route", r.Op, r.Scope, r.Auth)
 		}
 	}

@@ -168,6 +168,24 @@ type API struct {
 		} `yaml:"Authorizers"`
 	} `yaml:"Auth"`
 	GatewayResponses map[string]GatewayResponse `yaml:"GatewayResponses"`
+	// MinimumCompressionSize is the smallest body gzipped for a client that
+	// accepts it; nil turns compression off.
+	MinimumCompressionSize *int `yaml:"MinimumCompressionSize"`
+	// DefinitionBody holds the routes written into the API's definition
+	// rather than as function events, by path and lower-case method.
+	DefinitionBody struct {
+		Paths map[string]map[string]Operation `yaml:"paths"`
+	} `yaml:"DefinitionBody"`
+}
+
+// Operation is one method of a path of the API's definition.
+type Operation struct {
+	// Security lists the authorizers; [{NONE: []}] turns the default off.
+	Security    []map[string]any `yaml:"security"`
+	Integration struct {
+		Type string    `yaml:"type"`
+		URI  yaml.Node `yaml:"uri"`
+	} `yaml:"x-amazon-apigateway-integration"`
 }
 
 // GatewayResponse is the status and JSON body API Gateway answers with for

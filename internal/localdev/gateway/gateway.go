@@ -6,6 +6,8 @@
 package gateway
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -53,8 +55,11 @@ type Gateway struct {
 	IdentityHeaders []string
 	IdentityContext []string
 	CacheTTL        time.Duration
-	Now             func() time.Time
-	Log             *slog.Logger
+	// CompressAt is the smallest body gzipped for a client that accepts it;
+	// negative never compresses.
+	CompressAt int
+	Now        func() time.Time
+	Log        *slog.Logger
 
 	mu    sync.Mutex
 	cache map[string]cached
@@ -90,8 +95,12 @@ func New(tmpl *samtemplate.Template, authz Authorize, fns map[string]Proxy, cach
 			return nil, fmt.Errorf("gateway: no handler for function %s", r.Function)
 		}
 	}
+	compressAt := -1
+	if api.MinimumCompressionSize != nil {
+		compressAt = *api.MinimumCompressionSize
+	}
 	return &Gateway{
-		Authorizer: authz, Functions: fns, Responses: api.GatewayResponses,
+		Authorizer: authz, Functions: fns, Responses: api.GatewayResponses, CompressAt: compressAt,
 		IdentityHeaders: auth.Identity.Headers, IdentityContext: auth.Identity.Context,
 		CacheTTL: cacheTTL, Now: time.Now, Log: log,
 	}, nil
@@ -183,8 +192,32 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if g.CompressAt >= 0 && len(out) >= g.CompressAt && acceptsGzip(r.Header.Values("Accept-Encoding")) && w.Header().Get("Content-Encoding") == "" {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write(out)
+		zw.Close()
+		out = buf.Bytes()
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Add("Vary", "Accept-Encoding")
+	}
 	w.WriteHeader(resp.StatusCode)
 	w.Write(out)
+}
+
+// acceptsGzip reports whether Accept-Encoding values allow gzip (and do not
+// give it q=0).
+func acceptsGzip(values []string) bool {
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if strings.EqualFold(strings.TrimSpace(name), "gzip") || strings.TrimSpace(name) == "*" {
+				q := strings.ReplaceAll(params, " ", "")
+				return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+			}
+		}
+	}
+	return false
 }
 
 // authorize returns the authorizer's decision for the request and the status

@@ -1,0 +1,133 @@
+// Modal dialogs built on <dialog> and showModal(): focus moves in when one opens and back when it closes.
+import { h, uid } from "./dom";
+
+/**
+ * openModal shows dialog and calls onClose once it is closed (by a button, Escape or code). Focus returns to
+ * what had it before, or, if that element is gone (a list redrawn meanwhile), to what fallback finds.
+ */
+export function openModal(dialog: HTMLDialogElement, onClose: () => void, fallback?: () => HTMLElement | null): void {
+  const active = document.activeElement;
+  const before = active instanceof HTMLElement && active !== document.body ? active : null;
+  const beforeKey = before?.dataset.focusKey;
+  dialog.addEventListener("close", () => {
+    onClose();
+    dialog.remove();
+    const keyed = beforeKey ? document.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(beforeKey)}"]`) : null;
+    const target = [before, keyed, fallback?.() ?? null].find((el) => el?.isConnected && el.getClientRects().length > 0);
+    target?.focus();
+  }, { once: true });
+  document.body.appendChild(dialog);
+  dialog.showModal();
+}
+
+/**
+ * showSecret shows a new token's secret once, in the dialog "Your new API token". The secret lives only in the
+ * dialog's field and this closure; both are emptied when the dialog closes.
+ */
+export function showSecret(secret: string, tokenName: string, fallback?: () => HTMLElement | null): Promise<void> {
+  let value: string | null = secret;
+  const titleId = uid("dialog-title");
+  const warnId = uid("dialog-warning");
+  const fieldId = uid("secret");
+  const status = h("p", { role: "status", class: "status" });
+  const field = h("input", {
+    id: fieldId, type: "text", readonly: true, autocomplete: "off", spellcheck: "false",
+    autocapitalize: "off", class: "secret", "aria-describedby": warnId, autofocus: true,
+  });
+  field.value = value;
+  field.addEventListener("focus", () => field.select());
+  const copy = h("button", {
+    type: "button",
+    class: "button primary",
+    onclick: async () => {
+      if (value === null) return;
+      try {
+        await navigator.clipboard.writeText(value);
+        status.textContent = "Copied to the clipboard.";
+      } catch {
+        field.focus();
+        field.select();
+        status.textContent = "Copying was refused by the browser. The token is selected: press Ctrl+C (or ⌘C) to copy it.";
+      }
+    },
+  }, "Copy");
+  const dialog = h("dialog", { class: "dialog", "aria-labelledby": titleId, "aria-describedby": warnId },
+    h("h2", { id: titleId }, "Your new API token"),
+    h("p", { class: "muted" }, `For “${tokenName}”.`),
+    h("p", { id: warnId, class: "warning" }, "Copy this token now and store it somewhere safe. It will not be shown again."),
+    h("div", { class: "field" },
+      h("label", { for: fieldId }, "API token"),
+      h("div", { class: "secret-row" }, field, copy)),
+    status,
+    h("div", { class: "actions" }, h("button", { type: "button", class: "button", onclick: () => dialog.close() }, "Done")));
+  return new Promise((resolve) => {
+    openModal(dialog, () => {
+      field.value = "";
+      field.removeAttribute("value");
+      value = null;
+      resolve();
+    }, fallback);
+  });
+}
+
+export interface ConfirmOptions {
+  title: string;
+  body: string;
+  confirmLabel: string;
+  danger?: boolean;
+}
+
+/** confirm asks a yes-or-no question in a modal alert dialog; Cancel has the focus first. */
+export function confirm(opts: ConfirmOptions, fallback?: () => HTMLElement | null): Promise<boolean> {
+  const titleId = uid("dialog-title");
+  const bodyId = uid("dialog-body");
+  let answer = false;
+  const dialog = h("dialog", { class: "dialog", role: "alertdialog", "aria-labelledby": titleId, "aria-describedby": bodyId },
+    h("h2", { id: titleId }, opts.title),
+    h("p", { id: bodyId }, opts.body),
+    h("div", { class: "actions" },
+      h("button", { type: "button", class: "button", autofocus: true, onclick: () => dialog.close() }, "Cancel"),
+      h("button", {
+        type: "button",
+        class: opts.danger ? "button danger" : "button primary",
+        onclick: () => { answer = true; dialog.close(); },
+      }, opts.confirmLabel)));
+  return new Promise((resolve) => openModal(dialog, () => resolve(answer), fallback));
+}
+
+export const gracePeriods: readonly { seconds: number; label: string }[] = [
+  { seconds: 0, label: "None" },
+  { seconds: 3600, label: "1 hour" },
+  { seconds: 86400, label: "24 hours" },
+  { seconds: 604800, label: "7 days" },
+];
+
+/** askGracePeriod asks how long the old secret keeps working; it resolves to seconds, or null if cancelled. */
+export function askGracePeriod(tokenName: string, fallback?: () => HTMLElement | null): Promise<number | null> {
+  const titleId = uid("dialog-title");
+  const bodyId = uid("dialog-body");
+  const legendId = uid("legend");
+  let answer: number | null = null;
+  const radios = gracePeriods.map((g, i) => {
+    const id = uid("grace");
+    return h("div", { class: "choice" },
+      h("input", { type: "radio", id, name: "gracePeriod", value: g.seconds, checked: i === 0, autofocus: i === 0 }),
+      h("label", { for: id }, g.label));
+  });
+  const form = h("form", { class: "stack" },
+    h("p", { id: bodyId }, `A new secret replaces the current one of “${tokenName}”. The name and permissions stay the same. Choose how long the current secret keeps working, so your integrations can switch over.`),
+    h("fieldset", { role: "radiogroup", "aria-labelledby": legendId },
+      h("legend", { id: legendId }, "Grace period"), radios),
+    h("div", { class: "actions" },
+      h("button", { type: "button", class: "button", onclick: () => dialog.close() }, "Cancel"),
+      h("button", { type: "submit", class: "button primary" }, "Regenerate token")));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const checked = form.querySelector<HTMLInputElement>('input[name="gracePeriod"]:checked');
+    answer = checked ? Number(checked.value) : 0;
+    dialog.close();
+  });
+  const dialog = h("dialog", { class: "dialog", "aria-labelledby": titleId, "aria-describedby": bodyId },
+    h("h2", { id: titleId }, "Regenerate API token"), form);
+  return new Promise((resolve) => openModal(dialog, () => resolve(answer), fallback));
+}

@@ -1,0 +1,115 @@
+// Showing API errors where they belong: field errors beside their field (aria-describedby), others in an alert.
+import { ApiError, SessionEnded } from "./api";
+import { h, replace, uid } from "./dom";
+
+/** Alert is a live region for errors that belong to no field. It exists before anything is put in it. */
+export class Alert {
+  readonly el: HTMLDivElement;
+  constructor(extraClass = "") {
+    this.el = h("div", { role: "alert", class: `alert ${extraClass}`.trim() });
+  }
+  show(message: string): void {
+    replace(this.el, h("p", {}, message));
+    this.el.classList.add("alert-shown");
+  }
+  clear(): void {
+    this.el.replaceChildren();
+    this.el.classList.remove("alert-shown");
+  }
+}
+
+/** Status is a polite live region for what went well. */
+export class Status {
+  readonly el: HTMLParagraphElement;
+  constructor() {
+    this.el = h("p", { role: "status", class: "status" });
+  }
+  show(message: string): void {
+    this.el.textContent = message;
+  }
+  clear(): void {
+    this.el.textContent = "";
+  }
+}
+
+/** describe turns any thrown value into a sentence for people. */
+export function describe(err: unknown): string {
+  if (err instanceof SessionEnded) return err.message;
+  if (err instanceof ApiError) {
+    switch (err.code) {
+      case "forbidden":
+        return `You do not have the role this needs. ${err.message}`.trim();
+      case "resource_not_found":
+        return "Not found, or you do not have access to it.";
+      case "not_enterprise_plan_workspace":
+        return "This needs a workspace on the Enterprise plan.";
+      case "token_limit_reached":
+        return "This already has 5 active API tokens, the most allowed. Revoke one before generating another.";
+      case "internal_error":
+        return "Something went wrong on our side. Try again.";
+      default:
+        return err.message;
+    }
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** FieldErrors wires error messages to form controls by the API's field names. */
+export class FieldErrors {
+  private readonly slots = new Map<string, { control: HTMLElement; msg: HTMLElement }>();
+  private readonly shown: HTMLElement[] = [];
+
+  constructor(private readonly alert: Alert) {}
+
+  /** register makes field (as the API names it, e.g. "name" or "permissions.cms") show its error in msg. */
+  register(field: string, control: HTMLElement, msg: HTMLElement): void {
+    msg.classList.add("field-error");
+    if (!msg.id) msg.id = uid("error");
+    this.slots.set(field, { control, msg });
+  }
+
+  clear(): void {
+    for (const { control, msg } of this.slots.values()) {
+      msg.textContent = "";
+      control.removeAttribute("aria-invalid");
+      const ids = (control.getAttribute("aria-describedby") ?? "").split(" ").filter((x) => x && x !== msg.id);
+      if (ids.length) control.setAttribute("aria-describedby", ids.join(" "));
+      else control.removeAttribute("aria-describedby");
+    }
+    this.shown.length = 0;
+    this.alert.clear();
+  }
+
+  /** set shows one field's message; it returns false if the field is not on this form. */
+  set(field: string, message: string): boolean {
+    const slot = this.slots.get(field) ?? this.slots.get(field.split(/[.[]/)[0] ?? field);
+    if (!slot) return false;
+    slot.msg.textContent = slot.msg.textContent ? `${slot.msg.textContent} ${message}` : message;
+    slot.control.setAttribute("aria-invalid", "true");
+    const ids = (slot.control.getAttribute("aria-describedby") ?? "").split(" ").filter(Boolean);
+    if (!ids.includes(slot.msg.id)) slot.control.setAttribute("aria-describedby", [...ids, slot.msg.id].join(" "));
+    this.shown.push(slot.control);
+    return true;
+  }
+
+  /** show displays err: its field details beside their fields, the rest in the alert; focus goes to the first. */
+  show(err: unknown): void {
+    this.clear();
+    const unplaced: string[] = [];
+    if (err instanceof ApiError && err.details.length) {
+      for (const d of err.details) if (!this.set(d.field, d.message)) unplaced.push(`${d.field}: ${d.message}`);
+      if (unplaced.length) this.alert.show(`${describe(err)} ${unplaced.join(" ")}`);
+    } else {
+      this.alert.show(describe(err));
+    }
+    this.focusFirst();
+  }
+
+  focusFirst(): void {
+    const first = this.shown[0];
+    if (first) {
+      const target = first.matches("input, select, textarea") ? first : first.querySelector<HTMLElement>("input:checked, input");
+      (target ?? first).focus();
+    }
+  }
+}

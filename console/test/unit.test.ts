@@ -1,0 +1,92 @@
+// Unit tests of the console's pure parts, run by Node's test runner (npm test).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { toApiError, type ApiToken } from "../src/api";
+import { parseConfig } from "../src/config";
+import { localMidnight, parseFilters, toQuery } from "../src/pages/audit";
+import { unusedScopes, usedPermissions } from "../src/pages/tokens";
+import { describePermissions, levelNames, siteApis, workspaceApis } from "../src/permissions";
+
+test("parseConfig accepts the five fields and trims the API base URL's trailing slash", () => {
+  const got = parseConfig({ issuer: "https://id.example.com", clientId: "c", apiBaseUrl: "https://api.example.com/Prod/", redirectUri: "https://api.example.com/console/", postLogoutRedirectUri: "https://api.example.com/console/" });
+  assert.equal(got.apiBaseUrl, "https://api.example.com/Prod");
+  assert.equal(parseConfig({ ...got, apiBaseUrl: "" }).apiBaseUrl, "");
+});
+
+test("parseConfig names the bad field", () => {
+  const ok = { issuer: "i", clientId: "c", apiBaseUrl: "", redirectUri: "r", postLogoutRedirectUri: "p" };
+  const cases: [string, unknown, RegExp][] = [
+    ["not an object", "x", /not a JSON object/],
+    ["missing clientId", { ...ok, clientId: undefined }, /"clientId" must be a string/],
+    ["empty issuer", { ...ok, issuer: "" }, /"issuer" must not be empty/],
+    ["number redirectUri", { ...ok, redirectUri: 3 }, /"redirectUri" must be a string/],
+  ];
+  for (const [name, raw, want] of cases) assert.throws(() => parseConfig(raw), want, name);
+});
+
+test("the API table holds exactly the contract's site and workspace APIs and their maximum levels", () => {
+  const got = Object.fromEntries(siteApis.map((a) => [a.key, a.max]));
+  const want = {
+    assets: "read_write", cms: "read_write", comments: "read_write", components: "read_write", ecommerce: "read_write",
+    forms: "read_write", pages: "read_write", sites: "read_write", site_activity: "read", site_config: "read_write",
+    users: "read_write", webhooks: "read_write",
+  };
+  assert.deepEqual(got, want);
+  assert.deepEqual(workspaceApis.map((a) => [a.key, a.max]), [["workspace_activity", "read"]]);
+  assert.deepEqual(Object.values(levelNames), ["No access", "Read-only", "Read and write"]);
+});
+
+test("describePermissions names the APIs as people see them and leaves out no access", () => {
+  assert.equal(describePermissions({ sites: "read", cms: "read_write", forms: "none" }), "CMS: Read and write; Sites: Read-only");
+  assert.equal(describePermissions({ forms: "none" }), "No access");
+});
+
+const day = 86400e3;
+const now = Date.parse("2026-11-22T12:00:00.000Z");
+function token(over: Partial<ApiToken>): ApiToken {
+  return {
+    id: "65f0c0ffee0123456789abcd", kind: "site", name: "CMS sync", displayHint: "tss_…k3Zq", siteId: "s", workspaceId: "w",
+    permissions: { cms: "read_write", sites: "read" }, scope: "cms:read,cms:write,sites:read",
+    createdOn: new Date(now - 90 * day).toISOString(), createdBy: null, lastUsed: null, expiresOn: new Date(now + 300 * day).toISOString(),
+    ...over,
+  };
+}
+
+test("unusedScopes lists scopes unused for 30 days or more", () => {
+  const cases: [string, ApiToken, string[]][] = [
+    ["no scopeLastUsed reported", token({}), []],
+    ["token younger than 30 days", token({ createdOn: new Date(now - 5 * day).toISOString(), scopeLastUsed: { "cms:read": null } }), []],
+    ["never used and old", token({ scopeLastUsed: { "cms:read": new Date(now - day).toISOString(), "cms:write": null, "sites:read": new Date(now - 31 * day).toISOString() } }), ["cms:write", "sites:read"]],
+    ["all recent", token({ scopeLastUsed: { "cms:read": new Date(now - day).toISOString(), "cms:write": new Date(now - 29 * day).toISOString(), "sites:read": new Date(now - day).toISOString() } }), []],
+  ];
+  for (const [name, t, want] of cases) assert.deepEqual(unusedScopes(t, now), want, name);
+});
+
+test("usedPermissions keeps only the levels the used scopes justify", () => {
+  const t = token({ createdOn: new Date(Date.now() - 90 * day).toISOString(), scopeLastUsed: { "cms:read": new Date().toISOString(), "cms:write": null, "sites:read": null } });
+  const got = usedPermissions(t, siteApis);
+  assert.equal(got.cms, "read");
+  assert.equal(got.sites, "none");
+});
+
+test("audit filters: the To day is included, the API's to is exclusive", () => {
+  const f = parseFilters("eventType=api_token&from=2026-11-01&to=2026-11-02&offset=50");
+  assert.deepEqual(f, { eventType: "api_token", from: "2026-11-01", to: "2026-11-02", offset: 50 });
+  const q = toQuery(f);
+  assert.equal(q.from, localMidnight("2026-11-01"));
+  assert.equal(q.to, localMidnight("2026-11-03"));
+  assert.equal(q.limit, 50);
+  assert.deepEqual(parseFilters("eventType=bogus&from=yesterday&offset=-3"), { eventType: "", from: "", to: "", offset: 0 });
+});
+
+test("toApiError keeps the code, message and well-formed field details", () => {
+  const res = new Response(null, { status: 400 });
+  const err = toApiError(res, { code: "validation_error", message: "Validation failed", details: [{ field: "name", message: "Too long" }, { nope: 1 }] });
+  assert.equal(err.code, "validation_error");
+  assert.equal(err.message, "Validation failed");
+  assert.deepEqual(err.details, [{ field: "name", message: "Too long" }]);
+  const limited = toApiError(new Response(null, { status: 429, headers: { "Retry-After": "7" } }), { code: "too_many_requests", message: "Too Many Requests" });
+  assert.equal(limited.message, "Too many requests. Try again in 7 seconds.");
+  const bare = toApiError(new Response(null, { status: 502 }), null);
+  assert.equal(bare.code, "http_502");
+});
