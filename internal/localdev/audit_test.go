@@ -227,6 +227,13 @@ func TestAuditLogErrors(t *testing.T) {
 	wantError(t, a.get(strings.Repeat("%C3%A9", 1100), ""), 404, "resource_not_found")
 	site, _ := a.mint("site", `{"sites":"read"}`)
 	wantError(t, a.do("GET", "/v2/workspaces/"+a.demo.WorkspaceID+"/audit_logs", site, ""), 403, "missing_scopes")
+	// The log reads the memberships a sign-in bound (any other management
+	// call, the console's GET /v2/me first): until then the member holds
+	// nothing here.
+	wantError(t, a.do("GET", "/v2/workspaces/"+a.demo.WorkspaceID+"/audit_logs", a.demo.MemberToken, ""), 404, "resource_not_found")
+	if r := a.do("GET", "/v2/me", a.demo.MemberToken, ""); r.status != 200 {
+		t.Fatalf("GET /v2/me: %d", r.status)
+	}
 	wantError(t, a.do("GET", "/v2/workspaces/"+a.demo.WorkspaceID+"/audit_logs", a.demo.MemberToken, ""), 403, "forbidden")
 
 	// Not on enterprise: the log is refused (by the authorizer, which learns
@@ -323,6 +330,13 @@ func TestAuditLogForPeople(t *testing.T) {
 	}
 	stranger := person("stranger@example.com")
 	jeltz := person("jeltz@example.com")
+	// Each person signs in first, as the console does with GET /v2/me: the
+	// log reads the memberships a sign-in bound.
+	for _, cred := range []string{e.demo.AdminToken, e.demo.MemberToken, jeltz, stranger} {
+		if r := e.do("GET", "/v2/me", cred, ""); r.status != 200 {
+			t.Fatalf("GET /v2/me: %d %v", r.status, r.body)
+		}
+	}
 	tests := []struct {
 		name, ws, cred string
 		status         int
@@ -332,7 +346,7 @@ func TestAuditLogForPeople(t *testing.T) {
 		{"admin by slug", e.demo.WorkspaceSlug, e.demo.AdminToken, 200, ""},
 		{"member", e.demo.WorkspaceID, e.demo.MemberToken, 403, "forbidden"},
 		{"admin of another workspace", e.demo.WorkspaceID, jeltz, 404, "resource_not_found"},
-		{"no account", e.demo.WorkspaceID, stranger, 404, "resource_not_found"},
+		{"signed in, no membership", e.demo.WorkspaceID, stranger, 404, "resource_not_found"},
 		{"workspace that does not exist", "0000000000000000000000ff", e.demo.AdminToken, 404, "resource_not_found"},
 		{"admin of a free workspace", free.ID, e.demo.AdminToken, 403, "not_enterprise_plan_workspace"},
 		{"member of no workspace, free one", free.ID, e.demo.MemberToken, 404, "resource_not_found"},
