@@ -42,11 +42,11 @@ func gatewayOverhead(st *store.Store, secret string, sec tokensmith.Secret, samp
 	if err != nil {
 		return row{}, err
 	}
-	tokens := httpapi.Adapt(httpapi.Tokens(manage.New(st), log))
+	tokens := httpapi.Adapt(httpapi.Tokens(manage.New(st), httpapi.NewGuard(st, time.Now, log), log))
 	gw, err := gateway.New(tmpl, authz.Handle, map[string]gateway.Proxy{
 		route.Tokens:    tokens,
-		route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, log)),
-		route.AuditLogs: httpapi.Adapt(httpapi.AuditLogs(audit.New(st), log)),
+		route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, httpapi.NewGuard(st, time.Now, log), log)),
+		route.AuditLogs: httpapi.Adapt(httpapi.AuditLogs(audit.New(st), httpapi.NewGuard(st, time.Now, log), log)),
 	}, 0, log)
 	if err != nil {
 		return row{}, err

@@ -314,7 +314,7 @@ func seed(ctx context.Context, st *store.Store) (string, tokensmith.Secret, erro
 		Permissions: perms, Scope: scope.Join(scope.Expand(perms)), DisplayHint: token.DisplayHint(secret),
 		SecretHash: token.Hash(secret), CreatedOn: now, ExpiresOn: now.Add(token.Inactivity)}
 	ev := tokensmith.Event{ID: "bench", Type: audit.TypeAPIToken, SubType: audit.SubTokenCreated, Timestamp: now, Workspace: tokensmith.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}
-	if err := st.CreateToken(ctx, 0, "", t, ev, nil, now); err != nil {
+	if err := st.CreateToken(ctx, 0, "", 0, t, ev, nil, now); err != nil {
 		return "", tokensmith.Secret{}, err
 	}
 	sec, err := st.Secret(ctx, t.SecretHash)

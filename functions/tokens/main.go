@@ -46,5 +46,5 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 	}
 	st := store.New(db, table)
 	svc := &manage.Service{Store: st, Now: now, Rand: random}
-	return httpapi.Adapt(httpapi.Tokens(svc, log)), nil
+	return httpapi.Adapt(httpapi.Tokens(svc, httpapi.NewGuard(st, now, log), log)), nil
 }

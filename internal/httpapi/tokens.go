@@ -63,7 +63,7 @@ type minted struct {
 }
 
 // Tokens serves the token management routes of the route table.
-func Tokens(svc *manage.Service, log *slog.Logger) http.Handler {
+func Tokens(svc *manage.Service, g *Guard, log *slog.Logger) http.Handler {
 	h := &tokensHandler{svc: svc, log: log}
 	site := func(r *http.Request) tokensmith.Owner {
 		return tokensmith.Owner{Kind: token.KindSite, ID: r.PathValue("site_id")}
@@ -83,7 +83,7 @@ func Tokens(svc *manage.Service, log *slog.Logger) http.Handler {
 		"revokeWorkspaceToken": h.revoke(ws),
 		"introspectToken":      h.introspect,
 		"revokeTokenBySecret":  h.revokeBySecret,
-	}, log)
+	}, g, log)
 }
 
 type tokensHandler struct {
@@ -227,15 +227,6 @@ func (h *tokensHandler) regenerate(owner func(*http.Request) tokensmith.Owner) h
 	}
 }
 
-// apiTokenCaller returns the API token principal of the request.
-func apiTokenCaller(r *http.Request) (principal.Principal, error) {
-	p, err := caller(r)
-	if err != nil || (p.Kind != principal.Site && p.Kind != principal.Workspace) {
-		return principal.Principal{}, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized)
-	}
-	return p, nil
-}
-
 type authorizedTo struct {
 	SiteIDs      []string `json:"siteIds"`
 	WorkspaceIDs []string `json:"workspaceIds"`
@@ -251,6 +242,7 @@ type authorization struct {
 	GrantType    string       `json:"grantType"`
 	Scope        string       `json:"scope"`
 	AuthorizedTo authorizedTo `json:"authorizedTo"`
+	RateLimit    int64        `json:"rateLimit"`
 }
 
 // introspect answers from the authorizer's decision, which carries what
@@ -277,7 +269,7 @@ func (h *tokensHandler) introspect(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]authorization{"authorization": {
 		ID: t.ID, Kind: t.Kind, CreatedOn: api.CreatedOn, LastUsed: api.LastUsed, ExpiresOn: api.ExpiresOn,
-		GrantType: "client_credentials", Scope: t.Scope, AuthorizedTo: to,
+		GrantType: "client_credentials", Scope: t.Scope, AuthorizedTo: to, RateLimit: p.RateLimit,
 	}})
 }
 

@@ -35,7 +35,7 @@ import (
 // tokensHandler is the tokens function's handler on st, built as its main
 // builds it.
 func tokensHandler(st *store.Store, log *slog.Logger) httpapi.Proxy {
-	return httpapi.Adapt(httpapi.Tokens(manage.New(st), log))
+	return httpapi.Adapt(httpapi.Tokens(manage.New(st), httpapi.NewGuard(st, time.Now, log), log))
 }
 
 // authorizerHandler is the authorizer function's handler on secrets, built
@@ -113,7 +113,7 @@ func TestIssuerUnreachable(t *testing.T) {
 // answers 500 and leaves the table as it was.
 func TestThrottledWritesLeaveNothing(t *testing.T) {
 	e := newEnv(t)
-	before := fmt.Sprint(e.items(""))
+	before := fmt.Sprint(e.state())
 	throttled := mock.Through(e.stack.DB)
 	throttled.TransactWriteItemsFn = mock.Failing(&types.ProvisionedThroughputExceededException{Message: aws.String("throttled")}).TransactWriteItemsFn
 	h := tokensHandler(store.New(throttled, e.table), slog.New(slog.NewJSONHandler(io.Discard, nil)))
@@ -131,7 +131,7 @@ func TestThrottledWritesLeaveNothing(t *testing.T) {
 			t.Errorf("%s %s with writes throttled = %d %s, %v; want 500", req.method, req.path, resp.StatusCode, resp.Body, err)
 		}
 	}
-	if after := fmt.Sprint(e.items("")); after != before {
+	if after := fmt.Sprint(e.state()); after != before {
 		t.Error("a throttled create changed the table")
 	}
 }

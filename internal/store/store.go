@@ -10,18 +10,19 @@
 //	WS#<ws>          MEMBER#<user>  workspace membership  GSI1: USER#<user> / WS#<ws>
 //	WS#<ws>          TOKEN#<token>  workspace token record (TTL expiresAt)
 //	SLUG#<slug>      #META          workspace slug, unique
-//	SITE#<site>      #META          site  GSI1: WS#<ws>#SITES / SITE#<site>
+//	SITE#<site>      #META          site, with its plan and rate limit (tokenVersion also changes with the plan)  GSI1: WS#<ws>#SITES / SITE#<site>
 //	SITE#<site>      MEMBER#<user>  site membership  GSI1: USER#<user> / SITE#<site>
 //	SITE#<site>      TOKEN#<token>  site token record (TTL expiresAt)
 //	USER#<user>      #META          person
 //	EMAIL#<email>    #META          person by email
-//	SECRET#<sha256>  #META          what the authorizer needs of a token, by secret hash, with a workspace token's plan (TTL expiresAt)
+//	SECRET#<sha256>  #META          what the authorizer needs of a token, by secret hash, with a workspace token's plan and a site token's rate limit (TTL expiresAt)
 //	AUDIT#<ws>       SEQ#<seq>      audit event at its place in the log  GSI1: AUDIT#<ws>#<eventType> / SEQ#<typeSeq>
 //	IDEM#<sha256>    #META          idempotent create response, sealed (TTL expiresAt)
 //	EXPIRED#<token>  #META          a token's expiry is recorded (TTL expiresAt)
+//	RATE#<token>     WINDOW#<start> requests of a token in the window from Unix second <start> (TTL expiresAt)
 //
-// Places in the audit log (<seq>, <typeSeq>) are written with 12 digits, so
-// that keys sort as the numbers do.
+// Places in the audit log (<seq>, <typeSeq>) and window starts (<start>) are
+// written with 12 digits, so that keys sort as the numbers do.
 package store
 
 import (

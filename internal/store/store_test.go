@@ -140,11 +140,11 @@ func TestTokenLifecycle(t *testing.T) {
 	ctx := context.Background()
 	ws, site := seedSite(t, s)
 	tok := newToken("0000000b0000000000000001", site, "tss_first")
-	if err := s.CreateToken(ctx, 0, "", tok, event(ws, "token_created"), nil, t0); err != nil {
+	if err := s.CreateToken(ctx, 0, "", 0, tok, event(ws, "token_created"), nil, t0); err != nil {
 		t.Fatal(err)
 	}
 	// A create that counted tokens at the same version as the first loses.
-	if err := s.CreateToken(ctx, 0, "", newToken("0000000b0000000000000002", site, "tss_second"), event(ws, "token_created"), nil, t0); !errors.Is(err, store.ErrConflict) {
+	if err := s.CreateToken(ctx, 0, "", 0, newToken("0000000b0000000000000002", site, "tss_second"), event(ws, "token_created"), nil, t0); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("CreateToken at a stale version = %v; want ErrConflict", err)
 	}
 	sec, err := s.Secret(ctx, token.Hash("tss_first"))
@@ -157,7 +157,7 @@ func TestTokenLifecycle(t *testing.T) {
 	}
 
 	grace := t0.Add(time.Hour)
-	regen, err := s.RegenerateToken(ctx, list[0], token.Hash("tss_new"), "tss_…_new", &grace, event(ws, "token_regenerated"))
+	regen, err := s.RegenerateToken(ctx, list[0], readSite(t, s, site.ID), token.Hash("tss_new"), "tss_…_new", &grace, event(ws, "token_regenerated"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,10 +165,10 @@ func TestTokenLifecycle(t *testing.T) {
 		t.Errorf("old secret after regenerate with grace = %+v, %v; want graceUntil %v", old, err, grace)
 	}
 	// A regenerate from the stale record loses.
-	if _, err := s.RegenerateToken(ctx, list[0], token.Hash("tss_other"), "x", nil, event(ws, "token_regenerated")); !errors.Is(err, store.ErrConflict) {
+	if _, err := s.RegenerateToken(ctx, list[0], readSite(t, s, site.ID), token.Hash("tss_other"), "x", nil, event(ws, "token_regenerated")); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("RegenerateToken from a stale record = %v; want ErrConflict", err)
 	}
-	if _, err := s.RegenerateToken(ctx, regen, token.Hash("tss_third"), "x", nil, event(ws, "token_regenerated")); err != nil {
+	if _, err := s.RegenerateToken(ctx, regen, readSite(t, s, site.ID), token.Hash("tss_third"), "x", nil, event(ws, "token_regenerated")); err != nil {
 		t.Fatal(err)
 	}
 	for _, gone := range []string{"tss_first", "tss_new", "tss_other"} {
@@ -205,7 +205,7 @@ func TestConcurrentCreatesAtOneVersion(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			id := "0000000c00000000000000" + string("0123456789"[i]) + "0"
-			errs[i] = s.CreateToken(ctx, 0, "", newToken(id, site, "tss_"+id), event(ws, "token_created"), nil, t0)
+			errs[i] = s.CreateToken(ctx, 0, "", 0, newToken(id, site, "tss_"+id), event(ws, "token_created"), nil, t0)
 		}()
 	}
 	wg.Wait()
@@ -270,16 +270,16 @@ func TestPlanReachesWorkspaceSecrets(t *testing.T) {
 	ctx := context.Background()
 	ws, site := seedSite(t, s)
 	first := newWorkspaceToken("0000000b0000000000000001", ws, "tsw_first")
-	if err := s.CreateToken(ctx, 0, tokensmith.PlanEnterprise, first, event(ws, "token_created"), nil, t0); err != nil {
+	if err := s.CreateToken(ctx, 0, tokensmith.PlanEnterprise, 0, first, event(ws, "token_created"), nil, t0); err != nil {
 		t.Fatal(err)
 	}
 	siteTok := newToken("0000000b0000000000000002", site, "tss_site")
-	if err := s.CreateToken(ctx, 0, tokensmith.PlanEnterprise, siteTok, event(ws, "token_created"), nil, t0); err != nil {
+	if err := s.CreateToken(ctx, 0, tokensmith.PlanEnterprise, 0, siteTok, event(ws, "token_created"), nil, t0); err != nil {
 		t.Fatal(err)
 	}
 	// A previous secret in its grace period, as a regenerate leaves one.
 	grace := t0.Add(time.Hour)
-	if _, err := s.RegenerateToken(ctx, first, token.Hash("tsw_second"), "x", &grace, event(ws, "token_regenerated")); err != nil {
+	if _, err := s.RegenerateToken(ctx, first, tokensmith.Site{}, token.Hash("tsw_second"), "x", &grace, event(ws, "token_regenerated")); err != nil {
 		t.Fatal(err)
 	}
 	plans := func() map[string]tokensmith.Plan {
@@ -312,7 +312,7 @@ func TestPlanReachesWorkspaceSecrets(t *testing.T) {
 		t.Errorf("SetPlan at a stale version = %v; want ErrConflict", err)
 	}
 	late := newWorkspaceToken("0000000b0000000000000003", ws, "tsw_late")
-	if err := s.CreateToken(ctx, read.TokenVersion, tokensmith.PlanEnterprise, late, event(ws, "token_created"), nil, t0); !errors.Is(err, store.ErrConflict) {
+	if err := s.CreateToken(ctx, read.TokenVersion, tokensmith.PlanEnterprise, 0, late, event(ws, "token_created"), nil, t0); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("CreateToken at the version before a plan change = %v; want ErrConflict", err)
 	}
 	if _, err := s.Secret(ctx, token.Hash("tsw_late")); !errors.Is(err, store.ErrNotFound) {
@@ -327,11 +327,11 @@ func TestEndGrace(t *testing.T) {
 	ctx := context.Background()
 	ws, site := seedSite(t, s)
 	tok := newToken("0000000b0000000000000001", site, "tss_old")
-	if err := s.CreateToken(ctx, 0, "", tok, event(ws, "token_created"), nil, t0); err != nil {
+	if err := s.CreateToken(ctx, 0, "", 0, tok, event(ws, "token_created"), nil, t0); err != nil {
 		t.Fatal(err)
 	}
 	grace := t0.Add(time.Hour)
-	regen, err := s.RegenerateToken(ctx, tok, token.Hash("tss_new"), "x", &grace, event(ws, "token_regenerated"))
+	regen, err := s.RegenerateToken(ctx, tok, readSite(t, s, site.ID), token.Hash("tss_new"), "x", &grace, event(ws, "token_regenerated"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,4 +353,14 @@ func TestEndGrace(t *testing.T) {
 	if err := s.EndGrace(ctx, regen, event(ws, "token_revoked")); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("EndGrace twice = %v; want ErrConflict", err)
 	}
+}
+
+// readSite reads the site id as it is now.
+func readSite(t *testing.T, s *store.Store, id string) tokensmith.Site {
+	t.Helper()
+	site, err := s.Site(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return site
 }
