@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -118,6 +119,9 @@ func TestRateLimitHeaders(t *testing.T) {
 			t.Fatalf("GET %s = %d %s; want %d", tc.path, r.status, r.raw, tc.status)
 		}
 		wantRate(t, r, 120, 120-int64(i+1), reset)
+		if tc.path == "/v2/sites" && strings.Contains(r.raw, `"plan"`) {
+			t.Errorf("a site shows its plan to an API token: %s", r.raw)
+		}
 		if tc.path == "/v2/token/introspect" && r.body["authorization"].(map[string]any)["rateLimit"] != 120.0 {
 			t.Errorf("introspect = %s; want authorization.rateLimit 120", r.raw)
 		}

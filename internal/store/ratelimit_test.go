@@ -131,6 +131,13 @@ func TestSitePlanReachesSecrets(t *testing.T) {
 	if err := s.CreateToken(ctx, read.TokenVersion, "", read.TokenRateLimit(), late, event(ws, "token_created"), nil, t0); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("CreateToken from the site as read before the plan change = %v; want ErrConflict", err)
 	}
+	current, err := s.Token(ctx, tokensmith.Owner{Kind: token.KindSite, ID: site.ID}, tok.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RegenerateToken(ctx, current, read, token.Hash("tss_stale"), "x", nil, event(ws, "token_regenerated")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("RegenerateToken from the site as read before the plan change = %v; want ErrConflict", err)
+	}
 	if err := s.SetSitePlan(ctx, read, tokensmith.SitePlanStarter, 0); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("SetSitePlan from a stale site = %v; want ErrConflict", err)
 	}
