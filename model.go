@@ -23,6 +23,63 @@ const (
 	PlanEnterprise Plan = "enterprise"
 )
 
+// SitePlan is a site's plan, which sets the rate limit of its tokens.
+type SitePlan string
+
+// Plans of a site.
+const (
+	SitePlanStarter    SitePlan = "starter"
+	SitePlanBasic      SitePlan = "basic"
+	SitePlanCMS        SitePlan = "cms"
+	SitePlanEcommerce  SitePlan = "ecommerce"
+	SitePlanBusiness   SitePlan = "business"
+	SitePlanEnterprise SitePlan = "enterprise"
+)
+
+// SitePlans lists every site plan, cheapest first.
+var SitePlans = []SitePlan{SitePlanStarter, SitePlanBasic, SitePlanCMS, SitePlanEcommerce, SitePlanBusiness, SitePlanEnterprise}
+
+// Rate limits in requests per window (a minute) of one token, as Webflow
+// sets them by plan.
+const (
+	// DefaultSitePlan is the plan of a site created without one, and of a
+	// site stored before sites had plans.
+	DefaultSitePlan = SitePlanCMS
+	// DefaultEnterpriseRateLimit is an enterprise site's limit until one is set.
+	DefaultEnterpriseRateLimit int64 = 600
+	// MaxRateLimit bounds an enterprise site's limit: the most a single
+	// counter item takes in a minute (DynamoDB's 1,000 writes a second per
+	// partition).
+	MaxRateLimit int64 = 60000
+	// WorkspaceTokenRateLimit is every workspace token's limit.
+	WorkspaceTokenRateLimit int64 = 120
+)
+
+// Valid reports whether p is a site plan.
+func (p SitePlan) Valid() bool {
+	for _, q := range SitePlans {
+		if p == q {
+			return true
+		}
+	}
+	return false
+}
+
+// RateLimit returns the limit of a token of a site on plan p; custom is an
+// enterprise site's own limit, 0 for the default.
+func (p SitePlan) RateLimit(custom int64) int64 {
+	switch p {
+	case SitePlanStarter, SitePlanBasic:
+		return 60
+	case SitePlanEnterprise:
+		if custom > 0 {
+			return custom
+		}
+		return DefaultEnterpriseRateLimit
+	}
+	return 120
+}
+
 // Role is what a person may do in a workspace or on a site.
 type Role string
 
@@ -60,8 +117,23 @@ type Site struct {
 	CreatedOn     time.Time
 	LastUpdated   time.Time
 	LastPublished *time.Time
-	// TokenVersion changes with every token created for the site.
+	// Plan sets the rate limit of the site's tokens; empty is DefaultSitePlan.
+	// API tokens never see it.
+	Plan SitePlan
+	// RateLimit is an enterprise site's own limit; 0 is the default.
+	RateLimit int64
+	// TokenVersion changes with every token created for the site and with
+	// every plan change.
 	TokenVersion int64
+}
+
+// TokenRateLimit returns the rate limit of the site's tokens.
+func (s Site) TokenRateLimit() int64 {
+	plan := s.Plan
+	if plan == "" {
+		plan = DefaultSitePlan
+	}
+	return plan.RateLimit(s.RateLimit)
 }
 
 // User is a person, known by the issuer of their user tokens and its
@@ -166,6 +238,23 @@ type Secret struct {
 	// the authorizer learns it from the one read it makes. Site tokens'
 	// secrets carry none.
 	Plan Plan
+	// RateLimit is a site token's limit, written on its secrets when the
+	// token is created or regenerated and by every plan change of its site;
+	// 0 on a secret stored before secrets carried it.
+	RateLimit int64
+}
+
+// TokenRateLimit returns the rate limit of the secret's token: its site's,
+// as the secret carries it (a secret stored before secrets carried it has
+// the default plan's), or the workspace tokens' one limit.
+func (s Secret) TokenRateLimit() int64 {
+	if s.Kind == token.KindWorkspace {
+		return WorkspaceTokenRateLimit
+	}
+	if s.RateLimit > 0 {
+		return s.RateLimit
+	}
+	return DefaultSitePlan.RateLimit(0)
 }
 
 // Owner returns the site or workspace the secret's token belongs to.

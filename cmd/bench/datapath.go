@@ -156,7 +156,7 @@ func seedWorkspaceToken(ctx context.Context, st *store.Store, wsID string) (stri
 		Permissions: perms, Scope: scope.Join(scope.Expand(perms)), DisplayHint: token.DisplayHint(secret),
 		SecretHash: token.Hash(secret), CreatedOn: now, ExpiresOn: now.Add(token.Inactivity)}
 	ev := tokensmith.Event{ID: "bench-ws", Type: audit.TypeAPIToken, SubType: audit.SubTokenCreated, Timestamp: now, Workspace: ws.Ref()}
-	if err := st.CreateToken(ctx, ws.TokenVersion, ws.Plan, t, ev, nil, now); err != nil {
+	if err := st.CreateToken(ctx, ws.TokenVersion, ws.Plan, 0, t, ev, nil, now); err != nil {
 		return "", err
 	}
 	return secret, nil

@@ -24,6 +24,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
 	"github.com/tokensmith/tokensmith/internal/sites"
 	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/usage"
 )
 
 // gatewayOverhead measures what the local gateway adds to a request over
@@ -43,11 +44,16 @@ func gatewayOverhead(st *store.Store, secret string, sec tokensmith.Secret, samp
 	if err != nil {
 		return row{}, err
 	}
-	tokens := httpapi.Adapt(httpapi.Tokens(manage.New(st, people.New(st)), log))
+	// The guard counts nothing here and notes uses in memory, so that only
+	// CPU is timed, as with the authorizer.
+	guard := func() *httpapi.Guard {
+		return &httpapi.Guard{Limiter: unlimited{}, Uses: &usage.Recorder{Store: mock.OneSecret(sec), Log: log}, Now: time.Now, Log: log}
+	}
+	tokens := httpapi.Adapt(httpapi.Tokens(manage.New(st, people.New(st)), guard(), log))
 	gw, err := gateway.New(tmpl, authz.Handle, map[string]gateway.Proxy{
 		route.Tokens:    tokens,
-		route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, log)),
-		route.AuditLogs: httpapi.Adapt(httpapi.AuditLogs(audit.New(st), log)),
+		route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, guard(), log)),
+		route.AuditLogs: httpapi.Adapt(httpapi.AuditLogs(audit.New(st), guard(), log)),
 	}, 0, log)
 	if err != nil {
 		return row{}, err

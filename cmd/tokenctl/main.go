@@ -4,7 +4,8 @@
 //
 //	tokenctl workspace create --slug S --name N --plan free|enterprise
 //	tokenctl workspace set-plan --workspace ID_OR_SLUG --plan free|enterprise
-//	tokenctl site create --workspace ID_OR_SLUG --name N --short-name S
+//	tokenctl site create --workspace ID_OR_SLUG --name N --short-name S [--plan P]
+//	tokenctl site set-plan --site SITE_ID --plan P [--rate-limit N]
 //	tokenctl member add --workspace ID_OR_SLUG [--site SITE_ID] --email E --role admin|member
 //	tokenctl member remove --workspace ID_OR_SLUG [--site SITE_ID] --email E
 //	tokenctl dev-token --email E [--sub S] [--unverified]
@@ -40,7 +41,10 @@ func main() {
 const usage = `usage:
   tokenctl workspace create --slug S --name N --plan free|enterprise
   tokenctl workspace set-plan --workspace ID_OR_SLUG --plan free|enterprise
-  tokenctl site create --workspace ID_OR_SLUG --name N --short-name S
+  tokenctl site create --workspace ID_OR_SLUG --name N --short-name S [--plan P]
+  tokenctl site set-plan --site SITE_ID --plan P [--rate-limit N]
+      P: starter, basic, cms (default), ecommerce, business or enterprise;
+      --rate-limit (requests a minute per token) only with enterprise
   tokenctl member add --workspace ID_OR_SLUG [--site SITE_ID] --email E --role admin|member
   tokenctl member remove --workspace ID_OR_SLUG [--site SITE_ID] --email E
   tokenctl dev-token --email E [--sub S] [--unverified]`
@@ -80,7 +84,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 	fs.SetOutput(io.Discard)
 	slug := fs.String("slug", "", "workspace slug")
 	name := fs.String("name", "", "name")
-	plan := fs.String("plan", "", "free or enterprise")
+	plan := fs.String("plan", "", "workspace: free or enterprise; site: starter, basic, cms, ecommerce, business or enterprise")
+	rateLimit := fs.Int64("rate-limit", 0, "site set-plan: requests a minute of each token of an enterprise site (default 600)")
 	workspace := fs.String("workspace", "", "workspace id or slug")
 	site := fs.String("site", "", "site id")
 	shortName := fs.String("short-name", "", "site short name")
@@ -155,11 +160,24 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		if err != nil {
 			return nil, err
 		}
-		s, err := dir.CreateSite(ctx, *workspace, *name, *shortName)
+		s, err := dir.CreateSite(ctx, *workspace, *name, *shortName, tokensmith.SitePlan(*plan))
 		if err != nil {
 			return nil, err
 		}
 		return map[string]string{"id": s.ID}, nil
+	case "site set-plan":
+		if err := required("site", site, "plan", plan); err != nil {
+			return nil, err
+		}
+		dir, err := connect()
+		if err != nil {
+			return nil, err
+		}
+		s, err := dir.SetSitePlan(ctx, *site, tokensmith.SitePlan(*plan), *rateLimit)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"id": s.ID, "plan": string(s.Plan), "rateLimit": s.TokenRateLimit()}, nil
 	case "member add":
 		if err := required("workspace", workspace, "email", email, "role", role); err != nil {
 			return nil, err

@@ -199,3 +199,78 @@ func payload(t *testing.T, raw string) string {
 	}
 	return string(b)
 }
+
+// TestSitePlanCommands: site create takes a plan (cms by default), and
+// site set-plan changes it, with a rate limit only on enterprise; the
+// stored site and the limit its tokens get follow.
+func TestSitePlanCommands(t *testing.T) {
+	db, table := dynamotest.NewTable(t)
+	env := map[string]string{"DYNAMODB_ENDPOINT": dynamotest.Endpoint(), "TABLE_NAME": table, "LOCAL_DIR": t.TempDir()}
+	tokenctl := func(args string) (map[string]any, int, string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		code := run(context.Background(), strings.Fields(args), func(k string) string { return env[k] }, &out, &errb)
+		var m map[string]any
+		if code == 0 {
+			if err := json.Unmarshal(out.Bytes(), &m); err != nil || strings.Count(out.String(), "\n") != 1 {
+				t.Fatalf("tokenctl %s printed %q; want one JSON object", args, out.String())
+			}
+		}
+		return m, code, errb.String()
+	}
+	st := store.New(db, table)
+	limitOf := func(id string) int64 {
+		t.Helper()
+		s, err := st.Site(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.TokenRateLimit()
+	}
+	if _, code, stderr := tokenctl("workspace create --slug magrathea --name Magrathea --plan enterprise"); code != 0 {
+		t.Fatalf("workspace create = %d %s", code, stderr)
+	}
+	def, code, _ := tokenctl("site create --workspace magrathea --name Planet --short-name planet")
+	starter, code2, _ := tokenctl("site create --workspace magrathea --name Earth --short-name earth --plan starter")
+	if code != 0 || code2 != 0 {
+		t.Fatalf("site create = %d, %d", code, code2)
+	}
+	defID, starterID := def["id"].(string), starter["id"].(string)
+	if got := limitOf(defID); got != 120 {
+		t.Errorf("limit of a site created without a plan = %d; want 120 (cms)", got)
+	}
+	if got := limitOf(starterID); got != 60 {
+		t.Errorf("limit of a starter site = %d; want 60", got)
+	}
+	tests := []struct {
+		args      string
+		wantCode  int
+		wantLimit int64
+	}{
+		{"site set-plan --site " + defID + " --plan basic", 0, 60},
+		{"site set-plan --site " + defID + " --plan business", 0, 120},
+		{"site set-plan --site " + defID + " --plan enterprise", 0, 600},
+		{"site set-plan --site " + defID + " --plan enterprise --rate-limit 2500", 0, 2500},
+		{"site set-plan --site " + defID + " --plan cms --rate-limit 2500", 1, 2500},
+		{"site set-plan --site " + defID + " --plan enterprise --rate-limit -1", 1, 2500},
+		{"site set-plan --site " + defID + " --plan enterprise --rate-limit 60001", 1, 2500},
+		{"site set-plan --site " + defID + " --plan platinum", 1, 2500},
+		{"site set-plan --site " + defID, 2, 2500},
+		{"site set-plan --site 0000000000000000000000ff --plan cms", 1, 2500},
+	}
+	for _, tc := range tests {
+		out, code, stderr := tokenctl(tc.args)
+		if code != tc.wantCode {
+			t.Errorf("%s = %d %s; want %d", tc.args, code, stderr, tc.wantCode)
+		}
+		if code == 0 && out["rateLimit"] != float64(tc.wantLimit) {
+			t.Errorf("%s printed %v; want rateLimit %d", tc.args, out, tc.wantLimit)
+		}
+		if got := limitOf(defID); got != tc.wantLimit {
+			t.Errorf("after %s the site's limit = %d; want %d", tc.args, got, tc.wantLimit)
+		}
+	}
+	if _, code, _ := tokenctl("site create --workspace magrathea --name Mars --short-name mars --plan gold"); code != 1 {
+		t.Errorf("site create with an unknown plan = %d; want 1", code)
+	}
+}

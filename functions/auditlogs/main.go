@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -19,7 +20,7 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
-	h, err := newHandler(context.Background(), os.Getenv, log)
+	h, err := newHandler(context.Background(), os.Getenv, time.Now, log)
 	if err != nil {
 		log.Error("start", "error", err)
 		os.Exit(1)
@@ -29,8 +30,8 @@ func main() {
 
 // newHandler wires the function: its configuration from getenv, the
 // DynamoDB client, the store, the audit log service, and its HTTP handler as
-// a Lambda proxy handler. Nothing in it reads a clock.
-func newHandler(_ context.Context, getenv func(string) string, log *slog.Logger) (httpapi.Proxy, error) {
+// a Lambda proxy handler, whose guard counts requests on the clock now.
+func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger) (httpapi.Proxy, error) {
 	table := getenv("TABLE_NAME")
 	if table == "" {
 		return nil, errors.New("environment variable TABLE_NAME is not set")
@@ -41,5 +42,5 @@ func newHandler(_ context.Context, getenv func(string) string, log *slog.Logger)
 	}
 	st := store.New(db, table)
 	svc := audit.New(st)
-	return httpapi.Adapt(httpapi.AuditLogs(svc, log)), nil
+	return httpapi.Adapt(httpapi.AuditLogs(svc, httpapi.NewGuard(st, now, log), log)), nil
 }

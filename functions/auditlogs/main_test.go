@@ -1,19 +1,27 @@
 package main
 
 import (
+	"context"
+	"log/slog"
 	"testing"
 
 	"github.com/tokensmith/tokensmith/internal/eventstest"
+	"github.com/tokensmith/tokensmith/internal/httpapi"
 )
+
+// wiring is newHandler on the fixture's clock.
+func wiring(ctx context.Context, getenv func(string) string, log *slog.Logger) (httpapi.Proxy, error) {
+	return newHandler(ctx, getenv, eventstest.Now, log)
+}
 
 // TestEvents feeds events/auditlogs-*.json to the handler main builds, and holds
 // the DynamoDB actions they call to the function's IAM policy.
 func TestEvents(t *testing.T) {
-	fx := eventstest.Run(t, "AuditLogsFunction", newHandler)
+	fx := eventstest.Run(t, "AuditLogsFunction", wiring)
 	eventstest.CheckPolicy(t, fx)
 }
 
 // TestEnvironment holds what the wiring reads to what template.yaml sets.
 func TestEnvironment(t *testing.T) {
-	eventstest.CheckEnv(t, "AuditLogsFunction", newHandler)
+	eventstest.CheckEnv(t, "AuditLogsFunction", wiring)
 }

@@ -29,7 +29,8 @@ func main() {
 
 // newHandler wires the function: its configuration from getenv, the
 // DynamoDB client, the store, the sites service with its cache of site
-// records on the clock now, and its HTTP handler as a Lambda proxy handler.
+// records on the clock now, and its HTTP handler, whose guard counts
+// requests on the same clock, as a Lambda proxy handler.
 func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger) (httpapi.Proxy, error) {
 	table := getenv("TABLE_NAME")
 	if table == "" {
@@ -44,5 +45,5 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.Adapt(httpapi.Sites(svc, log)), nil
+	return httpapi.Adapt(httpapi.Sites(svc, httpapi.NewGuard(st, now, log), log)), nil
 }

@@ -50,5 +50,5 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 	// waiting for their verified email.
 	signIn := &people.Service{Store: st, Now: now, Rand: random}
 	svc := &manage.Service{Store: st, People: signIn, Now: now, Rand: random}
-	return httpapi.Adapt(httpapi.Tokens(svc, log)), nil
+	return httpapi.Adapt(httpapi.Tokens(svc, httpapi.NewGuard(st, now, log), log)), nil
 }

@@ -1,8 +1,15 @@
 // Package authorizer decides, for every API Gateway request, whether its
-// Bearer credential may call the route: API tokens, with the scopes the route
-// needs, for the data routes; OIDC user tokens for the management routes. It
-// is the REQUEST authorizer's handler, written against aws-lambda-go's event
-// types.
+// Bearer credential may call the route: valid API tokens for the data routes;
+// OIDC user tokens for the management routes. It is the REQUEST authorizer's
+// handler, written against aws-lambda-go's event types.
+//
+// A valid API token is allowed to reach the function whatever its scopes:
+// the function counts every request of a valid token against the token's
+// rate limit, a 403 missing_scopes too, and a Deny here would answer the
+// request (ACCESS_DENIED) with no function in between to count it or to set
+// its rate-limit headers. The function then refuses what the token's scopes
+// or its workspace's plan do not allow (httpapi.Guard), so a cached Allow
+// never grants a route the token's scopes do not.
 package authorizer
 
 import (
@@ -16,10 +23,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/route"
-	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
@@ -35,10 +40,9 @@ type UserVerifier interface {
 }
 
 // Secrets is the part of the store the authorizer calls: one read per
-// decision, and the usage write.
+// decision.
 type Secrets interface {
 	Secret(ctx context.Context, hash string) (tokensmith.Secret, error)
-	RecordUse(ctx context.Context, sec tokensmith.Secret, now time.Time, uses int64, inactivity time.Duration) error
 }
 
 // Authorizer is the REQUEST authorizer.
@@ -47,8 +51,6 @@ type Authorizer struct {
 	Secrets Secrets
 	Now     func() time.Time
 	Log     *slog.Logger
-
-	usage usage
 }
 
 // maxCredential bounds what is read of a credential; user tokens are a few
@@ -84,10 +86,9 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuth
 }
 
 // apiToken decides for an API token: its shape and checksum first, without
-// touching the table; then one read by its hash. A workspace token of a
-// workspace not on the enterprise plan is denied with
-// not_enterprise_plan_workspace, and a token lacking the route's scope with
-// the missing scopes named, which API Gateway's ACCESS_DENIED response shows.
+// touching the table; then one read by its hash. A live token is allowed,
+// with what the function needs to decide the rest (its scopes, its
+// workspace's plan, its rate limit) in the context.
 func (a *Authorizer) apiToken(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest, r route.Route, cred string) (events.APIGatewayCustomAuthorizerResponse, error) {
 	kind, err := token.Parse(cred)
 	if err != nil {
@@ -101,49 +102,26 @@ func (a *Authorizer) apiToken(ctx context.Context, req events.APIGatewayCustomAu
 		a.Log.ErrorContext(ctx, "token lookup failed", "error", err)
 		return events.APIGatewayCustomAuthorizerResponse{}, fmt.Errorf("authorizer: %w", err)
 	}
-	now := a.Now()
-	if !sec.Active(now) || sec.Kind != kind {
+	if !sec.Active(a.Now()) || sec.Kind != kind {
 		a.Log.InfoContext(ctx, "token rejected", "tokenId", sec.TokenID, "displayHint", token.DisplayHint(cred))
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
-	}
-	if sec.Kind == token.KindWorkspace && sec.Plan != tokensmith.PlanEnterprise {
-		// The secret carries its workspace's plan (SetPlan writes it), so
-		// this costs no second read.
-		return deny(req, r, sec, apperr.NotEnterprise, "Workspace tokens are only available on enterprise workspaces"), nil
-	}
-	if r.Scope != "" {
-		if missing := scope.Missing(scope.Split(sec.Scope), r.Scope); len(missing) > 0 {
-			return deny(req, r, sec, apperr.MissingScopes, "You are missing the following scopes - "+strings.Join(missing, ", ")), nil
-		}
-	}
-	if a.recordUse(ctx, sec, now) {
-		// The record now shows this use, as the secret read before it did not.
-		sec.LastUsed, sec.ExpiresOn = &now, now.Add(token.Inactivity)
 	}
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID:    sec.TokenID,
 		PolicyDocument: Policy(req.MethodArn, r, "Allow"),
-		Context:        secretPrincipal(sec).Context(),
+		Context:        SecretPrincipal(sec).Context(),
 	}, nil
 }
 
-// deny refuses a valid token the route with code and message, which API
-// Gateway's ACCESS_DENIED response shows ($context.authorizer.code and
-// .message) with status 403.
-func deny(req events.APIGatewayCustomAuthorizerRequestTypeRequest, r route.Route, sec tokensmith.Secret, code apperr.Code, message string) events.APIGatewayCustomAuthorizerResponse {
-	return events.APIGatewayCustomAuthorizerResponse{
-		PrincipalID:    sec.TokenID,
-		PolicyDocument: Policy(req.MethodArn, r, "Deny"),
-		Context:        map[string]interface{}{"code": string(code), "message": message},
-	}
-}
-
-// secretPrincipal is the principal of an API token's secret: who it is,
-// and what introspecting it shows, so that introspection reads nothing.
-func secretPrincipal(sec tokensmith.Secret) principal.Principal {
+// SecretPrincipal is the principal of an API token's secret: who it is,
+// what introspecting it shows, so that introspection reads nothing, and
+// what the function decides and notes the use with, so that it reads
+// nothing either.
+func SecretPrincipal(sec tokensmith.Secret) principal.Principal {
 	return principal.Principal{
 		Kind: string(sec.Kind), TokenID: sec.TokenID, SiteID: sec.SiteID, WorkspaceID: sec.WorkspaceID, Scope: sec.Scope,
 		CreatedOn: sec.CreatedOn, LastUsed: sec.LastUsed, ExpiresOn: sec.ExpiresOn,
+		RateLimit: sec.TokenRateLimit(), Plan: string(sec.Plan), SecretHash: sec.Hash, GraceUntil: sec.GraceUntil,
 	}
 }
 

@@ -115,8 +115,15 @@ func (s *Service) SetPlan(ctx context.Context, idOrSlug string, plan tokensmith.
 	return ws, err
 }
 
-// CreateSite creates a site in a workspace.
-func (s *Service) CreateSite(ctx context.Context, wsIDOrSlug, name, shortName string) (tokensmith.Site, error) {
+// CreateSite creates a site in a workspace, on plan (empty for the default
+// plan).
+func (s *Service) CreateSite(ctx context.Context, wsIDOrSlug, name, shortName string, plan tokensmith.SitePlan) (tokensmith.Site, error) {
+	if plan == "" {
+		plan = tokensmith.DefaultSitePlan
+	}
+	if !plan.Valid() {
+		return tokensmith.Site{}, invalid("plan must be one of %s, not %q", sitePlanNames(), plan)
+	}
 	if strings.TrimSpace(name) == "" {
 		return tokensmith.Site{}, invalid("name is required")
 	}
@@ -133,11 +140,43 @@ func (s *Service) CreateSite(ctx context.Context, wsIDOrSlug, name, shortName st
 		return tokensmith.Site{}, err
 	}
 	site := tokensmith.Site{ID: id, WorkspaceID: ws.ID, DisplayName: strings.TrimSpace(name), ShortName: shortName,
-		TimeZone: "UTC", CreatedOn: now, LastUpdated: now}
+		TimeZone: "UTC", CreatedOn: now, LastUpdated: now, Plan: plan}
 	if err := s.Store.CreateSite(ctx, site); err != nil {
 		return tokensmith.Site{}, err
 	}
 	return site, nil
+}
+
+// SetSitePlan puts a site on plan; rateLimit (requests a minute of each of
+// its tokens) is only for enterprise, where 0 keeps the default. The site's
+// tokens have the new limit within the authorizer cache bound.
+func (s *Service) SetSitePlan(ctx context.Context, siteID string, plan tokensmith.SitePlan, rateLimit int64) (tokensmith.Site, error) {
+	switch {
+	case !plan.Valid():
+		return tokensmith.Site{}, invalid("plan must be one of %s, not %q", sitePlanNames(), plan)
+	case rateLimit != 0 && plan != tokensmith.SitePlanEnterprise:
+		return tokensmith.Site{}, invalid("a rate limit is set only with the enterprise plan")
+	case rateLimit < 0 || rateLimit > tokensmith.MaxRateLimit:
+		return tokensmith.Site{}, invalid("rate limit must be from 1 to %d requests a minute", tokensmith.MaxRateLimit)
+	}
+	var site tokensmith.Site
+	err := store.Retry(ctx, func() error {
+		var err error
+		if site, err = s.Store.Site(ctx, siteID); err != nil {
+			return err
+		}
+		return s.Store.SetSitePlan(ctx, site, plan, rateLimit)
+	})
+	site.Plan, site.RateLimit = plan, rateLimit
+	return site, err
+}
+
+func sitePlanNames() string {
+	names := make([]string, len(tokensmith.SitePlans))
+	for i, p := range tokensmith.SitePlans {
+		names[i] = string(p)
+	}
+	return strings.Join(names, ", ")
 }
 
 // place resolves where a membership is: the workspace, or one of its sites.

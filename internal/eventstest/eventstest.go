@@ -139,7 +139,7 @@ func newFixture(t *testing.T, logicalID string) *Fixture {
 		ExpiresOn: now.Add(token.Inactivity)}
 	created := ev(audit.SubTokenCreated)
 	created.Type = audit.TypeAPIToken
-	must(st.CreateToken(ctx, 0, "", tok, created, nil, now))
+	must(st.CreateToken(ctx, 0, "", 0, tok, created, nil, now))
 
 	calls, err := newRecorder(dynamotest.Endpoint(), table)
 	must(err)

@@ -52,7 +52,7 @@ func newFixture(t *testing.T) *fixture {
 	perms := scope.Permissions{"sites": scope.Read}
 	tok := tokensmith.Token{ID: "0000000b0000000000000001", Kind: token.KindSite, Name: "Old sync", SiteID: site.ID, WorkspaceID: ws.ID,
 		Permissions: perms, Scope: "sites:read", DisplayHint: "tss_…Zq9w", SecretHash: "h", CreatedOn: t0, ExpiresOn: t0.Add(token.Inactivity)}
-	if err := st.CreateToken(ctx, 0, "", tok, tokensmith.Event{ID: "c", Type: audit.TypeAPIToken, SubType: audit.SubTokenCreated, Timestamp: t0,
+	if err := st.CreateToken(ctx, 0, "", 0, tok, tokensmith.Event{ID: "c", Type: audit.TypeAPIToken, SubType: audit.SubTokenCreated, Timestamp: t0,
 		Workspace: tokensmith.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}, nil, t0); err != nil {
 		t.Fatal(err)
 	}

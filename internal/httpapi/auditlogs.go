@@ -143,7 +143,7 @@ func parseAuditQuery(values url.Values) (store.AuditQuery, error) {
 }
 
 // AuditLogs serves the audit log route of the route table.
-func AuditLogs(svc *audit.Service, log *slog.Logger) http.Handler {
+func AuditLogs(svc *audit.Service, g *Guard, log *slog.Logger) http.Handler {
 	return mux(route.AuditLogs, map[string]http.HandlerFunc{
 		"listAuditLogs": func(w http.ResponseWriter, r *http.Request) {
 			p, err := caller(r)
@@ -170,5 +170,5 @@ func AuditLogs(svc *audit.Service, log *slog.Logger) http.Handler {
 				"pagination": pagination{Limit: q.Limit, Offset: q.Offset, Total: page.Total},
 			})
 		},
-	}, log)
+	}, g, log)
 }

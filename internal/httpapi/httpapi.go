@@ -126,9 +126,11 @@ func decode(r *http.Request, v any, optional bool) error {
 }
 
 // mux returns a router for fn's routes of the route table, each served by
-// the handler of its operation; it panics at start-up when an operation has
-// no handler or a handler no route, so the two cannot drift apart.
-func mux(fn string, ops map[string]http.HandlerFunc, log *slog.Logger) http.Handler {
+// the handler of its operation, API token routes through the guard g; it
+// panics at start-up when an operation has no handler or a handler no
+// route, or an API token route has no guard, so that none of them can
+// drift apart or run unlimited.
+func mux(fn string, ops map[string]http.HandlerFunc, g *Guard, log *slog.Logger) http.Handler {
 	m := http.NewServeMux()
 	seen := map[string]bool{}
 	for _, r := range route.ForFunction(fn) {
@@ -137,6 +139,12 @@ func mux(fn string, ops map[string]http.HandlerFunc, log *slog.Logger) http.Hand
 			panic("httpapi: no handler for operation " + r.Op)
 		}
 		seen[r.Op] = true
+		if r.Auth.TakesAPIToken() {
+			if g == nil {
+				panic("httpapi: no guard for API token route " + r.Op)
+			}
+			h = g.wrap(r, h)
+		}
 		m.HandleFunc(r.Method+" "+r.Path, h)
 	}
 	for op := range ops {

@@ -101,7 +101,7 @@ func People(svc *people.Service, log *slog.Logger) http.Handler {
 		"listSiteMembers":       h.list(site),
 		"addSiteMember":         h.add(site),
 		"removeSiteMember":      h.remove(site),
-	}, log)
+	}, nil, log)
 }
 
 type peopleHandler struct {

@@ -65,7 +65,7 @@ func newSite(s tokensmith.Site) site {
 }
 
 // Sites serves the sites routes of the route table.
-func Sites(svc *sites.Service, log *slog.Logger) http.Handler {
+func Sites(svc *sites.Service, g *Guard, log *slog.Logger) http.Handler {
 	return mux(route.Sites, map[string]http.HandlerFunc{
 		"listSites": func(w http.ResponseWriter, r *http.Request) {
 			p, err := apiTokenCaller(r)
@@ -97,5 +97,5 @@ func Sites(svc *sites.Service, log *slog.Logger) http.Handler {
 			}
 			writeJSON(w, http.StatusOK, newSite(s))
 		},
-	}, log)
+	}, g, log)
 }

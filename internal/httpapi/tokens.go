@@ -8,7 +8,6 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/manage"
-	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -63,7 +62,7 @@ type minted struct {
 }
 
 // Tokens serves the token management routes of the route table.
-func Tokens(svc *manage.Service, log *slog.Logger) http.Handler {
+func Tokens(svc *manage.Service, g *Guard, log *slog.Logger) http.Handler {
 	h := &tokensHandler{svc: svc, log: log}
 	site := func(r *http.Request) tokensmith.Owner {
 		return tokensmith.Owner{Kind: token.KindSite, ID: r.PathValue("site_id")}
@@ -83,7 +82,7 @@ func Tokens(svc *manage.Service, log *slog.Logger) http.Handler {
 		"revokeWorkspaceToken": h.revoke(ws),
 		"introspectToken":      h.introspect,
 		"revokeTokenBySecret":  h.revokeBySecret,
-	}, log)
+	}, g, log)
 }
 
 type tokensHandler struct {
@@ -220,15 +219,6 @@ func (h *tokensHandler) regenerate(owner func(*http.Request) tokensmith.Owner) h
 	}
 }
 
-// apiTokenCaller returns the API token principal of the request.
-func apiTokenCaller(r *http.Request) (principal.Principal, error) {
-	p, err := caller(r)
-	if err != nil || (p.Kind != principal.Site && p.Kind != principal.Workspace) {
-		return principal.Principal{}, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized)
-	}
-	return p, nil
-}
-
 type authorizedTo struct {
 	SiteIDs      []string `json:"siteIds"`
 	WorkspaceIDs []string `json:"workspaceIds"`
@@ -244,6 +234,7 @@ type authorization struct {
 	GrantType    string       `json:"grantType"`
 	Scope        string       `json:"scope"`
 	AuthorizedTo authorizedTo `json:"authorizedTo"`
+	RateLimit    int64        `json:"rateLimit"`
 }
 
 // introspect answers from the authorizer's decision, which carries what
@@ -270,7 +261,7 @@ func (h *tokensHandler) introspect(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]authorization{"authorization": {
 		ID: t.ID, Kind: t.Kind, CreatedOn: api.CreatedOn, LastUsed: api.LastUsed, ExpiresOn: api.ExpiresOn,
-		GrantType: "client_credentials", Scope: t.Scope, AuthorizedTo: to,
+		GrantType: "client_credentials", Scope: t.Scope, AuthorizedTo: to, RateLimit: p.RateLimit,
 	}})
 }
 

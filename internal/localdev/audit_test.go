@@ -267,7 +267,7 @@ func TestAuditEventOnlyWithItsChange(t *testing.T) {
 		Workspace: tokensmith.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}
 	tok := tokensmith.Token{ID: "0000000000000000000000aa", Kind: "site", SiteID: site.ID, WorkspaceID: ws.ID, SecretHash: "h", CreatedOn: now, ExpiresOn: now.Add(time.Hour)}
 	// A stale token version: the create's condition fails.
-	if err := e.stack.Store.CreateToken(ctx, site.TokenVersion+7, "", tok, ev, nil, now); !errors.Is(err, store.ErrConflict) {
+	if err := e.stack.Store.CreateToken(ctx, site.TokenVersion+7, "", 0, tok, ev, nil, now); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("CreateToken at a wrong version = %v; want ErrConflict", err)
 	}
 	// A role change of a member that is not there.

@@ -36,7 +36,7 @@ import (
 // tokensHandler is the tokens function's handler on st, built as its main
 // builds it.
 func tokensHandler(st *store.Store, log *slog.Logger) httpapi.Proxy {
-	return httpapi.Adapt(httpapi.Tokens(manage.New(st, people.New(st)), log))
+	return httpapi.Adapt(httpapi.Tokens(manage.New(st, people.New(st)), httpapi.NewGuard(st, time.Now, log), log))
 }
 
 // authorizerHandler is the authorizer function's handler on secrets, built
@@ -118,7 +118,7 @@ func TestThrottledWritesLeaveNothing(t *testing.T) {
 	if r := e.do("GET", "/v2/sites/"+e.demo.SiteID+"/tokens", e.demo.AdminToken, ""); r.status != 200 {
 		t.Fatalf("admin's first call = %d %s", r.status, r.raw)
 	}
-	before := fmt.Sprint(e.items(""))
+	before := fmt.Sprint(e.state())
 	throttled := mock.Through(e.stack.DB)
 	throttled.TransactWriteItemsFn = mock.Failing(&types.ProvisionedThroughputExceededException{Message: aws.String("throttled")}).TransactWriteItemsFn
 	h := tokensHandler(store.New(throttled, e.table), slog.New(slog.NewJSONHandler(io.Discard, nil)))
@@ -136,7 +136,7 @@ func TestThrottledWritesLeaveNothing(t *testing.T) {
 			t.Errorf("%s %s with writes throttled = %d %s, %v; want 500", req.method, req.path, resp.StatusCode, resp.Body, err)
 		}
 	}
-	if after := fmt.Sprint(e.items("")); after != before {
+	if after := fmt.Sprint(e.state()); after != before {
 		t.Error("a throttled create changed the table")
 	}
 }

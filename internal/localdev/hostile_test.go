@@ -14,7 +14,7 @@ func TestHostileInputChangesNothing(t *testing.T) {
 	tokens := "/v2/sites/" + e.demo.SiteID + "/tokens"
 	secret, id := e.mint("site", `{"sites":"read"}`)
 	e.do("GET", "/v2/sites", secret, "") // the first use's usage write, before the snapshot
-	before := fmt.Sprint(e.items(""))
+	before := fmt.Sprint(e.state())
 	deep := `{"name":"x","permissions":` + strings.Repeat(`{"a":`, 20000) + `1` + strings.Repeat(`}`, 20000) + `}`
 	tests := []struct {
 		name, method, path, bearer, body string
@@ -53,7 +53,7 @@ func TestHostileInputChangesNothing(t *testing.T) {
 			}
 		})
 	}
-	if after := fmt.Sprint(e.items("")); after != before {
+	if after := fmt.Sprint(e.state()); after != before {
 		t.Errorf("the table changed:\nbefore %s\nafter  %s", before, after)
 	}
 }
@@ -70,7 +70,7 @@ func TestMalformedRequestsAreBadRequests(t *testing.T) {
 	_, id := e.mint("site", `{"sites":"read"}`)
 	audit := "/v2/workspaces/" + e.demo.WorkspaceID + "/audit_logs"
 	e.do("GET", audit, wsToken, "") // the first use's usage write, before the snapshot
-	before := fmt.Sprint(e.items(""))
+	before := fmt.Sprint(e.state())
 	type request struct{ name, method, path, bearer, body string }
 	admin := e.demo.AdminToken
 	tests := []request{
@@ -96,7 +96,7 @@ func TestMalformedRequestsAreBadRequests(t *testing.T) {
 			wantError(t, e.do(tc.method, tc.path, tc.bearer, tc.body), 400, "bad_request")
 		})
 	}
-	if after := fmt.Sprint(e.items("")); after != before {
+	if after := fmt.Sprint(e.state()); after != before {
 		t.Errorf("the table changed:\nbefore %s\nafter  %s", before, after)
 	}
 }

@@ -121,9 +121,9 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	gw, err := gateway.New(tmpl, authz.Handle, map[string]gateway.Proxy{
 		route.Console:   httpapi.Adapt(page),
-		route.Tokens:    httpapi.Adapt(httpapi.Tokens(tokens, cfg.Log)),
-		route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, cfg.Log)),
-		route.AuditLogs: httpapi.Adapt(httpapi.AuditLogs(audit.New(st), cfg.Log)),
+		route.Tokens:    httpapi.Adapt(httpapi.Tokens(tokens, httpapi.NewGuard(st, now, cfg.Log), cfg.Log)),
+		route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, httpapi.NewGuard(st, now, cfg.Log), cfg.Log)),
+		route.AuditLogs: httpapi.Adapt(httpapi.AuditLogs(audit.New(st), httpapi.NewGuard(st, now, cfg.Log), cfg.Log)),
 		route.People:    httpapi.Adapt(httpapi.People(members, cfg.Log)),
 	}, cfg.CacheTTL, cfg.Log)
 	if err != nil {
@@ -183,7 +183,7 @@ func (s *Stack) SeedDemo(ctx context.Context, baseURL string, now time.Time) (De
 		}
 	}
 	if siteID == "" {
-		site, err := s.Directory.CreateSite(ctx, ws.ID, "Heart of Gold Spaceship", "heart-of-gold")
+		site, err := s.Directory.CreateSite(ctx, ws.ID, "Heart of Gold Spaceship", "heart-of-gold", tokensmith.SitePlanCMS)
 		if err != nil {
 			return Demo{}, fmt.Errorf("seed site: %w", err)
 		}

@@ -246,7 +246,7 @@ func TestWhoMayAct(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherSite, err := e.stack.Directory.CreateSite(ctx, other.ID, "Constructor Fleet", "constructor-fleet")
+	otherSite, err := e.stack.Directory.CreateSite(ctx, other.ID, "Constructor Fleet", "constructor-fleet", "")
 	if err != nil {
 		t.Fatal(err)
 	}

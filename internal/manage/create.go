@@ -117,7 +117,11 @@ func (s *Service) create(ctx context.Context, a access, owner tokensmith.Owner, 
 			return Minted{}, err
 		}
 	}
-	if err := s.Store.CreateToken(ctx, a.version, a.workspace.Plan, t, ev, rec, now); err != nil {
+	var rateLimit int64
+	if a.site != nil {
+		rateLimit = a.site.TokenRateLimit()
+	}
+	if err := s.Store.CreateToken(ctx, a.version, a.workspace.Plan, rateLimit, t, ev, rec, now); err != nil {
 		return Minted{}, err
 	}
 	return m, nil

@@ -174,7 +174,7 @@ func (w *world) store() *mock.Store {
 			}
 			return rec, nil
 		},
-		CreateTokenFn: func(_ context.Context, version int64, plan tokensmith.Plan, t tokensmith.Token, ev tokensmith.Event, idem *store.Idempotency, _ time.Time) error {
+		CreateTokenFn: func(_ context.Context, version int64, plan tokensmith.Plan, _ int64, t tokensmith.Token, ev tokensmith.Event, idem *store.Idempotency, _ time.Time) error {
 			w.created = append(w.created, created{version, plan, t})
 			w.tokens[t.ID] = t
 			w.events = append(w.events, ev)
@@ -189,7 +189,7 @@ func (w *world) store() *mock.Store {
 			delete(w.tokens, t.ID)
 			return nil
 		},
-		RegenerateTokenFn: func(_ context.Context, t tokensmith.Token, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error) {
+		RegenerateTokenFn: func(_ context.Context, t tokensmith.Token, _ tokensmith.Site, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error) {
 			w.regenerated = append(w.regenerated, regenerated{t, graceUntil})
 			w.events = append(w.events, ev)
 			t.SecretHash, t.DisplayHint = newHash, hint

@@ -40,9 +40,9 @@ type Store interface {
 	Token(ctx context.Context, owner tokensmith.Owner, id string) (tokensmith.Token, error)
 	Secret(ctx context.Context, hash string) (tokensmith.Secret, error)
 	Idempotency(ctx context.Context, keyHash string) (store.Idempotency, error)
-	CreateToken(ctx context.Context, version int64, plan tokensmith.Plan, t tokensmith.Token, ev tokensmith.Event, idem *store.Idempotency, now time.Time) error
+	CreateToken(ctx context.Context, version int64, plan tokensmith.Plan, rateLimit int64, t tokensmith.Token, ev tokensmith.Event, idem *store.Idempotency, now time.Time) error
 	RevokeToken(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
-	RegenerateToken(ctx context.Context, t tokensmith.Token, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error)
+	RegenerateToken(ctx context.Context, t tokensmith.Token, site tokensmith.Site, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error)
 	EndGrace(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
 }
 
@@ -257,6 +257,12 @@ func (s *Service) Regenerate(ctx context.Context, p Person, owner tokensmith.Own
 		if err != nil {
 			return err
 		}
+		// The new secret carries the site's rate limit as of now; a plan
+		// change meanwhile fails the regenerate, which reads it again.
+		site, err := s.Store.Site(ctx, owner.ID)
+		if err != nil {
+			return err
+		}
 		secret, err := token.Generate(t.Kind, s.Rand)
 		if err != nil {
 			return err
@@ -271,7 +277,7 @@ func (s *Service) Regenerate(ctx context.Context, p Person, owner tokensmith.Own
 		if err != nil {
 			return err
 		}
-		t, err = s.Store.RegenerateToken(ctx, t, token.Hash(secret), t.DisplayHint, until, audit.TokenRegenerated(o, t, a.site))
+		t, err = s.Store.RegenerateToken(ctx, t, site, token.Hash(secret), t.DisplayHint, until, audit.TokenRegenerated(o, t, a.site))
 		m = Minted{Secret: secret, Token: t}
 		return err
 	})

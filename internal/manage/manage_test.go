@@ -172,7 +172,7 @@ func TestCreateAfterConcurrentChange(t *testing.T) {
 			st := w.store()
 			create := st.CreateTokenFn
 			attempts := 0
-			st.CreateTokenFn = func(ctx context.Context, version int64, plan tokensmith.Plan, tok tokensmith.Token, ev tokensmith.Event, idem *store.Idempotency, at time.Time) error {
+			st.CreateTokenFn = func(ctx context.Context, version int64, plan tokensmith.Plan, rateLimit int64, tok tokensmith.Token, ev tokensmith.Event, idem *store.Idempotency, at time.Time) error {
 				attempts++
 				if attempts == 1 {
 					tc.meanwhile(t, w)
@@ -182,7 +182,7 @@ func TestCreateAfterConcurrentChange(t *testing.T) {
 					w.workspaces[wsID], w.sites[siteID] = ws, site
 					return store.ErrConflict
 				}
-				return create(ctx, version, plan, tok, ev, idem, at)
+				return create(ctx, version, plan, rateLimit, tok, ev, idem, at)
 			}
 			_, _, err := service(st).Create(context.Background(), manage.Person{Email: admin}, tc.owner, input(tc.owner), "")
 			if got := code(err); got != tc.want {
@@ -266,7 +266,7 @@ func TestIdempotentCreateRace(t *testing.T) {
 	st := w.store()
 	recs := w.idem
 	w.idem = map[string]store.Idempotency{}
-	st.CreateTokenFn = func(context.Context, int64, tokensmith.Plan, tokensmith.Token, tokensmith.Event, *store.Idempotency, time.Time) error {
+	st.CreateTokenFn = func(context.Context, int64, tokensmith.Plan, int64, tokensmith.Token, tokensmith.Event, *store.Idempotency, time.Time) error {
 		w.idem = recs
 		return store.ErrIdempotencyKeyUsed
 	}

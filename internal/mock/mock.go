@@ -27,9 +27,9 @@ type Store struct {
 	TokenFn           func(ctx context.Context, owner tokensmith.Owner, id string) (tokensmith.Token, error)
 	SecretFn          func(ctx context.Context, hash string) (tokensmith.Secret, error)
 	IdempotencyFn     func(ctx context.Context, keyHash string) (store.Idempotency, error)
-	CreateTokenFn     func(ctx context.Context, version int64, plan tokensmith.Plan, t tokensmith.Token, ev tokensmith.Event, idem *store.Idempotency, now time.Time) error
+	CreateTokenFn     func(ctx context.Context, version int64, plan tokensmith.Plan, rateLimit int64, t tokensmith.Token, ev tokensmith.Event, idem *store.Idempotency, now time.Time) error
 	RevokeTokenFn     func(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
-	RegenerateTokenFn func(ctx context.Context, t tokensmith.Token, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error)
+	RegenerateTokenFn func(ctx context.Context, t tokensmith.Token, site tokensmith.Site, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error)
 	EndGraceFn        func(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
 }
 
@@ -57,16 +57,16 @@ func (s *Store) Idempotency(ctx context.Context, keyHash string) (store.Idempote
 	return s.IdempotencyFn(ctx, keyHash)
 }
 
-func (s *Store) CreateToken(ctx context.Context, version int64, plan tokensmith.Plan, t tokensmith.Token, ev tokensmith.Event, idem *store.Idempotency, now time.Time) error {
-	return s.CreateTokenFn(ctx, version, plan, t, ev, idem, now)
+func (s *Store) CreateToken(ctx context.Context, version int64, plan tokensmith.Plan, rateLimit int64, t tokensmith.Token, ev tokensmith.Event, idem *store.Idempotency, now time.Time) error {
+	return s.CreateTokenFn(ctx, version, plan, rateLimit, t, ev, idem, now)
 }
 
 func (s *Store) RevokeToken(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error {
 	return s.RevokeTokenFn(ctx, t, ev)
 }
 
-func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error) {
-	return s.RegenerateTokenFn(ctx, t, newHash, hint, graceUntil, ev)
+func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, site tokensmith.Site, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error) {
+	return s.RegenerateTokenFn(ctx, t, site, newHash, hint, graceUntil, ev)
 }
 
 func (s *Store) EndGrace(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error {

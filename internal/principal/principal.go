@@ -5,6 +5,7 @@ package principal
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -41,20 +42,35 @@ type Principal struct {
 	CreatedOn time.Time
 	LastUsed  *time.Time // nil until the first recorded use
 	ExpiresOn time.Time
+
+	// What the function that serves an API token's request decides with:
+	// RateLimit is the token's limit in requests a minute, as its secret
+	// carried it; Plan is a workspace token's workspace plan; SecretHash
+	// (the table's key of the secret, not the secret) and GraceUntil are
+	// where the function notes the use.
+	RateLimit  int64
+	Plan       string
+	SecretHash string
+	GraceUntil *time.Time
 }
 
 // Context returns p as authorizer context. API Gateway passes on only
 // strings, numbers and booleans, so times are strings, and an absent time
 // is the empty string.
 func (p Principal) Context() map[string]interface{} {
-	lastUsed := ""
+	lastUsed, graceUntil := "", ""
 	if p.LastUsed != nil {
 		lastUsed = formatTime(*p.LastUsed)
+	}
+	if p.GraceUntil != nil {
+		graceUntil = formatTime(*p.GraceUntil)
 	}
 	return map[string]interface{}{
 		"kind": p.Kind, "issuer": p.Issuer, "userId": p.UserID, "email": p.Email, "tokenId": p.TokenID,
 		"siteId": p.SiteID, "workspaceId": p.WorkspaceID, "scope": p.Scope,
 		"createdOn": formatTime(p.CreatedOn), "lastUsed": lastUsed, "expiresOn": formatTime(p.ExpiresOn),
+		"rateLimit": strconv.FormatInt(p.RateLimit, 10), "plan": p.Plan, "secretHash": p.SecretHash,
+		"graceUntil": graceUntil,
 	}
 }
 
@@ -68,6 +84,7 @@ func FromContext(c map[string]interface{}) (Principal, error) {
 	p := Principal{
 		Kind: str("kind"), Issuer: str("issuer"), UserID: str("userId"), Email: str("email"), TokenID: str("tokenId"),
 		SiteID: str("siteId"), WorkspaceID: str("workspaceId"), Scope: str("scope"),
+		Plan: str("plan"), SecretHash: str("secretHash"),
 	}
 	switch {
 	case p.Kind == User && p.Issuer != "" && p.UserID != "" && p.Email != "":
@@ -87,6 +104,14 @@ func FromContext(c map[string]interface{}) (Principal, error) {
 	} else if !lu.IsZero() {
 		p.LastUsed = &lu
 	}
+	if gu, err := parseTime(str("graceUntil")); err != nil {
+		return Principal{}, err
+	} else if !gu.IsZero() {
+		p.GraceUntil = &gu
+	}
+	// An absent or unreadable limit is 0, which the function refuses as a
+	// fault: never unlimited.
+	p.RateLimit, _ = strconv.ParseInt(str("rateLimit"), 10, 64)
 	return p, nil
 }
 

@@ -15,9 +15,11 @@ func TestContextRoundTrip(t *testing.T) {
 	}{
 		{"user", Principal{Kind: User, Issuer: "https://issuer.example", UserID: "u", Email: "a@example.com"}},
 		{"site token, never used", Principal{Kind: Site, TokenID: "t", SiteID: "s", WorkspaceID: "w", Scope: "sites:read",
-			CreatedOn: used.Add(-time.Hour), ExpiresOn: used.Add(time.Hour)}},
+			CreatedOn: used.Add(-time.Hour), ExpiresOn: used.Add(time.Hour), RateLimit: 60, SecretHash: "5e3c"}},
+		{"site token, in its grace period", Principal{Kind: Site, TokenID: "t", SiteID: "s", WorkspaceID: "w", Scope: "sites:read",
+			CreatedOn: used.Add(-time.Hour), ExpiresOn: used.Add(time.Hour), RateLimit: 600, SecretHash: "5e3c", GraceUntil: &used}},
 		{"workspace token, used", Principal{Kind: Workspace, TokenID: "t", WorkspaceID: "w", Scope: "workspace_activity:read",
-			CreatedOn: used.Add(-time.Hour), LastUsed: &used, ExpiresOn: used.Add(time.Hour)}},
+			CreatedOn: used.Add(-time.Hour), LastUsed: &used, ExpiresOn: used.Add(time.Hour), RateLimit: 120, Plan: "enterprise", SecretHash: "5e3c"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -87,28 +87,74 @@ func (s *Store) SetPlan(ctx context.Context, ws tokensmith.Workspace, plan token
 		return u.Set(expression.Name("plan"), expression.Value(string(plan))).
 			Set(expression.Name("tokenVersion"), expression.Value(ws.TokenVersion+1))
 	}, &version))
-	for _, t := range tokens {
-		for _, hash := range []string{t.SecretHash, t.PrevSecretHash} {
-			if hash == "" {
-				continue
-			}
-			// A secret past its end may be gone already (TTL); one still
-			// there gets the plan, on the condition that it is still there.
-			var it secretItem
-			switch err := s.get(ctx, secretPK(hash), metaSK, &it); {
-			case errors.Is(err, ErrNotFound):
-				continue
-			case err != nil:
-				return fmt.Errorf("set plan of %s: %w", ws.ID, err)
-			}
-			b.add(s.update(secretPK(hash), metaSK, expression.Set(expression.Name("plan"), expression.Value(string(plan))), exists()))
-		}
+	if err := s.updateSecrets(ctx, &b, tokens, expression.Set(expression.Name("plan"), expression.Value(string(plan)))); err != nil {
+		return fmt.Errorf("set plan of %s: %w", ws.ID, err)
 	}
 	if b.err != nil {
 		return b.err
 	}
 	if err := s.transact(ctx, b.items, nil); err != nil {
 		return fmt.Errorf("set plan of %s: %w", ws.ID, err)
+	}
+	return nil
+}
+
+// SetSitePlan gives site plan and, for enterprise, its own rate limit
+// (rateLimit; 0 for the default), and writes the resulting rate limit on
+// every secret of the site's tokens (one in its grace period too) in the
+// same transaction, so that the authorizer's one read learns it. The
+// transaction holds the site to the tokenVersion it was read at and bumps
+// it, so that a create or regenerate that read the old plan loses and reads
+// it again. ErrConflict when the site or one of those secrets changed
+// meanwhile.
+func (s *Store) SetSitePlan(ctx context.Context, site tokensmith.Site, plan tokensmith.SitePlan, rateLimit int64) error {
+	tokens, err := s.Tokens(ctx, tokensmith.Owner{Kind: token.KindSite, ID: site.ID})
+	if err != nil {
+		return err
+	}
+	next := site
+	next.Plan, next.RateLimit = plan, rateLimit
+	limit := next.TokenRateLimit()
+	var b build
+	upd := expression.Set(expression.Name("plan"), expression.Value(string(plan))).
+		Set(expression.Name("tokenVersion"), expression.Value(site.TokenVersion+1))
+	if rateLimit > 0 {
+		upd = upd.Set(expression.Name("rateLimit"), expression.Value(rateLimit))
+	} else {
+		upd = upd.Remove(expression.Name("rateLimit"))
+	}
+	b.add(s.update(sitePK(site.ID), metaSK, upd, condition(expression.Name("tokenVersion").Equal(expression.Value(site.TokenVersion)))))
+	if err := s.updateSecrets(ctx, &b, tokens, expression.Set(expression.Name("rateLimit"), expression.Value(limit))); err != nil {
+		return fmt.Errorf("set plan of site %s: %w", site.ID, err)
+	}
+	if b.err != nil {
+		return b.err
+	}
+	if err := s.transact(ctx, b.items, nil); err != nil {
+		return fmt.Errorf("set plan of site %s: %w", site.ID, err)
+	}
+	return nil
+}
+
+// updateSecrets adds to b an update upd of every secret of tokens that is
+// still stored (one in its grace period too). A secret past its end may be
+// gone already (TTL); one still there is updated on the condition that it
+// is still there.
+func (s *Store) updateSecrets(ctx context.Context, b *build, tokens []tokensmith.Token, upd expression.UpdateBuilder) error {
+	for _, t := range tokens {
+		for _, hash := range []string{t.SecretHash, t.PrevSecretHash} {
+			if hash == "" {
+				continue
+			}
+			var it secretItem
+			switch err := s.get(ctx, secretPK(hash), metaSK, &it); {
+			case errors.Is(err, ErrNotFound):
+				continue
+			case err != nil:
+				return err
+			}
+			b.add(s.update(secretPK(hash), metaSK, upd, exists()))
+		}
 	}
 	return nil
 }

@@ -87,14 +87,15 @@ type secretItem struct {
 	ExpiresOn   time.Time  `dynamodbav:"expiresOn"`
 	GraceUntil  *time.Time `dynamodbav:"graceUntil,omitempty"`
 	Plan        string     `dynamodbav:"plan,omitempty"`
+	RateLimit   int64      `dynamodbav:"rateLimit,omitempty"`
 	TTL         int64      `dynamodbav:"expiresAt"`
 }
 
 // toSecretItem is the item of t's current secret. It carries what
 // introspection shows of t, so that the authorizer's one read answers it,
 // and plan, the workspace's plan, which only a workspace token's secret
-// carries.
-func toSecretItem(t tokensmith.Token, plan tokensmith.Plan) secretItem {
+// carries, and rateLimit, the site's, which only a site token's carries.
+func toSecretItem(t tokensmith.Token, plan tokensmith.Plan, rateLimit int64) secretItem {
 	it := secretItem{
 		keys: keys{PK: secretPK(t.SecretHash), SK: metaSK},
 		Hash: t.SecretHash, TokenID: t.ID, Kind: t.Kind, SiteID: t.SiteID, WorkspaceID: t.WorkspaceID,
@@ -102,6 +103,8 @@ func toSecretItem(t tokensmith.Token, plan tokensmith.Plan) secretItem {
 	}
 	if t.Kind == token.KindWorkspace {
 		it.Plan = string(plan)
+	} else {
+		it.RateLimit = rateLimit
 	}
 	return it
 }
@@ -110,7 +113,7 @@ func (it secretItem) secret() tokensmith.Secret {
 	return tokensmith.Secret{
 		Hash: it.Hash, TokenID: it.TokenID, Kind: it.Kind, SiteID: it.SiteID, WorkspaceID: it.WorkspaceID,
 		Scope: it.Scope, CreatedOn: it.CreatedOn, LastUsed: it.LastUsed, ExpiresOn: it.ExpiresOn, GraceUntil: it.GraceUntil,
-		Plan: tokensmith.Plan(it.Plan),
+		Plan: tokensmith.Plan(it.Plan), RateLimit: it.RateLimit,
 	}
 }
 
@@ -195,6 +198,8 @@ type siteItem struct {
 	CreatedOn     time.Time  `dynamodbav:"createdOn"`
 	LastUpdated   time.Time  `dynamodbav:"lastUpdated"`
 	LastPublished *time.Time `dynamodbav:"lastPublished"`
+	Plan          string     `dynamodbav:"plan,omitempty"`
+	RateLimit     int64      `dynamodbav:"rateLimit,omitempty"`
 	TokenVersion  int64      `dynamodbav:"tokenVersion"`
 }
 
@@ -203,7 +208,7 @@ func toSiteItem(s tokensmith.Site) siteItem {
 		keys: keys{PK: sitePK(s.ID), SK: metaSK, GSI1PK: workspaceSitesGSI1PK(s.WorkspaceID), GSI1SK: sitePK(s.ID)},
 		ID:   s.ID, WorkspaceID: s.WorkspaceID, DisplayName: s.DisplayName, ShortName: s.ShortName,
 		TimeZone: s.TimeZone, CreatedOn: s.CreatedOn, LastUpdated: s.LastUpdated, LastPublished: s.LastPublished,
-		TokenVersion: s.TokenVersion,
+		Plan: string(s.Plan), RateLimit: s.RateLimit, TokenVersion: s.TokenVersion,
 	}
 }
 
@@ -211,7 +216,7 @@ func (it siteItem) site() tokensmith.Site {
 	return tokensmith.Site{
 		ID: it.ID, WorkspaceID: it.WorkspaceID, DisplayName: it.DisplayName, ShortName: it.ShortName,
 		TimeZone: it.TimeZone, CreatedOn: it.CreatedOn, LastUpdated: it.LastUpdated, LastPublished: it.LastPublished,
-		TokenVersion: it.TokenVersion,
+		Plan: tokensmith.SitePlan(it.Plan), RateLimit: it.RateLimit, TokenVersion: it.TokenVersion,
 	}
 }
 

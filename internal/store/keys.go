@@ -31,6 +31,8 @@ const (
 	prefixToken     = "TOKEN#"
 	prefixMember    = "MEMBER#"
 	prefixSeq       = "SEQ#"
+	prefixRate      = "RATE#"
+	prefixWindow    = "WINDOW#"
 
 	// metaSK is the sort key of an entity's own item.
 	metaSK = "#META"
@@ -68,6 +70,13 @@ func auditTypePK(wsID, eventType string) string { return auditPK(wsID) + "#" + e
 // seqKey is the sort key of the event at place n of a log: zero-padded, so
 // that the keys sort as the numbers do.
 func seqKey(n int64) string { return fmt.Sprintf("%s%012d", prefixSeq, n) }
+
+// rateSK is the sort key of a token's counter for the window that starts at
+// Unix second start: zero-padded, so that the keys sort as the times do.
+func rateSK(start int64) string { return fmt.Sprintf("%s%012d", prefixWindow, start) }
+
+// ratePK is the partition of a token's request counters, one item a window.
+func ratePK(tokenID string) string { return prefixRate + tokenID }
 
 // ownerPK is the partition of a token's owner, where its record is kept.
 func ownerPK(o tokensmith.Owner) string {

@@ -19,6 +19,7 @@ var sample = map[string]string{
 	"ws": "0000000a0000000000000001", "site": "0000000a0000000000000002", "user": "0000000a0000000000000003",
 	"token": "0000000b0000000000000001", "member": "0000000c0000000000000001", "slug": "hitchhikers", "email": "arthur@example.com", "sha256": "5e3c",
 	"seq": "000000000007", "typeSeq": "000000000003", "eventType": "api_token",
+	"start": "001795348800",
 }
 
 // The identity placeholder is the hash the builder makes of the sample
@@ -95,10 +96,11 @@ func builtTable() []keyRow {
 		toTokenItem(siteToken).keys,
 		toUserItem(user).keys,
 		toIdentityItem(user).keys,
-		toSecretItem(siteToken, "").keys,
+		toSecretItem(siteToken, "", 0).keys,
 		toAuditItem(ev).keys,
 		toIdempotencyItem(Idempotency{KeyHash: sample["sha256"]}).keys,
 		toExpiredItem(sample["token"], time.Time{}).keys,
+		rateKeys(sample["token"], 1795348800),
 	} {
 		rows = append(rows, keyRow{k.PK, k.SK, k.GSI1PK, k.GSI1SK})
 	}

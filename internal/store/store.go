@@ -10,7 +10,7 @@
 //	WS#<ws>          MEMBER#<member>  workspace member, granted to an email (userId once bound)
 //	WS#<ws>          TOKEN#<token>  workspace token record (TTL expiresAt)
 //	SLUG#<slug>      #META          workspace slug, unique
-//	SITE#<site>      #META          site  GSI1: WS#<ws>#SITES / SITE#<site>
+//	SITE#<site>      #META          site, with its plan and rate limit (tokenVersion also changes with the plan)  GSI1: WS#<ws>#SITES / SITE#<site>
 //	SITE#<site>      MEMBER#<member>  site member (a site administrator), granted to an email (userId once bound)
 //	SITE#<site>      TOKEN#<token>  site token record (TTL expiresAt)
 //	USER#<user>      #META          person: issuer, sub, email
@@ -19,17 +19,18 @@
 //	IDENTITY#<identity>  #META      person by issuer and sub (<identity> is SHA-256 of both)
 //	EMAIL#<email>    WS#<ws>        workspace member by email: one per email and place (userId once bound)
 //	EMAIL#<email>    SITE#<site>    site member by email
-//	SECRET#<sha256>  #META          what the authorizer needs of a token, by secret hash (TTL expiresAt)
+//	SECRET#<sha256>  #META          what the authorizer needs of a token, by secret hash, with a workspace token's plan and a site token's rate limit (TTL expiresAt)
 //	AUDIT#<ws>       SEQ#<seq>      audit event at its place in the log  GSI1: AUDIT#<ws>#<eventType> / SEQ#<typeSeq>
 //	IDEM#<sha256>    #META          idempotent create response, sealed (TTL expiresAt)
 //	EXPIRED#<token>  #META          a token's expiry is recorded (TTL expiresAt)
+//	RATE#<token>     WINDOW#<start> requests of a token in the window from Unix second <start> (TTL expiresAt)
 //
 // Authorization reads a person's USER# partition, strongly consistent:
 // their holder items are written in the same transactions as the members
 // they hold, so no decision waits for the index.
 //
-// Places in the audit log (<seq>, <typeSeq>) are written with 12 digits, so
-// that keys sort as the numbers do.
+// Places in the audit log (<seq>, <typeSeq>) and window starts (<start>) are
+// written with 12 digits, so that keys sort as the numbers do.
 package store
 
 import (

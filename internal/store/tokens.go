@@ -86,9 +86,11 @@ func (s *Store) Idempotency(ctx context.Context, keyHash string) (Idempotency, e
 // fails with ErrConflict and counts again. plan is the workspace's plan as
 // read at version; a workspace token's secret carries it, and since a plan
 // change bumps the version too (SetPlan), a token never carries a stale one.
+// rateLimit is likewise a site token's limit, from its site as read at
+// version, which a site's plan change bumps (SetSitePlan).
 // With idem, the sealed response is stored in the same transaction;
 // ErrIdempotencyKeyUsed when a live one exists.
-func (s *Store) CreateToken(ctx context.Context, version int64, plan tokensmith.Plan, t tokensmith.Token, ev tokensmith.Event, idem *Idempotency, now time.Time) error {
+func (s *Store) CreateToken(ctx context.Context, version int64, plan tokensmith.Plan, rateLimit int64, t tokensmith.Token, ev tokensmith.Event, idem *Idempotency, now time.Time) error {
 	owner := t.Owner()
 	bump := func(u expression.UpdateBuilder) expression.UpdateBuilder {
 		return u.Set(expression.Name("tokenVersion"), expression.Value(version+1))
@@ -96,7 +98,7 @@ func (s *Store) CreateToken(ctx context.Context, version int64, plan tokensmith.
 	same := expression.Name("tokenVersion").Equal(expression.Value(version))
 	var b build
 	b.add(s.put(toTokenItem(t), absent()))
-	b.add(s.put(toSecretItem(t, plan), absent()))
+	b.add(s.put(toSecretItem(t, plan, rateLimit), absent()))
 	if owner.Kind == token.KindWorkspace {
 		// The workspace item holds both the version and the audit counters.
 		b.addAll(s.audit(ctx, ev, bump, &same))
@@ -164,8 +166,10 @@ func (s *Store) EndGrace(ctx context.Context, t tokensmith.Token, ev tokensmith.
 // The old secret is deleted, or kept until graceUntil when that is set; an
 // older secret still in its grace period is deleted. ErrConflict when t
 // changed since it was read. It returns the updated record. Only site
-// tokens are regenerated, so the new secret carries no plan.
-func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error) {
+// tokens are regenerated, so the new secret carries no plan, and it carries
+// site's rate limit: ErrConflict too when site's plan changed since it was
+// read (SetSitePlan bumps its tokenVersion).
+func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, site tokensmith.Site, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error) {
 	old := t
 	t.SecretHash, t.DisplayHint, t.PrevSecretHash = newHash, hint, ""
 	upd := expression.Set(expression.Name("secretHash"), expression.Value(newHash)).
@@ -178,7 +182,10 @@ func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, newHash
 	}
 	var b build
 	b.add(s.update(ownerPK(t.Owner()), tokenSK(t.ID), upd, condition(expression.Name("secretHash").Equal(expression.Value(old.SecretHash)))))
-	b.add(s.put(toSecretItem(t, ""), absent()))
+	b.add(s.put(toSecretItem(t, "", site.TokenRateLimit()), absent()))
+	if t.Kind == token.KindSite {
+		b.add(s.check(sitePK(site.ID), metaSK, condition(expression.Name("tokenVersion").Equal(expression.Value(site.TokenVersion)))))
+	}
 	if graceUntil != nil {
 		end := *graceUntil
 		if t.ExpiresOn.Before(end) {

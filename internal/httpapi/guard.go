@@ -1,0 +1,135 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/principal"
+	"github.com/tokensmith/tokensmith/internal/ratelimit"
+	"github.com/tokensmith/tokensmith/internal/route"
+	"github.com/tokensmith/tokensmith/internal/scope"
+	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/token"
+	"github.com/tokensmith/tokensmith/internal/usage"
+)
+
+// Rate-limit response headers, as Webflow sends them.
+const (
+	HeaderLimit      = "X-RateLimit-Limit"
+	HeaderRemaining  = "X-RateLimit-Remaining"
+	HeaderReset      = "X-RateLimit-Reset"
+	HeaderRetryAfter = "Retry-After"
+)
+
+// msgTooManyRequests is the message of a request over its token's limit.
+const msgTooManyRequests = "Too Many Requests"
+
+// Limiter counts a request against its token's rate limit.
+type Limiter interface {
+	Take(ctx context.Context, tokenID string, limit int64, now time.Time) (ratelimit.Decision, error)
+}
+
+// Uses notes a successful use of a token's secret; it reports whether it
+// wrote the use at now.
+type Uses interface {
+	Record(ctx context.Context, sec tokensmith.Secret, now time.Time) bool
+}
+
+// Guard is what every API token route goes through, in the function that
+// serves it, before its handler: the request is counted against the token's
+// rate limit (every request of a valid token, whatever it is answered),
+// then refused when over it (429) or when the token's workspace plan or
+// scopes do not allow the route (403), and only then noted as a use of the
+// token. The authorizer allows every valid token so that these decisions
+// are made here, where the count is, whether or not API Gateway cached its
+// decision.
+type Guard struct {
+	Limiter Limiter
+	Uses    Uses
+	Now     func() time.Time
+	Log     *slog.Logger
+}
+
+// NewGuard returns the guard of one running function on the store st: the
+// counter is shared through the table, and the usage not yet written is the
+// instance's own.
+func NewGuard(st *store.Store, now func() time.Time, log *slog.Logger) *Guard {
+	return &Guard{Limiter: &ratelimit.Limiter{Counter: st}, Uses: &usage.Recorder{Store: st, Log: log}, Now: now, Log: log}
+}
+
+type principalKey struct{}
+
+// wrap guards h, the handler of route rt, which takes API tokens. A route
+// that takes user tokens too passes a person's call through unguarded: the
+// limits are API tokens'.
+func (g *Guard) wrap(rt route.Route, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := caller(r)
+		if err == nil && p.Kind == principal.User && rt.Auth.TakesUserToken() {
+			h(w, r)
+			return
+		}
+		if err != nil || (p.Kind != principal.Site && p.Kind != principal.Workspace) {
+			writeError(w, r, g.Log, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized))
+			return
+		}
+		now := g.Now()
+		d, err := g.Limiter.Take(r.Context(), p.TokenID, p.RateLimit, now)
+		if err != nil {
+			// Fail closed: a count that cannot be made is a 500, never a pass.
+			writeError(w, r, g.Log, err)
+			return
+		}
+		hdr := w.Header()
+		hdr.Set(HeaderLimit, strconv.FormatInt(d.Limit, 10))
+		hdr.Set(HeaderRemaining, strconv.FormatInt(d.Remaining, 10))
+		hdr.Set(HeaderReset, strconv.FormatInt(d.Reset.Unix(), 10))
+		if !d.Allowed {
+			hdr.Set(HeaderRetryAfter, strconv.FormatInt(int64(d.RetryAfter/time.Second), 10))
+			writeError(w, r, g.Log, apperr.New(apperr.TooManyRequests, msgTooManyRequests))
+			return
+		}
+		if err := allows(p, rt); err != nil {
+			writeError(w, r, g.Log, err)
+			return
+		}
+		sec := tokensmith.Secret{Hash: p.SecretHash, TokenID: p.TokenID, Kind: token.Kind(p.Kind), SiteID: p.SiteID,
+			WorkspaceID: p.WorkspaceID, GraceUntil: p.GraceUntil}
+		if g.Uses.Record(r.Context(), sec, now) {
+			// Introspection shows this use, as the decision did not.
+			p.LastUsed, p.ExpiresOn = &now, now.Add(token.Inactivity)
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	}
+}
+
+// allows refuses what token p may not do on route rt: everything, for a
+// workspace token of a workspace not on the enterprise plan; and a route
+// whose scope p lacks, naming the missing scopes.
+func allows(p principal.Principal, rt route.Route) error {
+	if p.Kind == principal.Workspace && tokensmith.Plan(p.Plan) != tokensmith.PlanEnterprise {
+		return apperr.New(apperr.NotEnterprise, "Workspace tokens are only available on enterprise workspaces")
+	}
+	if rt.Scope != "" {
+		if missing := scope.Missing(scope.Split(p.Scope), rt.Scope); len(missing) > 0 {
+			return apperr.New(apperr.MissingScopes, "You are missing the following scopes - "+strings.Join(missing, ", "))
+		}
+	}
+	return nil
+}
+
+// apiTokenCaller returns the API token principal of a request the guard
+// let through; any other request has none.
+func apiTokenCaller(r *http.Request) (principal.Principal, error) {
+	p, ok := r.Context().Value(principalKey{}).(principal.Principal)
+	if !ok {
+		return principal.Principal{}, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized)
+	}
+	return p, nil
+}

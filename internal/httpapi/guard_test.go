@@ -1,0 +1,163 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/mock"
+	"github.com/tokensmith/tokensmith/internal/principal"
+	"github.com/tokensmith/tokensmith/internal/ratelimit"
+	"github.com/tokensmith/tokensmith/internal/route"
+	"github.com/tokensmith/tokensmith/internal/store"
+)
+
+// fakeLimiter answers Take with its function.
+type fakeLimiter struct {
+	TakeFn func(ctx context.Context, tokenID string, limit int64, now time.Time) (ratelimit.Decision, error)
+}
+
+func (f *fakeLimiter) Take(ctx context.Context, tokenID string, limit int64, now time.Time) (ratelimit.Decision, error) {
+	return f.TakeFn(ctx, tokenID, limit, now)
+}
+
+// fakeUses counts the uses it is told of.
+type fakeUses struct{ n int }
+
+func (f *fakeUses) Record(context.Context, tokensmith.Secret, time.Time) bool { f.n++; return true }
+
+var guardNow = time.Date(2026, time.November, 22, 12, 0, 20, 0, time.UTC)
+
+// guarded serves the sites function's routes through g with handlers that
+// answer 200, and counts the calls that reach them.
+func guarded(g *Guard, served *int) Proxy {
+	ok := func(w http.ResponseWriter, r *http.Request) {
+		*served++
+		writeJSON(w, http.StatusOK, map[string]string{})
+	}
+	return Adapt(mux(route.Sites, map[string]http.HandlerFunc{"listSites": ok, "getSite": ok}, g, g.Log))
+}
+
+func sitesEvent(p principal.Principal) events.APIGatewayProxyRequest {
+	ctx := p.Context()
+	ctx["principalId"] = p.TokenID
+	return events.APIGatewayProxyRequest{Resource: "/v2/sites", Path: "/v2/sites", HTTPMethod: "GET",
+		RequestContext: events.APIGatewayProxyRequestContext{Authorizer: ctx}}
+}
+
+// TestGuard: the guard counts every request of a valid token first, sets
+// the rate-limit headers on whatever is answered, refuses over the limit
+// with 429 and Retry-After, then refuses a workspace token off the
+// enterprise plan and a missing scope with 403; only a request it lets
+// through reaches the handler and is noted as a use. A request with no
+// token principal is 401 and counts nothing.
+func TestGuard(t *testing.T) {
+	site := principal.Principal{Kind: principal.Site, TokenID: "t1", SiteID: "s", WorkspaceID: "w", Scope: "sites:read", RateLimit: 60}
+	noScope := site
+	noScope.Scope = "cms:read"
+	wsFree := principal.Principal{Kind: principal.Workspace, TokenID: "t2", WorkspaceID: "w", Scope: "workspace_activity:read", Plan: "free", RateLimit: 120}
+	wsEnterprise := wsFree
+	wsEnterprise.Plan, wsEnterprise.Scope = "enterprise", "sites:read"
+	reset := guardNow.Truncate(ratelimit.Window).Add(ratelimit.Window)
+	within := ratelimit.Decision{Allowed: true, Limit: 60, Remaining: 59, Reset: reset}
+	over := ratelimit.Decision{Limit: 60, Reset: reset, RetryAfter: 40 * time.Second}
+	tests := []struct {
+		name       string
+		p          principal.Principal
+		decision   ratelimit.Decision
+		status     int
+		code       string
+		retryAfter string
+		served     int
+	}{
+		{"within the limit", site, within, 200, "", "", 1},
+		{"over the limit", site, over, 429, "too_many_requests", "40", 0},
+		{"over the limit, missing scope too", noScope, over, 429, "too_many_requests", "40", 0},
+		{"missing scope", noScope, within, 403, "missing_scopes", "", 0},
+		{"workspace off enterprise", wsFree, within, 403, "not_enterprise_plan_workspace", "", 0},
+		{"workspace on enterprise", wsEnterprise, within, 200, "", "", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var took []string
+			uses := &fakeUses{}
+			g := &Guard{Limiter: &fakeLimiter{TakeFn: func(_ context.Context, id string, limit int64, now time.Time) (ratelimit.Decision, error) {
+				if limit != tc.p.RateLimit || !now.Equal(guardNow) {
+					t.Errorf("Take(%s, %d, %v); want limit %d at %v", id, limit, now, tc.p.RateLimit, guardNow)
+				}
+				took = append(took, id)
+				return tc.decision, nil
+			}}, Uses: uses, Now: func() time.Time { return guardNow }, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+			served := 0
+			resp, err := guarded(g, &served)(context.Background(), sitesEvent(tc.p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body errorBody
+			json.Unmarshal([]byte(resp.Body), &body)
+			if resp.StatusCode != tc.status || string(body.Code) != tc.code {
+				t.Errorf("got %d %s; want %d %s", resp.StatusCode, body.Code, tc.status, tc.code)
+			}
+			h := http.Header(resp.MultiValueHeaders)
+			if h.Get(HeaderLimit) != "60" || h.Get(HeaderRemaining) != map[bool]string{true: "59", false: "0"}[tc.decision.Allowed] || h.Get(HeaderReset) != "1795348860" {
+				t.Errorf("headers %v; want the limit's", h)
+			}
+			if got := h.Get(HeaderRetryAfter); got != tc.retryAfter {
+				t.Errorf("Retry-After = %q; want %q", got, tc.retryAfter)
+			}
+			if len(took) != 1 || took[0] != tc.p.TokenID {
+				t.Errorf("counted %v; want once for %s", took, tc.p.TokenID)
+			}
+			if served != tc.served || uses.n != tc.served {
+				t.Errorf("served %d, uses %d; want %d of each", served, uses.n, tc.served)
+			}
+		})
+	}
+	t.Run("no token principal", func(t *testing.T) {
+		g := &Guard{Limiter: &fakeLimiter{TakeFn: func(context.Context, string, int64, time.Time) (ratelimit.Decision, error) {
+			t.Error("a request without a token principal was counted")
+			return within, nil
+		}}, Uses: &fakeUses{}, Now: time.Now, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+		served := 0
+		resp, _ := guarded(g, &served)(context.Background(), sitesEvent(principal.Principal{Kind: principal.User, UserID: "u", Email: "a@example.com"}))
+		if resp.StatusCode != 401 || served != 0 || http.Header(resp.MultiValueHeaders).Get(HeaderLimit) != "" {
+			t.Errorf("got %d, served %d, headers %v; want 401, none, no rate-limit headers", resp.StatusCode, served, resp.MultiValueHeaders)
+		}
+	})
+}
+
+// TestGuardFailsClosed: when the counter cannot be written (DynamoDB
+// throttling or unreachable), or the request carries no limit, the request
+// is a 500 and reaches no handler: never unlimited.
+func TestGuardFailsClosed(t *testing.T) {
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	site := principal.Principal{Kind: principal.Site, TokenID: "t1", SiteID: "s", WorkspaceID: "w", Scope: "sites:read", RateLimit: 60}
+	noLimit := site
+	noLimit.RateLimit = 0
+	for name, tc := range map[string]struct {
+		db store.DB
+		p  principal.Principal
+	}{
+		"throttling":  {mock.Failing(&types.ProvisionedThroughputExceededException{Message: aws.String("throttled")}), site},
+		"unreachable": {mock.Failing(errors.New("dial tcp 127.0.0.1:8000: connection refused")), site},
+		"no limit":    {mock.Failing(errors.New("not called")), noLimit},
+	} {
+		t.Run(name, func(t *testing.T) {
+			served := 0
+			resp, err := guarded(NewGuard(store.New(tc.db, "tokensmith"), time.Now, log), &served)(context.Background(), sitesEvent(tc.p))
+			if err != nil || resp.StatusCode != 500 || served != 0 {
+				t.Errorf("got %d, %v, served %d; want 500 and no handler", resp.StatusCode, err, served)
+			}
+		})
+	}
+}

@@ -1,0 +1,78 @@
+// Package usage notes the successful uses of API tokens (lastUsed,
+// useCount, the inactivity clock), written at most once a minute per token
+// and running instance, so that a use costs no write of its own.
+package usage
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/token"
+)
+
+// Interval is how often a running instance writes a token's usage at most:
+// lastUsed and useCount are current to within it.
+const Interval = time.Minute
+
+// Store is the part of the store the recorder calls.
+type Store interface {
+	RecordUse(ctx context.Context, sec tokensmith.Secret, now time.Time, uses int64, inactivity time.Duration) error
+}
+
+// Recorder counts the uses of each token seen by this instance since its
+// last write.
+type Recorder struct {
+	Store Store
+	Log   *slog.Logger
+
+	mu     sync.Mutex
+	tokens map[string]*tokenUsage
+}
+
+type tokenUsage struct {
+	pending int64
+	written time.Time // zero until the first write
+}
+
+// Record counts a successful use made with the secret sec at now and
+// writes the count when this instance has not written the token's usage
+// for Interval. A failed write is logged and kept for the next one: usage
+// never decides a request. It reports whether it wrote the use at now.
+func (r *Recorder) Record(ctx context.Context, sec tokensmith.Secret, now time.Time) bool {
+	r.mu.Lock()
+	if r.tokens == nil {
+		r.tokens = map[string]*tokenUsage{}
+	}
+	u := r.tokens[sec.TokenID]
+	if u == nil {
+		u = &tokenUsage{}
+		r.tokens[sec.TokenID] = u
+	}
+	u.pending++
+	if !u.written.IsZero() && now.Sub(u.written) < Interval {
+		r.mu.Unlock()
+		return false
+	}
+	uses := u.pending
+	u.pending, u.written = 0, now
+	r.mu.Unlock()
+
+	err := r.Store.RecordUse(ctx, sec, now, uses, token.Inactivity)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		// Regenerated, revoked or expired meanwhile: nothing to note.
+		return false
+	case err != nil:
+		r.Log.WarnContext(ctx, "usage not written", "tokenId", sec.TokenID, "error", err)
+		r.mu.Lock()
+		u.pending += uses
+		r.mu.Unlock()
+		return false
+	}
+	return true
+}
