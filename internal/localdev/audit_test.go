@@ -365,6 +365,10 @@ func TestAuditLogForPeople(t *testing.T) {
 			if r.status != 200 {
 				t.Fatalf("= %d %s; want 200", r.status, r.raw)
 			}
+			// Rate limits are API tokens': a person's read is not counted.
+			if got := r.header.Get("X-RateLimit-Limit"); got != "" {
+				t.Errorf("X-RateLimit-Limit = %q on a person's read; want none", got)
+			}
 			// The same page a workspace token reads, byte for byte.
 			if byToken := e.do("GET", "/v2/workspaces/"+tc.ws+"/audit_logs?limit=100", wsTok, ""); byToken.raw != r.raw {
 				t.Errorf("admin read\n%s\nworkspace token read\n%s", r.raw, byToken.raw)
