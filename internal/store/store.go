@@ -67,6 +67,9 @@ var (
 	ErrExists   = errors.New("store: already exists")
 	// ErrConflict means a concurrent change won; the caller may read again and retry.
 	ErrConflict = errors.New("store: concurrent change")
+	// ErrHeld means the person already holds a membership in the place of the
+	// membership they were to be bound to: trying again cannot succeed.
+	ErrHeld = errors.New("store: person already holds a membership there")
 	// ErrIdempotencyKeyUsed means another request stored a response under the same key first.
 	ErrIdempotencyKeyUsed = errors.New("store: idempotency key already used")
 )
