@@ -34,8 +34,11 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -91,6 +94,17 @@ type Store struct {
 // New returns a Store on table.
 func New(db DB, table string) *Store { return &Store{db: db, table: table} }
 
+// loggableKey is partition key pk as errors may name it: an email's
+// partition by a hash of the email, never the email.
+func loggableKey(pk string) string {
+	email, ok := strings.CutPrefix(pk, prefixEmail)
+	if !ok {
+		return pk
+	}
+	sum := sha256.Sum256([]byte(email))
+	return prefixEmail + "sha256:" + hex.EncodeToString(sum[:8])
+}
+
 // get reads one item, strongly consistent, into v.
 func (s *Store) get(ctx context.Context, pk, sk string, v any) error {
 	if len(pk) > maxPartitionKey || len(sk) > maxSortKey {
@@ -105,7 +119,7 @@ func (s *Store) get(ctx context.Context, pk, sk string, v any) error {
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return fmt.Errorf("get %s: %w", pk, err)
+		return fmt.Errorf("get %s: %w", loggableKey(pk), err)
 	}
 	if out.Item == nil {
 		return ErrNotFound

@@ -337,6 +337,14 @@ func TestHeldMembership(t *testing.T) {
 	if _, err := s.MemberByEmail(ctx, wsPlace, "nobody@example.com"); !errors.Is(err, store.ErrNotFound) || strings.Contains(err.Error(), "nobody") {
 		t.Errorf("MemberByEmail of no member = %v; want ErrNotFound, without the email", err)
 	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.MemberByEmail(cancelled, wsPlace, "nobody@example.com"); err == nil || strings.Contains(err.Error(), "nobody") {
+		t.Errorf("MemberByEmail failing = %v; want an error without the email", err)
+	}
+	if _, err := s.Invitations(cancelled, "nobody@example.com"); err == nil || strings.Contains(err.Error(), "nobody") {
+		t.Errorf("Invitations failing = %v; want an error without the email", err)
+	}
 	if err := s.BindMember(ctx, inv, u, event(ws, "invitation_accepted")); !errors.Is(err, store.ErrHeld) || errors.Is(err, store.ErrConflict) {
 		t.Errorf("BindMember where the person holds a membership = %v; want ErrHeld", err)
 	}
