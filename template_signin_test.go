@@ -293,3 +293,57 @@ func TestConsoleRoutesNameTheFunction(t *testing.T) {
 	}
 	checkPermission(t, raw, "ConsolePermission", "!GetAtt ConsoleFunction.Arn apigateway.amazonaws.com !Sub arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/*/GET/console*")
 }
+
+// TestCognitoAccounts holds the user pool to what memberships granted to
+// verified emails rely on: an email is one account whatever its case; a
+// changed email counts only once verified; the console's client cannot
+// write the email and has no password flow (passwords go to the managed
+// login alone); and the people function may create accounts and resend
+// their invitations (AdminCreateUser), nothing more.
+func TestCognitoAccounts(t *testing.T) {
+	raw := loadRaw(t)
+	var pool struct {
+		UsernameConfiguration struct {
+			CaseSensitive *bool `yaml:"CaseSensitive"`
+		} `yaml:"UsernameConfiguration"`
+		UserAttributeUpdateSettings struct {
+			AttributesRequireVerificationBeforeUpdate []string `yaml:"AttributesRequireVerificationBeforeUpdate"`
+		} `yaml:"UserAttributeUpdateSettings"`
+		AutoVerifiedAttributes []string `yaml:"AutoVerifiedAttributes"`
+	}
+	poolRes := raw.Resources["UserPool"]
+	if err := poolRes.Properties.Decode(&pool); err != nil {
+		t.Fatal(err)
+	}
+	if cs := pool.UsernameConfiguration.CaseSensitive; cs == nil || *cs {
+		t.Errorf("UserPool UsernameConfiguration.CaseSensitive = %v; want false", cs)
+	}
+	if got := pool.UserAttributeUpdateSettings.AttributesRequireVerificationBeforeUpdate; !slices.Equal(got, []string{"email"}) {
+		t.Errorf("UserPool AttributesRequireVerificationBeforeUpdate = %v; want [email]", got)
+	}
+	if !slices.Contains(pool.AutoVerifiedAttributes, "email") {
+		t.Errorf("UserPool AutoVerifiedAttributes = %v; want email (verification before update needs it)", pool.AutoVerifiedAttributes)
+	}
+
+	var client struct {
+		ExplicitAuthFlows []string  `yaml:"ExplicitAuthFlows"`
+		WriteAttributes   *[]string `yaml:"WriteAttributes"`
+	}
+	clientRes := raw.Resources["UserPoolClient"]
+	if err := clientRes.Properties.Decode(&client); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}; !slices.Equal(client.ExplicitAuthFlows, want) {
+		t.Errorf("UserPoolClient ExplicitAuthFlows = %v; want %v", client.ExplicitAuthFlows, want)
+	}
+	// Without WriteAttributes the client may write every attribute.
+	if client.WriteAttributes == nil || slices.Contains(*client.WriteAttributes, "email") || slices.Contains(*client.WriteAttributes, "email_verified") {
+		t.Errorf("UserPoolClient WriteAttributes = %v; want a list without email", client.WriteAttributes)
+	}
+
+	people := raw.Resources["PeopleFunction"]
+	policies := flatten(&people.Properties)
+	if got := strings.Count(policies, "cognito-idp:"); got != 1 || !strings.Contains(policies, "Action [cognito-idp:AdminCreateUser] Resource !GetAtt UserPool.Arn") {
+		t.Errorf("PeopleFunction's user pool grant = %s; want AdminCreateUser on UserPool alone", policies)
+	}
+}

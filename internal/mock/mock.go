@@ -96,6 +96,7 @@ type Members struct {
 	SitesFn          func(ctx context.Context, wsID string) ([]tokensmith.Site, error)
 	AddMemberFn      func(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error
 	BindMemberFn     func(ctx context.Context, m tokensmith.Member, u tokensmith.User, ev tokensmith.Event) error
+	DropInvitationFn func(ctx context.Context, m tokensmith.Member, u tokensmith.User, ev tokensmith.Event) error
 	SetRoleFn        func(ctx context.Context, m tokensmith.Member, role tokensmith.Role, ev tokensmith.Event) error
 	RemoveMemberFn   func(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error
 }
@@ -146,6 +147,10 @@ func (s *Members) AddMember(ctx context.Context, m tokensmith.Member, ev tokensm
 
 func (s *Members) BindMember(ctx context.Context, m tokensmith.Member, u tokensmith.User, ev tokensmith.Event) error {
 	return s.BindMemberFn(ctx, m, u, ev)
+}
+
+func (s *Members) DropInvitation(ctx context.Context, m tokensmith.Member, u tokensmith.User, ev tokensmith.Event) error {
+	return s.DropInvitationFn(ctx, m, u, ev)
 }
 
 func (s *Members) SetRole(ctx context.Context, m tokensmith.Member, role tokensmith.Role, ev tokensmith.Event) error {

@@ -15,10 +15,12 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	cognito "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/apperr"
@@ -37,7 +39,9 @@ type UserPool interface {
 
 // Store is the part of the store that sign-in and members call. Its
 // writes record their audit event in the same transaction; a write that
-// finds the rows changed since they were read is store.ErrConflict.
+// finds the rows changed since they were read is store.ErrConflict, and a
+// binding to a person who already holds a membership in that place is
+// store.ErrHeld.
 type Store interface {
 	UserByIdentity(ctx context.Context, issuer, sub string) (tokensmith.User, error)
 	CreateUser(ctx context.Context, u tokensmith.User) error
@@ -51,6 +55,7 @@ type Store interface {
 	Sites(ctx context.Context, wsID string) ([]tokensmith.Site, error)
 	AddMember(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error
 	BindMember(ctx context.Context, m tokensmith.Member, u tokensmith.User, ev tokensmith.Event) error
+	DropInvitation(ctx context.Context, m tokensmith.Member, u tokensmith.User, ev tokensmith.Event) error
 	SetRole(ctx context.Context, m tokensmith.Member, role tokensmith.Role, ev tokensmith.Event) error
 	RemoveMember(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error
 }
@@ -114,7 +119,9 @@ func (a Access) Actor() tokensmith.Actor {
 // their first call; binds to them every membership granted to their email
 // that no one holds yet; and returns what they hold, read strongly
 // consistent. Another account with the same email finds those memberships
-// bound and holds nothing.
+// bound and holds nothing. An invitation to a place where the person
+// already holds a membership (granted to an email they verified before) is
+// redundant: it is removed, so that no one else takes it.
 func (s *Service) SignIn(ctx context.Context, c Caller) (Access, error) {
 	if c.Issuer == "" || c.Subject == "" || c.Email == "" {
 		return Access{}, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized)
@@ -143,25 +150,31 @@ func (s *Service) SignIn(ctx context.Context, c Caller) (Access, error) {
 }
 
 // person finds or creates the person c names. Their email is the one the
-// token verifies now.
+// token verifies now. Concurrent first calls of the same person create
+// them once: the others read the one created, trying again while the
+// creating transaction is in flight.
 func (s *Service) person(ctx context.Context, c Caller) (tokensmith.User, error) {
 	email := store.NormalizeEmail(c.Email)
-	u, err := s.Store.UserByIdentity(ctx, c.Issuer, c.Subject)
-	if errors.Is(err, store.ErrNotFound) {
+	var u tokensmith.User
+	err := store.Retry(ctx, func() error {
+		var err error
+		u, err = s.Store.UserByIdentity(ctx, c.Issuer, c.Subject)
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 		id, err := token.NewID(s.Now(), s.Rand)
 		if err != nil {
-			return tokensmith.User{}, err
+			return err
 		}
 		u = tokensmith.User{ID: id, Issuer: c.Issuer, Subject: c.Subject, Email: email}
 		err = s.Store.CreateUser(ctx, u)
 		if errors.Is(err, store.ErrExists) {
 			// A concurrent first call created them; theirs is the one.
-			u, err = s.Store.UserByIdentity(ctx, c.Issuer, c.Subject)
+			return store.ErrConflict
 		}
-		if err != nil {
-			return tokensmith.User{}, err
-		}
-	} else if err != nil {
+		return err
+	})
+	if err != nil {
 		return tokensmith.User{}, err
 	}
 	u.Email = email
@@ -169,8 +182,11 @@ func (s *Service) person(ctx context.Context, c Caller) (tokensmith.User, error)
 }
 
 // bind binds the invitation inv to u, unless someone binds or removes it
-// first; a binding that keeps conflicting (u already holds another
-// membership in that place) is left for a later sign-in.
+// first. When u already holds a membership in that place, the invitation
+// is redundant: it is removed, with user_removed by u, so that no other
+// account with the email takes it later; u keeps the role they hold. Only
+// when removing it would leave the workspace without an admin is it left
+// as it is, and tried once again on the next sign-in.
 func (s *Service) bind(ctx context.Context, inv tokensmith.Member, u tokensmith.User) error {
 	err := store.Retry(ctx, func() error {
 		m, err := s.Store.Member(ctx, inv.Place, inv.ID)
@@ -190,7 +206,14 @@ func (s *Service) bind(ctx context.Context, inv tokensmith.Member, u tokensmith.
 		}
 		bound := m
 		bound.UserID = u.ID
-		return s.Store.BindMember(ctx, m, u, audit.InvitationAccepted(o, bound))
+		err = s.Store.BindMember(ctx, m, u, audit.InvitationAccepted(o, bound))
+		if !errors.Is(err, store.ErrHeld) {
+			return err
+		}
+		if m.Role == tokensmith.RoleAdmin && !m.Place.IsSite() && ws.Admins <= 1 {
+			return nil
+		}
+		return s.Store.DropInvitation(ctx, m, u, audit.MemberRemoved(o, m))
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return nil
@@ -198,12 +221,15 @@ func (s *Service) bind(ctx context.Context, inv tokensmith.Member, u tokensmith.
 	return err
 }
 
-// CheckEmail returns email as memberships are granted to it (trimmed, ASCII
-// letters in lower case), or a validation error naming field.
+// CheckEmail returns email as memberships are granted to it (trimmed of
+// ASCII white space, ASCII letters in lower case), or a validation error
+// naming field. Any other white space, around the address or in it, is
+// refused.
 func CheckEmail(field, email string) (string, error) {
-	trimmed := strings.TrimSpace(email)
+	trimmed := store.TrimASCIISpace(email)
 	addr, err := mail.ParseAddress(trimmed)
-	if err != nil || addr.Address != trimmed || addr.Name != "" || len(trimmed) > MaxEmailLen {
+	if err != nil || addr.Address != trimmed || addr.Name != "" || len(trimmed) > MaxEmailLen ||
+		strings.IndexFunc(trimmed, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 		return "", apperr.Invalid(apperr.Detail{Field: field, Message: fmt.Sprintf("must be an email address of at most %d characters", MaxEmailLen)})
 	}
 	return store.NormalizeEmail(trimmed), nil
@@ -244,8 +270,10 @@ var (
 )
 
 // Invite grants email role in place p of ws, as actor: a new member, bound
-// on the first sign-in with that email. With the stack's user pool, an email
-// without an account gets one first.
+// on the first sign-in with that email. With the stack's user pool, once
+// the member is written, an email without an account gets one, and an
+// account that has never signed in gets its invitation again; a failed
+// write sends nothing.
 func (s *Service) Invite(ctx context.Context, actor tokensmith.Actor, ws tokensmith.Workspace, p tokensmith.Place, email string, role tokensmith.Role) (tokensmith.Member, error) {
 	email, emailErr := CheckEmail("email", email)
 	if err := joinInvalid(emailErr, CheckRole("role", p, role)); err != nil {
@@ -254,9 +282,6 @@ func (s *Service) Invite(ctx context.Context, actor tokensmith.Actor, ws tokensm
 	if _, err := s.Store.MemberByEmail(ctx, p, email); err == nil {
 		return tokensmith.Member{}, errDuplicate
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return tokensmith.Member{}, err
-	}
-	if err := s.createAccount(ctx, email); err != nil {
 		return tokensmith.Member{}, err
 	}
 	var m tokensmith.Member
@@ -276,16 +301,26 @@ func (s *Service) Invite(ctx context.Context, actor tokensmith.Actor, ws tokensm
 	if errors.Is(err, store.ErrExists) {
 		return tokensmith.Member{}, errDuplicate
 	}
-	return m, err
+	if err != nil {
+		return tokensmith.Member{}, err
+	}
+	if err := s.createAccount(ctx, email); err != nil {
+		return tokensmith.Member{}, fmt.Errorf("member %s: %w", m.ID, err)
+	}
+	return m, nil
 }
 
 // createAccount creates email's account in the stack's user pool, which
-// emails the person a temporary password. An account that exists is fine.
+// emails the person a temporary password. An account that exists and has
+// never signed in (FORCE_CHANGE_PASSWORD) gets a new temporary password
+// and the invitation again; Cognito refuses that resend for any other
+// account, which is already in use and is left alone. Its errors name
+// Cognito's error code only: Cognito's messages may carry the email.
 func (s *Service) createAccount(ctx context.Context, email string) error {
 	if s.UserPool == nil || s.UserPoolID == "" {
 		return nil
 	}
-	_, err := s.UserPool.AdminCreateUser(ctx, &cognitoidentityprovider.AdminCreateUserInput{
+	in := &cognitoidentityprovider.AdminCreateUserInput{
 		UserPoolId: aws.String(s.UserPoolID),
 		Username:   aws.String(email),
 		UserAttributes: []cognito.AttributeType{
@@ -293,15 +328,40 @@ func (s *Service) createAccount(ctx context.Context, email string) error {
 			{Name: aws.String("email_verified"), Value: aws.String("true")},
 		},
 		DesiredDeliveryMediums: []cognito.DeliveryMediumType{cognito.DeliveryMediumTypeEmail},
-	})
+	}
+	_, err := s.UserPool.AdminCreateUser(ctx, in)
 	var exists *cognito.UsernameExistsException
 	if errors.As(err, &exists) {
-		return nil
+		resend := &cognitoidentityprovider.AdminCreateUserInput{
+			UserPoolId:             in.UserPoolId,
+			Username:               in.Username,
+			MessageAction:          cognito.MessageActionTypeResend,
+			DesiredDeliveryMediums: in.DesiredDeliveryMediums,
+		}
+		_, err = s.UserPool.AdminCreateUser(ctx, resend)
+		var inUse *cognito.UnsupportedUserStateException
+		if errors.As(err, &inUse) {
+			return nil
+		}
 	}
 	if err != nil {
-		return fmt.Errorf("create account in user pool: %w", err)
+		return fmt.Errorf("create account in user pool: %s", cognitoCode(err))
 	}
 	return nil
+}
+
+// cognitoCode is the error code of Cognito's error err, never its message.
+func cognitoCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	for _, ctxErr := range []error{context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, ctxErr) {
+			return ctxErr.Error()
+		}
+	}
+	return "request failed"
 }
 
 // ChangeRole sets member id of place p in ws to role, as actor. Demoting

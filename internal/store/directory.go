@@ -17,17 +17,25 @@ import (
 )
 
 // NormalizeEmail is the form in which emails are stored and looked up:
-// trimmed, with ASCII letters in lower case. Other letters are kept as they
-// are: full Unicode case folding would make distinct addresses one (the
-// Kelvin sign folds to "k").
+// trimmed of ASCII white space, with ASCII letters in lower case. Other
+// characters are kept as they are: full Unicode case folding would make
+// distinct addresses one (the Kelvin sign folds to "k"), and trimming
+// Unicode spaces would let "\u00a0a@example.com" take a@example.com's
+// memberships.
 func NormalizeEmail(email string) string {
-	b := []byte(strings.TrimSpace(email))
+	b := []byte(TrimASCIISpace(email))
 	for i, c := range b {
 		if 'A' <= c && c <= 'Z' {
 			b[i] = c + ('a' - 'A')
 		}
 	}
 	return string(b)
+}
+
+// TrimASCIISpace is s without the ASCII white space (space, tab, newline,
+// vertical tab, form feed, carriage return) around it.
+func TrimASCIISpace(s string) string {
+	return strings.Trim(s, " \t\n\v\f\r")
 }
 
 // CreateWorkspace stores ws; ErrExists when its id or slug is taken.

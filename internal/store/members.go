@@ -82,7 +82,7 @@ func (s *Store) Invitations(ctx context.Context, email string) ([]tokensmith.Mem
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("invitations of %s: %w", email, err)
+		return nil, fmt.Errorf("invitations of an email: %w", err)
 	}
 	return out, nil
 }
@@ -100,7 +100,7 @@ func (s *Store) Member(ctx context.Context, p tokensmith.Place, id string) (toke
 func (s *Store) MemberByEmail(ctx context.Context, p tokensmith.Place, email string) (tokensmith.Member, error) {
 	var it invitationItem
 	if err := s.get(ctx, emailPK(NormalizeEmail(email)), placePK(p), &it); err != nil {
-		return tokensmith.Member{}, fmt.Errorf("member %s: %w", email, err)
+		return tokensmith.Member{}, fmt.Errorf("member of %s by email: %w", placePK(p), err)
 	}
 	return s.Member(ctx, p, it.MemberID)
 }
@@ -206,21 +206,43 @@ func (s *Store) AddMember(ctx context.Context, m tokensmith.Member, ev tokensmit
 
 // BindMember binds the unbound member m to the person u and records ev
 // with it. ErrConflict when m was bound, changed or removed since it was
-// read, or u already holds a membership in m's place.
+// read; ErrHeld when u already holds a membership in m's place.
 func (s *Store) BindMember(ctx context.Context, m tokensmith.Member, u tokensmith.User, ev tokensmith.Event) error {
-	bound := m
-	bound.UserID = u.ID
 	set := expression.Set(expression.Name("userId"), expression.Value(u.ID))
 	var b build
 	b.add(s.update(placePK(m.Place), memberSK(m.ID), set, unchanged(m)))
-	b.add(s.update(emailPK(m.Email), placePK(m.Place), set, condition(
-		expression.AttributeNotExists(expression.Name("userId")).And(expression.Name("memberId").Equal(expression.Value(m.ID))))))
-	b.add(s.put(toHolderItem(tokensmith.Membership{Place: m.Place, UserID: u.ID, MemberID: m.ID, Role: m.Role}), absent()))
+	b.add(s.update(emailPK(m.Email), placePK(m.Place), set, unboundInvitation(m)))
+	held := b.add(s.put(toHolderItem(tokensmith.Membership{Place: m.Place, UserID: u.ID, MemberID: m.ID, Role: m.Role}), absent()))
 	b.addAll(s.audit(ctx, ev, nil, nil))
 	if b.err != nil {
 		return b.err
 	}
+	return s.transact(ctx, b.items, map[int]error{held: ErrHeld})
+}
+
+// DropInvitation deletes the unbound member m, as read, with its
+// invitation, because the person u already holds a membership in m's
+// place (BindMember's ErrHeld), and records ev with it: no one else can
+// take it afterwards. ErrConflict when m changed since it was read, u no
+// longer holds that membership, or the change would leave the workspace
+// without an admin.
+func (s *Store) DropInvitation(ctx context.Context, m tokensmith.Member, u tokensmith.User, ev tokensmith.Event) error {
+	var b build
+	b.add(s.del(placePK(m.Place), memberSK(m.ID), unchanged(m)))
+	b.add(s.del(emailPK(m.Email), placePK(m.Place), unboundInvitation(m)))
+	b.add(s.check(userPK(u.ID), placePK(m.Place), exists()))
+	upd, cond := countAdmins(adminDelta(m.Place, m.Role, ""))
+	b.addAll(s.audit(ctx, ev, upd, cond))
+	if b.err != nil {
+		return b.err
+	}
 	return s.transact(ctx, b.items, nil)
+}
+
+// unboundInvitation is the condition that the invitation item is still
+// member m's and bound to no one.
+func unboundInvitation(m tokensmith.Member) *expression.ConditionBuilder {
+	return condition(expression.AttributeNotExists(expression.Name("userId")).And(expression.Name("memberId").Equal(expression.Value(m.ID))))
 }
 
 // SetRole changes member m's role, as read, to role, and records ev with

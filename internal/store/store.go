@@ -35,8 +35,11 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -68,6 +71,9 @@ var (
 	ErrExists   = errors.New("store: already exists")
 	// ErrConflict means a concurrent change won; the caller may read again and retry.
 	ErrConflict = errors.New("store: concurrent change")
+	// ErrHeld means the person already holds a membership in the place of the
+	// membership they were to be bound to: trying again cannot succeed.
+	ErrHeld = errors.New("store: person already holds a membership there")
 	// ErrIdempotencyKeyUsed means another request stored a response under the same key first.
 	ErrIdempotencyKeyUsed = errors.New("store: idempotency key already used")
 )
@@ -89,6 +95,17 @@ type Store struct {
 // New returns a Store on table.
 func New(db DB, table string) *Store { return &Store{db: db, table: table} }
 
+// loggableKey is partition key pk as errors may name it: an email's
+// partition by a hash of the email, never the email.
+func loggableKey(pk string) string {
+	email, ok := strings.CutPrefix(pk, prefixEmail)
+	if !ok {
+		return pk
+	}
+	sum := sha256.Sum256([]byte(email))
+	return prefixEmail + "sha256:" + hex.EncodeToString(sum[:8])
+}
+
 // get reads one item, strongly consistent, into v.
 func (s *Store) get(ctx context.Context, pk, sk string, v any) error {
 	if len(pk) > maxPartitionKey || len(sk) > maxSortKey {
@@ -103,7 +120,7 @@ func (s *Store) get(ctx context.Context, pk, sk string, v any) error {
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return fmt.Errorf("get %s: %w", pk, err)
+		return fmt.Errorf("get %s: %w", loggableKey(pk), err)
 	}
 	if out.Item == nil {
 		return ErrNotFound

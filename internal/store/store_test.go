@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -109,6 +110,16 @@ func TestDirectory(t *testing.T) {
 
 func member(id string, p tokensmith.Place, email string, role tokensmith.Role) tokensmith.Member {
 	return tokensmith.Member{ID: id, Place: p, Email: email, Role: role, AddedOn: t0, AddedBy: tokensmith.Actor{Type: tokensmith.ActorSystem}}
+}
+
+// addMembers adds the members ms of ws.
+func addMembers(t *testing.T, s *store.Store, ws tokensmith.Workspace, ms ...tokensmith.Member) {
+	t.Helper()
+	for _, m := range ms {
+		if err := s.AddMember(context.Background(), m, event(ws, "user_added")); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestMembers follows a membership from invitation to binding, role changes
@@ -304,6 +315,77 @@ func TestConcurrentCreatesAtOneVersion(t *testing.T) {
 	}
 }
 
+// TestHeldMembership: binding a person to a membership of a place where
+// they already hold one is ErrHeld, not a conflict to try again; dropping
+// that invitation removes it and its email's claim, audited, so no other
+// account can bind it.
+func TestHeldMembership(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	ws, _ := seedSite(t, s)
+	wsPlace := tokensmith.Place{WorkspaceID: ws.ID}
+	old := member("0000000c0000000000000001", wsPlace, "old@example.com", tokensmith.RoleAdmin)
+	inv := member("0000000c0000000000000002", wsPlace, "new@example.com", tokensmith.RoleMember)
+	addMembers(t, s, ws, old, inv)
+	u := tokensmith.User{ID: "0000000d0000000000000001", Issuer: "https://issuer.example", Subject: "arthur", Email: "old@example.com"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.BindMember(ctx, old, u, event(ws, "invitation_accepted")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MemberByEmail(ctx, wsPlace, "nobody@example.com"); !errors.Is(err, store.ErrNotFound) || strings.Contains(err.Error(), "nobody") {
+		t.Errorf("MemberByEmail of no member = %v; want ErrNotFound, without the email", err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.MemberByEmail(cancelled, wsPlace, "nobody@example.com"); err == nil || strings.Contains(err.Error(), "nobody") {
+		t.Errorf("MemberByEmail failing = %v; want an error without the email", err)
+	}
+	if _, err := s.Invitations(cancelled, "nobody@example.com"); err == nil || strings.Contains(err.Error(), "nobody") {
+		t.Errorf("Invitations failing = %v; want an error without the email", err)
+	}
+	if err := s.BindMember(ctx, inv, u, event(ws, "invitation_accepted")); !errors.Is(err, store.ErrHeld) || errors.Is(err, store.ErrConflict) {
+		t.Errorf("BindMember where the person holds a membership = %v; want ErrHeld", err)
+	}
+	// A changed member is still a conflict, even where the person holds one.
+	stale := inv
+	stale.Role = tokensmith.RoleAdmin
+	if err := s.BindMember(ctx, stale, u, event(ws, "invitation_accepted")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("BindMember of a changed member = %v; want ErrConflict", err)
+	}
+	stranger := tokensmith.User{ID: "0000000d0000000000000002", Issuer: u.Issuer, Subject: "ford", Email: "new@example.com"}
+	if err := s.DropInvitation(ctx, inv, stranger, event(ws, "user_removed")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("DropInvitation for a person holding nothing there = %v; want ErrConflict", err)
+	}
+	before, err := s.AuditCounters(ctx, ws.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DropInvitation(ctx, inv, u, event(ws, "user_removed")); err != nil {
+		t.Fatalf("DropInvitation = %v", err)
+	}
+	if _, err := s.Member(ctx, wsPlace, inv.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Member after DropInvitation = %v; want ErrNotFound", err)
+	}
+	if invs, err := s.Invitations(ctx, "new@example.com"); err != nil || len(invs) != 0 {
+		t.Errorf("Invitations after DropInvitation = %+v, %v; want none", invs, err)
+	}
+	if after, err := s.AuditCounters(ctx, ws.ID); err != nil || after.Seq != before.Seq+1 {
+		t.Errorf("audit counters after DropInvitation = %+v, %v; want one event more than %+v", after, err, before)
+	}
+	if err := s.BindMember(ctx, inv, stranger, event(ws, "invitation_accepted")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("BindMember of the dropped invitation by another account = %v; want ErrConflict", err)
+	}
+	want := []tokensmith.Membership{{Place: wsPlace, UserID: u.ID, MemberID: old.ID, Role: tokensmith.RoleAdmin}}
+	if got, err := s.Memberships(ctx, u.ID); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Memberships = %+v, %v; want %+v", got, err, want)
+	}
+	if got, err := s.Workspace(ctx, ws.ID); err != nil || got.Admins != 1 {
+		t.Errorf("Admins = %d, %v; want 1", got.Admins, err)
+	}
+}
+
 func TestNormalizeEmail(t *testing.T) {
 	for _, tc := range []struct {
 		name, in, want string
@@ -313,6 +395,10 @@ func TestNormalizeEmail(t *testing.T) {
 		{"non-ASCII capitals kept, ASCII ones lowered", "ÄRTHUR@ÉXAMPLE.com", "Ärthur@Éxample.com"},
 		{"non-ASCII small letters kept", "zaphod.ß@example.com", "zaphod.ß@example.com"},
 		{"dotless and dotted I kept", "\u0130\u0131@example.com", "\u0130\u0131@example.com"},
+		{"all ASCII white space trimmed", "\v\f\r\n a@example.com \r\n", "a@example.com"},
+		{"no-break space kept", "\u00a0a@example.com", "\u00a0a@example.com"},
+		{"em space and ideographic space kept", "a@example.com\u2003\u3000", "a@example.com\u2003\u3000"},
+		{"next line kept", "\u0085a@example.com", "\u0085a@example.com"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := store.NormalizeEmail(tc.in); got != tc.want {
@@ -445,4 +531,78 @@ func readSite(t *testing.T, s *store.Store, id string) tokensmith.Site {
 		t.Fatal(err)
 	}
 	return site
+}
+
+// TestConcurrentMemberChanges: two first sign-ins of one invitation by two
+// accounts bind it exactly once; two admins demoting each other at once
+// leave one admin, whichever wins.
+func TestConcurrentMemberChanges(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	ws, _ := seedSite(t, s)
+	wsPlace := tokensmith.Place{WorkspaceID: ws.ID}
+	a := member("0000000c0000000000000001", wsPlace, "arthur@example.com", tokensmith.RoleAdmin)
+	b := member("0000000c0000000000000002", wsPlace, "ford@example.com", tokensmith.RoleAdmin)
+	addMembers(t, s, ws, a, b)
+	users := []tokensmith.User{
+		{ID: "0000000d0000000000000001", Issuer: "https://issuer.example", Subject: "one", Email: a.Email},
+		{ID: "0000000d0000000000000002", Issuer: "https://issuer.example", Subject: "two", Email: a.Email},
+	}
+	race := func(fs ...func() error) []error {
+		errs := make([]error, len(fs))
+		var wg sync.WaitGroup
+		for i, f := range fs {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = f() }()
+		}
+		wg.Wait()
+		return errs
+	}
+	errs := race(
+		func() error { return s.BindMember(ctx, a, users[0], event(ws, "invitation_accepted")) },
+		func() error { return s.BindMember(ctx, a, users[1], event(ws, "invitation_accepted")) },
+	)
+	var holders int
+	for i, u := range users {
+		got, err := s.Memberships(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		holders += len(got)
+		if (errs[i] == nil) != (len(got) == 1) {
+			t.Errorf("bind by %s = %v, and it holds %+v", u.Subject, errs[i], got)
+		}
+	}
+	if holders != 1 {
+		t.Errorf("after two concurrent binds %d accounts hold the membership (%v); want exactly 1", holders, errs)
+	}
+
+	bound, err := s.Member(ctx, wsPlace, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs = race(
+		func() error { return s.SetRole(ctx, bound, tokensmith.RoleMember, event(ws, "user_role_updated")) },
+		func() error { return s.SetRole(ctx, b, tokensmith.RoleMember, event(ws, "user_role_updated")) },
+	)
+	if (errs[0] == nil) == (errs[1] == nil) {
+		t.Errorf("two admins demoting each other = %v; want exactly one to succeed", errs)
+	}
+	got, err := s.Workspace(ctx, ws.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, err := s.Members(ctx, wsPlace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var admins int64
+	for _, m := range members {
+		if m.Role == tokensmith.RoleAdmin {
+			admins++
+		}
+	}
+	if got.Admins != 1 || admins != 1 {
+		t.Errorf("after two concurrent demotions: admin count %d, admin members %d; want 1 and 1", got.Admins, admins)
+	}
 }

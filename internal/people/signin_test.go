@@ -1,0 +1,250 @@
+package people_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	cognito "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/audit"
+	"github.com/tokensmith/tokensmith/internal/dynamotest"
+	"github.com/tokensmith/tokensmith/internal/people"
+	"github.com/tokensmith/tokensmith/internal/store"
+)
+
+// countingStore is the store on DynamoDB Local, counting the bindings tried.
+type countingStore struct {
+	*store.Store
+	binds atomic.Int64
+}
+
+func (c *countingStore) BindMember(ctx context.Context, m tokensmith.Member, u tokensmith.User, ev tokensmith.Event) error {
+	c.binds.Add(1)
+	return c.Store.BindMember(ctx, m, u, ev)
+}
+
+// storedWorld is a workspace on DynamoDB Local and the service over it.
+func storedWorld(t *testing.T) (*countingStore, *people.Service, tokensmith.Workspace) {
+	t.Helper()
+	db, name := dynamotest.NewTable(t)
+	st := &countingStore{Store: store.New(db, name)}
+	ws := tokensmith.Workspace{ID: wsID, Slug: "hitchhikers", Name: "Hitchhikers", Plan: tokensmith.PlanEnterprise, CreatedOn: now}
+	if err := st.CreateWorkspace(context.Background(), ws); err != nil {
+		t.Fatal(err)
+	}
+	return st, &people.Service{Store: st, Now: time.Now, Rand: rand.Reader}, ws
+}
+
+var operator = tokensmith.Actor{Type: tokensmith.ActorSystem}
+
+func invite(t *testing.T, svc *people.Service, ws tokensmith.Workspace, email string, role tokensmith.Role) tokensmith.Member {
+	t.Helper()
+	m, err := svc.Invite(context.Background(), operator, ws, tokensmith.Place{WorkspaceID: ws.ID}, email, role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestRedundantInvitation: a person who holds a membership of a workspace
+// and whose newly verified email is invited to it again tries the binding
+// once; the invitation is removed (user_removed by the person), so later
+// sign-ins try nothing and another account with that email takes nothing.
+func TestRedundantInvitation(t *testing.T) {
+	st, svc, ws := storedWorld(t)
+	ctx := context.Background()
+	invite(t, svc, ws, "old@example.com", tokensmith.RoleAdmin)
+	p := people.Caller{Issuer: iss, Subject: "arthur", Email: "old@example.com"}
+	first, err := svc.SignIn(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	redundant := invite(t, svc, ws, "new@example.com", tokensmith.RoleMember)
+	p.Email = "new@example.com" // the issuer verifies a new address for the same sub
+	for i, want := range []int64{1, 0} {
+		st.binds.Store(0)
+		a, err := svc.SignIn(ctx, p)
+		if err != nil {
+			t.Fatalf("sign-in %d: %v", i, err)
+		}
+		if got := st.binds.Load(); got != want {
+			t.Errorf("sign-in %d tried %d bindings; want %d", i, got, want)
+		}
+		if a.User.ID != first.User.ID || a.Role(wsPlace) != tokensmith.RoleAdmin || len(a.Memberships) != 1 {
+			t.Errorf("sign-in %d = %+v; want the same person, still admin, one membership", i, a)
+		}
+	}
+	if _, err := st.Member(ctx, wsPlace, redundant.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("redundant member after sign-in = %v; want removed", err)
+	}
+	page, err := st.AuditEvents(ctx, ws.ID, store.AuditQuery{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := page.Events[len(page.Events)-1]
+	if last.SubType != audit.SubUserRemoved || last.Actor.ID != first.User.ID || last.Seq != 4 {
+		t.Errorf("last event = %+v; want user_removed by the person, the fourth", last)
+	}
+	other, err := svc.SignIn(ctx, people.Caller{Issuer: iss, Subject: "ford", Email: "new@example.com"})
+	if err != nil || len(other.Memberships) != 0 {
+		t.Errorf("another account with the new email = %+v, %v; want holding nothing", other.Memberships, err)
+	}
+}
+
+// TestRedundantLastAdminInvitation: an invitation that is the workspace's
+// only admin is left, but each sign-in tries it once, not over and over.
+func TestRedundantLastAdminInvitation(t *testing.T) {
+	st, svc, ws := storedWorld(t)
+	ctx := context.Background()
+	invite(t, svc, ws, "old@example.com", tokensmith.RoleMember)
+	p := people.Caller{Issuer: iss, Subject: "arthur", Email: "old@example.com"}
+	if _, err := svc.SignIn(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	admin := invite(t, svc, ws, "new@example.com", tokensmith.RoleAdmin)
+	p.Email = "new@example.com"
+	for i := 0; i < 2; i++ {
+		st.binds.Store(0)
+		a, err := svc.SignIn(ctx, p)
+		if err != nil || a.Role(wsPlace) != tokensmith.RoleMember {
+			t.Fatalf("sign-in %d = %+v, %v; want the member role kept", i, a, err)
+		}
+		if got := st.binds.Load(); got != 1 {
+			t.Errorf("sign-in %d tried %d bindings; want 1", i, got)
+		}
+	}
+	if m, err := st.Member(ctx, wsPlace, admin.ID); err != nil || m.Bound() {
+		t.Errorf("the only admin's invitation = %+v, %v; want kept, unbound", m, err)
+	}
+}
+
+// TestEmailWithUnicodeSpaces: only ASCII white space is trimmed. An email
+// with other spaces is refused when a member is added, and a token email
+// with them is another address, which takes nothing of the trimmed one.
+func TestEmailWithUnicodeSpaces(t *testing.T) {
+	st, svc, ws := storedWorld(t)
+	ctx := context.Background()
+	m := invite(t, svc, ws, " \tadmin@example.com\r\n", tokensmith.RoleAdmin)
+	if m.Email != "admin@example.com" {
+		t.Errorf("email with ASCII spaces stored as %q; want trimmed", m.Email)
+	}
+	for _, email := range []string{"\u00a0x@example.com", "x@example.com\u2003", "\u3000x@example.com", "x@example.com\u0085"} {
+		if _, err := svc.Invite(ctx, operator, ws, wsPlace, email, tokensmith.RoleMember); code(err) != apperr.Validation {
+			t.Errorf("Invite(%q) = %v; want validation_error", email, err)
+		}
+	}
+	a, err := svc.SignIn(ctx, people.Caller{Issuer: iss, Subject: "x", Email: "\u00a0admin@example.com\u2003"})
+	if err != nil || len(a.Memberships) != 0 {
+		t.Errorf("token email with Unicode spaces holds %+v, %v; want nothing", a.Memberships, err)
+	}
+	if got, err := st.Member(ctx, wsPlace, m.ID); err != nil || got.Bound() {
+		t.Errorf("admin@example.com's membership = %+v, %v; want unbound", got, err)
+	}
+}
+
+// TestConcurrentFirstSignIn: the same person's first calls at once (the
+// console loads /v2/me and a token list together). A call whose creation
+// of the person is cancelled by the other's transaction in flight
+// (store.ErrConflict) reads again and finds the person the other created.
+func TestConcurrentFirstSignIn(t *testing.T) {
+	w := newWorld()
+	st := w.store()
+	create := st.CreateUserFn
+	var theirs tokensmith.User
+	st.CreateUserFn = func(ctx context.Context, u tokensmith.User) error {
+		if theirs.ID == "" {
+			theirs = u
+			theirs.ID = "0000000d00000000000000ff"
+			if err := create(ctx, theirs); err != nil {
+				return err
+			}
+			return fmt.Errorf("create person: %w", store.ErrConflict)
+		}
+		return create(ctx, u)
+	}
+	a, err := service(st).SignIn(context.Background(), admin)
+	if err != nil || a.User.ID != theirs.ID || a.Role(wsPlace) != tokensmith.RoleAdmin {
+		t.Errorf("sign-in racing another first call = %+v, %v; want the person %s, admin", a, err, theirs.ID)
+	}
+}
+
+// userPool fakes Cognito's client as invitations call it.
+type userPool struct {
+	AdminCreateUserFn func(ctx context.Context, in *cognitoidentityprovider.AdminCreateUserInput, optFns ...func(*cognitoidentityprovider.Options)) (*cognitoidentityprovider.AdminCreateUserOutput, error)
+}
+
+func (p *userPool) AdminCreateUser(ctx context.Context, in *cognitoidentityprovider.AdminCreateUserInput, optFns ...func(*cognitoidentityprovider.Options)) (*cognitoidentityprovider.AdminCreateUserOutput, error) {
+	return p.AdminCreateUserFn(ctx, in, optFns...)
+}
+
+// TestInviteAccount: with the stack's user pool, the account is created
+// only once the member is written; an existing account gets a resend,
+// which Cognito refuses for accounts in use; errors never carry the email.
+func TestInviteAccount(t *testing.T) {
+	const email = "trillian@example.com"
+	exists := &cognito.UsernameExistsException{Message: aws.String("An account with the given email already exists.")}
+	inUse := &cognito.UnsupportedUserStateException{Message: aws.String("Resend not possible. " + email + " status is not FORCE_CHANGE_PASSWORD.")}
+	for _, tc := range []struct {
+		name     string
+		addErr   error   // of the store's AddMember
+		answers  []error // of each AdminCreateUser call
+		wantCode apperr.Code
+		want     []string // the MessageAction of each call made
+	}{
+		{"new account", nil, []error{nil}, "", []string{""}},
+		{"account waiting for its first sign-in", nil, []error{exists, nil}, "", []string{"", "RESEND"}},
+		{"account in use", nil, []error{exists, inUse}, "", []string{"", "RESEND"}},
+		{"user pool fails", nil, []error{&cognito.InvalidParameterException{Message: aws.String("bad " + email)}}, "other", []string{""}},
+		{"resend fails", nil, []error{exists, &cognito.LimitExceededException{Message: aws.String(email)}}, "other", []string{"", "RESEND"}},
+		{"member exists", store.ErrExists, nil, apperr.Conflict, nil},
+		{"store fails", errors.New("table unavailable"), nil, "other", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			st := w.store()
+			add := st.AddMemberFn
+			st.AddMemberFn = func(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error {
+				if tc.addErr != nil {
+					return tc.addErr
+				}
+				return add(ctx, m, ev)
+			}
+			var got []string
+			svc := service(st)
+			svc.UserPoolID = "eu-west-1_pool"
+			svc.UserPool = &userPool{AdminCreateUserFn: func(_ context.Context, in *cognitoidentityprovider.AdminCreateUserInput, _ ...func(*cognitoidentityprovider.Options)) (*cognitoidentityprovider.AdminCreateUserOutput, error) {
+				if _, err := w.store().MemberByEmail(context.Background(), wsPlace, email); err != nil {
+					t.Errorf("AdminCreateUser before the member is written: %v", err)
+				}
+				if aws.ToString(in.Username) != email || aws.ToString(in.UserPoolId) != svc.UserPoolID {
+					t.Errorf("AdminCreateUser of %s in %s", aws.ToString(in.Username), aws.ToString(in.UserPoolId))
+				}
+				got = append(got, string(in.MessageAction))
+				if len(got) > len(tc.answers) {
+					t.Fatalf("AdminCreateUser called %d times", len(got))
+				}
+				return &cognitoidentityprovider.AdminCreateUserOutput{}, tc.answers[len(got)-1]
+			}}
+			_, err := svc.Invite(context.Background(), operator, tokensmith.Workspace{ID: wsID}, wsPlace, email, tokensmith.RoleMember)
+			if c := code(err); (tc.wantCode == "other" && !strings.HasPrefix(string(c), "other")) || (tc.wantCode != "other" && c != tc.wantCode) {
+				t.Errorf("Invite = %v; want %s", err, tc.wantCode)
+			}
+			if err != nil && strings.Contains(err.Error(), email) {
+				t.Errorf("Invite error %q names the email", err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("AdminCreateUser calls = %q; want %q", got, tc.want)
+			}
+		})
+	}
+}
