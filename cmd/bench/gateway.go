@@ -16,6 +16,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
+	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
 	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/mock"
@@ -42,7 +43,7 @@ func gatewayOverhead(st *store.Store, secret string, sec tokensmith.Secret, samp
 	if err != nil {
 		return row{}, err
 	}
-	tokens := httpapi.Adapt(httpapi.Tokens(manage.New(st), log))
+	tokens := httpapi.Adapt(httpapi.Tokens(manage.New(st, []byte(defaults.IdempotencySecret)), log))
 	gw, err := gateway.New(tmpl, authz.Handle, map[string]gateway.Proxy{
 		route.Tokens:    tokens,
 		route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, log)),

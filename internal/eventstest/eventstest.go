@@ -29,6 +29,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/scope"
+	"github.com/tokensmith/tokensmith/internal/serversecret"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
@@ -81,8 +82,19 @@ type Fixture struct {
 	Getenv func(string) string
 	// Store reads and writes the table directly, unrecorded.
 	Store *store.Store
-	calls *recorder
+	// Secrets is the Secrets Manager the wiring reads the idempotency
+	// secret from (Getenv names it by IDEMPOTENCY_SECRET_ARN): it answers
+	// SecretValue and records the call beside the DynamoDB ones.
+	Secrets serversecret.API
+	calls   *recorder
 }
+
+// SecretValue is the idempotency secret Fixture.Secrets answers.
+const SecretValue = "tokensmith sample events fixture idempotency secret"
+
+// secretARN is the ARN the fixture gives the idempotency secret; its last
+// part is the secret's logical id in template.yaml.
+const secretARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:IdempotencySecret"
 
 // NewFixture creates a table holding the fixture for the function
 // logicalID.
@@ -134,8 +146,9 @@ func NewFixture(t *testing.T, logicalID string) *Fixture {
 	env := map[string]string{
 		"TABLE_NAME": table, "DYNAMODB_ENDPOINT": srv.URL,
 		"OIDC_ISSUER": "http://127.0.0.1:1/issuer", "OIDC_AUDIENCE": "tokensmith-console",
+		serversecret.EnvARN: secretARN,
 	}
-	return &Fixture{LogicalID: logicalID, Getenv: func(k string) string { return env[k] }, Store: st, calls: calls}
+	return &Fixture{LogicalID: logicalID, Getenv: func(k string) string { return env[k] }, Store: st, Secrets: secrets{calls}, calls: calls}
 }
 
 // functionDir is the package under functions/ of the function logicalID
@@ -232,7 +245,7 @@ func Run[E, R any](t *testing.T, logicalID string, newHandler Wiring[E, R]) *Fix
 		}
 	})
 	fx := NewFixture(t, logicalID)
-	h, err := newHandler(context.Background(), fx.Getenv, log)
+	h, err := newHandler(context.WithValue(context.Background(), secretsKey{}, fx.Secrets), fx.Getenv, log)
 	if err != nil {
 		t.Fatal(err)
 	}

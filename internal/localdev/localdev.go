@@ -102,7 +102,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	// mains build them (functions/*/main.go), on the stack's clock.
 	st := store.New(db, cfg.Table)
 	authz := &authorizer.Authorizer{Users: verifier, Secrets: st, Now: now, Log: cfg.Log}
-	tokens := manage.New(st)
+	tokens := manage.New(st, []byte(defaults.IdempotencySecret))
 	tokens.Now = now
 	siteSvc, err := sites.New(st, now, sites.CacheSize)
 	if err != nil {

@@ -216,9 +216,12 @@ func (w *world) store() *mock.Store {
 	}
 }
 
+// serverSecret is the tests' idempotency secret.
+var serverSecret = []byte("tokensmith manage tests idempotency secret")
+
 // service returns a manage.Service on st, at now.
 func service(st manage.Store) *manage.Service {
-	return &manage.Service{Store: st, Now: func() time.Time { return now }, Rand: rand.Reader}
+	return &manage.Service{Store: st, Now: func() time.Time { return now }, Rand: rand.Reader, IdempotencySecret: serverSecret}
 }
 
 var readSites = manage.CreateInput{Name: "CMS sync", Permissions: scope.Permissions{"sites": scope.Read}}

@@ -82,7 +82,7 @@ func builtTable() []keyRow {
 		toUserItem(user).keys,
 		toEmailItem(user).keys,
 		toSecretItem(siteToken, "").keys,
-		toAuditItem(ev).keys,
+		toAuditItem(ev, ev.Timestamp).keys,
 		toIdempotencyItem(Idempotency{KeyHash: sample["sha256"]}).keys,
 		toExpiredItem(sample["token"], time.Time{}).keys,
 	} {
