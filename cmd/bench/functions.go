@@ -54,7 +54,7 @@ func functionRows(ctx context.Context, endpoint, table, secret string, sec token
 		// the SDK's client, from a loopback stub of Secrets Manager; its
 		// variant takes it from the environment, as a local run does.
 		{name: "tokens", env: append(secretsEnv, env...), event: revokeGarbage},
-		{name: "tokens, secret from the environment", src: "tokens", env: append([]string{serversecret.EnvValue + "=" + defaults.IdempotencySecret}, env...), event: revokeGarbage},
+		{name: "tokens, secret from the environment", src: "tokens", env: append([]string{serversecret.EnvValue + "=" + defaults.IdempotencySecret}, append(lambdaEnv, env...)...), event: revokeGarbage},
 		{name: "sites", env: env, event: proxy("GET", "/v2/sites", "/v2/sites", nil, &site, "")},
 		{name: "auditlogs", env: env, event: proxy("GET", "/v2/workspaces/{workspace_id}/audit_logs", "/v2/workspaces/"+sec.WorkspaceID+"/audit_logs",
 			map[string]string{"workspace_id": sec.WorkspaceID}, &ws, "")},
@@ -100,10 +100,11 @@ func secretsStub() (env []string, stop func(), err error) {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		fmt.Fprintf(w, `{"ARN":%q,"Name":"idempotency","SecretString":%q,"VersionId":"1"}`, benchSecretARN, defaults.IdempotencySecret)
 	}))
-	return []string{
-		serversecret.EnvARN + "=" + benchSecretARN, serversecret.EnvEndpoint + "=" + srv.URL,
-		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIDBENCH", "AWS_SECRET_ACCESS_KEY=bench", "AWS_SESSION_TOKEN=bench",
-	}, srv.Close, nil
+	return append([]string{serversecret.EnvARN + "=" + benchSecretARN, serversecret.EnvEndpoint + "=" + srv.URL}, lambdaEnv...), srv.Close, nil
 }
+
+// lambdaEnv is the region and (placeholder) credentials Lambda puts in
+// every function's environment.
+var lambdaEnv = []string{"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIDBENCH", "AWS_SECRET_ACCESS_KEY=bench", "AWS_SESSION_TOKEN=bench"}
 
 const benchSecretARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:idempotency-AbCdEf"
