@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
+	"github.com/tokensmith/tokensmith/internal/serversecret"
 )
 
 // samconfig returns the parameters of one section of samconfig.toml
@@ -58,6 +59,11 @@ func TestSamLocalReachesTheHost(t *testing.T) {
 	}
 	if got, want := env["AuthorizerFunction"]["OIDC_ISSUER"], "http://"+defaults.Addr+defaults.IssuerPath; got != want {
 		t.Errorf("AuthorizerFunction OIDC_ISSUER = %q; want make run's issuer %q", got, want)
+	}
+	// The tokens function keys idempotency records with make run's secret,
+	// so that both replay the same creates on the shared table.
+	if got := env["TokensFunction"][serversecret.EnvValue]; got != defaults.IdempotencySecret {
+		t.Errorf("TokensFunction %s = %q; want make run's %q", serversecret.EnvValue, got, defaults.IdempotencySecret)
 	}
 	for _, cmd := range []string{"local_invoke", "local_start_api"} {
 		p := samconfig(t, cmd)
