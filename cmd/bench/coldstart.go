@@ -102,7 +102,10 @@ func (s *runtimeStub) close() { s.srv.Close() }
 
 // function is one binary to start and the event it is first given.
 type function struct {
-	name  string
+	name string
+	// src is the package under functions/ when it is not name (a variant
+	// of a function, started with another environment).
+	src   string
 	bin   string
 	env   []string
 	event []byte
@@ -196,6 +199,9 @@ func coldStarts(ctx context.Context, dir string, fns []function, runs int) ([]ro
 	for i := range fns {
 		fns[i].bin = filepath.Join(dir, "host", fns[i].name)
 		src := "./functions/" + fns[i].name
+		if fns[i].src != "" {
+			src = "./functions/" + fns[i].src
+		}
 		if fns[i].name == "baseline" {
 			src = "./cmd/bench/baseline"
 		}
@@ -234,7 +240,7 @@ func coldStarts(ctx context.Context, dir string, fns []function, runs int) ([]ro
 		})
 	}
 	for _, f := range fns {
-		if f.name == "baseline" {
+		if f.name == "baseline" || f.src != "" {
 			continue
 		}
 		out := filepath.Join(dir, "arm64", f.name)

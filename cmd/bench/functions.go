@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,7 +12,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/principal"
+	"github.com/tokensmith/tokensmith/internal/serversecret"
 )
 
 // functionRows measures every function's cold start against the baseline,
@@ -37,10 +41,20 @@ func functionRows(ctx context.Context, endpoint, table, secret string, sec token
 			Type: "REQUEST", MethodArn: "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites",
 			Resource: "/v2/sites", Path: "/v2/sites", HTTPMethod: "GET", Headers: map[string]string{"Authorization": "Bearer " + secret},
 		})}
+	secretsEnv, stopSecrets, err := secretsStub()
+	if err != nil {
+		return nil, err
+	}
+	defer stopSecrets()
+	revokeGarbage := proxy("POST", "/v2/token/revoke", "/v2/token/revoke", nil, nil, `{"token":"garbage"}`)
 	fns := []function{
 		{name: "baseline", event: []byte(`{}`)},
 		authz,
-		{name: "tokens", env: env, event: proxy("POST", "/v2/token/revoke", "/v2/token/revoke", nil, nil, `{"token":"garbage"}`)},
+		// tokens reads its idempotency secret at cold start as in AWS, through
+		// the SDK's client, from a loopback stub of Secrets Manager; its
+		// variant takes it from the environment, as a local run does.
+		{name: "tokens", env: append(secretsEnv, env...), event: revokeGarbage},
+		{name: "tokens, secret from the environment", src: "tokens", env: append([]string{serversecret.EnvValue + "=" + defaults.IdempotencySecret}, append(lambdaEnv, env...)...), event: revokeGarbage},
 		{name: "sites", env: env, event: proxy("GET", "/v2/sites", "/v2/sites", nil, &site, "")},
 		{name: "auditlogs", env: env, event: proxy("GET", "/v2/workspaces/{workspace_id}/audit_logs", "/v2/workspaces/"+sec.WorkspaceID+"/audit_logs",
 			map[string]string{"workspace_id": sec.WorkspaceID}, &ws, "")},
@@ -76,3 +90,24 @@ func functionRows(ctx context.Context, endpoint, table, secret string, sec token
 	})
 	return rows, nil
 }
+
+// secretsStub serves Secrets Manager's GetSecretValue on loopback, and
+// returns the environment that points the tokens function at it (with the
+// region and placeholder credentials Lambda would give it).
+func secretsStub() (env []string, stop func(), err error) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") != "secretsmanager.GetSecretValue" {
+			http.Error(w, "unexpected call", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		fmt.Fprintf(w, `{"ARN":%q,"Name":"idempotency","SecretString":%q,"VersionId":"1"}`, benchSecretARN, defaults.IdempotencySecret)
+	}))
+	return append([]string{serversecret.EnvARN + "=" + benchSecretARN, serversecret.EnvEndpoint + "=" + srv.URL}, lambdaEnv...), srv.Close, nil
+}
+
+// lambdaEnv is the region and (placeholder) credentials Lambda puts in
+// every function's environment.
+var lambdaEnv = []string{"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIDBENCH", "AWS_SECRET_ACCESS_KEY=bench", "AWS_SESSION_TOKEN=bench"}
+
+const benchSecretARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:idempotency-AbCdEf"

@@ -16,6 +16,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
+	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
 	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/mock"
@@ -49,7 +50,7 @@ func gatewayOverhead(st *store.Store, secret string, sec tokensmith.Secret, samp
 	guard := func() *httpapi.Guard {
 		return &httpapi.Guard{Limiter: unlimited{}, Uses: &usage.Recorder{Store: mock.OneSecret(sec), Log: log}, Now: time.Now, Log: log}
 	}
-	tokens := httpapi.Adapt(httpapi.Tokens(manage.New(st, people.New(st)), guard(), log))
+	tokens := httpapi.Adapt(httpapi.Tokens(manage.New(st, people.New(st), []byte(defaults.IdempotencySecret)), guard(), log))
 	gw, err := gateway.New(tmpl, authz.Handle, map[string]gateway.Proxy{
 		route.Tokens:    tokens,
 		route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, guard(), log)),

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"io"
 	"log/slog"
@@ -54,7 +55,7 @@ func rateLimitRows(db *mock.CountingDB, st *store.Store, secret string, samples 
 		}
 		authz := &authorizer.Authorizer{Users: mock.NoUsers(), Secrets: st, Now: time.Now, Log: log}
 		gw, err := gateway.New(tmpl, authz.Handle, map[string]gateway.Proxy{
-			route.Tokens:    httpapi.Adapt(httpapi.Tokens(manage.New(st, people.New(st)), g(), log)),
+			route.Tokens:    httpapi.Adapt(httpapi.Tokens(manage.New(st, people.New(st), []byte(defaults.IdempotencySecret)), g(), log)),
 			route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, g(), log)),
 			route.AuditLogs: httpapi.Adapt(httpapi.AuditLogs(audit.New(st), g(), log)),
 		}, 0, log)

@@ -20,11 +20,14 @@ import (
 	"io"
 	"net/mail"
 	"os"
+	"os/user"
 	"path/filepath"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
@@ -118,11 +121,13 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		table = defaults.Table
 	}
 	connect := func() (*directory.Service, error) {
-		db, err := client(ctx, endpoint)
+		db, operator, err := client(ctx, endpoint)
 		if err != nil {
 			return nil, err
 		}
-		return directory.New(store.New(db, table)), nil
+		dir := directory.New(store.New(db, table))
+		dir.Operator = operator
+		return dir, nil
 	}
 
 	switch cmd {
@@ -251,13 +256,44 @@ func memberOut(m tokensmith.Member) map[string]any {
 
 // client is DynamoDB Local's client for a local endpoint, and otherwise one
 // from the operator's AWS configuration (profiles, SSO, the environment).
-func client(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
+// It also names the operator, for the audit events of their changes: the
+// local OS user, or the ARN of the AWS caller identity.
+func client(ctx context.Context, endpoint string) (*dynamodb.Client, string, error) {
 	if endpoint != "" {
-		return ddbclient.Local(endpoint), nil
+		return ddbclient.Local(endpoint), localOperator(), nil
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return nil, "", fmt.Errorf("load AWS configuration: %w", err)
 	}
-	return dynamodb.NewFromConfig(cfg, ddbclient.Options), nil
+	operator, err := awsOperator(ctx, sts.NewFromConfig(cfg))
+	if err != nil {
+		return nil, "", err
+	}
+	return dynamodb.NewFromConfig(cfg, ddbclient.Options), operator, nil
+}
+
+// localOperator is the OS user running tokenctl, or "" when unknown.
+func localOperator() string {
+	u, err := user.Current()
+	if err != nil {
+		return ""
+	}
+	return u.Username
+}
+
+// callerIdentity is the STS call awsOperator makes.
+type callerIdentity interface {
+	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
+}
+
+// awsOperator is the ARN of the AWS identity whose credentials tokenctl
+// uses. Credentials that cannot name themselves cannot write the table
+// either, so tokenctl stops there.
+func awsOperator(ctx context.Context, api callerIdentity) (string, error) {
+	out, err := api.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", fmt.Errorf("AWS caller identity: %w", err)
+	}
+	return aws.ToString(out.Arn), nil
 }

@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
@@ -20,6 +23,40 @@ import (
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
+
+// fakeSTS answers GetCallerIdentity with its function field.
+type fakeSTS struct {
+	GetCallerIdentityFn func() (*sts.GetCallerIdentityOutput, error)
+}
+
+func (f fakeSTS) GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
+	return f.GetCallerIdentityFn()
+}
+
+// TestAWSOperator: against AWS, the operator is the caller identity's ARN,
+// and credentials that cannot name themselves stop tokenctl.
+func TestAWSOperator(t *testing.T) {
+	const arn = "arn:aws:sts::123456789012:assumed-role/Operators/zaphod"
+	errDenied := errors.New("ExpiredToken")
+	tests := []struct {
+		name    string
+		out     *sts.GetCallerIdentityOutput
+		err     error
+		want    string
+		wantErr error
+	}{
+		{"known", &sts.GetCallerIdentityOutput{Arn: aws.String(arn)}, nil, arn, nil},
+		{"refused", nil, errDenied, "", errDenied},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := awsOperator(context.Background(), fakeSTS{GetCallerIdentityFn: func() (*sts.GetCallerIdentityOutput, error) { return tc.out, tc.err }})
+			if got != tc.want || !errors.Is(err, tc.wantErr) {
+				t.Errorf("awsOperator = %q, %v; want %q, %v", got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}
 
 func TestCommands(t *testing.T) {
 	_, table := dynamotest.NewTable(t)
@@ -115,6 +152,9 @@ func TestCommands(t *testing.T) {
 	var got []string
 	for _, e := range page.Events {
 		got = append(got, e.Type+"/"+e.SubType+"/"+string(e.Actor.Type))
+		if e.Actor.Email != localOperator() || e.Actor.Email == "" {
+			t.Errorf("%s/%s actor.email = %q; want the OS user %q", e.Type, e.SubType, e.Actor.Email, localOperator())
+		}
 	}
 	want := "[workspace_setting/setting_updated/system workspace_membership/user_added/system site_membership/user_added/system workspace_membership/user_added/system workspace_membership/user_removed/system]"
 	if fmt.Sprint(got) != want {

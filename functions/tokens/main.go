@@ -19,12 +19,18 @@ import (
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/people"
+	"github.com/tokensmith/tokensmith/internal/serversecret"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
-	h, err := newHandler(context.Background(), os.Getenv, time.Now, rand.Reader, log)
+	secrets, err := serversecret.Client(os.Getenv)
+	if err != nil {
+		log.Error("start", "error", err)
+		os.Exit(1)
+	}
+	h, err := newHandler(context.Background(), os.Getenv, secrets, time.Now, rand.Reader, log)
 	if err != nil {
 		log.Error("start", "error", err)
 		os.Exit(1)
@@ -33,10 +39,11 @@ func main() {
 }
 
 // newHandler wires the function: its configuration from getenv, the
-// DynamoDB client, the store, the token service on the clock now and the
-// randomness random (of secrets and ids), and its HTTP handler as a Lambda
-// proxy handler.
-func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, random io.Reader, log *slog.Logger) (httpapi.Proxy, error) {
+// DynamoDB client, the store, the idempotency secret (read once, from
+// secrets in AWS; the function does not start without it), the token
+// service on the clock now and the randomness random (of secrets and ids),
+// and its HTTP handler as a Lambda proxy handler.
+func newHandler(ctx context.Context, getenv func(string) string, secrets serversecret.API, now func() time.Time, random io.Reader, log *slog.Logger) (httpapi.Proxy, error) {
 	table := getenv("TABLE_NAME")
 	if table == "" {
 		return nil, errors.New("environment variable TABLE_NAME is not set")
@@ -45,10 +52,14 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 	if err != nil {
 		return nil, err
 	}
+	idemSecret, err := serversecret.Load(ctx, getenv, secrets)
+	if err != nil {
+		return nil, err
+	}
 	st := store.New(db, table)
 	// Every management call signs the caller in: binds the invitations
 	// waiting for their verified email.
 	signIn := &people.Service{Store: st, Now: now, Rand: random}
-	svc := &manage.Service{Store: st, People: signIn, Now: now, Rand: random}
+	svc := &manage.Service{Store: st, People: signIn, Now: now, Rand: random, IdempotencySecret: idemSecret}
 	return httpapi.Adapt(httpapi.Tokens(svc, httpapi.NewGuard(st, now, log), log)), nil
 }

@@ -2,20 +2,25 @@ package main
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/tokensmith/tokensmith/internal/eventstest"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
+	"github.com/tokensmith/tokensmith/internal/serversecret"
 )
 
-// wiring is newHandler on the fixture's clock and randomness.
+// wiring is newHandler on the fixture's clock, randomness and Secrets
+// Manager.
 func wiring(ctx context.Context, getenv func(string) string, log *slog.Logger) (httpapi.Proxy, error) {
-	return newHandler(ctx, getenv, eventstest.Now, eventstest.Rand(), log)
+	return newHandler(ctx, getenv, eventstest.Secrets(ctx), eventstest.Now, eventstest.Rand(), log)
 }
 
 // TestEvents feeds events/tokens-*.json to the handler main builds, and
-// holds the DynamoDB actions they call to the function's IAM policy.
+// holds the DynamoDB and Secrets Manager actions they call to the
+// function's IAM policy.
 func TestEvents(t *testing.T) {
 	fx := eventstest.Run(t, "TokensFunction", wiring)
 	eventstest.CheckPolicy(t, fx)
@@ -24,4 +29,32 @@ func TestEvents(t *testing.T) {
 // TestEnvironment holds what the wiring reads to what template.yaml sets.
 func TestEnvironment(t *testing.T) {
 	eventstest.CheckEnv(t, "TokensFunction", wiring)
+}
+
+// TestFailsClosedWithoutSecret: the function does not start when the
+// idempotency secret cannot be read, is unset, or is short.
+func TestFailsClosedWithoutSecret(t *testing.T) {
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"unreadable", map[string]string{serversecret.EnvARN: "arn:aws:secretsmanager:us-east-1:000000000000:secret:x"}, "unreachable"},
+		{"unset", map[string]string{}, "IDEMPOTENCY_SECRET"},
+		{"short", map[string]string{serversecret.EnvValue: "dev"}, "too short"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"TABLE_NAME": "t", "DYNAMODB_ENDPOINT": "http://127.0.0.1:1"}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			getenv := func(k string) string { return env[k] }
+			_, err := newHandler(context.Background(), getenv, eventstest.Secrets(context.Background()), eventstest.Now, eventstest.Rand(), log)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("newHandler = %v; want an error naming %q", err, tc.want)
+			}
+		})
+	}
 }

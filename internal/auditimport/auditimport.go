@@ -25,8 +25,9 @@ const writers = 4
 
 // Import appends evs, in order, to the audit log of wsID in table, which
 // nothing else may write meanwhile. Each event takes the next places in the
-// log and in its type's log, and a time no earlier than the event before;
-// the log's counters move when every event is in.
+// log and in its type's log and keeps its own timestamp; the log's time
+// moves as it does for a recorded event (store.LogTime), and the log's
+// counters move when every event is in.
 func Import(ctx context.Context, st *store.Store, db BatchWriter, table, wsID string, evs []tokensmith.Event) error {
 	was, err := st.AuditCounters(ctx, wsID)
 	if err != nil {
@@ -43,11 +44,8 @@ func Import(ctx context.Context, st *store.Store, db BatchWriter, table, wsID st
 		now.TypeSeqs[ev.Type]++
 		ev.Seq, ev.TypeSeq = now.Seq, now.TypeSeqs[ev.Type]
 		ev.Workspace.ID = wsID
-		if ev.Timestamp.Before(now.Last) {
-			ev.Timestamp = now.Last
-		}
-		now.Last = ev.Timestamp
-		item, err := store.EncodeAuditEvent(ev)
+		now.Last = store.LogTime(now.Last, ev.Timestamp)
+		item, err := store.EncodeAuditEvent(ev, now.Last)
 		if err != nil {
 			return err
 		}

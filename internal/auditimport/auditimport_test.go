@@ -34,8 +34,8 @@ func TestImportThenRecord(t *testing.T) {
 	if err := auditimport.Import(ctx, s, db, table, ws.ID, evs); err != nil {
 		t.Fatal(err)
 	}
-	// A change recorded after the import takes the next places, at a time
-	// no earlier than the last imported event.
+	// A change recorded after the import takes the next places and keeps
+	// its own time, earlier than the last imported event's.
 	o := audit.Origin{ID: "m", Time: t0, Actor: tokensmith.Actor{Type: tokensmith.ActorSystem}, Workspace: ws.Ref()}
 	m := tokensmith.Member{ID: "0000000c0000000000000009", Place: tokensmith.Place{WorkspaceID: ws.ID}, Email: "u9@example.com", Role: tokensmith.RoleMember}
 	if err := s.AddMember(ctx, m, audit.MemberAdded(o, m)); err != nil {
@@ -43,8 +43,15 @@ func TestImportThenRecord(t *testing.T) {
 	}
 	page, err := s.AuditEvents(ctx, ws.ID, store.AuditQuery{Limit: 5, Desc: true})
 	if err != nil || page.Total != 61 || len(page.Events) != 5 || page.Events[0].Seq != 61 || page.Events[0].SubType != audit.SubUserAdded ||
-		page.Events[0].Timestamp.Before(t0.Add(59*time.Second)) {
+		!page.Events[0].Timestamp.Equal(t0) {
 		t.Fatalf("newest page = %+v, %v", page, err)
+	}
+	// A time bound selects by the log's time: the change, recorded after an
+	// event of t0+59s, is within from t0+59s.
+	from := t0.Add(59 * time.Second)
+	bounded, err := s.AuditEvents(ctx, ws.ID, store.AuditQuery{From: &from, Limit: 100})
+	if err != nil || bounded.Total != 2 || len(bounded.Events) != 2 || bounded.Events[1].Seq != 61 {
+		t.Errorf("events from %s = %+v, %v; want places 60 and 61", from, bounded, err)
 	}
 	typed, err := s.AuditEvents(ctx, ws.ID, store.AuditQuery{EventType: audit.TypeWorkspaceMembership, Limit: 100, Offset: 18})
 	if err != nil || typed.Total != 21 || len(typed.Events) != 3 || typed.Events[2].TypeSeq != 21 {

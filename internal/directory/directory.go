@@ -32,6 +32,10 @@ type Service struct {
 	Store *store.Store
 	Now   func() time.Time
 	Rand  io.Reader
+	// Operator names who makes the changes, in actor.email of their audit
+	// events (the AWS caller identity's ARN, or the local OS user); empty
+	// when not known.
+	Operator string
 }
 
 // New returns a Service with the real clock and crypto/rand.
@@ -270,7 +274,7 @@ func operatorError(m tokensmith.Member, err error) (tokensmith.Member, error) {
 }
 
 // origin is the origin of a change the operator makes now in ws: operators
-// act as the system.
+// act as the system, named by Operator where known.
 func (s *Service) origin(ws tokensmith.Workspace) (audit.Origin, error) {
 	return audit.NewOrigin(s.Now(), s.Rand, operator, ws)
 }

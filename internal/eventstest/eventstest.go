@@ -31,6 +31,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/scope"
+	"github.com/tokensmith/tokensmith/internal/serversecret"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
@@ -88,8 +89,19 @@ type Fixture struct {
 	Getenv func(string) string
 	// Store reads and writes the table directly, unrecorded.
 	Store *store.Store
-	calls *recorder
+	// Secrets is the Secrets Manager the wiring reads the idempotency
+	// secret from (Getenv names it by IDEMPOTENCY_SECRET_ARN): it answers
+	// SecretValue and records the call beside the DynamoDB ones.
+	Secrets serversecret.API
+	calls   *recorder
 }
+
+// SecretValue is the idempotency secret Fixture.Secrets answers.
+const SecretValue = "tokensmith sample events fixture idempotency secret"
+
+// secretARN is the ARN the fixture gives the idempotency secret; its last
+// part is the secret's logical id in template.yaml.
+const secretARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:IdempotencySecret"
 
 // newFixture creates a table holding the fixture for the function
 // logicalID.
@@ -153,8 +165,9 @@ func newFixture(t *testing.T, logicalID string) *Fixture {
 		"API_BASE_URL":                     "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod",
 		"CONSOLE_REDIRECT_URI":             "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod/console/",
 		"CONSOLE_POST_LOGOUT_REDIRECT_URI": "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod/console/",
+		serversecret.EnvARN:                secretARN,
 	}
-	return &Fixture{LogicalID: logicalID, Getenv: func(k string) string { return env[k] }, Store: st, calls: calls}
+	return &Fixture{LogicalID: logicalID, Getenv: func(k string) string { return env[k] }, Store: st, Secrets: secrets{calls}, calls: calls}
 }
 
 // functionDir is the package under functions/ of the function logicalID
@@ -259,7 +272,7 @@ func Run[E, R any](t *testing.T, logicalID string, newHandler Wiring[E, R]) *Fix
 		}
 	})
 	fx := newFixture(t, logicalID)
-	h, err := newHandler(context.Background(), fx.Getenv, log)
+	h, err := newHandler(context.WithValue(context.Background(), secretsKey{}, fx.Secrets), fx.Getenv, log)
 	if err != nil {
 		t.Fatal(err)
 	}

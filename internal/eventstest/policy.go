@@ -2,7 +2,10 @@ package eventstest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -12,11 +15,21 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/tokensmith/tokensmith/internal/serversecret"
 )
 
-// CheckPolicy holds the DynamoDB actions the fixture's function called (on
-// the table, or on one of its indexes) to those its IAM policy in
-// template.yaml grants, both ways: nothing missing, nothing extra.
+// recorded are the services whose actions the fixture records: DynamoDB
+// (through the proxy) and Secrets Manager (Fixture.Secrets).
+var recorded = []string{"dynamodb:", "secretsmanager:"}
+
+// CheckPolicy holds the DynamoDB and Secrets Manager actions the fixture's
+// function called (on the table, one of its indexes, or the idempotency
+// secret) to those its IAM policy in template.yaml grants, both ways:
+// nothing missing, nothing extra.
 func CheckPolicy(t *testing.T, fx *Fixture) {
 	t.Helper()
 	_, fn := function(t, fx.LogicalID)
@@ -27,7 +40,7 @@ func CheckPolicy(t *testing.T, fx *Fixture) {
 				continue
 			}
 			for _, a := range st.Action {
-				if !strings.HasPrefix(a, "dynamodb:") {
+				if !slices.ContainsFunc(recorded, func(p string) bool { return strings.HasPrefix(a, p) }) {
 					continue
 				}
 				for _, r := range st.Resource {
@@ -51,7 +64,7 @@ func CheckPolicy(t *testing.T, fx *Fixture) {
 
 // resource names a policy resource as the recorder does: Table for the
 // table's ARN (!GetAtt Table.Arn), Table/index/NAME for an index's
-// (!Sub "${Table.Arn}/index/NAME").
+// (!Sub "${Table.Arn}/index/NAME"), a secret by its logical id (!Ref).
 func resource(r string) string {
 	r = strings.Replace(r, "${Table.Arn}", "Table", 1)
 	return strings.Replace(r, "Table.Arn", "Table", 1)
@@ -144,4 +157,40 @@ func (r *recorder) grants() map[string]bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return maps.Clone(r.called)
+}
+
+// secrets is Fixture.Secrets: it answers the fixture's secret and records
+// the call, naming the secret by the last part of its ARN (its logical id).
+type secrets struct{ calls *recorder }
+
+func (s secrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	id := aws.ToString(in.SecretId)
+	s.calls.mu.Lock()
+	s.calls.called["secretsmanager:GetSecretValue on "+id[strings.LastIndex(id, ":")+1:]] = true
+	s.calls.mu.Unlock()
+	if id != secretARN {
+		return nil, fmt.Errorf("eventstest: no secret %s", id)
+	}
+	return &secretsmanager.GetSecretValueOutput{ARN: in.SecretId, SecretString: aws.String(SecretValue)}, nil
+}
+
+// secretsKey is the context key under which Run gives the wiring the
+// fixture's Secrets.
+type secretsKey struct{}
+
+// Secrets returns the Secrets Manager a wiring should read from under ctx:
+// the fixture's (Fixture.Secrets) when Run wires the function, otherwise
+// (CheckEnv, which reads no secret from AWS) one that cannot be reached.
+func Secrets(ctx context.Context) serversecret.API {
+	if s, ok := ctx.Value(secretsKey{}).(serversecret.API); ok {
+		return s
+	}
+	return unreachable{}
+}
+
+// unreachable is a Secrets Manager that cannot be reached.
+type unreachable struct{}
+
+func (unreachable) GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	return nil, errors.New("eventstest: secrets manager unreachable")
 }

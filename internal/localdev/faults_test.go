@@ -22,6 +22,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/localdev"
+	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 	"github.com/tokensmith/tokensmith/internal/manage"
@@ -36,7 +37,7 @@ import (
 // tokensHandler is the tokens function's handler on st, built as its main
 // builds it.
 func tokensHandler(st *store.Store, log *slog.Logger) httpapi.Proxy {
-	return httpapi.Adapt(httpapi.Tokens(manage.New(st, people.New(st)), httpapi.NewGuard(st, time.Now, log), log))
+	return httpapi.Adapt(httpapi.Tokens(manage.New(st, people.New(st), []byte(defaults.IdempotencySecret)), httpapi.NewGuard(st, time.Now, log), log))
 }
 
 // authorizerHandler is the authorizer function's handler on secrets, built

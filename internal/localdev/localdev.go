@@ -107,7 +107,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	st := store.New(db, cfg.Table)
 	authz := &authorizer.Authorizer{Users: verifier, Secrets: st, Now: now, Log: cfg.Log}
 	members := &people.Service{Store: st, Now: now, Rand: rand.Reader}
-	tokens := &manage.Service{Store: st, People: members, Now: now, Rand: rand.Reader}
+	tokens := &manage.Service{Store: st, People: members, Now: now, Rand: rand.Reader, IdempotencySecret: []byte(defaults.IdempotencySecret)}
 	siteSvc, err := sites.New(st, now, sites.CacheSize)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -40,7 +41,10 @@ func (s *Service) Create(ctx context.Context, p Person, owner tokensmith.Owner, 
 
 	var idem *idempotency
 	if idemKey != "" {
-		idem = newIdempotency(owner, a.actor.ID, idemKey, in)
+		if len(s.IdempotencySecret) == 0 {
+			return Minted{}, false, ErrNoIdempotencySecret
+		}
+		idem = newIdempotency(s.IdempotencySecret, owner, a.actor.ID, idemKey, in)
 		if m, ok, err := s.replay(ctx, idem); ok || err != nil {
 			return m, ok, err
 		}
@@ -147,24 +151,31 @@ func (s *Service) replay(ctx context.Context, idem *idempotency) (Minted, bool, 
 	return m, true, nil
 }
 
-// idempotency derives, from the caller's key, the hash it is stored under
-// and the key its response is sealed with; neither reveals the other or the
-// key, which is never stored.
+// idempotency derives, from the caller's key and the server's secret, the
+// hash it is stored under and the key its response is sealed with; neither
+// reveals the other or the key, which is never stored. Both are HMACs keyed
+// with the server's secret, which is not in the table: someone holding the
+// table (or a backup) cannot try short keys offline against the hashes.
 type idempotency struct {
 	keyHash  string
 	bodyHash string
 	sealKey  [32]byte
 }
 
-func newIdempotency(owner tokensmith.Owner, userID, key string, in CreateInput) *idempotency {
+func newIdempotency(secret []byte, owner tokensmith.Owner, userID, key string, in CreateInput) *idempotency {
 	scoped := string(owner.Kind) + "\x00" + owner.ID + "\x00" + userID + "\x00" + key
-	kh := sha256.Sum256([]byte("tokensmith idempotency key\x00" + scoped))
+	mac := func(purpose string) [32]byte {
+		h := hmac.New(sha256.New, secret)
+		h.Write([]byte("tokensmith idempotency " + purpose + "\x00" + scoped))
+		return [32]byte(h.Sum(nil))
+	}
+	kh := mac("key")
 	body, _ := json.Marshal(in) // maps marshal in key order, so equal inputs hash alike
 	bh := sha256.Sum256(body)
 	return &idempotency{
 		keyHash:  hex.EncodeToString(kh[:]),
 		bodyHash: hex.EncodeToString(bh[:]),
-		sealKey:  sha256.Sum256([]byte("tokensmith idempotency seal\x00" + scoped)),
+		sealKey:  mac("seal"),
 	}
 }
 

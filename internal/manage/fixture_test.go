@@ -221,10 +221,13 @@ func (w *world) people() *mock.People {
 	}}
 }
 
+// serverSecret is the tests' idempotency secret.
+var serverSecret = []byte("tokensmith manage tests idempotency secret")
+
 // service returns a manage.Service on st, at now, signing people in as a
 // new world does (every world grants the same roles).
 func service(st manage.Store) *manage.Service {
-	return &manage.Service{Store: st, People: newWorld().people(), Now: func() time.Time { return now }, Rand: rand.Reader}
+	return &manage.Service{Store: st, People: newWorld().people(), Now: func() time.Time { return now }, Rand: rand.Reader, IdempotencySecret: serverSecret}
 }
 
 var readSites = manage.CreateInput{Name: "CMS sync", Permissions: scope.Permissions{"sites": scope.Read}}

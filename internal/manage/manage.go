@@ -58,11 +58,21 @@ type Service struct {
 	People People
 	Now    func() time.Time
 	Rand   io.Reader
+	// IdempotencySecret keys idempotency records (see serversecret): it is
+	// not in the table, so the table alone cannot find or open a record
+	// from a guessed Idempotency-Key. Without it, a create with a key fails
+	// with ErrNoIdempotencySecret.
+	IdempotencySecret []byte
 }
 
-// New returns a Service with the real clock and crypto/rand.
-func New(st Store, pp People) *Service {
-	return &Service{Store: st, People: pp, Now: time.Now, Rand: rand.Reader}
+// ErrNoIdempotencySecret means a create with an Idempotency-Key reached a
+// Service without IdempotencySecret.
+var ErrNoIdempotencySecret = errors.New("manage: no idempotency secret")
+
+// New returns a Service with the real clock and crypto/rand, signing people
+// in with pp and keying idempotency records with idempotencySecret.
+func New(st Store, pp People, idempotencySecret []byte) *Service {
+	return &Service{Store: st, People: pp, Now: time.Now, Rand: rand.Reader, IdempotencySecret: idempotencySecret}
 }
 
 // Person is the caller, as their verified user token names them: by

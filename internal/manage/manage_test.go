@@ -2,6 +2,10 @@ package manage_test
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"strings"
@@ -248,6 +252,57 @@ func TestIdempotentCreate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestIdempotencyNeedsServerSecret holds idempotency records to the server's
+// secret: a record is not found under the hash the key alone gives (what
+// someone holding the table could compute for guessed keys), its response
+// does not open with the key alone, a service with another secret neither
+// finds nor opens it, and a service without a secret refuses keyed creates.
+func TestIdempotencyNeedsServerSecret(t *testing.T) {
+	const key = "42"
+	w := newWorld()
+	ctx := context.Background()
+	first, _, err := service(w.store()).Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.idem) != 1 {
+		t.Fatalf("%d idempotency records; want 1", len(w.idem))
+	}
+	scoped := string(siteOwner.Kind) + "\x00" + siteOwner.ID + "\x00" + w.users[admin].ID + "\x00" + key
+	guessedHash := sha256.Sum256([]byte("tokensmith idempotency key\x00" + scoped))
+	guessedSeal := sha256.Sum256([]byte("tokensmith idempotency seal\x00" + scoped))
+	for _, rec := range w.idem {
+		if rec.KeyHash == hex.EncodeToString(guessedHash[:]) {
+			t.Error("the record is stored under a hash of the key alone")
+		}
+		block, _ := aes.NewCipher(guessedSeal[:])
+		gcm, _ := cipher.NewGCM(block)
+		if _, err := gcm.Open(nil, rec.Sealed[:gcm.NonceSize()], rec.Sealed[gcm.NonceSize():], []byte(rec.KeyHash)); err == nil {
+			t.Error("the record's response opens with a key derived from the Idempotency-Key alone")
+		}
+	}
+
+	other := service(w.store())
+	other.IdempotencySecret = []byte("another deployment's idempotency secret")
+	second, replayed, err := other.Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, key)
+	if err != nil || replayed || second.Secret == first.Secret {
+		t.Errorf("Create with another secret = %v, replayed %v; want a new token", err, replayed)
+	}
+
+	none := service(w.store())
+	none.IdempotencySecret = nil
+	created := len(w.created)
+	if _, _, err := none.Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, key); !errors.Is(err, manage.ErrNoIdempotencySecret) {
+		t.Errorf("Create with a key and no secret = %v; want %v", err, manage.ErrNoIdempotencySecret)
+	}
+	if len(w.created) != created {
+		t.Error("a keyed Create without a secret minted a token")
+	}
+	if _, _, err := none.Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, ""); err != nil {
+		t.Errorf("Create without a key or a secret = %v; want a token", err)
 	}
 }
 

@@ -16,8 +16,9 @@ import (
 
 // AuditCounters is how far a workspace's audit log goes: the place of its
 // last event, the place of the last event of each type in that type's log,
-// and the time of its last event. The workspace item keeps them, and every
-// event written moves them in the same transaction.
+// and the log's time, the latest timestamp of any event so far. The
+// workspace item keeps them, and every event written moves them in the same
+// transaction.
 type AuditCounters struct {
 	Seq      int64
 	TypeSeqs map[string]int64
@@ -54,15 +55,17 @@ func (s *Store) audit(ctx context.Context, ev tokensmith.Event, wsUpd func(expre
 		return nil, fmt.Errorf("decode audit counters: %w", err)
 	}
 	ev.Seq, ev.TypeSeq = c.AuditSeq+1, c.AuditSeqs[ev.Type]+1
-	if ev.Timestamp.Before(c.AuditTime) {
-		ev.Timestamp = c.AuditTime
-	}
 	ev.Timestamp = ev.Timestamp.UTC()
+	// The event keeps its writer's time; the log's time (which from and to
+	// search) never goes backwards, so that a time bound is a range of
+	// places. A writer with a fast clock moves the log's time, never
+	// another event's timestamp.
+	logTime := LogTime(c.AuditTime, ev.Timestamp)
 
 	typeSeq := expression.Name("auditSeqs." + ev.Type)
 	upd := expression.Set(expression.Name("auditSeq"), expression.Value(ev.Seq)).
 		Set(typeSeq, expression.Value(ev.TypeSeq)).
-		Set(expression.Name("auditTime"), expression.Value(ev.Timestamp))
+		Set(expression.Name("auditTime"), expression.Value(logTime))
 	if wsUpd != nil {
 		upd = wsUpd(upd)
 	}
@@ -78,8 +81,17 @@ func (s *Store) audit(ctx context.Context, ev tokensmith.Event, wsUpd func(expre
 	}
 	var b build
 	b.add(s.update(wsPK, metaSK, upd, &cond))
-	b.add(s.put(toAuditItem(ev), absent()))
+	b.add(s.put(toAuditItem(ev, logTime), absent()))
 	return b.items, b.err
+}
+
+// LogTime is the log's time after an event at t is appended to a log whose
+// time was last: the later of the two, in UTC.
+func LogTime(last, t time.Time) time.Time {
+	if t.Before(last) {
+		t = last
+	}
+	return t.UTC()
 }
 
 // AuditQuery selects a page of a workspace's audit log.
@@ -183,8 +195,8 @@ func (s *Store) AuditEvents(ctx context.Context, wsID string, q AuditQuery) (Aud
 	return page, nil
 }
 
-// searchAudit returns the first sequence number of log whose event's time
-// satisfies after (false, then true, as times never go backwards), or
+// searchAudit returns the first sequence number of log whose log time
+// satisfies after (false, then true, as log times never go backwards), or
 // count+1 when none does.
 func (s *Store) searchAudit(ctx context.Context, log auditLog, page *AuditPage, after func(time.Time) bool) (int64, error) {
 	lo, hi := int64(1), log.count+1
@@ -203,11 +215,13 @@ func (s *Store) searchAudit(ctx context.Context, log auditLog, page *AuditPage, 
 	return lo, nil
 }
 
-// auditTime reads the time of the event at seq in log.
+// auditTime reads the log time of the event at seq in log: logTime, or for
+// an event written before events kept their own time, its timestamp (which
+// then was the log's time).
 func (s *Store) auditTime(ctx context.Context, log auditLog, seq int64, page *AuditPage) (time.Time, error) {
 	kc := expression.Key(log.pkAttr).Equal(expression.Value(log.pk)).And(expression.Key(log.skAttr).Equal(expression.Value(seqKey(seq))))
 	expr, err := expression.NewBuilder().WithKeyCondition(kc).
-		WithProjection(expression.NamesList(expression.Name("timestamp"))).Build()
+		WithProjection(expression.NamesList(expression.Name("logTime"), expression.Name("timestamp"))).Build()
 	if err != nil {
 		return time.Time{}, fmt.Errorf("build query: %w", err)
 	}
@@ -229,12 +243,16 @@ func (s *Store) auditTime(ctx context.Context, log auditLog, seq int64, page *Au
 		return time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), nil
 	}
 	var it struct {
+		LogTime   time.Time `dynamodbav:"logTime"`
 		Timestamp time.Time `dynamodbav:"timestamp"`
 	}
 	if err := attributevalue.UnmarshalMap(out.Items[0], &it); err != nil {
 		return time.Time{}, fmt.Errorf("decode audit event: %w", err)
 	}
-	return it.Timestamp, nil
+	if it.LogTime.IsZero() {
+		return it.Timestamp, nil
+	}
+	return it.LogTime, nil
 }
 
 func consumed(c *types.ConsumedCapacity) float64 {
@@ -264,11 +282,12 @@ func (s *Store) AuditCounters(ctx context.Context, wsID string) (AuditCounters, 
 }
 
 // EncodeAuditEvent returns the item of ev at its places ev.Seq and
-// ev.TypeSeq. With SetAuditCounters it is what a bulk load of history
-// (internal/auditimport) writes through; every change of the service
-// records its event in its own transaction instead.
-func EncodeAuditEvent(ev tokensmith.Event) (map[string]types.AttributeValue, error) {
-	item, err := attributevalue.MarshalMap(toAuditItem(ev))
+// ev.TypeSeq, at the log time logTime (see LogTime). With SetAuditCounters
+// it is what a bulk load of history (internal/auditimport) writes through;
+// every change of the service records its event in its own transaction
+// instead.
+func EncodeAuditEvent(ev tokensmith.Event, logTime time.Time) (map[string]types.AttributeValue, error) {
+	item, err := attributevalue.MarshalMap(toAuditItem(ev, logTime))
 	if err != nil {
 		return nil, fmt.Errorf("encode audit event: %w", err)
 	}

@@ -323,23 +323,27 @@ type workspaceRefItem struct {
 
 type auditItem struct {
 	keys
-	ID        string           `dynamodbav:"eventId"`
-	Seq       int64            `dynamodbav:"seq"`
-	TypeSeq   int64            `dynamodbav:"typeSeq"`
-	Type      string           `dynamodbav:"eventType"`
-	SubType   string           `dynamodbav:"eventSubType"`
-	Timestamp time.Time        `dynamodbav:"timestamp"`
+	ID        string    `dynamodbav:"eventId"`
+	Seq       int64     `dynamodbav:"seq"`
+	TypeSeq   int64     `dynamodbav:"typeSeq"`
+	Type      string    `dynamodbav:"eventType"`
+	SubType   string    `dynamodbav:"eventSubType"`
+	Timestamp time.Time `dynamodbav:"timestamp"`
+	// LogTime is the log's time at the event (see LogTime), which from and
+	// to search; Timestamp is the event's own.
+	LogTime   time.Time        `dynamodbav:"logTime"`
 	Actor     actorItem        `dynamodbav:"actor"`
 	Workspace workspaceRefItem `dynamodbav:"workspace"`
 	Payload   map[string]any   `dynamodbav:"payload"`
 }
 
-// toAuditItem is the item of ev at its places ev.Seq and ev.TypeSeq.
-func toAuditItem(ev tokensmith.Event) auditItem {
+// toAuditItem is the item of ev at its places ev.Seq and ev.TypeSeq, at
+// the log time logTime.
+func toAuditItem(ev tokensmith.Event, logTime time.Time) auditItem {
 	ws := ev.Workspace.ID
 	return auditItem{
 		keys: keys{PK: auditPK(ws), SK: seqKey(ev.Seq), GSI1PK: auditTypePK(ws, ev.Type), GSI1SK: seqKey(ev.TypeSeq)},
-		ID:   ev.ID, Seq: ev.Seq, TypeSeq: ev.TypeSeq, Type: ev.Type, SubType: ev.SubType, Timestamp: ev.Timestamp,
+		ID:   ev.ID, Seq: ev.Seq, TypeSeq: ev.TypeSeq, Type: ev.Type, SubType: ev.SubType, Timestamp: ev.Timestamp, LogTime: logTime,
 		Actor: toActorItem(ev.Actor), Workspace: workspaceRefItem{ID: ws, Slug: ev.Workspace.Slug}, Payload: ev.Payload,
 	}
 }

@@ -97,7 +97,7 @@ func builtTable() []keyRow {
 		toUserItem(user).keys,
 		toIdentityItem(user).keys,
 		toSecretItem(siteToken, "", 0).keys,
-		toAuditItem(ev).keys,
+		toAuditItem(ev, ev.Timestamp).keys,
 		toIdempotencyItem(Idempotency{KeyHash: sample["sha256"]}).keys,
 		toExpiredItem(sample["token"], time.Time{}).keys,
 		rateKeys(sample["token"], 1795348800),

@@ -13,6 +13,10 @@ const (
 	Table    = "tokensmith"
 	Addr     = "127.0.0.1:3000"
 	Dir      = ".local"
+	// IdempotencySecret keys idempotency records locally (in AWS the
+	// template generates the secret in Secrets Manager); events/env.json
+	// gives `sam local invoke` the same value.
+	IdempotencySecret = "tokensmith-local-development-idempotency-secret"
 )
 
 // The local issuer and the console, below the stack's base URL and folder.

@@ -1,0 +1,62 @@
+package serversecret_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/tokensmith/tokensmith/internal/serversecret"
+)
+
+// fakeAPI answers GetSecretValue with its function field.
+type fakeAPI struct {
+	GetSecretValueFn func(id string) (string, error)
+}
+
+func (f fakeAPI) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	s, err := f.GetSecretValueFn(aws.ToString(in.SecretId))
+	if err != nil {
+		return nil, err
+	}
+	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(s)}, nil
+}
+
+func TestLoad(t *testing.T) {
+	const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:idem-AbCdEf"
+	long := strings.Repeat("k", serversecret.MinLen)
+	errDown := errors.New("service unavailable")
+	api := fakeAPI{GetSecretValueFn: func(id string) (string, error) {
+		switch id {
+		case arn:
+			return long + "from-aws", nil
+		case arn + "-short":
+			return "short", nil
+		}
+		return "", errDown
+	}}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    string
+		wantErr error
+	}{
+		{"from secrets manager", map[string]string{serversecret.EnvARN: arn}, long + "from-aws", nil},
+		{"local value first", map[string]string{serversecret.EnvARN: arn, serversecret.EnvValue: long}, long, nil},
+		{"unreadable", map[string]string{serversecret.EnvARN: arn + "-gone"}, "", errDown},
+		{"short in secrets manager", map[string]string{serversecret.EnvARN: arn + "-short"}, "", serversecret.ErrTooShort},
+		{"short local value", map[string]string{serversecret.EnvValue: "dev"}, "", serversecret.ErrTooShort},
+		{"unset", map[string]string{}, "", serversecret.ErrUnset},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := serversecret.Load(context.Background(), func(k string) string { return tc.env[k] }, api)
+			if string(got) != tc.want || !errors.Is(err, tc.wantErr) {
+				t.Errorf("Load = %q, %v; want %q, %v", got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}

@@ -1,0 +1,61 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/store"
+)
+
+// TestAuditEventsKeepTheirOwnTime: an event written by a writer whose clock
+// runs fast does not move the timestamps of the events after it; the log
+// keeps its order by place, and from and to select by the log's time (the
+// latest timestamp so far), so that a time bound stays a run of places.
+func TestAuditEventsKeepTheirOwnTime(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	ws, _ := seedSite(t, s)
+	fast := t0.Add(time.Hour)
+	for i, at := range []time.Time{fast, t0, t0.Add(2 * time.Hour)} {
+		ev := event(ws, "user_added")
+		ev.Type, ev.Timestamp = "workspace_membership", at
+		m := member(fmt.Sprintf("0000000c00000000000000%02d", i+1), tokensmith.Place{WorkspaceID: ws.ID}, fmt.Sprintf("p%d@example.com", i), tokensmith.RoleMember)
+		if err := s.AddMember(ctx, m, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := s.AuditEvents(ctx, ws.ID, store.AuditQuery{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range page.Events {
+		got = append(got, fmt.Sprintf("%d@%s", ev.Seq, ev.Timestamp.Sub(t0)))
+	}
+	if want := "1@1h0m0s 2@0s 3@2h0m0s"; strings.Join(got, " ") != want {
+		t.Errorf("log = %s; want %s", strings.Join(got, " "), want)
+	}
+	tests := []struct {
+		name     string
+		from, to *time.Time
+		want     int64
+	}{
+		{"from the fast event", &fast, nil, 3},
+		{"to the fast event", nil, &fast, 0},
+		{"from after the fast event", ptr(fast.Add(time.Minute)), nil, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			page, err := s.AuditEvents(ctx, ws.ID, store.AuditQuery{From: tc.from, To: tc.to, Limit: 10})
+			if err != nil || page.Total != tc.want {
+				t.Errorf("total = %d, %v; want %d", page.Total, err, tc.want)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
