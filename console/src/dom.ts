@@ -55,7 +55,8 @@ export function time(iso: string | null | undefined, withTime = true, empty = "N
 
 export const day = 24 * 60 * 60 * 1000;
 
-/** daysUntil is the whole number of days from now until iso (negative if past). */
+/** daysUntil is the number of days from now until iso, a part of a day counting as one (negative if past). */
 export function daysUntil(iso: string, now = Date.now()): number {
-  return Math.floor((new Date(iso).getTime() - now) / day);
+  const ms = new Date(iso).getTime() - now;
+  return ms < 0 ? Math.floor(ms / day) : Math.ceil(ms / day);
 }

@@ -5,6 +5,7 @@ import { toApiError, type ApiToken } from "../src/api";
 import { parseConfig } from "../src/config";
 import { localMidnight, parseFilters, toQuery } from "../src/pages/audit";
 import { unusedScopes, usedPermissions } from "../src/pages/tokens";
+import { daysUntil } from "../src/dom";
 import { describePermissions, levelNames, siteApis, workspaceApis } from "../src/permissions";
 
 test("parseConfig accepts the five fields and trims the API base URL's trailing slash", () => {
@@ -89,4 +90,13 @@ test("toApiError keeps the code, message and well-formed field details", () => {
   assert.equal(limited.message, "Too many requests. Try again in 7 seconds.");
   const bare = toApiError(new Response(null, { status: 502 }), null);
   assert.equal(bare.code, "http_502");
+});
+
+test("daysUntil counts a part of a day as one, and the past as negative", () => {
+  const now = Date.parse("2026-11-24T12:00:00Z");
+  const at = (ms: number) => new Date(now + ms).toISOString();
+  assert.equal(daysUntil(at(10 * day - 1000), now), 10);
+  assert.equal(daysUntil(at(10 * day), now), 10);
+  assert.equal(daysUntil(at(3600 * 1000), now), 1);
+  assert.equal(daysUntil(at(-1000), now), -1);
 });

@@ -224,13 +224,13 @@ func (s *Service) AddMember(ctx context.Context, wsIDOrSlug, siteID, email strin
 	m, err := s.Store.MemberByEmail(ctx, place, email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return operatorError(s.people().Invite(ctx, operator, ws, place, email, role))
+		return operatorError(s.people().Invite(ctx, s.actor(), ws, place, email, role))
 	case err != nil:
 		return tokensmith.Member{}, err
 	case m.Role == role:
 		return m, nil
 	}
-	return operatorError(s.people().ChangeRole(ctx, operator, ws, place, m.ID, role))
+	return operatorError(s.people().ChangeRole(ctx, s.actor(), ws, place, m.ID, role))
 }
 
 // RemoveMember takes away the membership granted to email in a workspace
@@ -247,11 +247,14 @@ func (s *Service) RemoveMember(ctx context.Context, wsIDOrSlug, siteID, email st
 	if err != nil {
 		return tokensmith.Member{}, err
 	}
-	return operatorError(s.people().Remove(ctx, operator, ws, place, m.ID))
+	return operatorError(s.people().Remove(ctx, s.actor(), ws, place, m.ID))
 }
 
-// operator is the actor of the operator's changes: the system.
-var operator = tokensmith.Actor{Type: tokensmith.ActorSystem}
+// actor is the actor of the operator's changes: the system, named by
+// Operator where known.
+func (s *Service) actor() tokensmith.Actor {
+	return tokensmith.Actor{Type: tokensmith.ActorSystem, Email: s.Operator}
+}
 
 // people is the members service on the directory's store, clock and
 // randomness. Operators create no accounts: tokenctl has no user pool.
@@ -276,5 +279,5 @@ func operatorError(m tokensmith.Member, err error) (tokensmith.Member, error) {
 // origin is the origin of a change the operator makes now in ws: operators
 // act as the system, named by Operator where known.
 func (s *Service) origin(ws tokensmith.Workspace) (audit.Origin, error) {
-	return audit.NewOrigin(s.Now(), s.Rand, operator, ws)
+	return audit.NewOrigin(s.Now(), s.Rand, s.actor(), ws)
 }

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/tokensmith/tokensmith/internal/apperr"
@@ -120,13 +121,16 @@ func (c Config) origins() ([]string, error) {
 	if c.ClientID == "" {
 		return nil, fmt.Errorf("%w: no client id", ErrConfig)
 	}
-	for name, u := range map[string]string{"redirect URI": c.RedirectURI, "post-logout redirect URI": c.PostLogoutRedirectURI} {
-		if _, err := origin(u); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrConfig, name, err)
+	type named struct{ name, url string }
+	for _, n := range []named{{"redirect URI", c.RedirectURI}, {"post-logout redirect URI", c.PostLogoutRedirectURI}} {
+		if _, err := origin(n.url); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrConfig, n.name, err)
 		}
 	}
 	out := []string{issuer}
-	for name, u := range map[string]string{"token endpoint origin": c.TokenOrigin, "API base URL": c.APIBaseURL} {
+	// In this order, so that the policy is the same on every instance.
+	for _, n := range []named{{"token endpoint origin", c.TokenOrigin}, {"API base URL", c.APIBaseURL}} {
+		name, u := n.name, n.url
 		if u == "" {
 			continue
 		}
@@ -137,7 +141,7 @@ func (c Config) origins() ([]string, error) {
 		if name == "API base URL" && strings.HasSuffix(u, "/") {
 			return nil, fmt.Errorf("%w: API base URL %q ends in a slash", ErrConfig, u)
 		}
-		if o != issuer && (len(out) == 1 || out[1] != o) {
+		if !slices.Contains(out, o) {
 			out = append(out, o)
 		}
 	}

@@ -245,22 +245,12 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
     groups.map((g) => g.fs));
   errors.register("permissions", perms, permsErr);
 
-  const ipsId = uid("ips");
-  const ipsHintId = uid("ips-hint");
-  const ipsErr = h("p", {});
-  const ips = h("textarea", { id: ipsId, name: "allowedIps", rows: 2, "aria-describedby": ipsHintId, spellcheck: "false", autocomplete: "off" });
-  const ipsField = h("div", { class: "field" },
-    h("label", { for: ipsId }, "Allowed IP addresses (optional)"),
-    h("p", { id: ipsHintId, class: "muted" }, "Up to 20 IPv4 or IPv6 ranges, one a line, such as 203.0.113.0/24. Calls from any other address are refused. Leave empty to allow any address."),
-    ips, ipsErr);
-  errors.register("allowedIps", ips, ipsErr);
 
   const submit = h("button", { type: "submit", class: "button primary" }, "Generate token");
   const el = h("form", { novalidate: true, class: "stack" },
     alert.el,
     h("div", { class: "field" }, h("label", { for: nameId }, "Name"), name, nameErr),
     perms,
-    ipsField,
     h("div", { class: "actions" }, submit, h("button", { type: "button", class: "button", onclick: () => cancel() }, "Cancel")));
 
   // A new Idempotency-Key whenever the request would differ; a retry of the same request reuses it.
@@ -275,14 +265,11 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
       if (v && v !== "none") permissions[g.api.key] = v;
     }
     const body: TokenRequest = { name: name.value.trim(), permissions };
-    const ipList = ips.value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
-    if (ipList.length) body.allowedIps = ipList;
 
     let bad = false;
     if (!body.name) bad = errors.set("name", "Enter a name for the API token.") || true;
     else if ([...body.name].length > 100) bad = errors.set("name", "Use 100 characters or fewer.") || true;
     if (!Object.keys(permissions).length) bad = errors.set("permissions", "Choose at least one permission.") || true;
-    if (ipList.length > 20) bad = errors.set("allowedIps", "Enter at most 20 ranges.") || true;
     if (bad) {
       alert.show("The token was not generated: correct the fields marked below.");
       errors.focusFirst();
