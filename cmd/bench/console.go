@@ -69,9 +69,9 @@ this section as it is.
   Sizes are the browser's ` + "`encodedBodySize`" + ` (body bytes on the wire, headers left out).
 - The hashed assets are ` + "`immutable`" + ` for a year, so a returning browser fetches only the page and
   ` + "`config.json`" + ` (` + "`no-store`" + `); the reloads above still read the assets from its cache.
-- Times include the local issuer's discovery document and, until ` + "`GET /v2/me`" + ` is built, the browser
-  tests' stand-in for it; they are of a loopback stack, so they show the page's own work and the
-  round trips it makes, not network latency.
+- Times include the local issuer's discovery document and ` + "`GET /v2/me`" + ` (which signs the person
+  in); they are of a loopback stack, so they show the page's own work and the round trips it
+  makes, not network latency.
 `)
 	return b.String()
 }

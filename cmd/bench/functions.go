@@ -27,6 +27,7 @@ func functionRows(ctx context.Context, endpoint, table, secret string, sec token
 	defer os.RemoveAll(dir)
 	env := []string{"TABLE_NAME=" + table, "DYNAMODB_ENDPOINT=" + endpoint}
 	site := principal.Principal{Kind: principal.Site, TokenID: sec.TokenID, SiteID: sec.SiteID, WorkspaceID: sec.WorkspaceID, Scope: sec.Scope}
+	person := principal.Principal{Kind: principal.User, Issuer: "https://issuer.example", UserID: "bench", Email: "admin@example.com"}
 	ws := principal.Principal{Kind: principal.Workspace, TokenID: sec.TokenID, WorkspaceID: sec.WorkspaceID, Scope: "workspace_activity:read"}
 	proxy := func(method, resource, path string, params map[string]string, p *principal.Principal, body string) []byte {
 		ev := events.APIGatewayProxyRequest{Resource: resource, Path: path, HTTPMethod: method, PathParameters: params, Body: body,
@@ -58,6 +59,7 @@ func functionRows(ctx context.Context, endpoint, table, secret string, sec token
 		{name: "sites", env: env, event: proxy("GET", "/v2/sites", "/v2/sites", nil, &site, "")},
 		{name: "auditlogs", env: env, event: proxy("GET", "/v2/workspaces/{workspace_id}/audit_logs", "/v2/workspaces/"+sec.WorkspaceID+"/audit_logs",
 			map[string]string{"workspace_id": sec.WorkspaceID}, &ws, "")},
+		{name: "people", env: env, event: proxy("GET", "/v2/me", "/v2/me", nil, &person, "")},
 		{name: "tokenexpiry", env: env, event: mustJSON(events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{EventName: "REMOVE"}}})},
 		{name: "console", env: []string{"OIDC_ISSUER=http://127.0.0.1:1/issuer", "OIDC_CLIENT_ID=bench", "API_BASE_URL=http://127.0.0.1:1",
 			"CONSOLE_REDIRECT_URI=http://127.0.0.1:1/console/", "CONSOLE_POST_LOGOUT_REDIRECT_URI=http://127.0.0.1:1/console/"},

@@ -184,6 +184,10 @@ func run(out string, samples int) error {
 	if err != nil {
 		return fmt.Errorf("rate limit: %w", err)
 	}
+	userRows, err := userTokenDecision(log)
+	if err != nil {
+		return fmt.Errorf("user token decision: %w", err)
+	}
 	fnRows, err := functionRows(ctx, endpoint, table, secret, sec)
 	if err != nil {
 		return err
@@ -203,6 +207,7 @@ func run(out string, samples int) error {
 		{"Authorizer CPU path, store in memory", fmt.Sprintf("%d ns/op, %d allocs/op, %d B/op", cpuRes.NsPerOp(), cpuRes.AllocsPerOp(), cpuRes.AllocedBytesPerOp()), "< 20 µs", verdict(cpuRes.NsPerOp() < 20000)},
 		{"Malformed (bad checksum) token", fmt.Sprintf("%d ns/op, %d allocs/op, %d DynamoDB calls in %d ops", badRes.NsPerOp(), badRes.AllocsPerOp(), badReads, badRes.N), "< 2 µs, 0 calls", verdict(badRes.NsPerOp() < 2000 && badReads == 0)},
 	}
+	rows = append(rows, userRows...)
 	rows = append(rows, dataRows...)
 	rows = append(rows, gwRow)
 	rows = append(rows, loadRows...)

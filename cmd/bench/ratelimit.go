@@ -54,11 +54,11 @@ func rateLimitRows(db *mock.CountingDB, st *store.Store, secret string, samples 
 			return nil, err
 		}
 		authz := &authorizer.Authorizer{Users: mock.NoUsers(), Secrets: st, Now: time.Now, Log: log}
-		gw, err := gateway.New(tmpl, authz.Handle, map[string]gateway.Proxy{
+		gw, err := gateway.New(tmpl, authz.Handle, withUnmeasured(st, log, map[string]gateway.Proxy{
 			route.Tokens:    httpapi.Adapt(httpapi.Tokens(manage.New(st, people.New(st), []byte(defaults.IdempotencySecret)), g(), log)),
 			route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, g(), log)),
 			route.AuditLogs: httpapi.Adapt(httpapi.AuditLogs(audit.New(st), g(), log)),
-		}, 0, log)
+		}), 0, log)
 		if err != nil {
 			return nil, err
 		}
