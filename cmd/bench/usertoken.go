@@ -1,12 +1,18 @@
 package main
 
 import (
+	"crypto/rsa"
+	"encoding/json"
+	"strings"
+
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -29,11 +35,12 @@ import (
 const userTokenRounds = 20000
 
 // userTokenDecision times the authorizer's decision for a person's user
-// token (ES256, from the local OpenID Provider over loopback HTTP) once the
-// issuer's discovery document and keys are cached: the CPU time of one
-// decision, and the requests made to the issuer while timing, which must be
-// none. Beside it, one bare ECDSA P-256 verification on this machine, the
-// floor of any ES256 decision.
+// token once the issuer's discovery document and keys are cached: the CPU
+// time of one decision, and the requests made to the issuer while timing,
+// which must be none. Two issuers over loopback HTTP: one signing RS256, as
+// Cognito (the stack's default issuer) does, and the local OpenID Provider,
+// which signs ES256. Beside them, one bare ECDSA P-256 verification on this
+// machine, the floor of any ES256 decision.
 func userTokenDecision(log *slog.Logger) ([]row, error) {
 	dir, err := os.MkdirTemp("", "tokensmith-bench-issuer")
 	if err != nil {
@@ -43,21 +50,68 @@ func userTokenDecision(log *slog.Logger) ([]row, error) {
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	iss, err := issuer.New(issuer.Config{URL: srv.URL + "/dev-issuer", KeyFile: filepath.Join(dir, "key.pem"),
+	local, err := issuer.New(issuer.Config{URL: srv.URL + "/dev-issuer", KeyFile: filepath.Join(dir, "key.pem"),
 		RedirectURIs: []string{srv.URL + "/console/"}})
 	if err != nil {
 		return nil, err
 	}
-	mux.Handle(iss.Path()+"/", iss)
-	var fetches atomic.Int64
-	client := &http.Client{Timeout: 3 * time.Second, Transport: countingTransport{n: &fetches, next: http.DefaultTransport}}
-	v, err := usertoken.NewVerifier(usertoken.Config{Issuer: iss.URL(), Audience: issuer.DefaultClientID, Client: client})
+	mux.Handle(local.Path()+"/", local)
+	es256, err := local.Sign(issuer.Claims{Email: "admin@example.com"}, time.Now(), time.Hour)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := iss.Sign(issuer.Claims{Email: "admin@example.com"}, time.Now(), time.Hour)
+	rs256, err := rsaIssuer(mux, srv.URL+"/rsa", issuer.DefaultClientID)
 	if err != nil {
 		return nil, err
+	}
+
+	var rows []row
+	for _, c := range []struct{ alg, iss, raw string }{
+		{"RS256, as Cognito signs", srv.URL + "/rsa", rs256},
+		{"ES256, as the local OpenID Provider signs", local.URL(), es256},
+	} {
+		cpu, fetches, err := decisionCPU(log, c.iss, c.raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.alg, err)
+		}
+		rows = append(rows, row{
+			what:   fmt.Sprintf("Authorizer decision for a user token (%s; discovery document and keys cached), %d decisions: CPU per decision; requests to the issuer while timing", c.alg, userTokenRounds),
+			figure: fmt.Sprintf("%.1fµs; %d", float64(cpu)/1e3, fetches), target: "under 50µs CPU; no network call",
+			verdict: verdict(cpu < 50*time.Microsecond && fetches == 0),
+		})
+	}
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	digest := sha256.Sum256([]byte(es256))
+	sig, err := ecdsa.SignASN1(rand.Reader, key, digest[:])
+	if err != nil {
+		return nil, err
+	}
+	bare, err := cpuPer(userTokenRounds, func() error {
+		if !ecdsa.VerifyASN1(&key.PublicKey, digest[:], sig) {
+			return fmt.Errorf("P-256 signature does not verify")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return append(rows, row{what: "One bare ECDSA P-256 signature verification on this machine (the floor of any ES256 decision): CPU",
+		figure: fmt.Sprintf("%.1fµs", float64(bare)/1e3)}), nil
+}
+
+// decisionCPU warms an authorizer verifying user tokens of the issuer iss,
+// then returns the CPU time of one decision for raw on a user-token route
+// and the requests made to the issuer while timing.
+func decisionCPU(log *slog.Logger, iss, raw string) (time.Duration, int64, error) {
+	var fetches atomic.Int64
+	client := &http.Client{Timeout: 3 * time.Second, Transport: countingTransport{n: &fetches, next: http.DefaultTransport}}
+	v, err := usertoken.NewVerifier(usertoken.Config{Issuer: iss, Audience: issuer.DefaultClientID, Client: client})
+	if err != nil {
+		return 0, 0, err
 	}
 	authz := &authorizer.Authorizer{Users: v, Secrets: mock.OneSecret(tokensmith.Secret{}), Now: time.Now, Log: log}
 	req := events.APIGatewayCustomAuthorizerRequestTypeRequest{
@@ -76,40 +130,36 @@ func userTokenDecision(log *slog.Logger) ([]row, error) {
 		return nil
 	}
 	if err := decide(); err != nil { // warms the discovery document and keys
-		return nil, err
+		return 0, 0, err
 	}
 	before := fetches.Load()
-	decision, err := cpuPer(userTokenRounds, decide)
-	if err != nil {
-		return nil, err
-	}
-	during := fetches.Load() - before
+	cpu, err := cpuPer(userTokenRounds, decide)
+	return cpu, fetches.Load() - before, err
+}
 
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// rsaIssuer serves, below url on mux, a minimal OpenID Provider signing
+// RS256 with a 2048-bit key (Cognito's kind): its discovery document and
+// JWKS. It returns an ID token for aud.
+func rsaIssuer(mux *http.ServeMux, url, aud string) (string, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	digest := sha256.Sum256([]byte(raw))
-	sig, err := ecdsa.SignASN1(rand.Reader, key, digest[:])
-	if err != nil {
-		return nil, err
-	}
-	bare, err := cpuPer(userTokenRounds, func() error {
-		if !ecdsa.VerifyASN1(&key.PublicKey, digest[:], sig) {
-			return fmt.Errorf("P-256 signature does not verify")
-		}
-		return nil
+	path := strings.TrimPrefix(url, "http://")
+	path = path[strings.Index(path, "/"):]
+	mux.HandleFunc("GET "+path+"/.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"issuer": url, "jwks_uri": url + "/jwks", "id_token_signing_alg_values_supported": []string{"RS256"}})
 	})
+	mux.HandleFunc("GET "+path+"/jwks", func(w http.ResponseWriter, _ *http.Request) {
+		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "rsa-1", Algorithm: "RS256", Use: "sig"}}})
+	})
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: "rsa-1"}}, (&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	return []row{
-		{what: fmt.Sprintf("Authorizer decision for a user token (ES256, discovery document and keys cached), %d decisions: CPU per decision; requests to the issuer while timing", userTokenRounds),
-			figure: fmt.Sprintf("%.1fµs; %d", float64(decision)/1e3, during), target: "under 50µs CPU; no network call",
-			verdict: verdict(decision < 50*time.Microsecond && during == 0)},
-		{what: "One bare ECDSA P-256 signature verification on this machine (the floor of any ES256 decision): CPU",
-			figure: fmt.Sprintf("%.1fµs", float64(bare)/1e3)},
-	}, nil
+	now := time.Now()
+	return jwt.Signed(signer).Claims(map[string]any{"iss": url, "sub": "bench", "aud": aud, "email": "admin@example.com",
+		"email_verified": true, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}).Serialize()
 }
 
 // cpuPer runs f n times and returns the process's CPU time (user and

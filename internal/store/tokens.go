@@ -168,7 +168,8 @@ func (s *Store) EndGrace(ctx context.Context, t tokensmith.Token, ev tokensmith.
 // changed since it was read. It returns the updated record. Only site
 // tokens are regenerated, so the new secret carries no plan, and it carries
 // site's rate limit: ErrConflict too when site's plan changed since it was
-// read (SetSitePlan bumps its tokenVersion).
+// read (SetSitePlan bumps its tokenVersion). It bumps the tokenVersion in
+// turn, so that a plan change racing it never misses the new secret.
 func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, site tokensmith.Site, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error) {
 	old := t
 	t.SecretHash, t.DisplayHint, t.PrevSecretHash = newHash, hint, ""
@@ -184,7 +185,10 @@ func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, site to
 	b.add(s.update(ownerPK(t.Owner()), tokenSK(t.ID), upd, condition(expression.Name("secretHash").Equal(expression.Value(old.SecretHash)))))
 	b.add(s.put(toSecretItem(t, "", site.TokenRateLimit()), absent()))
 	if t.Kind == token.KindSite {
-		b.add(s.check(sitePK(site.ID), metaSK, condition(expression.Name("tokenVersion").Equal(expression.Value(site.TokenVersion)))))
+		// Bumped, not only checked: a plan change that read the site before
+		// this commits loses and writes the new secret's limit on its retry.
+		b.add(s.update(sitePK(site.ID), metaSK, expression.Set(expression.Name("tokenVersion"), expression.Value(site.TokenVersion+1)),
+			condition(expression.Name("tokenVersion").Equal(expression.Value(site.TokenVersion)))))
 	}
 	if graceUntil != nil {
 		end := *graceUntil
