@@ -61,12 +61,17 @@ func newKeySet(issuer string, client *http.Client, now func() time.Time) *keySet
 	return &keySet{issuer: issuer, client: client, now: now}
 }
 
+// current returns the keys verifications use now, if any were fetched.
+func (k *keySet) current() *fetchedKeys {
+	return k.cached.Load()
+}
+
 // keys returns the keys to try for a token with key id kid, fetching them
 // when none were fetched yet, when kid is unknown, or when they are older
 // than maxKeyAge, each within its bound.
-func (k *keySet) keys(ctx context.Context, kid string) ([]jose.JSONWebKey, error) {
+func (k *keySet) keys(ctx context.Context, kid string) (*fetchedKeys, error) {
 	if c := k.cached.Load(); c != nil && fresh(c, kid, k.now()) {
-		return c.keys, nil
+		return c, nil
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -82,22 +87,22 @@ func (k *keySet) keys(ctx context.Context, kid string) ([]jose.JSONWebKey, error
 			k.lastErr = err
 			return nil, err
 		}
-		return first.keys, nil
+		return first, nil
 	case fresh(c, kid, now) || now.Sub(k.lastAttempt) < refreshInterval:
 		// Another caller refreshed meanwhile, or one did lately: an unknown
 		// key id now is the token's fault.
-		return c.keys, nil
+		return c, nil
 	}
 	refreshed, err := k.fetch(ctx, now)
 	switch {
 	case err == nil:
-		return refreshed.keys, nil
+		return refreshed, nil
 	case !has(c.keys, kid):
 		// The key may be one the issuer just rotated in: no verdict.
 		return nil, err
 	}
 	// Only age called for the refresh: the keys in hand still serve.
-	return c.keys, nil
+	return c, nil
 }
 
 // fresh reports whether c can decide a token with key id kid at now

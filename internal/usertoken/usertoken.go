@@ -5,6 +5,7 @@ package usertoken
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,6 +59,7 @@ type Verifier struct {
 	audience string
 	now      func() time.Time
 	keys     *keySet
+	verified *verifiedTokens
 }
 
 // algorithms are the signature algorithms accepted: those of the issuers
@@ -80,7 +82,8 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Verifier{issuer: cfg.Issuer, audience: cfg.Audience, now: cfg.Now, keys: newKeySet(cfg.Issuer, cfg.Client, cfg.Now)}, nil
+	return &Verifier{issuer: cfg.Issuer, audience: cfg.Audience, now: cfg.Now, keys: newKeySet(cfg.Issuer, cfg.Client, cfg.Now),
+		verified: newVerifiedTokens()}, nil
 }
 
 // idToken is what Verify reads of a token's claims.
@@ -92,32 +95,60 @@ type idToken struct {
 
 // Verify checks raw and returns its claims. A token without an email, or
 // whose email the issuer does not say is verified, is invalid: people are
-// matched to their memberships by email.
+// matched to their memberships by email. A token verified in the last
+// verifiedTTL is answered from memory while its claims hold.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
+	sum := sha256.Sum256([]byte(raw))
+	now := v.now()
+	if c, ok := v.verified.get(sum, now, v.keys.current()); ok {
+		return c, nil
+	}
+	c, err := v.verify(ctx, raw, now)
+	if err != nil {
+		return Claims{}, err
+	}
+	v.verified.put(sum, c, now)
+	return c.claims, nil
+}
+
+// verify checks raw's signature and claims at now and returns the window in
+// which they hold.
+func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (verifiedToken, error) {
 	jws, err := jose.ParseSignedCompact(raw, algorithms)
 	if err != nil {
-		return Claims{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return verifiedToken{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	header := jws.Signatures[0].Header
 	keys, err := v.keys.keys(ctx, header.KeyID)
 	if err != nil {
-		return Claims{}, fmt.Errorf("%w: %v", ErrIssuerUnavailable, err)
+		return verifiedToken{}, fmt.Errorf("%w: %v", ErrIssuerUnavailable, err)
 	}
-	payload, ok := verifySignature(jws, header, keys)
+	payload, ok := verifySignature(jws, header, keys.keys)
 	if !ok {
-		return Claims{}, fmt.Errorf("%w: no key of the issuer verifies the token", ErrInvalid)
+		return verifiedToken{}, fmt.Errorf("%w: no key of the issuer verifies the token", ErrInvalid)
 	}
 	var c idToken
 	if err := json.Unmarshal(payload, &c); err != nil {
-		return Claims{}, fmt.Errorf("%w: claims: %v", ErrInvalid, err)
+		return verifiedToken{}, fmt.Errorf("%w: claims: %v", ErrInvalid, err)
 	}
-	if err := v.check(&c.Claims); err != nil {
-		return Claims{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	if err := v.check(&c.Claims, now); err != nil {
+		return verifiedToken{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if c.Email == "" || !verified(c.EmailVerified) {
-		return Claims{}, fmt.Errorf("%w: no verified email", ErrInvalid)
+		return verifiedToken{}, fmt.Errorf("%w: no verified email", ErrInvalid)
 	}
-	return Claims{Issuer: v.issuer, Subject: c.Subject, Email: c.Email}, nil
+	from := c.NotBefore.Time()
+	if iat := c.IssuedAt.Time(); iat.After(from) {
+		from = iat
+	}
+	until := c.Expiry.Time().Add(leeway)
+	if limit := now.Add(verifiedTTL); limit.Before(until) {
+		until = limit
+	}
+	return verifiedToken{
+		claims: Claims{Issuer: v.issuer, Subject: c.Subject, Email: c.Email},
+		from:   from.Add(-leeway), until: until, keys: keys,
+	}, nil
 }
 
 // verifySignature tries the keys that may have signed jws, the one its key
@@ -145,14 +176,14 @@ const googleIssuer = "https://accounts.google.com"
 
 // check holds the registered claims to the configured issuer and audience
 // and to the clock. A token must say when it expires and whom it names.
-func (v *Verifier) check(c *jwt.Claims) error {
+func (v *Verifier) check(c *jwt.Claims, now time.Time) error {
 	if c.Issuer != v.issuer && !(v.issuer == googleIssuer && c.Issuer == "accounts.google.com") {
 		return fmt.Errorf("issued by %q, not %q", c.Issuer, v.issuer)
 	}
 	if c.Expiry == nil || c.Subject == "" {
 		return errors.New("no exp or sub")
 	}
-	return c.ValidateWithLeeway(jwt.Expected{AnyAudience: jwt.Audience{v.audience}, Time: v.now()}, leeway)
+	return c.ValidateWithLeeway(jwt.Expected{AnyAudience: jwt.Audience{v.audience}, Time: now}, leeway)
 }
 
 // verified reports whether an email_verified claim says true. Some issuers
