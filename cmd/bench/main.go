@@ -470,7 +470,12 @@ Notes:
   headers) nor in one instance's memory, so the authorizer allows every valid token and the
   function refuses missing scopes (403) after counting. Usage writes moved with it, so that a
   refused request is no use; they stay at most one a minute per token per running instance.
-- Scale limit, writes: every request of one token, counted or refused, is one write to one item
+- Refused requests: a failed conditional write still costs its WCU, so each function instance
+  remembers the tokens it saw refused until their window ends (a count only grows within a
+  window, so that is exact across instances) and refuses their further requests from memory: a
+  client that keeps calling after its 429 costs one write per instance and window, not one per
+  request.
+- Scale limit, writes: every counted request of one token is one write to one item
   (under 1 KB: 1 WCU), and one item lives in one partition, which takes 1,000 WCU a second. So
   one token is good for about 1,000 requests a second (60,000 a minute), the cap on an enterprise
   site's limit; past it DynamoDB throttles the counter and requests fail closed (500) until the

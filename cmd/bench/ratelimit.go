@@ -118,7 +118,7 @@ func rateLimitRows(db *mock.CountingDB, st *store.Store, secret string, samples 
 		{what: "DynamoDB operations per authorized GET /v2/sites with the rate limit (500 in a row, after warm-up)",
 			figure: fmt.Sprintf("%.3f reads, %.3f writes (without it: %.3f reads, %.3f writes)", rw, ww, ro, wo),
 			target: "at most 1 write, no extra read", verdict: verdict(ww <= 1.001+wo && rw <= ro+0.001)},
-		{what: "Highest sustainable request rate of one token before its counter's partition throttles (a counter item is under 1 KB: 1 WCU per counted or refused request)",
+		{what: "Highest sustainable request rate of one token before its counter's partition throttles (a counter item is under 1 KB: 1 WCU per counted request)",
 			figure: fmt.Sprintf("%d requests/s (%d a minute; tokensmith caps an enterprise limit at %d)", partitionWCU, perMinute, tokensmith.MaxRateLimit)},
 	}, p50w - p50o, nil
 }

@@ -10,16 +10,22 @@ import (
 
 // Policy returns an IAM policy with effect ("Allow" or "Deny") on route r of
 // the API and stage that methodArn belongs to. Path parameters become
-// wildcards, so the policy holds for every request to r; API Gateway's cache
-// is keyed by credential, method and resource path, so a cached policy is
-// never reused for another route.
+// wildcards, so the policy holds for every request to r, with one trailing
+// slash too, which API Gateway routes to r; API Gateway's cache is keyed by
+// credential, method and resource path, so a cached policy is never reused
+// for another route.
 func Policy(methodArn string, r route.Route, effect string) events.APIGatewayCustomAuthorizerPolicy {
+	arn := ResourceARN(methodArn, r)
+	resources := []string{arn}
+	if !strings.HasSuffix(arn, "*") {
+		resources = append(resources, arn+"/")
+	}
 	return events.APIGatewayCustomAuthorizerPolicy{
 		Version: "2012-10-17",
 		Statement: []events.IAMPolicyStatement{{
 			Action:   []string{"execute-api:Invoke"},
 			Effect:   effect,
-			Resource: []string{ResourceARN(methodArn, r)},
+			Resource: resources,
 		}},
 	}
 }

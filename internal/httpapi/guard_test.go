@@ -161,3 +161,66 @@ func TestGuardFailsClosed(t *testing.T) {
 		})
 	}
 }
+
+// TestGuardCountsWhatTheGatewayRouted: the function serves the route API
+// Gateway matched, by its resource and path parameters (decoded), whatever
+// the path looks like; a path or query a handler may not see is counted and
+// gets the rate-limit headers like any request of the token, then a 400.
+func TestGuardCountsWhatTheGatewayRouted(t *testing.T) {
+	site := principal.Principal{Kind: principal.Site, TokenID: "t1", SiteID: "s", WorkspaceID: "w", Scope: "sites:read", RateLimit: 60}
+	reset := guardNow.Truncate(ratelimit.Window).Add(ratelimit.Window)
+	get := func(resource, path string, params map[string]string, query map[string][]string) events.APIGatewayProxyRequest {
+		ev := sitesEvent(site)
+		ev.Resource, ev.Path, ev.PathParameters, ev.MultiValueQueryStringParameters = resource, path, params, query
+		return ev
+	}
+	tests := []struct {
+		name   string
+		event  events.APIGatewayProxyRequest
+		status int
+		code   string
+		siteID string // what the handler saw; "" when it did not run
+	}{
+		{"trailing slash", get("/v2/sites", "/v2/sites/", nil, nil), 200, "", "-"},
+		{"dot segment", get("/v2/sites/{site_id}", "/v2/sites/.", map[string]string{"site_id": "."}, nil), 200, "", "."},
+		{"encoded parameter", get("/v2/sites/{site_id}", "/v2/sites/a%2Fb", map[string]string{"site_id": "a%2Fb"}, nil), 200, "", "a/b"},
+		{"parameter that does not decode", get("/v2/sites/{site_id}", "/v2/sites/%zz", map[string]string{"site_id": "%zz"}, nil), 400, "bad_request", ""},
+		{"encoded control character", get("/v2/sites/{site_id}", "/v2/sites/a%00", map[string]string{"site_id": "a%00"}, nil), 400, "bad_request", ""},
+		{"control character in the query", get("/v2/sites", "/v2/sites", nil, map[string][]string{"x": {"\x01"}}), 400, "bad_request", ""},
+		{"no such resource", get("/v2/sites/{site_id}/nothing", "/v2/sites/s/nothing", map[string]string{"site_id": "s"}, nil), 404, "resource_not_found", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			took := 0
+			g := &Guard{Limiter: &fakeLimiter{TakeFn: func(context.Context, string, int64, time.Time) (ratelimit.Decision, error) {
+				took++
+				return ratelimit.Decision{Allowed: true, Limit: 60, Remaining: 59, Reset: reset}, nil
+			}}, Uses: &fakeUses{}, Now: func() time.Time { return guardNow }, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+			saw := ""
+			seen := func(w http.ResponseWriter, r *http.Request) {
+				saw = r.PathValue("site_id")
+				if saw == "" {
+					saw = "-"
+				}
+				writeJSON(w, http.StatusOK, map[string]string{})
+			}
+			proxy := Adapt(mux(route.Sites, map[string]http.HandlerFunc{"listSites": seen, "getSite": seen}, g, g.Log))
+			resp, err := proxy(context.Background(), tc.event)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body errorBody
+			json.Unmarshal([]byte(resp.Body), &body)
+			if resp.StatusCode != tc.status || string(body.Code) != tc.code || saw != tc.siteID {
+				t.Errorf("got %d %s, handler saw %q; want %d %s, %q", resp.StatusCode, body.Code, saw, tc.status, tc.code, tc.siteID)
+			}
+			wantTook, wantLimit := 1, "60"
+			if tc.status == http.StatusNotFound {
+				wantTook, wantLimit = 0, ""
+			}
+			if took != wantTook || http.Header(resp.MultiValueHeaders).Get(HeaderLimit) != wantLimit {
+				t.Errorf("counted %d times, %s %q; want %d, %q", took, HeaderLimit, http.Header(resp.MultiValueHeaders).Get(HeaderLimit), wantTook, wantLimit)
+			}
+		})
+	}
+}

@@ -125,40 +125,70 @@ func decode(r *http.Request, v any, optional bool) error {
 	return nil
 }
 
-// mux returns a router for fn's routes of the route table, each served by
+// mux returns the router of fn's routes of the route table, each served by
 // the handler of its operation, API token routes through the guard g; it
 // panics at start-up when an operation has no handler or a handler no
 // route, or an API token route has no guard, so that none of them can
 // drift apart or run unlimited.
 func mux(fn string, ops map[string]http.HandlerFunc, g *Guard, log *slog.Logger) http.Handler {
-	m := http.NewServeMux()
+	m := &router{routes: map[string]routeHandlers{}, log: log}
 	seen := map[string]bool{}
+	badURL := func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, log, apperr.New(apperr.BadRequest, msgBadURL))
+	}
 	for _, r := range route.ForFunction(fn) {
 		h, ok := ops[r.Op]
 		if !ok {
 			panic("httpapi: no handler for operation " + r.Op)
 		}
 		seen[r.Op] = true
+		hs := routeHandlers{serve: h, badURL: badURL}
 		if r.Auth.TakesAPIToken() {
 			if g == nil {
 				panic("httpapi: no guard for API token route " + r.Op)
 			}
-			h = g.wrap(r, h)
+			hs = routeHandlers{serve: g.wrap(r, h), badURL: g.wrap(r, badURL)}
 		}
-		m.HandleFunc(r.Method+" "+r.Path, h)
+		m.routes[r.Method+" "+r.Path] = hs
 	}
 	for op := range ops {
 		if !seen[op] {
 			panic("httpapi: handler for unknown operation " + op)
 		}
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := m.Handler(r); pattern == "" {
-			writeError(w, r, log, apperr.NotFoundError())
-			return
-		}
-		m.ServeHTTP(w, r)
-	})
+	return m
+}
+
+// router serves each request by the route API Gateway matched for it, the
+// method and resource the authorizer decided on, with the path parameters
+// API Gateway found: never by re-reading the path, so a path API Gateway
+// routes (a trailing slash, a "." segment) is served, counted and
+// answered as the route it matched. An event whose path or query holds what
+// no handler may see (Adapt) is counted by the guard and then answered 400.
+type router struct {
+	routes map[string]routeHandlers // by "METHOD /resource/{param}"
+	log    *slog.Logger
+}
+
+type routeHandlers struct {
+	serve, badURL http.HandlerFunc
+}
+
+func (m *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	mt, _ := r.Context().Value(matchedKey{}).(matched)
+	hs, ok := m.routes[r.Method+" "+mt.resource]
+	if !ok {
+		writeError(w, r, m.log, apperr.NotFoundError())
+		return
+	}
+	if mt.badURL {
+		hs.badURL(w, r)
+		return
+	}
+	for k, v := range mt.params {
+		r.SetPathValue(k, v)
+	}
+	hs.serve(w, r)
 }
 
 // duplicateKey returns the first two keys of one object of body (at any

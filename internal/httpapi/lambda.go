@@ -12,6 +12,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/route"
 )
 
 // msgBadURL is the message of a request whose path or query string is not
@@ -29,10 +30,13 @@ type Proxy = func(context.Context, events.APIGatewayProxyRequest) (events.APIGat
 // Adapt runs h as a proxy-integration Lambda handler. An event whose path
 // (as sent or percent-decoded), path parameters or query parameters hold a
 // control character (U+0000 to U+001F, U+007F), or whose path is not a
-// valid URL path, is answered 400 bad_request here: the adapter would fail
-// to build a request from most of them, which fails the invocation and
-// reaches the client as a 502, and no id or query parameter of the API
-// holds one.
+// valid URL path, is a 400 bad_request: the adapter would fail to build a
+// request from most of them, which fails the invocation and reaches the
+// client as a 502, and no id or query parameter of the API holds one. When
+// h is a function's router, the request goes on to it, built from the route
+// alone (no path parameters, no query), so that the guard counts it against
+// its token's limit and sets the rate-limit headers before the 400; any
+// other handler never sees it.
 //
 // Adapt does what httpadapter.HandlerAdapter.ProxyWithContext does, with
 // the adapter's own steps, except that an event it cannot turn into a
@@ -40,9 +44,18 @@ type Proxy = func(context.Context, events.APIGatewayProxyRequest) (events.APIGat
 // a 400 too, not an invocation error.
 func Adapt(h http.Handler) Proxy {
 	var adapter core.RequestAccessor
+	_, routed := h.(*router)
 	return func(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-		if !validURL(ev) {
+		bad := !validURL(ev)
+		if bad && !routed {
 			return errorResponse(apperr.New(apperr.BadRequest, msgBadURL)), nil
+		}
+		if routed {
+			m := matchedRoute(ev)
+			if m.badURL = bad || m.badURL; m.badURL {
+				ev.Path, ev.PathParameters, ev.QueryStringParameters, ev.MultiValueQueryStringParameters = "/", nil, nil, nil
+			}
+			ctx = context.WithValue(ctx, matchedKey{}, m)
 		}
 		r, err := adapter.EventToRequestWithContext(ctx, ev)
 		if err != nil {
@@ -56,6 +69,44 @@ func Adapt(h http.Handler) Proxy {
 		}
 		return resp, nil
 	}
+}
+
+// matchedKey is the context key of the route an event was matched to.
+type matchedKey struct{}
+
+// matched is the route API Gateway matched for an event: its resource
+// (/v2/sites/{site_id}) and path parameters, and whether the event's path
+// or query held what no handler may see.
+type matched struct {
+	resource string
+	params   map[string]string
+	badURL   bool
+}
+
+// matchedRoute returns the route of ev: the resource API Gateway names in
+// every proxy event, or, for an event without one, the route its path
+// matches in the route table. API Gateway hands REST APIs' path parameters
+// on as the client encoded them; they are decoded here, and one that does
+// not decode, or decodes to a control character, makes the URL bad.
+func matchedRoute(ev events.APIGatewayProxyRequest) matched {
+	m := matched{resource: ev.Resource, params: ev.PathParameters}
+	if m.resource == "" {
+		rt, params, ok := route.Match(ev.HTTPMethod, ev.Path)
+		if !ok {
+			return matched{}
+		}
+		m.resource, m.params = rt.Path, params
+	}
+	decoded := make(map[string]string, len(m.params))
+	for k, v := range m.params {
+		d, err := url.PathUnescape(v)
+		if err != nil || hasControl(d) {
+			m.badURL = true
+		}
+		decoded[k] = d
+	}
+	m.params = decoded
+	return m
 }
 
 // validURL reports whether the adapter can build a request from ev's path,

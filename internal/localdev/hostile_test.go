@@ -80,7 +80,6 @@ func TestMalformedRequestsAreBadRequests(t *testing.T) {
 		{"case duplicate inside permissions", "POST", site + "/tokens", admin, `{"name":"a","permissions":{"cms":"read","CMS":"read_write"}}`},
 		{"case duplicate in regenerate", "POST", site + "/tokens/" + id + "/regenerate", admin, `{"gracePeriodSeconds":0,"GracePeriodSeconds":60}`},
 		{"case duplicate in revoke by secret", "POST", "/v2/token/revoke", "", `{"token":"x","TOKEN":"y"}`},
-		{"a bare percent in a token id", "DELETE", site + "/tokens/%25zz", admin, ""},
 	}
 	for _, c := range append(rangeBytes(0x00, 0x1f), 0x7f) {
 		tests = append(tests,
@@ -96,6 +95,9 @@ func TestMalformedRequestsAreBadRequests(t *testing.T) {
 			wantError(t, e.do(tc.method, tc.path, tc.bearer, tc.body), 400, "bad_request")
 		})
 	}
+	// An encoded percent is decoded once, as API Gateway hands it on: the
+	// id "%zz", which no token has.
+	wantError(t, e.do("DELETE", site+"/tokens/%25zz", admin, ""), 404, "resource_not_found")
 	if after := fmt.Sprint(e.state()); after != before {
 		t.Errorf("the table changed:\nbefore %s\nafter  %s", before, after)
 	}

@@ -92,7 +92,9 @@ func TestRateLimitWindowEdge(t *testing.T) {
 }
 
 // TestRateLimitHeaders: every answer to a valid token carries the
-// rate-limit headers and counts, a 403 missing_scopes and a 404 too; an
+// rate-limit headers and counts, a 403 missing_scopes, a 404 and a 400 too,
+// and a path API Gateway routes with a trailing slash is counted as the
+// route it matched; an
 // invalid credential, a person's user token and the revoke route get none
 // and count nothing.
 func TestRateLimitHeaders(t *testing.T) {
@@ -113,6 +115,9 @@ func TestRateLimitHeaders(t *testing.T) {
 		{"/v2/workspaces/" + e.demo.WorkspaceID + "/audit_logs", 403},
 		{"/v2/sites/0000000000000000000000ff", 404},
 		{"/v2/token/introspect", 200},
+		{"/v2/sites/", 200},      // routed as /v2/sites
+		{"/v2/sites?x=%01", 400}, // counted before it is refused
+		{"/v2/sites/" + e.demo.SiteID + "%00", 400},
 	} {
 		r := e.do("GET", tc.path, secret, "")
 		if r.status != tc.status {
@@ -136,8 +141,8 @@ func TestRateLimitHeaders(t *testing.T) {
 			t.Errorf("%d %s carries rate-limit headers %q %q %q %q; want none", r.status, r.raw, l, rem, rs, ra)
 		}
 	}
-	if got, err := e.stack.Store.RequestCount(context.Background(), id, windowStart); err != nil || got != 4 {
-		t.Errorf("count = %d, %v; want 4 (the valid token's requests only)", got, err)
+	if got, err := e.stack.Store.RequestCount(context.Background(), id, windowStart); err != nil || got != 7 {
+		t.Errorf("count = %d, %v; want 7 (the valid token's requests only)", got, err)
 	}
 }
 

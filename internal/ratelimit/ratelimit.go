@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/tokensmith/tokensmith/internal/store"
@@ -42,9 +43,25 @@ type Decision struct {
 	RetryAfter time.Duration
 }
 
-// Limiter counts each request against its token's limit.
+// maxRefused bounds how many tokens a Limiter remembers as over their limit.
+const maxRefused = 10000
+
+// Limiter counts each request against its token's limit. It remembers the
+// tokens it saw refused until their window ends: a count only grows within
+// a window, so a token over its limit in this instance's eyes is over it in
+// every instance's, and a client hammering on after its 429 costs no more
+// writes. A request with another limit than the refused one (a plan changed
+// meanwhile) is counted again.
 type Limiter struct {
 	Counter Counter
+
+	mu      sync.Mutex
+	refused map[string]refusal // by token id
+}
+
+type refusal struct {
+	limit int64
+	reset time.Time
 }
 
 // Take counts one request of tokenID, whose limit is limit, made at now. A
@@ -57,16 +74,53 @@ func (l *Limiter) Take(ctx context.Context, tokenID string, limit int64, now tim
 	}
 	start := now.Truncate(Window)
 	d := Decision{Limit: limit, Reset: start.Add(Window)}
+	// Whole seconds, rounded up, so that a client that waits them is in the
+	// next window.
+	retryAfter := max((d.Reset.Sub(now) + time.Second - 1).Truncate(time.Second), time.Second)
+	if l.isRefused(tokenID, limit, d.Reset) {
+		d.RetryAfter = retryAfter
+		return d, nil
+	}
 	n, err := l.Counter.CountRequest(ctx, tokenID, start, d.Reset, limit)
 	switch {
 	case errors.Is(err, store.ErrLimitReached):
-		// Whole seconds, rounded up, so that a client that waits them is
-		// in the next window.
-		d.RetryAfter = max((d.Reset.Sub(now) + time.Second - 1).Truncate(time.Second), time.Second)
+		l.refuse(tokenID, refusal{limit: limit, reset: d.Reset}, now)
+		d.RetryAfter = retryAfter
 		return d, nil
 	case err != nil:
 		return Decision{}, fmt.Errorf("rate limit of token %s: %w", tokenID, err)
 	}
 	d.Allowed, d.Remaining = true, max(limit-n, 0)
 	return d, nil
+}
+
+// isRefused reports whether tokenID was refused at limit in the window
+// ending at reset.
+func (l *Limiter) isRefused(tokenID string, limit int64, reset time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r, ok := l.refused[tokenID]
+	return ok && r.limit == limit && r.reset.Equal(reset)
+}
+
+// refuse remembers that tokenID is over its limit until r.reset. When the
+// memory is full, refusals of past windows go; if none has, the token is
+// not remembered and its next request is counted as before.
+func (l *Limiter) refuse(tokenID string, r refusal, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.refused == nil {
+		l.refused = make(map[string]refusal)
+	}
+	if len(l.refused) >= maxRefused {
+		for id, old := range l.refused {
+			if !now.Before(old.reset) {
+				delete(l.refused, id)
+			}
+		}
+		if len(l.refused) >= maxRefused {
+			return
+		}
+	}
+	l.refused[tokenID] = r
 }

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -118,7 +119,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.gatewayResponse(w, "REQUEST_HEADER_FIELDS_TOO_LARGE", http.StatusRequestHeaderFieldsTooLarge, nil)
 		return
 	}
-	rt, params, ok := route.Match(r.Method, r.URL.Path)
+	// API Gateway hands REST APIs' paths and path parameters on as the
+	// client encoded them.
+	path := r.URL.EscapedPath()
+	rt, params, ok := route.Match(r.Method, path)
 	if !ok {
 		g.gatewayResponse(w, "MISSING_AUTHENTICATION_TOKEN", http.StatusForbidden, nil)
 		return
@@ -141,7 +145,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := g.nextRequestID()
 	reqCtx := events.APIGatewayProxyRequestContext{
 		AccountID: accountID, APIID: apiID, Stage: stage, RequestID: requestID,
-		ResourcePath: rt.Path, HTTPMethod: r.Method, Path: "/" + stage + r.URL.Path, Protocol: r.Proto,
+		ResourcePath: rt.Path, HTTPMethod: r.Method, Path: "/" + stage + path, Protocol: r.Proto,
 		Identity:         events.APIGatewayRequestIdentity{SourceIP: strings.Split(r.RemoteAddr, ":")[0], UserAgent: r.UserAgent()},
 		RequestTimeEpoch: g.Now().UnixMilli(),
 	}
@@ -166,7 +170,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	resp, err := g.Functions[rt.Function](r.Context(), events.APIGatewayProxyRequest{
-		Resource: rt.Path, Path: r.URL.Path, HTTPMethod: r.Method,
+		Resource: rt.Path, Path: path, HTTPMethod: r.Method,
 		Headers: headers, MultiValueHeaders: multi,
 		QueryStringParameters: query, MultiValueQueryStringParameters: multiQuery,
 		PathParameters: params, RequestContext: reqCtx, Body: string(body),
@@ -225,7 +229,8 @@ func acceptsGzip(values []string) bool {
 // cached by identity sources for CacheTTL, as API Gateway does.
 func (g *Gateway) authorize(ctx context.Context, rt route.Route, r *http.Request, headers map[string]string, multi map[string][]string,
 	query, params map[string]string, reqCtx events.APIGatewayProxyRequestContext) (events.APIGatewayCustomAuthorizerResponse, int) {
-	methodArn := "arn:aws:execute-api:us-east-1:" + accountID + ":" + apiID + "/" + stage + "/" + r.Method + r.URL.Path
+	path := strings.TrimPrefix(reqCtx.Path, "/"+stage)
+	methodArn := "arn:aws:execute-api:us-east-1:" + accountID + ":" + apiID + "/" + stage + "/" + r.Method + path
 	var key string
 	if g.CacheTTL > 0 {
 		key = g.cacheKey(r, rt)
@@ -237,7 +242,7 @@ func (g *Gateway) authorize(ctx context.Context, rt route.Route, r *http.Request
 		}
 	}
 	resp, err := g.Authorizer(ctx, events.APIGatewayCustomAuthorizerRequestTypeRequest{
-		Type: "REQUEST", MethodArn: methodArn, Resource: rt.Path, Path: r.URL.Path, HTTPMethod: r.Method,
+		Type: "REQUEST", MethodArn: methodArn, Resource: rt.Path, Path: path, HTTPMethod: r.Method,
 		Headers: headers, MultiValueHeaders: multi, QueryStringParameters: query, PathParameters: params,
 		RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
 			Path: reqCtx.Path, AccountID: accountID, Stage: stage, RequestID: reqCtx.RequestID,
@@ -292,6 +297,10 @@ func (g *Gateway) cacheKey(r *http.Request, rt route.Route) string {
 // gatewayResponse answers with the template's gateway response of type typ,
 // falling back to DEFAULT_4XX or DEFAULT_5XX as API Gateway does, with
 // $context.authorizer.* filled from authCtx.
+// authorizerVariable is a $context.authorizer variable of a response
+// template.
+var authorizerVariable = regexp.MustCompile(`\$context\.authorizer\.[A-Za-z0-9_]+`)
+
 func (g *Gateway) gatewayResponse(w http.ResponseWriter, typ string, status int, authCtx map[string]interface{}) {
 	gr, ok := g.Responses[typ]
 	if !ok {
@@ -306,6 +315,8 @@ func (g *Gateway) gatewayResponse(w http.ResponseWriter, typ string, status int,
 	for k, v := range authCtx {
 		body = strings.ReplaceAll(body, "$context.authorizer."+k, fmt.Sprint(v))
 	}
+	// A variable the context does not hold is rendered empty.
+	body = authorizerVariable.ReplaceAllString(body, "")
 	for k, v := range gr.ResponseParameters.Headers {
 		// Static values are single-quoted in API Gateway's mapping syntax.
 		if strings.HasPrefix(v, "'") && strings.HasSuffix(v, "'") && len(v) >= 2 {

@@ -17,8 +17,14 @@ func ExampleAllows() {
 	fmt.Println(gateway.Allows(p, "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/v2/sites/42e63e98c9a982ac9b8b7410"))
 	fmt.Println(gateway.Allows(p, "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/v2/sites/65f0c0ffee00000000000002"))
 	fmt.Println(gateway.Allows(p, "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/DELETE/v2/sites/42e63e98c9a982ac9b8b7410"))
+	list, _ := route.Lookup("GET", "/v2/sites")
+	p = authorizer.Policy("arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/v2/sites/", list, "Allow")
+	fmt.Println(gateway.Allows(p, "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/v2/sites/"))
+	fmt.Println(gateway.Allows(p, "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/v2/sites/42e63e98c9a982ac9b8b7410"))
 	// Output:
 	// true
+	// true
+	// false
 	// true
 	// false
 }
