@@ -2,6 +2,8 @@ package usertoken
 
 import (
 	"context"
+	"crypto"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,7 +56,25 @@ type keySet struct {
 
 type fetchedKeys struct {
 	keys []jose.JSONWebKey
-	at   time.Time
+	// thumbprint holds each key's RFC 7638 thumbprint (base64url of its
+	// SHA-256), thumbprints the same as a set.
+	thumbprint  []string
+	thumbprints map[string]bool
+	at          time.Time
+}
+
+// newFetchedKeys returns keys fetched at, with their thumbprints.
+func newFetchedKeys(keys []jose.JSONWebKey, at time.Time) (*fetchedKeys, error) {
+	f := &fetchedKeys{keys: keys, at: at, thumbprint: make([]string, len(keys)), thumbprints: make(map[string]bool, len(keys))}
+	for i := range keys {
+		t, err := keys[i].Thumbprint(crypto.SHA256)
+		if err != nil {
+			return nil, fmt.Errorf("thumbprint of key %q: %w", keys[i].KeyID, err)
+		}
+		f.thumbprint[i] = base64.RawURLEncoding.EncodeToString(t)
+		f.thumbprints[f.thumbprint[i]] = true
+	}
+	return f, nil
 }
 
 func newKeySet(issuer string, client *http.Client, now func() time.Time) *keySet {
@@ -178,7 +198,7 @@ func (k *keySet) fetchKeys(ctx context.Context, now time.Time) (*fetchedKeys, er
 	if err != nil {
 		return nil, fmt.Errorf("jwks %s: %w", k.jwksURL, err)
 	}
-	return &fetchedKeys{keys: keys, at: now}, nil
+	return newFetchedKeys(keys, now)
 }
 
 // parseJWKS reads a JWKS, skipping keys it cannot use (a type go-jose does

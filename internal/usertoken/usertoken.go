@@ -5,7 +5,6 @@ package usertoken
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -98,16 +97,20 @@ type idToken struct {
 // matched to their memberships by email. A token verified in the last
 // verifiedTTL is answered from memory while its claims hold.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
-	sum := sha256.Sum256([]byte(raw))
 	now := v.now()
-	if c, ok := v.verified.get(sum, now, v.keys.current()); ok {
-		return c, nil
+	sum, remember := cacheKey(raw)
+	if remember {
+		if c, ok := v.verified.get(sum, now, v.keys.current()); ok {
+			return c, nil
+		}
 	}
 	c, err := v.verify(ctx, raw, now)
 	if err != nil {
 		return Claims{}, err
 	}
-	v.verified.put(sum, c, now)
+	if remember {
+		v.verified.put(sum, c, now)
+	}
 	return c.claims, nil
 }
 
@@ -123,7 +126,7 @@ func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (verif
 	if err != nil {
 		return verifiedToken{}, fmt.Errorf("%w: %v", ErrIssuerUnavailable, err)
 	}
-	payload, ok := verifySignature(jws, header, keys.keys)
+	payload, key, ok := verifySignature(jws, header, keys)
 	if !ok {
 		return verifiedToken{}, fmt.Errorf("%w: no key of the issuer verifies the token", ErrInvalid)
 	}
@@ -147,16 +150,16 @@ func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (verif
 	}
 	return verifiedToken{
 		claims: Claims{Issuer: v.issuer, Subject: c.Subject, Email: c.Email},
-		from:   from.Add(-leeway), until: until, keys: keys,
+		from:   from.Add(-leeway), until: until, key: key,
 	}, nil
 }
 
 // verifySignature tries the keys that may have signed jws, the one its key
 // id names or every key when it names none, and returns the payload of the
-// first that verifies.
-func verifySignature(jws *jose.JSONWebSignature, header jose.Header, keys []jose.JSONWebKey) ([]byte, bool) {
-	for i := range keys {
-		key := &keys[i]
+// first that verifies, with that key's thumbprint.
+func verifySignature(jws *jose.JSONWebSignature, header jose.Header, keys *fetchedKeys) ([]byte, string, bool) {
+	for i := range keys.keys {
+		key := &keys.keys[i]
 		if header.KeyID != "" && key.KeyID != header.KeyID {
 			continue
 		}
@@ -164,10 +167,10 @@ func verifySignature(jws *jose.JSONWebSignature, header jose.Header, keys []jose
 			continue
 		}
 		if payload, err := jws.Verify(key); err == nil {
-			return payload, true
+			return payload, keys.thumbprint[i], true
 		}
 	}
-	return nil, false
+	return nil, "", false
 }
 
 // googleIssuer is the issuer Google also writes without its scheme (OpenID
