@@ -231,9 +231,9 @@ await test("admin generates, uses, regenerates and revokes a site token", async 
     old?.["Created by"] === stack.adminEmail && old?.["Last used"] === "Never" && /\d{4}/.test(old?.["Expires on"] ?? ""), JSON.stringify(old));
   check("a token expiring within 30 days is highlighted",
     old?.className === "expiring" && old["Expires on"].includes(`Expires in ${stack.expiringInDays} days unless used`), JSON.stringify(old));
-  await scrollRegionWorks(s, "API tokens table");
   await axe(s, "site API access");
   await shot(page, "api-access");
+  await scrollRegionWorks(s, "API tokens table");
 
   // Generate with the keyboard alone: Name, CMS read and write, Sites read-only.
   await role(page, "button", "Generate API token").focus();
@@ -269,7 +269,8 @@ await test("admin generates, uses, regenerates and revokes a site token", async 
   check("Copy puts the secret on the clipboard", (await page.evaluate(() => navigator.clipboard.readText())) === secret);
   check("while the dialog is open the page holds the secret, so the check below can see it", !(await secretGone(page, secret)));
   await page.keyboard.press("Escape");
-  await dialog.waitFor({ state: "detached" });
+  // A closed <dialog> leaves the accessibility tree before its close event runs: wait for the element to go.
+  await page.locator("dialog").waitFor({ state: "detached" });
   check("closing the dialog drops the secret from the page: not in the markup, the text or any field",
     await secretGone(page, secret) && (await page.locator("dialog").count()) === 0);
   const refocused = await focusSettles(page, (f) => f.tag === "button" && f.text === "Generate API token");
