@@ -4,7 +4,9 @@
 //   E2E_CONFIG=stack.json node e2e.mjs     (CHROMIUM=/path/to/chromium to override /usr/bin/chromium;
 //                                           SHOTS=dir saves screenshots of the main pages)
 //
-// stack.json: {baseUrl, siteId, workspaceId, freeWorkspaceId, adminEmail, memberEmail}
+// stack.json: {baseUrl, siteId, workspaceId, freeWorkspaceId, adminEmail, memberEmail, adminToken (a user token
+// of the admin, for setting the scene through the API), expiringToken (the name of a site token seeded to expire
+// in expiringInDays days)}
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -25,7 +27,7 @@ function check(name, ok, extra = "") {
 
 async function api(method, p, secret, body) {
   const r = await fetch(base + p, {
-    method, headers: { Authorization: `Bearer ${secret}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+    method, headers: { Authorization: `Bearer ${secret ?? stack.adminToken}`, ...(body ? { "Content-Type": "application/json" } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await r.text();
@@ -39,17 +41,26 @@ const browser = await chromium.launch({
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 
+const wide = { width: 1200, height: 800 };
+const narrow = { width: 320, height: 640 };
+
 // session opens a fresh browser context, signs in as email through the local issuer's page and lands on hash.
-// It records problems (console errors, CSP violations, failed requests not expected) and every secret the
-// page was shown, so that the end of each test can look for them in the page's storage.
+// It records problems (console errors, CSP violations, failed requests not expected), every console message, and
+// every secret the page was shown, so that the end of each test can look for them wherever the page could keep them.
 async function session(email, hash) {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  const context = await browser.newContext({ viewport: wide });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
   const page = await context.newPage();
-  const s = { context, page, problems: [], secrets: [], expected: new Set(), audited: [] };
-  page.on("console", (m) => { if ((m.type() === "error" || m.type() === "warning") && !m.text().startsWith("Failed to load resource")) s.problems.push(m.text()); });
+  const s = { context, page, problems: [], logs: [], secrets: [], expected: [], audited: [] };
+  s.expect = (status, pathPrefix) => s.expected.push(`${status} ${pathPrefix}`);
+  page.on("console", (m) => {
+    s.logs.push(m.text());
+    if ((m.type() === "error" || m.type() === "warning") && !m.text().startsWith("Failed to load resource")) s.problems.push(m.text());
+  });
   page.on("pageerror", (e) => s.problems.push(String(e)));
   page.on("response", (r) => {
-    if (r.status() >= 400 && !s.expected.has(`${r.status()} ${new URL(r.url()).pathname}`)) s.problems.push(`${r.status()} ${r.url()}`);
+    const got = `${r.status()} ${new URL(r.url()).pathname}`;
+    if (r.status() >= 400 && !s.expected.some((x) => got.startsWith(x))) s.problems.push(`${r.status()} ${r.url()}`);
   });
   page.on("request", (r) => { if (new URL(r.url()).origin !== base) s.problems.push(`third-party request ${r.url()}`); });
   const started = Date.now();
@@ -60,11 +71,14 @@ async function session(email, hash) {
     metrics.firstLoad = await page.evaluate(() => [performance.getEntriesByType("navigation")[0], ...performance.getEntriesByType("resource")]
       .filter((e) => new URL(e.name).pathname.startsWith("/console/"))
       .map((e) => ({ path: new URL(e.name).pathname, encoded: e.encodedBodySize, decoded: e.decodedBodySize })));
+    const live = await liveRegions(page);
+    check("the page's live regions are there from the first load, outside the redrawn page, in the accessibility tree",
+      live.some((r) => r.id === "live-polite" && r.shown) && live.some((r) => r.id === "live-assertive" && r.shown), JSON.stringify(live));
   }
   await axe(s, "sign-in page");
   await role(page, "button", "Sign in").click();
   await role(page, "button", email).waitFor();
-  await axe(s, "local issuer's sign-in page");
+  await axe(s, "local issuer's sign-in page", { narrowToo: false });
   await role(page, "button", email).click();
   await page.waitForURL((u) => u.href.startsWith(consoleUrl) && !u.search.includes("code="));
   s.started = started;
@@ -73,24 +87,42 @@ async function session(email, hash) {
 
 const role = (page, r, name) => page.getByRole(r, { name, exact: true });
 
+// liveRegions lists the page's live regions and whether each is in the accessibility tree (no display: none or
+// visibility: hidden on it or above it; a visually hidden region counts as shown).
+const liveRegions = (page) => page.evaluate(() => [...document.querySelectorAll("[role=alert], [role=status], [aria-live]")]
+  .map((el) => ({ id: el.id, role: el.getAttribute("role") ?? el.getAttribute("aria-live"), shown: el.checkVisibility({ visibilityProperty: true }), text: el.textContent })));
+
 // axe runs axe-core in the page (evaluated through the DevTools protocol, which the page's
-// Content-Security-Policy does not govern) and fails on serious or critical violations.
-async function axe(s, name) {
+// Content-Security-Policy does not govern), at a desktop width and at 320 CSS pixels, and fails on any violation.
+async function axe(s, name, { narrowToo = true } = {}) {
   await s.page.evaluate(axeSource);
-  const result = await s.page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  s.audited.push(name);
-  check(`axe: ${name} has no serious or critical violations`, bad.length === 0,
-    bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`).join("; "));
+  for (const size of narrowToo ? [wide, narrow] : [wide]) {
+    await s.page.setViewportSize(size);
+    const result = await s.page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
+    s.audited.push(name);
+    check(`axe: ${name} at ${size.width} px has no violations`, result.violations.length === 0,
+      result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`).join("; "));
+  }
+  await s.page.setViewportSize(wide);
 }
 
-// finish checks what every test must leave behind: no secret in the page's storage or cookies, no
-// console error or CSP violation, and closes the context.
+// secretGone tells whether secret is nowhere in the page: not in its markup, its text, nor any field's value
+// (a field's value is not in its markup, which is why the markup alone proves nothing).
+const secretGone = (page, secret) => page.evaluate((x) =>
+  !document.documentElement.outerHTML.includes(x) && !document.body.innerText.includes(x) &&
+  ![...document.querySelectorAll("input, textarea")].some((el) => el.value.includes(x)), secret);
+
+// finish checks what every test must leave behind: no secret in the page's storage, cookies, address, history
+// or console messages, no console error or CSP violation, and closes the context.
 async function finish(s, name) {
   const stored = await s.page.evaluate(() => JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage }) + document.cookie);
   const cookies = JSON.stringify(await s.context.cookies());
-  const leaked = s.secrets.filter((x) => stored.includes(x) || cookies.includes(x));
-  check(`${name}: no token secret in localStorage, sessionStorage or cookies`, leaked.length === 0, `${leaked.length} found`);
+  const cdp = await s.context.newCDPSession(s.page);
+  const history = JSON.stringify((await cdp.send("Page.getNavigationHistory")).entries.map((e) => [e.url, e.userTypedURL]));
+  const places = { storage: stored, cookies, url: s.page.url(), history, console: s.logs.join("\n") };
+  const leaked = Object.entries(places).filter(([, v]) => s.secrets.some((x) => v.includes(x))).map(([k]) => k);
+  check(`${name}: no token secret in localStorage, sessionStorage, cookies, the URL, history entries or console messages`,
+    s.secrets.length > 0 ? leaked.length === 0 : true, leaked.join(", "));
   check(`${name}: localStorage and cookies are empty`, (await s.page.evaluate(() => localStorage.length)) === 0 && (await s.context.cookies()).length === 0);
   check(`${name}: no console errors, CSP violations or unexpected failures`, s.problems.length === 0, s.problems.join(" | "));
   await s.context.close();
@@ -109,24 +141,105 @@ async function test(name, fn) {
   }
 }
 
+// focused describes the element that has the focus: its tag, text and the row it is in.
+const focused = (page) => page.evaluate(() => {
+  const el = document.activeElement;
+  return { tag: el?.tagName.toLowerCase(), text: el?.textContent?.trim() ?? "", row: el?.closest("tr")?.querySelector("th")?.textContent?.trim() ?? "", key: el?.dataset?.focusKey ?? "" };
+});
+
+// focusSettles waits until want(focused element) holds; the focus may move after a list is drawn again.
+async function focusSettles(page, want) {
+  for (let i = 0; i < 50; i++) {
+    const f = await focused(page);
+    if (want(f)) return f;
+    await page.waitForTimeout(100);
+  }
+  return focused(page);
+}
+
+// tabTo presses Tab until want(focused element) holds, as a keyboard user would.
+async function tabTo(page, want, max = 80) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press("Tab");
+    if (want(await focused(page))) return true;
+  }
+  return false;
+}
+
+// cells maps the column headers of the table row named rowName to the row's cells' text.
+const cells = (page, rowName) => page.evaluate((n) => {
+  const row = [...document.querySelectorAll("tbody tr")].find((r) => r.querySelector("th")?.textContent?.trim() === n);
+  if (!row) return null;
+  const heads = [...row.closest("table").querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  return { className: row.className, ...Object.fromEntries([...row.children].map((c, i) => [heads[i], c.textContent.trim()])) };
+}, rowName);
+
+// rowErrorShown checks that a row action's error is next to it: in the row, named by the buttons'
+// aria-describedby, and said by the assertive live region.
+async function rowErrorShown(page, rowName, button, want) {
+  const row = page.getByRole("row", { name: rowName });
+  const shown = await row.locator(".row-error").filter({ hasText: want }).waitFor({ timeout: 5000 }).then(() => true, () => false);
+  const b = row.getByRole("button", { name: button, exact: true });
+  const ids = ((await b.getAttribute("aria-describedby")) ?? "").split(" ");
+  const described = await page.evaluate((list) => list.map((id) => document.getElementById(id)?.textContent ?? "").join(" "), ids);
+  const inRow = await row.evaluate((r) => r.querySelector(".row-error")?.textContent ?? "");
+  const said = await page.waitForFunction((w) => document.getElementById("live-assertive")?.textContent?.includes(w), want, { timeout: 5000 }).then(() => true, () => false);
+  return shown && inRow.includes(want) && described.includes(want) && said;
+}
+
+// scrollRegionWorks checks, at 320 px, that the table named label scrolls sideways in a region the keyboard
+// reaches: Tab lands on it and the arrow keys scroll it.
+async function scrollRegionWorks(s, label) {
+  const { page } = s;
+  await page.setViewportSize(narrow);
+  const region = page.getByRole("region", { name: label, exact: true });
+  const wider = await region.evaluate((el) => el.scrollWidth > el.clientWidth);
+  await page.locator("main h1").focus();
+  let reached = false;
+  for (let i = 0; i < 80 && !reached; i++) {
+    await page.keyboard.press("Tab");
+    reached = await region.evaluate((el) => el === document.activeElement);
+  }
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("ArrowRight");
+  // The arrow keys may scroll smoothly: wait for it.
+  const scrolled = await region.evaluate((el) => new Promise((resolve) => {
+    const t0 = performance.now();
+    const tick = () => (el.scrollLeft > 0 ? resolve(true) : performance.now() - t0 > 3000 ? resolve(false) : requestAnimationFrame(tick));
+    tick();
+  }));
+  await page.setViewportSize(wide);
+  check(`at 320 px the ${label} scrolls sideways, Tab reaches it and the arrow keys scroll it`, wider && reached && scrolled, JSON.stringify({ wider, reached, scrolled }));
+}
+
 const siteHash = `#/sites/${stack.siteId}/api-access`;
 const dialogName = "Your new API token";
+const group = (page, name) => page.getByRole("radiogroup", { name, exact: true });
+const esc = (x) => x.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const onButton = (label, rowName) => (f) => f.text === label && f.row === rowName;
+const graceSeconds = { "None": 0, "1 hour": 3600, "24 hours": 86400, "7 days": 604800 };
 
 await test("admin generates, uses, regenerates and revokes a site token", async () => {
   const s = await session(stack.adminEmail, siteHash);
   const { page } = s;
   await role(page, "heading", "API access").waitFor();
-  await page.getByRole("table").or(page.getByText(/No API tokens/i)).first().waitFor();
+  await page.getByRole("row", { name: new RegExp(stack.expiringToken) }).waitFor();
   check("back on the route the sign-in started from", page.url() === consoleUrl + siteHash, page.url());
+  // The seeded token was generated long ago and never used: it expires within 30 days, and the list says so.
+  const old = await cells(page, stack.expiringToken);
+  check("the list shows who created a token, when it was last used and when it expires",
+    old?.["Created by"] === stack.adminEmail && old?.["Last used"] === "Never" && /\d{4}/.test(old?.["Expires on"] ?? ""), JSON.stringify(old));
+  check("a token expiring within 30 days is highlighted",
+    old?.className === "expiring" && old["Expires on"].includes(`Expires in ${stack.expiringInDays} days unless used`), JSON.stringify(old));
   await axe(s, "site API access");
   await shot(page, "api-access");
+  await scrollRegionWorks(s, "API tokens table");
 
   // Generate with the keyboard alone: Name, CMS read and write, Sites read-only.
   await role(page, "button", "Generate API token").focus();
   await page.keyboard.press("Enter");
   check("the Name field has the focus", await role(page, "textbox", "Name").evaluate((el) => el === document.activeElement));
   await page.keyboard.type("CMS sync");
-  const group = (name) => page.getByRole("radiogroup", { name, exact: true });
   // Tab through the permission groups; in each, arrows choose. CMS: Read and write; Sites: Read-only.
   for (let i = 0; i < 40; i++) {
     await page.keyboard.press("Tab");
@@ -135,14 +248,11 @@ await test("admin generates, uses, regenerates and revokes a site token", async 
     if (label === "CMS") { await page.keyboard.press("ArrowRight"); await page.keyboard.press("ArrowRight"); }
     if (label === "Sites") { await page.keyboard.press("ArrowRight"); break; }
   }
-  check("CMS: Read and write, chosen with the keyboard", await group("CMS").getByRole("radio", { name: "Read and write" }).isChecked());
-  check("Sites: Read-only, chosen with the keyboard", await group("Sites").getByRole("radio", { name: "Read-only" }).isChecked());
+  check("CMS: Read and write, chosen with the keyboard", await group(page, "CMS").getByRole("radio", { name: "Read and write" }).isChecked());
+  check("Sites: Read-only, chosen with the keyboard", await group(page, "Sites").getByRole("radio", { name: "Read-only" }).isChecked());
   await axe(s, "generate form");
   await shot(page, "generate");
-  for (let i = 0; i < 60; i++) {
-    await page.keyboard.press("Tab");
-    if (await page.evaluate(() => document.activeElement?.textContent === "Generate token")) break;
-  }
+  check("Tab reaches Generate token", await tabTo(page, (f) => f.text === "Generate token", 60));
   await page.keyboard.press("Enter");
   const dialog = page.getByRole("dialog", { name: dialogName });
   await dialog.waitFor();
@@ -151,18 +261,22 @@ await test("admin generates, uses, regenerates and revokes a site token", async 
   s.secrets.push(secret);
   check("the dialog shows the secret, read-only, with the focus inside", secret.startsWith("tss_") && (await field.getAttribute("readonly")) !== null &&
     await dialog.evaluate((d) => d.contains(document.activeElement)));
+  check("the dialog warns that the token will not be shown again", await dialog.getByText("It will not be shown again.", { exact: false }).isVisible());
   await axe(s, "new token dialog");
   await shot(page, "new-token");
+  await dialog.getByRole("button", { name: "Copy", exact: true }).click();
+  await dialog.getByText("Copied to the clipboard.").waitFor();
+  check("Copy puts the secret on the clipboard", (await page.evaluate(() => navigator.clipboard.readText())) === secret);
+  check("while the dialog is open the page holds the secret, so the check below can see it", !(await secretGone(page, secret)));
   await page.keyboard.press("Escape");
-  await dialog.waitFor({ state: "detached" });
-  check("closing the dialog drops the secret from the page", !(await page.content()).includes(secret));
-  // The list is drawn again as the dialog closes: wait for the focus to settle on the button.
-  const refocused = await page.waitForFunction(() => {
-    const el = document.activeElement;
-    return el instanceof HTMLButtonElement && el.textContent?.trim() === "Generate API token";
-  }, null, { timeout: 5000 }).then(() => true, () => false);
-  check("focus returns to Generate API token", refocused);
-  await page.getByRole("row", { name: /CMS sync/ }).waitFor();
+  // A closed <dialog> leaves the accessibility tree before its close event runs: wait for the element to go.
+  await page.locator("dialog").waitFor({ state: "detached" });
+  check("closing the dialog drops the secret from the page: not in the markup, the text or any field",
+    await secretGone(page, secret) && (await page.locator("dialog").count()) === 0);
+  const refocused = await focusSettles(page, (f) => f.tag === "button" && f.text === "Generate API token");
+  check("focus returns to Generate API token", refocused.text === "Generate API token", JSON.stringify(refocused));
+  const row = () => page.getByRole("row", { name: /CMS sync/ });
+  await row().waitFor();
 
   // The secret works on the data API with exactly the chosen scopes.
   const sites = await api("GET", "/v2/sites", secret);
@@ -173,33 +287,66 @@ await test("admin generates, uses, regenerates and revokes a site token", async 
     JSON.stringify(String(scopes).split(",").map((x) => x.trim()).sort()) === JSON.stringify(["cms:read", "cms:write", "sites:read"]), intro.text);
   const audit = await api("GET", `/v2/workspaces/${stack.workspaceId}/audit_logs`, secret);
   check("a scope not chosen: 403 missing_scopes", audit.status === 403 && audit.json?.code === "missing_scopes", audit.text);
+  let used = null;
+  for (let i = 0; i < 10 && !(used && used["Last used"] !== "Never"); i++) {
+    if (i) await page.waitForTimeout(300);
+    await page.reload();
+    await row().waitFor();
+    used = await cells(page, "CMS sync");
+  }
+  check("once used, the list shows when", used?.["Last used"] !== "Never" && used?.["Created by"] === stack.adminEmail && used?.className === "", JSON.stringify(used));
 
-  // Regenerate with a grace period of an hour: both secrets work.
-  await page.getByRole("row", { name: /CMS sync/ }).getByRole("button", { name: "Regenerate" }).click();
+  // Regenerate: Cancel first, then every grace period the dialog offers, each taken by the API.
   const regen = page.getByRole("dialog", { name: "Regenerate API token" });
+  await row().getByRole("button", { name: "Regenerate" }).click();
   await regen.waitFor();
   await axe(s, "regenerate dialog");
-  await regen.getByRole("radio", { name: "1 hour" }).check();
-  await regen.getByRole("button", { name: "Regenerate token" }).click();
-  await dialog.waitFor();
-  const renewed = await field.inputValue();
-  s.secrets.push(renewed);
-  await dialog.getByRole("button", { name: "Done" }).click();
-  await dialog.waitFor({ state: "detached" });
-  check("regenerate gives a new secret", renewed.startsWith("tss_") && renewed !== secret);
-  check("the new secret works", (await api("GET", "/v2/sites", renewed)).status === 200);
-  check("the previous secret works for the grace period", (await api("GET", "/v2/sites", secret)).status === 200);
+  const choices = await regen.getByRole("radio").evaluateAll((els) => els.map((e) => e.labels?.[0]?.textContent ?? ""));
+  check("Regenerate offers None, 1 hour, 24 hours and 7 days", JSON.stringify(choices) === JSON.stringify(Object.keys(graceSeconds)), JSON.stringify(choices));
+  await regen.getByRole("button", { name: "Cancel" }).click();
+  await regen.waitFor({ state: "detached" });
+  const cancelled = await focusSettles(page, onButton("Regenerate", "CMS sync"));
+  check("Cancel: focus back on the row's Regenerate", onButton("Regenerate", "CMS sync")(cancelled), JSON.stringify(cancelled));
+  let previous = secret;
+  for (const choice of choices) {
+    await row().getByRole("button", { name: "Regenerate" }).click();
+    await regen.waitFor();
+    await regen.getByRole("radio", { name: choice }).check();
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/regenerate")),
+      regen.getByRole("button", { name: "Regenerate token" }).click(),
+    ]);
+    const sent = JSON.parse(res.request().postData() ?? "{}");
+    await dialog.waitFor();
+    const renewed = await field.inputValue();
+    s.secrets.push(renewed);
+    await dialog.getByRole("button", { name: "Done" }).click();
+    await dialog.waitFor({ state: "detached" });
+    const back = await focusSettles(page, onButton("Regenerate", "CMS sync"));
+    const got = { status: res.status(), sent: sent.gracePeriodSeconds, renewed: (await api("GET", "/v2/sites", renewed)).status, previous: (await api("GET", "/v2/sites", previous)).status, back };
+    check(`grace period ${choice}: the API takes ${graceSeconds[choice]} s, the new secret works, the previous one ${graceSeconds[choice] ? "still works" : "is refused"}, Done returns the focus to the row's Regenerate`,
+      got.status === 200 && got.sent === graceSeconds[choice] && got.renewed === 200 && got.previous === (graceSeconds[choice] ? 200 : 401) &&
+      onButton("Regenerate", "CMS sync")(back) && renewed !== previous, JSON.stringify(got));
+    previous = renewed;
+  }
 
-  // Revoke: the next call is refused.
-  await page.getByRole("row", { name: /CMS sync/ }).getByRole("button", { name: "Revoke" }).click();
+  // Revoke, then Cancel: nothing changes. Revoke for real: the next call is refused.
+  await row().getByRole("button", { name: "Revoke" }).click();
   const conf = page.getByRole("alertdialog", { name: "Revoke API token?" });
   await conf.waitFor();
   await axe(s, "revoke confirmation");
+  await conf.getByRole("button", { name: "Cancel" }).click();
+  await conf.waitFor({ state: "detached" });
+  const kept = await focusSettles(page, onButton("Revoke", "CMS sync"));
+  check("Revoke then Cancel: the token keeps working, focus back on its Revoke", onButton("Revoke", "CMS sync")(kept) &&
+    (await api("GET", "/v2/sites", previous)).status === 200, JSON.stringify(kept));
+  await row().getByRole("button", { name: "Revoke" }).click();
   await conf.getByRole("button", { name: "Revoke token" }).click();
-  await page.getByRole("row", { name: /CMS sync/ }).waitFor({ state: "detached" });
-  const after = await api("GET", "/v2/sites", renewed);
+  await row().waitFor({ state: "detached" });
+  const after = await api("GET", "/v2/sites", previous);
   check("after revoking, the token is refused: 401", after.status === 401, after.text);
-  check("and so is its previous secret", (await api("GET", "/v2/sites", secret)).status === 401);
+  const statuses = await Promise.all(s.secrets.map(async (x) => (await api("GET", "/v2/sites", x)).status));
+  check("and so are its previous secrets, grace periods or not", statuses.every((x) => x === 401), statuses.join(","));
 
   // The audit log shows it all.
   await page.goto(`${consoleUrl}#/workspaces/${stack.workspaceId}/audit-log`);
@@ -210,6 +357,30 @@ await test("admin generates, uses, regenerates and revokes a site token", async 
   check("the audit log shows the token generated, regenerated and revoked", true);
   await axe(s, "audit log");
   await shot(page, "audit-log");
+  await scrollRegionWorks(s, "Events table");
+  // Enough events for two pages, made through the API.
+  for (let i = 0; i < 26; i++) {
+    const made = await api("POST", `/v2/sites/${stack.siteId}/tokens`, null, { name: `Batch ${i}`, permissions: { forms: "read" } });
+    if (made.status !== 201) throw new Error(`batch token: ${made.text}`);
+    await api("DELETE", `/v2/sites/${stack.siteId}/tokens/${made.json.apiToken.id}`);
+  }
+  await page.reload();
+  await page.getByRole("row", { name: /Token revoked/ }).first().waitFor();
+  const onEvents = () => focusSettles(page, (f) => f.tag === "h2" && f.text === "Events");
+  const announced = (re) => page.waitForFunction((src) => new RegExp(src).test(document.getElementById("live-polite")?.textContent ?? ""), re.source, { timeout: 5000 }).then(() => true, () => false);
+  await page.getByLabel("Event type").selectOption("api_token");
+  await role(page, "button", "Apply filters").click();
+  let at = await onEvents();
+  check("Apply filters: focus on the Events heading, the count announced", at.text === "Events" && at.tag === "h2" && await announced(/^Showing events 1–50 of \d+\.$/) &&
+    page.url().includes("eventType=api_token"), JSON.stringify(at));
+  await role(page, "button", "Next page").click();
+  at = await onEvents();
+  check("Next page: focus on the Events heading, the count announced", at.text === "Events" && await announced(/^Showing events 51–\d+ of \d+\.$/), JSON.stringify(at));
+  await page.getByLabel("Event type").selectOption("workspace_membership");
+  await role(page, "button", "Apply filters").click();
+  await onEvents();
+  await page.getByRole("row", { name: /Invitation accepted \(first sign-in\)/ }).first().waitFor();
+  check("the admin's first sign-in shows as Invitation accepted", true);
 
   // A workspace on the free plan explains why there are no workspace tokens.
   await page.goto(`${consoleUrl}#/workspaces/${stack.freeWorkspaceId}/api-access`);
@@ -219,6 +390,108 @@ await test("admin generates, uses, regenerates and revokes a site token", async 
   await axe(s, "free workspace API access");
   await shot(page, "free-workspace");
   await finish(s, "admin");
+});
+
+await test("keyboard alone: Regenerate and Revoke, Escape closes their dialogs, a row's error shows beside it", async () => {
+  const made = await api("POST", `/v2/sites/${stack.siteId}/tokens`, null, { name: "Keyboard token", permissions: { pages: "read" } });
+  const stale = await api("POST", `/v2/sites/${stack.siteId}/tokens`, null, { name: "Stale token", permissions: { pages: "read" } });
+  if (made.status !== 201 || stale.status !== 201) throw new Error(`seeding tokens: ${made.text} ${stale.text}`);
+  const s = await session(stack.adminEmail, siteHash);
+  const { page } = s;
+  await page.getByRole("row", { name: /Keyboard token/ }).waitFor();
+  await page.locator("main h1").focus();
+  const kb = (label) => onButton(label, "Keyboard token");
+  check("Tab reaches the row's Regenerate", await tabTo(page, kb("Regenerate")));
+  await page.keyboard.press("Enter");
+  const regen = page.getByRole("dialog", { name: "Regenerate API token" });
+  await regen.waitFor();
+  check("the Regenerate dialog has the focus", await regen.evaluate((d) => d.contains(document.activeElement)));
+  await page.keyboard.press("Escape");
+  await regen.waitFor({ state: "detached" });
+  let f = await focusSettles(page, kb("Regenerate"));
+  check("Escape closes it, focus back on the row's Regenerate", kb("Regenerate")(f), JSON.stringify(f));
+  await page.keyboard.press("Enter");
+  await regen.waitFor();
+  await page.keyboard.press("ArrowDown");
+  check("an arrow key chooses 1 hour", await regen.getByRole("radio", { name: "1 hour" }).isChecked());
+  check("Tab reaches Regenerate token", await tabTo(page, (x) => x.text === "Regenerate token", 5));
+  await page.keyboard.press("Enter");
+  const dialog = page.getByRole("dialog", { name: dialogName });
+  await dialog.waitFor();
+  const secret = await dialog.getByRole("textbox", { name: "API token" }).inputValue();
+  s.secrets.push(secret);
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  f = await focusSettles(page, kb("Regenerate"));
+  check("Escape closes the new token's dialog: focus back on the row's Regenerate, the secret gone", kb("Regenerate")(f) && await secretGone(page, secret), JSON.stringify(f));
+  await page.keyboard.press("Tab");
+  f = await focused(page);
+  check("Tab goes on to the row's Revoke", kb("Revoke")(f), JSON.stringify(f));
+  await page.keyboard.press("Enter");
+  const conf = page.getByRole("alertdialog", { name: "Revoke API token?" });
+  await conf.waitFor();
+  check("the confirmation opens on Cancel", (await focused(page)).text === "Cancel");
+  await page.keyboard.press("Escape");
+  await conf.waitFor({ state: "detached" });
+  f = await focusSettles(page, kb("Revoke"));
+  check("Escape cancels: focus back on the row's Revoke, the token still works", kb("Revoke")(f) && (await api("GET", "/v2/token/introspect", secret)).status === 200, JSON.stringify(f));
+  await page.keyboard.press("Enter");
+  await conf.waitFor();
+  check("Tab reaches Revoke token", await tabTo(page, (x) => x.text === "Revoke token", 3));
+  await page.keyboard.press("Enter");
+  await page.getByRole("row", { name: /Keyboard token/ }).waitFor({ state: "detached" });
+  f = await focusSettles(page, (x) => x.tag === "h2" && x.text === "API tokens");
+  check("revoked with the keyboard: refused, focus on the API tokens heading", f.text === "API tokens" && (await api("GET", "/v2/token/introspect", secret)).status === 401, JSON.stringify(f));
+
+  // Stale token is revoked elsewhere while the page lists it: its Regenerate fails beside its row.
+  const staleId = stale.json.apiToken.id;
+  check("Stale token revoked through the API", (await api("DELETE", `/v2/sites/${stack.siteId}/tokens/${staleId}`)).status === 204);
+  s.expect(404, `/v2/sites/${stack.siteId}/tokens/${staleId}`);
+  await page.getByRole("row", { name: /Stale token/ }).getByRole("button", { name: "Regenerate" }).click();
+  await regen.waitFor();
+  await regen.getByRole("button", { name: "Regenerate token" }).click();
+  await regen.waitFor({ state: "detached" });
+  check("a failed Regenerate: the error beside the row's actions, named by its buttons, announced", await rowErrorShown(page, /Stale token/, "Regenerate", "Not found"));
+  f = await focusSettles(page, onButton("Regenerate", "Stale token"));
+  check("the focus stays on that row's Regenerate", onButton("Regenerate", "Stale token")(f), JSON.stringify(f));
+  await axe(s, "site API access with a row's error");
+  await finish(s, "keyboard");
+});
+
+await test("workspace tokens on the enterprise workspace, and the form's errors", async () => {
+  const s = await session(stack.adminEmail, `#/workspaces/${stack.workspaceId}/api-access`);
+  const { page } = s;
+  await role(page, "heading", "API access").waitFor();
+  await role(page, "button", "Generate API token").click();
+  await role(page, "textbox", "Name").fill("Activity export");
+  await role(page, "button", "Generate token").click();
+  await page.getByRole("alert").filter({ hasText: "Choose at least one permission." }).waitFor();
+  const state = await page.getByRole("group", { name: "Permissions", exact: true }).evaluate((el) => ({
+    invalid: el.getAttribute("aria-invalid"),
+    described: (el.getAttribute("aria-describedby") ?? "").split(" ").map((id) => document.getElementById(id)?.textContent ?? "").join(" "),
+    focused: el === document.activeElement,
+  }));
+  check("no permission chosen: the error is announced, tied to the Permissions fieldset, which has the focus",
+    state.invalid === "true" && state.described.includes("Choose at least one permission.") && state.focused, JSON.stringify(state));
+  const live = await liveRegions(page);
+  check("every live region, the form's alert included, is in the accessibility tree", live.every((r) => r.shown), JSON.stringify(live));
+  await axe(s, "generate form with an error");
+  await group(page, "Workspace activity").getByRole("radio", { name: "Read-only" }).check();
+  await role(page, "button", "Generate token").click();
+  const dialog = page.getByRole("dialog", { name: dialogName });
+  await dialog.waitFor();
+  const secret = await dialog.getByRole("textbox", { name: "API token" }).inputValue();
+  s.secrets.push(secret);
+  await dialog.getByRole("button", { name: "Done" }).click();
+  await dialog.waitFor({ state: "detached" });
+  const audit = await api("GET", `/v2/workspaces/${stack.workspaceId}/audit_logs`, secret);
+  check("a workspace token (tsw_) reads the workspace's audit log", secret.startsWith("tsw_") && audit.status === 200, audit.text.slice(0, 200));
+  const row = page.getByRole("row", { name: /Activity export/ });
+  await row.getByRole("button", { name: "Revoke" }).click();
+  await page.getByRole("alertdialog", { name: "Revoke API token?" }).getByRole("button", { name: "Revoke token" }).click();
+  await row.waitFor({ state: "detached" });
+  check("the workspace token revoked: refused", (await api("GET", `/v2/workspaces/${stack.workspaceId}/audit_logs`, secret)).status === 401);
+  await finish(s, "workspace tokens");
 });
 
 await test("time to the token list", async () => {
@@ -248,13 +521,18 @@ await test("a member sees no Generate button where they may not mint", async () 
   check("member: no Generate API token button on the site", (await role(page, "button", "Generate API token").count()) === 0);
   await axe(s, "site API access, member");
   await shot(page, "member");
+  await page.goto(`${consoleUrl}#/workspaces/${stack.workspaceId}/api-access`);
+  await role(page, "heading", "API access").waitFor();
+  await page.getByText(/Only workspace admins can view and generate workspace API tokens/).waitFor();
+  check("member: the workspace's API access says why there is none", (await role(page, "button", "Generate API token").count()) === 0);
+  await axe(s, "workspace API access, member");
   await page.goto(`${consoleUrl}#/workspaces/${stack.workspaceId}/audit-log`);
   await role(page, "heading", "Audit log").waitFor();
   check("member: the audit log explains it is for admins", await page.getByText(/Only workspace admins can read the audit log/).isVisible());
   await finish(s, "member");
 });
 
-await test("members and home page", async () => {
+await test("members: add, change role, remove, and their errors; home page", async () => {
   const s = await session(stack.adminEmail, "#/");
   const { page } = s;
   await role(page, "heading", "Workspaces and sites").waitFor();
@@ -262,11 +540,67 @@ await test("members and home page", async () => {
   await shot(page, "home");
   await page.goto(`${consoleUrl}#/workspaces/${stack.workspaceId}/members`);
   await role(page, "heading", "Members").waitFor();
-  await page.getByRole("row", { name: new RegExp(stack.memberEmail) }).waitFor();
+  await page.getByRole("row", { name: new RegExp(esc(stack.memberEmail)) }).waitFor();
   check("members page lists the member", true);
   await axe(s, "members");
   await shot(page, "members");
+  await scrollRegionWorks(s, "Members table");
+
+  // The only admin cannot step down: the 409 shows beside their row.
+  s.expect(409, `/v2/workspaces/${stack.workspaceId}/members`);
+  const me = new RegExp(esc(stack.adminEmail));
+  await page.getByRole("row", { name: me }).getByRole("button", { name: "Make member" }).click();
+  await page.getByRole("alertdialog", { name: "Stop being an admin?" }).getByRole("button", { name: "Make me a member" }).click();
+  check("the last admin stepping down: the 409 beside the row's actions, named by its buttons, announced",
+    await rowErrorShown(page, me, "Make member", "A workspace keeps at least one admin"));
+  await axe(s, "members with a row's error");
+
+  const newcomer = "arthur.dent@example.com";
+  const newRow = () => page.getByRole("row", { name: new RegExp(esc(newcomer)) });
+  await role(page, "textbox", "Email").fill(newcomer);
+  await role(page, "button", "Add member").click();
+  await newRow().waitFor();
+  check("a member added, invited until they sign in", (await cells(page, newcomer))?.Role === "Member" && (await cells(page, newcomer))?.Status.startsWith("Invited"));
+  await role(page, "textbox", "Email").fill(newcomer);
+  await role(page, "button", "Add member").click();
+  await page.getByRole("alert").filter({ hasText: "This email is already a member" }).waitFor();
+  const email = await role(page, "textbox", "Email").evaluate((el) => ({
+    invalid: el.getAttribute("aria-invalid"),
+    described: (el.getAttribute("aria-describedby") ?? "").split(" ").map((id) => document.getElementById(id)?.textContent ?? "").join(" "),
+    focused: el === document.activeElement,
+  }));
+  check("the same email twice: the 409 message beside the Email field, tied to it, which has the focus",
+    email.invalid === "true" && email.described.includes("This email is already a member") && email.focused, JSON.stringify(email));
+  await axe(s, "add member with an error");
+
+  await newRow().getByRole("button", { name: "Make admin" }).click();
+  let f = await focusSettles(page, onButton("Make member", newcomer));
+  check("Make admin: an admin now, the focus on the same row's Make member", onButton("Make member", newcomer)(f) && (await cells(page, newcomer))?.Role === "Admin", JSON.stringify(f));
+  await page.keyboard.press("Enter");
+  f = await focusSettles(page, onButton("Make admin", newcomer));
+  check("Make member: a member again, the focus on the same row's Make admin", onButton("Make admin", newcomer)(f) && (await cells(page, newcomer))?.Role === "Member", JSON.stringify(f));
+  await newRow().getByRole("button", { name: "Remove" }).click();
+  await page.getByRole("alertdialog", { name: "Remove member?" }).getByRole("button", { name: "Remove", exact: true }).click();
+  await newRow().waitFor({ state: "detached" });
+  const members = await api("GET", `/v2/workspaces/${stack.workspaceId}/members`);
+  check("removed", !members.text.includes(newcomer) && members.status === 200, members.text);
   await finish(s, "people");
+});
+
+await test("signing out ends the session", async () => {
+  const s = await session(stack.adminEmail, "#/");
+  const { page } = s;
+  await role(page, "heading", "Workspaces and sites").waitFor();
+  const idToken = await page.evaluate(() => Object.entries(sessionStorage).filter(([k]) => k.startsWith("oidc.user:")).map(([, v]) => JSON.parse(v).id_token).join(""));
+  check("signed in: the user's ID token is in sessionStorage", idToken.split(".").length === 3);
+  await role(page, "button", "Sign out").click();
+  await role(page, "heading", "Sign in to tokensmith").waitFor();
+  const left = await page.evaluate(() => JSON.stringify({ ...sessionStorage }));
+  check("signed out: sessionStorage holds no user token", !left.includes(idToken) && !left.includes("oidc.user:"), left.slice(0, 300));
+  await page.reload();
+  await role(page, "heading", "Sign in to tokensmith").waitFor();
+  check("a reload shows the sign-in page", (await role(page, "button", "Sign out").count()) === 0 && (await role(page, "button", "Sign in").count()) === 1);
+  await finish(s, "sign-out");
 });
 
 await browser.close();

@@ -35,6 +35,47 @@ export function replace(el: Element, ...children: (Child | Child[])[]): void {
   append(el, children);
 }
 
+/**
+ * redraw is replace for a list that has the focus: the element with the same data-focus-key in the new children
+ * (the same row's button, even if its label changed) gets the focus back, so it never falls to the page's body.
+ */
+export function redraw(el: Element, ...children: (Child | Child[])[]): void {
+  const active = document.activeElement;
+  const key = active instanceof HTMLElement && el.contains(active) ? active.dataset.focusKey : undefined;
+  replace(el, ...children);
+  if (key) focusKey(key);
+}
+
+/** focusKey focuses the element with data-focus-key key; it returns it, or null if there is none. */
+export function focusKey(key: string): HTMLElement | null {
+  const el = document.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(key)}"]`);
+  el?.focus();
+  return el;
+}
+
+/**
+ * scrollRegion wraps a wide table in a region that scrolls sideways on a narrow screen and that the keyboard can
+ * reach (Tab to it, then the arrow keys scroll it). label names the region; it must differ from the section's.
+ */
+export function scrollRegion(label: string, table: HTMLTableElement): HTMLDivElement {
+  return h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": label }, table);
+}
+
+const pending: Record<string, ReturnType<typeof setTimeout>> = {};
+/**
+ * announce says message through the page's live regions, which index.html holds from the first load so that
+ * screen readers track them. urgent uses the assertive one. The region is emptied first, so that the same
+ * message said twice is heard twice.
+ */
+export function announce(message: string, urgent = false): void {
+  const id = urgent ? "live-assertive" : "live-polite";
+  const el = document.getElementById(id);
+  if (!el) return;
+  el.textContent = "";
+  clearTimeout(pending[id]);
+  pending[id] = setTimeout(() => { el.textContent = message; }, 100);
+}
+
 let seq = 0;
 /** uid returns an id unique within the page, for label and aria wiring. */
 export function uid(prefix: string): string {

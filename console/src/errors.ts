@@ -1,6 +1,6 @@
 // Showing API errors where they belong: field errors beside their field (aria-describedby), others in an alert.
 import { ApiError, SessionEnded } from "./api";
-import { h, replace, uid } from "./dom";
+import { announce, h, replace, uid } from "./dom";
 
 /** Alert is a live region for errors that belong to no field. It exists before anything is put in it. */
 export class Alert {
@@ -58,6 +58,8 @@ export function describe(err: unknown): string {
 export class FieldErrors {
   private readonly slots = new Map<string, { control: HTMLElement; msg: HTMLElement }>();
   private readonly shown: HTMLElement[] = [];
+  /** messages are the field messages shown, in order, for the alert's summary. */
+  readonly messages: string[] = [];
 
   constructor(private readonly alert: Alert) {}
 
@@ -77,6 +79,7 @@ export class FieldErrors {
       else control.removeAttribute("aria-describedby");
     }
     this.shown.length = 0;
+    this.messages.length = 0;
     this.alert.clear();
   }
 
@@ -89,27 +92,66 @@ export class FieldErrors {
     const ids = (slot.control.getAttribute("aria-describedby") ?? "").split(" ").filter(Boolean);
     if (!ids.includes(slot.msg.id)) slot.control.setAttribute("aria-describedby", [...ids, slot.msg.id].join(" "));
     this.shown.push(slot.control);
+    this.messages.push(message);
     return true;
   }
 
-  /** show displays err: its field details beside their fields, the rest in the alert; focus goes to the first. */
+  /**
+   * show displays err: its field details beside their fields, the rest in the alert, which also repeats the
+   * field messages so that they are announced; focus goes to the first field in error.
+   */
   show(err: unknown): void {
     this.clear();
     const unplaced: string[] = [];
     if (err instanceof ApiError && err.details.length) {
       for (const d of err.details) if (!this.set(d.field, d.message)) unplaced.push(`${d.field}: ${d.message}`);
-      if (unplaced.length) this.alert.show(`${describe(err)} ${unplaced.join(" ")}`);
+      this.alert.show([describe(err), ...this.messages, ...unplaced].join(" "));
     } else {
       this.alert.show(describe(err));
     }
     this.focusFirst();
   }
 
+  /** summarize shows lead and every field message in the alert, and moves the focus to the first field in error. */
+  summarize(lead: string): void {
+    this.alert.show(`${lead} ${this.messages.join(" ")}`.trim());
+    this.focusFirst();
+  }
+
+  /** focusFirst focuses the first field in error: the control itself if it takes the focus, else its checked or first input. */
   focusFirst(): void {
     const first = this.shown[0];
     if (first) {
-      const target = first.matches("input, select, textarea") ? first : first.querySelector<HTMLElement>("input:checked, input");
+      const target = first.matches("input, select, textarea, [tabindex]") ? first : first.querySelector<HTMLElement>("input:checked, input");
       (target ?? first).focus();
     }
   }
+}
+
+/** rowErrorId is the id of the message beside the actions of the row whose thing has id rowId. */
+export const rowErrorId = (rowId: string): string => `row-error-${rowId}`;
+
+/** rowError is the message slot beside a row's actions; the row's buttons name it in aria-describedby. */
+export function rowError(rowId: string): HTMLParagraphElement {
+  return h("p", { id: rowErrorId(rowId), class: "row-error" });
+}
+
+/**
+ * showRowError puts err beside the actions of the row that caused it and announces it at once. If the row is no
+ * longer listed, the page's alert takes it.
+ */
+export function showRowError(rowId: string, err: unknown, fallback: Alert): void {
+  const message = describe(err);
+  const el = document.getElementById(rowErrorId(rowId));
+  if (!el) {
+    fallback.show(message);
+    return;
+  }
+  el.textContent = message;
+  announce(message, true);
+}
+
+/** clearRowErrors empties every row's message. */
+export function clearRowErrors(): void {
+  for (const el of document.querySelectorAll(".row-error")) el.textContent = "";
 }

@@ -1,9 +1,11 @@
 // Unit tests of the console's pure parts, run by Node's test runner (npm test).
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import { toApiError, type ApiToken } from "../src/api";
 import { parseConfig } from "../src/config";
-import { localMidnight, parseFilters, toQuery } from "../src/pages/audit";
+import { eventName, eventTypes, localMidnight, parseFilters, subTypes, toQuery } from "../src/pages/audit";
 import { unusedScopes, usedPermissions } from "../src/pages/tokens";
 import { daysUntil } from "../src/dom";
 import { describePermissions, levelNames, siteApis, workspaceApis } from "../src/permissions";
@@ -99,4 +101,20 @@ test("daysUntil counts a part of a day as one, and the past as negative", () => 
   assert.equal(daysUntil(at(10 * day), now), 10);
   assert.equal(daysUntil(at(3600 * 1000), now), 1);
   assert.equal(daysUntil(at(-1000), now), -1);
+});
+
+// goConstants reads the string constants named prefix* from a Go source of the service (npm test runs in console/).
+function goConstants(file: string, prefix: string): string[] {
+  const src = readFileSync(path.join(process.cwd(), "..", file), "utf8");
+  return [...src.matchAll(new RegExp(`^\\s*${prefix}\\w*\\s*=\\s*"([a-z_]+)"`, "gm"))].map((m) => m[1] ?? "");
+}
+
+test("the audit log names every event subtype and type the service records", () => {
+  const subs = goConstants("internal/audit/audit.go", "Sub");
+  assert.ok(subs.includes("invitation_accepted"), `subtypes read from internal/audit: ${subs.join(", ")}`);
+  assert.deepEqual(Object.keys(subTypes).sort(), [...subs].sort());
+  for (const sub of subs) assert.notEqual(eventName({ eventType: "x", eventSubType: sub }), `x ${sub}`, sub);
+  assert.equal(eventName({ eventType: "workspace_membership", eventSubType: "invitation_accepted" }), "Invitation accepted (first sign-in)");
+  const types = goConstants("internal/audit/audit.go", "Type");
+  assert.deepEqual(eventTypes.map((e) => e.value).filter(Boolean).sort(), [...types].sort());
 });

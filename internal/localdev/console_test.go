@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,13 +22,14 @@ import (
 )
 
 // browserTimeout bounds the whole browser run.
-const browserTimeout = 5 * time.Minute
+const browserTimeout = 8 * time.Minute
 
 // TestConsoleInBrowser runs the console's end-to-end tests (console/e2e.mjs)
 // in Chromium against this stack: sign-in through the local issuer's page,
-// the token flows and their effect on the data API, the audit log, the
-// member's and the free workspace's views, axe-core on every page, and no
-// secret left in the page's storage. It needs Chromium (/usr/bin/chromium,
+// the token flows and their effect on the data API, the audit log, members,
+// the member's and the free workspace's views, axe-core on every page, and no
+// secret left in the page's storage. The stack's clock is shifted back while
+// a site token is seeded, so that the list has one expiring within 30 days. It needs Chromium (/usr/bin/chromium,
 // or CHROMIUM) and console/node_modules (npm ci), as `make test` and CI
 // provide; without them it fails rather than pass untested. -short skips
 // it. CONSOLE_SHOTS=dir (relative to the repository) saves screenshots of
@@ -51,7 +53,16 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("console/node_modules is not installed (make test runs npm ci): %v", err)
 	}
 
-	e := newEnv(t)
+	// The stack runs on real time, shifted while the test seeds a token
+	// generated long ago: its expiry is near enough for the list to flag it.
+	clk := &shiftedClock{}
+	e := newEnvWith(t, -1, clk.Now)
+	clk.Shift(-(365 - expiringInDays) * 24 * time.Hour)
+	old := e.do("POST", "/v2/sites/"+e.demo.SiteID+"/tokens", e.demo.AdminToken, `{"name":"Old integration","permissions":{"forms":"read"}}`)
+	clk.Shift(0)
+	if old.status != http.StatusCreated {
+		t.Fatalf("seeding an old token: %d %s", old.status, old.raw)
+	}
 	ctx := context.Background()
 	free, err := e.stack.Directory.CreateWorkspace(ctx, "magrathea", "Magrathea", tokensmith.PlanFree)
 	if err != nil {
@@ -63,6 +74,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	cfg := map[string]any{
 		"baseUrl": e.url, "siteId": e.demo.SiteID, "workspaceId": e.demo.WorkspaceID, "freeWorkspaceId": free.ID,
 		"adminEmail": localdev.DemoAdminEmail, "memberEmail": localdev.DemoMemberEmail,
+		"adminToken": e.demo.AdminToken, "expiringToken": "Old integration", "expiringInDays": expiringInDays,
 	}
 	b, _ := json.Marshal(cfg)
 	stackFile := filepath.Join(t.TempDir(), "stack.json")
@@ -101,6 +113,28 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("console/e2e.mjs: %v", err)
 	}
+}
+
+// expiringInDays is how soon the token TestConsoleInBrowser seeds expires.
+const expiringInDays = 25
+
+// shiftedClock is real time moved by a shift the test sets.
+type shiftedClock struct {
+	mu    sync.Mutex
+	shift time.Duration
+}
+
+func (c *shiftedClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.shift)
+}
+
+// Shift sets how far the clock is from real time.
+func (c *shiftedClock) Shift(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.shift = d
 }
 
 // writeConsoleMetrics keeps the browser run's measurements for cmd/bench

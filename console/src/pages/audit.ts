@@ -1,7 +1,7 @@
 // Audit log: the workspace's events, newest first, filtered by event type and dates, a page at a time.
 import type { AuditEvent, AuditQuery } from "../api";
 import { section, type Ctx, type Frame } from "../app";
-import { h, replace, time, uid } from "../dom";
+import { announce, h, replace, scrollRegion, time, uid } from "../dom";
 import { Alert, FieldErrors } from "../errors";
 import { apiName } from "../permissions";
 
@@ -15,7 +15,8 @@ export const eventTypes: readonly { value: string; label: string }[] = [
   { value: "workspace_setting", label: "Workspace settings" },
 ];
 
-const subTypes: Record<string, string> = {
+/** subTypes names every event subtype the service records (internal/audit), as people read it. */
+export const subTypes: Readonly<Record<string, string>> = {
   token_created: "Token generated",
   token_regenerated: "Token regenerated",
   token_revoked: "Token revoked",
@@ -23,8 +24,18 @@ const subTypes: Record<string, string> = {
   user_added: "Person added",
   user_removed: "Person removed",
   user_role_updated: "Role changed",
+  invitation_accepted: "Invitation accepted (first sign-in)",
   setting_updated: "Setting changed",
 };
+
+/** eventName is the readable name of an event, or its raw type and subtype for one this page does not know. */
+export function eventName(e: Pick<AuditEvent, "eventType" | "eventSubType">): string {
+  return subTypes[e.eventSubType] ?? `${e.eventType} ${e.eventSubType}`;
+}
+
+// focusResults is set when the person asked for other events (filters, a page): once they are drawn, the focus
+// goes to the Events heading and their count is announced, rather than to the top of the page.
+let focusResults = false;
 
 /** Filters are the page's state, kept in the route's query (dates as YYYY-MM-DD in the person's time zone). */
 export interface Filters { eventType: string; from: string; to: string; offset: number }
@@ -40,6 +51,14 @@ export function parseFilters(query: string): Filters {
     to: date(q.get("to")),
     offset: Number.isInteger(offset) && offset > 0 ? offset : 0,
   };
+}
+
+/** goTo shows the events f selects, keeping the focus on the results. */
+function goTo(ctx: Ctx, wsId: string, f: Filters): void {
+  focusResults = true;
+  const next = filtersHash(wsId, f);
+  if (next === location.hash) ctx.rerender();
+  else location.hash = next;
 }
 
 function filtersHash(wsId: string, f: Filters): string {
@@ -90,7 +109,7 @@ export function renderAudit(ctx: Ctx, f: Frame, wsId: string, filters: Filters):
     from.el, to.el,
     h("div", { class: "actions" },
       h("button", { type: "submit", class: "button primary" }, "Apply filters"),
-      h("button", { type: "button", class: "button", onclick: () => { location.hash = filtersHash(wsId, { eventType: "", from: "", to: "", offset: 0 }); } }, "Clear filters")));
+      h("button", { type: "button", class: "button", onclick: () => goTo(ctx, wsId, { eventType: "", from: "", to: "", offset: 0 }) }, "Clear filters")));
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     errors.clear();
@@ -100,43 +119,53 @@ export function renderAudit(ctx: Ctx, f: Frame, wsId: string, filters: Filters):
       errors.focusFirst();
       return;
     }
-    location.hash = filtersHash(wsId, next);
+    goTo(ctx, wsId, next);
   });
 
   const results = h("div", { class: "list-body" }, h("p", { class: "loading" }, "Loading events…"));
-  f.main.append(form, section("Events", results));
+  const events = section("Events", results);
+  f.main.append(form, events);
+  const focusHere = focusResults;
+  focusResults = false;
 
   void (async () => {
     try {
       const page = await ctx.api.auditLogs(wsId, toQuery(filters));
-      draw(page.items, page.pagination);
+      const summary = draw(page.items, page.pagination);
+      if (focusHere) {
+        events.querySelector<HTMLElement>("h2")?.focus();
+        announce(summary);
+      }
     } catch (err) {
       replace(results);
       errors.show(err);
     }
   })();
 
-  function draw(items: AuditEvent[], p: { limit: number; offset: number; total: number }): void {
+  /** draw shows a page of events and returns what it shows, in a sentence. */
+  function draw(items: AuditEvent[], p: { limit: number; offset: number; total: number }): string {
     if (!items.length) {
-      replace(results, h("p", {}, p.total && p.offset ? "No more events." : "No events match these filters."), pager(p, 0));
-      return;
+      const none = p.total && p.offset ? "No more events." : "No events match these filters.";
+      replace(results, h("p", {}, none), pager(p, 0));
+      return none;
     }
     replace(results,
-      h("div", { class: "table-wrap" }, h("table", {},
+      scrollRegion("Events table", h("table", {},
         h("caption", { class: "visually-hidden" }, "Events, newest first"),
         h("thead", {}, h("tr", {}, ["Time", "Event", "By", "Details"].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, items.map((e) => h("tr", {},
           h("td", {}, time(e.timestamp)),
-          h("th", { scope: "row" }, subTypes[e.eventSubType] ?? `${e.eventType} ${e.eventSubType}`),
+          h("th", { scope: "row" }, eventName(e)),
           h("td", {}, actorText(e)),
           h("td", {}, details(e))))))),
       pager(p, items.length));
+    return `Showing events ${p.offset + 1}–${p.offset + items.length} of ${p.total}.`;
   }
 
   function pager(p: { limit: number; offset: number; total: number }, shown: number): HTMLElement {
     const first = shown ? p.offset + 1 : 0;
     const last = p.offset + shown;
-    const go = (offset: number) => { location.hash = filtersHash(wsId, { ...filters, offset: Math.max(0, offset) }); };
+    const go = (offset: number) => goTo(ctx, wsId, { ...filters, offset: Math.max(0, offset) });
     return h("nav", { "aria-label": "Pages of events", class: "pager" },
       h("p", {}, shown ? `Events ${first}–${last} of ${p.total}` : `${p.total} events`),
       h("button", { type: "button", class: "button", disabled: p.offset <= 0, onclick: () => go(p.offset - pageSize) }, "Previous page"),

@@ -1,9 +1,9 @@
 // Members: a workspace's members and a site's administrators (API.md section 10).
-import type { Member } from "../api";
+import { ApiError, type Member } from "../api";
 import { section, type Ctx, type Frame } from "../app";
 import { confirm } from "../dialogs";
-import { h, replace, time, uid } from "../dom";
-import { Alert, FieldErrors, describe } from "../errors";
+import { h, redraw, replace, scrollRegion, time, uid } from "../dom";
+import { Alert, FieldErrors, clearRowErrors, describe, rowError, rowErrorId, showRowError } from "../errors";
 
 export interface MemberOwner {
   kind: "workspace" | "site";
@@ -41,11 +41,12 @@ export function renderMembers(ctx: Ctx, f: Frame, owner: MemberOwner): void {
 
   function draw(): void {
     if (!members.length) {
-      replace(listBody, h("p", {}, isWs ? "No members." : "This site has no site administrators. Workspace admins can manage its tokens."));
+      redraw(listBody, h("p", {}, isWs ? "No members." : "This site has no site administrators. Workspace admins can manage its tokens."));
       return;
     }
     const cols = isWs ? ["Email", "Role", "Status", "Added", "Added by", "Actions"] : ["Email", "Status", "Added", "Added by", "Actions"];
-    replace(listBody, h("div", { class: "table-wrap" }, h("table", {},
+    // redraw keeps the focus on the same row's button, whose label may have changed ("Make admin" to "Make member").
+    redraw(listBody, scrollRegion(`${title} table`, h("table", {},
       h("caption", { class: "visually-hidden" }, title),
       h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, members.map(row)))));
@@ -54,17 +55,18 @@ export function renderMembers(ctx: Ctx, f: Frame, owner: MemberOwner): void {
   function row(m: Member): HTMLTableRowElement {
     const nameId = `member-${m.id}`;
     const actions = h("td", { class: "row-actions" });
+    const describedBy = `${nameId} ${rowErrorId(m.id)}`;
     if (owner.setRole) {
       const to = m.role === "admin" ? "member" : "admin";
       actions.append(h("button", {
-        type: "button", class: "button small", "aria-describedby": nameId, "data-focus-key": `role-${m.id}`,
+        type: "button", class: "button small", "aria-describedby": describedBy, "data-focus-key": `role-${m.id}`,
         onclick: () => void setRole(m, to),
       }, to === "admin" ? "Make admin" : "Make member"));
     }
     actions.append(h("button", {
-      type: "button", class: "button small danger", "aria-describedby": nameId, "data-focus-key": `remove-${m.id}`,
+      type: "button", class: "button small danger", "aria-describedby": describedBy, "data-focus-key": `remove-${m.id}`,
       onclick: () => void remove(m),
-    }, "Remove"));
+    }, "Remove"), rowError(m.id));
     return h("tr", {},
       h("th", { scope: "row", id: nameId }, m.email, isMe(m) ? h("span", { class: "muted" }, " (you)") : null),
       isWs ? h("td", {}, roleNames[m.role] ?? m.role) : null,
@@ -89,14 +91,16 @@ export function renderMembers(ctx: Ctx, f: Frame, owner: MemberOwner): void {
     }
     f.alert.clear();
     f.status.clear();
+    clearRowErrors();
     try {
       await owner.setRole(m.id, role);
-      await refresh();
-      f.status.show(`${m.email} is now ${role === "admin" ? "an admin" : "a member"}.`);
-      await afterOwnChange(m);
     } catch (err) {
-      f.alert.show(describe(err));
+      showRowError(m.id, err, f.alert);
+      return;
     }
+    await refresh();
+    f.status.show(`${m.email} is now ${role === "admin" ? "an admin" : "a member"}.`);
+    await afterOwnChange(m);
   }
 
   async function remove(m: Member): Promise<void> {
@@ -111,15 +115,17 @@ export function renderMembers(ctx: Ctx, f: Frame, owner: MemberOwner): void {
     if (!ok) return;
     f.alert.clear();
     f.status.clear();
+    clearRowErrors();
     try {
       await owner.remove(m.id);
-      await refresh();
-      heading()?.focus();
-      f.status.show(`${m.email} removed.`);
-      await afterOwnChange(m);
     } catch (err) {
-      f.alert.show(describe(err));
+      showRowError(m.id, err, f.alert);
+      return;
     }
+    await refresh();
+    heading()?.focus();
+    f.status.show(`${m.email} removed.`);
+    await afterOwnChange(m);
   }
 
   f.main.append(listSection, section(isWs ? "Add member" : "Add site administrator", addForm(owner, async (m) => {
@@ -166,8 +172,7 @@ function addForm(owner: MemberOwner, done: (m: Member) => Promise<void>): HTMLFo
     const value = email.value.trim();
     if (!value || !value.includes("@")) {
       errors.set("email", "Enter an email address, such as name@example.com.");
-      alert.show("Nobody was added: correct the fields marked below.");
-      errors.focusFirst();
+      errors.summarize("Nobody was added:");
       return;
     }
     const role = (roleGroup?.querySelector<HTMLInputElement>("input:checked")?.value ?? "admin") as "admin" | "member";
@@ -178,7 +183,14 @@ function addForm(owner: MemberOwner, done: (m: Member) => Promise<void>): HTMLFo
       await done(m);
       email.focus();
     } catch (err) {
-      errors.show(err);
+      if (err instanceof ApiError && err.code === "conflict") {
+        // Already a member: the email is what caused it, so the message goes beside the email field.
+        errors.clear();
+        errors.set("email", describe(err));
+        errors.summarize("Nobody was added:");
+      } else {
+        errors.show(err);
+      }
     } finally {
       submit.disabled = false;
     }

@@ -1,8 +1,8 @@
 // API access: the tokens of a site or a workspace, generating, regenerating and revoking them.
 import type { ApiToken, Level, NewToken, Permissions, TokenRequest } from "../api";
 import { newKey, section, type Frame } from "../app";
-import { h, replace, time, daysUntil, day, uid } from "../dom";
-import { Alert, FieldErrors, describe } from "../errors";
+import { h, redraw, replace, scrollRegion, time, daysUntil, day, uid } from "../dom";
+import { Alert, FieldErrors, clearRowErrors, describe, rowError, rowErrorId, showRowError } from "../errors";
 import { askGracePeriod, confirm, showSecret } from "../dialogs";
 import { type ApiScope, describePermissions, levelFromScopes, levelNames, scopeName } from "../permissions";
 
@@ -90,12 +90,12 @@ export function renderTokens(f: Frame, owner: TokenOwner): void {
     const count = h("p", { class: "muted" }, `${tokens.length} of ${maxTokens} active tokens.`,
       tokens.length >= maxTokens ? ` This ${owner.noun} has the most tokens allowed: revoke one before generating another.` : "");
     if (!tokens.length) {
-      replace(listBody, h("p", {}, `This ${owner.noun} has no API tokens yet.`), count);
+      redraw(listBody, h("p", {}, `This ${owner.noun} has no API tokens yet.`), count);
       return;
     }
     const rows = tokens.map((t) => tokenRow(t));
-    replace(listBody, count,
-      h("div", { class: "table-wrap" },
+    redraw(listBody, count,
+      scrollRegion("API tokens table",
         h("table", {},
           h("caption", { class: "visually-hidden" }, "API tokens, newest first"),
           h("thead", {}, h("tr", {}, ["Name", "Permissions", "Token", "Created", "Created by", "Last used", "Expires on", "Actions"].map((c) => h("th", { scope: "col" }, c)))),
@@ -122,16 +122,17 @@ export function renderTokens(f: Frame, owner: TokenOwner): void {
       expires.append(h("strong", { class: "badge warn" }, left < 0 ? "Expired" : left === 0 ? "Expires today unless used" : `Expires in ${left} day${left === 1 ? "" : "s"} unless used`));
     }
     const buttons = h("td", { class: "row-actions" });
+    const describedBy = `name-${t.id} ${rowErrorId(t.id)}`;
     if (owner.regenerate) {
       buttons.append(h("button", {
         type: "button", class: "button small", "data-focus-key": `regenerate-${t.id}`,
-        "aria-describedby": `name-${t.id}`, onclick: () => void regenerate(t),
+        "aria-describedby": describedBy, onclick: () => void regenerate(t),
       }, "Regenerate"));
     }
     buttons.append(h("button", {
       type: "button", class: "button small danger", "data-focus-key": `revoke-${t.id}`,
-      "aria-describedby": `name-${t.id}`, onclick: () => void revoke(t),
-    }, "Revoke"));
+      "aria-describedby": describedBy, onclick: () => void revoke(t),
+    }, "Revoke"), rowError(t.id));
     return h("tr", { class: expiring ? "expiring" : "" },
       h("th", { scope: "row", id: `name-${t.id}` }, t.name),
       perms,
@@ -145,18 +146,23 @@ export function renderTokens(f: Frame, owner: TokenOwner): void {
 
   async function regenerate(t: ApiToken): Promise<void> {
     if (!owner.regenerate) return;
+    // Focus returns to this row's Regenerate button whichever dialog closes, even after the list is redrawn.
     const grace = await askGracePeriod(t.name);
     if (grace === null) return;
     f.alert.clear();
     f.status.clear();
+    clearRowErrors();
+    let created: NewToken;
     try {
-      const created = await owner.regenerate(t.id, grace);
-      await refresh();
-      await showSecret(created.token, created.apiToken.name, listHeading);
-      f.status.show(grace ? `API token “${t.name}” regenerated. The previous secret keeps working for the grace period.` : `API token “${t.name}” regenerated. The previous secret no longer works.`);
+      created = await owner.regenerate(t.id, grace);
     } catch (err) {
-      f.alert.show(describe(err));
+      showRowError(t.id, err, f.alert);
+      return;
     }
+    const closed = showSecret(created.token, created.apiToken.name, listHeading);
+    await refresh();
+    await closed;
+    f.status.show(grace ? `API token “${t.name}” regenerated. The previous secret keeps working for the grace period.` : `API token “${t.name}” regenerated. The previous secret no longer works.`);
   }
 
   async function revoke(t: ApiToken): Promise<void> {
@@ -169,14 +175,16 @@ export function renderTokens(f: Frame, owner: TokenOwner): void {
     if (!ok) return;
     f.alert.clear();
     f.status.clear();
+    clearRowErrors();
     try {
       await owner.revoke(t.id);
-      await refresh();
-      listHeading()?.focus();
-      f.status.show(`API token “${t.name}” revoked.`);
     } catch (err) {
-      f.alert.show(describe(err));
+      showRowError(t.id, err, f.alert);
+      return;
     }
+    await refresh();
+    listHeading()?.focus();
+    f.status.show(`API token “${t.name}” revoked.`);
   }
 
   void refresh();
@@ -234,10 +242,11 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
     errors.register(`permissions.${a.key}`, fs, err);
     return { api: a, fs };
   });
-  const permsHeadingId = uid("perms");
+  // Permissions is a fieldset that takes the focus (tabindex -1) when none is chosen, so that its name and its
+  // error (aria-describedby) are read together.
   const permsErr = h("p", {});
-  const perms = h("div", { role: "group", "aria-labelledby": permsHeadingId, class: "perms" },
-    h("h3", { id: permsHeadingId }, "Permissions"),
+  const perms = h("fieldset", { class: "perms", tabindex: -1 },
+    h("legend", {}, h("h3", {}, "Permissions")),
     h("p", { class: "muted" }, owner.kind === "site"
       ? "Choose the access the token has to each of the APIs: no access, read-only, or read and write."
       : "Choose the access the token has to each scope: no access or read-only."),
@@ -271,8 +280,7 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
     else if ([...body.name].length > 100) bad = errors.set("name", "Use 100 characters or fewer.") || true;
     if (!Object.keys(permissions).length) bad = errors.set("permissions", "Choose at least one permission.") || true;
     if (bad) {
-      alert.show("The token was not generated: correct the fields marked below.");
-      errors.focusFirst();
+      errors.summarize("The token was not generated:");
       return;
     }
 
