@@ -12,6 +12,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 )
 
 // msgBadURL is the message of a request whose path or query string is not
@@ -41,6 +42,9 @@ type Proxy = func(context.Context, events.APIGatewayProxyRequest) (events.APIGat
 func Adapt(h http.Handler) Proxy {
 	var adapter core.RequestAccessor
 	return func(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+		// The API's request id joins the invocation's metrics record to
+		// the stage's access log line of the same request.
+		metrics.FromContext(ctx).Set("apiRequestId", ev.RequestContext.RequestID)
 		if !validURL(ev) {
 			return errorResponse(apperr.New(apperr.BadRequest, msgBadURL)), nil
 		}
