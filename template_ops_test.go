@@ -3,6 +3,7 @@ package tokensmith_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"sort"
@@ -260,6 +261,34 @@ func TestAccessLogs(t *testing.T) {
 	for _, never := range []string{"Authorization", "authorization", "$input", "body", "requestOverride", "$context.authorizer.email", "secretHash"} {
 		if strings.Contains(format, never) {
 			t.Errorf("access log format holds %q", never)
+		}
+	}
+}
+
+// TestOperationsDoc: docs/OPERATIONS.md describes every metric the
+// functions write and has a section for every alarm of the template (the
+// per-function ones under <Function>ErrorsAlarm and <Function>ThrottlesAlarm).
+func TestOperationsDoc(t *testing.T) {
+	b, err := os.ReadFile("docs/OPERATIONS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, m := range metrics.Catalog {
+		if !strings.Contains(doc, "| `"+m.Name+"` | "+string(m.Unit)+" | ") {
+			t.Errorf("docs/OPERATIONS.md has no row for %s (%s)", m.Name, m.Unit)
+		}
+	}
+	rs := opsResources(t)
+	for _, id := range ofType(rs, "AWS::CloudWatch::Alarm") {
+		heading := "### " + id + ":"
+		for _, suffix := range []string{"ErrorsAlarm", "ThrottlesAlarm"} {
+			if fn := strings.TrimSuffix(id, suffix); fn != id && rs[fn+"Function"].Type == "AWS::Lambda::Function" {
+				heading = "### <Function>" + suffix + ":"
+			}
+		}
+		if !strings.Contains(doc, heading) {
+			t.Errorf("docs/OPERATIONS.md has no section %q for alarm %s", heading, id)
 		}
 	}
 }

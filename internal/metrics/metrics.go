@@ -23,6 +23,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -181,6 +182,7 @@ type Record struct {
 
 type entry struct {
 	metric Metric
+	set    string // dimensionSet(metric)
 	values []string
 	sum    float64
 	list   []float64
@@ -247,7 +249,7 @@ func (r *Record) entry(m Metric, values []string) *entry {
 	k := key{m.Name, strings.Join(bounded, "\x00")}
 	e, ok := r.metrics[k]
 	if !ok {
-		e = &entry{metric: m, values: bounded}
+		e = &entry{metric: m, set: dimensionSet(m), values: bounded}
 		r.metrics[k] = e
 	}
 	return e
@@ -326,48 +328,134 @@ func (r *Record) Lines(now time.Time) [][]byte {
 	}
 	out := make([][]byte, 0, len(lines))
 	for _, l := range lines {
-		obj := map[string]any{}
-		for k, v := range r.props {
-			obj[k] = v
-		}
-		obj[Function.Name] = r.function
-		for k, v := range l.dims {
-			obj[k] = v
-		}
-		// One directive per dimension set, in the order first met.
-		var directives []Directive
-		index := map[string]int{}
-		for _, e := range l.entries {
-			names := make([]string, len(e.metric.Dimensions))
-			for i, d := range e.metric.Dimensions {
-				names[i] = d.Name
-			}
-			set := strings.Join(names, ",")
-			i, ok := index[set]
-			if !ok {
-				i = len(directives)
-				index[set] = i
-				directives = append(directives, Directive{Namespace: Namespace, Dimensions: [][]string{names}})
-			}
-			directives[i].Metrics = append(directives[i].Metrics, MetricDecl{Name: e.metric.Name, Unit: e.metric.Unit})
-			if e.metric.Unit == Count {
-				obj[e.metric.Name] = e.sum
-			} else {
-				obj[e.metric.Name] = e.list
-			}
-		}
-		obj["_aws"] = map[string]any{"Timestamp": now.UnixMilli(), "CloudWatchMetrics": directives}
-		b, err := json.Marshal(obj)
-		if err != nil {
-			// Only a property can fail to marshal: drop the properties.
-			for k := range r.props {
-				delete(obj, k)
-			}
-			b, _ = json.Marshal(obj)
-		}
-		out = append(out, b)
+		out = append(out, r.encode(l.dims, l.entries, now))
 	}
 	return out
+}
+
+// encode writes one line: the metadata with one directive per dimension
+// set (in the order first met), the function and the other dimensions'
+// values, each metric's value or values, and the properties, in a fixed
+// order. It is written by hand, not through a map and encoding/json, which
+// cost the authorizer several times as much.
+func (r *Record) encode(dims map[string]string, entries []*entry, now time.Time) []byte {
+	b := make([]byte, 0, 512)
+	b = append(b, `{"_aws":{"Timestamp":`...)
+	b = strconv.AppendInt(b, now.UnixMilli(), 10)
+	b = append(b, `,"CloudWatchMetrics":[`...)
+	var sets []string
+	for _, e := range entries {
+		if !slices.Contains(sets, e.set) {
+			sets = append(sets, e.set)
+		}
+	}
+	for i, set := range sets {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"Namespace":"`+Namespace+`","Dimensions":[[`...)
+		b = append(b, set...)
+		b = append(b, `]],"Metrics":[`...)
+		first := true
+		for _, e := range entries {
+			if e.set != set {
+				continue
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = append(b, `{"Name":`...)
+			b = appendString(b, e.metric.Name)
+			b = append(b, `,"Unit":`...)
+			b = appendString(b, string(e.metric.Unit))
+			b = append(b, '}')
+		}
+		b = append(b, "]}"...)
+	}
+	b = append(b, "]}"...)
+	b = append(b, `,"`+Function.Name+`":`...)
+	b = appendString(b, r.function)
+	for _, name := range sortedKeys(dims) {
+		b = append(b, ',')
+		b = appendString(b, name)
+		b = append(b, ':')
+		b = appendString(b, dims[name])
+	}
+	for _, e := range entries {
+		b = append(b, ',')
+		b = appendString(b, e.metric.Name)
+		b = append(b, ':')
+		if e.metric.Unit == Count {
+			b = strconv.AppendFloat(b, e.sum, 'f', -1, 64)
+		} else {
+			b = append(b, '[')
+			for i, v := range e.list {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = strconv.AppendFloat(b, v, 'f', -1, 64)
+			}
+			b = append(b, ']')
+		}
+	}
+	for _, name := range sortedKeys(r.props) {
+		if _, ok := dims[name]; ok || name == Function.Name || name == "_aws" || slices.ContainsFunc(entries, func(e *entry) bool { return e.metric.Name == name }) {
+			continue
+		}
+		var v []byte
+		switch x := r.props[name].(type) {
+		case string:
+			v = appendString(nil, x)
+		case int64:
+			v = strconv.AppendInt(nil, x, 10)
+		default:
+			var err error
+			if v, err = json.Marshal(x); err != nil {
+				continue
+			}
+		}
+		b = append(b, ',')
+		b = appendString(b, name)
+		b = append(b, ':')
+		b = append(b, v...)
+	}
+	return append(b, '}')
+}
+
+// dimensionSet is m's dimension names as a JSON list's elements.
+func dimensionSet(m Metric) string {
+	var b []byte
+	for i, d := range m.Dimensions {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, d.Name)
+	}
+	return string(b)
+}
+
+// appendString appends s as a JSON string. Names and dimension values are
+// the catalogue's own; anything else is escaped by encoding/json.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // Flush writes the record's lines to w, each followed by a newline, in one
