@@ -188,9 +188,8 @@ Notes:
 - The share compares what metrics add on the CPU path (the record, the outcome and latency, the
   SDK middleware's count, the JSON line and its write, measured without I/O: the fastest of
   many short interleaved rounds, as other work on the machine only adds time) with the decision
-  as the authorizer makes it against
-  the table. The ratio of the two timed decisions against DynamoDB Local says the same within
-  its noise; in AWS a GetItem takes a few milliseconds, so the share is smaller still.
+  as the authorizer makes it against the table. The ratio of the two timed decisions against
+  DynamoDB Local says the same within its noise; in AWS a GetItem takes a few milliseconds, so the share is smaller still.
 - Metrics are written once per invocation, after the decision: the line costs one write to
   standard output, which Lambda ships to CloudWatch Logs asynchronously.
 - Example record:
