@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,7 +34,6 @@ import (
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/mock"
-	"github.com/tokensmith/tokensmith/internal/samtemplate"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -49,7 +47,15 @@ func main() {
 	flag.IntVar(&cfg.concurrency, "concurrency", 16, "concurrent clients of the end-to-end load")
 	flag.DurationVar(&cfg.load, "load", 20*time.Second, "duration of the end-to-end load, and of its floor")
 	consoleMetrics := flag.String("console-metrics", "", "write only the console's section, from this file of the browser tests' measurements")
+	metricsOnly := flag.Bool("metrics-only", false, "measure and write only the metrics overhead section")
 	flag.Parse()
+	if *metricsOnly {
+		if err := writeMetricsOnly(*out, cfg.samples); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *consoleMetrics != "" {
 		if err := writeConsole(*out, *consoleMetrics); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
@@ -79,28 +85,14 @@ func run(out string, samples int) error {
 		endpoint = defaults.Endpoint
 	}
 	client := ddbclient.Local(endpoint)
-	tmpl, err := samtemplate.Load()
+	table, secret, sec, drop, err := benchTable(ctx, endpoint)
 	if err != nil {
 		return err
 	}
-	def, err := tmpl.Table()
-	if err != nil {
-		return err
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	table := "bench-" + hex.EncodeToString(b[:])
-	if err := store.EnsureTable(ctx, client, def.CreateTableInput(table), def.TimeToLiveSpecification.AttributeName); err != nil {
-		return fmt.Errorf("DynamoDB Local at %s: %w", endpoint, err)
-	}
-	defer client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+	defer drop()
 
 	db := &mock.CountingDB{DB: client}
 	st := store.New(db, table)
-	secret, sec, err := seed(ctx, st)
-	if err != nil {
-		return err
-	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	authz := &authorizer.Authorizer{Users: mock.NoUsers(), Secrets: st, Now: time.Now, Log: log}
 	req := events.APIGatewayCustomAuthorizerRequestTypeRequest{
@@ -192,6 +184,10 @@ func run(out string, samples int) error {
 	if err != nil {
 		return err
 	}
+	metricsSection, err := metricsOverhead(ctx, endpoint, table, secret, sec, samples)
+	if err != nil {
+		return fmt.Errorf("metrics overhead: %w", err)
+	}
 	// Last, as loading 100,000 events slows DynamoDB Local for what follows.
 	auditRows, err := auditCost(ctx, st, client, table)
 	if err != nil {
@@ -215,7 +211,7 @@ func run(out string, samples int) error {
 	rows = append(rows, fnRows...)
 	rows = append(rows, auditRows...)
 	rows = append(rows, costRows(p50d, limitExtra)...)
-	return write(out, samples, rows, loadBefore, loadAverage())
+	return write(out, samples, rows, metricsSection, loadBefore, loadAverage())
 }
 
 // loadAverage is the machine's 1, 5 and 15 minute load averages, as
@@ -342,7 +338,7 @@ func seed(ctx context.Context, st *store.Store) (string, tokensmith.Secret, erro
 	return secret, sec, err
 }
 
-func write(out string, samples int, rows []row, loadBefore, loadAfter string) error {
+func write(out string, samples int, rows []row, metricsSection, loadBefore, loadAfter string) error {
 	var b bytes.Buffer
 	cpu := "unknown"
 	if info, err := os.ReadFile("/proc/cpuinfo"); err == nil {
@@ -489,6 +485,7 @@ Notes:
   never towards letting more through. DynamoDB Local serialises writes to one item, so the
   end-to-end load above measures its limits, not DynamoDB's.
 `)
+	b.WriteString(metricsSection)
 	// The console's section is written by `make bench-console` (the browser
 	// tests); this run keeps it as it was.
 	if old, err := os.ReadFile(out); err == nil {
@@ -500,16 +497,19 @@ Notes:
 // consoleHeading starts the console's section of the report.
 const consoleHeading = "\n## Console\n"
 
-// consoleSection returns the console's section of a report, from its
-// heading to the next section or the end, or "".
-func consoleSection(report string) string {
-	i := strings.Index(report, consoleHeading)
+// consoleSection returns the console's section of a report, or "".
+func consoleSection(report string) string { return section(report, consoleHeading) }
+
+// section returns the section of a report that starts with heading, up to
+// the next section or the end, or "".
+func section(report, heading string) string {
+	i := strings.Index(report, heading)
 	if i < 0 {
 		return ""
 	}
-	rest := report[i+len(consoleHeading):]
+	rest := report[i+len(heading):]
 	if j := strings.Index(rest, "\n## "); j >= 0 {
 		rest = rest[:j+1]
 	}
-	return consoleHeading + rest
+	return heading + rest
 }

@@ -51,6 +51,9 @@ func run() error {
 		Endpoint: env("DYNAMODB_ENDPOINT", defaults.Endpoint),
 		Table:    env("TABLE_NAME", defaults.Table),
 		Dir:      dir, BaseURL: baseURL, CacheTTL: time.Duration(ttl) * time.Second, Log: log,
+		// Each invocation's metrics record goes to the log beside the
+		// functions' own lines, as in AWS.
+		Metrics: os.Stderr,
 	})
 	if err != nil {
 		return err

@@ -4,8 +4,10 @@
 //
 //	tokenctl workspace create --slug S --name N --plan free|enterprise
 //	tokenctl workspace set-plan --workspace ID_OR_SLUG --plan free|enterprise
+//	tokenctl workspace revoke-all --workspace ID_OR_SLUG
 //	tokenctl site create --workspace ID_OR_SLUG --name N --short-name S [--plan P]
 //	tokenctl site set-plan --site SITE_ID --plan P [--rate-limit N]
+//	tokenctl site revoke-all --site SITE_ID
 //	tokenctl member add --workspace ID_OR_SLUG [--site SITE_ID] --email E --role admin|member
 //	tokenctl member remove --workspace ID_OR_SLUG [--site SITE_ID] --email E
 //	tokenctl dev-token --email E [--sub S] [--unverified]
@@ -44,10 +46,13 @@ func main() {
 const usage = `usage:
   tokenctl workspace create --slug S --name N --plan free|enterprise
   tokenctl workspace set-plan --workspace ID_OR_SLUG --plan free|enterprise
+  tokenctl workspace revoke-all --workspace ID_OR_SLUG
+      revokes every token of the workspace and of its sites
   tokenctl site create --workspace ID_OR_SLUG --name N --short-name S [--plan P]
   tokenctl site set-plan --site SITE_ID --plan P [--rate-limit N]
       P: starter, basic, cms (default), ecommerce, business or enterprise;
       --rate-limit (requests a minute per token) only with enterprise
+  tokenctl site revoke-all --site SITE_ID
   tokenctl member add --workspace ID_OR_SLUG [--site SITE_ID] --email E --role admin|member
   tokenctl member remove --workspace ID_OR_SLUG [--site SITE_ID] --email E
   tokenctl dev-token --email E [--sub S] [--unverified]`
@@ -157,6 +162,32 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 			return nil, err
 		}
 		return map[string]string{"id": ws.ID, "slug": ws.Slug, "plan": string(ws.Plan)}, nil
+	case "workspace revoke-all":
+		if err := required("workspace", workspace); err != nil {
+			return nil, err
+		}
+		dir, err := connect()
+		if err != nil {
+			return nil, err
+		}
+		ws, n, err := dir.RevokeWorkspaceTokens(ctx, *workspace)
+		if err != nil {
+			return nil, partial(err, n)
+		}
+		return map[string]any{"id": ws.ID, "slug": ws.Slug, "revoked": n}, nil
+	case "site revoke-all":
+		if err := required("site", site); err != nil {
+			return nil, err
+		}
+		dir, err := connect()
+		if err != nil {
+			return nil, err
+		}
+		s, n, err := dir.RevokeSiteTokens(ctx, *site)
+		if err != nil {
+			return nil, partial(err, n)
+		}
+		return map[string]any{"id": s.ID, "revoked": n}, nil
 	case "site create":
 		if err := required("workspace", workspace, "name", name, "short-name", shortName); err != nil {
 			return nil, err
@@ -242,6 +273,15 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		return map[string]string{"token": tok}, nil
 	}
 	return nil, fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+}
+
+// partial is the error of a revoke-all that stopped at err after revoking
+// n tokens, which stay revoked: the operator runs it again.
+func partial(err error, n int) error {
+	if n == 0 {
+		return err
+	}
+	return fmt.Errorf("%w (%d tokens revoked before it stopped; run it again)", err, n)
 }
 
 // memberOut is what member add and remove print: the member's id, and the

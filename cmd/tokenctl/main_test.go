@@ -143,6 +143,15 @@ func TestCommands(t *testing.T) {
 		t.Errorf("member remove = %v, %d; want %v", gone, code, m["memberId"])
 	}
 
+	// The kill switches print what they revoked: nothing here, as the
+	// workspace has no tokens (internal/directory tests them with tokens).
+	if r, code, _ := tokenctl("site revoke-all --site " + siteID); code != 0 || r["id"] != siteID || r["revoked"] != 0.0 {
+		t.Errorf("site revoke-all = %v, %d; want the site and revoked 0", r, code)
+	}
+	if r, code, _ := tokenctl("workspace revoke-all --workspace magrathea"); code != 0 || r["slug"] != "magrathea" || r["revoked"] != 0.0 {
+		t.Errorf("workspace revoke-all = %v, %d; want the workspace and revoked 0", r, code)
+	}
+
 	// Every change above is in the workspace's audit log, oldest first.
 	db := ddbclient.Local(dynamotest.Endpoint())
 	page, err := store.New(db, table).AuditEvents(context.Background(), ws["id"].(string), store.AuditQuery{Limit: 100})
@@ -179,6 +188,9 @@ func TestCommands(t *testing.T) {
 		{"member add --workspace magrathea --site " + siteID + " --email a@example.com --role member", 1, "site role"},
 		{"member add --workspace magrathea --site 0000000000000000000000ff --email a@example.com --role admin", 1, "no site"},
 		{"member remove --workspace magrathea --email slartibartfast@example.com", 1, "not a member"},
+		{"site revoke-all", 2, "--site"},
+		{"site revoke-all --site 0000000000000000000000ff", 1, "no site"},
+		{"workspace revoke-all --workspace nowhere", 1, "no workspace"},
 		{"dev-token", 2, "--email"},
 		{"dev-token --email not-an-email", 1, "not an email"},
 		{"site frobnicate", 2, "unknown command"},

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -15,12 +16,13 @@ import (
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
-	h, err := newHandler(context.Background(), os.Getenv, time.Now, log)
+	h, err := newHandler(context.Background(), os.Getenv, time.Now, log, os.Stdout)
 	if err != nil {
 		log.Error("start", "error", err)
 		os.Exit(1)
@@ -28,10 +30,10 @@ func main() {
 	lambda.Start(h)
 }
 
-// newHandler wires the function: its configuration from getenv, the
+// newHandler wires the function (its metrics records go to stdout): its configuration from getenv, the
 // DynamoDB client, the store, the audit log service, and its HTTP handler as
 // a Lambda proxy handler, whose guard counts requests on the clock now.
-func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger) (httpapi.Proxy, error) {
+func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger, stdout io.Writer) (httpapi.Proxy, error) {
 	table := getenv("TABLE_NAME")
 	if table == "" {
 		return nil, errors.New("environment variable TABLE_NAME is not set")
@@ -42,5 +44,5 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 	}
 	st := store.New(db, table)
 	svc := audit.New(st)
-	return httpapi.Adapt(httpapi.AuditLogs(svc, httpapi.NewGuard(st, now, log), log)), nil
+	return metrics.Invocations(metrics.FunctionAuditLogs, stdout, now, httpapi.Adapt(httpapi.AuditLogs(svc, httpapi.NewGuard(st, now, log), log))), nil
 }

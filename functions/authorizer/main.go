@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -15,13 +16,14 @@ import (
 
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
-	h, err := newHandler(context.Background(), os.Getenv, time.Now, log)
+	h, err := newHandler(context.Background(), os.Getenv, time.Now, log, os.Stdout)
 	if err != nil {
 		log.Error("start", "error", err)
 		os.Exit(1)
@@ -29,10 +31,10 @@ func main() {
 	lambda.Start(h)
 }
 
-// newHandler wires the function: its configuration from getenv, the
+// newHandler wires the function (its metrics records go to stdout): its configuration from getenv, the
 // DynamoDB client, the store of secrets, the verifier of user tokens, and
 // the authorizer on the clock now.
-func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger) (func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error), error) {
+func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger, stdout io.Writer) (func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error), error) {
 	env := map[string]string{}
 	for _, name := range []string{"TABLE_NAME", "OIDC_ISSUER", "OIDC_AUDIENCE"} {
 		if env[name] = getenv(name); env[name] == "" {
@@ -49,5 +51,5 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 		return nil, err
 	}
 	a := &authorizer.Authorizer{Users: users, Secrets: st, Now: now, Log: log}
-	return a.Handle, nil
+	return metrics.Invocations(metrics.FunctionAuthorizer, stdout, now, authorizer.Measure(a.Handle)), nil
 }

@@ -8,18 +8,24 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tokensmith/tokensmith/internal/eventstest"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 )
 
-// wiring is newHandler on the fixture's clock.
+// stdout is the function's standard output in the tests.
+var stdout = &eventstest.Output{}
+
+// wiring is newHandler on the fixture's clock. Its metrics records go to stdout.
 func wiring(ctx context.Context, getenv func(string) string, log *slog.Logger) (func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error), error) {
-	return newHandler(ctx, getenv, eventstest.Now, log)
+	return newHandler(ctx, getenv, eventstest.Now, log, stdout)
 }
 
-// TestEvents feeds events/authorizer-*.json to the handler main builds, and
-// holds the DynamoDB actions they call to the function's IAM policy.
+// TestEvents feeds events/authorizer-*.json to the handler main builds, holds its
+// metrics records to the catalogue, and
+// the DynamoDB actions they call to the function's IAM policy.
 func TestEvents(t *testing.T) {
 	fx := eventstest.Run(t, "AuthorizerFunction", wiring)
 	eventstest.CheckPolicy(t, fx)
+	eventstest.CheckMetrics(t, stdout, metrics.FunctionAuthorizer, metrics.Decisions, metrics.DecisionLatency, metrics.DynamoDBCalls)
 }
 
 // TestEnvironment holds what the wiring reads to what template.yaml sets.

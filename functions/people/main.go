@@ -20,13 +20,14 @@ import (
 
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
-	h, err := newHandler(context.Background(), os.Getenv, time.Now, rand.Reader, log)
+	h, err := newHandler(context.Background(), os.Getenv, time.Now, rand.Reader, log, os.Stdout)
 	if err != nil {
 		log.Error("start", "error", err)
 		os.Exit(1)
@@ -34,12 +35,12 @@ func main() {
 	lambda.Start(h)
 }
 
-// newHandler wires the function: its configuration from getenv, the
+// newHandler wires the function (its metrics records go to stdout): its configuration from getenv, the
 // DynamoDB client, the store, the stack's Cognito user pool when
 // USER_POOL_ID names one (empty with another issuer, and locally), the
 // people service on the clock now and the randomness random (of ids), and
 // its HTTP handler as a Lambda proxy handler.
-func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, random io.Reader, log *slog.Logger) (httpapi.Proxy, error) {
+func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, random io.Reader, log *slog.Logger, stdout io.Writer) (httpapi.Proxy, error) {
 	table := getenv("TABLE_NAME")
 	if table == "" {
 		return nil, errors.New("environment variable TABLE_NAME is not set")
@@ -55,7 +56,7 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 			return nil, err
 		}
 	}
-	return httpapi.Adapt(httpapi.People(svc, log)), nil
+	return metrics.Invocations(metrics.FunctionPeople, stdout, now, httpapi.Adapt(httpapi.People(svc, log))), nil
 }
 
 // userPool is the Cognito client of the region and credentials Lambda puts

@@ -9,19 +9,25 @@ import (
 
 	"github.com/tokensmith/tokensmith/internal/eventstest"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
 )
 
-// wiring is newHandler on the fixture's clock and randomness.
+// stdout is the function's standard output in the tests.
+var stdout = &eventstest.Output{}
+
+// wiring is newHandler on the fixture's clock and randomness. Its metrics records go to stdout.
 func wiring(ctx context.Context, getenv func(string) string, log *slog.Logger) (httpapi.Proxy, error) {
-	return newHandler(ctx, getenv, eventstest.Now, eventstest.Rand(), log)
+	return newHandler(ctx, getenv, eventstest.Now, eventstest.Rand(), log, stdout)
 }
 
-// TestEvents feeds events/people-*.json to the handler main builds, and
-// holds the DynamoDB actions they call to the function's IAM policy.
+// TestEvents feeds events/people-*.json to the handler main builds, holds its
+// metrics records to the catalogue, and
+// the DynamoDB actions they call to the function's IAM policy.
 func TestEvents(t *testing.T) {
 	fx := eventstest.Run(t, "PeopleFunction", wiring)
 	eventstest.CheckPolicy(t, fx)
+	eventstest.CheckMetrics(t, stdout, metrics.FunctionPeople, metrics.DynamoDBCalls)
 }
 
 // TestEnvironment holds what the wiring reads to what template.yaml sets.

@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -13,13 +14,14 @@ import (
 
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/sites"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
-	h, err := newHandler(context.Background(), os.Getenv, time.Now, log)
+	h, err := newHandler(context.Background(), os.Getenv, time.Now, log, os.Stdout)
 	if err != nil {
 		log.Error("start", "error", err)
 		os.Exit(1)
@@ -27,11 +29,11 @@ func main() {
 	lambda.Start(h)
 }
 
-// newHandler wires the function: its configuration from getenv, the
+// newHandler wires the function (its metrics records go to stdout): its configuration from getenv, the
 // DynamoDB client, the store, the sites service with its cache of site
 // records on the clock now, and its HTTP handler, whose guard counts
 // requests on the same clock, as a Lambda proxy handler.
-func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger) (httpapi.Proxy, error) {
+func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger, stdout io.Writer) (httpapi.Proxy, error) {
 	table := getenv("TABLE_NAME")
 	if table == "" {
 		return nil, errors.New("environment variable TABLE_NAME is not set")
@@ -45,5 +47,5 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.Adapt(httpapi.Sites(svc, httpapi.NewGuard(st, now, log), log)), nil
+	return metrics.Invocations(metrics.FunctionSites, stdout, now, httpapi.Adapt(httpapi.Sites(svc, httpapi.NewGuard(st, now, log), log))), nil
 }

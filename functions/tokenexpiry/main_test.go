@@ -10,12 +10,16 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/eventstest"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
 
-// wiring is newHandler on the fixture's clock.
+// stdout is the function's standard output in the tests.
+var stdout = &eventstest.Output{}
+
+// wiring is newHandler on the fixture's clock. Its metrics records go to stdout.
 func wiring(ctx context.Context, getenv func(string) string, log *slog.Logger) (func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error), error) {
-	return newHandler(ctx, getenv, eventstest.Now, log)
+	return newHandler(ctx, getenv, eventstest.Now, log, stdout)
 }
 
 // TestEvents feeds events/tokenexpiry-*.json to the handler main builds.
@@ -26,6 +30,7 @@ func wiring(ctx context.Context, getenv func(string) string, log *slog.Logger) (
 func TestEvents(t *testing.T) {
 	fx := eventstest.Run(t, "TokenExpiryFunction", wiring)
 	eventstest.CheckPolicy(t, fx)
+	eventstest.CheckMetrics(t, stdout, metrics.FunctionTokenExpiry, metrics.TokensExpired, metrics.StreamBatchFailures, metrics.DynamoDBCalls)
 	page, err := fx.Store.AuditEvents(context.Background(), eventstest.WorkspaceID, store.AuditQuery{EventType: audit.TypeAPIToken, Limit: 100})
 	if err != nil {
 		t.Fatal(err)

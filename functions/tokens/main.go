@@ -18,6 +18,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/serversecret"
 	"github.com/tokensmith/tokensmith/internal/store"
@@ -30,7 +31,7 @@ func main() {
 		log.Error("start", "error", err)
 		os.Exit(1)
 	}
-	h, err := newHandler(context.Background(), os.Getenv, secrets, time.Now, rand.Reader, log)
+	h, err := newHandler(context.Background(), os.Getenv, secrets, time.Now, rand.Reader, log, os.Stdout)
 	if err != nil {
 		log.Error("start", "error", err)
 		os.Exit(1)
@@ -38,12 +39,12 @@ func main() {
 	lambda.Start(h)
 }
 
-// newHandler wires the function: its configuration from getenv, the
+// newHandler wires the function (its metrics records go to stdout): its configuration from getenv, the
 // DynamoDB client, the store, the idempotency secret (read once, from
 // secrets in AWS; the function does not start without it), the token
 // service on the clock now and the randomness random (of secrets and ids),
 // and its HTTP handler as a Lambda proxy handler.
-func newHandler(ctx context.Context, getenv func(string) string, secrets serversecret.API, now func() time.Time, random io.Reader, log *slog.Logger) (httpapi.Proxy, error) {
+func newHandler(ctx context.Context, getenv func(string) string, secrets serversecret.API, now func() time.Time, random io.Reader, log *slog.Logger, stdout io.Writer) (httpapi.Proxy, error) {
 	table := getenv("TABLE_NAME")
 	if table == "" {
 		return nil, errors.New("environment variable TABLE_NAME is not set")
@@ -61,5 +62,5 @@ func newHandler(ctx context.Context, getenv func(string) string, secrets servers
 	// waiting for their verified email.
 	signIn := &people.Service{Store: st, Now: now, Rand: random}
 	svc := &manage.Service{Store: st, People: signIn, Now: now, Rand: random, IdempotencySecret: idemSecret}
-	return httpapi.Adapt(httpapi.Tokens(svc, httpapi.NewGuard(st, now, log), log)), nil
+	return metrics.Invocations(metrics.FunctionTokens, stdout, now, httpapi.Adapt(httpapi.Tokens(svc, httpapi.NewGuard(st, now, log), log))), nil
 }

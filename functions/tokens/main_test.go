@@ -9,21 +9,27 @@ import (
 
 	"github.com/tokensmith/tokensmith/internal/eventstest"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/serversecret"
 )
 
-// wiring is newHandler on the fixture's clock, randomness and Secrets
+// stdout is the function's standard output in the tests.
+var stdout = &eventstest.Output{}
+
+// wiring is newHandler on the fixture's clock, randomness and Secrets Its metrics records go to stdout.
 // Manager.
 func wiring(ctx context.Context, getenv func(string) string, log *slog.Logger) (httpapi.Proxy, error) {
-	return newHandler(ctx, getenv, eventstest.Secrets(ctx), eventstest.Now, eventstest.Rand(), log)
+	return newHandler(ctx, getenv, eventstest.Secrets(ctx), eventstest.Now, eventstest.Rand(), log, stdout)
 }
 
-// TestEvents feeds events/tokens-*.json to the handler main builds, and
-// holds the DynamoDB and Secrets Manager actions they call to the
+// TestEvents feeds events/tokens-*.json to the handler main builds, holds its
+// metrics records to the catalogue, and
+// the DynamoDB and Secrets Manager actions they call to the
 // function's IAM policy.
 func TestEvents(t *testing.T) {
 	fx := eventstest.Run(t, "TokensFunction", wiring)
 	eventstest.CheckPolicy(t, fx)
+	eventstest.CheckMetrics(t, stdout, metrics.FunctionTokens, metrics.TokensMinted, metrics.TokensRegenerated, metrics.TokensRevoked, metrics.DynamoDBCalls)
 }
 
 // TestEnvironment holds what the wiring reads to what template.yaml sets.
@@ -51,7 +57,7 @@ func TestFailsClosedWithoutSecret(t *testing.T) {
 				env[k] = v
 			}
 			getenv := func(k string) string { return env[k] }
-			_, err := newHandler(context.Background(), getenv, eventstest.Secrets(context.Background()), eventstest.Now, eventstest.Rand(), log)
+			_, err := newHandler(context.Background(), getenv, eventstest.Secrets(context.Background()), eventstest.Now, eventstest.Rand(), log, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("newHandler = %v; want an error naming %q", err, tc.want)
 			}

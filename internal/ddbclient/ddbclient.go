@@ -31,8 +31,9 @@ const (
 )
 
 // Options are the client settings both constructors share: the bounds
-// above.
+// above, and the metrics of each invocation's DynamoDB calls (Measured).
 func Options(o *dynamodb.Options) {
+	Measured(o)
 	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 		so.MaxAttempts = MaxAttempts
 		so.MaxBackoff = MaxBackoff

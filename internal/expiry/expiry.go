@@ -16,6 +16,7 @@ import (
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/audit"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
 
@@ -57,6 +58,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: r.Change.SequenceNumber})
 		}
 	}
+	metrics.FromContext(ctx).Add(metrics.StreamBatchFailures, float64(len(resp.BatchItemFailures)))
 	return resp, nil
 }
 
@@ -90,6 +92,9 @@ func (h *Handler) record(ctx context.Context, r events.DynamoDBEventRecord) erro
 		}
 		return h.Store.RecordExpiry(ctx, t, audit.TokenExpired(o, t, site))
 	})
+	if err == nil {
+		metrics.FromContext(ctx).Add(metrics.TokensExpired, 1)
+	}
 	switch {
 	case errors.Is(err, store.ErrExists):
 		// A redelivered record: its event is already written.

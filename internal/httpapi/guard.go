@@ -10,6 +10,7 @@ import (
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/ratelimit"
 	"github.com/tokensmith/tokensmith/internal/route"
@@ -86,16 +87,21 @@ func (g *Guard) wrap(rt route.Route, h http.HandlerFunc) http.HandlerFunc {
 			writeError(w, r, g.Log, err)
 			return
 		}
+		rec := metrics.FromContext(r.Context())
+		rec.Set("tokenId", p.TokenID)
+		rec.Set("rateLimitRemaining", d.Remaining)
 		hdr := w.Header()
 		hdr.Set(HeaderLimit, strconv.FormatInt(d.Limit, 10))
 		hdr.Set(HeaderRemaining, strconv.FormatInt(d.Remaining, 10))
 		hdr.Set(HeaderReset, strconv.FormatInt(d.Reset.Unix(), 10))
 		if !d.Allowed {
 			hdr.Set(HeaderRetryAfter, strconv.FormatInt(int64(d.RetryAfter/time.Second), 10))
+			rec.Add(metrics.RateLimited, 1, planTier(p))
 			writeError(w, r, g.Log, apperr.New(apperr.TooManyRequests, msgTooManyRequests))
 			return
 		}
 		if err := allows(p, rt); err != nil {
+			rec.Add(metrics.Decisions, 1, metrics.OutcomeDeniedScope)
 			writeError(w, r, g.Log, err)
 			return
 		}
@@ -107,6 +113,20 @@ func (g *Guard) wrap(rt route.Route, h http.HandlerFunc) http.HandlerFunc {
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	}
+}
+
+// planTier is the metrics plan of token p: its rate-limit tier, as the
+// limit its secret carries says (metrics.Plan).
+func planTier(p principal.Principal) string {
+	switch {
+	case p.Kind == principal.Workspace:
+		return metrics.PlanWorkspace
+	case p.RateLimit == tokensmith.SitePlanBasic.RateLimit(0):
+		return metrics.PlanBasic
+	case p.RateLimit == tokensmith.SitePlanCMS.RateLimit(0):
+		return metrics.PlanCMS
+	}
+	return metrics.PlanEnterprise
 }
 
 // allows refuses what token p may not do on route rt: everything, for a

@@ -12,6 +12,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/route"
 )
 
@@ -46,6 +47,9 @@ func Adapt(h http.Handler) Proxy {
 	var adapter core.RequestAccessor
 	_, routed := h.(*router)
 	return func(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+		// The API's request id joins the invocation's metrics record to
+		// the stage's access log line of the same request.
+		metrics.FromContext(ctx).Set("apiRequestId", ev.RequestContext.RequestID)
 		bad := !validURL(ev)
 		if bad && !routed {
 			return errorResponse(apperr.New(apperr.BadRequest, msgBadURL)), nil

@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -29,6 +30,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
@@ -53,6 +55,9 @@ type Config struct {
 	// ClientOptions adjust the DynamoDB client (benchmarks count calls).
 	ClientOptions []func(*dynamodb.Options)
 	Log           *slog.Logger
+	// Metrics, when set, receives each invocation's metrics record, as
+	// the functions write them to their logs in AWS (package metrics).
+	Metrics io.Writer
 }
 
 // Stack is the running service.
@@ -119,12 +124,24 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	gw, err := gateway.New(tmpl, authz.Handle, map[string]gateway.Proxy{
+	// measured writes each invocation's metrics record to cfg.Metrics, as
+	// the function's main does to its standard output.
+	measured := func(function string, h gateway.Proxy) gateway.Proxy {
+		if cfg.Metrics == nil {
+			return h
+		}
+		return metrics.Invocations(function, cfg.Metrics, now, h)
+	}
+	decide := authz.Handle
+	if cfg.Metrics != nil {
+		decide = metrics.Invocations(metrics.FunctionAuthorizer, cfg.Metrics, now, authorizer.Measure(authz.Handle))
+	}
+	gw, err := gateway.New(tmpl, decide, map[string]gateway.Proxy{
 		route.Console:   httpapi.Adapt(page),
-		route.Tokens:    httpapi.Adapt(httpapi.Tokens(tokens, httpapi.NewGuard(st, now, cfg.Log), cfg.Log)),
-		route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, httpapi.NewGuard(st, now, cfg.Log), cfg.Log)),
-		route.AuditLogs: httpapi.Adapt(httpapi.AuditLogs(audit.New(st), httpapi.NewGuard(st, now, cfg.Log), cfg.Log)),
-		route.People:    httpapi.Adapt(httpapi.People(members, cfg.Log)),
+		route.Tokens:    measured(metrics.FunctionTokens, httpapi.Adapt(httpapi.Tokens(tokens, httpapi.NewGuard(st, now, cfg.Log), cfg.Log))),
+		route.Sites:     measured(metrics.FunctionSites, httpapi.Adapt(httpapi.Sites(siteSvc, httpapi.NewGuard(st, now, cfg.Log), cfg.Log))),
+		route.AuditLogs: measured(metrics.FunctionAuditLogs, httpapi.Adapt(httpapi.AuditLogs(audit.New(st), httpapi.NewGuard(st, now, cfg.Log), cfg.Log))),
+		route.People:    measured(metrics.FunctionPeople, httpapi.Adapt(httpapi.People(members, cfg.Log))),
 	}, cfg.CacheTTL, cfg.Log)
 	if err != nil {
 		return nil, err

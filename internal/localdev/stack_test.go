@@ -61,10 +61,12 @@ func newEnvWith(t *testing.T, cacheTTL time.Duration, now func() time.Time, opts
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	logs := &bytes.Buffer{}
+	// The metrics records go to the log, as with make run.
+	logw := &lockedWriter{w: logs}
 	stack, err := localdev.Start(context.Background(), localdev.Config{
 		Endpoint: dynamotest.Endpoint(), Table: table, Dir: t.TempDir(), BaseURL: srv.URL,
 		CacheTTL: cacheTTL, Now: now, ClientOptions: opts,
-		Log: slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil)),
+		Log: slog.New(slog.NewJSONHandler(logw, nil)), Metrics: logw,
 	})
 	if err != nil {
 		t.Fatal(err)

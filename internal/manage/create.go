@@ -17,6 +17,7 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/audit"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -65,6 +66,9 @@ func (s *Service) Create(ctx context.Context, p Person, owner tokensmith.Owner, 
 		m, err = s.create(ctx, a, owner, in, idem)
 		return err
 	})
+	if err == nil {
+		metrics.FromContext(ctx).Add(metrics.TokensMinted, 1, metrics.ActorUser)
+	}
 	if errors.Is(err, store.ErrIdempotencyKeyUsed) {
 		// A concurrent request with the same key won: answer as it did.
 		m, ok, err := s.replay(ctx, idem)

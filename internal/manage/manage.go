@@ -18,6 +18,7 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/audit"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
@@ -233,7 +234,7 @@ func (s *Service) Revoke(ctx context.Context, p Person, owner tokensmith.Owner, 
 	if err != nil {
 		return err
 	}
-	return store.Retry(ctx, func() error {
+	err = store.Retry(ctx, func() error {
 		t, err := s.activeToken(ctx, owner, id)
 		if err != nil {
 			return err
@@ -244,6 +245,10 @@ func (s *Service) Revoke(ctx context.Context, p Person, owner tokensmith.Owner, 
 		}
 		return s.Store.RevokeToken(ctx, t, audit.TokenRevoked(o, t, a.site))
 	})
+	if err == nil {
+		metrics.FromContext(ctx).Add(metrics.TokensRevoked, 1, metrics.ActorUser)
+	}
+	return err
 }
 
 // Regenerate gives a site token a new secret. The old one stops working at
@@ -291,6 +296,9 @@ func (s *Service) Regenerate(ctx context.Context, p Person, owner tokensmith.Own
 		m = Minted{Secret: secret, Token: t}
 		return err
 	})
+	if err == nil {
+		metrics.FromContext(ctx).Add(metrics.TokensRegenerated, 1, metrics.ActorUser)
+	}
 	return m, err
 }
 
@@ -366,6 +374,9 @@ func (s *Service) RevokeBySecret(ctx context.Context, secret string) (bool, erro
 	var ae *apperr.Error
 	if errors.Is(err, store.ErrNotFound) || errors.As(err, &ae) && ae.Code == apperr.NotFound {
 		return false, nil
+	}
+	if revoked && err == nil {
+		metrics.FromContext(ctx).Add(metrics.TokensRevoked, 1, metrics.ActorAPIToken)
 	}
 	return revoked, err
 }

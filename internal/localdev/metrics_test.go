@@ -1,0 +1,53 @@
+package localdev_test
+
+import (
+	"bufio"
+	"strings"
+	"testing"
+
+	"github.com/tokensmith/tokensmith/internal/metrics"
+)
+
+// TestMetricsInLog: the local stack writes each invocation's metrics record
+// to its log, as the functions do in AWS: the authorizer's decisions, the
+// tokens function's mints and revocations, the sites function's refusals,
+// each line held to the catalogue.
+func TestMetricsInLog(t *testing.T) {
+	e := newEnv(t)
+	secret, id := e.mint("site", `{"cms":"read"}`)
+	e.do("GET", "/v2/sites", secret, "")        // denied_scope: no sites:read
+	e.do("GET", "/v2/sites", "tss_garbage", "") // unauthorized
+	e.do("DELETE", "/v2/sites/"+e.demo.SiteID+"/tokens/"+id, e.demo.AdminToken, "")
+
+	want := map[string]bool{
+		"authorizer Decisions allowed": false, "authorizer Decisions unauthorized": false,
+		"sites Decisions denied_scope": false, "tokens TokensMinted user": false, "tokens TokensRevoked user": false,
+		"sites DynamoDBCalls": false,
+	}
+	sc := bufio.NewScanner(strings.NewReader(e.logs.String()))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if !strings.Contains(sc.Text(), `"_aws"`) {
+			continue
+		}
+		data, err := metrics.Parse(sc.Bytes())
+		if err != nil {
+			t.Errorf("record %s: %v", sc.Text(), err)
+			continue
+		}
+		for _, d := range data {
+			k := d.Dimensions["function"] + " " + d.Metric.Name
+			for _, dim := range d.Metric.Dimensions[1:] {
+				k += " " + d.Dimensions[dim.Name]
+			}
+			if _, ok := want[k]; ok {
+				want[k] = true
+			}
+		}
+	}
+	for k, seen := range want {
+		if !seen {
+			t.Errorf("no record of %s in the log", k)
+		}
+	}
+}
