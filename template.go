@@ -1,7 +1,7 @@
 // Package tokensmith holds what the whole repository shares at its root: the
-// domain model (model.go), which every package may import, and the SAM
-// template, which is the one definition of the table, the routes' events and
-// the gateway responses.
+// domain model (model.go), which every package may import; the SAM template,
+// which is the one definition of the table, the routes' events and the
+// gateway responses; and the OpenAPI document of the API (openapi.go).
 package tokensmith
 
 import _ "embed"
