@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/openapitest"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	tokenkind "github.com/tokensmith/tokensmith/internal/token"
@@ -330,4 +331,39 @@ func TestReadmeLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestDocMatchesOpenAPI holds docs/API.md to docs/openapi.yaml: the status
+// each route of the routes table succeeds with is a response of that
+// operation in the OpenAPI document, and the errors table names exactly
+// the document's error codes, each a response of that status somewhere.
+func TestDocMatchesOpenAPI(t *testing.T) {
+	doc, err := openapitest.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range docTable(t, apiDoc, "method", "path", "credential", "scope", "success") {
+		if len(r) != 5 {
+			continue // TestDocRoutes reports it
+		}
+		item := doc.Paths.Value(openapitest.DocPath(r[1]))
+		if item == nil || item.GetOperation(r[0]) == nil {
+			t.Errorf("%s %s of %s is not in docs/openapi.yaml", r[0], r[1], apiDoc)
+			continue
+		}
+		if status := regexp.MustCompile(`^[1-5][0-9][0-9]`).FindString(r[4]); item.GetOperation(r[0]).Responses.Value(status) == nil {
+			t.Errorf("%s %s succeeds with %s in %s; docs/openapi.yaml has no such response", r[0], r[1], status, apiDoc)
+		}
+	}
+	var inOpenAPI []string
+	for _, c := range doc.Components.Schemas["ErrorCode"].Value.Enum {
+		inOpenAPI = append(inOpenAPI, c.(string))
+	}
+	var inDoc []string
+	for _, r := range docTable(t, apiDoc, "status", "code", "when") {
+		if len(r) == 3 {
+			inDoc = append(inDoc, r[1])
+		}
+	}
+	compareSets(t, "error code (of docs/openapi.yaml)", inDoc, inOpenAPI)
 }

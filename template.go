@@ -1,7 +1,7 @@
 // Package tokensmith holds what the whole repository shares at its root: the
-// domain model (model.go), which every package may import, and the SAM
-// template, which is the one definition of the table, the routes' events and
-// the gateway responses.
+// domain model (model.go), which every package may import; the SAM template,
+// which is the one definition of the table, the routes' events and the
+// gateway responses; and the API's OpenAPI document, docs/openapi.yaml.
 package tokensmith
 
 import _ "embed"
@@ -10,3 +10,10 @@ import _ "embed"
 //
 //go:embed template.yaml
 var Template []byte
+
+// OpenAPI is docs/openapi.yaml: the API as one OpenAPI 3.1 document, which
+// the tests hold to the route table and to every answer of the end-to-end
+// tests (internal/openapitest).
+//
+//go:embed docs/openapi.yaml
+var OpenAPI []byte

@@ -19,6 +19,8 @@ import (
 
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/localdev"
+	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
+	"github.com/tokensmith/tokensmith/internal/openapitest"
 )
 
 // env is a running stack with the demo seeded, served over HTTP.
@@ -49,6 +51,9 @@ func (c *clock) Add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// contract checks the exchanges of every stack the tests start.
+var contract = sync.OnceValues(openapitest.New)
+
 func newEnv(t *testing.T) *env { return newEnvWith(t, -1, nil) }
 
 // newEnvWith starts a stack with an authorizer cache TTL (negative: the
@@ -58,6 +63,12 @@ func newEnvWith(t *testing.T, cacheTTL time.Duration, now func() time.Time, opts
 	t.Helper()
 	_, table := dynamotest.NewTable(t)
 	var h http.Handler
+	var checked *openapitest.Handler // its checks end after the server's last request
+	t.Cleanup(func() {
+		if checked != nil {
+			checked.Close()
+		}
+	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	logs := &bytes.Buffer{}
@@ -71,7 +82,13 @@ func newEnvWith(t *testing.T, cacheTTL time.Duration, now func() time.Time, opts
 	if err != nil {
 		t.Fatal(err)
 	}
-	h = stack.Handler
+	// Every exchange of the tests is checked against docs/openapi.yaml.
+	checker, err := contract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked = openapitest.NewHandler(checker, stack.Handler, func(err error) { t.Error(err) }, defaults.IssuerPath)
+	h = checked
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("service log:\n%s", logs.String())
