@@ -108,7 +108,7 @@ func faultRate() float64 {
 	if v, err := strconv.ParseFloat(os.Getenv("FAULT_RATE"), 64); err == nil {
 		return v
 	}
-	return 0.2
+	return 0.5
 }
 
 // answer is one request of the load and what it got.

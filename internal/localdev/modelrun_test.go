@@ -676,6 +676,14 @@ func (w *world) note(o op, got response) {
 	if got.status != 0 {
 		key += " " + strconv.Itoa(got.status) + " " + got.str("code")
 	}
+	switch {
+	case got.header.Get("Idempotent-Replayed") == "true":
+		key += "(replayed)"
+	case o.kind == opRevokeSecret:
+		key += fmt.Sprintf("(didRevoke %v)", got.body["didRevoke"])
+	case o.kind == opRegenerate && got.status == 200 && o.grace != nil && *o.grace > 0:
+		key += "(with grace)"
+	}
 	w.stats[key]++
 }
 
