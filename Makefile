@@ -64,14 +64,19 @@ bench-console: bundle
 	CONSOLE_METRICS=$(CURDIR)/$(CONSOLE_METRICS) $(WITH_DYNAMODB) $(GO) test -count=1 -run '^TestConsoleInBrowser$$' ./internal/localdev
 	$(GO) run ./cmd/bench -console-metrics $(CONSOLE_METRICS)
 
-# stress runs the load-with-invariants and race tests in their long form
-# (`make test` runs them short).
+# stress runs the load-with-invariants, fault-injection, race and reference
+# model tests in their long form (`make test` runs them short): MODEL_OPS
+# operations checked against the model (MODEL_SEED replays a run), and
+# FAULT_RATE of DynamoDB attempts failing during the faulty load.
 STRESS_DURATION ?= 60s
 STRESS_CLIENTS ?= 32
+MODEL_OPS ?= 20000
+FAULT_RATE ?= 0.5
 
 stress: bundle
-	STRESS_DURATION=$(STRESS_DURATION) STRESS_CLIENTS=$(STRESS_CLIENTS) \
-		$(WITH_DYNAMODB) $(GO) test -count=1 -v -run 'TestMixedLoadKeepsInvariants|TestKilledSecretNeverAcceptedAfterTheResponse' ./internal/localdev
+	STRESS_DURATION=$(STRESS_DURATION) STRESS_CLIENTS=$(STRESS_CLIENTS) MODEL_OPS=$(MODEL_OPS) MODEL_SEED=$(MODEL_SEED) FAULT_RATE=$(FAULT_RATE) \
+		$(WITH_DYNAMODB) $(GO) test -count=1 -v -timeout 60m \
+		-run 'TestMixedLoadKeepsInvariants|TestMixedLoadUnderFaults|TestKilledSecretNeverAcceptedAfterTheResponse|TestModelAgreesWithService' ./internal/localdev
 
 # fuzz runs every fuzz target of every package (as `go test -list` finds
 # them) for FUZZTIME each; `make test` replays the seeds and the corpora

@@ -62,13 +62,31 @@ func (s *Store) Token(ctx context.Context, owner tokensmith.Owner, id string) (t
 	return it.token(), nil
 }
 
-// Secret reads what the authorizer needs for a secret's hash.
+// Secret reads what the authorizer needs for a secret's hash. A previous
+// secret in its grace period takes its token's expiry (and last use) from
+// the token's record: uses of the current secret move the token's expiry,
+// which the previous secret's own item does not follow, and its grace
+// period ends early only when the token expires. That costs such a secret,
+// and only such a one, a second read. A previous secret that its token no
+// longer names is not found.
 func (s *Store) Secret(ctx context.Context, hash string) (tokensmith.Secret, error) {
 	var it secretItem
 	if err := s.get(ctx, secretPK(hash), metaSK, &it); err != nil {
 		return tokensmith.Secret{}, fmt.Errorf("secret: %w", err)
 	}
-	return it.secret(), nil
+	sec := it.secret()
+	if sec.GraceUntil == nil {
+		return sec, nil
+	}
+	var rec tokenItem
+	if err := s.get(ctx, ownerPK(sec.Owner()), tokenSK(sec.TokenID), &rec); err != nil {
+		return tokensmith.Secret{}, fmt.Errorf("token of a previous secret: %w", err)
+	}
+	if rec.PrevSecretHash != hash {
+		return tokensmith.Secret{}, fmt.Errorf("previous secret of token %s: %w", sec.TokenID, ErrNotFound)
+	}
+	sec.ExpiresOn, sec.LastUsed = rec.ExpiresOn, rec.LastUsed
+	return sec, nil
 }
 
 // Idempotency reads the stored outcome for a key hash.
@@ -191,13 +209,12 @@ func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, site to
 			condition(expression.Name("tokenVersion").Equal(expression.Value(site.TokenVersion)))))
 	}
 	if graceUntil != nil {
-		end := *graceUntil
-		if t.ExpiresOn.Before(end) {
-			end = t.ExpiresOn
-		}
+		// The old secret stays until its grace period ends, even past the
+		// token's expiry as of now: a use of the new secret meanwhile moves
+		// that expiry, and reads check it on the record (Secret).
 		b.add(s.update(secretPK(old.SecretHash), metaSK,
 			expression.Set(expression.Name("graceUntil"), expression.Value(*graceUntil)).
-				Set(expression.Name(AttrExpiresAt), expression.Value(ttl(end))), exists()))
+				Set(expression.Name(AttrExpiresAt), expression.Value(ttl(*graceUntil))), exists()))
 	} else {
 		b.add(s.del(secretPK(old.SecretHash), metaSK, nil))
 	}

@@ -1,0 +1,609 @@
+package localdev_test
+
+import (
+	"fmt"
+	"maps"
+	"sort"
+	"strings"
+	"time"
+)
+
+// This file is a reference model of the contract (/docs/API.md, sections 4
+// to 15) for the tokens of a few workspaces and sites: who may mint, the
+// limit of 5, secrets and regenerate grace periods, revoke by id and by
+// secret, workspace plans, expiry after 365 days without a recorded use,
+// idempotent creates, rate limits per window and the audit events of every
+// change. It knows nothing of HTTP or DynamoDB: TestModelAgreesWithService
+// feeds it the same operations as the local stack and compares the answers.
+
+// Model constants, as the contract states them.
+const (
+	mMaxActive   = 5
+	mInactivity  = 365 * 24 * time.Hour
+	mIdemTTL     = 24 * time.Hour
+	mMaxGrace    = 604800 // seconds
+	mWindow      = time.Minute
+	mUseInterval = time.Minute // a function instance writes a token's usage at most this often
+	mWSLimit     = 120         // requests a minute of a workspace token
+)
+
+// Function instances that serve API-token routes; each notes usage on its own.
+const (
+	fnTokens    = "tokens"
+	fnSites     = "sites"
+	fnAuditLogs = "auditlogs"
+)
+
+// mPerson is someone with a user token and what they hold.
+type mPerson struct {
+	name, userID string
+	wsRole       map[string]string // workspace id -> admin | member
+	siteAdmin    map[string]bool   // site ids
+}
+
+// mSite is a site with the rate limit of its tokens.
+type mSite struct {
+	id, ws    string
+	rateLimit int64
+}
+
+// mToken is a token as the contract describes it. key is the model's own
+// name for it, known before the service names it by id.
+type mToken struct {
+	key         int
+	id          string
+	kind        string // site | workspace
+	name        string
+	site, ws    string
+	perms       map[string]string
+	scope       string
+	createdOn   time.Time
+	createdBy   string // user id
+	lastUsed    *time.Time
+	useCount    int64
+	expiresOn   time.Time
+	secrets     []string // every secret it was given, in order; the last is current
+	hints       []string
+	prev        string // the previous secret while in its grace period
+	graceUntil  time.Time
+	rateLimit   int64
+	granted     bool // the create was answered; id and secret are known
+	createdBody string
+}
+
+func (t *mToken) current() string { return t.secrets[len(t.secrets)-1] }
+func (t *mToken) hint() string    { return t.hints[len(t.hints)-1] }
+
+// active: a token lives until 365 days after its last recorded use (API.md 10).
+func (t *mToken) active(now time.Time) bool { return now.Before(t.expiresOn) }
+
+// idemRecord is a create made with an Idempotency-Key, replayed for 24 hours.
+type idemRecord struct {
+	body    string
+	expires time.Time
+	tok     int // the key of the token it minted
+	snap    mTokenView
+	secret  string
+}
+
+// usage is one function instance's unwritten uses of a token.
+type usage struct {
+	written time.Time
+	has     bool
+	pending int64
+}
+
+// rateCount is a token's count in its current window.
+type rateCount struct {
+	window time.Time
+	n      int64
+}
+
+// mEvent is an audit event as far as the model predicts it.
+type mEvent struct {
+	ws, typ, sub, actorType, actorID string
+	tok                              int // token key, 0 for none
+	gen                              int // index into the token's hints
+	previous                         bool
+}
+
+// model is the state the contract implies.
+type model struct {
+	now     time.Time
+	plans   map[string]string // workspace id -> plan
+	sites   map[string]mSite
+	people  map[string]*mPerson
+	tokens  map[int]*mToken // minted and not revoked (expired ones stay)
+	all     map[int]*mToken // every token ever minted, revoked ones too
+	nextKey int
+	idem    map[string]*idemRecord
+	rate    map[int]rateCount
+	usage   map[string]map[int]*usage // function -> token key -> usage
+	events  []mEvent                  // written since the last check
+}
+
+func newModel(now time.Time) *model {
+	return &model{now: now, plans: map[string]string{}, sites: map[string]mSite{}, people: map[string]*mPerson{},
+		tokens: map[int]*mToken{}, all: map[int]*mToken{}, idem: map[string]*idemRecord{}, rate: map[int]rateCount{},
+		usage: map[string]map[int]*usage{}}
+}
+
+// clone copies the model deeply, to try another order of concurrent operations.
+func (m *model) clone() *model {
+	c := *m
+	c.plans = maps.Clone(m.plans)
+	c.sites = maps.Clone(m.sites)
+	c.all = map[int]*mToken{}
+	for k, t := range m.all {
+		ct := *t
+		ct.secrets = append([]string(nil), t.secrets...)
+		ct.hints = append([]string(nil), t.hints...)
+		c.all[k] = &ct
+	}
+	c.tokens = map[int]*mToken{}
+	for k := range m.tokens {
+		c.tokens[k] = c.all[k]
+	}
+	c.idem = map[string]*idemRecord{}
+	for k, r := range m.idem {
+		cr := *r
+		c.idem[k] = &cr
+	}
+	c.rate = maps.Clone(m.rate)
+	c.usage = map[string]map[int]*usage{}
+	for fn, us := range m.usage {
+		c.usage[fn] = map[int]*usage{}
+		for k, u := range us {
+			cu := *u
+			c.usage[fn][k] = &cu
+		}
+	}
+	c.events = append([]mEvent(nil), m.events...)
+	return &c
+}
+
+// opKind names what an operation does.
+type opKind string
+
+const (
+	opCreate       opKind = "create"
+	opList         opKind = "list"
+	opGet          opKind = "get"
+	opRevoke       opKind = "revoke"
+	opRegenerate   opKind = "regenerate"
+	opUse          opKind = "use"
+	opRevokeSecret opKind = "revoke-by-secret"
+	opClock        opKind = "clock"
+	opPlan         opKind = "plan"
+)
+
+// op is one operation; which fields count depends on kind.
+type op struct {
+	kind      opKind
+	person    string
+	ownerKind string // site | workspace
+	ownerID   string
+	body      *bodyCase
+	idemKey   string
+	tokenID   string
+	tokenKey  int // the model's key of the token tokenID names, 0 if none
+	grace     *int64
+	secret    string
+	route     string // use: sites, site, introspect, audit
+	routeID   string // use: the site or workspace in the path
+	advance   time.Duration
+	plan      string
+}
+
+func (o op) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s", o.kind)
+	if o.person != "" {
+		fmt.Fprintf(&b, " by=%s", o.person)
+	}
+	if o.ownerID != "" {
+		fmt.Fprintf(&b, " %s=%s", o.ownerKind, o.ownerID)
+	}
+	if o.body != nil {
+		fmt.Fprintf(&b, " body=%s", o.body.json)
+	}
+	if o.idemKey != "" {
+		fmt.Fprintf(&b, " key=%s", o.idemKey)
+	}
+	if o.tokenID != "" {
+		fmt.Fprintf(&b, " token=%s", o.tokenID)
+	}
+	if o.grace != nil {
+		fmt.Fprintf(&b, " grace=%d", *o.grace)
+	}
+	if o.secret != "" {
+		fmt.Fprintf(&b, " secret=…%s", o.secret[max(len(o.secret)-6, 0):])
+	}
+	if o.route != "" {
+		fmt.Fprintf(&b, " route=%s/%s", o.route, o.routeID)
+	}
+	if o.advance != 0 {
+		fmt.Fprintf(&b, " +%s", o.advance)
+	}
+	if o.plan != "" {
+		fmt.Fprintf(&b, " plan=%s", o.plan)
+	}
+	return b.String()
+}
+
+// bodyCase is a create body with what the contract makes of it.
+type bodyCase struct {
+	json       string
+	kind       string // the token kind it is written for
+	canon      string // trimmed name and granted levels: equal requests are equal here
+	name       string
+	perms      map[string]string
+	scope      string
+	badRequest bool   // 400 bad_request
+	invalid    string // the field of a 400 validation_error
+}
+
+// mTokenView is what an ApiToken shows.
+type mTokenView struct {
+	id, kind, name, site, ws, scope, createdBy, hint string
+	perms                                            map[string]string
+	createdOn, expiresOn                             time.Time
+	lastUsed                                         *time.Time
+	useCount                                         int64
+}
+
+func (t *mToken) view() mTokenView {
+	return mTokenView{id: t.id, kind: t.kind, name: t.name, site: t.site, ws: t.ws, scope: t.scope, createdBy: t.createdBy,
+		hint: t.hint(), perms: t.perms, createdOn: t.createdOn, expiresOn: t.expiresOn, lastUsed: t.lastUsed, useCount: t.useCount}
+}
+
+// expect is the answer the contract gives to an operation.
+type expect struct {
+	status    int
+	code      string
+	field     string       // validation_error's detail field
+	token     *mTokenView  // an ApiToken in the body (get, create, regenerate)
+	list      []mTokenView // list
+	minted    *mToken      // create or regenerate: the token whose new secret the answer holds
+	replay    *idemRecord  // an idempotent replay
+	didRevoke *bool
+	rate      *rateView // rate-limit headers
+	intro     *mTokenView
+	introRate int64
+	siteID    string // the site a sites route answers with
+}
+
+type rateView struct{ limit, remaining, reset, retryAfter int64 }
+
+func errorAnswer(status int, code string) expect { return expect{status: status, code: code} }
+
+// step applies o to the model and returns the answer the contract gives.
+// For a create or regenerate the new secret is unknown until the answer
+// arrives: learn records it.
+func (m *model) step(o op) expect {
+	switch o.kind {
+	case opClock:
+		m.now = m.now.Add(o.advance)
+		return expect{}
+	case opPlan:
+		ws := o.ownerID
+		m.events = append(m.events, mEvent{ws: ws, typ: "workspace_setting", sub: "setting_updated", actorType: "system"})
+		m.plans[ws] = o.plan
+		return expect{}
+	case opUse:
+		return m.use(o)
+	case opRevokeSecret:
+		return m.revokeBySecret(o.secret)
+	case opRegenerate:
+		if o.grace != nil && (*o.grace < 0 || *o.grace > mMaxGrace) {
+			return expect{status: 400, code: "validation_error", field: "gracePeriodSeconds"}
+		}
+	case opCreate:
+		if o.idemKey != "" && (len(o.idemKey) < 16 || len(o.idemKey) > 255) {
+			return expect{status: 400, code: "validation_error", field: "Idempotency-Key"}
+		}
+		if o.body.badRequest {
+			return errorAnswer(400, "bad_request")
+		}
+	}
+	if e, ok := m.authorize(o); !ok {
+		return e
+	}
+	switch o.kind {
+	case opCreate:
+		return m.create(o)
+	case opList:
+		var out []mTokenView
+		for _, t := range m.owned(o.ownerKind, o.ownerID) {
+			out = append(out, t.view())
+		}
+		sort.Slice(out, func(i, j int) bool {
+			if !out[i].createdOn.Equal(out[j].createdOn) {
+				return out[i].createdOn.After(out[j].createdOn)
+			}
+			return out[i].id > out[j].id
+		})
+		return expect{status: 200, list: out}
+	}
+	t := m.find(o.ownerKind, o.ownerID, o.tokenID)
+	if t == nil {
+		return errorAnswer(404, "resource_not_found")
+	}
+	switch o.kind {
+	case opGet:
+		v := t.view()
+		return expect{status: 200, token: &v}
+	case opRevoke:
+		m.revoke(t, "person", m.people[o.person].userID, false)
+		return expect{status: 204}
+	case opRegenerate:
+		m.events = append(m.events, mEvent{ws: t.ws, typ: "api_token", sub: "token_regenerated", actorType: "person",
+			actorID: m.people[o.person].userID, tok: t.key, gen: len(t.hints)})
+		if o.grace != nil && *o.grace > 0 {
+			t.prev, t.graceUntil = t.current(), m.now.Add(time.Duration(*o.grace)*time.Second)
+		} else {
+			t.prev, t.graceUntil = "", time.Time{}
+		}
+		t.secrets = append(t.secrets, "")
+		t.hints = append(t.hints, "")
+		return expect{status: 200, minted: t}
+	}
+	panic("model: unknown operation " + string(o.kind))
+}
+
+// authorize is who may act (API.md 4): workspace admins on the site and
+// workspace tokens of their workspace, site admins on their site's;
+// someone who belongs to the workspace otherwise gets 403, anyone else 404.
+func (m *model) authorize(o op) (expect, bool) {
+	p := m.people[o.person]
+	ws := o.ownerID
+	if o.ownerKind == "site" {
+		s, ok := m.sites[o.ownerID]
+		if !ok {
+			return errorAnswer(404, "resource_not_found"), false
+		}
+		ws = s.ws
+		if p.siteAdmin[s.id] {
+			return expect{}, true
+		}
+	} else if _, ok := m.plans[ws]; !ok {
+		return errorAnswer(404, "resource_not_found"), false
+	}
+	if p.wsRole[ws] == "admin" {
+		return expect{}, true
+	}
+	belongs := p.wsRole[ws] != ""
+	for id := range p.siteAdmin {
+		belongs = belongs || m.sites[id].ws == ws
+	}
+	if belongs {
+		return errorAnswer(403, "forbidden"), false
+	}
+	return errorAnswer(404, "resource_not_found"), false
+}
+
+// owned is the active tokens of an owner.
+func (m *model) owned(kind, id string) []*mToken {
+	var out []*mToken
+	for _, t := range m.tokens {
+		if t.kind == kind && ownerOf(t) == id && t.active(m.now) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func ownerOf(t *mToken) string {
+	if t.kind == "site" {
+		return t.site
+	}
+	return t.ws
+}
+
+// find is the active token id of an owner, or nil.
+func (m *model) find(kind, owner, id string) *mToken {
+	for _, t := range m.owned(kind, owner) {
+		if t.id == id {
+			return t
+		}
+	}
+	return nil
+}
+
+func (m *model) create(o op) expect {
+	p := m.people[o.person]
+	ws := o.ownerID
+	if o.ownerKind == "site" {
+		ws = m.sites[o.ownerID].ws
+	} else if m.plans[ws] != "enterprise" {
+		return errorAnswer(403, "not_enterprise_plan_workspace")
+	}
+	if o.body.kind != o.ownerKind {
+		// The body's APIs are those of the other kind of token.
+		return expect{status: 400, code: "validation_error"}
+	}
+	if o.body.invalid != "" {
+		return expect{status: 400, code: "validation_error", field: o.body.invalid}
+	}
+	idemKey := p.userID + "\x00" + o.ownerKind + "\x00" + o.ownerID + "\x00" + o.idemKey
+	if o.idemKey != "" {
+		if r := m.idem[idemKey]; r != nil && m.now.Before(r.expires) {
+			if r.body != o.body.canon {
+				return errorAnswer(409, "conflict")
+			}
+			return expect{status: 201, replay: r}
+		}
+	}
+	if len(m.owned(o.ownerKind, o.ownerID)) >= mMaxActive {
+		return errorAnswer(409, "token_limit_reached")
+	}
+	m.nextKey++
+	t := &mToken{key: m.nextKey, kind: o.ownerKind, name: o.body.name, ws: ws, perms: o.body.perms, scope: o.body.scope,
+		createdOn: m.now, createdBy: p.userID, expiresOn: m.now.Add(mInactivity), secrets: []string{""}, hints: []string{""},
+		createdBody: o.body.canon, rateLimit: mWSLimit}
+	if o.ownerKind == "site" {
+		t.site, t.rateLimit = o.ownerID, m.sites[o.ownerID].rateLimit
+	}
+	m.tokens[t.key], m.all[t.key] = t, t
+	m.events = append(m.events, mEvent{ws: ws, typ: "api_token", sub: "token_created", actorType: "person", actorID: p.userID, tok: t.key})
+	if o.idemKey != "" {
+		m.idem[idemKey] = &idemRecord{body: o.body.canon, expires: m.now.Add(mIdemTTL), tok: t.key}
+	}
+	return expect{status: 201, minted: t}
+}
+
+// learn records what the service answered a create or regenerate with: the
+// token's id and new secret, which the model cannot foresee.
+func (m *model) learn(e expect, id, secret, hint string) {
+	t := e.minted
+	if t == nil {
+		return
+	}
+	if t.id == "" {
+		t.id = id
+	}
+	t.secrets[len(t.secrets)-1], t.hints[len(t.hints)-1] = secret, hint
+	t.granted = true
+	for _, r := range m.idem {
+		if r.tok == t.key && r.secret == "" {
+			r.secret, r.snap = secret, t.view()
+		}
+	}
+}
+
+func (m *model) revoke(t *mToken, actorType, actorID string, previous bool) {
+	m.events = append(m.events, mEvent{ws: t.ws, typ: "api_token", sub: "token_revoked", actorType: actorType, actorID: actorID,
+		tok: t.key, gen: len(t.hints) - 1, previous: previous})
+	if previous {
+		t.prev, t.graceUntil = "", time.Time{}
+		return
+	}
+	delete(m.tokens, t.key)
+}
+
+// bySecret is the token a secret works for, and whether it is the previous
+// one in its grace period: a secret works while its token is active, and a
+// previous secret only until its grace period ends (API.md 11).
+func (m *model) bySecret(secret string) (*mToken, bool) {
+	if secret == "" {
+		return nil, false
+	}
+	for _, t := range m.tokens {
+		if !t.active(m.now) {
+			continue
+		}
+		if t.current() == secret {
+			return t, false
+		}
+		if t.prev == secret && m.now.Before(t.graceUntil) {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+func (m *model) revokeBySecret(secret string) expect {
+	t, previous := m.bySecret(secret)
+	yes, no := true, false
+	if t == nil {
+		return expect{status: 200, didRevoke: &no}
+	}
+	m.revoke(t, "token", t.id, previous)
+	return expect{status: 200, didRevoke: &yes}
+}
+
+// use is a call of the data API (API.md 6, 9, 15): a live secret first, then
+// its count in this window, the workspace's plan, the route's scope; then
+// the use is noted and the route answers.
+func (m *model) use(o op) expect {
+	t, previous := m.bySecret(o.secret)
+	if t == nil {
+		return errorAnswer(401, "not_authorized")
+	}
+	window := m.now.Truncate(mWindow)
+	reset := window.Add(mWindow)
+	c := m.rate[t.key]
+	if !c.window.Equal(window) {
+		c = rateCount{window: window}
+	}
+	limit := t.rateLimit
+	if c.n >= limit {
+		retry := int64((reset.Sub(m.now) + time.Second - 1) / time.Second)
+		e := errorAnswer(429, "too_many_requests")
+		e.rate = &rateView{limit: limit, remaining: 0, reset: reset.Unix(), retryAfter: max(retry, 1)}
+		return e
+	}
+	c.n++
+	m.rate[t.key] = c
+	rv := &rateView{limit: limit, remaining: limit - c.n, reset: reset.Unix()}
+	withRate := func(e expect) expect { e.rate = rv; return e }
+	if t.kind == "workspace" && m.plans[t.ws] != "enterprise" {
+		return withRate(errorAnswer(403, "not_enterprise_plan_workspace"))
+	}
+	need := map[string]string{"sites": "sites:read", "site": "sites:read", "audit": "workspace_activity:read"}[o.route]
+	if need != "" && !strings.Contains(","+t.scope+",", ","+need+",") {
+		return withRate(errorAnswer(403, "missing_scopes"))
+	}
+	fn := map[string]string{"sites": fnSites, "site": fnSites, "audit": fnAuditLogs, "introspect": fnTokens}[o.route]
+	m.noteUse(fn, t, previous)
+	switch o.route {
+	case "site":
+		if o.routeID != t.site {
+			return withRate(errorAnswer(404, "resource_not_found"))
+		}
+		return withRate(expect{status: 200, siteID: t.site})
+	case "sites":
+		return withRate(expect{status: 200, siteID: t.site})
+	case "audit":
+		if o.routeID != t.ws {
+			return withRate(errorAnswer(404, "resource_not_found"))
+		}
+		return withRate(expect{status: 200})
+	}
+	// Introspection shows the token as of the decision, or of this use
+	// when it was written, whichever secret is used.
+	v := t.view()
+	e := withRate(expect{status: 200, introRate: t.rateLimit, intro: &v})
+	return e
+}
+
+// noteUse is a function instance noting a use (API.md 10): written on the
+// first use it sees of a token and then on the first at least a minute
+// after its last write, with every use counted meanwhile.
+func (m *model) noteUse(fn string, t *mToken, previous bool) {
+	if m.usage[fn] == nil {
+		m.usage[fn] = map[int]*usage{}
+	}
+	u := m.usage[fn][t.key]
+	if u == nil {
+		u = &usage{}
+		m.usage[fn][t.key] = u
+	}
+	u.pending++
+	if u.has && m.now.Sub(u.written) < mUseInterval {
+		return
+	}
+	n := u.pending
+	u.pending, u.written, u.has = 0, m.now, true
+	now := m.now
+	t.lastUsed, t.useCount, t.expiresOn = &now, t.useCount+n, now.Add(mInactivity)
+}
+
+// takeEvents returns the events written since the last call.
+func (m *model) takeEvents() []mEvent {
+	ev := m.events
+	m.events = nil
+	return ev
+}
+
+// describe is an event as the comparison sees it.
+func (m *model) describe(e mEvent) string {
+	s := fmt.Sprintf("%s %s/%s actor=%s:%s", e.ws, e.typ, e.sub, e.actorType, e.actorID)
+	if t := m.all[e.tok]; t != nil {
+		s += fmt.Sprintf(" token=%s hint=%s", t.id, t.hints[e.gen])
+	}
+	if e.previous {
+		s += " secret=previous"
+	}
+	return s
+}
