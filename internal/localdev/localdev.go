@@ -32,6 +32,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
+	"github.com/tokensmith/tokensmith/internal/secretscanning"
 	"github.com/tokensmith/tokensmith/internal/sites"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
@@ -52,6 +53,9 @@ type Config struct {
 	Now func() time.Time
 	// ClientOptions adjust the DynamoDB client (benchmarks count calls).
 	ClientOptions []func(*dynamodb.Options)
+	// GitHubKeysURL is where the secret scanning endpoint fetches GitHub's
+	// keys; empty is GitHub's own (secretscanning.DefaultKeysURL).
+	GitHubKeysURL string
 	Log           *slog.Logger
 }
 
@@ -119,12 +123,19 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	keysURL := cfg.GitHubKeysURL
+	if keysURL == "" {
+		keysURL = secretscanning.DefaultKeysURL
+	}
+	leaks := &manage.Service{Store: st, Now: now, Rand: rand.Reader}
+	github := &secretscanning.Verifier{URL: keysURL, Client: &http.Client{Timeout: 5 * time.Second}, Now: now}
 	gw, err := gateway.New(tmpl, authz.Handle, map[string]gateway.Proxy{
-		route.Console:   httpapi.Adapt(page),
-		route.Tokens:    httpapi.Adapt(httpapi.Tokens(tokens, httpapi.NewGuard(st, now, cfg.Log), cfg.Log)),
-		route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, httpapi.NewGuard(st, now, cfg.Log), cfg.Log)),
-		route.AuditLogs: httpapi.Adapt(httpapi.AuditLogs(audit.New(st), httpapi.NewGuard(st, now, cfg.Log), cfg.Log)),
-		route.People:    httpapi.Adapt(httpapi.People(members, cfg.Log)),
+		route.Console:        httpapi.Adapt(page),
+		route.Tokens:         httpapi.Adapt(httpapi.Tokens(tokens, httpapi.NewGuard(st, now, cfg.Log), cfg.Log)),
+		route.Sites:          httpapi.Adapt(httpapi.Sites(siteSvc, httpapi.NewGuard(st, now, cfg.Log), cfg.Log)),
+		route.AuditLogs:      httpapi.Adapt(httpapi.AuditLogs(audit.New(st), httpapi.NewGuard(st, now, cfg.Log), cfg.Log)),
+		route.People:         httpapi.Adapt(httpapi.People(members, cfg.Log)),
+		route.SecretScanning: httpapi.Adapt(httpapi.SecretScanning(leaks, github, cfg.Log)),
 	}, cfg.CacheTTL, cfg.Log)
 	if err != nil {
 		return nil, err
