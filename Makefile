@@ -104,6 +104,9 @@ build-AuthorizerFunction:
 build-TokensFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/tokens
 
+build-SecretScanningFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/secretscanning
+
 build-SitesFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sites
 
@@ -120,7 +123,7 @@ build-ConsoleFunction: bundle
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/console
 
 # build makes every function's bootstrap without sam, into .build/<LogicalId>/.
-FUNCTIONS = AuthorizerFunction TokensFunction SitesFunction AuditLogsFunction PeopleFunction TokenExpiryFunction ConsoleFunction
+FUNCTIONS = AuthorizerFunction TokensFunction SecretScanningFunction SitesFunction AuditLogsFunction PeopleFunction TokenExpiryFunction ConsoleFunction
 
 build: bundle
 	@for f in $(FUNCTIONS); do $(MAKE) --no-print-directory build-$$f ARTIFACTS_DIR=.build/$$f || exit 1; done

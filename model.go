@@ -205,6 +205,14 @@ type Token struct {
 	UseCount       int64
 	// ExpiresOn is when the token expires unless used again.
 	ExpiresOn time.Time
+	// AllowedIPs are the CIDR ranges (canonical, as allowlist.Parse writes
+	// them) the token may be used from; empty allows any address. They are
+	// set when the token is created and never change.
+	AllowedIPs []string
+	// ScopeLastUsed is when each scope of the token was last exercised by a
+	// successful call, as of the last usage write; a scope never used is
+	// absent.
+	ScopeLastUsed map[string]time.Time
 }
 
 // Owner returns the site or workspace the token belongs to.
@@ -242,6 +250,9 @@ type Secret struct {
 	// token is created or regenerated and by every plan change of its site;
 	// 0 on a secret stored before secrets carried it.
 	RateLimit int64
+	// AllowedIPs is the token's IP allowlist, carried by each of its
+	// secrets so that the authorizer enforces it from the one read it makes.
+	AllowedIPs []string
 }
 
 // TokenRateLimit returns the rate limit of the secret's token: its site's,
@@ -281,10 +292,17 @@ const (
 	ActorPerson ActorType = "person"
 	ActorToken  ActorType = "token"
 	ActorSystem ActorType = "system"
+	// ActorPartner is a secret-scanning partner reporting a leaked token;
+	// its id names the partner (PartnerGitHub).
+	ActorPartner ActorType = "partner"
 )
 
-// Actor is who made a change: a person, a token (revoking itself), or the
-// system (operators and expiry).
+// PartnerGitHub is the id of GitHub as a secret-scanning partner.
+const PartnerGitHub = "github"
+
+// Actor is who made a change: a person, a token (revoking itself), a
+// secret-scanning partner (revoking a leaked token), or the system
+// (operators and expiry).
 type Actor struct {
 	Type  ActorType
 	ID    string

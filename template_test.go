@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
 )
@@ -167,9 +169,16 @@ func TestAuthorizerAndGatewayResponses(t *testing.T) {
 		t.Fatalf("default authorizer = %+v; want a REQUEST authorizer", a)
 	}
 	// The cache key must hold the route, or a cached decision would be
-	// reused for routes the credential's scopes do not allow.
-	if strings.Join(a.Identity.Headers, ",") != "Authorization" || strings.Join(a.Identity.Context, ",") != "httpMethod,resourcePath" {
-		t.Errorf("identity sources = %v %v; want Authorization, httpMethod, resourcePath", a.Identity.Headers, a.Identity.Context)
+	// reused for routes the credential's scopes do not allow, and the source
+	// address, or one would be reused from an address a token's allowlist
+	// refuses.
+	if !slices.Equal(a.Identity.Headers, authorizer.IdentityHeaders) || !slices.Equal(a.Identity.Context, authorizer.IdentityContext) {
+		t.Errorf("identity sources = %v %v; want %v %v", a.Identity.Headers, a.Identity.Context, authorizer.IdentityHeaders, authorizer.IdentityContext)
+	}
+	for _, c := range []string{"httpMethod", "resourcePath", "identity.sourceIp"} {
+		if !slices.Contains(authorizer.IdentityContext, c) {
+			t.Errorf("authorizer.IdentityContext lacks %s", c)
+		}
 	}
 	if h := api.GatewayResponses["THROTTLED"].ResponseParameters.Headers["Retry-After"]; h == "" {
 		t.Error("THROTTLED sets no Retry-After")

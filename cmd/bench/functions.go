@@ -60,6 +60,10 @@ func functionRows(ctx context.Context, endpoint, table, secret string, sec token
 		{name: "auditlogs", env: env, event: proxy("GET", "/v2/workspaces/{workspace_id}/audit_logs", "/v2/workspaces/"+sec.WorkspaceID+"/audit_logs",
 			map[string]string{"workspace_id": sec.WorkspaceID}, &ws, "")},
 		{name: "people", env: env, event: proxy("GET", "/v2/me", "/v2/me", nil, &person, "")},
+		// secretscanning's first event is a report GitHub did not sign: the
+		// answer (401) needs neither GitHub's keys nor the table.
+		{name: "secretscanning", env: append([]string{"GITHUB_KEYS_URL=http://127.0.0.1:1/keys"}, env...),
+			event: proxy("POST", "/v2/secret-scanning/github", "/v2/secret-scanning/github", nil, nil, `[]`)},
 		{name: "tokenexpiry", env: env, event: mustJSON(events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{EventName: "REMOVE"}}})},
 		{name: "console", env: []string{"OIDC_ISSUER=http://127.0.0.1:1/issuer", "OIDC_CLIENT_ID=bench", "API_BASE_URL=http://127.0.0.1:1",
 			"CONSOLE_REDIRECT_URI=http://127.0.0.1:1/console/", "CONSOLE_POST_LOGOUT_REDIRECT_URI=http://127.0.0.1:1/console/"},

@@ -131,9 +131,11 @@ func interleave(samples int, fs ...func() error) ([][]time.Duration, error) {
 }
 
 // withUnmeasured adds to m the functions the benchmark does not time (the
-// people API and the console), which the local gateway needs all the same.
+// people API, the console and the secret scanning endpoint), which the
+// local gateway needs all the same.
 func withUnmeasured(st *store.Store, log *slog.Logger, m map[string]gateway.Proxy) map[string]gateway.Proxy {
 	m[route.People] = httpapi.Adapt(httpapi.People(people.New(st), log))
 	m[route.Console] = httpapi.Adapt(http.NotFoundHandler())
+	m[route.SecretScanning] = httpapi.Adapt(http.NotFoundHandler())
 	return m
 }

@@ -68,9 +68,14 @@ func (o Origin) event(typ, sub string, payload map[string]any) tokensmith.Event 
 	}
 }
 
-// TokenCreated is the event of t's creation. site is t's site, for site tokens.
+// TokenCreated is the event of t's creation. site is t's site, for site
+// tokens. It records t's IP allowlist, when it has one.
 func TokenCreated(o Origin, t tokensmith.Token, site *tokensmith.Site) tokensmith.Event {
-	return o.event(TypeAPIToken, SubTokenCreated, tokenPayload(t, site))
+	payload := tokenPayload(t, site)
+	if len(t.AllowedIPs) > 0 {
+		payload["allowedIps"] = t.AllowedIPs
+	}
+	return o.event(TypeAPIToken, SubTokenCreated, payload)
 }
 
 // TokenRegenerated is the event of t's new secret; t shows its new hint.
@@ -81,6 +86,15 @@ func TokenRegenerated(o Origin, t tokensmith.Token, site *tokensmith.Site) token
 // TokenRevoked is the event of t's revocation.
 func TokenRevoked(o Origin, t tokensmith.Token, site *tokensmith.Site) tokensmith.Event {
 	return o.event(TypeAPIToken, SubTokenRevoked, tokenPayload(t, site))
+}
+
+// LeakRevoked is the event of t's revocation on a leak report: the
+// reporting partner is the origin's actor, and url is where the partner
+// found the token.
+func LeakRevoked(o Origin, t tokensmith.Token, site *tokensmith.Site, url string) tokensmith.Event {
+	payload := tokenPayload(t, site)
+	payload["url"] = url
+	return o.event(TypeAPIToken, SubTokenRevoked, payload)
 }
 
 // PreviousSecretRevoked is the event of the end of the grace period of t's

@@ -3,6 +3,9 @@
 // OIDC user tokens for the management routes. It is the REQUEST authorizer's
 // handler, written against aws-lambda-go's event types.
 //
+// A token with an IP allowlist is refused (401, as any unusable
+// credential) from a source address outside it.
+//
 // A valid API token is allowed to reach the function whatever its scopes:
 // the function counts every request of a valid token against the token's
 // rate limit, a 403 missing_scopes too, and a Deny here would answer the
@@ -23,6 +26,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/allowlist"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/store"
@@ -51,6 +55,8 @@ type Authorizer struct {
 	Secrets Secrets
 	Now     func() time.Time
 	Log     *slog.Logger
+	// IPs decides tokens' IP allowlists, keeping them parsed.
+	IPs allowlist.Cache
 }
 
 // maxCredential bounds what is read of a credential; user tokens are a few
@@ -106,6 +112,13 @@ func (a *Authorizer) apiToken(ctx context.Context, req events.APIGatewayCustomAu
 		a.Log.InfoContext(ctx, "token rejected", "tokenId", sec.TokenID, "displayHint", token.DisplayHint(cred))
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 	}
+	// The source address is the connection's, as API Gateway saw it, never
+	// a header the client sent. API Gateway caches decisions by it too (an
+	// identity source), so an allow is never reused for another address.
+	if ip := req.RequestContext.Identity.SourceIP; !a.IPs.Allows(sec.TokenID, sec.AllowedIPs, ip) {
+		a.Log.InfoContext(ctx, "token refused from this address", "tokenId", sec.TokenID, "displayHint", token.DisplayHint(cred), "sourceIp", ip)
+		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+	}
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID:    sec.TokenID,
 		PolicyDocument: Policy(req.MethodArn, r, "Allow"),
@@ -122,6 +135,7 @@ func SecretPrincipal(sec tokensmith.Secret) principal.Principal {
 		Kind: string(sec.Kind), TokenID: sec.TokenID, SiteID: sec.SiteID, WorkspaceID: sec.WorkspaceID, Scope: sec.Scope,
 		CreatedOn: sec.CreatedOn, LastUsed: sec.LastUsed, ExpiresOn: sec.ExpiresOn,
 		RateLimit: sec.TokenRateLimit(), Plan: string(sec.Plan), SecretHash: sec.Hash, GraceUntil: sec.GraceUntil,
+		AllowedIPs: sec.AllowedIPs,
 	}
 }
 

@@ -8,6 +8,17 @@ import (
 	"github.com/tokensmith/tokensmith/internal/route"
 )
 
+// Identity sources: what API Gateway caches the authorizer's decisions by,
+// as template.yaml declares them (a test holds it to these) and the local
+// gateway reads them. The method and resource path keep a cached decision
+// to its route; the source address keeps it to its address, so that a
+// token's IP allowlist is never bypassed by a decision cached for another
+// address.
+var (
+	IdentityHeaders = []string{"Authorization"}
+	IdentityContext = []string{"httpMethod", "resourcePath", "identity.sourceIp"}
+)
+
 // Policy returns an IAM policy with effect ("Allow" or "Deny") on route r of
 // the API and stage that methodArn belongs to. Path parameters become
 // wildcards, so the policy holds for every request to r, with one trailing

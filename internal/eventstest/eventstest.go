@@ -30,6 +30,7 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
+	"github.com/tokensmith/tokensmith/internal/githubtest"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/serversecret"
 	"github.com/tokensmith/tokensmith/internal/store"
@@ -166,6 +167,9 @@ func newFixture(t *testing.T, logicalID string) *Fixture {
 		"CONSOLE_REDIRECT_URI":             "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod/console/",
 		"CONSOLE_POST_LOGOUT_REDIRECT_URI": "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod/console/",
 		serversecret.EnvARN:                secretARN,
+		// GitHub's secret scanning keys: the key the sample reports are
+		// signed with, served locally.
+		"GITHUB_KEYS_URL": githubtest.Serve(t, githubtest.Fixed(t)).URL,
 	}
 	return &Fixture{LogicalID: logicalID, Getenv: func(k string) string { return env[k] }, Store: st, Secrets: secrets{calls}, calls: calls}
 }

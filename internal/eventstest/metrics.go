@@ -24,6 +24,21 @@ func (o *Output) Write(p []byte) (int, error) {
 	return o.buf.Write(p)
 }
 
+// Data returns what the records written so far hold, leaving out lines
+// that are not records (CheckMetrics reports those).
+func (o *Output) Data() []metrics.Datum {
+	o.mu.Lock()
+	raw := o.buf.String()
+	o.mu.Unlock()
+	var all []metrics.Datum
+	for _, line := range strings.Split(raw, "\n") {
+		if data, err := metrics.Parse([]byte(line)); err == nil {
+			all = append(all, data...)
+		}
+	}
+	return all
+}
+
 // CheckMetrics parses every line out holds as a metrics record of function
 // and holds it to the catalogue (metrics.Parse): names, units, dimensions
 // and their values. A dimension value shaped like an id or an email, or

@@ -36,10 +36,10 @@ type Limiter interface {
 	Take(ctx context.Context, tokenID string, limit int64, now time.Time) (ratelimit.Decision, error)
 }
 
-// Uses notes a successful use of a token's secret; it reports whether it
-// wrote the use at now.
+// Uses notes a successful use of a token's secret that exercised a scope
+// ("" for none); it reports whether it wrote the use at now.
 type Uses interface {
-	Record(ctx context.Context, sec tokensmith.Secret, now time.Time) bool
+	Record(ctx context.Context, sec tokensmith.Secret, sc string, now time.Time) bool
 }
 
 // Guard is what every API token route goes through, in the function that
@@ -107,7 +107,7 @@ func (g *Guard) wrap(rt route.Route, h http.HandlerFunc) http.HandlerFunc {
 		}
 		sec := tokensmith.Secret{Hash: p.SecretHash, TokenID: p.TokenID, Kind: token.Kind(p.Kind), SiteID: p.SiteID,
 			WorkspaceID: p.WorkspaceID, GraceUntil: p.GraceUntil}
-		if g.Uses.Record(r.Context(), sec, now) {
+		if g.Uses.Record(r.Context(), sec, rt.Scope, now) {
 			// Introspection shows this use, as the decision did not.
 			p.LastUsed, p.ExpiresOn = &now, now.Add(token.Inactivity)
 		}

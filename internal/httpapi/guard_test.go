@@ -31,10 +31,17 @@ func (f *fakeLimiter) Take(ctx context.Context, tokenID string, limit int64, now
 	return f.TakeFn(ctx, tokenID, limit, now)
 }
 
-// fakeUses counts the uses it is told of.
-type fakeUses struct{ n int }
+// fakeUses counts the uses it is told of, and the scopes they exercised.
+type fakeUses struct {
+	n      int
+	scopes []string
+}
 
-func (f *fakeUses) Record(context.Context, tokensmith.Secret, time.Time) bool { f.n++; return true }
+func (f *fakeUses) Record(_ context.Context, _ tokensmith.Secret, sc string, _ time.Time) bool {
+	f.n++
+	f.scopes = append(f.scopes, sc)
+	return true
+}
 
 var guardNow = time.Date(2026, time.November, 22, 12, 0, 20, 0, time.UTC)
 
@@ -120,6 +127,13 @@ func TestGuard(t *testing.T) {
 			}
 			if served != tc.served || uses.n != tc.served {
 				t.Errorf("served %d, uses %d; want %d of each", served, uses.n, tc.served)
+			}
+			for _, sc := range uses.scopes {
+				// The sites function's routes need sites:read: the use
+				// exercised it.
+				if sc != "sites:read" {
+					t.Errorf("use noted with scope %q; want sites:read", sc)
+				}
 			}
 		})
 	}

@@ -33,6 +33,11 @@ type apiToken struct {
 	LastUsed    *string           `json:"lastUsed"`
 	UseCount    int64             `json:"useCount"`
 	ExpiresOn   string            `json:"expiresOn"`
+	// AllowedIPs is the IP allowlist; empty allows any address.
+	AllowedIPs []string `json:"allowedIps"`
+	// ScopeLastUsed maps each of the token's scopes to its last use, null
+	// for never.
+	ScopeLastUsed map[string]*string `json:"scopeLastUsed"`
 }
 
 type createdBy struct {
@@ -52,7 +57,24 @@ func newAPIToken(t tokensmith.Token) apiToken {
 		s := formatTime(*t.LastUsed)
 		out.LastUsed = &s
 	}
+	out.AllowedIPs = allowedIPs(t.AllowedIPs)
+	out.ScopeLastUsed = map[string]*string{}
+	for _, sc := range scope.Split(t.Scope) {
+		out.ScopeLastUsed[sc] = nil
+		if at, ok := t.ScopeLastUsed[sc]; ok {
+			s := formatTime(at)
+			out.ScopeLastUsed[sc] = &s
+		}
+	}
 	return out
+}
+
+// allowedIPs is an allowlist as the API shows it: an array, empty for none.
+func allowedIPs(ranges []string) []string {
+	if ranges == nil {
+		return []string{}
+	}
+	return ranges
 }
 
 // minted is the one response that carries a secret.
@@ -235,6 +257,7 @@ type authorization struct {
 	Scope        string       `json:"scope"`
 	AuthorizedTo authorizedTo `json:"authorizedTo"`
 	RateLimit    int64        `json:"rateLimit"`
+	AllowedIPs   []string     `json:"allowedIps"`
 }
 
 // introspect answers from the authorizer's decision, which carries what
@@ -262,6 +285,7 @@ func (h *tokensHandler) introspect(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]authorization{"authorization": {
 		ID: t.ID, Kind: t.Kind, CreatedOn: api.CreatedOn, LastUsed: api.LastUsed, ExpiresOn: api.ExpiresOn,
 		GrantType: "client_credentials", Scope: t.Scope, AuthorizedTo: to, RateLimit: p.RateLimit,
+		AllowedIPs: allowedIPs(p.AllowedIPs),
 	}})
 }
 

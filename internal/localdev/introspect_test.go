@@ -15,9 +15,10 @@ import (
 
 // TestIntrospectAnswersFromTheDecision holds that introspection makes one
 // read, the authorizer's, and shows what reading the token record shows:
-// on the first use, within the usage interval, after it, through a secret
-// in its grace period, and for a secret stored before secrets carried what
-// introspection shows (then the function reads the record).
+// on the first use, within the usage interval, after it, and through a
+// secret in its grace period (whose decision reads the record too), and for
+// a secret stored before secrets carried what introspection shows (then the
+// function reads the record).
 func TestIntrospectAnswersFromTheDecision(t *testing.T) {
 	c := &clock{now: time.Now().UTC()}
 	ops := &dynamotest.Ops{}
@@ -44,7 +45,9 @@ func TestIntrospectAnswersFromTheDecision(t *testing.T) {
 			}
 			regenerated = r.str("token")
 			c.Add(2 * time.Minute)
-		}, func() string { return site }, "/v2/sites/" + e.demo.SiteID + "/tokens/" + siteID, 1},
+			// A previous secret takes its expiry from the token's record,
+			// which the authorizer reads too (store.Secret).
+		}, func() string { return site }, "/v2/sites/" + e.demo.SiteID + "/tokens/" + siteID, 2},
 		{"the new secret, after a use of the old one", nil, func() string { return regenerated }, "/v2/sites/" + e.demo.SiteID + "/tokens/" + siteID, 1},
 		{"a secret stored before secrets carried createdOn and lastUsed", func(t *testing.T) {
 			_, err := e.stack.DB.UpdateItem(t.Context(), &dynamodb.UpdateItemInput{

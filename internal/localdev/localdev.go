@@ -34,6 +34,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
+	"github.com/tokensmith/tokensmith/internal/secretscanning"
 	"github.com/tokensmith/tokensmith/internal/sites"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
@@ -54,6 +55,9 @@ type Config struct {
 	Now func() time.Time
 	// ClientOptions adjust the DynamoDB client (benchmarks count calls).
 	ClientOptions []func(*dynamodb.Options)
+	// GitHubKeysURL is where the secret scanning endpoint fetches GitHub's
+	// keys; empty is GitHub's own (secretscanning.DefaultKeysURL).
+	GitHubKeysURL string
 	Log           *slog.Logger
 	// Metrics, when set, receives each invocation's metrics record, as
 	// the functions write them to their logs in AWS (package metrics).
@@ -124,6 +128,12 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	keysURL := cfg.GitHubKeysURL
+	if keysURL == "" {
+		keysURL = secretscanning.DefaultKeysURL
+	}
+	leaks := &manage.Service{Store: st, Now: now, Rand: rand.Reader}
+	github := &secretscanning.Verifier{URL: keysURL, Client: &http.Client{Timeout: 5 * time.Second}, Now: now}
 	// measured writes each invocation's metrics record to cfg.Metrics, as
 	// the function's main does to its standard output.
 	measured := func(function string, h gateway.Proxy) gateway.Proxy {
@@ -137,11 +147,12 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		decide = metrics.Invocations(metrics.FunctionAuthorizer, cfg.Metrics, now, authorizer.Measure(authz.Handle))
 	}
 	gw, err := gateway.New(tmpl, decide, map[string]gateway.Proxy{
-		route.Console:   httpapi.Adapt(page),
-		route.Tokens:    measured(metrics.FunctionTokens, httpapi.Adapt(httpapi.Tokens(tokens, httpapi.NewGuard(st, now, cfg.Log), cfg.Log))),
-		route.Sites:     measured(metrics.FunctionSites, httpapi.Adapt(httpapi.Sites(siteSvc, httpapi.NewGuard(st, now, cfg.Log), cfg.Log))),
-		route.AuditLogs: measured(metrics.FunctionAuditLogs, httpapi.Adapt(httpapi.AuditLogs(audit.New(st), httpapi.NewGuard(st, now, cfg.Log), cfg.Log))),
-		route.People:    measured(metrics.FunctionPeople, httpapi.Adapt(httpapi.People(members, cfg.Log))),
+		route.Console:        httpapi.Adapt(page),
+		route.Tokens:         measured(metrics.FunctionTokens, httpapi.Adapt(httpapi.Tokens(tokens, httpapi.NewGuard(st, now, cfg.Log), cfg.Log))),
+		route.Sites:          measured(metrics.FunctionSites, httpapi.Adapt(httpapi.Sites(siteSvc, httpapi.NewGuard(st, now, cfg.Log), cfg.Log))),
+		route.AuditLogs:      measured(metrics.FunctionAuditLogs, httpapi.Adapt(httpapi.AuditLogs(audit.New(st), httpapi.NewGuard(st, now, cfg.Log), cfg.Log))),
+		route.People:         measured(metrics.FunctionPeople, httpapi.Adapt(httpapi.People(members, cfg.Log))),
+		route.SecretScanning: measured(metrics.FunctionSecretScanning, httpapi.Adapt(httpapi.SecretScanning(leaks, github, cfg.Log))),
 	}, cfg.CacheTTL, cfg.Log)
 	if err != nil {
 		return nil, err

@@ -132,7 +132,7 @@ func TestRateLimitHeaders(t *testing.T) {
 		}
 	}
 	for _, r := range []response{
-		e.do("GET", "/v2/sites", secret[:len(secret)-1]+"x", ""),
+		e.do("GET", "/v2/sites", tampered(secret), ""),
 		e.do("GET", "/v2/sites", unknown, ""),
 		e.do("GET", "/v2/sites/"+e.demo.SiteID+"/tokens", e.demo.AdminToken, ""),
 		e.do("POST", "/v2/token/revoke", "", `{"token":"tss_garbage"}`),
@@ -231,4 +231,14 @@ func TestRateLimitConcurrent(t *testing.T) {
 	if n, err := e.stack.Store.RequestCount(context.Background(), id, windowStart); err != nil || n > 60 || (got[500] == 0 && n != 60) {
 		t.Errorf("count = %d, %v; want 60 (at most 60 when calls failed)", n, err)
 	}
+}
+
+// tampered is secret with its last character changed, so that its
+// checksum no longer holds.
+func tampered(secret string) string {
+	last := "x"
+	if strings.HasSuffix(secret, last) {
+		last = "y"
+	}
+	return secret[:len(secret)-1] + last
 }

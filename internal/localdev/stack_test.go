@@ -61,6 +61,13 @@ func newEnv(t *testing.T) *env { return newEnvWith(t, -1, nil) }
 // DynamoDB client.
 func newEnvWith(t *testing.T, cacheTTL time.Duration, now func() time.Time, opts ...func(*dynamodb.Options)) *env {
 	t.Helper()
+	return newEnvConfig(t, localdev.Config{CacheTTL: cacheTTL, Now: now, ClientOptions: opts})
+}
+
+// newEnvConfig starts a stack configured as cfg, on a table, folder, address
+// and log of its own.
+func newEnvConfig(t *testing.T, cfg localdev.Config) *env {
+	t.Helper()
 	_, table := dynamotest.NewTable(t)
 	var h http.Handler
 	var checked *openapitest.Handler // its checks end after the server's last request
@@ -72,13 +79,11 @@ func newEnvWith(t *testing.T, cacheTTL time.Duration, now func() time.Time, opts
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	logs := &bytes.Buffer{}
+	cfg.Endpoint, cfg.Table, cfg.Dir, cfg.BaseURL = dynamotest.Endpoint(), table, t.TempDir(), srv.URL
 	// The metrics records go to the log, as with make run.
 	logw := &lockedWriter{w: logs}
-	stack, err := localdev.Start(context.Background(), localdev.Config{
-		Endpoint: dynamotest.Endpoint(), Table: table, Dir: t.TempDir(), BaseURL: srv.URL,
-		CacheTTL: cacheTTL, Now: now, ClientOptions: opts,
-		Log: slog.New(slog.NewJSONHandler(logw, nil)), Metrics: logw,
-	})
+	cfg.Log, cfg.Metrics = slog.New(slog.NewJSONHandler(logw, nil)), logw
+	stack, err := localdev.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +127,12 @@ func (r response) str(path ...string) string {
 // do sends a request; headers come in name, value pairs.
 func (e *env) do(method, path, bearer, body string, headers ...string) response {
 	e.t.Helper()
+	return e.send(http.DefaultClient, method, path, bearer, body, headers...)
+}
+
+// send sends a request with client.
+func (e *env) send(client *http.Client, method, path, bearer, body string, headers ...string) response {
+	e.t.Helper()
 	req, err := http.NewRequest(method, e.url+path, strings.NewReader(body))
 	if err != nil {
 		e.t.Fatal(err)
@@ -135,7 +146,7 @@ func (e *env) do(method, path, bearer, body string, headers ...string) response 
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -39,6 +39,7 @@ func (s *Service) Create(ctx context.Context, p Person, owner tokensmith.Owner, 
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	in.Permissions = scope.Granted(in.Permissions)
+	in.AllowedIPs = allowedIPs(in.AllowedIPs)
 
 	var idem *idempotency
 	if idemKey != "" {
@@ -108,7 +109,7 @@ func (s *Service) create(ctx context.Context, a access, owner tokensmith.Owner, 
 		Permissions: in.Permissions, Scope: scope.Join(scope.Expand(in.Permissions)),
 		DisplayHint: token.DisplayHint(secret), SecretHash: token.Hash(secret),
 		CreatedOn: now, CreatedBy: tokensmith.Actor{Type: tokensmith.ActorPerson, ID: a.actor.ID, Email: a.actor.Email},
-		ExpiresOn: now.Add(token.Inactivity),
+		ExpiresOn: now.Add(token.Inactivity), AllowedIPs: in.AllowedIPs,
 	}
 	if a.site != nil {
 		t.SiteID = a.site.ID

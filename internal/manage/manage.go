@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/allowlist"
 	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/metrics"
@@ -45,6 +47,8 @@ type Store interface {
 	RevokeToken(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
 	RegenerateToken(ctx context.Context, t tokensmith.Token, site tokensmith.Site, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error)
 	EndGrace(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
+	RevokeLeaked(ctx context.Context, t tokensmith.Token, hash string, ev tokensmith.Event, until time.Time) error
+	Leaked(ctx context.Context, hash string, now time.Time) (bool, error)
 }
 
 // People signs a caller in: binds the memberships waiting for their email
@@ -84,6 +88,9 @@ type Person = people.Caller
 type CreateInput struct {
 	Name        string            `json:"name"`
 	Permissions scope.Permissions `json:"permissions"`
+	// AllowedIPs are the CIDR ranges the token may be used from; none
+	// allows any address.
+	AllowedIPs []string `json:"allowedIps,omitempty"`
 }
 
 // Minted is a token with its secret: only ever in the response that creates
@@ -171,6 +178,15 @@ func Validate(k token.Kind, in CreateInput) []apperr.Detail {
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
 		details = append(details, apperr.Detail{Field: "name", Message: "must not contain control characters"})
 	}
+	if len(in.AllowedIPs) > allowlist.MaxRanges {
+		details = append(details, apperr.Detail{Field: "allowedIps", Message: fmt.Sprintf("must hold at most %d CIDR ranges", allowlist.MaxRanges)})
+	} else {
+		for i, r := range in.AllowedIPs {
+			if _, err := allowlist.Parse(r); err != nil {
+				details = append(details, apperr.Detail{Field: fmt.Sprintf("allowedIps[%d]", i), Message: allowedIPMessage(err)})
+			}
+		}
+	}
 	if in.Permissions == nil {
 		details = append(details, apperr.Detail{Field: "permissions", Message: "is required"})
 	} else {
@@ -179,6 +195,30 @@ func Validate(k token.Kind, in CreateInput) []apperr.Detail {
 		}
 	}
 	return details
+}
+
+// allowedIPMessage says what is wrong with a range allowlist.Parse refused.
+func allowedIPMessage(err error) string {
+	switch {
+	case errors.Is(err, allowlist.ErrHostBits):
+		return "must be a network address: no bits set after the prefix length (203.0.113.0/24, not 203.0.113.7/24)"
+	case errors.Is(err, allowlist.ErrMapped):
+		return "must write an IPv4 range as IPv4 (203.0.113.0/24), not as IPv4-mapped IPv6"
+	}
+	return "must be a CIDR range, such as 203.0.113.0/24 or 2001:db8::/32"
+}
+
+// allowedIPs returns valid ranges in canonical form, each once, in the
+// order given; nil for none.
+func allowedIPs(ranges []string) []string {
+	var out []string
+	for _, r := range ranges {
+		c, err := allowlist.Parse(r)
+		if err == nil && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // List returns the active tokens of owner, newest first.
@@ -324,11 +364,56 @@ func (s *Service) Introspect(ctx context.Context, owner tokensmith.Owner, id str
 // working with its current secret. Garbage, unknown and expired secrets
 // revoke nothing.
 func (s *Service) RevokeBySecret(ctx context.Context, secret string) (bool, error) {
+	return s.revokeSecret(ctx, secret, func(t tokensmith.Token) tokensmith.Actor {
+		return tokensmith.Actor{Type: tokensmith.ActorToken, ID: t.ID}
+	}, func(o audit.Origin, t tokensmith.Token, site *tokensmith.Site, hash string) error {
+		if t.SecretHash == hash {
+			return s.Store.RevokeToken(ctx, t, audit.TokenRevoked(o, t, site))
+		}
+		return s.Store.EndGrace(ctx, t, audit.PreviousSecretRevoked(o, t, site))
+	})
+}
+
+// LeakMemory is how long a secret revoked on a leak report is remembered
+// as such, so that the report delivered again is answered alike: GitHub
+// redelivers a report whose answer it did not get for some days.
+const LeakMemory = 30 * 24 * time.Hour
+
+// RevokeLeaked revokes a secret that partner (tokensmith.PartnerGitHub)
+// reports found at url, as RevokeBySecret does, with the partner as the
+// actor and url in the event. It reports whether the secret is a true
+// positive: live and revoked now, or revoked on an earlier delivery of a
+// report of it, which writes nothing again. Anything else (garbage, an
+// unknown, expired or otherwise revoked secret) is false.
+func (s *Service) RevokeLeaked(ctx context.Context, partner, secret, url string) (bool, error) {
+	if _, err := token.Parse(secret); err != nil {
+		return false, nil
+	}
+	revoked, err := s.revokeSecret(ctx, secret, func(tokensmith.Token) tokensmith.Actor {
+		return tokensmith.Actor{Type: tokensmith.ActorPartner, ID: partner}
+	}, func(o audit.Origin, t tokensmith.Token, site *tokensmith.Site, hash string) error {
+		ev := audit.LeakRevoked(o, t, site, url)
+		if t.SecretHash != hash {
+			ev.Payload["secret"] = "previous"
+		}
+		return s.Store.RevokeLeaked(ctx, t, hash, ev, o.Time.Add(LeakMemory))
+	})
+	if err != nil || revoked {
+		return revoked, err
+	}
+	return s.Store.Leaked(ctx, token.Hash(secret), s.Now())
+}
+
+// revokeSecret revokes the live secret presented, by revoke, in an event
+// whose actor is actor's for the secret's token; it reports whether it
+// did. Garbage, unknown and expired secrets revoke nothing.
+func (s *Service) revokeSecret(ctx context.Context, secret string, actor func(tokensmith.Token) tokensmith.Actor,
+	revoke func(o audit.Origin, t tokensmith.Token, site *tokensmith.Site, hash string) error) (bool, error) {
 	if _, err := token.Parse(secret); err != nil {
 		return false, nil
 	}
 	hash := token.Hash(secret)
-	revoked := false
+	revoked, actorType := false, metrics.ActorAPIToken
 	err := store.Retry(ctx, func() error {
 		sec, err := s.Store.Secret(ctx, hash)
 		if err != nil {
@@ -356,16 +441,15 @@ func (s *Service) RevokeBySecret(ctx context.Context, secret string) (bool, erro
 			}
 			a.site = &site
 		}
-		o, err := s.origin(a, tokensmith.Actor{Type: tokensmith.ActorToken, ID: t.ID})
+		who := actor(t)
+		if who.Type == tokensmith.ActorPartner {
+			actorType = metrics.ActorSecretScanning
+		}
+		o, err := s.origin(a, who)
 		if err != nil {
 			return err
 		}
-		if t.SecretHash == hash {
-			err = s.Store.RevokeToken(ctx, t, audit.TokenRevoked(o, t, a.site))
-		} else {
-			err = s.Store.EndGrace(ctx, t, audit.PreviousSecretRevoked(o, t, a.site))
-		}
-		if err != nil {
+		if err := revoke(o, t, a.site, hash); err != nil {
 			return err
 		}
 		revoked = true
@@ -376,7 +460,7 @@ func (s *Service) RevokeBySecret(ctx context.Context, secret string) (bool, erro
 		return false, nil
 	}
 	if revoked && err == nil {
-		metrics.FromContext(ctx).Add(metrics.TokensRevoked, 1, metrics.ActorAPIToken)
+		metrics.FromContext(ctx).Add(metrics.TokensRevoked, 1, actorType)
 	}
 	return revoked, err
 }

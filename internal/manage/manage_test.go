@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"github.com/tokensmith/tokensmith/internal/audit"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -517,6 +518,9 @@ func TestValidate(t *testing.T) {
 		{"workspace scope on a site token", token.KindSite, manage.CreateInput{Name: "x", Permissions: readActivity.Permissions}, []string{"permissions.workspace_activity"}},
 		{"site scope on a workspace token", token.KindWorkspace, manage.CreateInput{Name: "x", Permissions: readSites.Permissions}, []string{"permissions.sites"}},
 		{"nothing", token.KindSite, manage.CreateInput{}, []string{"name", "permissions"}},
+		{"allowlist", token.KindSite, manage.CreateInput{Name: "x", Permissions: readSites.Permissions, AllowedIPs: []string{"203.0.113.0/24", "2001:db8::/32"}}, nil},
+		{"allowlist with a bad range", token.KindWorkspace, manage.CreateInput{Name: "x", Permissions: readActivity.Permissions, AllowedIPs: []string{"10.0.0.0/8", "10.0.0.1", "::ffff:10.0.0.0/104"}}, []string{"allowedIps[1]", "allowedIps[2]"}},
+		{"allowlist too long", token.KindSite, manage.CreateInput{Name: "x", Permissions: readSites.Permissions, AllowedIPs: slices.Repeat([]string{"10.0.0.0/8"}, 21)}, []string{"allowedIps"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

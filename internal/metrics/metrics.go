@@ -60,6 +60,7 @@ const Other = "other"
 var (
 	Function = Dimension{Name: "function", Values: []string{
 		FunctionAuthorizer, FunctionTokens, FunctionSites, FunctionAuditLogs, FunctionPeople, FunctionTokenExpiry,
+		FunctionSecretScanning,
 	}}
 	Outcome = Dimension{Name: "outcome", Values: []string{
 		OutcomeAllowed, OutcomeDeniedScope, OutcomeUnauthorized, OutcomeFailed,
@@ -81,6 +82,8 @@ const (
 	FunctionAuditLogs   = "auditlogs"
 	FunctionPeople      = "people"
 	FunctionTokenExpiry = "tokenexpiry"
+	// FunctionSecretScanning is GitHub's secret scanning partner endpoint.
+	FunctionSecretScanning = "secretscanning"
 )
 
 // Values of Outcome. The authorizer allows every live API token (its

@@ -31,6 +31,8 @@ type Store struct {
 	RevokeTokenFn     func(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
 	RegenerateTokenFn func(ctx context.Context, t tokensmith.Token, site tokensmith.Site, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error)
 	EndGraceFn        func(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
+	RevokeLeakedFn    func(ctx context.Context, t tokensmith.Token, hash string, ev tokensmith.Event, until time.Time) error
+	LeakedFn          func(ctx context.Context, hash string, now time.Time) (bool, error)
 }
 
 func (s *Store) Workspace(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error) {
@@ -71,6 +73,14 @@ func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, site to
 
 func (s *Store) EndGrace(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error {
 	return s.EndGraceFn(ctx, t, ev)
+}
+
+func (s *Store) RevokeLeaked(ctx context.Context, t tokensmith.Token, hash string, ev tokensmith.Event, until time.Time) error {
+	return s.RevokeLeakedFn(ctx, t, hash, ev, until)
+}
+
+func (s *Store) Leaked(ctx context.Context, hash string, now time.Time) (bool, error) {
+	return s.LeakedFn(ctx, hash, now)
 }
 
 // People fakes sign-in as token management (manage.People) calls it.
@@ -164,15 +174,15 @@ func (s *Members) RemoveMember(ctx context.Context, m tokensmith.Member, ev toke
 // Secrets fakes the store as the authorizer (authorizer.Secrets) calls it.
 type Secrets struct {
 	SecretFn    func(ctx context.Context, hash string) (tokensmith.Secret, error)
-	RecordUseFn func(ctx context.Context, sec tokensmith.Secret, now time.Time, uses int64, inactivity time.Duration) error
+	RecordUseFn func(ctx context.Context, sec tokensmith.Secret, now time.Time, uses int64, scopes map[string]time.Time, inactivity time.Duration) error
 }
 
 func (s *Secrets) Secret(ctx context.Context, hash string) (tokensmith.Secret, error) {
 	return s.SecretFn(ctx, hash)
 }
 
-func (s *Secrets) RecordUse(ctx context.Context, sec tokensmith.Secret, now time.Time, uses int64, inactivity time.Duration) error {
-	return s.RecordUseFn(ctx, sec, now, uses, inactivity)
+func (s *Secrets) RecordUse(ctx context.Context, sec tokensmith.Secret, now time.Time, uses int64, scopes map[string]time.Time, inactivity time.Duration) error {
+	return s.RecordUseFn(ctx, sec, now, uses, scopes, inactivity)
 }
 
 // OneSecret returns Secrets that know sec alone and take every usage write.
@@ -184,7 +194,9 @@ func OneSecret(sec tokensmith.Secret) *Secrets {
 			}
 			return sec, nil
 		},
-		RecordUseFn: func(context.Context, tokensmith.Secret, time.Time, int64, time.Duration) error { return nil },
+		RecordUseFn: func(context.Context, tokensmith.Secret, time.Time, int64, map[string]time.Time, time.Duration) error {
+			return nil
+		},
 	}
 }
 

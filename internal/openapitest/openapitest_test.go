@@ -188,7 +188,7 @@ const (
 
 const apiToken = `{"id":"` + tokenID + `","kind":"site","name":"CMS sync","displayHint":"tss_…wLxe","siteId":"` + siteID + `",` +
 	`"workspaceId":"65f0c0ffee00000000000001","permissions":{"sites":"read"},"scope":"sites:read","createdOn":"2026-11-22T12:00:00.000Z",` +
-	`"createdBy":{"id":"65f0c0ffee00000000000003","email":"admin@example.com"},"lastUsed":null,"useCount":0,"expiresOn":"2027-11-22T12:00:00.000Z"}`
+	`"createdBy":{"id":"65f0c0ffee00000000000003","email":"admin@example.com"},"lastUsed":null,"useCount":0,"expiresOn":"2027-11-22T12:00:00.000Z","allowedIps":[],"scopeLastUsed":{"sites:read":null}}`
 
 const tooMany = `{"code":"too_many_requests","message":"Too Many Requests","externalReference":null,"details":[]}`
 
@@ -211,7 +211,7 @@ func TestCheck(t *testing.T) {
 	}{
 		{"a token", "GET", "/v2/sites/" + siteID + "/tokens/" + tokenID, jwt, "", 200, nil, apiToken, ""},
 		{"a token with a field the document lacks", "GET", "/v2/sites/" + siteID + "/tokens/" + tokenID, jwt, "", 200, nil,
-			strings.Replace(apiToken, `"useCount":0`, `"useCount":0,"allowedIps":[]`, 1), "allowedIps"},
+			strings.Replace(apiToken, `"useCount":0`, `"useCount":0,"plan":"cms"`, 1), "plan"},
 		{"a token without lastUsed", "GET", "/v2/sites/" + siteID + "/tokens/" + tokenID, jwt, "", 200, nil,
 			strings.Replace(apiToken, `"lastUsed":null,`, ``, 1), "lastUsed"},
 		{"a minted token", "POST", "/v2/sites/" + siteID + "/tokens", jwt, `{"name":"x","permissions":{"sites":"read"}}`, 201,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -52,6 +53,9 @@ type Principal struct {
 	Plan       string
 	SecretHash string
 	GraceUntil *time.Time
+	// AllowedIPs is the token's IP allowlist, which the authorizer enforced
+	// and introspection shows; nil for none.
+	AllowedIPs []string
 }
 
 // Context returns p as authorizer context. API Gateway passes on only
@@ -70,7 +74,7 @@ func (p Principal) Context() map[string]interface{} {
 		"siteId": p.SiteID, "workspaceId": p.WorkspaceID, "scope": p.Scope,
 		"createdOn": formatTime(p.CreatedOn), "lastUsed": lastUsed, "expiresOn": formatTime(p.ExpiresOn),
 		"rateLimit": strconv.FormatInt(p.RateLimit, 10), "plan": p.Plan, "secretHash": p.SecretHash,
-		"graceUntil": graceUntil,
+		"graceUntil": graceUntil, "allowedIps": strings.Join(p.AllowedIPs, ","),
 	}
 }
 
@@ -112,6 +116,9 @@ func FromContext(c map[string]interface{}) (Principal, error) {
 	// An absent or unreadable limit is 0, which the function refuses as a
 	// fault: never unlimited.
 	p.RateLimit, _ = strconv.ParseInt(str("rateLimit"), 10, 64)
+	if ips := str("allowedIps"); ips != "" {
+		p.AllowedIPs = strings.Split(ips, ",")
+	}
 	return p, nil
 }
 

@@ -18,6 +18,9 @@ func TestContextRoundTrip(t *testing.T) {
 			CreatedOn: used.Add(-time.Hour), ExpiresOn: used.Add(time.Hour), RateLimit: 60, SecretHash: "5e3c"}},
 		{"site token, in its grace period", Principal{Kind: Site, TokenID: "t", SiteID: "s", WorkspaceID: "w", Scope: "sites:read",
 			CreatedOn: used.Add(-time.Hour), ExpiresOn: used.Add(time.Hour), RateLimit: 600, SecretHash: "5e3c", GraceUntil: &used}},
+		{"site token with an IP allowlist", Principal{Kind: Site, TokenID: "t", SiteID: "s", WorkspaceID: "w", Scope: "sites:read",
+			CreatedOn: used.Add(-time.Hour), ExpiresOn: used.Add(time.Hour), RateLimit: 60, SecretHash: "5e3c",
+			AllowedIPs: []string{"203.0.113.0/24", "2001:db8::/32"}}},
 		{"workspace token, used", Principal{Kind: Workspace, TokenID: "t", WorkspaceID: "w", Scope: "workspace_activity:read",
 			CreatedOn: used.Add(-time.Hour), LastUsed: &used, ExpiresOn: used.Add(time.Hour), RateLimit: 120, Plan: "enterprise", SecretHash: "5e3c"}},
 	}

@@ -36,6 +36,8 @@ const (
 	AuditLogs = "auditlogs"
 	People    = "people"
 	Console   = "console"
+	// SecretScanning receives GitHub's reports of leaked tokens.
+	SecretScanning = "secretscanning"
 )
 
 // Route is one method and path of the API.
@@ -75,6 +77,9 @@ var Table = []Route{
 	{"GET", "/v2/sites/{site_id}/members", People, "listSiteMembers", User, ""},
 	{"POST", "/v2/sites/{site_id}/members", People, "addSiteMember", User, ""},
 	{"DELETE", "/v2/sites/{site_id}/members/{member_id}", People, "removeSiteMember", User, ""},
+	// GitHub's secret scanning partner endpoint: the report's signature,
+	// checked by the function, is its credential.
+	{"POST", "/v2/secret-scanning/github", SecretScanning, "reportGitHubSecrets", Public, ""},
 	// The console: /console redirects to /console/, which API Gateway routes
 	// to /console as well; {file+} is the rest of the path (config.json,
 	// assets/...).

@@ -52,17 +52,25 @@ type tokenItem struct {
 	UseCount       int64             `dynamodbav:"useCount"`
 	ExpiresOn      time.Time         `dynamodbav:"expiresOn"`
 	TTL            int64             `dynamodbav:"expiresAt"`
+	AllowedIPs     []string          `dynamodbav:"allowedIps,omitempty"`
+	// ScopeLastUsed is written as an empty map when the token is created, so
+	// that a usage write can set one scope's time in it (RecordUse).
+	ScopeLastUsed map[string]time.Time `dynamodbav:"scopeLastUsed"`
 }
 
 func toTokenItem(t tokensmith.Token) tokenItem {
-	return tokenItem{
+	it := tokenItem{
 		keys: keys{PK: ownerPK(t.Owner()), SK: tokenSK(t.ID)},
 		ID:   t.ID, Kind: t.Kind, Name: t.Name, SiteID: t.SiteID, WorkspaceID: t.WorkspaceID,
 		Permissions: t.Permissions, Scope: t.Scope, DisplayHint: t.DisplayHint,
 		SecretHash: t.SecretHash, PrevSecretHash: t.PrevSecretHash, CreatedOn: t.CreatedOn,
 		CreatedBy: toActorItem(t.CreatedBy), LastUsed: t.LastUsed, UseCount: t.UseCount,
-		ExpiresOn: t.ExpiresOn, TTL: ttl(t.ExpiresOn),
+		ExpiresOn: t.ExpiresOn, TTL: ttl(t.ExpiresOn), AllowedIPs: t.AllowedIPs, ScopeLastUsed: t.ScopeLastUsed,
 	}
+	if it.ScopeLastUsed == nil {
+		it.ScopeLastUsed = map[string]time.Time{}
+	}
+	return it
 }
 
 func (it tokenItem) token() tokensmith.Token {
@@ -71,6 +79,7 @@ func (it tokenItem) token() tokensmith.Token {
 		Permissions: it.Permissions, Scope: it.Scope, DisplayHint: it.DisplayHint,
 		SecretHash: it.SecretHash, PrevSecretHash: it.PrevSecretHash, CreatedOn: it.CreatedOn,
 		CreatedBy: it.CreatedBy.actor(), LastUsed: it.LastUsed, UseCount: it.UseCount, ExpiresOn: it.ExpiresOn,
+		AllowedIPs: it.AllowedIPs, ScopeLastUsed: it.ScopeLastUsed,
 	}
 }
 
@@ -89,6 +98,7 @@ type secretItem struct {
 	Plan        string     `dynamodbav:"plan,omitempty"`
 	RateLimit   int64      `dynamodbav:"rateLimit,omitempty"`
 	TTL         int64      `dynamodbav:"expiresAt"`
+	AllowedIPs  []string   `dynamodbav:"allowedIps,omitempty"`
 }
 
 // toSecretItem is the item of t's current secret. It carries what
@@ -100,6 +110,7 @@ func toSecretItem(t tokensmith.Token, plan tokensmith.Plan, rateLimit int64) sec
 		keys: keys{PK: secretPK(t.SecretHash), SK: metaSK},
 		Hash: t.SecretHash, TokenID: t.ID, Kind: t.Kind, SiteID: t.SiteID, WorkspaceID: t.WorkspaceID,
 		Scope: t.Scope, CreatedOn: t.CreatedOn, LastUsed: t.LastUsed, ExpiresOn: t.ExpiresOn, TTL: ttl(t.ExpiresOn),
+		AllowedIPs: t.AllowedIPs,
 	}
 	if t.Kind == token.KindWorkspace {
 		it.Plan = string(plan)
@@ -113,7 +124,7 @@ func (it secretItem) secret() tokensmith.Secret {
 	return tokensmith.Secret{
 		Hash: it.Hash, TokenID: it.TokenID, Kind: it.Kind, SiteID: it.SiteID, WorkspaceID: it.WorkspaceID,
 		Scope: it.Scope, CreatedOn: it.CreatedOn, LastUsed: it.LastUsed, ExpiresOn: it.ExpiresOn, GraceUntil: it.GraceUntil,
-		Plan: tokensmith.Plan(it.Plan), RateLimit: it.RateLimit,
+		Plan: tokensmith.Plan(it.Plan), RateLimit: it.RateLimit, AllowedIPs: it.AllowedIPs,
 	}
 }
 
@@ -143,6 +154,21 @@ type expiredItem struct {
 // live 24 hours; the mark outlives every redelivery.
 func toExpiredItem(tokenID string, at time.Time) expiredItem {
 	return expiredItem{keys: keys{PK: expiredPK(tokenID), SK: metaSK}, TokenID: tokenID, TTL: ttl(at.Add(30 * 24 * time.Hour))}
+}
+
+// leakedItem marks a secret revoked on a leak report, by its hash, for as
+// long as the reporter may deliver the report again.
+type leakedItem struct {
+	keys
+	TokenID   string    `dynamodbav:"tokenId"`
+	RevokedOn time.Time `dynamodbav:"revokedOn"`
+	TTL       int64     `dynamodbav:"expiresAt"`
+}
+
+// toLeakedItem marks the secret hash of tokenID revoked at on a leak
+// report, until until.
+func toLeakedItem(hash, tokenID string, at, until time.Time) leakedItem {
+	return leakedItem{keys: keys{PK: leakedPK(hash), SK: metaSK}, TokenID: tokenID, RevokedOn: at, TTL: ttl(until)}
 }
 
 // auditCounters is what the workspace item keeps of its audit log.

@@ -33,6 +33,7 @@ const (
 	prefixSeq       = "SEQ#"
 	prefixRate      = "RATE#"
 	prefixWindow    = "WINDOW#"
+	prefixLeaked    = "LEAKED#"
 
 	// metaSK is the sort key of an entity's own item.
 	metaSK = "#META"
@@ -48,6 +49,7 @@ func emailPK(email string) string     { return prefixEmail + email }
 func secretPK(hash string) string     { return prefixSecret + hash }
 func idemPK(keyHash string) string    { return prefixIdem + keyHash }
 func expiredPK(tokenID string) string { return prefixExpired + tokenID }
+func leakedPK(hash string) string     { return prefixLeaked + hash }
 func tokenSK(id string) string        { return prefixToken + id }
 func memberSK(memberID string) string { return prefixMember + memberID }
 

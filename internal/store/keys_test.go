@@ -100,6 +100,7 @@ func builtTable() []keyRow {
 		toAuditItem(ev, ev.Timestamp).keys,
 		toIdempotencyItem(Idempotency{KeyHash: sample["sha256"]}).keys,
 		toExpiredItem(sample["token"], time.Time{}).keys,
+		toLeakedItem(sample["sha256"], sample["token"], time.Time{}, time.Time{}).keys,
 		rateKeys(sample["token"], 1795348800),
 	} {
 		rows = append(rows, keyRow{k.PK, k.SK, k.GSI1PK, k.GSI1SK})

@@ -23,6 +23,7 @@
 //	AUDIT#<ws>       SEQ#<seq>      audit event at its place in the log  GSI1: AUDIT#<ws>#<eventType> / SEQ#<typeSeq>
 //	IDEM#<sha256>    #META          idempotent create response, sealed (TTL expiresAt)
 //	EXPIRED#<token>  #META          a token's expiry is recorded (TTL expiresAt)
+//	LEAKED#<sha256>  #META          a secret revoked on a leak report, by hash, while the report may come again (TTL expiresAt)
 //	RATE#<token>     WINDOW#<start> requests of a token in the window from Unix second <start> (TTL expiresAt)
 //
 // Authorization reads a person's USER# partition, strongly consistent:

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -142,13 +144,7 @@ func (s *Store) CreateToken(ctx context.Context, version int64, plan tokensmith.
 // RevokeToken deletes t, every secret of it and records ev. ErrConflict when
 // t changed since it was read.
 func (s *Store) RevokeToken(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error {
-	var b build
-	b.add(s.del(ownerPK(t.Owner()), tokenSK(t.ID), condition(expression.Name("secretHash").Equal(expression.Value(t.SecretHash)))))
-	b.add(s.del(secretPK(t.SecretHash), metaSK, nil))
-	if t.PrevSecretHash != "" {
-		b.add(s.del(secretPK(t.PrevSecretHash), metaSK, nil))
-	}
-	b.addAll(s.audit(ctx, ev, nil, nil))
+	b := s.revokeItems(ctx, t, ev)
 	if b.err != nil {
 		return b.err
 	}
@@ -158,26 +154,84 @@ func (s *Store) RevokeToken(ctx context.Context, t tokensmith.Token, ev tokensmi
 	return nil
 }
 
+func (s *Store) revokeItems(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) *build {
+	var b build
+	b.add(s.del(ownerPK(t.Owner()), tokenSK(t.ID), condition(expression.Name("secretHash").Equal(expression.Value(t.SecretHash)))))
+	b.add(s.del(secretPK(t.SecretHash), metaSK, nil))
+	if t.PrevSecretHash != "" {
+		b.add(s.del(secretPK(t.PrevSecretHash), metaSK, nil))
+	}
+	b.addAll(s.audit(ctx, ev, nil, nil))
+	return &b
+}
+
 // EndGrace ends the grace period of t's previous secret, which t still
 // names as PrevSecretHash: it deletes that secret, forgets it on the record
 // and records ev, leaving the current secret as it is. ErrConflict when the
 // record no longer names that previous secret.
 func (s *Store) EndGrace(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error {
+	b, err := s.endGraceItems(ctx, t, ev)
+	if err != nil {
+		return err
+	}
+	if err := s.transact(ctx, b.items, nil); err != nil {
+		return fmt.Errorf("end grace of token %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+func (s *Store) endGraceItems(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) (*build, error) {
 	if t.PrevSecretHash == "" {
-		return fmt.Errorf("end grace of token %s: no previous secret: %w", t.ID, ErrNotFound)
+		return nil, fmt.Errorf("end grace of token %s: no previous secret: %w", t.ID, ErrNotFound)
 	}
 	var b build
 	b.add(s.update(ownerPK(t.Owner()), tokenSK(t.ID), expression.Remove(expression.Name("prevSecretHash")),
 		condition(expression.Name("prevSecretHash").Equal(expression.Value(t.PrevSecretHash)))))
 	b.add(s.del(secretPK(t.PrevSecretHash), metaSK, nil))
 	b.addAll(s.audit(ctx, ev, nil, nil))
+	return &b, b.err
+}
+
+// RevokeLeaked revokes the secret hash of t, reported leaked, and records
+// ev: t itself when hash is its current secret (as RevokeToken), or only
+// the previous secret in its grace period (as EndGrace). In the same
+// transaction it marks hash as reported until until, so that a report
+// delivered again finds the secret revoked for it (Leaked) and writes
+// nothing. ErrConflict when t changed since it was read.
+func (s *Store) RevokeLeaked(ctx context.Context, t tokensmith.Token, hash string, ev tokensmith.Event, until time.Time) error {
+	var b *build
+	switch hash {
+	case t.SecretHash:
+		b = s.revokeItems(ctx, t, ev)
+	case t.PrevSecretHash:
+		var err error
+		if b, err = s.endGraceItems(ctx, t, ev); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("revoke leaked secret of token %s: not its secret: %w", t.ID, ErrConflict)
+	}
+	b.add(s.put(toLeakedItem(hash, t.ID, ev.Timestamp, until), nil))
 	if b.err != nil {
 		return b.err
 	}
 	if err := s.transact(ctx, b.items, nil); err != nil {
-		return fmt.Errorf("end grace of token %s: %w", t.ID, err)
+		return fmt.Errorf("revoke leaked secret of token %s: %w", t.ID, err)
 	}
 	return nil
+}
+
+// Leaked reports whether the secret hash was revoked on a leak report
+// whose mark lasts past now.
+func (s *Store) Leaked(ctx context.Context, hash string, now time.Time) (bool, error) {
+	var it leakedItem
+	switch err := s.get(ctx, leakedPK(hash), metaSK, &it); {
+	case errors.Is(err, ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("leaked secret: %w", err)
+	}
+	return it.TTL > now.Unix(), nil
 }
 
 // RegenerateToken gives t the secret newHash (shown as hint) and records ev.
@@ -232,33 +286,67 @@ func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, site to
 }
 
 // RecordUse notes uses of a token made with the secret sec, up to now: it
-// sets lastUsed, adds uses to useCount and moves expiry to now plus
+// sets lastUsed, adds uses to useCount, sets each scope of scopes to the
+// time of its last use in scopeLastUsed, and moves expiry to now plus
 // inactivity, on the record and on the token's current secret (which
 // carries lastUsed and expiry for introspection), and on sec itself when it
 // is a secret in its grace period. Its conditions never revive an expired
 // token, and a secret that is no longer the token's (regenerated meanwhile)
 // changes nothing: ErrConflict.
-func (s *Store) RecordUse(ctx context.Context, sec tokensmith.Secret, now time.Time, uses int64, inactivity time.Duration) error {
+func (s *Store) RecordUse(ctx context.Context, sec tokensmith.Secret, now time.Time, uses int64, scopes map[string]time.Time, inactivity time.Duration) error {
+	err := s.recordUse(ctx, sec, now, uses, scopes, inactivity, false)
+	if errors.Is(err, errNoScopeMap) {
+		// A record stored before records carried scopeLastUsed: the write
+		// sets the whole map instead, once.
+		err = s.recordUse(ctx, sec, now, uses, scopes, inactivity, true)
+	}
+	return err
+}
+
+// errNoScopeMap means a usage write set a scope's time in a scopeLastUsed
+// map the token's record does not have.
+var errNoScopeMap = errors.New("store: record without scopeLastUsed")
+
+// scopesUsed adds the times of scopes to upd: one path in scopeLastUsed per
+// scope, or, with whole, the map itself, for a record that has none.
+func scopesUsed(upd expression.UpdateBuilder, scopes map[string]time.Time, whole bool) expression.UpdateBuilder {
+	if whole {
+		return upd.Set(expression.Name(attrScopeLastUsed), expression.Value(scopes))
+	}
+	for sc, at := range scopes {
+		upd = upd.Set(expression.Name(attrScopeLastUsed+"."+sc), expression.Value(at))
+	}
+	return upd
+}
+
+// attrScopeLastUsed is the record's map of scopes to their last use.
+const attrScopeLastUsed = "scopeLastUsed"
+
+func (s *Store) recordUse(ctx context.Context, sec tokensmith.Secret, now time.Time, uses int64, scopes map[string]time.Time, inactivity time.Duration, whole bool) error {
 	ownerKey := ownerPK(sec.Owner())
 	expires := now.Add(inactivity)
 	live := expression.Name(AttrExpiresAt).GreaterThan(expression.Value(now.Unix()))
-	recordUpd := expression.Set(expression.Name("lastUsed"), expression.Value(now)).
+	recordUpd := scopesUsed(expression.Set(expression.Name("lastUsed"), expression.Value(now)).
 		Set(expression.Name("expiresOn"), expression.Value(expires)).
 		Set(expression.Name(AttrExpiresAt), expression.Value(ttl(expires))).
-		Add(expression.Name("useCount"), expression.Value(uses))
+		Add(expression.Name("useCount"), expression.Value(uses)), scopes, whole)
+	recordLive := live
+	if whole {
+		recordLive = live.And(expression.AttributeNotExists(expression.Name(attrScopeLastUsed)))
+	}
 	secretUpd := expression.Set(expression.Name("lastUsed"), expression.Value(now)).
 		Set(expression.Name("expiresOn"), expression.Value(expires)).
 		Set(expression.Name(AttrExpiresAt), expression.Value(ttl(expires)))
 	if sec.GraceUntil == nil {
 		var b build
 		b.add(s.update(ownerKey, tokenSK(sec.TokenID), recordUpd,
-			condition(live.And(expression.Name("secretHash").Equal(expression.Value(sec.Hash))))))
+			condition(recordLive.And(expression.Name("secretHash").Equal(expression.Value(sec.Hash))))))
 		b.add(s.update(secretPK(sec.Hash), metaSK, secretUpd, condition(live)))
 		if b.err != nil {
 			return b.err
 		}
 		if err := s.transact(ctx, b.items, nil); err != nil {
-			return fmt.Errorf("record use of token %s: %w", sec.TokenID, err)
+			return fmt.Errorf("record use of token %s: %w", sec.TokenID, noScopeMap(err))
 		}
 		return nil
 	}
@@ -266,14 +354,14 @@ func (s *Store) RecordUse(ctx context.Context, sec tokensmith.Secret, now time.T
 	// use on the record, then carry the new expiry to the current secret,
 	// whose hash only the record knows.
 	in, err := s.updateInput(ownerKey, tokenSK(sec.TokenID), recordUpd,
-		condition(live.And(expression.Name("prevSecretHash").Equal(expression.Value(sec.Hash)))))
+		condition(recordLive.And(expression.Name("prevSecretHash").Equal(expression.Value(sec.Hash)))))
 	if err != nil {
 		return err
 	}
 	in.ReturnValues = types.ReturnValueAllNew
 	out, err := s.updateOne(ctx, in)
 	if err != nil {
-		return fmt.Errorf("record use of token %s: %w", sec.TokenID, err)
+		return fmt.Errorf("record use of token %s: %w", sec.TokenID, noScopeMap(err))
 	}
 	var rec tokenItem
 	if err := attributevalue.UnmarshalMap(out.Attributes, &rec); err != nil {
@@ -322,4 +410,13 @@ func DecodeToken(item map[string]types.AttributeValue) (tokensmith.Token, error)
 		return tokensmith.Token{}, fmt.Errorf("decode token: %w", err)
 	}
 	return it.token(), nil
+}
+
+// noScopeMap turns DynamoDB's refusal of a path into a map the item does
+// not have into errNoScopeMap; other errors pass as they are.
+func noScopeMap(err error) error {
+	if err != nil && strings.Contains(err.Error(), "document path provided in the update expression is invalid") {
+		return errNoScopeMap
+	}
+	return err
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -146,7 +147,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqCtx := events.APIGatewayProxyRequestContext{
 		AccountID: accountID, APIID: apiID, Stage: stage, RequestID: requestID,
 		ResourcePath: rt.Path, HTTPMethod: r.Method, Path: "/" + stage + path, Protocol: r.Proto,
-		Identity:         events.APIGatewayRequestIdentity{SourceIP: strings.Split(r.RemoteAddr, ":")[0], UserAgent: r.UserAgent()},
+		Identity:         events.APIGatewayRequestIdentity{SourceIP: sourceIP(r), UserAgent: r.UserAgent()},
 		RequestTimeEpoch: g.Now().UnixMilli(),
 	}
 
@@ -233,7 +234,7 @@ func (g *Gateway) authorize(ctx context.Context, rt route.Route, r *http.Request
 	methodArn := "arn:aws:execute-api:us-east-1:" + accountID + ":" + apiID + "/" + stage + "/" + r.Method + path
 	var key string
 	if g.CacheTTL > 0 {
-		key = g.cacheKey(r, rt)
+		key = g.cacheKey(r, rt, reqCtx.Identity.SourceIP)
 		g.mu.Lock()
 		c, ok := g.cache[key]
 		g.mu.Unlock()
@@ -275,8 +276,19 @@ func (g *Gateway) verdict(resp events.APIGatewayCustomAuthorizerResponse, method
 	return http.StatusForbidden
 }
 
-// cacheKey joins the identity sources' values for r.
-func (g *Gateway) cacheKey(r *http.Request, rt route.Route) string {
+// sourceIP is the request's source address as API Gateway gives it: the
+// TCP peer's address (IPv4 or IPv6, without the port), never a header the
+// client sent.
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// cacheKey joins the identity sources' values for r, from sourceIP.
+func (g *Gateway) cacheKey(r *http.Request, rt route.Route, sourceIP string) string {
 	var parts []string
 	for _, h := range g.IdentityHeaders {
 		parts = append(parts, strings.Join(r.Header.Values(h), ","))
@@ -287,6 +299,8 @@ func (g *Gateway) cacheKey(r *http.Request, rt route.Route) string {
 			parts = append(parts, r.Method)
 		case "resourcePath":
 			parts = append(parts, rt.Path)
+		case "identity.sourceIp":
+			parts = append(parts, sourceIP)
 		default:
 			parts = append(parts, "?"+c)
 		}

@@ -1,0 +1,168 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/route"
+	"github.com/tokensmith/tokensmith/internal/secretscanning"
+	"github.com/tokensmith/tokensmith/internal/token"
+)
+
+// Bounds of a leak report: GitHub sends matches in batches, each a token,
+// its type, a URL and a source; these are far above what it sends.
+const (
+	maxReportBody    = 1 << 20
+	maxReportMatches = 1000
+	maxReportURL     = 2048
+)
+
+// Labels of GitHub's feedback on a match.
+const (
+	labelTruePositive  = "true_positive"
+	labelFalsePositive = "false_positive"
+)
+
+// LeakRevoker revokes the secrets partners report leaked
+// (manage.Service.RevokeLeaked).
+type LeakRevoker interface {
+	RevokeLeaked(ctx context.Context, partner, secret, url string) (bool, error)
+}
+
+// SignatureVerifier checks a report's signature (secretscanning.Verifier).
+type SignatureVerifier interface {
+	Verify(ctx context.Context, keyID, signature string, body []byte) error
+}
+
+// match is one match of GitHub's report.
+type match struct {
+	Token  string `json:"token"`
+	Type   string `json:"type"`
+	URL    string `json:"url"`
+	Source string `json:"source"`
+}
+
+// feedback is GitHub's expected answer for one match: the token by its
+// SHA-256 (hex), never in plaintext.
+type feedback struct {
+	TokenHash string `json:"token_hash"`
+	TokenType string `json:"token_type"`
+	Label     string `json:"label"`
+}
+
+// SecretScanning serves GitHub's secret scanning partner endpoint: a
+// signed report of matches of the token format, each revoked when it is a
+// live token.
+func SecretScanning(svc LeakRevoker, v SignatureVerifier, log *slog.Logger) http.Handler {
+	h := &scanHandler{svc: svc, verify: v, log: log}
+	return mux(route.SecretScanning, map[string]http.HandlerFunc{"reportGitHubSecrets": h.report}, nil, log)
+}
+
+type scanHandler struct {
+	svc    LeakRevoker
+	verify SignatureVerifier
+	log    *slog.Logger
+}
+
+// report checks the signature over the raw body before reading anything of
+// it, then the whole report, and only then revokes: a report refused
+// changes nothing. Each match is answered in the order given.
+func (h *scanHandler) report(w http.ResponseWriter, r *http.Request) {
+	keyID, sig := r.Header.Get(secretscanning.HeaderKeyID), r.Header.Get(secretscanning.HeaderSignature)
+	if keyID == "" || sig == "" {
+		writeError(w, r, h.log, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxReportBody+1))
+	if err != nil {
+		writeError(w, r, h.log, apperr.New(apperr.BadRequest, "The request body could not be read"))
+		return
+	}
+	if len(body) > maxReportBody {
+		writeError(w, r, h.log, apperr.New(apperr.BadRequest, fmt.Sprintf("The request body is larger than %d bytes", maxReportBody)))
+		return
+	}
+	switch err := h.verify.Verify(r.Context(), keyID, sig, body); {
+	case errors.Is(err, secretscanning.ErrBadSignature):
+		h.log.WarnContext(r.Context(), "secret scanning report refused", "keyId", keyID, "error", err)
+		writeError(w, r, h.log, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized))
+		return
+	case err != nil:
+		// The keys could not be fetched: fail closed, as a 5xx, which
+		// GitHub delivers again.
+		writeError(w, r, h.log, err)
+		return
+	}
+	matches, err := parseReport(body)
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	out := make([]feedback, 0, len(matches))
+	for _, m := range matches {
+		live, err := h.svc.RevokeLeaked(r.Context(), tokensmith.PartnerGitHub, m.Token, m.URL)
+		if err != nil {
+			// What was revoked stays revoked, and the report delivered
+			// again answers it alike.
+			writeError(w, r, h.log, err)
+			return
+		}
+		f := feedback{TokenHash: token.Hash(m.Token), TokenType: m.Type, Label: labelFalsePositive}
+		if live {
+			f.Label = labelTruePositive
+			h.log.InfoContext(r.Context(), "leaked token revoked", "partner", tokensmith.PartnerGitHub,
+				"tokenHash", f.TokenHash, "displayHint", token.DisplayHint(m.Token), "url", m.URL)
+		}
+		out = append(out, f)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// parseReport reads GitHub's report: a JSON array of matches, each with a
+// token string and a URL of bounded length. Fields GitHub may add are
+// ignored.
+func parseReport(body []byte) ([]match, error) {
+	if !utf8.Valid(body) {
+		return nil, apperr.New(apperr.BadRequest, "The request body is not valid UTF-8")
+	}
+	if first, second, ok := duplicateKey(body); ok {
+		return nil, apperr.New(apperr.BadRequest, fmt.Sprintf("The request body has the keys %q and %q in one object", first, second))
+	}
+	var raw []map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&raw); err != nil || dec.More() || raw == nil {
+		return nil, apperr.New(apperr.BadRequest, "The request body must be one JSON array of matches")
+	}
+	if len(raw) > maxReportMatches {
+		return nil, apperr.Invalid(apperr.Detail{Field: "matches", Message: fmt.Sprintf("must be at most %d", maxReportMatches)})
+	}
+	var details []apperr.Detail
+	out := make([]match, len(raw))
+	for i, m := range raw {
+		b, _ := json.Marshal(m)
+		var typeErr *json.UnmarshalTypeError
+		if err := json.Unmarshal(b, &out[i]); errors.As(err, &typeErr) {
+			details = append(details, apperr.Detail{Field: fmt.Sprintf("[%d].%s", i, typeErr.Field), Message: "must be a string"})
+			continue
+		}
+		if _, ok := m["token"]; !ok {
+			details = append(details, apperr.Detail{Field: fmt.Sprintf("[%d].token", i), Message: "is required"})
+		}
+		if len(out[i].URL) > maxReportURL {
+			details = append(details, apperr.Detail{Field: fmt.Sprintf("[%d].url", i), Message: fmt.Sprintf("must be at most %d bytes", maxReportURL)})
+		}
+	}
+	if len(details) > 0 {
+		return nil, apperr.Invalid(details...)
+	}
+	return out, nil
+}

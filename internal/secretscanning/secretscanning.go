@@ -1,0 +1,183 @@
+// Package secretscanning verifies what GitHub's secret scanning partner
+// program sends: a report of leaked tokens, signed with ECDSA (P-256,
+// SHA-256) over the raw body by one of the keys GitHub publishes as JSON.
+// The keys are fetched from a configurable URL and kept; an unknown key
+// identifier fetches them again, at most once a minute, and a report that
+// cannot be checked is refused, never let through.
+package secretscanning
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// GitHub's headers on a report.
+const (
+	HeaderKeyID     = "Github-Public-Key-Identifier"
+	HeaderSignature = "Github-Public-Key-Signature"
+)
+
+// DefaultKeysURL is where GitHub publishes its secret scanning keys.
+const DefaultKeysURL = "https://api.github.com/meta/public_keys/secret_scanning"
+
+// How long fetched keys are used, and how often at most they are fetched.
+const (
+	// MaxAge is how long fetched keys are used before they are fetched
+	// again, so that a key GitHub withdraws stops being accepted.
+	MaxAge = time.Hour
+	// MinRefresh is the least time between two fetches: an unknown key
+	// identifier fetches the keys again only this long after the last try,
+	// so that forged reports cannot make the function hammer GitHub.
+	MinRefresh = time.Minute
+)
+
+// maxKeysBody bounds what is read of the keys document.
+const maxKeysBody = 1 << 20
+
+// Errors of Verify.
+var (
+	// ErrBadSignature means the report is not signed by a key GitHub
+	// publishes: a header missing or malformed, an unknown key, or a
+	// signature that does not verify.
+	ErrBadSignature = errors.New("secretscanning: bad signature")
+	// ErrKeysUnavailable means the keys could not be fetched: the report
+	// cannot be checked, and is refused.
+	ErrKeysUnavailable = errors.New("secretscanning: keys unavailable")
+)
+
+// Doer sends HTTP requests (an *http.Client).
+type Doer interface {
+	Do(req *http.Request) (*http.Response, error)
+}
+
+// Verifier checks reports' signatures against the keys at URL.
+type Verifier struct {
+	URL    string
+	Client Doer
+	Now    func() time.Time
+
+	mu      sync.Mutex
+	keys    map[string]*ecdsa.PublicKey
+	fetched time.Time // of the keys held; zero for none
+	tried   time.Time // the last fetch, whether it succeeded or not
+}
+
+// Verify checks that signature (base64 of an ASN.1 ECDSA signature) is the
+// signature of body by the key GitHub names keyID: nil, ErrBadSignature or
+// ErrKeysUnavailable.
+func (v *Verifier) Verify(ctx context.Context, keyID, signature string, body []byte) error {
+	if keyID == "" || signature == "" {
+		return fmt.Errorf("%w: header missing", ErrBadSignature)
+	}
+	sig, err := base64.StdEncoding.DecodeString(signature)
+	if err != nil {
+		return fmt.Errorf("%w: signature is not base64", ErrBadSignature)
+	}
+	key, err := v.key(ctx, keyID)
+	if err != nil {
+		return err
+	}
+	digest := sha256.Sum256(body)
+	if !ecdsa.VerifyASN1(key, digest[:], sig) {
+		return fmt.Errorf("%w: signature does not verify", ErrBadSignature)
+	}
+	return nil
+}
+
+// key returns the key id names, fetching the keys when none are held, when
+// those held are older than MaxAge, or when id is not among them; fetches
+// are MinRefresh apart at least.
+func (v *Verifier) key(ctx context.Context, id string) (*ecdsa.PublicKey, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	now := v.Now()
+	fresh := !v.fetched.IsZero() && now.Sub(v.fetched) < MaxAge
+	if k, ok := v.keys[id]; ok && fresh {
+		return k, nil
+	}
+	if !v.tried.IsZero() && now.Sub(v.tried) < MinRefresh {
+		if !fresh {
+			return nil, fmt.Errorf("%w: last fetch failed less than %s ago", ErrKeysUnavailable, MinRefresh)
+		}
+		return nil, fmt.Errorf("%w: unknown key identifier", ErrBadSignature)
+	}
+	v.tried = now
+	keys, err := v.fetch(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKeysUnavailable, err)
+	}
+	v.keys, v.fetched = keys, now
+	if k, ok := keys[id]; ok {
+		return k, nil
+	}
+	return nil, fmt.Errorf("%w: unknown key identifier", ErrBadSignature)
+}
+
+// keysDocument is GitHub's document of secret scanning keys.
+type keysDocument struct {
+	PublicKeys []struct {
+		KeyIdentifier string `json:"key_identifier"`
+		Key           string `json:"key"`
+		IsCurrent     bool   `json:"is_current"`
+	} `json:"public_keys"`
+}
+
+// fetch reads the keys document; keys that are not P-256 public keys in
+// PEM are left out, and a document with none is an error.
+func (v *Verifier) fetch(ctx context.Context) (map[string]*ecdsa.PublicKey, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.URL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("keys request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := v.Client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch keys: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetch keys: status %d", resp.StatusCode)
+	}
+	var doc keysDocument
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxKeysBody)).Decode(&doc); err != nil {
+		return nil, fmt.Errorf("decode keys: %w", err)
+	}
+	keys := map[string]*ecdsa.PublicKey{}
+	for _, k := range doc.PublicKeys {
+		if pub, ok := parseKey(k.Key); ok && k.KeyIdentifier != "" {
+			keys[k.KeyIdentifier] = pub
+		}
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("keys document holds no P-256 key")
+	}
+	return keys, nil
+}
+
+func parseKey(s string) (*ecdsa.PublicKey, bool) {
+	block, _ := pem.Decode([]byte(s))
+	if block == nil {
+		return nil, false
+	}
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, false
+	}
+	k, ok := pub.(*ecdsa.PublicKey)
+	if !ok || k.Curve != elliptic.P256() {
+		return nil, false
+	}
+	return k, true
+}

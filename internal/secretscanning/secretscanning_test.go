@@ -1,0 +1,122 @@
+package secretscanning_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/tokensmith/tokensmith/internal/githubtest"
+	"github.com/tokensmith/tokensmith/internal/secretscanning"
+)
+
+var t0 = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+type clock struct{ now time.Time }
+
+func (c *clock) Now() time.Time { return c.now }
+
+func newVerifier(keys *githubtest.Keys, c *clock) *secretscanning.Verifier {
+	return &secretscanning.Verifier{URL: keys.URL, Client: http.DefaultClient, Now: c.Now}
+}
+
+func TestVerify(t *testing.T) {
+	github, other := githubtest.NewKey(t), githubtest.NewKey(t)
+	keys := githubtest.Serve(t, github)
+	body := []byte(`[{"token":"tss_x","type":"tokensmith_site_token","url":"https://github.com/o/r/blob/1/f","source":"content"}]`)
+	good := github.Sign(t, body)
+	tests := []struct {
+		name, keyID, sig string
+		body             []byte
+		want             error
+	}{
+		{"valid", github.ID, good, body, nil},
+		{"signed by another key", github.ID, other.Sign(t, body), body, secretscanning.ErrBadSignature},
+		{"tampered body", github.ID, good, append([]byte(`[{"token":"tss_y"}],`), body...), secretscanning.ErrBadSignature},
+		{"one byte changed", github.ID, good, append(append([]byte{}, body[:len(body)-2]...), '_', ']'), secretscanning.ErrBadSignature},
+		{"no identifier", "", good, body, secretscanning.ErrBadSignature},
+		{"no signature", github.ID, "", body, secretscanning.ErrBadSignature},
+		{"signature not base64", github.ID, "%%%", body, secretscanning.ErrBadSignature},
+		{"signature not ASN.1", github.ID, "AAAA", body, secretscanning.ErrBadSignature},
+		{"unknown identifier", other.ID, other.Sign(t, body), body, secretscanning.ErrBadSignature},
+	}
+	v := newVerifier(keys, &clock{t0})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := v.Verify(context.Background(), tc.keyID, tc.sig, tc.body); !errors.Is(err, tc.want) {
+				t.Errorf("Verify = %v; want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestKeysRefresh: keys are fetched once and kept; an unknown identifier
+// fetches them again at most once a minute (a key GitHub published since
+// is then accepted); keys older than an hour are fetched again.
+func TestKeysRefresh(t *testing.T) {
+	first, second := githubtest.NewKey(t), githubtest.NewKey(t)
+	keys := githubtest.Serve(t, first)
+	c := &clock{t0}
+	v := newVerifier(keys, c)
+	body := []byte(`[]`)
+	ctx := context.Background()
+	check := func(k githubtest.Key, want error, hits int64) {
+		t.Helper()
+		if err := v.Verify(ctx, k.ID, k.Sign(t, body), body); !errors.Is(err, want) {
+			t.Errorf("at %s: Verify with %s = %v; want %v", c.now.Sub(t0), k.ID[:8], err, want)
+		}
+		if got := keys.Hits(); got != hits {
+			t.Errorf("at %s: %d fetches; want %d", c.now.Sub(t0), got, hits)
+		}
+	}
+	check(first, nil, 1)
+	check(first, nil, 1)
+	keys.Publish(first, second)
+	// Unknown: fetched again at once, since the last fetch was a while ago...
+	c.now = t0.Add(2 * time.Minute)
+	check(second, nil, 2)
+	// ...but a flood of unknown identifiers fetches at most once a minute.
+	stranger := githubtest.NewKey(t)
+	c.now = t0.Add(2*time.Minute + time.Second)
+	check(stranger, secretscanning.ErrBadSignature, 2)
+	check(stranger, secretscanning.ErrBadSignature, 2)
+	c.now = t0.Add(3*time.Minute + time.Second)
+	check(stranger, secretscanning.ErrBadSignature, 3)
+	// An hour on, the keys are fetched again: a withdrawn key stops working.
+	keys.Publish(second)
+	c.now = t0.Add(3*time.Minute + time.Second + secretscanning.MaxAge)
+	check(first, secretscanning.ErrBadSignature, 4)
+	check(second, nil, 4)
+}
+
+// TestFailsClosed: with the keys URL down, a report cannot be checked and
+// is refused as unavailable (a 5xx: GitHub delivers it again), never let
+// through; a first fetch that fails is retried no sooner than a minute on.
+func TestFailsClosed(t *testing.T) {
+	k := githubtest.NewKey(t)
+	keys := githubtest.Serve(t, k)
+	keys.SetDown(true)
+	c := &clock{t0}
+	v := newVerifier(keys, c)
+	body := []byte(`[]`)
+	for _, at := range []time.Duration{0, 30 * time.Second} {
+		c.now = t0.Add(at)
+		if err := v.Verify(context.Background(), k.ID, k.Sign(t, body), body); !errors.Is(err, secretscanning.ErrKeysUnavailable) {
+			t.Errorf("at %s with keys down: Verify = %v; want ErrKeysUnavailable", at, err)
+		}
+	}
+	if got := keys.Hits(); got != 1 {
+		t.Errorf("%d fetches within a minute; want 1", got)
+	}
+	keys.SetDown(false)
+	c.now = t0.Add(time.Minute)
+	if err := v.Verify(context.Background(), k.ID, k.Sign(t, body), body); err != nil {
+		t.Errorf("keys back: Verify = %v", err)
+	}
+	// Unreachable altogether.
+	v = &secretscanning.Verifier{URL: "http://127.0.0.1:1/keys", Client: http.DefaultClient, Now: c.Now}
+	if err := v.Verify(context.Background(), k.ID, k.Sign(t, body), body); !errors.Is(err, secretscanning.ErrKeysUnavailable) {
+		t.Errorf("keys unreachable: Verify = %v; want ErrKeysUnavailable", err)
+	}
+}
