@@ -413,9 +413,20 @@ func DecodeToken(item map[string]types.AttributeValue) (tokensmith.Token, error)
 }
 
 // noScopeMap turns DynamoDB's refusal of a path into a map the item does
-// not have into errNoScopeMap; other errors pass as they are.
+// not have into errNoScopeMap; other errors pass as they are. UpdateItem
+// refuses it with a ValidationException naming the document path; in a
+// transaction, AWS cancels the transaction instead, with a ValidationError
+// as the cancellation reason of the record's update, the first item (its
+// message is in the reason, not in the error's text).
 func noScopeMap(err error) error {
-	if err != nil && strings.Contains(err.Error(), "document path provided in the update expression is invalid") {
+	if err == nil {
+		return nil
+	}
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ValidationError" {
+		return errNoScopeMap
+	}
+	if strings.Contains(err.Error(), "document path provided in the update expression is invalid") {
 		return errNoScopeMap
 	}
 	return err

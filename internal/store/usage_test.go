@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
+	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
@@ -74,6 +76,69 @@ func TestRecordUseNotesScopes(t *testing.T) {
 	got, err = s.Token(ctx, legacy.Owner(), legacy.ID)
 	if want := map[string]time.Time{"sites:read": t1, "cms:read": t2}; err != nil || !equalTimes(got.ScopeLastUsed, want) || got.UseCount != 2 {
 		t.Errorf("legacy record: %v, %d, %v; want %v, 2", got.ScopeLastUsed, got.UseCount, err, want)
+	}
+}
+
+// TestRecordUseOnLegacyRecordInAWS: AWS refuses a transaction's update of a
+// path into a map the item lacks by cancelling the transaction, with the
+// reason on the item (DynamoDB Local answers a ValidationException
+// instead): the usage write on a record without scopeLastUsed still sets
+// the whole map, and other cancellations are not taken for it.
+func TestRecordUseOnLegacyRecordInAWS(t *testing.T) {
+	local, table := dynamotest.NewTable(t)
+	db := mock.Through(local)
+	// As AWS answers: the transaction cancelled, its first item's reason a
+	// ValidationError.
+	db.TransactWriteItemsFn = func(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+		out, err := local.TransactWriteItems(ctx, in, optFns...)
+		if err != nil && strings.Contains(err.Error(), "document path provided in the update expression is invalid") {
+			reasons := make([]types.CancellationReason, len(in.TransactItems))
+			for i := range reasons {
+				reasons[i].Code = aws.String("None")
+			}
+			reasons[0] = types.CancellationReason{Code: aws.String("ValidationError"),
+				Message: aws.String("The document path provided in the update expression is invalid for update")}
+			return nil, &types.TransactionCanceledException{
+				Message:             aws.String("Transaction cancelled, please refer cancellation reasons for specific reasons [ValidationError, None]"),
+				CancellationReasons: reasons,
+			}
+		}
+		return out, err
+	}
+	s := store.New(db, table)
+	ctx := context.Background()
+	ws, site := seedSite(t, s)
+	legacy := newToken("0000000b0000000000000002", site, "tss_legacy")
+	if err := s.CreateToken(ctx, 0, "", 0, legacy, event(ws, audit.SubTokenCreated), nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	key := map[string]types.AttributeValue{
+		store.AttrPK: &types.AttributeValueMemberS{Value: "SITE#" + site.ID},
+		store.AttrSK: &types.AttributeValueMemberS{Value: "TOKEN#" + legacy.ID},
+	}
+	if _, err := local.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(table), Key: key, UpdateExpression: aws.String("REMOVE scopeLastUsed")}); err != nil {
+		t.Fatal(err)
+	}
+	sec, err := s.Secret(ctx, legacy.SecretHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t1 := t0.Add(time.Minute)
+	if err := s.RecordUse(ctx, sec, t1, 1, map[string]time.Time{"sites:read": t1}, token.Inactivity); err != nil {
+		t.Fatalf("RecordUse on a record without scopeLastUsed, as AWS refuses the path: %v", err)
+	}
+	got, err := s.Token(ctx, legacy.Owner(), legacy.ID)
+	if want := map[string]time.Time{"sites:read": t1}; err != nil || !equalTimes(got.ScopeLastUsed, want) || got.UseCount != 1 || !got.LastUsed.Equal(t1) {
+		t.Errorf("legacy record: %v, %d, %v, %v; want %v, 1, %v", got.ScopeLastUsed, got.UseCount, got.LastUsed, err, want, t1)
+	}
+
+	// A cancellation for another reason is an error, not a missing map.
+	db.TransactWriteItemsFn = func(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+		return nil, &types.TransactionCanceledException{Message: aws.String("Transaction cancelled"),
+			CancellationReasons: []types.CancellationReason{{Code: aws.String("ThrottlingError")}, {Code: aws.String("None")}}}
+	}
+	if err := s.RecordUse(ctx, sec, t1.Add(time.Minute), 1, map[string]time.Time{"sites:read": t1}, token.Inactivity); err == nil {
+		t.Error("RecordUse with its transaction throttled succeeded; want an error")
 	}
 }
 
