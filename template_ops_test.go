@@ -183,12 +183,17 @@ func TestAlarms(t *testing.T) {
 		"AWS/DynamoDB/ReadThrottleEvents TableName=map[Ref:Table]",
 		"AWS/DynamoDB/WriteThrottleEvents TableName=map[Ref:Table]",
 		"AWS/Lambda/IteratorAge FunctionName=map[Ref:TokenExpiryFunction]",
-		"AWS/SQS/ApproximateNumberOfMessagesVisible QueueName=map[Fn::GetAtt:[ExpiryDeadLetterQueue QueueName]]",
+		"AWS/SQS/NumberOfMessagesSent QueueName=map[Fn::GetAtt:[ExpiryDeadLetterQueue QueueName]]",
+		"tokensmith/Decisions function=secretscanning outcome=failed",
+		// The authorizer's crashes: its errors less its 401s.
+		"AWS/Lambda/Errors FunctionName=map[Ref:AuthorizerFunction]",
+		"tokensmith/Decisions function=authorizer outcome=unauthorized",
 	}
 	for _, fn := range ofType(rs, "AWS::Lambda::Function") {
 		want = append(want, "AWS/Lambda/Throttles FunctionName=map[Ref:"+fn+"]")
 		// The authorizer fails every 401 as Lambda counts errors, so its
-		// failures are watched by its own Decisions metric instead.
+		// failures are watched by its own Decisions metric, and its errors
+		// less its 401s (above).
 		if fn != "AuthorizerFunction" {
 			want = append(want, "AWS/Lambda/Errors FunctionName=map[Ref:"+fn+"]")
 		}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"time"
 
@@ -57,6 +56,6 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 		return nil, err
 	}
 	svc := &manage.Service{Store: store.New(db, table), Now: now, Rand: random}
-	v := &secretscanning.Verifier{URL: keysURL, Client: &http.Client{Timeout: keysTimeout}, Now: now}
+	v := &secretscanning.Verifier{URL: keysURL, Client: secretscanning.HTTPClient(keysTimeout), Now: now}
 	return metrics.Invocations(metrics.FunctionSecretScanning, stdout, now, httpapi.Adapt(httpapi.SecretScanning(svc, v, log))), nil
 }

@@ -28,7 +28,7 @@ func wiring(ctx context.Context, getenv func(string) string, log *slog.Logger) (
 func TestEvents(t *testing.T) {
 	fx := eventstest.Run(t, "SecretScanningFunction", wiring)
 	eventstest.CheckPolicy(t, fx)
-	eventstest.CheckMetrics(t, stdout, metrics.FunctionSecretScanning, metrics.DynamoDBCalls, metrics.TokensRevoked)
+	eventstest.CheckMetrics(t, stdout, metrics.FunctionSecretScanning, metrics.Decisions, metrics.DynamoDBCalls, metrics.TokensRevoked)
 	var revoked []map[string]string
 	for _, d := range stdout.Data() {
 		if d.Metric.Name == metrics.TokensRevoked.Name {

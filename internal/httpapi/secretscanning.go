@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/secretscanning"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -91,14 +92,17 @@ func (h *scanHandler) report(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.log, apperr.New(apperr.BadRequest, fmt.Sprintf("The request body is larger than %d bytes", maxReportBody)))
 		return
 	}
+	rec := metrics.FromContext(r.Context())
 	switch err := h.verify.Verify(r.Context(), keyID, sig, body); {
 	case errors.Is(err, secretscanning.ErrBadSignature):
-		h.log.WarnContext(r.Context(), "secret scanning report refused", "keyId", keyID, "error", err)
+		rec.Add(metrics.Decisions, 1, metrics.OutcomeUnauthorized)
+		h.log.WarnContext(r.Context(), "secret scanning report refused", "keyId", truncate(keyID, maxLoggedKeyID), "error", err)
 		writeError(w, r, h.log, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized))
 		return
 	case err != nil:
 		// The keys could not be fetched: fail closed, as a 5xx, which
-		// GitHub delivers again.
+		// GitHub delivers again; counted, so that it pages.
+		rec.Add(metrics.Decisions, 1, metrics.OutcomeFailed)
 		writeError(w, r, h.log, err)
 		return
 	}
@@ -111,6 +115,7 @@ func (h *scanHandler) report(w http.ResponseWriter, r *http.Request) {
 	for _, m := range matches {
 		live, err := h.svc.RevokeLeaked(r.Context(), tokensmith.PartnerGitHub, m.Token, m.URL)
 		if err != nil {
+			rec.Add(metrics.Decisions, 1, metrics.OutcomeFailed)
 			// What was revoked stays revoked, and the report delivered
 			// again answers it alike.
 			writeError(w, r, h.log, err)
@@ -124,7 +129,20 @@ func (h *scanHandler) report(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, f)
 	}
+	rec.Add(metrics.Decisions, 1, metrics.OutcomeAllowed)
 	writeJSON(w, http.StatusOK, out)
+}
+
+// maxLoggedKeyID bounds the key identifier a refused report's log line
+// names: it is the sender's to choose.
+const maxLoggedKeyID = 128
+
+// truncate returns s cut to at most n bytes.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // parseReport reads GitHub's report: a JSON array of matches, each with a

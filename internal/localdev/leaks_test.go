@@ -282,5 +282,9 @@ func TestSecretScanning(t *testing.T) {
 		if got := down.do("GET", "/v2/sites", secret, "").status; got != 200 {
 			t.Errorf("token after an unverifiable report: %d; want 200", got)
 		}
+		// Counted, so that SecretScanningFailuresAlarm pages.
+		if got := metricsIn(t, down.logs.String())["secretscanning Decisions failed"]; got != 1 {
+			t.Errorf("%d failed leak reports in the metrics; want 1", got)
+		}
 	})
 }

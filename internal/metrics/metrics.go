@@ -130,7 +130,7 @@ type Metric struct {
 // The metrics.
 var (
 	Decisions = Metric{"Decisions", Count, []Dimension{Function, Outcome},
-		"requests decided, by outcome: by the authorizer (allowed, unauthorized, failed) and by the function's scope and plan check (denied_scope)"}
+		"requests decided, by outcome: by the authorizer (allowed, unauthorized, failed), by the function's scope and plan check (denied_scope), and leak reports by the secret scanning endpoint (allowed: signed and answered; unauthorized: not signed by GitHub; failed: GitHub's keys or the table unreachable)"}
 	DecisionLatency = Metric{"DecisionLatency", Milliseconds, []Dimension{Function, Outcome},
 		"time the authorizer's handler took to decide, by outcome"}
 	DynamoDBCalls = Metric{"DynamoDBCalls", Count, []Dimension{Function},

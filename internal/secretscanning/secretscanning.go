@@ -37,11 +37,25 @@ const (
 	// MaxAge is how long fetched keys are used before they are fetched
 	// again, so that a key GitHub withdraws stops being accepted.
 	MaxAge = time.Hour
+	// MaxStale is how long fetched keys still verify reports by the keys
+	// they hold while fetching them again fails (GitHub down, or its rate
+	// limit spent by forged reports): every report is still checked, and
+	// only the withdrawal of a key waits.
+	MaxStale = 24 * time.Hour
 	// MinRefresh is the least time between two fetches: an unknown key
 	// identifier fetches the keys again only this long after the last try,
 	// so that forged reports cannot make the function hammer GitHub.
 	MinRefresh = time.Minute
 )
+
+// HTTPClient returns the client that fetches the keys: within timeout, and
+// following no redirect, so that the keys come from the configured URL
+// (https, as the template requires) and nowhere else.
+func HTTPClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+}
 
 // maxKeysBody bounds what is read of the keys document.
 const maxKeysBody = 1 << 20
@@ -98,24 +112,35 @@ func (v *Verifier) Verify(ctx context.Context, keyID, signature string, body []b
 
 // key returns the key id names, fetching the keys when none are held, when
 // those held are older than MaxAge, or when id is not among them; fetches
-// are MinRefresh apart at least.
+// are MinRefresh apart at least. While fetching fails, keys held for less
+// than MaxStale still serve the ids they hold.
 func (v *Verifier) key(ctx context.Context, id string) (*ecdsa.PublicKey, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	now := v.Now()
+	held, ok := v.keys[id]
 	fresh := !v.fetched.IsZero() && now.Sub(v.fetched) < MaxAge
-	if k, ok := v.keys[id]; ok && fresh {
-		return k, nil
+	usable := ok && !v.fetched.IsZero() && now.Sub(v.fetched) < MaxStale
+	if ok && fresh {
+		return held, nil
 	}
 	if !v.tried.IsZero() && now.Sub(v.tried) < MinRefresh {
-		if !fresh {
+		switch {
+		case usable:
+			return held, nil
+		case !fresh:
 			return nil, fmt.Errorf("%w: last fetch failed less than %s ago", ErrKeysUnavailable, MinRefresh)
 		}
 		return nil, fmt.Errorf("%w: unknown key identifier", ErrBadSignature)
 	}
 	v.tried = now
-	keys, err := v.fetch(ctx)
+	// The fetch outlives the report that asked for it: a caller that gives
+	// up does not spend the minute's fetch for the next one.
+	keys, err := v.fetch(context.WithoutCancel(ctx))
 	if err != nil {
+		if usable {
+			return held, nil
+		}
 		return nil, fmt.Errorf("%w: %v", ErrKeysUnavailable, err)
 	}
 	v.keys, v.fetched = keys, now

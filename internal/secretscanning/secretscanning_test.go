@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -118,5 +119,79 @@ func TestFailsClosed(t *testing.T) {
 	v = &secretscanning.Verifier{URL: "http://127.0.0.1:1/keys", Client: http.DefaultClient, Now: c.Now}
 	if err := v.Verify(context.Background(), k.ID, k.Sign(t, body), body); !errors.Is(err, secretscanning.ErrKeysUnavailable) {
 		t.Errorf("keys unreachable: Verify = %v; want ErrKeysUnavailable", err)
+	}
+}
+
+// TestStaleKeysWhileFetchFails: when the hourly fetch fails, the keys held
+// still verify reports by their keys for up to MaxStale (every signature is
+// still checked), retried at most once a minute; past MaxStale, or for a
+// key they do not hold, nothing is verified.
+func TestStaleKeysWhileFetchFails(t *testing.T) {
+	k := githubtest.NewKey(t)
+	keys := githubtest.Serve(t, k)
+	c := &clock{t0}
+	v := newVerifier(keys, c)
+	body := []byte(`[]`)
+	ctx := context.Background()
+	if err := v.Verify(ctx, k.ID, k.Sign(t, body), body); err != nil {
+		t.Fatal(err)
+	}
+	keys.SetDown(true)
+	stranger := githubtest.NewKey(t)
+	for _, tc := range []struct {
+		at   time.Duration
+		key  githubtest.Key
+		sig  string
+		want error
+		hits int64
+	}{
+		{secretscanning.MaxAge, k, k.Sign(t, body), nil, 2},
+		{secretscanning.MaxAge + time.Second, k, k.Sign(t, body), nil, 2},
+		{secretscanning.MaxAge + time.Second, k, stranger.Sign(t, body), secretscanning.ErrBadSignature, 2},
+		{secretscanning.MaxAge + 2*time.Minute, stranger, stranger.Sign(t, body), secretscanning.ErrKeysUnavailable, 3},
+		{secretscanning.MaxStale - time.Minute, k, k.Sign(t, body), nil, 4},
+		{secretscanning.MaxStale, k, k.Sign(t, body), secretscanning.ErrKeysUnavailable, 5},
+	} {
+		c.now = t0.Add(tc.at)
+		if err := v.Verify(ctx, tc.key.ID, tc.sig, body); !errors.Is(err, tc.want) {
+			t.Errorf("at %s with keys down: Verify with %s = %v; want %v", tc.at, tc.key.ID[:8], err, tc.want)
+		}
+		if got := keys.Hits(); got != tc.hits {
+			t.Errorf("at %s: %d fetches; want %d", tc.at, got, tc.hits)
+		}
+	}
+	keys.SetDown(false)
+	c.now = t0.Add(secretscanning.MaxStale + time.Minute)
+	if err := v.Verify(ctx, k.ID, k.Sign(t, body), body); err != nil {
+		t.Errorf("keys back: Verify = %v", err)
+	}
+}
+
+// TestKeysFetch: the client follows no redirect (the keys come from the
+// configured URL only), and a report whose caller gave up does not spend
+// the minute's fetch for the next one.
+func TestKeysFetch(t *testing.T) {
+	k := githubtest.NewKey(t)
+	keys := githubtest.Serve(t, k)
+	body := []byte(`[]`)
+	redirect := httptest.NewServer(http.RedirectHandler(keys.URL, http.StatusFound))
+	t.Cleanup(redirect.Close)
+	c := &clock{t0}
+	v := &secretscanning.Verifier{URL: redirect.URL, Client: secretscanning.HTTPClient(5 * time.Second), Now: c.Now}
+	if err := v.Verify(context.Background(), k.ID, k.Sign(t, body), body); !errors.Is(err, secretscanning.ErrKeysUnavailable) {
+		t.Errorf("keys behind a redirect: Verify = %v; want ErrKeysUnavailable", err)
+	}
+	if got := keys.Hits(); got != 0 {
+		t.Errorf("the redirect was followed: %d fetches of the keys", got)
+	}
+
+	v = &secretscanning.Verifier{URL: keys.URL, Client: secretscanning.HTTPClient(5 * time.Second), Now: c.Now}
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := v.Verify(gone, k.ID, k.Sign(t, body), body); err != nil {
+		t.Errorf("a caller that gave up: Verify = %v; want the keys fetched all the same", err)
+	}
+	if err := v.Verify(context.Background(), k.ID, k.Sign(t, body), body); err != nil {
+		t.Errorf("the next report: Verify = %v", err)
 	}
 }
