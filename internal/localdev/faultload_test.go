@@ -146,7 +146,7 @@ type answer struct {
 func TestMixedLoadUnderFaults(t *testing.T) {
 	d, clients := stressSettings()
 	f := &faultInjector{rate: faultRate(), r: mrand.New(mrand.NewPCG(1, 2)), counts: map[string]int{}}
-	e := newEnvWith(t, 0, nil, func(o *dynamodb.Options) {
+	e := newFaultyEnv(t, func(o *dynamodb.Options) {
 		f.next = o.HTTPClient
 		o.HTTPClient = f
 	})

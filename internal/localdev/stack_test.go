@@ -68,6 +68,22 @@ func newEnvWith(t *testing.T, cacheTTL time.Duration, now func() time.Time, opts
 // and log of its own.
 func newEnvConfig(t *testing.T, cfg localdev.Config) *env {
 	t.Helper()
+	return startEnv(t, cfg, false)
+}
+
+// newFaultyEnv starts a stack whose DynamoDB client fails as opt makes it:
+// its exchanges are checked against docs/openapi.yaml as any stack's, but a
+// request the document calls invalid may be answered 500 internal_error,
+// when what the service reads before it looks at the body failed.
+func newFaultyEnv(t *testing.T, opt func(*dynamodb.Options)) *env {
+	t.Helper()
+	return startEnv(t, localdev.Config{ClientOptions: []func(*dynamodb.Options){opt}}, true)
+}
+
+// startEnv starts the stack of newEnvConfig; faults says whether its
+// DynamoDB client is made to fail (newFaultyEnv).
+func startEnv(t *testing.T, cfg localdev.Config, faults bool) *env {
+	t.Helper()
 	_, table := dynamotest.NewTable(t)
 	var h http.Handler
 	var checked *openapitest.Handler // its checks end after the server's last request
@@ -91,6 +107,9 @@ func newEnvConfig(t *testing.T, cfg localdev.Config) *env {
 	checker, err := contract()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if faults {
+		checker = checker.WithFaults()
 	}
 	checked = openapitest.NewHandler(checker, stack.Handler, func(err error) { t.Error(err) }, defaults.IssuerPath)
 	h = checked

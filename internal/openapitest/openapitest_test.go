@@ -265,6 +265,48 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+// TestCheckWithFaults: a request the document calls invalid, answered 500
+// internal_error, is a mismatch, unless the checker is told the service's
+// table is made to fail; a 2xx for it is a mismatch either way.
+func TestCheckWithFaults(t *testing.T) {
+	c, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	invalid := `{"name":"","permissions":{}}`
+	exchange := func(status int, body string) Exchange {
+		req := httptest.NewRequest("POST", "/v2/sites/"+siteID+"/tokens", strings.NewReader(invalid))
+		req.Header.Set("Authorization", "Bearer "+jwt)
+		req.Header.Set("Content-Type", "application/json")
+		h := http.Header{"Content-Type": {"application/json"}}
+		if status == 201 {
+			h.Set("Cache-Control", "no-store")
+		}
+		return Exchange{Request: req, RequestBody: []byte(invalid), Status: status, Header: h, Body: []byte(body)}
+	}
+	failed := `{"code":"internal_error","message":"An Internal Error occurred","externalReference":null,"details":[]}`
+	minted := `{"token":"` + secret + `","apiToken":` + apiToken + `}`
+	for _, tc := range []struct {
+		name     string
+		checker  *Checker
+		status   int
+		body     string
+		mismatch bool
+	}{
+		{"500, no faults", c, 500, failed, true},
+		{"500, faults", c.WithFaults(), 500, failed, false},
+		{"201, faults", c.WithFaults(), 201, minted, true},
+	} {
+		err := tc.checker.Check(context.Background(), exchange(tc.status, tc.body))
+		if got := errors.Is(err, ErrMismatch); got != tc.mismatch {
+			t.Errorf("%s: Check = %v; want a mismatch %v", tc.name, err, tc.mismatch)
+		}
+	}
+	if c.faults {
+		t.Error("WithFaults changed the checker it was called on")
+	}
+}
+
 // TestHandler checks that the wrapper reports what its handler answers
 // against the document, and passes the answer through unchanged.
 func TestHandler(t *testing.T) {
