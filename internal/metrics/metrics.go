@@ -191,8 +191,12 @@ type entry struct {
 	list   []float64
 }
 
-// New returns an empty record of function (one of Function's values).
+// New returns an empty record of function, one of Function's values (any
+// other is written as Other, as for every dimension).
 func New(function string) *Record {
+	if !slices.Contains(Function.Values, function) {
+		function = Other
+	}
 	return &Record{function: function, metrics: map[key]*entry{}, props: map[string]any{}}
 }
 

@@ -108,6 +108,23 @@ func TestDimensionsBounded(t *testing.T) {
 	}
 }
 
+// TestFunctionBounded: the function dimension too takes only the values
+// Function lists.
+func TestFunctionBounded(t *testing.T) {
+	for _, tc := range []struct{ function, want string }{
+		{metrics.FunctionSites, metrics.FunctionSites},
+		{"65f0c0ffee00000000000010", metrics.Other},
+		{"", metrics.Other},
+	} {
+		r := metrics.New(tc.function)
+		r.Add(metrics.DynamoDBCalls, 1)
+		_, data := parse(t, r)
+		if got := data[0][0].Dimensions[metrics.Function.Name]; got != tc.want {
+			t.Errorf("New(%q): function = %q; want %q", tc.function, got, tc.want)
+		}
+	}
+}
+
 // TestConflictingValuesSplit: one metric counted under two values of a
 // dimension needs a line for each, as a line holds one value per dimension.
 func TestConflictingValuesSplit(t *testing.T) {
