@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { ApiError, toApiError, type ApiToken } from "../src/api";
 import { parseConfig } from "../src/config";
 import { eventName, eventTypes, localMidnight, parseFilters, subTypes, toQuery } from "../src/pages/audit";
-import { describeAllowedIps, nameRanges, narrowerPrefill, parseAllowedIps, unusedScopes } from "../src/pages/tokens";
+import { describeAllowedIps, nameRanges, narrowerPrefill, parseAllowedIps, unusedLabel, unusedScopes } from "../src/pages/tokens";
 import { daysUntil } from "../src/dom";
 import { describePermissions, levelNames, siteApis, workspaceApis } from "../src/permissions";
 
@@ -69,6 +69,13 @@ test("unusedScopes lists scopes unused for 30 days or more, never used ones once
     ["all recent", token({ scopeLastUsed: { "cms:read": ago(day), "cms:write": ago(29 * day), "sites:read": ago(day) } }), []],
   ];
   for (const [name, t, want] of cases) assert.deepEqual(unusedScopes(t, now), want, name);
+});
+
+test("unusedLabel says in words whether a scope was never used or not lately", () => {
+  const t = token({ scopeLastUsed: { "cms:read": ago(31 * day), "cms:write": null } });
+  assert.equal(unusedLabel(t, "cms:write"), "CMS (write) — never used");
+  assert.equal(unusedLabel(t, "cms:read"), "CMS (read) — not used in 30 days");
+  assert.equal(unusedLabel(t, "sites:read"), "Sites (read) — never used");
 });
 
 test("narrowerPrefill keeps the name, the allowlist and only the levels the used scopes justify", () => {

@@ -117,7 +117,7 @@ export function renderTokens(f: Frame, owner: TokenOwner): void {
       const listId = `unused-${t.id}`;
       perms.append(h("div", { class: "unused", id: listId },
         h("strong", {}, "Unused permissions:"),
-        h("ul", {}, unused.map((s) => h("li", {}, `${scopeName(s)} — ${t.scopeLastUsed?.[s] ? "not used in 30 days" : "never used"}`)))));
+        h("ul", {}, unused.map((s) => h("li", {}, unusedLabel(t, s))))));
       const prefill = narrowerPrefill(t, owner.apis, at);
       if (owner.canCreate && prefill) {
         perms.append(h("button", {
@@ -211,6 +211,11 @@ export function unusedScopes(t: ApiToken, now: number): string[] {
     const last = t.scopeLastUsed?.[s];
     return !last || now - Date.parse(last) >= unusedAfter;
   });
+}
+
+/** unusedLabel says in words why an unused scope is marked: "CMS (write) — never used" or "— not used in 30 days". */
+export function unusedLabel(t: ApiToken, scope: string): string {
+  return `${scopeName(scope)} — ${t.scopeLastUsed?.[scope] ? "not used in 30 days" : "never used"}`;
 }
 
 const scopesOf = (t: ApiToken): string[] => t.scope.split(",").map((s) => s.trim()).filter(Boolean);
