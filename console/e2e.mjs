@@ -6,7 +6,8 @@
 //
 // stack.json: {baseUrl, siteId, workspaceId, freeWorkspaceId, adminEmail, memberEmail, adminToken (a user token
 // of the admin, for setting the scene through the API), expiringToken (the name of a site token seeded to expire
-// in expiringInDays days)}
+// in expiringInDays days), unusedToken (the name of a site token seeded 40 days ago with sites:read, used since,
+// cms:read and cms:write, never used, and the allowlist 127.0.0.0/8, ::1/128)}
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -231,6 +232,7 @@ await test("admin generates, uses, regenerates and revokes a site token", async 
     old?.["Created by"] === stack.adminEmail && old?.["Last used"] === "Never" && /\d{4}/.test(old?.["Expires on"] ?? ""), JSON.stringify(old));
   check("a token expiring within 30 days is highlighted",
     old?.className === "expiring" && old["Expires on"].includes(`Expires in ${stack.expiringInDays} days unless used`), JSON.stringify(old));
+  check("a token without an allowlist says it works from any address", old?.["Allowed IP ranges"] === "Any address", JSON.stringify(old));
   await axe(s, "site API access");
   await shot(page, "api-access");
   await scrollRegionWorks(s, "API tokens table");
@@ -458,6 +460,100 @@ await test("keyboard alone: Regenerate and Revoke, Escape closes their dialogs, 
   await finish(s, "keyboard");
 });
 
+// rowOf is the token list's row whose name is exactly name.
+const rowOf = (page, name) => page.locator("tbody tr").filter({ has: page.locator("th", { hasText: new RegExp(`^${esc(name)}$`) }) });
+
+// fieldState tells whether a field is marked invalid, what its aria-describedby says and whether it has the focus.
+const fieldState = (locator) => locator.evaluate((el) => ({
+  invalid: el.getAttribute("aria-invalid"),
+  described: (el.getAttribute("aria-describedby") ?? "").split(" ").map((id) => document.getElementById(id)?.textContent ?? "").join(" "),
+  focused: el === document.activeElement,
+}));
+
+// generate submits the open generate form, takes the new token's secret from the dialog and closes it with Done.
+// It returns the request's body, the secret and the new token's id.
+async function generate(s, tokensPath) {
+  const { page } = s;
+  const [res] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === tokensPath && r.request().method() === "POST" && r.status() === 201),
+    role(page, "button", "Generate token").click(),
+  ]);
+  const dialog = page.getByRole("dialog", { name: dialogName });
+  await dialog.waitFor();
+  const secret = await dialog.getByRole("textbox", { name: "API token" }).inputValue();
+  s.secrets.push(secret);
+  await dialog.getByRole("button", { name: "Done" }).click();
+  await dialog.waitFor({ state: "detached" });
+  return { sent: JSON.parse(res.request().postData() ?? "{}"), secret, id: (await res.json()).apiToken.id };
+}
+
+await test("least privilege: unused permissions marked, a narrower token prefilled, an allowlist and its errors", async () => {
+  const s = await session(stack.adminEmail, siteHash);
+  const { page } = s;
+  const seeded = stack.unusedToken;
+  await rowOf(page, seeded).waitFor();
+  const c = await cells(page, seeded);
+  check("a token's allowlist is listed with its ranges", c?.["Allowed IP ranges"] === "127.0.0.0/8, ::1/128", JSON.stringify(c));
+  check("scopes never used by a token 40 days old are marked in words, the scope used today is not",
+    c?.Permissions.includes("Unused permissions:") && c.Permissions.includes("CMS (read) — never used") &&
+    c.Permissions.includes("CMS (write) — never used") && !c.Permissions.includes("Sites (read) —"), JSON.stringify(c));
+  const old = await cells(page, stack.expiringToken);
+  check("a token that used none of its scopes has them marked but no narrower token to offer",
+    old?.Permissions.includes("Forms (read) — never used") && (await rowOf(page, stack.expiringToken).getByRole("button", { name: "Generate a narrower token" }).count()) === 0,
+    JSON.stringify(old));
+  await axe(s, "site API access with unused permissions marked");
+
+  const offer = rowOf(page, seeded).getByRole("button", { name: "Generate a narrower token" });
+  const offerDescribed = await offer.evaluate((el) => (el.getAttribute("aria-describedby") ?? "").split(" ").map((id) => document.getElementById(id)?.textContent ?? "").join(" "));
+  check("Generate a narrower token is described by its row's name and unused permissions", offerDescribed.includes(seeded) && offerDescribed.includes("CMS (write) — never used"), offerDescribed);
+  await offer.click();
+  const name = role(page, "textbox", "Name");
+  const ips = role(page, "textbox", "Allowed IP ranges");
+  const from = `Filled in from “${seeded}”`;
+  await page.locator("form").getByText(from, { exact: false }).waitFor();
+  check("the form says what it was filled in from, and that is announced",
+    await page.waitForFunction((w) => document.getElementById("live-polite")?.textContent?.startsWith(w), from, { timeout: 5000 }).then(() => true, () => false));
+  const chosen = async (api) => (await group(page, api).getByRole("radio", { checked: true }).evaluateAll((els) => els.map((e) => e.labels?.[0]?.textContent ?? ""))).join();
+  const form = { name: await name.inputValue(), ips: await ips.inputValue(), cms: await chosen("CMS"), sites: await chosen("Sites"), forms: await chosen("Forms"),
+    focused: await name.evaluate((el) => el === document.activeElement) };
+  check("the form opens filled in: the name suffixed, the same allowlist, Sites read-only, CMS no access, the focus on Name",
+    form.name === `${seeded} (narrower)` && form.ips === "127.0.0.0/8\n::1/128" && form.sites === "Read-only" && form.cms === "No access" &&
+    form.forms === "No access" && form.focused, JSON.stringify(form));
+  const hint = await fieldState(ips);
+  check("the Allowed IP ranges field is described by its hint", hint.described.includes("One CIDR range per line") && hint.invalid === null, JSON.stringify(hint));
+  await axe(s, "generate form filled in for a narrower token");
+
+  // A range with bits set after its prefix: the API's error shows beside the field, names the range, is announced.
+  const tokensPath = `/v2/sites/${stack.siteId}/tokens`;
+  s.expect(400, tokensPath);
+  await ips.fill("127.0.0.0/8\n\n203.0.113.7/24\n");
+  await role(page, "button", "Generate token").click();
+  await page.getByRole("alert").filter({ hasText: "203.0.113.7/24: must be a network address" }).waitFor();
+  const bad = await fieldState(ips);
+  check("an invalid range: its error beside Allowed IP ranges, tied to it, repeated in the alert, the focus on the field",
+    bad.invalid === "true" && bad.described.includes("203.0.113.7/24: must be a network address") && bad.described.includes("One CIDR range per line") && bad.focused,
+    JSON.stringify(bad));
+  check("nothing was generated", (await api("GET", tokensPath)).json?.apiTokens?.every((t) => t.name !== `${seeded} (narrower)`));
+  await axe(s, "generate form with an invalid IP range");
+
+  await ips.fill(" 127.0.0.0/8 \n\n::1/128\n203.0.113.0/24");
+  const { sent, secret, id: madeId } = await generate(s, tokensPath);
+  check("the request carries the ranges trimmed, without empty lines, and only the used permissions",
+    JSON.stringify(sent.allowedIps) === JSON.stringify(["127.0.0.0/8", "::1/128", "203.0.113.0/24"]) && JSON.stringify(sent.permissions) === JSON.stringify({ sites: "read" }),
+    JSON.stringify(sent));
+  check("the field's error is gone once the form is sent again", (await fieldState(page.locator('textarea[name="allowedIps"]'))).invalid === null);
+  const intro = await api("GET", "/v2/token/introspect", secret);
+  check("the narrower token works from an allowed address with sites:read alone",
+    (await api("GET", "/v2/sites", secret)).status === 200 && intro.json?.authorization?.scope === "sites:read", intro.text);
+  await rowOf(page, `${seeded} (narrower)`).waitFor();
+  const made = await cells(page, `${seeded} (narrower)`);
+  check("the narrower token is listed with its ranges and, being new, no unused mark",
+    made?.["Allowed IP ranges"] === "127.0.0.0/8, ::1/128, 203.0.113.0/24" && made.Permissions === "Sites: Read-only", JSON.stringify(made));
+  // Leave room under the limit of five for the tests that follow.
+  check("the narrower token revoked", (await api("DELETE", `${tokensPath}/${madeId}`)).status === 204);
+  await finish(s, "least privilege");
+});
+
 await test("workspace tokens on the enterprise workspace, and the form's errors", async () => {
   const s = await session(stack.adminEmail, `#/workspaces/${stack.workspaceId}/api-access`);
   const { page } = s;
@@ -477,15 +573,14 @@ await test("workspace tokens on the enterprise workspace, and the form's errors"
   check("every live region, the form's alert included, is in the accessibility tree", live.every((r) => r.shown), JSON.stringify(live));
   await axe(s, "generate form with an error");
   await group(page, "Workspace activity").getByRole("radio", { name: "Read-only" }).check();
-  await role(page, "button", "Generate token").click();
-  const dialog = page.getByRole("dialog", { name: dialogName });
-  await dialog.waitFor();
-  const secret = await dialog.getByRole("textbox", { name: "API token" }).inputValue();
-  s.secrets.push(secret);
-  await dialog.getByRole("button", { name: "Done" }).click();
-  await dialog.waitFor({ state: "detached" });
+  await role(page, "textbox", "Allowed IP ranges").fill(" \n ");
+  const { sent, secret } = await generate(s, `/v2/workspaces/${stack.workspaceId}/tokens`);
+  check("an allowlist of blank lines is left out of the request", !("allowedIps" in sent), JSON.stringify(sent));
   const audit = await api("GET", `/v2/workspaces/${stack.workspaceId}/audit_logs`, secret);
   check("a workspace token (tsw_) reads the workspace's audit log", secret.startsWith("tsw_") && audit.status === 200, audit.text.slice(0, 200));
+  await rowOf(page, "Activity export").waitFor();
+  const listed = await cells(page, "Activity export");
+  check("the workspace token is listed as working from any address", listed?.["Allowed IP ranges"] === "Any address", JSON.stringify(listed));
   const row = page.getByRole("row", { name: /Activity export/ });
   await row.getByRole("button", { name: "Revoke" }).click();
   await page.getByRole("alertdialog", { name: "Revoke API token?" }).getByRole("button", { name: "Revoke token" }).click();

@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { toApiError, type ApiToken } from "../src/api";
+import { ApiError, toApiError, type ApiToken } from "../src/api";
 import { parseConfig } from "../src/config";
 import { eventName, eventTypes, localMidnight, parseFilters, subTypes, toQuery } from "../src/pages/audit";
-import { unusedScopes, usedPermissions } from "../src/pages/tokens";
+import { describeAllowedIps, nameRanges, narrowerPrefill, parseAllowedIps, unusedLabel, unusedScopes } from "../src/pages/tokens";
 import { daysUntil } from "../src/dom";
 import { describePermissions, levelNames, siteApis, workspaceApis } from "../src/permissions";
 
@@ -55,21 +55,75 @@ function token(over: Partial<ApiToken>): ApiToken {
   };
 }
 
-test("unusedScopes lists scopes unused for 30 days or more", () => {
+const ago = (ms: number) => new Date(now - ms).toISOString();
+
+test("unusedScopes lists scopes unused for 30 days or more, never used ones once the token is 30 days old", () => {
   const cases: [string, ApiToken, string[]][] = [
     ["no scopeLastUsed reported", token({}), []],
-    ["token younger than 30 days", token({ createdOn: new Date(now - 5 * day).toISOString(), scopeLastUsed: { "cms:read": null } }), []],
-    ["never used and old", token({ scopeLastUsed: { "cms:read": new Date(now - day).toISOString(), "cms:write": null, "sites:read": new Date(now - 31 * day).toISOString() } }), ["cms:write", "sites:read"]],
-    ["all recent", token({ scopeLastUsed: { "cms:read": new Date(now - day).toISOString(), "cms:write": new Date(now - 29 * day).toISOString(), "sites:read": new Date(now - day).toISOString() } }), []],
+    ["token younger than 30 days: nothing, never used or not", token({ createdOn: ago(30 * day - 1), scopeLastUsed: { "cms:read": null, "cms:write": null, "sites:read": null } }), []],
+    ["token exactly 30 days old: never used counts", token({ createdOn: ago(30 * day), scopeLastUsed: { "cms:read": ago(day), "cms:write": null, "sites:read": ago(day) } }), ["cms:write"]],
+    ["never used (null) and used 31 days ago", token({ scopeLastUsed: { "cms:read": ago(day), "cms:write": null, "sites:read": ago(31 * day) } }), ["cms:write", "sites:read"]],
+    ["last used exactly 30 days ago", token({ scopeLastUsed: { "cms:read": ago(30 * day), "cms:write": ago(0), "sites:read": ago(0) } }), ["cms:read"]],
+    ["last used a millisecond under 30 days ago", token({ scopeLastUsed: { "cms:read": ago(30 * day - 1), "cms:write": ago(0), "sites:read": ago(0) } }), []],
+    ["a scope missing from scopeLastUsed counts as never used", token({ scopeLastUsed: { "cms:read": ago(0), "cms:write": ago(0) } }), ["sites:read"]],
+    ["all recent", token({ scopeLastUsed: { "cms:read": ago(day), "cms:write": ago(29 * day), "sites:read": ago(day) } }), []],
   ];
   for (const [name, t, want] of cases) assert.deepEqual(unusedScopes(t, now), want, name);
 });
 
-test("usedPermissions keeps only the levels the used scopes justify", () => {
-  const t = token({ createdOn: new Date(Date.now() - 90 * day).toISOString(), scopeLastUsed: { "cms:read": new Date().toISOString(), "cms:write": null, "sites:read": null } });
-  const got = usedPermissions(t, siteApis);
-  assert.equal(got.cms, "read");
-  assert.equal(got.sites, "none");
+test("unusedLabel says in words whether a scope was never used or not lately", () => {
+  const t = token({ scopeLastUsed: { "cms:read": ago(31 * day), "cms:write": null } });
+  assert.equal(unusedLabel(t, "cms:write"), "CMS (write) — never used");
+  assert.equal(unusedLabel(t, "cms:read"), "CMS (read) — not used in 30 days");
+  assert.equal(unusedLabel(t, "sites:read"), "Sites (read) — never used");
+});
+
+test("narrowerPrefill keeps the name, the allowlist and only the levels the used scopes justify", () => {
+  const ips = ["203.0.113.0/24", "2001:db8::/32"];
+  const cases: [string, ApiToken, { name: string; permissions: Record<string, string>; allowedIps: string[] } | null][] = [
+    ["read_write whose write is unused becomes read; an API with nothing used becomes none",
+      token({ allowedIps: ips, scopeLastUsed: { "cms:read": ago(day), "cms:write": null, "sites:read": ago(40 * day) } }),
+      { name: "CMS sync (narrower)", permissions: { cms: "read" }, allowedIps: ips }],
+    ["write used keeps read_write", token({ scopeLastUsed: { "cms:read": null, "cms:write": ago(day), "sites:read": null } }),
+      { name: "CMS sync (narrower)", permissions: { cms: "read_write" }, allowedIps: [] }],
+    ["nothing unused: no offer", token({ scopeLastUsed: { "cms:read": ago(day), "cms:write": ago(day), "sites:read": ago(day) } }), null],
+    ["nothing used: no offer", token({ scopeLastUsed: { "cms:read": null, "cms:write": ago(31 * day), "sites:read": null } }), null],
+    ["younger than 30 days: no offer", token({ createdOn: ago(day), scopeLastUsed: { "cms:read": ago(day), "cms:write": null, "sites:read": null } }), null],
+    ["a 100-character name keeps its suffix within 100 characters",
+      token({ name: "é".repeat(100), scopeLastUsed: { "cms:read": null, "cms:write": null, "sites:read": ago(0) } }),
+      { name: `${"é".repeat(89)} (narrower)`, permissions: { sites: "read" }, allowedIps: [] }],
+  ];
+  for (const [name, t, want] of cases) {
+    const got = narrowerPrefill(t, siteApis, now);
+    const granted = got && { ...got, permissions: Object.fromEntries(Object.entries(got.permissions).filter(([, l]) => l !== "none")) };
+    assert.deepEqual(granted, want, name);
+    if (got) assert.deepEqual(Object.keys(got.permissions).sort(), siteApis.map((a) => a.key).sort(), `${name}: every API has a level`);
+  }
+});
+
+test("the allowlist field: one range a line, trimmed, empty lines dropped; shown as its ranges or Any address", () => {
+  assert.deepEqual(parseAllowedIps(" 203.0.113.0/24 \r\n\n  \n2001:db8::/32\n"), ["203.0.113.0/24", "2001:db8::/32"]);
+  assert.deepEqual(parseAllowedIps("  \n"), []);
+  assert.equal(describeAllowedIps([]), "Any address");
+  assert.equal(describeAllowedIps(undefined), "Any address");
+  assert.equal(describeAllowedIps(["203.0.113.0/24", "2001:db8::/32"]), "203.0.113.0/24, 2001:db8::/32");
+});
+
+test("nameRanges puts the range in front of its allowedIps[i] detail and leaves the others", () => {
+  const err = new ApiError(400, "validation_error", "Validation failed", [
+    { field: "allowedIps[1]", message: "must be a CIDR range, such as 203.0.113.0/24 or 2001:db8::/32" },
+    { field: "allowedIps", message: "must hold at most 20 CIDR ranges" },
+    { field: "name", message: "is required" },
+    { field: "allowedIps[9]", message: "out of what was sent" },
+  ]);
+  const got = nameRanges(err, ["10.0.0.0/8", "nonsense"]);
+  assert.ok(got instanceof ApiError);
+  assert.deepEqual(got.details.map((d) => d.message), [
+    "nonsense: must be a CIDR range, such as 203.0.113.0/24 or 2001:db8::/32", "must hold at most 20 CIDR ranges", "is required", "out of what was sent",
+  ]);
+  assert.equal(got.code, "validation_error");
+  const other = new Error("x");
+  assert.equal(nameRanges(other, []), other);
 });
 
 test("audit filters: the To day is included, the API's to is exclusive", () => {

@@ -29,8 +29,9 @@ const browserTimeout = 8 * time.Minute
 // the token flows and their effect on the data API, the audit log, members,
 // the member's and the free workspace's views, axe-core on every page, and no
 // secret left in the page's storage. The stack's clock is shifted back while
-// a site token is seeded, so that the list has one expiring within 30 days. It needs Chromium (/usr/bin/chromium,
-// or CHROMIUM) and console/node_modules (npm ci), as `make test` and CI
+// site tokens are seeded, so that the list has one expiring within 30 days
+// and one with scopes unused for more than 30 days. It needs Chromium
+// (/usr/bin/chromium, or CHROMIUM) and console/node_modules (npm ci), as `make test` and CI
 // provide; without them it fails rather than pass untested. -short skips
 // it. CONSOLE_SHOTS=dir (relative to the repository) saves screenshots of
 // the main pages there.
@@ -59,9 +60,18 @@ func TestConsoleInBrowser(t *testing.T) {
 	e := newEnvWith(t, -1, clk.Now)
 	clk.Shift(-(365 - expiringInDays) * 24 * time.Hour)
 	old := e.do("POST", "/v2/sites/"+e.demo.SiteID+"/tokens", e.demo.AdminToken, `{"name":"Old integration","permissions":{"forms":"read"}}`)
+	// A token generated 40 days ago, with an allowlist, whose CMS scopes were
+	// never used and whose sites:read is used now: the list marks the CMS
+	// scopes unused and offers a narrower token.
+	clk.Shift(-unusedForDays * 24 * time.Hour)
+	unused := e.do("POST", "/v2/sites/"+e.demo.SiteID+"/tokens", e.demo.AdminToken,
+		`{"name":"Unused integration","permissions":{"sites":"read","cms":"read_write"},"allowedIps":["127.0.0.0/8","::1/128"]}`)
 	clk.Shift(0)
-	if old.status != http.StatusCreated {
-		t.Fatalf("seeding an old token: %d %s", old.status, old.raw)
+	if old.status != http.StatusCreated || unused.status != http.StatusCreated {
+		t.Fatalf("seeding old tokens: %d %s; %d %s", old.status, old.raw, unused.status, unused.raw)
+	}
+	if r := e.do("GET", "/v2/sites", unused.str("token"), ""); r.status != http.StatusOK {
+		t.Fatalf("using the unused token's sites:read: %d %s", r.status, r.raw)
 	}
 	ctx := context.Background()
 	free, err := e.stack.Directory.CreateWorkspace(ctx, "magrathea", "Magrathea", tokensmith.PlanFree)
@@ -75,6 +85,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		"baseUrl": e.url, "siteId": e.demo.SiteID, "workspaceId": e.demo.WorkspaceID, "freeWorkspaceId": free.ID,
 		"adminEmail": localdev.DemoAdminEmail, "memberEmail": localdev.DemoMemberEmail,
 		"adminToken": e.demo.AdminToken, "expiringToken": "Old integration", "expiringInDays": expiringInDays,
+		"unusedToken": "Unused integration",
 	}
 	b, _ := json.Marshal(cfg)
 	stackFile := filepath.Join(t.TempDir(), "stack.json")
@@ -117,6 +128,10 @@ func TestConsoleInBrowser(t *testing.T) {
 
 // expiringInDays is how soon the token TestConsoleInBrowser seeds expires.
 const expiringInDays = 25
+
+// unusedForDays is how long ago TestConsoleInBrowser seeds the token whose
+// CMS scopes were never used: more than the 30 days the console waits.
+const unusedForDays = 40
 
 // shiftedClock is real time moved by a shift the test sets.
 type shiftedClock struct {

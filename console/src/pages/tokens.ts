@@ -1,7 +1,7 @@
 // API access: the tokens of a site or a workspace, generating, regenerating and revoking them.
-import type { ApiToken, Level, NewToken, Permissions, TokenRequest } from "../api";
+import { ApiError, type ApiToken, type Level, type NewToken, type Permissions, type TokenRequest } from "../api";
 import { newKey, section, type Frame } from "../app";
-import { h, redraw, replace, scrollRegion, time, daysUntil, day, uid } from "../dom";
+import { announce, h, redraw, replace, scrollRegion, time, daysUntil, day, uid } from "../dom";
 import { Alert, FieldErrors, clearRowErrors, describe, rowError, rowErrorId, showRowError } from "../errors";
 import { askGracePeriod, confirm, showSecret } from "../dialogs";
 import { type ApiScope, describePermissions, levelFromScopes, levelNames, scopeName } from "../permissions";
@@ -20,10 +20,13 @@ export interface TokenOwner {
   create(body: TokenRequest, idempotencyKey: string): Promise<NewToken>;
   regenerate?: (tokenId: string, gracePeriodSeconds: number) => Promise<NewToken>;
   revoke(tokenId: string): Promise<void>;
+  /** now is the page's clock, for expiry and unused permissions: Date.now unless a test injects another. */
+  now?: () => number;
 }
 
 export const maxTokens = 5;
-const unusedAfter = 30 * day;
+/** unusedAfter is how long a scope goes unused before the page marks it: 30 days. */
+export const unusedAfter = 30 * day;
 
 export function renderTokens(f: Frame, owner: TokenOwner): void {
   const intro = owner.kind === "site"
@@ -42,6 +45,7 @@ export function renderTokens(f: Frame, owner: TokenOwner): void {
     type: "button", class: "button primary", "aria-expanded": "false", "data-focus-key": "generate",
   }, "Generate API token");
   const listHeading = () => listSection.querySelector<HTMLElement>("h2");
+  const now = owner.now ?? Date.now;
 
   let tokens: ApiToken[] = [];
   const form = owner.canCreate ? generateForm(owner, async (created) => {
@@ -55,9 +59,9 @@ export function renderTokens(f: Frame, owner: TokenOwner): void {
   formSection?.classList.add("hidden");
   if (formSection) generateButton.setAttribute("aria-controls", formSection.id = uid("generate"));
 
-  function showForm(prefill?: { name: string; permissions: Permissions }): void {
+  function showForm(prefill?: Prefill, from?: string): void {
     if (!form || !formSection) return;
-    form.reset(prefill);
+    form.reset(prefill, from);
     formSection.classList.remove("hidden");
     generateButton.setAttribute("aria-expanded", "true");
     form.focus();
@@ -98,23 +102,28 @@ export function renderTokens(f: Frame, owner: TokenOwner): void {
       scrollRegion("API tokens table",
         h("table", {},
           h("caption", { class: "visually-hidden" }, "API tokens, newest first"),
-          h("thead", {}, h("tr", {}, ["Name", "Permissions", "Token", "Created", "Created by", "Last used", "Expires on", "Actions"].map((c) => h("th", { scope: "col" }, c)))),
+          h("thead", {}, h("tr", {}, ["Name", "Permissions", "Allowed IP ranges", "Token", "Created", "Created by", "Last used", "Expires on", "Actions"].map((c) => h("th", { scope: "col" }, c)))),
           h("tbody", {}, rows))));
   }
 
   function tokenRow(t: ApiToken): HTMLTableRowElement {
-    const left = daysUntil(t.expiresOn);
+    const at = now();
+    const left = daysUntil(t.expiresOn, at);
     const expiring = left <= 30;
-    const unused = unusedScopes(t);
     const perms = h("td", {}, describePermissions(t.permissions));
-    if (t.allowedIps?.length) perms.append(h("div", { class: "muted" }, `Allowed IP addresses: ${t.allowedIps.join(", ")}`));
+    const unused = unusedScopes(t, at);
     if (unused.length) {
-      perms.append(h("div", { class: "hint-unused" }, `Not used for 30 days or more: ${unused.map(scopeName).join(", ")}.`));
-      if (owner.canCreate && unused.length < t.scope.split(",").filter(Boolean).length) {
+      // The marks are words, not a colour: each scope says whether it was never used or not for 30 days.
+      const listId = `unused-${t.id}`;
+      perms.append(h("div", { class: "unused", id: listId },
+        h("strong", {}, "Unused permissions:"),
+        h("ul", {}, unused.map((s) => h("li", {}, unusedLabel(t, s))))));
+      const prefill = narrowerPrefill(t, owner.apis, at);
+      if (owner.canCreate && prefill) {
         perms.append(h("button", {
-          type: "button", class: "button small", "data-focus-key": `replace-${t.id}`,
-          onclick: () => showForm({ name: `${t.name} (replacement)`.slice(0, 100), permissions: usedPermissions(t, owner.apis) }),
-        }, "Generate replacement with used permissions"));
+          type: "button", class: "button small", "data-focus-key": `narrower-${t.id}`,
+          "aria-describedby": `name-${t.id} ${listId}`, onclick: () => showForm(prefill, t.name),
+        }, "Generate a narrower token"));
       }
     }
     const expires = h("td", {}, time(t.expiresOn, false));
@@ -136,6 +145,7 @@ export function renderTokens(f: Frame, owner: TokenOwner): void {
     return h("tr", { class: expiring ? "expiring" : "" },
       h("th", { scope: "row", id: `name-${t.id}` }, t.name),
       perms,
+      h("td", {}, describeAllowedIps(t.allowedIps)),
       h("td", {}, h("code", {}, t.displayHint)),
       h("td", {}, time(t.createdOn)),
       h("td", {}, t.createdBy?.email ?? "—"),
@@ -190,27 +200,74 @@ export function renderTokens(f: Frame, owner: TokenOwner): void {
   void refresh();
 }
 
-/** unusedScopes are the token's scopes not used for 30 days or more (only when the API reports scopeLastUsed). */
-export function unusedScopes(t: ApiToken, now = Date.now()): string[] {
+/**
+ * unusedScopes are the token's scopes not used for 30 days or more at now, never used ones included. A token
+ * younger than 30 days has none, nor has one whose list entry carries no scopeLastUsed.
+ */
+export function unusedScopes(t: ApiToken, now: number): string[] {
   if (!t.scopeLastUsed) return [];
-  if (now - new Date(t.createdOn).getTime() < unusedAfter) return [];
-  return t.scope.split(",").filter(Boolean).filter((s) => {
+  if (now - Date.parse(t.createdOn) < unusedAfter) return [];
+  return scopesOf(t).filter((s) => {
     const last = t.scopeLastUsed?.[s];
-    return !last || now - new Date(last).getTime() >= unusedAfter;
+    return !last || now - Date.parse(last) >= unusedAfter;
   });
 }
 
-export function usedPermissions(t: ApiToken, apis: readonly ApiScope[]): Permissions {
-  const unused = new Set(unusedScopes(t));
-  const used = new Set(t.scope.split(",").filter((s) => s && !unused.has(s)));
-  const out: Permissions = {};
-  for (const a of apis) out[a.key] = levelFromScopes(a.key, used);
-  return out;
+/** unusedLabel says in words why an unused scope is marked: "CMS (write) — never used" or "— not used in 30 days". */
+export function unusedLabel(t: ApiToken, scope: string): string {
+  return `${scopeName(scope)} — ${t.scopeLastUsed?.[scope] ? "not used in 30 days" : "never used"}`;
+}
+
+const scopesOf = (t: ApiToken): string[] => t.scope.split(",").map((s) => s.trim()).filter(Boolean);
+
+/** Prefill is what the generate form starts with instead of its defaults. */
+export interface Prefill { name: string; permissions: Permissions; allowedIps: string[] }
+
+const narrowerSuffix = " (narrower)";
+
+/**
+ * narrowerPrefill is the form for a token like t with only the permissions it used in the last 30 days: the same
+ * allowlist, the name suffixed " (narrower)" (within the 100 characters a name may have), each API at the level
+ * its used scopes justify. It is null unless t has both unused and used scopes.
+ */
+export function narrowerPrefill(t: ApiToken, apis: readonly ApiScope[], now: number): Prefill | null {
+  const unused = new Set(unusedScopes(t, now));
+  const used = new Set(scopesOf(t).filter((s) => !unused.has(s)));
+  if (!unused.size || !used.size) return null;
+  const permissions: Permissions = {};
+  for (const a of apis) permissions[a.key] = levelFromScopes(a.key, used);
+  const name = [...t.name].slice(0, 100 - narrowerSuffix.length).join("") + narrowerSuffix;
+  return { name, permissions, allowedIps: [...(t.allowedIps ?? [])] };
+}
+
+/** describeAllowedIps renders a token's allowlist: its ranges, or "Any address" when it has none. */
+export function describeAllowedIps(ips: readonly string[] | undefined): string {
+  return ips?.length ? ips.join(", ") : "Any address";
+}
+
+/** parseAllowedIps reads the allowlist field: one range a line, trimmed, empty lines dropped. */
+export function parseAllowedIps(text: string): string[] {
+  return text.split(/\r?\n/).map((x) => x.trim()).filter(Boolean);
+}
+
+/**
+ * nameRanges puts the range a detail on allowedIps[i] is about in front of its message, since the field holds
+ * many: "203.0.113.7/24: must be a network address…".
+ */
+export function nameRanges(err: unknown, sent: readonly string[]): unknown {
+  if (!(err instanceof ApiError) || !err.details.length) return err;
+  const details = err.details.map((d) => {
+    const i = /^allowedIps\[(\d+)\]$/.exec(d.field)?.[1];
+    const range = i === undefined ? undefined : sent[Number(i)];
+    return range === undefined ? d : { ...d, message: `${range}: ${d.message}` };
+  });
+  return new ApiError(err.status, err.code, err.message, details);
 }
 
 interface GenerateForm {
   el: HTMLFormElement;
-  reset(prefill?: { name: string; permissions: Permissions }): void;
+  /** reset empties the form, or fills it with prefill, saying it was drawn from the token named from. */
+  reset(prefill?: Prefill, from?: string): void;
   focus(): void;
   onCancel(fn: () => void): void;
 }
@@ -254,12 +311,25 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
     groups.map((g) => g.fs));
   errors.register("permissions", perms, permsErr);
 
+  const ipsId = uid("allowed-ips");
+  const ipsHint = h("p", { id: uid("hint"), class: "muted hint" },
+    "One CIDR range per line, such as 203.0.113.0/24 or 2001:db8::/32. Leave empty to allow any address.");
+  const ipsErr = h("p", {});
+  const ips = h("textarea", {
+    id: ipsId, name: "allowedIps", rows: 3, autocomplete: "off", spellcheck: "false", autocapitalize: "off",
+    "aria-describedby": ipsHint.id,
+  });
+  errors.register("allowedIps", ips, ipsErr);
+  // prefilled says, when the form was filled from a listed token, which one and what was left out.
+  const prefilled = h("p", { class: "notice hidden" });
 
   const submit = h("button", { type: "submit", class: "button primary" }, "Generate token");
   const el = h("form", { novalidate: true, class: "stack" },
     alert.el,
+    prefilled,
     h("div", { class: "field" }, h("label", { for: nameId }, "Name"), name, nameErr),
     perms,
+    h("div", { class: "field" }, h("label", { for: ipsId }, "Allowed IP ranges"), ipsHint, ips, ipsErr),
     h("div", { class: "actions" }, submit, h("button", { type: "button", class: "button", onclick: () => cancel() }, "Cancel")));
 
   // A new Idempotency-Key whenever the request would differ; a retry of the same request reuses it.
@@ -274,6 +344,8 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
       if (v && v !== "none") permissions[g.api.key] = v;
     }
     const body: TokenRequest = { name: name.value.trim(), permissions };
+    const allowedIps = parseAllowedIps(ips.value);
+    if (allowedIps.length) body.allowedIps = allowedIps;
 
     let bad = false;
     if (!body.name) bad = errors.set("name", "Enter a name for the API token.") || true;
@@ -291,7 +363,7 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
       key = newKey();
       await done(created);
     } catch (err) {
-      errors.show(err);
+      errors.show(nameRanges(err, allowedIps));
     } finally {
       submit.disabled = false;
       el.removeAttribute("aria-busy");
@@ -300,12 +372,18 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
 
   return {
     el,
-    reset(prefill) {
+    reset(prefill, from) {
       errors.clear();
       el.reset();
       key = newKey();
+      prefilled.classList.toggle("hidden", !prefill);
+      prefilled.textContent = "";
       if (prefill) {
+        const note = `Filled in from “${from ?? prefill.name}” with only the permissions it used in the last 30 days and the same allowed IP ranges. Check them, then generate the token.`;
+        prefilled.textContent = note;
+        announce(note);
         name.value = prefill.name;
+        ips.value = prefill.allowedIps.join("\n");
         for (const g of groups) {
           const lvl = prefill.permissions[g.api.key] ?? "none";
           const input = g.fs.querySelector<HTMLInputElement>(`input[value="${lvl}"]`);
