@@ -295,15 +295,6 @@ func auditCost(ctx context.Context, st *store.Store, db auditimport.BatchWriter,
 	return rows, nil
 }
 
-// tDuration is the wall time the interleaved samples took.
-func tDuration(a, b []time.Duration) time.Duration {
-	var sum time.Duration
-	for _, d := range append(append([]time.Duration{}, a...), b...) {
-		sum += d
-	}
-	return sum
-}
-
 func verdict(met bool) string {
 	if met {
 		return "met"
