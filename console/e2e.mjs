@@ -511,8 +511,9 @@ await test("least privilege: unused permissions marked, a narrower token prefill
   const ips = role(page, "textbox", "Allowed IP ranges");
   const from = `Filled in from “${seeded}”`;
   await page.locator("form").getByText(from, { exact: false }).waitFor();
-  check("the form says what it was filled in from, and that is announced",
-    await page.waitForFunction((w) => document.getElementById("live-polite")?.textContent?.startsWith(w), from, { timeout: 5000 }).then(() => true, () => false));
+  const nameState = await fieldState(name);
+  check("the form says what it was filled in from, and Name, which has the focus, is described by it",
+    nameState.described.startsWith(from) && nameState.focused, JSON.stringify(nameState));
   const chosen = async (api) => (await group(page, api).getByRole("radio", { checked: true }).evaluateAll((els) => els.map((e) => e.labels?.[0]?.textContent ?? ""))).join();
   const form = { name: await name.inputValue(), ips: await ips.inputValue(), cms: await chosen("CMS"), sites: await chosen("Sites"), forms: await chosen("Forms"),
     focused: await name.evaluate((el) => el === document.activeElement) };
@@ -522,6 +523,15 @@ await test("least privilege: unused permissions marked, a narrower token prefill
   const hint = await fieldState(ips);
   check("the Allowed IP ranges field is described by its hint", hint.described.includes("One CIDR range per line") && hint.invalid === null, JSON.stringify(hint));
   await axe(s, "generate form filled in for a narrower token");
+
+  // Cancel puts the focus back on the row's button that opened the form, where the next step (revoking the broad
+  // token) is; opened again, the form is filled in again.
+  await role(page, "button", "Cancel").click();
+  const back = await focusSettles(page, (f) => f.text === "Generate a narrower token");
+  check("Cancel returns the focus to the row's Generate a narrower token", back.text === "Generate a narrower token" && back.row?.includes(seeded), JSON.stringify(back));
+  await offer.click();
+  await name.waitFor();
+  check("opened again, the form is filled in again", (await name.inputValue()) === `${seeded} (narrower)`);
 
   // A range with bits set after its prefix: the API's error shows beside the field, names the range, is announced.
   const tokensPath = `/v2/sites/${stack.siteId}/tokens`;
@@ -538,6 +548,8 @@ await test("least privilege: unused permissions marked, a narrower token prefill
 
   await ips.fill(" 127.0.0.0/8 \n\n::1/128\n203.0.113.0/24");
   const { sent, secret, id: madeId } = await generate(s, tokensPath);
+  const afterSecret = await focusSettles(page, (f) => f.text === "Generate a narrower token");
+  check("after the secret dialog, the focus returns to the row's Generate a narrower token", afterSecret.row?.includes(seeded), JSON.stringify(afterSecret));
   check("the request carries the ranges trimmed, without empty lines, and only the used permissions",
     JSON.stringify(sent.allowedIps) === JSON.stringify(["127.0.0.0/8", "::1/128", "203.0.113.0/24"]) && JSON.stringify(sent.permissions) === JSON.stringify({ sites: "read" }),
     JSON.stringify(sent));

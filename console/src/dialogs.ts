@@ -54,10 +54,11 @@ export function showSecret(secret: string, tokenName: string, fallback?: () => H
   const dialog = h("dialog", { class: "dialog", "aria-labelledby": titleId, "aria-describedby": warnId },
     h("h2", { id: titleId }, "Your new API token"),
     h("p", { class: "muted" }, `For “${tokenName}”.`),
-    h("p", { id: warnId, class: "warning" }, "Copy this token now and store it somewhere safe. It will not be shown again."),
+    // The warning is right under the field that takes the focus, so that both show together even at 400% zoom.
     h("div", { class: "field" },
       h("label", { for: fieldId }, "API token"),
-      h("div", { class: "secret-row" }, field, copy)),
+      h("div", { class: "secret-row" }, field, copy),
+      h("p", { id: warnId, class: "warning" }, "Copy this token now and store it somewhere safe. It will not be shown again.")),
     status,
     h("div", { class: "actions" }, h("button", { type: "button", class: "button", onclick: () => dialog.close() }, "Done")));
   return new Promise((resolve) => {

@@ -48,9 +48,14 @@ export function redraw(el: Element, ...children: (Child | Child[])[]): void {
 
 /** focusKey focuses the element with data-focus-key key; it returns it, or null if there is none. */
 export function focusKey(key: string): HTMLElement | null {
-  const el = document.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(key)}"]`);
+  const el = keyed(key);
   el?.focus();
   return el;
+}
+
+/** keyed returns the element with data-focus-key key, or null if there is none. */
+export function keyed(key: string): HTMLElement | null {
+  return document.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(key)}"]`);
 }
 
 /**
@@ -100,4 +105,18 @@ export const day = 24 * 60 * 60 * 1000;
 export function daysUntil(iso: string, now = Date.now()): number {
   const ms = new Date(iso).getTime() - now;
   return ms < 0 ? Math.floor(ms / day) : Math.ceil(ms / day);
+}
+
+/**
+ * setBusy marks button busy (aria-disabled) while its action runs, instead of disabling it: a disabled button
+ * loses the focus, which would then fall to the page when the action ends in an error that names no field.
+ */
+export function setBusy(button: HTMLButtonElement, busy: boolean): void {
+  if (busy) button.setAttribute("aria-disabled", "true");
+  else button.removeAttribute("aria-disabled");
+}
+
+/** isBusy says whether button's action is running (setBusy): a press meanwhile does nothing. */
+export function isBusy(button: HTMLButtonElement): boolean {
+  return button.getAttribute("aria-disabled") === "true";
 }

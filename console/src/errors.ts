@@ -54,6 +54,12 @@ export function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** sentence ends message with a full stop unless it ends with one already, so that messages read one after another. */
+export function sentence(message: string): string {
+  const m = message.trim();
+  return /[.!?…]$/.test(m) ? m : `${m}.`;
+}
+
 /** FieldErrors wires error messages to form controls by the API's field names. */
 export class FieldErrors {
   private readonly slots = new Map<string, { control: HTMLElement; msg: HTMLElement }>();
@@ -87,6 +93,7 @@ export class FieldErrors {
   set(field: string, message: string): boolean {
     const slot = this.slots.get(field) ?? this.slots.get(field.split(/[.[]/)[0] ?? field);
     if (!slot) return false;
+    message = sentence(message);
     slot.msg.textContent = slot.msg.textContent ? `${slot.msg.textContent} ${message}` : message;
     slot.control.setAttribute("aria-invalid", "true");
     const ids = (slot.control.getAttribute("aria-describedby") ?? "").split(" ").filter(Boolean);
@@ -98,14 +105,15 @@ export class FieldErrors {
 
   /**
    * show displays err: its field details beside their fields, the rest in the alert, which also repeats the
-   * field messages so that they are announced; focus goes to the first field in error.
+   * field messages, after lead (what did not happen) if given, so that they are announced; focus goes to the
+   * first field in error.
    */
-  show(err: unknown): void {
+  show(err: unknown, lead?: string): void {
     this.clear();
     const unplaced: string[] = [];
     if (err instanceof ApiError && err.details.length) {
-      for (const d of err.details) if (!this.set(d.field, d.message)) unplaced.push(`${d.field}: ${d.message}`);
-      this.alert.show([describe(err), ...this.messages, ...unplaced].join(" "));
+      for (const d of err.details) if (!this.set(d.field, d.message)) unplaced.push(sentence(`${d.field}: ${d.message}`));
+      this.alert.show([lead ?? describe(err), ...this.messages, ...unplaced].join(" "));
     } else {
       this.alert.show(describe(err));
     }

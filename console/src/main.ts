@@ -6,7 +6,7 @@ import { Auth } from "./auth";
 import { loadConfig } from "./config";
 import { h } from "./dom";
 import { describe } from "./errors";
-import { renderAudit, parseFilters } from "./pages/audit";
+import { renderAudit, parseFilters, resultsTakeFocus } from "./pages/audit";
 import { renderHome } from "./pages/home";
 import { renderMembers } from "./pages/members";
 import { renderTokens } from "./pages/tokens";
@@ -128,8 +128,9 @@ function route(ctx: Ctx): void {
 }
 
 function show(ctx: Ctx): void {
+  const resultsFocus = resultsTakeFocus();
   route(ctx);
-  if (!firstRender) document.querySelector<HTMLElement>("main h1")?.focus();
+  if (!firstRender && !resultsFocus) document.querySelector<HTMLElement>("main h1")?.focus();
   firstRender = false;
 }
 

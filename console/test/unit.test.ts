@@ -8,6 +8,7 @@ import { parseConfig } from "../src/config";
 import { eventName, eventTypes, localMidnight, parseFilters, subTypes, toQuery } from "../src/pages/audit";
 import { describeAllowedIps, nameRanges, narrowerPrefill, parseAllowedIps, unusedLabel, unusedScopes } from "../src/pages/tokens";
 import { daysUntil } from "../src/dom";
+import { sentence } from "../src/errors";
 import { describePermissions, levelNames, siteApis, workspaceApis } from "../src/permissions";
 
 test("parseConfig accepts the five fields and trims the API base URL's trailing slash", () => {
@@ -171,4 +172,11 @@ test("the audit log names every event subtype and type the service records", () 
   assert.equal(eventName({ eventType: "workspace_membership", eventSubType: "invitation_accepted" }), "Invitation accepted (first sign-in)");
   const types = goConstants("internal/audit/audit.go", "Type");
   assert.deepEqual(eventTypes.map((e) => e.value).filter(Boolean).sort(), [...types].sort());
+});
+
+test("sentence ends a message with a full stop once, so that messages read one after another", () => {
+  assert.equal(sentence("must be a CIDR range, such as 203.0.113.0/24 or 2001:db8::/32"), "must be a CIDR range, such as 203.0.113.0/24 or 2001:db8::/32.");
+  assert.equal(sentence("203.0.113.7/24: must be a network address (203.0.113.0/24, not 203.0.113.7/24)"), "203.0.113.7/24: must be a network address (203.0.113.0/24, not 203.0.113.7/24).");
+  assert.equal(sentence("Enter a name for the API token. "), "Enter a name for the API token.");
+  assert.equal(sentence("Is this right?"), "Is this right?");
 });

@@ -37,6 +37,12 @@ export function eventName(e: Pick<AuditEvent, "eventType" | "eventSubType">): st
 // goes to the Events heading and their count is announced, rather than to the top of the page.
 let focusResults = false;
 
+/** resultsTakeFocus says whether the route about to be drawn is the audit log redrawn for other events, which
+ * moves the focus itself (to the Events heading), so the page's heading must not take it first. */
+export function resultsTakeFocus(): boolean {
+  return focusResults;
+}
+
 /** Filters are the page's state, kept in the route's query (dates as YYYY-MM-DD in the person's time zone). */
 export interface Filters { eventType: string; from: string; to: string; offset: number }
 

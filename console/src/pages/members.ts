@@ -2,7 +2,7 @@
 import { ApiError, type Member } from "../api";
 import { section, type Ctx, type Frame } from "../app";
 import { confirm } from "../dialogs";
-import { h, redraw, replace, scrollRegion, time, uid } from "../dom";
+import { h, isBusy, redraw, replace, scrollRegion, setBusy, time, uid } from "../dom";
 import { Alert, FieldErrors, clearRowErrors, describe, rowError, rowErrorId, showRowError } from "../errors";
 
 export interface MemberOwner {
@@ -168,6 +168,7 @@ function addForm(owner: MemberOwner, done: (m: Member) => Promise<void>): HTMLFo
 
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
+    if (isBusy(submit)) return;
     errors.clear();
     const value = email.value.trim();
     if (!value || !value.includes("@")) {
@@ -176,7 +177,7 @@ function addForm(owner: MemberOwner, done: (m: Member) => Promise<void>): HTMLFo
       return;
     }
     const role = (roleGroup?.querySelector<HTMLInputElement>("input:checked")?.value ?? "admin") as "admin" | "member";
-    submit.disabled = true;
+    setBusy(submit, true);
     try {
       const m = await owner.add(value, role);
       form.reset();
@@ -189,10 +190,10 @@ function addForm(owner: MemberOwner, done: (m: Member) => Promise<void>): HTMLFo
         errors.set("email", describe(err));
         errors.summarize("Nobody was added:");
       } else {
-        errors.show(err);
+        errors.show(err, "Nobody was added:");
       }
     } finally {
-      submit.disabled = false;
+      setBusy(submit, false);
     }
   });
   return form;

@@ -1,7 +1,7 @@
 // API access: the tokens of a site or a workspace, generating, regenerating and revoking them.
 import { ApiError, type ApiToken, type Level, type NewToken, type Permissions, type TokenRequest } from "../api";
 import { newKey, section, type Frame } from "../app";
-import { announce, h, redraw, replace, scrollRegion, time, daysUntil, day, uid } from "../dom";
+import { h, isBusy, keyed, redraw, replace, scrollRegion, setBusy, time, daysUntil, day, uid } from "../dom";
 import { Alert, FieldErrors, clearRowErrors, describe, rowError, rowErrorId, showRowError } from "../errors";
 import { askGracePeriod, confirm, showSecret } from "../dialogs";
 import { type ApiScope, describePermissions, levelFromScopes, levelNames, scopeName } from "../permissions";
@@ -41,8 +41,9 @@ export function renderTokens(f: Frame, owner: TokenOwner): void {
 
   const listBody = h("div", { class: "list-body" }, h("p", { class: "loading" }, "Loading API tokens…"));
   const listSection = section("API tokens", listBody);
+  // Generate API token opens the form and moves the focus into it; it is no toggle (Cancel closes the form).
   const generateButton = h("button", {
-    type: "button", class: "button primary", "aria-expanded": "false", "data-focus-key": "generate",
+    type: "button", class: "button primary", "data-focus-key": "generate",
   }, "Generate API token");
   const listHeading = () => listSection.querySelector<HTMLElement>("h2");
   const now = owner.now ?? Date.now;
@@ -51,28 +52,29 @@ export function renderTokens(f: Frame, owner: TokenOwner): void {
   const form = owner.canCreate ? generateForm(owner, async (created) => {
     hideForm();
     await refresh();
-    await showSecret(created.token, created.apiToken.name, () => generateButton);
+    await showSecret(created.token, created.apiToken.name, opener);
     f.status.show(`API token “${created.apiToken.name}” generated.`);
   }) : null;
 
   const formSection = form ? section("Generate API token", form.el) : null;
   formSection?.classList.add("hidden");
-  if (formSection) generateButton.setAttribute("aria-controls", formSection.id = uid("generate"));
 
-  function showForm(prefill?: Prefill, from?: string): void {
+  // openerKey is the data-focus-key of the button that opened the form (a row's "Generate a narrower token", or
+  // Generate API token): the focus goes back there when the form is cancelled or its secret dialog closes.
+  let openerKey = "generate";
+  const opener = (): HTMLElement => keyed(openerKey) ?? generateButton;
+  function showForm(key: string, prefill?: Prefill, from?: string): void {
     if (!form || !formSection) return;
+    openerKey = key;
     form.reset(prefill, from);
     formSection.classList.remove("hidden");
-    generateButton.setAttribute("aria-expanded", "true");
     form.focus();
   }
   function hideForm(): void {
-    if (!form || !formSection) return;
-    formSection.classList.add("hidden");
-    generateButton.setAttribute("aria-expanded", "false");
+    formSection?.classList.add("hidden");
   }
-  generateButton.addEventListener("click", () => (formSection?.classList.contains("hidden") ? showForm() : form?.focus()));
-  form?.onCancel(() => { hideForm(); generateButton.focus(); });
+  generateButton.addEventListener("click", () => (formSection?.classList.contains("hidden") ? showForm("generate") : form?.focus()));
+  form?.onCancel(() => { hideForm(); opener().focus(); });
 
   const actions = owner.canCreate
     ? h("div", { class: "actions" }, generateButton)
@@ -122,7 +124,7 @@ export function renderTokens(f: Frame, owner: TokenOwner): void {
       if (owner.canCreate && prefill) {
         perms.append(h("button", {
           type: "button", class: "button small", "data-focus-key": `narrower-${t.id}`,
-          "aria-describedby": `name-${t.id} ${listId}`, onclick: () => showForm(prefill, t.name),
+          "aria-describedby": `name-${t.id} ${listId}`, onclick: () => showForm(`narrower-${t.id}`, prefill, t.name),
         }, "Generate a narrower token"));
       }
     }
@@ -320,8 +322,9 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
     "aria-describedby": ipsHint.id,
   });
   errors.register("allowedIps", ips, ipsErr);
-  // prefilled says, when the form was filled from a listed token, which one and what was left out.
-  const prefilled = h("p", { class: "notice hidden" });
+  // prefilled says, when the form was filled from a listed token, which one and what was left out; Name is
+  // described by it meanwhile, so that it is read with the field that takes the focus.
+  const prefilled = h("p", { class: "notice hidden", id: uid("prefilled") });
 
   const submit = h("button", { type: "submit", class: "button primary" }, "Generate token");
   const el = h("form", { novalidate: true, class: "stack" },
@@ -337,6 +340,7 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
 
   el.addEventListener("submit", async (ev) => {
     ev.preventDefault();
+    if (isBusy(submit)) return;
     errors.clear();
     const permissions: Permissions = {};
     for (const g of groups) {
@@ -356,16 +360,16 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
       return;
     }
 
-    submit.disabled = true;
+    setBusy(submit, true);
     el.setAttribute("aria-busy", "true");
     try {
       const created = await owner.create(body, key);
       key = newKey();
       await done(created);
     } catch (err) {
-      errors.show(nameRanges(err, allowedIps));
+      errors.show(nameRanges(err, allowedIps), "The token was not generated:");
     } finally {
-      submit.disabled = false;
+      setBusy(submit, false);
       el.removeAttribute("aria-busy");
     }
   });
@@ -378,10 +382,12 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
       key = newKey();
       prefilled.classList.toggle("hidden", !prefill);
       prefilled.textContent = "";
+      const described = (name.getAttribute("aria-describedby") ?? "").split(" ").filter((x) => x && x !== prefilled.id);
+      if (prefill) described.unshift(prefilled.id);
+      if (described.length) name.setAttribute("aria-describedby", described.join(" "));
+      else name.removeAttribute("aria-describedby");
       if (prefill) {
-        const note = `Filled in from “${from ?? prefill.name}” with only the permissions it used in the last 30 days and the same allowed IP ranges. Check them, then generate the token.`;
-        prefilled.textContent = note;
-        announce(note);
+        prefilled.textContent = `Filled in from “${from ?? prefill.name}” with only the permissions it used in the last 30 days and the same allowed IP ranges. Check them, then generate the token.`;
         name.value = prefill.name;
         ips.value = prefill.allowedIps.join("\n");
         for (const g of groups) {
