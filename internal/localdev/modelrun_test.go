@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -818,15 +819,23 @@ func TestModelAgreesWithService(t *testing.T) {
 
 // batch draws 2 to 4 operations to run at once. Operations on an existing
 // token name distinct tokens, so that each answer depends only on the
-// order of the creates and on the counts they share.
+// order of the creates and on the counts they share. At most one is a site
+// plan change, which must reach the tokens created or regenerated beside it
+// whichever commits first (API.md 15).
 func (g *gen) batch() []op {
 	var ops []op
 	taken := map[int]bool{}
+	sitePlan := false
 	for k := 2 + g.r.IntN(3); len(ops) < k; {
 		o := g.next()
 		switch o.kind {
-		case opClock, opPlan, opSitePlan, opRevokeSecret, opList:
+		case opClock, opPlan, opRevokeSecret, opList:
 			continue
+		case opSitePlan:
+			if sitePlan {
+				continue
+			}
+			sitePlan = true
 		case opUse:
 			t, _ := g.w.m.bySecret(o.secret)
 			if t == nil || taken[t.key] {
@@ -902,8 +911,9 @@ func permutations(n int) [][]int {
 }
 
 // checkTable holds the table to the model at the end: every token the
-// model holds is stored with its live secrets; every revoked one is gone
-// with all its secrets.
+// model holds is stored with its live secrets, each carrying the token's
+// rate limit (its site's plan's, for a site token) and allowlist; every
+// revoked one is gone with all its secrets.
 func (w *world) checkTable(t *testing.T) {
 	ctx := context.Background()
 	st := w.e.stack.Store
@@ -930,6 +940,10 @@ func (w *world) checkTable(t *testing.T) {
 			sec, err := st.Secret(ctx, token.Hash(s))
 			if live != nil && (err != nil || !sec.Active(m.now)) {
 				t.Errorf("token %s: a live secret is not stored as live (%v)", tk.id, err)
+			}
+			if live != nil && err == nil && (sec.TokenRateLimit() != tk.rateLimit || !slices.Equal(sec.AllowedIPs, tk.allowedIPs)) {
+				t.Errorf("token %s: a live secret carries rate limit %d and allowlist %v; want %d and %v", tk.id, sec.TokenRateLimit(),
+					sec.AllowedIPs, tk.rateLimit, tk.allowedIPs)
 			}
 		}
 	}
