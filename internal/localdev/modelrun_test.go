@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"reflect"
@@ -52,11 +53,15 @@ type world struct {
 	log     []string                // the operations so far, one a line
 	stats   map[string]int          // op and status -> count
 	clients map[string]*http.Client // source address -> a client whose calls come from it
+	sources []string                // the addresses uses come from, mSource first
 }
 
-// sources are the addresses uses come from: the default and two others
-// (API.md 16: the local gateway takes the TCP peer as the source).
-var sources = []string{mSource, "127.0.0.2", "127.0.0.3"}
+// via returns a client whose connections go to addr, whatever the URL says.
+func via(addr string) *http.Client {
+	var d net.Dialer
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+	return &http.Client{Transport: &http.Transport{DialContext: dial}}
+}
 
 // modelStart is where the model's clock starts: a whole minute, so windows
 // and the clock's whole-second steps line up.
@@ -69,8 +74,16 @@ func newWorld(t *testing.T) *world {
 	dir := e.stack.Directory
 	w := &world{e: e, clk: clk, m: newModel(modelStart), bearer: map[string]string{}, w1: e.demo.WorkspaceID, a: e.demo.SiteID,
 		seen: map[string]int{}, stats: map[string]int{}, clients: map[string]*http.Client{}}
-	for _, s := range sources {
-		w.clients[s] = from(s)
+	// Uses come from the default address, two other loopback addresses and,
+	// where the machine has IPv6, ::1, through a second listener of the same
+	// server (API.md 16: the local gateway takes the TCP peer as the source).
+	for _, s := range []string{mSource, "127.0.0.2", "127.0.0.3"} {
+		w.sources, w.clients[s] = append(w.sources, s), from(s)
+	}
+	if l, err := net.Listen("tcp6", "[::1]:0"); err == nil {
+		t.Cleanup(func() { l.Close() })
+		go e.srv.Config.Serve(l)
+		w.sources, w.clients["::1"] = append(w.sources, "::1"), via(l.Addr().String())
 	}
 	must := func(err error) {
 		t.Helper()
@@ -148,8 +161,9 @@ var bodies = []*bodyCase{
 	{json: `{"name":`, kind: "site", badRequest: true},
 	{json: `{"name":"Pinned","permissions":{"sites":"read"},"allowedIps":["127.0.0.1/32"]}`, kind: "site", name: "Pinned",
 		perms: map[string]string{"sites": "read"}, scope: "sites:read", allowedIPs: []string{"127.0.0.1/32"}},
-	{json: `{"name":"Pinned","permissions":{"sites":"read"},"allowedIps":["127.0.0.0/31","2001:DB8::/32","127.0.0.0/31"]}`, kind: "site",
-		name: "Pinned", perms: map[string]string{"sites": "read"}, scope: "sites:read", allowedIPs: []string{"127.0.0.0/31", "2001:db8::/32"}},
+	{json: `{"name":"Pinned","permissions":{"sites":"read"},"allowedIps":["127.0.0.0/31","2001:DB8::/32","0:0::1/128","127.0.0.0/31"]}`,
+		kind: "site", name: "Pinned", perms: map[string]string{"sites": "read"}, scope: "sites:read",
+		allowedIPs: []string{"127.0.0.0/31", "2001:db8::/32", "::1/128"}},
 	{json: `{"name":"Pinned elsewhere","permissions":{"sites":"read","cms":"read"},"allowedIps":["10.0.0.0/8","127.0.0.2/32"]}`, kind: "site",
 		name: "Pinned elsewhere", perms: map[string]string{"sites": "read", "cms": "read"}, scope: "cms:read,sites:read",
 		allowedIPs: []string{"10.0.0.0/8", "127.0.0.2/32"}},
@@ -397,7 +411,7 @@ func (g *gen) next() op {
 	case opUse:
 		o.secret = g.secret()
 		if g.r.IntN(100) < 25 {
-			o.source = sources[1+g.r.IntN(len(sources)-1)]
+			o.source = g.w.sources[1+g.r.IntN(len(g.w.sources)-1)]
 		}
 		o.route = pick(g.r, wt(35, "sites"), wt(20, "site"), wt(30, "introspect"), wt(15, "audit"))
 		switch o.route {
@@ -760,7 +774,7 @@ func (w *world) note(o op, got response) {
 			key += "(own limit)"
 		}
 	case o.kind == opUse && o.source != "":
-		key += "(from elsewhere)"
+		key += "(from " + o.source + ")"
 	}
 	w.stats[key]++
 }
