@@ -1,6 +1,7 @@
 package localdev_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -776,13 +777,17 @@ func (w *world) note(o op, got response) {
 	case o.kind == opUse && o.source != "":
 		key += "(from " + o.source + ")"
 	}
+	if t, _ := w.m.bySecret(o.secret); o.kind == opUse && got.status == 401 && t != nil && !t.allows(cmp.Or(o.source, mSource)) {
+		key += "(outside its allowlist)"
+	}
 	w.stats[key]++
 }
 
 // TestModelAgreesWithService drives MODEL_OPS random operations through
 // the local stack and the reference model side by side: statuses, error
 // codes, the tokens shown, rate-limit headers and the audit events of
-// every change must agree. Now and then a few operations run at once, and
+// every change must agree, through workspace and site plan changes and
+// uses from addresses inside and outside tokens' allowlists. Now and then a few operations run at once, and
 // their answers must be those of some order of them. The clock moves in
 // whole seconds, to the edges the model knows of (expiry, grace, windows,
 // idempotency records) among others.
