@@ -3,15 +3,18 @@ package localdev_test
 import (
 	"fmt"
 	"maps"
+	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 )
 
 // This file is a reference model of the contract (/docs/API.md, sections 4
-// to 15) for the tokens of a few workspaces and sites: who may mint, the
+// to 16) for the tokens of a few workspaces and sites: who may mint, the
 // limit of 5, secrets and regenerate grace periods, revoke by id and by
-// secret, workspace plans, expiry after 365 days without a recorded use,
+// secret, workspace plans, site plans and the rate limits they set, IP
+// allowlists, expiry after 365 days without a recorded use, scopeLastUsed,
 // idempotent creates, rate limits per window and the audit events of every
 // change. It knows nothing of HTTP or DynamoDB: TestModelAgreesWithService
 // feeds it the same operations as the local stack and compares the answers.
@@ -25,7 +28,23 @@ const (
 	mWindow      = time.Minute
 	mUseInterval = time.Minute // a function instance writes a token's usage at most this often
 	mWSLimit     = 120         // requests a minute of a workspace token
+	mSource      = "127.0.0.1" // where a call comes from unless it says otherwise
 )
+
+// siteLimit is the rate limit a site plan gives each of the site's tokens
+// (API.md 15); custom is an enterprise site's own limit, 0 for the default.
+func siteLimit(plan string, custom int64) int64 {
+	switch plan {
+	case "starter", "basic":
+		return 60
+	case "enterprise":
+		if custom > 0 {
+			return custom
+		}
+		return 600
+	}
+	return 120
+}
 
 // Function instances that serve API-token routes; each notes usage on its own.
 const (
@@ -67,7 +86,9 @@ type mToken struct {
 	prev        string // the previous secret while in its grace period
 	graceUntil  time.Time
 	rateLimit   int64
-	granted     bool // the create was answered; id and secret are known
+	allowedIPs  []string             // canonical ranges; none allows any address
+	scopeUsed   map[string]time.Time // scope -> its last recorded use
+	granted     bool                 // the create was answered; id and secret are known
 	createdBody string
 }
 
@@ -91,6 +112,7 @@ type usage struct {
 	written time.Time
 	has     bool
 	pending int64
+	scopes  map[string]time.Time // scope -> its last counted use since the last write
 }
 
 // rateCount is a token's count in its current window.
@@ -105,6 +127,7 @@ type mEvent struct {
 	tok                              int // token key, 0 for none
 	gen                              int // index into the token's hints
 	previous                         bool
+	allowedIPs                       []string // token_created's payload.allowedIps
 }
 
 // model is the state the contract implies.
@@ -138,6 +161,7 @@ func (m *model) clone() *model {
 		ct := *t
 		ct.secrets = append([]string(nil), t.secrets...)
 		ct.hints = append([]string(nil), t.hints...)
+		ct.scopeUsed = maps.Clone(t.scopeUsed)
 		c.all[k] = &ct
 	}
 	c.tokens = map[int]*mToken{}
@@ -155,6 +179,7 @@ func (m *model) clone() *model {
 		c.usage[fn] = map[int]*usage{}
 		for k, u := range us {
 			cu := *u
+			cu.scopes = maps.Clone(u.scopes)
 			c.usage[fn][k] = &cu
 		}
 	}
@@ -175,6 +200,7 @@ const (
 	opRevokeSecret opKind = "revoke-by-secret"
 	opClock        opKind = "clock"
 	opPlan         opKind = "plan"
+	opSitePlan     opKind = "site-plan"
 )
 
 // op is one operation; which fields count depends on kind.
@@ -193,6 +219,8 @@ type op struct {
 	routeID   string // use: the site or workspace in the path
 	advance   time.Duration
 	plan      string
+	rateLimit int64  // site-plan: an enterprise site's own limit, 0 for the default
+	source    string // use: the source address, mSource if empty
 }
 
 func (o op) String() string {
@@ -228,6 +256,12 @@ func (o op) String() string {
 	if o.plan != "" {
 		fmt.Fprintf(&b, " plan=%s", o.plan)
 	}
+	if o.rateLimit != 0 {
+		fmt.Fprintf(&b, " rateLimit=%d", o.rateLimit)
+	}
+	if o.source != "" {
+		fmt.Fprintf(&b, " from=%s", o.source)
+	}
 	return b.String()
 }
 
@@ -239,8 +273,10 @@ type bodyCase struct {
 	name       string
 	perms      map[string]string
 	scope      string
-	badRequest bool   // 400 bad_request
-	invalid    string // the field of a 400 validation_error
+	allowedIPs []string // canonical, each once
+	badRequest bool     // 400 bad_request
+	wrongType  string   // the field of a 400 validation_error found on decoding, before who may act
+	invalid    string   // the field of a 400 validation_error
 }
 
 // mTokenView is what an ApiToken shows.
@@ -250,11 +286,24 @@ type mTokenView struct {
 	createdOn, expiresOn                             time.Time
 	lastUsed                                         *time.Time
 	useCount                                         int64
+	allowedIPs                                       []string
+	scopeUsed                                        map[string]time.Time
 }
 
 func (t *mToken) view() mTokenView {
 	return mTokenView{id: t.id, kind: t.kind, name: t.name, site: t.site, ws: t.ws, scope: t.scope, createdBy: t.createdBy,
-		hint: t.hint(), perms: t.perms, createdOn: t.createdOn, expiresOn: t.expiresOn, lastUsed: t.lastUsed, useCount: t.useCount}
+		hint: t.hint(), perms: t.perms, createdOn: t.createdOn, expiresOn: t.expiresOn, lastUsed: t.lastUsed, useCount: t.useCount,
+		allowedIPs: t.allowedIPs, scopeUsed: maps.Clone(t.scopeUsed)}
+}
+
+// allows is whether a call from the address source may use the token
+// (API.md 16): any address without an allowlist, else one in its ranges.
+func (t *mToken) allows(source string) bool {
+	if len(t.allowedIPs) == 0 {
+		return true
+	}
+	addr := netip.MustParseAddr(source).Unmap()
+	return slices.ContainsFunc(t.allowedIPs, func(r string) bool { return netip.MustParsePrefix(r).Contains(addr) })
 }
 
 // expect is the answer the contract gives to an operation.
@@ -290,6 +339,18 @@ func (m *model) step(o op) expect {
 		m.events = append(m.events, mEvent{ws: ws, typ: "workspace_setting", sub: "setting_updated", actorType: "system"})
 		m.plans[ws] = o.plan
 		return expect{}
+	case opSitePlan:
+		// No event (the audit log has no site setting); the new limit is
+		// on every secret of the site's tokens at once (API.md 15).
+		s := m.sites[o.ownerID]
+		s.rateLimit = siteLimit(o.plan, o.rateLimit)
+		m.sites[o.ownerID] = s
+		for _, t := range m.tokens {
+			if t.kind == "site" && t.site == s.id {
+				t.rateLimit = s.rateLimit
+			}
+		}
+		return expect{}
 	case opUse:
 		return m.use(o)
 	case opRevokeSecret:
@@ -304,6 +365,10 @@ func (m *model) step(o op) expect {
 		}
 		if o.body.badRequest {
 			return errorAnswer(400, "bad_request")
+		}
+		if o.body.wrongType != "" {
+			// A value of the wrong type is the body's shape (API.md 6).
+			return expect{status: 400, code: "validation_error", field: o.body.wrongType}
 		}
 	}
 	if e, ok := m.authorize(o); !ok {
@@ -440,12 +505,13 @@ func (m *model) create(o op) expect {
 	m.nextKey++
 	t := &mToken{key: m.nextKey, kind: o.ownerKind, name: o.body.name, ws: ws, perms: o.body.perms, scope: o.body.scope,
 		createdOn: m.now, createdBy: p.userID, expiresOn: m.now.Add(mInactivity), secrets: []string{""}, hints: []string{""},
-		createdBody: o.body.canon, rateLimit: mWSLimit}
+		createdBody: o.body.canon, rateLimit: mWSLimit, allowedIPs: o.body.allowedIPs}
 	if o.ownerKind == "site" {
 		t.site, t.rateLimit = o.ownerID, m.sites[o.ownerID].rateLimit
 	}
 	m.tokens[t.key], m.all[t.key] = t, t
-	m.events = append(m.events, mEvent{ws: ws, typ: "api_token", sub: "token_created", actorType: "person", actorID: p.userID, tok: t.key})
+	m.events = append(m.events, mEvent{ws: ws, typ: "api_token", sub: "token_created", actorType: "person", actorID: p.userID, tok: t.key,
+		allowedIPs: t.allowedIPs})
 	if o.idemKey != "" {
 		m.idem[idemKey] = &idemRecord{body: o.body.canon, expires: m.now.Add(mIdemTTL), tok: t.key}
 	}
@@ -512,12 +578,17 @@ func (m *model) revokeBySecret(secret string) expect {
 	return expect{status: 200, didRevoke: &yes}
 }
 
-// use is a call of the data API (API.md 6, 9, 15): a live secret first, then
-// its count in this window, the workspace's plan, the route's scope; then
-// the use is noted and the route answers.
+// use is a call of the data API (API.md 6, 9, 15, 16): a live secret from
+// an address its allowlist allows first, then its count in this window, the
+// workspace's plan, the route's scope; then the use is noted and the route
+// answers.
 func (m *model) use(o op) expect {
 	t, previous := m.bySecret(o.secret)
-	if t == nil {
+	source := o.source
+	if source == "" {
+		source = mSource
+	}
+	if t == nil || !t.allows(source) {
 		return errorAnswer(401, "not_authorized")
 	}
 	window := m.now.Truncate(mWindow)
@@ -545,7 +616,7 @@ func (m *model) use(o op) expect {
 		return withRate(errorAnswer(403, "missing_scopes"))
 	}
 	fn := map[string]string{"sites": fnSites, "site": fnSites, "audit": fnAuditLogs, "introspect": fnTokens}[o.route]
-	m.noteUse(fn, t, previous)
+	m.noteUse(fn, t, previous, need)
 	switch o.route {
 	case "site":
 		if o.routeID != t.site {
@@ -567,10 +638,11 @@ func (m *model) use(o op) expect {
 	return e
 }
 
-// noteUse is a function instance noting a use (API.md 10): written on the
-// first use it sees of a token and then on the first at least a minute
-// after its last write, with every use counted meanwhile.
-func (m *model) noteUse(fn string, t *mToken, previous bool) {
+// noteUse is a function instance noting a use that exercised the scope sc
+// ("" for none) (API.md 10): written on the first use it sees of a token
+// and then on the first at least a minute after its last write, with every
+// use counted meanwhile and the time of each scope's last use among them.
+func (m *model) noteUse(fn string, t *mToken, previous bool, sc string) {
 	if m.usage[fn] == nil {
 		m.usage[fn] = map[int]*usage{}
 	}
@@ -580,11 +652,21 @@ func (m *model) noteUse(fn string, t *mToken, previous bool) {
 		m.usage[fn][t.key] = u
 	}
 	u.pending++
+	if sc != "" {
+		if u.scopes == nil {
+			u.scopes = map[string]time.Time{}
+		}
+		u.scopes[sc] = m.now
+	}
 	if u.has && m.now.Sub(u.written) < mUseInterval {
 		return
 	}
 	n := u.pending
-	u.pending, u.written, u.has = 0, m.now, true
+	if t.scopeUsed == nil {
+		t.scopeUsed = map[string]time.Time{}
+	}
+	maps.Copy(t.scopeUsed, u.scopes)
+	u.pending, u.scopes, u.written, u.has = 0, nil, m.now, true
 	now := m.now
 	t.lastUsed, t.useCount, t.expiresOn = &now, t.useCount+n, now.Add(mInactivity)
 }
@@ -604,6 +686,9 @@ func (m *model) describe(e mEvent) string {
 	}
 	if e.previous {
 		s += " secret=previous"
+	}
+	if len(e.allowedIPs) > 0 {
+		s += fmt.Sprintf(" allowedIps=%v", e.allowedIPs)
 	}
 	return s
 }

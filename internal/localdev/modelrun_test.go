@@ -1,14 +1,18 @@
 package localdev_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"net"
+	"net/http"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,12 +47,21 @@ type world struct {
 	e       *env
 	clk     *clock
 	m       *model
-	bearer  map[string]string // person -> user token
-	w1, w2  string            // workspace ids: enterprise (its plan changes), free
-	a, b, c string            // site ids: a and b in w1, c in w2
-	seen    map[string]int    // workspace id -> audit events compared so far
-	log     []string          // the operations so far, one a line
-	stats   map[string]int    // op and status -> count
+	bearer  map[string]string       // person -> user token
+	w1, w2  string                  // workspace ids: enterprise (its plan changes), free
+	a, b, c string                  // site ids: a and b in w1, c in w2
+	seen    map[string]int          // workspace id -> audit events compared so far
+	log     []string                // the operations so far, one a line
+	stats   map[string]int          // op and status -> count
+	clients map[string]*http.Client // source address -> a client whose calls come from it
+	sources []string                // the addresses uses come from, mSource first
+}
+
+// via returns a client whose connections go to addr, whatever the URL says.
+func via(addr string) *http.Client {
+	var d net.Dialer
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+	return &http.Client{Transport: &http.Transport{DialContext: dial}}
 }
 
 // modelStart is where the model's clock starts: a whole minute, so windows
@@ -61,7 +74,18 @@ func newWorld(t *testing.T) *world {
 	ctx := context.Background()
 	dir := e.stack.Directory
 	w := &world{e: e, clk: clk, m: newModel(modelStart), bearer: map[string]string{}, w1: e.demo.WorkspaceID, a: e.demo.SiteID,
-		seen: map[string]int{}, stats: map[string]int{}}
+		seen: map[string]int{}, stats: map[string]int{}, clients: map[string]*http.Client{}}
+	// Uses come from the default address, two other loopback addresses and,
+	// where the machine has IPv6, ::1, through a second listener of the same
+	// server (API.md 16: the local gateway takes the TCP peer as the source).
+	for _, s := range []string{mSource, "127.0.0.2", "127.0.0.3"} {
+		w.sources, w.clients[s] = append(w.sources, s), from(s)
+	}
+	if l, err := net.Listen("tcp6", "[::1]:0"); err == nil {
+		t.Cleanup(func() { l.Close() })
+		go e.srv.Config.Serve(l)
+		w.sources, w.clients["::1"] = append(w.sources, "::1"), via(l.Addr().String())
+	}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -136,25 +160,42 @@ var bodies = []*bodyCase{
 	{json: `{"name":"x","permissions":{"workspace_activity":"read"}}`, kind: "site", invalid: "permissions.workspace_activity"},
 	{json: `{"name":"x","permissions":{"sites":"none"}}`, kind: "site", invalid: "permissions"},
 	{json: `{"name":`, kind: "site", badRequest: true},
+	{json: `{"name":"Pinned","permissions":{"sites":"read"},"allowedIps":["127.0.0.1/32"]}`, kind: "site", name: "Pinned",
+		perms: map[string]string{"sites": "read"}, scope: "sites:read", allowedIPs: []string{"127.0.0.1/32"}},
+	{json: `{"name":"Pinned","permissions":{"sites":"read"},"allowedIps":["127.0.0.0/31","2001:DB8::/32","0:0::1/128","127.0.0.0/31"]}`,
+		kind: "site", name: "Pinned", perms: map[string]string{"sites": "read"}, scope: "sites:read",
+		allowedIPs: []string{"127.0.0.0/31", "2001:db8::/32", "::1/128"}},
+	{json: `{"name":"Pinned elsewhere","permissions":{"sites":"read","cms":"read"},"allowedIps":["10.0.0.0/8","127.0.0.2/32"]}`, kind: "site",
+		name: "Pinned elsewhere", perms: map[string]string{"sites": "read", "cms": "read"}, scope: "cms:read,sites:read",
+		allowedIPs: []string{"10.0.0.0/8", "127.0.0.2/32"}},
+	{json: `{"name":"Reader","permissions":{"sites":"read"},"allowedIps":[]}`, kind: "site", name: "Reader",
+		perms: map[string]string{"sites": "read"}, scope: "sites:read"},
+	{json: `{"name":"x","permissions":{"sites":"read"},"allowedIps":["127.0.0.1/24"]}`, kind: "site", invalid: "allowedIps[0]"},
+	{json: `{"name":"x","permissions":{"sites":"read"},"allowedIps":"127.0.0.1/32"}`, kind: "site", wrongType: "allowedIps"},
 	{json: `{"name":"Audit export","permissions":{"workspace_activity":"read"}}`, kind: "workspace", name: "Audit export",
 		perms: map[string]string{"workspace_activity": "read"}, scope: "workspace_activity:read"},
 	{json: `{"name":" Audit export","permissions":{"workspace_activity":"read"}}`, kind: "workspace", name: "Audit export",
 		perms: map[string]string{"workspace_activity": "read"}, scope: "workspace_activity:read"},
 	{json: `{"name":"Audit two","permissions":{"workspace_activity":"read"}}`, kind: "workspace", name: "Audit two",
 		perms: map[string]string{"workspace_activity": "read"}, scope: "workspace_activity:read"},
+	{json: `{"name":"Audit pinned","permissions":{"workspace_activity":"read"},"allowedIps":["127.0.0.2/32"]}`, kind: "workspace",
+		name: "Audit pinned", perms: map[string]string{"workspace_activity": "read"}, scope: "workspace_activity:read",
+		allowedIPs: []string{"127.0.0.2/32"}},
+	{json: `{"name":"x","permissions":{"workspace_activity":"read"},"allowedIps":["127.0.0.1/32","::ffff:127.0.0.0/104"]}`, kind: "workspace",
+		invalid: "allowedIps[1]"},
 	{json: `{"name":"x","permissions":{"sites":"read"}}`, kind: "workspace", invalid: "permissions.sites"},
 	{json: `{"name":"x","permissions":{"workspace_activity":"read_write"}}`, kind: "workspace", invalid: "permissions.workspace_activity"},
 }
 
 func init() {
 	for _, b := range bodies {
-		if b.invalid == "" && !b.badRequest {
+		if b.invalid == "" && b.wrongType == "" && !b.badRequest {
 			keys := make([]string, 0, len(b.perms))
 			for k := range b.perms {
 				keys = append(keys, k+"="+b.perms[k])
 			}
 			sort.Strings(keys)
-			b.canon = b.name + "|" + strings.Join(keys, ",")
+			b.canon = b.name + "|" + strings.Join(keys, ",") + "|" + strings.Join(b.allowedIPs, ",")
 		}
 	}
 }
@@ -348,7 +389,7 @@ var graces = []int64{0, 60, 3600, 86400, mMaxGrace}
 // next draws one operation.
 func (g *gen) next() op {
 	o := op{kind: pick(g.r, wt(20, opCreate), wt(7, opList), wt(7, opGet), wt(8, opRevoke), wt(12, opRegenerate),
-		wt(30, opUse), wt(6, opRevokeSecret), wt(8, opClock), wt(2, opPlan))}
+		wt(30, opUse), wt(6, opRevokeSecret), wt(8, opClock), wt(2, opPlan), wt(2, opSitePlan))}
 	switch o.kind {
 	case opClock:
 		o.advance = g.advance()
@@ -359,8 +400,20 @@ func (g *gen) next() op {
 			o.plan = "enterprise"
 		}
 		return o
+	case opSitePlan:
+		// Mostly enterprise with a limit small enough to reach, now and
+		// then another plan's 60, 120 or enterprise's default of 600.
+		o.ownerKind, o.ownerID = "site", pick(g.r, wt(2, g.w.a), wt(2, g.w.b), wt(1, g.w.c))
+		o.plan = pick(g.r, wt(12, "enterprise"), wt(1, "starter"), wt(1, "basic"), wt(1, "cms"), wt(1, "ecommerce"), wt(1, "business"))
+		if o.plan == "enterprise" && g.r.IntN(6) > 0 {
+			o.rateLimit = int64(1 + g.r.IntN(6))
+		}
+		return o
 	case opUse:
 		o.secret = g.secret()
+		if g.r.IntN(100) < 25 {
+			o.source = g.w.sources[1+g.r.IntN(len(g.w.sources)-1)]
+		}
 		o.route = pick(g.r, wt(35, "sites"), wt(20, "site"), wt(30, "introspect"), wt(15, "audit"))
 		switch o.route {
 		case "site":
@@ -424,6 +477,11 @@ func (w *world) send(o op) response {
 			e.t.Fatalf("set plan: %v", err)
 		}
 		return response{}
+	case opSitePlan:
+		if _, err := e.stack.Directory.SetSitePlan(context.Background(), o.ownerID, tokensmith.SitePlan(o.plan), o.rateLimit); err != nil {
+			e.t.Fatalf("set site plan: %v", err)
+		}
+		return response{}
 	case opCreate:
 		var h []string
 		if o.idemKey != "" {
@@ -445,7 +503,11 @@ func (w *world) send(o op) response {
 	case opUse:
 		path := map[string]string{"sites": "/v2/sites", "site": "/v2/sites/" + o.routeID, "introspect": "/v2/token/introspect",
 			"audit": "/v2/workspaces/" + o.routeID + "/audit_logs?limit=1"}[o.route]
-		return e.do("GET", path, o.secret, "")
+		src := o.source
+		if src == "" {
+			src = mSource
+		}
+		return e.send(w.clients[src], "GET", path, o.secret, "")
 	case opRevokeSecret:
 		b, _ := json.Marshal(map[string]string{"token": o.secret})
 		return e.do("POST", "/v2/token/revoke", "", string(b))
@@ -490,6 +552,26 @@ func diffView(want mTokenView, got map[string]any) []string {
 	}
 	check("lastUsed", fmt.Sprint(got["lastUsed"]), wantLast)
 	check("useCount", fmt.Sprint(got["useCount"]), fmt.Sprint(want.useCount))
+	check("allowedIps", fmt.Sprint(got["allowedIps"]), fmt.Sprint(append([]string{}, want.allowedIPs...)))
+	if _, ok := got["allowedIps"].([]any); !ok {
+		d = append(d, fmt.Sprintf("allowedIps = %v; want an array", got["allowedIps"]))
+	}
+	wantScopes := map[string]string{}
+	for _, sc := range strings.Split(want.scope, ",") {
+		wantScopes[sc] = "<nil>"
+		if at, ok := want.scopeUsed[sc]; ok {
+			wantScopes[sc] = mTime(at)
+		}
+	}
+	gotScopes := map[string]string{}
+	if m, ok := got["scopeLastUsed"].(map[string]any); ok {
+		for k, v := range m {
+			gotScopes[k] = fmt.Sprint(v)
+		}
+	}
+	if !reflect.DeepEqual(gotScopes, wantScopes) {
+		d = append(d, fmt.Sprintf("scopeLastUsed = %v; want %v", gotScopes, wantScopes))
+	}
 	perms := map[string]string{}
 	if p, ok := got["permissions"].(map[string]any); ok {
 		for k, v := range p {
@@ -607,6 +689,7 @@ func diff(want expect, got response) []string {
 			wantSites = "[" + in.site + "]"
 		}
 		if a["id"] != in.id || a["kind"] != in.kind || a["scope"] != in.scope || fmt.Sprint(a["rateLimit"]) != fmt.Sprint(want.introRate) ||
+			fmt.Sprint(a["allowedIps"]) != fmt.Sprint(append([]string{}, in.allowedIPs...)) ||
 			fmt.Sprint(to["siteIds"]) != wantSites || fmt.Sprint(to["workspaceIds"]) != "["+in.ws+"]" {
 			d = append(d, fmt.Sprintf("introspect %s; want id %s kind %s scope %s rateLimit %d", got.raw, in.id, in.kind, in.scope, want.introRate))
 		}
@@ -641,6 +724,9 @@ func (w *world) events() []string {
 			if ev.Payload["secret"] == "previous" {
 				s += " secret=previous"
 			}
+			if ips, ok := ev.Payload["allowedIps"]; ok {
+				s += fmt.Sprintf(" allowedIps=%v", ips)
+			}
 			out = append(out, s)
 		}
 	}
@@ -661,7 +747,7 @@ func (w *world) modelEvents(m *model) []string {
 // any, and the model learns what only the answer can tell.
 func apply(m *model, o op, got response) []string {
 	want := m.step(o)
-	if o.kind == opClock || o.kind == opPlan {
+	if o.kind == opClock || o.kind == opPlan || o.kind == opSitePlan {
 		return nil
 	}
 	d := diff(want, got)
@@ -683,6 +769,16 @@ func (w *world) note(o op, got response) {
 		key += fmt.Sprintf("(didRevoke %v)", got.body["didRevoke"])
 	case o.kind == opRegenerate && got.status == 200 && o.grace != nil && *o.grace > 0:
 		key += "(with grace)"
+	case o.kind == opSitePlan:
+		key += " " + o.plan
+		if o.rateLimit > 0 {
+			key += "(own limit)"
+		}
+	case o.kind == opUse && o.source != "":
+		key += "(from " + o.source + ")"
+	}
+	if t, _ := w.m.bySecret(o.secret); o.kind == opUse && got.status == 401 && t != nil && !t.allows(cmp.Or(o.source, mSource)) {
+		key += "(outside its allowlist)"
 	}
 	w.stats[key]++
 }
@@ -690,7 +786,8 @@ func (w *world) note(o op, got response) {
 // TestModelAgreesWithService drives MODEL_OPS random operations through
 // the local stack and the reference model side by side: statuses, error
 // codes, the tokens shown, rate-limit headers and the audit events of
-// every change must agree. Now and then a few operations run at once, and
+// every change must agree, through workspace and site plan changes and
+// uses from addresses inside and outside tokens' allowlists. Now and then a few operations run at once, and
 // their answers must be those of some order of them. The clock moves in
 // whole seconds, to the edges the model knows of (expiry, grace, windows,
 // idempotency records) among others.
@@ -741,15 +838,23 @@ func TestModelAgreesWithService(t *testing.T) {
 
 // batch draws 2 to 4 operations to run at once. Operations on an existing
 // token name distinct tokens, so that each answer depends only on the
-// order of the creates and on the counts they share.
+// order of the creates and on the counts they share. At most one is a site
+// plan change, which must reach the tokens created or regenerated beside it
+// whichever commits first (API.md 15).
 func (g *gen) batch() []op {
 	var ops []op
 	taken := map[int]bool{}
+	sitePlan := false
 	for k := 2 + g.r.IntN(3); len(ops) < k; {
 		o := g.next()
 		switch o.kind {
 		case opClock, opPlan, opRevokeSecret, opList:
 			continue
+		case opSitePlan:
+			if sitePlan {
+				continue
+			}
+			sitePlan = true
 		case opUse:
 			t, _ := g.w.m.bySecret(o.secret)
 			if t == nil || taken[t.key] {
@@ -825,8 +930,9 @@ func permutations(n int) [][]int {
 }
 
 // checkTable holds the table to the model at the end: every token the
-// model holds is stored with its live secrets; every revoked one is gone
-// with all its secrets.
+// model holds is stored with its live secrets, each carrying the token's
+// rate limit (its site's plan's, for a site token) and allowlist; every
+// revoked one is gone with all its secrets.
 func (w *world) checkTable(t *testing.T) {
 	ctx := context.Background()
 	st := w.e.stack.Store
@@ -853,6 +959,10 @@ func (w *world) checkTable(t *testing.T) {
 			sec, err := st.Secret(ctx, token.Hash(s))
 			if live != nil && (err != nil || !sec.Active(m.now)) {
 				t.Errorf("token %s: a live secret is not stored as live (%v)", tk.id, err)
+			}
+			if live != nil && err == nil && (sec.TokenRateLimit() != tk.rateLimit || !slices.Equal(sec.AllowedIPs, tk.allowedIPs)) {
+				t.Errorf("token %s: a live secret carries rate limit %d and allowlist %v; want %d and %v", tk.id, sec.TokenRateLimit(),
+					sec.AllowedIPs, tk.rateLimit, tk.allowedIPs)
 			}
 		}
 	}

@@ -29,6 +29,7 @@ type env struct {
 	stack *localdev.Stack
 	table string
 	url   string
+	srv   *httptest.Server
 	demo  localdev.Demo
 	logs  *bytes.Buffer
 }
@@ -122,7 +123,7 @@ func startEnv(t *testing.T, cfg localdev.Config, faults bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, stack: stack, table: table, url: srv.URL, demo: demo, logs: logs}
+	return &env{t: t, stack: stack, table: table, url: srv.URL, srv: srv, demo: demo, logs: logs}
 }
 
 // response is an HTTP answer with its JSON body decoded.
