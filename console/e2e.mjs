@@ -264,6 +264,10 @@ await test("admin generates, uses, regenerates and revokes a site token", async 
   check("the dialog shows the secret, read-only, with the focus inside", secret.startsWith("tss_") && (await field.getAttribute("readonly")) !== null &&
     await dialog.evaluate((d) => d.contains(document.activeElement)));
   check("the dialog warns that the token will not be shown again", await dialog.getByText("It will not be shown again.", { exact: false }).isVisible());
+  check("the warning comes right after the field, so that both show together when zoomed in", await field.evaluate((el) => {
+    const warning = document.getElementById(el.getAttribute("aria-describedby") ?? "");
+    return !!warning && (el.compareDocumentPosition(warning) & Node.DOCUMENT_POSITION_FOLLOWING) !== 0 && el.closest(".field")?.contains(warning) === true;
+  }));
   await axe(s, "new token dialog");
   await shot(page, "new-token");
   await dialog.getByRole("button", { name: "Copy", exact: true }).click();
@@ -593,6 +597,27 @@ await test("workspace tokens on the enterprise workspace, and the form's errors"
   await rowOf(page, "Activity export").waitFor();
   const listed = await cells(page, "Activity export");
   check("the workspace token is listed as working from any address", listed?.["Allowed IP ranges"] === "Any address", JSON.stringify(listed));
+  // At the limit of five, the API's refusal names no field: it shows in the form's alert and the focus stays on
+  // Generate token, which is only marked busy while the request runs (a disabled button would drop the focus).
+  const wsPath = `/v2/workspaces/${stack.workspaceId}/tokens`;
+  const filler = [];
+  for (let i = 0; i < 5; i++) {
+    const r = await api("POST", wsPath, undefined, { name: `Filler ${i}`, permissions: { workspace_activity: "read" } });
+    if (r.status !== 201) break;
+    filler.push(r.json.apiToken.id);
+  }
+  await role(page, "button", "Generate API token").click();
+  await role(page, "textbox", "Name").fill("One too many");
+  await group(page, "Workspace activity").getByRole("radio", { name: "Read-only" }).check();
+  s.expect(409, wsPath);
+  await role(page, "button", "Generate token").click();
+  await page.getByRole("alert").filter({ hasText: "5 active API tokens" }).waitFor();
+  const atLimit = await focused(page);
+  check("at the limit: the refusal is in the form's alert and the focus stays on Generate token",
+    atLimit.tag === "button" && atLimit.text === "Generate token", JSON.stringify(atLimit));
+  for (const id of filler) check(`filler token ${id} revoked`, (await api("DELETE", `${wsPath}/${id}`)).status === 204);
+  await role(page, "button", "Cancel").click();
+
   const row = page.getByRole("row", { name: /Activity export/ });
   await row.getByRole("button", { name: "Revoke" }).click();
   await page.getByRole("alertdialog", { name: "Revoke API token?" }).getByRole("button", { name: "Revoke token" }).click();
