@@ -10,12 +10,8 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
-	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/mock"
-	"github.com/tokensmith/tokensmith/internal/scope"
-	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
 
@@ -25,34 +21,11 @@ import (
 // context carries it for introspection. A token without one is allowed
 // from anywhere.
 func TestIPAllowlist(t *testing.T) {
-	client, table := dynamotest.NewTable(t)
-	db := &mock.CountingDB{DB: client}
-	st := store.New(db, table)
-	ctx := context.Background()
-	now := time.Now().UTC()
-	ws := tokensmith.Workspace{ID: "0000000a0000000000000001", Slug: "w", Plan: tokensmith.PlanEnterprise, CreatedOn: now}
-	site := tokensmith.Site{ID: "0000000a0000000000000002", WorkspaceID: ws.ID, CreatedOn: now}
-	if err := st.CreateWorkspace(ctx, ws); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateSite(ctx, site); err != nil {
-		t.Fatal(err)
-	}
-	mint := func(id string, version int64, seed byte, allowed []string) string {
-		secret, _ := token.Generate(token.KindSite, seeded(seed))
-		perms := scope.Permissions{"sites": scope.Read}
-		tok := tokensmith.Token{ID: id, Kind: token.KindSite, Name: "n", SiteID: site.ID, WorkspaceID: ws.ID,
-			Permissions: perms, Scope: scope.Join(scope.Expand(perms)), SecretHash: token.Hash(secret), CreatedOn: now,
-			ExpiresOn: now.Add(token.Inactivity), AllowedIPs: allowed}
-		ev := tokensmith.Event{ID: id, Type: audit.TypeAPIToken, SubType: audit.SubTokenCreated, Timestamp: now, Workspace: tokensmith.WorkspaceRef{ID: ws.ID}}
-		if err := st.CreateToken(ctx, version, "", 0, tok, ev, nil, now); err != nil {
-			t.Fatal(err)
-		}
-		return secret
-	}
-	listed := mint("0000000b0000000000000001", 0, 1, []string{"203.0.113.0/24", "2001:db8::/32"})
-	open := mint("0000000b0000000000000002", 1, 2, nil)
-	a := &authorizer.Authorizer{Users: mock.NoUsers(), Secrets: st, Now: time.Now, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	tb := newTable(t)
+	db, ctx := tb.db, context.Background()
+	listed := tb.mint(t, "0000000b0000000000000001", 0, seeded(1), []string{"203.0.113.0/24", "2001:db8::/32"})
+	open := tb.mint(t, "0000000b0000000000000002", 1, seeded(2), nil)
+	a := &authorizer.Authorizer{Users: mock.NoUsers(), Secrets: tb.st, Now: time.Now, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 
 	tests := []struct {
 		name, secret, ip string

@@ -69,35 +69,61 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	client, table := dynamotest.NewTable(t)
-	db := &mock.CountingDB{DB: client}
-	st := store.New(db, table)
-	ctx := context.Background()
-	now := time.Now().UTC()
-	ws := tokensmith.Workspace{ID: "0000000a0000000000000001", Slug: "w", Plan: tokensmith.PlanEnterprise, CreatedOn: now}
-	site := tokensmith.Site{ID: "0000000a0000000000000002", WorkspaceID: ws.ID, CreatedOn: now}
-	if err := st.CreateWorkspace(ctx, ws); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateSite(ctx, site); err != nil {
-		t.Fatal(err)
-	}
-	secret, _ := token.Generate(token.KindSite, fixedReader{})
-	perms := scope.Permissions{"sites": scope.Read}
-	tok := tokensmith.Token{ID: "0000000b0000000000000001", Kind: token.KindSite, Name: "bench", SiteID: site.ID, WorkspaceID: ws.ID,
-		Permissions: perms, Scope: scope.Join(scope.Expand(perms)), SecretHash: token.Hash(secret), CreatedOn: now,
-		ExpiresOn: now.Add(token.Inactivity)}
-	ev := tokensmith.Event{ID: "e1", Type: audit.TypeAPIToken, SubType: audit.SubTokenCreated, Timestamp: now, Workspace: tokensmith.WorkspaceRef{ID: ws.ID}}
-	if err := st.CreateToken(ctx, 0, "", 0, tok, ev, nil, now); err != nil {
-		t.Fatal(err)
-	}
-	db.Reset()
+	tb := newTable(t)
+	secret := tb.mint(t, "0000000b0000000000000001", 0, fixedReader{}, nil)
+	tb.db.Reset()
 	return &fixture{
-		authz:  &authorizer.Authorizer{Users: mock.NoUsers(), Secrets: st, Now: time.Now, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))},
-		db:     db,
+		authz:  &authorizer.Authorizer{Users: mock.NoUsers(), Secrets: tb.st, Now: time.Now, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))},
+		db:     tb.db,
 		secret: secret,
-		now:    now,
+		now:    tb.now,
 	}
+}
+
+// table is a table in DynamoDB Local, its calls counted, holding an
+// enterprise workspace and one of its sites.
+type table struct {
+	db   *mock.CountingDB
+	st   *store.Store
+	ws   tokensmith.Workspace
+	site tokensmith.Site
+	now  time.Time
+}
+
+func newTable(t testing.TB) *table {
+	t.Helper()
+	client, name := dynamotest.NewTable(t)
+	tb := &table{db: &mock.CountingDB{DB: client}, now: time.Now().UTC()}
+	tb.st = store.New(tb.db, name)
+	tb.ws = tokensmith.Workspace{ID: "0000000a0000000000000001", Slug: "w", Plan: tokensmith.PlanEnterprise, CreatedOn: tb.now}
+	tb.site = tokensmith.Site{ID: "0000000a0000000000000002", WorkspaceID: tb.ws.ID, CreatedOn: tb.now}
+	if err := tb.st.CreateWorkspace(context.Background(), tb.ws); err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.st.CreateSite(context.Background(), tb.site); err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+// mint stores site token id with sites:read and the IP allowlist allowed,
+// its secret drawn from random, as the site's version-th token; it returns
+// the secret.
+func (tb *table) mint(t testing.TB, id string, version int64, random io.Reader, allowed []string) string {
+	t.Helper()
+	secret, err := token.Generate(token.KindSite, random)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perms := scope.Permissions{"sites": scope.Read}
+	tok := tokensmith.Token{ID: id, Kind: token.KindSite, Name: "n", SiteID: tb.site.ID, WorkspaceID: tb.ws.ID,
+		Permissions: perms, Scope: scope.Join(scope.Expand(perms)), SecretHash: token.Hash(secret), CreatedOn: tb.now,
+		ExpiresOn: tb.now.Add(token.Inactivity), AllowedIPs: allowed}
+	ev := tokensmith.Event{ID: id, Type: audit.TypeAPIToken, SubType: audit.SubTokenCreated, Timestamp: tb.now, Workspace: tokensmith.WorkspaceRef{ID: tb.ws.ID}}
+	if err := tb.st.CreateToken(context.Background(), version, "", 0, tok, ev, nil, tb.now); err != nil {
+		t.Fatal(err)
+	}
+	return secret
 }
 
 type fixedReader struct{}

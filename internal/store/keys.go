@@ -106,6 +106,11 @@ func key(pk, sk string) map[string]types.AttributeValue {
 // SecretKey is the key of the item the authorizer reads for a secret's hash.
 func SecretKey(hash string) map[string]types.AttributeValue { return key(secretPK(hash), metaSK) }
 
+// TokenKey is the key of the record of token id of owner.
+func TokenKey(owner tokensmith.Owner, id string) map[string]types.AttributeValue {
+	return key(ownerPK(owner), tokenSK(id))
+}
+
 // SiteKey is the key of a site's item.
 func SiteKey(id string) map[string]types.AttributeValue { return key(sitePK(id), metaSK) }
 

@@ -52,21 +52,7 @@ func TestRecordUseNotesScopes(t *testing.T) {
 	}
 
 	// A record without the map, as stored before it existed.
-	legacy := newToken("0000000b0000000000000002", site, "tss_legacy")
-	if err := s.CreateToken(ctx, 1, "", 0, legacy, event(ws, audit.SubTokenCreated), nil, t0); err != nil {
-		t.Fatal(err)
-	}
-	key := map[string]types.AttributeValue{
-		store.AttrPK: &types.AttributeValueMemberS{Value: "SITE#" + site.ID},
-		store.AttrSK: &types.AttributeValueMemberS{Value: "TOKEN#" + legacy.ID},
-	}
-	if _, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(table), Key: key, UpdateExpression: aws.String("REMOVE scopeLastUsed")}); err != nil {
-		t.Fatal(err)
-	}
-	lsec, err := s.Secret(ctx, legacy.SecretHash)
-	if err != nil {
-		t.Fatal(err)
-	}
+	legacy, lsec := legacyToken(t, s, db, table, ws, site, 1)
 	if err := s.RecordUse(ctx, lsec, t1, 1, map[string]time.Time{"sites:read": t1}, token.Inactivity); err != nil {
 		t.Fatalf("RecordUse on a record without scopeLastUsed: %v", err)
 	}
@@ -108,21 +94,7 @@ func TestRecordUseOnLegacyRecordInAWS(t *testing.T) {
 	s := store.New(db, table)
 	ctx := context.Background()
 	ws, site := seedSite(t, s)
-	legacy := newToken("0000000b0000000000000002", site, "tss_legacy")
-	if err := s.CreateToken(ctx, 0, "", 0, legacy, event(ws, audit.SubTokenCreated), nil, t0); err != nil {
-		t.Fatal(err)
-	}
-	key := map[string]types.AttributeValue{
-		store.AttrPK: &types.AttributeValueMemberS{Value: "SITE#" + site.ID},
-		store.AttrSK: &types.AttributeValueMemberS{Value: "TOKEN#" + legacy.ID},
-	}
-	if _, err := local.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(table), Key: key, UpdateExpression: aws.String("REMOVE scopeLastUsed")}); err != nil {
-		t.Fatal(err)
-	}
-	sec, err := s.Secret(ctx, legacy.SecretHash)
-	if err != nil {
-		t.Fatal(err)
-	}
+	legacy, sec := legacyToken(t, s, local, table, ws, site, 0)
 	t1 := t0.Add(time.Minute)
 	if err := s.RecordUse(ctx, sec, t1, 1, map[string]time.Time{"sites:read": t1}, token.Inactivity); err != nil {
 		t.Fatalf("RecordUse on a record without scopeLastUsed, as AWS refuses the path: %v", err)
@@ -140,6 +112,27 @@ func TestRecordUseOnLegacyRecordInAWS(t *testing.T) {
 	if err := s.RecordUse(ctx, sec, t1.Add(time.Minute), 1, map[string]time.Time{"sites:read": t1}, token.Inactivity); err == nil {
 		t.Error("RecordUse with its transaction throttled succeeded; want an error")
 	}
+}
+
+// legacyToken stores a site token as records were stored before they
+// carried scopeLastUsed (site's version-th token), and returns it and its
+// secret as the authorizer reads it.
+func legacyToken(t *testing.T, s *store.Store, db store.DB, table string, ws tokensmith.Workspace, site tokensmith.Site, version int64) (tokensmith.Token, tokensmith.Secret) {
+	t.Helper()
+	ctx := context.Background()
+	legacy := newToken("0000000b0000000000000002", site, "tss_legacy")
+	if err := s.CreateToken(ctx, version, "", 0, legacy, event(ws, audit.SubTokenCreated), nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(table), Key: store.TokenKey(legacy.Owner(), legacy.ID),
+		UpdateExpression: aws.String("REMOVE scopeLastUsed")}); err != nil {
+		t.Fatal(err)
+	}
+	sec, err := s.Secret(ctx, legacy.SecretHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return legacy, sec
 }
 
 func equalTimes(a, b map[string]time.Time) bool {
