@@ -175,8 +175,12 @@ func TestAlarms(t *testing.T) {
 			}
 		}
 	}
+	// decisions is how a Decisions metric of function with outcome reads.
+	decisions := func(function, outcome string) string {
+		return fmt.Sprintf("%s/%s %s=%s %s=%s", metrics.Namespace, metrics.Decisions.Name, metrics.Function.Name, function, metrics.Outcome.Name, outcome)
+	}
 	want := []string{
-		"tokensmith/Decisions function=authorizer outcome=failed",
+		decisions(metrics.FunctionAuthorizer, metrics.OutcomeFailed),
 		"AWS/ApiGateway/5XXError ApiName=map[Ref:AWS::StackName] Stage=prod",
 		"AWS/ApiGateway/4XXError ApiName=map[Ref:AWS::StackName] Stage=prod",
 		"AWS/ApiGateway/Count ApiName=map[Ref:AWS::StackName] Stage=prod",
@@ -184,10 +188,10 @@ func TestAlarms(t *testing.T) {
 		"AWS/DynamoDB/WriteThrottleEvents TableName=map[Ref:Table]",
 		"AWS/Lambda/IteratorAge FunctionName=map[Ref:TokenExpiryFunction]",
 		"AWS/SQS/NumberOfMessagesSent QueueName=map[Fn::GetAtt:[ExpiryDeadLetterQueue QueueName]]",
-		"tokensmith/Decisions function=secretscanning outcome=failed",
+		decisions(metrics.FunctionSecretScanning, metrics.OutcomeFailed),
 		// The authorizer's crashes: its errors less its 401s.
 		"AWS/Lambda/Errors FunctionName=map[Ref:AuthorizerFunction]",
-		"tokensmith/Decisions function=authorizer outcome=unauthorized",
+		decisions(metrics.FunctionAuthorizer, metrics.OutcomeUnauthorized),
 	}
 	for _, fn := range ofType(rs, "AWS::Lambda::Function") {
 		want = append(want, "AWS/Lambda/Throttles FunctionName=map[Ref:"+fn+"]")

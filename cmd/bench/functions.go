@@ -13,7 +13,9 @@ import (
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/principal"
+	"github.com/tokensmith/tokensmith/internal/secretscanning"
 	"github.com/tokensmith/tokensmith/internal/serversecret"
 )
 
@@ -62,7 +64,7 @@ func functionRows(ctx context.Context, endpoint, table, secret string, sec token
 		{name: "people", env: env, event: proxy("GET", "/v2/me", "/v2/me", nil, &person, "")},
 		// secretscanning's first event is a report GitHub did not sign: the
 		// answer (401) needs neither GitHub's keys nor the table.
-		{name: "secretscanning", env: append([]string{"GITHUB_KEYS_URL=http://127.0.0.1:1/keys"}, env...),
+		{name: metrics.FunctionSecretScanning, env: append([]string{secretscanning.EnvKeysURL + "=http://127.0.0.1:1/keys"}, env...),
 			event: proxy("POST", "/v2/secret-scanning/github", "/v2/secret-scanning/github", nil, nil, `[]`)},
 		{name: "tokenexpiry", env: env, event: mustJSON(events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{EventName: "REMOVE"}}})},
 		{name: "console", env: []string{"OIDC_ISSUER=http://127.0.0.1:1/issuer", "OIDC_CLIENT_ID=bench", "API_BASE_URL=http://127.0.0.1:1",

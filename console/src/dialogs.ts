@@ -1,5 +1,5 @@
 // Modal dialogs built on <dialog> and showModal(): focus moves in when one opens and back when it closes.
-import { h, uid } from "./dom";
+import { h, keyed, uid } from "./dom";
 
 /**
  * openModal shows dialog and calls onClose once it is closed (by a button, Escape or code). Focus returns to
@@ -12,8 +12,7 @@ export function openModal(dialog: HTMLDialogElement, onClose: () => void, fallba
   dialog.addEventListener("close", () => {
     onClose();
     dialog.remove();
-    const keyed = beforeKey ? document.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(beforeKey)}"]`) : null;
-    const target = [before, keyed, fallback?.() ?? null].find((el) => el?.isConnected && el.getClientRects().length > 0);
+    const target = [before, beforeKey ? keyed(beforeKey) : null, fallback?.() ?? null].find((el) => el?.isConnected && el.getClientRects().length > 0);
     target?.focus();
   }, { once: true });
   document.body.appendChild(dialog);

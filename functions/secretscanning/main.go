@@ -33,10 +33,6 @@ func main() {
 	lambda.Start(h)
 }
 
-// keysTimeout bounds a fetch of GitHub's keys, within the function's own
-// timeout.
-const keysTimeout = 5 * time.Second
-
 // newHandler wires the function: its configuration from getenv (the table,
 // and the URL of GitHub's secret scanning keys), the DynamoDB client, the
 // store, the token service on the clock now and the randomness random (of
@@ -47,15 +43,15 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 	if table == "" {
 		return nil, errors.New("environment variable TABLE_NAME is not set")
 	}
-	keysURL := getenv("GITHUB_KEYS_URL")
+	keysURL := getenv(secretscanning.EnvKeysURL)
 	if keysURL == "" {
-		return nil, errors.New("environment variable GITHUB_KEYS_URL is not set")
+		return nil, errors.New("environment variable " + secretscanning.EnvKeysURL + " is not set")
 	}
 	db, err := ddbclient.New(getenv)
 	if err != nil {
 		return nil, err
 	}
 	svc := &manage.Service{Store: store.New(db, table), Now: now, Rand: random}
-	v := &secretscanning.Verifier{URL: keysURL, Client: secretscanning.HTTPClient(keysTimeout), Now: now}
+	v := secretscanning.NewVerifier(keysURL, now)
 	return metrics.Invocations(metrics.FunctionSecretScanning, stdout, now, httpapi.Adapt(httpapi.SecretScanning(svc, v, log))), nil
 }

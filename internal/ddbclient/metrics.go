@@ -4,22 +4,18 @@ import (
 	"context"
 	"errors"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/tokensmith/tokensmith/internal/metrics"
 )
 
-// throttleCodes are the error codes of an attempt DynamoDB refused for
-// throughput.
-var throttleCodes = map[string]bool{
-	"ProvisionedThroughputExceededException": true,
-	"ThrottlingException":                    true,
-	"Throttling":                             true,
-	"RequestLimitExceeded":                   true,
-}
+// throttles tells an attempt refused for throughput as the SDK's retryer
+// does, by the same list of error codes.
+var throttles = retry.ThrottleErrorCode{Codes: retry.DefaultThrottleErrorCodes}
 
 type attemptsKey struct{}
 
@@ -76,6 +72,5 @@ func throttled(err error) bool {
 		}
 		return false
 	}
-	var ae smithy.APIError
-	return errors.As(err, &ae) && throttleCodes[ae.ErrorCode()]
+	return throttles.IsErrorThrottle(err) == aws.TrueTernary
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/githubtest"
 	"github.com/tokensmith/tokensmith/internal/scope"
+	"github.com/tokensmith/tokensmith/internal/secretscanning"
 	"github.com/tokensmith/tokensmith/internal/serversecret"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -169,7 +170,7 @@ func newFixture(t *testing.T, logicalID string) *Fixture {
 		serversecret.EnvARN:                secretARN,
 		// GitHub's secret scanning keys: the key the sample reports are
 		// signed with, served locally.
-		"GITHUB_KEYS_URL": githubtest.Serve(t, githubtest.Fixed(t)).URL,
+		secretscanning.EnvKeysURL: githubtest.Serve(t, githubtest.Fixed(t)).URL,
 	}
 	return &Fixture{LogicalID: logicalID, Getenv: func(k string) string { return env[k] }, Store: st, Secrets: secrets{calls}, calls: calls}
 }

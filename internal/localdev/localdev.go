@@ -133,7 +133,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		keysURL = secretscanning.DefaultKeysURL
 	}
 	leaks := &manage.Service{Store: st, Now: now, Rand: rand.Reader}
-	github := &secretscanning.Verifier{URL: keysURL, Client: secretscanning.HTTPClient(5 * time.Second), Now: now}
+	github := secretscanning.NewVerifier(keysURL, now)
 	// measured writes each invocation's metrics record to cfg.Metrics, as
 	// the function's main does to its standard output.
 	measured := func(function string, h gateway.Proxy) gateway.Proxy {

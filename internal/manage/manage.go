@@ -364,7 +364,10 @@ func (s *Service) Introspect(ctx context.Context, owner tokensmith.Owner, id str
 // working with its current secret. Garbage, unknown and expired secrets
 // revoke nothing.
 func (s *Service) RevokeBySecret(ctx context.Context, secret string) (bool, error) {
-	return s.revokeSecret(ctx, secret, func(t tokensmith.Token) tokensmith.Actor {
+	if _, err := token.Parse(secret); err != nil {
+		return false, nil
+	}
+	return s.revokeSecret(ctx, secret, metrics.ActorAPIToken, func(t tokensmith.Token) tokensmith.Actor {
 		return tokensmith.Actor{Type: tokensmith.ActorToken, ID: t.ID}
 	}, func(o audit.Origin, t tokensmith.Token, site *tokensmith.Site, hash string) error {
 		if t.SecretHash == hash {
@@ -389,7 +392,7 @@ func (s *Service) RevokeLeaked(ctx context.Context, partner, secret, url string)
 	if _, err := token.Parse(secret); err != nil {
 		return false, nil
 	}
-	revoked, err := s.revokeSecret(ctx, secret, func(tokensmith.Token) tokensmith.Actor {
+	revoked, err := s.revokeSecret(ctx, secret, metrics.ActorSecretScanning, func(tokensmith.Token) tokensmith.Actor {
 		return tokensmith.Actor{Type: tokensmith.ActorPartner, ID: partner}
 	}, func(o audit.Origin, t tokensmith.Token, site *tokensmith.Site, hash string) error {
 		ev := audit.LeakRevoked(o, t, site, url)
@@ -405,15 +408,14 @@ func (s *Service) RevokeLeaked(ctx context.Context, partner, secret, url string)
 }
 
 // revokeSecret revokes the live secret presented, by revoke, in an event
-// whose actor is actor's for the secret's token; it reports whether it
-// did. Garbage, unknown and expired secrets revoke nothing.
-func (s *Service) revokeSecret(ctx context.Context, secret string, actor func(tokensmith.Token) tokensmith.Actor,
+// whose actor is actor's for the secret's token, counted in the metrics
+// as revoked by actorType; it reports whether it did. secret has the token
+// format (its callers parse it); unknown and expired secrets revoke
+// nothing.
+func (s *Service) revokeSecret(ctx context.Context, secret, actorType string, actor func(tokensmith.Token) tokensmith.Actor,
 	revoke func(o audit.Origin, t tokensmith.Token, site *tokensmith.Site, hash string) error) (bool, error) {
-	if _, err := token.Parse(secret); err != nil {
-		return false, nil
-	}
 	hash := token.Hash(secret)
-	revoked, actorType := false, metrics.ActorAPIToken
+	revoked := false
 	err := store.Retry(ctx, func() error {
 		sec, err := s.Store.Secret(ctx, hash)
 		if err != nil {
@@ -441,11 +443,7 @@ func (s *Service) revokeSecret(ctx context.Context, secret string, actor func(to
 			}
 			a.site = &site
 		}
-		who := actor(t)
-		if who.Type == tokensmith.ActorPartner {
-			actorType = metrics.ActorSecretScanning
-		}
-		o, err := s.origin(a, who)
+		o, err := s.origin(a, actor(t))
 		if err != nil {
 			return err
 		}

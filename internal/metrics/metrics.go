@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/tokensmith/tokensmith/internal/route"
 )
 
 // Namespace is the CloudWatch namespace of every metric.
@@ -73,17 +75,17 @@ var (
 	}}
 )
 
-// Values of Function: the functions that write metrics. The console
-// function reads no table and decides nothing, so it writes none.
+// Values of Function: the functions that write metrics, the ones that
+// serve routes named as the route table names them. The console function
+// reads no table and decides nothing, so it writes none.
 const (
-	FunctionAuthorizer  = "authorizer"
-	FunctionTokens      = "tokens"
-	FunctionSites       = "sites"
-	FunctionAuditLogs   = "auditlogs"
-	FunctionPeople      = "people"
-	FunctionTokenExpiry = "tokenexpiry"
-	// FunctionSecretScanning is GitHub's secret scanning partner endpoint.
-	FunctionSecretScanning = "secretscanning"
+	FunctionAuthorizer     = "authorizer"
+	FunctionTokens         = route.Tokens
+	FunctionSites          = route.Sites
+	FunctionAuditLogs      = route.AuditLogs
+	FunctionPeople         = route.People
+	FunctionSecretScanning = route.SecretScanning
+	FunctionTokenExpiry    = "tokenexpiry"
 )
 
 // Values of Outcome. The authorizer allows every live API token (its
@@ -138,7 +140,7 @@ var (
 	DynamoDBRetries = Metric{"DynamoDBRetries", Count, []Dimension{Function},
 		"DynamoDB attempts beyond each call's first"}
 	DynamoDBThrottles = Metric{"DynamoDBThrottles", Count, []Dimension{Function},
-		"DynamoDB attempts refused for throughput (ProvisionedThroughputExceeded, Throttling, RequestLimitExceeded)"}
+		"DynamoDB attempts refused for throughput, as the SDK's retryer tells them (ProvisionedThroughputExceeded, Throttling, RequestLimitExceeded and the like)"}
 	RateLimited = Metric{"RateLimited", Count, []Dimension{Function, Plan},
 		"requests answered 429 too_many_requests by a token's rate limit, by the token's plan"}
 	TokensMinted = Metric{"TokensMinted", Count, []Dimension{Function, ActorType},

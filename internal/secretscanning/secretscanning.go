@@ -32,6 +32,13 @@ const (
 // DefaultKeysURL is where GitHub publishes its secret scanning keys.
 const DefaultKeysURL = "https://api.github.com/meta/public_keys/secret_scanning"
 
+// EnvKeysURL names the environment variable that holds the URL of the keys
+// (template parameter GitHubKeysUrl).
+const EnvKeysURL = "GITHUB_KEYS_URL"
+
+// KeysTimeout bounds a fetch of the keys, within the function's own timeout.
+const KeysTimeout = 5 * time.Second
+
 // How long fetched keys are used, and how often at most they are fetched.
 const (
 	// MaxAge is how long fetched keys are used before they are fetched
@@ -48,13 +55,15 @@ const (
 	MinRefresh = time.Minute
 )
 
-// HTTPClient returns the client that fetches the keys: within timeout, and
-// following no redirect, so that the keys come from the configured URL
-// (https, as the template requires) and nowhere else.
-func HTTPClient(timeout time.Duration) *http.Client {
-	return &http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+// NewVerifier returns the verifier of the keys at url, on the clock now: it
+// fetches them within KeysTimeout and follows no redirect, so that the keys
+// come from the configured URL (https, as the template requires) and
+// nowhere else.
+func NewVerifier(url string, now func() time.Time) *Verifier {
+	client := &http.Client{Timeout: KeysTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
+	return &Verifier{URL: url, Client: client, Now: now}
 }
 
 // maxKeysBody bounds what is read of the keys document.

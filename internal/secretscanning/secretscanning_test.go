@@ -177,7 +177,7 @@ func TestKeysFetch(t *testing.T) {
 	redirect := httptest.NewServer(http.RedirectHandler(keys.URL, http.StatusFound))
 	t.Cleanup(redirect.Close)
 	c := &clock{t0}
-	v := &secretscanning.Verifier{URL: redirect.URL, Client: secretscanning.HTTPClient(5 * time.Second), Now: c.Now}
+	v := secretscanning.NewVerifier(redirect.URL, c.Now)
 	if err := v.Verify(context.Background(), k.ID, k.Sign(t, body), body); !errors.Is(err, secretscanning.ErrKeysUnavailable) {
 		t.Errorf("keys behind a redirect: Verify = %v; want ErrKeysUnavailable", err)
 	}
@@ -185,7 +185,7 @@ func TestKeysFetch(t *testing.T) {
 		t.Errorf("the redirect was followed: %d fetches of the keys", got)
 	}
 
-	v = &secretscanning.Verifier{URL: keys.URL, Client: secretscanning.HTTPClient(5 * time.Second), Now: c.Now}
+	v = secretscanning.NewVerifier(keys.URL, c.Now)
 	gone, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := v.Verify(gone, k.ID, k.Sign(t, body), body); err != nil {

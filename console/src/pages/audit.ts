@@ -3,7 +3,7 @@ import type { AuditEvent, AuditQuery } from "../api";
 import { section, type Ctx, type Frame } from "../app";
 import { announce, h, replace, scrollRegion, time, uid } from "../dom";
 import { Alert, FieldErrors } from "../errors";
-import { apiName } from "../permissions";
+import { scopeName } from "../permissions";
 
 export const pageSize = 50;
 
@@ -205,8 +205,21 @@ function details(e: AuditEvent): string {
     seen.add("site");
   }
   if (typeof p.scope === "string") {
-    parts.push(`Scopes: ${p.scope.split(",").filter(Boolean).map((s) => { const [a = s, x = ""] = s.split(":"); return `${apiName(a)} ${x}`.trim(); }).join(", ") || "none"}`);
+    parts.push(`Scopes: ${p.scope.split(",").filter(Boolean).map(scopeName).join(", ") || "none"}`);
     seen.add("scope");
+  }
+  if (Array.isArray(p.allowedIps)) {
+    parts.push(`Allowed IP ranges: ${p.allowedIps.join(", ")}`);
+    seen.add("allowedIps");
+  }
+  const member = p.member as { email?: string } | undefined;
+  if (member?.email) {
+    parts.push(`Member ${member.email}`);
+    seen.add("member");
+  }
+  if (typeof p.url === "string") {
+    parts.push(`Found at ${p.url}`);
+    seen.add("url");
   }
   for (const [k, v] of Object.entries(p)) {
     if (seen.has(k)) continue;

@@ -26,7 +26,7 @@ export interface TokenOwner {
 
 export const maxTokens = 5;
 /** unusedAfter is how long a scope goes unused before the page marks it: 30 days. */
-export const unusedAfter = 30 * day;
+const unusedAfter = 30 * day;
 
 export function renderTokens(f: Frame, owner: TokenOwner): void {
   const intro = owner.kind === "site"

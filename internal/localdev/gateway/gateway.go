@@ -308,13 +308,14 @@ func (g *Gateway) cacheKey(r *http.Request, rt route.Route, sourceIP string) str
 	return strings.Join(parts, "\x00")
 }
 
-// gatewayResponse answers with the template's gateway response of type typ,
-// falling back to DEFAULT_4XX or DEFAULT_5XX as API Gateway does, with
-// $context.authorizer.* filled from authCtx.
 // authorizerVariable is a $context.authorizer variable of a response
 // template.
 var authorizerVariable = regexp.MustCompile(`\$context\.authorizer\.[A-Za-z0-9_]+`)
 
+// gatewayResponse answers with the template's gateway response of type typ,
+// falling back to DEFAULT_4XX or DEFAULT_5XX as API Gateway does, with
+// $context.authorizer.* filled from authCtx (empty for a variable it does
+// not hold).
 func (g *Gateway) gatewayResponse(w http.ResponseWriter, typ string, status int, authCtx map[string]interface{}) {
 	gr, ok := g.Responses[typ]
 	if !ok {
@@ -326,11 +327,12 @@ func (g *Gateway) gatewayResponse(w http.ResponseWriter, typ string, status int,
 	}
 	status = gr.Status(status)
 	body := gr.ResponseTemplates["application/json"]
-	for k, v := range authCtx {
-		body = strings.ReplaceAll(body, "$context.authorizer."+k, fmt.Sprint(v))
-	}
-	// A variable the context does not hold is rendered empty.
-	body = authorizerVariable.ReplaceAllString(body, "")
+	body = authorizerVariable.ReplaceAllStringFunc(body, func(m string) string {
+		if v, ok := authCtx[strings.TrimPrefix(m, "$context.authorizer.")]; ok {
+			return fmt.Sprint(v)
+		}
+		return ""
+	})
 	for k, v := range gr.ResponseParameters.Headers {
 		// Static values are single-quoted in API Gateway's mapping syntax.
 		if strings.HasPrefix(v, "'") && strings.HasSuffix(v, "'") && len(v) >= 2 {
