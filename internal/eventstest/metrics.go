@@ -3,6 +3,7 @@ package eventstest
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -24,19 +25,43 @@ func (o *Output) Write(p []byte) (int, error) {
 	return o.buf.Write(p)
 }
 
+// Records reads every metrics record of log (a line with EMF's "_aws"
+// key; other lines are left out) as metrics.Parse reads it: what each holds,
+// one slice a record, and the error of each record that breaks the
+// catalogue, naming the line.
+func Records(log string) (records [][]metrics.Datum, bad []error) {
+	sc := bufio.NewScanner(strings.NewReader(log))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if !strings.Contains(sc.Text(), `"_aws"`) {
+			continue
+		}
+		data, err := metrics.Parse(sc.Bytes())
+		if err != nil {
+			bad = append(bad, fmt.Errorf("record %s: %w", sc.Text(), err))
+			continue
+		}
+		records = append(records, data)
+	}
+	return records, bad
+}
+
 // Data returns what the records written so far hold, leaving out lines
 // that are not records (CheckMetrics reports those).
 func (o *Output) Data() []metrics.Datum {
-	o.mu.Lock()
-	raw := o.buf.String()
-	o.mu.Unlock()
+	records, _ := Records(o.String())
 	var all []metrics.Datum
-	for _, line := range strings.Split(raw, "\n") {
-		if data, err := metrics.Parse([]byte(line)); err == nil {
-			all = append(all, data...)
-		}
+	for _, data := range records {
+		all = append(all, data...)
 	}
 	return all
+}
+
+// String is what was written so far.
+func (o *Output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
 }
 
 // CheckMetrics parses every line out holds as a metrics record of function
@@ -46,21 +71,17 @@ func (o *Output) Data() []metrics.Datum {
 // says. Each metric of want must be among what the lines record.
 func CheckMetrics(t *testing.T, out *Output, function string, want ...metrics.Metric) {
 	t.Helper()
-	out.mu.Lock()
-	raw := out.buf.String()
-	out.mu.Unlock()
+	raw := out.String()
 	forbidden := []string{WorkspaceID, SiteID, OtherSiteID, TokenID, UserID, MemberID, InvitedID, "example.com"}
 	seen := map[string]bool{}
-	sc := bufio.NewScanner(strings.NewReader(raw))
-	sc.Buffer(nil, 1<<20)
-	lines := 0
-	for sc.Scan() {
-		lines++
-		data, err := metrics.Parse(sc.Bytes())
-		if err != nil {
-			t.Errorf("record %s: %v", sc.Text(), err)
-			continue
-		}
+	records, bad := Records(raw)
+	for _, err := range bad {
+		t.Error(err)
+	}
+	if lines := strings.Count(strings.TrimSpace(raw), "\n") + 1; raw != "" && lines != len(records)+len(bad) {
+		t.Errorf("%d of %d lines are not metrics records:\n%s", lines-len(records)-len(bad), lines, raw)
+	}
+	for _, data := range records {
 		for _, d := range data {
 			seen[d.Metric.Name] = true
 			for name, v := range d.Dimensions {
@@ -78,7 +99,7 @@ func CheckMetrics(t *testing.T, out *Output, function string, want ...metrics.Me
 			}
 		}
 	}
-	if lines == 0 {
+	if len(records)+len(bad) == 0 {
 		t.Fatalf("%s wrote no metrics records", function)
 	}
 	for _, m := range want {

@@ -77,16 +77,42 @@ func caller(r *http.Request) (principal.Principal, error) {
 	return principal.FromContext(gw.Authorizer)
 }
 
+// readBody reads a request body of at most max bytes.
+func readBody(r *http.Request, max int) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(max)+1))
+	if err != nil {
+		return nil, apperr.New(apperr.BadRequest, "The request body could not be read")
+	}
+	if len(body) > max {
+		return nil, apperr.New(apperr.BadRequest, fmt.Sprintf("The request body is larger than %d bytes", max))
+	}
+	return body, nil
+}
+
+// plainJSON refuses a body that is not UTF-8 or that has two keys of one
+// object equal after case folding: encoding/json matches names without
+// regard to case and keeps the last of two values silently, so a body that
+// says two things is refused instead.
+func plainJSON(body []byte) error {
+	if !utf8.Valid(body) {
+		return apperr.New(apperr.BadRequest, "The request body is not valid UTF-8")
+	}
+	if first, second, ok := duplicateKey(body); ok {
+		if first == second {
+			return apperr.New(apperr.BadRequest, fmt.Sprintf("The request body has the key %q twice in one object", first))
+		}
+		return apperr.New(apperr.BadRequest, fmt.Sprintf("The request body has the keys %q and %q in one object, which differ only in letter case", first, second))
+	}
+	return nil
+}
+
 // decode reads a JSON body of at most maxBody bytes into v: the content type
 // must be JSON, the bytes UTF-8, the value one object with no unknown fields.
 // An empty body is allowed when optional is set and leaves v as it is.
 func decode(r *http.Request, v any, optional bool) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	body, err := readBody(r, maxBody)
 	if err != nil {
-		return apperr.New(apperr.BadRequest, "The request body could not be read")
-	}
-	if len(body) > maxBody {
-		return apperr.New(apperr.BadRequest, fmt.Sprintf("The request body is larger than %d bytes", maxBody))
+		return err
 	}
 	if optional && len(bytes.TrimSpace(body)) == 0 {
 		return nil
@@ -94,17 +120,8 @@ func decode(r *http.Request, v any, optional bool) error {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return apperr.New(apperr.BadRequest, "The request body must be JSON, sent with Content-Type: application/json")
 	}
-	if !utf8.Valid(body) {
-		return apperr.New(apperr.BadRequest, "The request body is not valid UTF-8")
-	}
-	if first, second, ok := duplicateKey(body); ok {
-		// encoding/json matches names without regard to case and keeps the
-		// last of two values silently; a body that says two things is
-		// refused instead.
-		if first == second {
-			return apperr.New(apperr.BadRequest, fmt.Sprintf("The request body has the key %q twice in one object", first))
-		}
-		return apperr.New(apperr.BadRequest, fmt.Sprintf("The request body has the keys %q and %q in one object, which differ only in letter case", first, second))
+	if err := plainJSON(body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

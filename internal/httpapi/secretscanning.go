@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"unicode/utf8"
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/apperr"
@@ -83,13 +81,9 @@ func (h *scanHandler) report(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.log, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized))
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxReportBody+1))
+	body, err := readBody(r, maxReportBody)
 	if err != nil {
-		writeError(w, r, h.log, apperr.New(apperr.BadRequest, "The request body could not be read"))
-		return
-	}
-	if len(body) > maxReportBody {
-		writeError(w, r, h.log, apperr.New(apperr.BadRequest, fmt.Sprintf("The request body is larger than %d bytes", maxReportBody)))
+		writeError(w, r, h.log, err)
 		return
 	}
 	rec := metrics.FromContext(r.Context())
@@ -149,11 +143,8 @@ func truncate(s string, n int) string {
 // token string and a URL of bounded length. Fields GitHub may add are
 // ignored.
 func parseReport(body []byte) ([]match, error) {
-	if !utf8.Valid(body) {
-		return nil, apperr.New(apperr.BadRequest, "The request body is not valid UTF-8")
-	}
-	if first, second, ok := duplicateKey(body); ok {
-		return nil, apperr.New(apperr.BadRequest, fmt.Sprintf("The request body has the keys %q and %q in one object", first, second))
+	if err := plainJSON(body); err != nil {
+		return nil, err
 	}
 	var raw []map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))

@@ -1,11 +1,9 @@
 package localdev_test
 
 import (
-	"bufio"
-	"strings"
 	"testing"
 
-	"github.com/tokensmith/tokensmith/internal/metrics"
+	"github.com/tokensmith/tokensmith/internal/eventstest"
 )
 
 // TestMetricsInLog: the local stack writes each invocation's metrics record
@@ -40,18 +38,12 @@ func TestMetricsInLog(t *testing.T) {
 // that breaks the catalogue fails the test.
 func metricsIn(t *testing.T, log string) map[string]int {
 	t.Helper()
+	records, bad := eventstest.Records(log)
+	for _, err := range bad {
+		t.Error(err)
+	}
 	seen := map[string]int{}
-	sc := bufio.NewScanner(strings.NewReader(log))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if !strings.Contains(sc.Text(), `"_aws"`) {
-			continue
-		}
-		data, err := metrics.Parse(sc.Bytes())
-		if err != nil {
-			t.Errorf("record %s: %v", sc.Text(), err)
-			continue
-		}
+	for _, data := range records {
 		for _, d := range data {
 			k := d.Dimensions["function"] + " " + d.Metric.Name
 			for _, dim := range d.Metric.Dimensions[1:] {

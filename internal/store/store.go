@@ -47,6 +47,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 )
 
 // Names of the table's key attributes, index and TTL attribute. A test holds
@@ -169,10 +170,16 @@ func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem, r
 			}
 		}
 		for _, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) == "TransactionConflict" {
+			switch aws.ToString(r.Code) {
+			case "TransactionConflict":
 				return ErrConflict
+			case "ValidationError":
+				return fmt.Errorf("transact: %w: %s", errInvalidUpdate, aws.ToString(r.Message))
 			}
 		}
+	}
+	if isValidation(err) {
+		return fmt.Errorf("transact: %w: %v", errInvalidUpdate, err)
 	}
 	var tip *types.TransactionInProgressException
 	if errors.As(err, &tip) {
@@ -255,10 +262,26 @@ func (s *Store) updateOne(ctx context.Context, in *dynamodb.UpdateItemInput) (*d
 	if errors.As(err, &ccf) {
 		return nil, ErrConflict
 	}
+	if isValidation(err) {
+		return nil, fmt.Errorf("update %v: %w: %v", in.Key[AttrPK], errInvalidUpdate, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("update %v: %w", in.Key[AttrPK], err)
 	}
 	return out, nil
+}
+
+// errInvalidUpdate means DynamoDB refused an update as invalid for the item
+// it found, such as a path into a map the item does not have: a
+// ValidationException of UpdateItem (and of DynamoDB Local's transactions),
+// or a transaction AWS cancelled with a ValidationError as an item's
+// reason (the message is in the reason, not in the error's text).
+var errInvalidUpdate = errors.New("store: update invalid for the item")
+
+// isValidation reports whether err is DynamoDB's ValidationException.
+func isValidation(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "ValidationException"
 }
 
 // check is a transaction item that writes nothing and holds the

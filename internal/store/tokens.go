@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -295,17 +294,15 @@ func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, site to
 // changes nothing: ErrConflict.
 func (s *Store) RecordUse(ctx context.Context, sec tokensmith.Secret, now time.Time, uses int64, scopes map[string]time.Time, inactivity time.Duration) error {
 	err := s.recordUse(ctx, sec, now, uses, scopes, inactivity, false)
-	if errors.Is(err, errNoScopeMap) {
+	// The one part of a usage write that can be invalid for the record
+	// it finds is a scope's path into a scopeLastUsed map it lacks.
+	if errors.Is(err, errInvalidUpdate) {
 		// A record stored before records carried scopeLastUsed: the write
 		// sets the whole map instead, once.
 		err = s.recordUse(ctx, sec, now, uses, scopes, inactivity, true)
 	}
 	return err
 }
-
-// errNoScopeMap means a usage write set a scope's time in a scopeLastUsed
-// map the token's record does not have.
-var errNoScopeMap = errors.New("store: record without scopeLastUsed")
 
 // scopesUsed adds the times of scopes to upd: one path in scopeLastUsed per
 // scope, or, with whole, the map itself, for a record that has none.
@@ -346,7 +343,7 @@ func (s *Store) recordUse(ctx context.Context, sec tokensmith.Secret, now time.T
 			return b.err
 		}
 		if err := s.transact(ctx, b.items, nil); err != nil {
-			return fmt.Errorf("record use of token %s: %w", sec.TokenID, noScopeMap(err))
+			return fmt.Errorf("record use of token %s: %w", sec.TokenID, err)
 		}
 		return nil
 	}
@@ -361,7 +358,7 @@ func (s *Store) recordUse(ctx context.Context, sec tokensmith.Secret, now time.T
 	in.ReturnValues = types.ReturnValueAllNew
 	out, err := s.updateOne(ctx, in)
 	if err != nil {
-		return fmt.Errorf("record use of token %s: %w", sec.TokenID, noScopeMap(err))
+		return fmt.Errorf("record use of token %s: %w", sec.TokenID, err)
 	}
 	var rec tokenItem
 	if err := attributevalue.UnmarshalMap(out.Attributes, &rec); err != nil {
@@ -410,24 +407,4 @@ func DecodeToken(item map[string]types.AttributeValue) (tokensmith.Token, error)
 		return tokensmith.Token{}, fmt.Errorf("decode token: %w", err)
 	}
 	return it.token(), nil
-}
-
-// noScopeMap turns DynamoDB's refusal of a path into a map the item does
-// not have into errNoScopeMap; other errors pass as they are. UpdateItem
-// refuses it with a ValidationException naming the document path; in a
-// transaction, AWS cancels the transaction instead, with a ValidationError
-// as the cancellation reason of the record's update, the first item (its
-// message is in the reason, not in the error's text).
-func noScopeMap(err error) error {
-	if err == nil {
-		return nil
-	}
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ValidationError" {
-		return errNoScopeMap
-	}
-	if strings.Contains(err.Error(), "document path provided in the update expression is invalid") {
-		return errNoScopeMap
-	}
-	return err
 }

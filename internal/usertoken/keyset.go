@@ -57,22 +57,20 @@ type keySet struct {
 type fetchedKeys struct {
 	keys []jose.JSONWebKey
 	// thumbprint holds each key's RFC 7638 thumbprint (base64url of its
-	// SHA-256), thumbprints the same as a set.
-	thumbprint  []string
-	thumbprints map[string]bool
-	at          time.Time
+	// SHA-256).
+	thumbprint []string
+	at         time.Time
 }
 
 // newFetchedKeys returns keys fetched at, with their thumbprints.
 func newFetchedKeys(keys []jose.JSONWebKey, at time.Time) (*fetchedKeys, error) {
-	f := &fetchedKeys{keys: keys, at: at, thumbprint: make([]string, len(keys)), thumbprints: make(map[string]bool, len(keys))}
+	f := &fetchedKeys{keys: keys, at: at, thumbprint: make([]string, len(keys))}
 	for i := range keys {
 		t, err := keys[i].Thumbprint(crypto.SHA256)
 		if err != nil {
 			return nil, fmt.Errorf("thumbprint of key %q: %w", keys[i].KeyID, err)
 		}
 		f.thumbprint[i] = base64.RawURLEncoding.EncodeToString(t)
-		f.thumbprints[f.thumbprint[i]] = true
 	}
 	return f, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -57,7 +58,7 @@ func (v *verifiedTokens) get(sum [sha256.Size]byte, now time.Time, keys *fetched
 	v.mu.Lock()
 	e, ok := v.entries[sum]
 	v.mu.Unlock()
-	if !ok || keys == nil || !keys.thumbprints[e.key] || now.Sub(keys.at) >= maxKeyAge || now.Before(e.from) || now.After(e.until) {
+	if !ok || keys == nil || !slices.Contains(keys.thumbprint, e.key) || now.Sub(keys.at) >= maxKeyAge || now.Before(e.from) || now.After(e.until) {
 		return Claims{}, false
 	}
 	return e.claims, true

@@ -67,7 +67,7 @@ func TestVerifiedTokensRemembered(t *testing.T) {
 // tokens; entries whose window closed go first, then an eighth of the rest.
 func TestVerifiedTokensBounded(t *testing.T) {
 	m := newVerifiedTokens()
-	keys := &fetchedKeys{at: start, thumbprints: map[string]bool{"k": true}}
+	keys := &fetchedKeys{at: start, thumbprint: []string{"k"}}
 	sum := func(i int) [sha256.Size]byte { return sha256.Sum256([]byte(fmt.Sprint(i))) }
 	for i := range maxVerified {
 		until := start.Add(time.Hour)
