@@ -22,6 +22,7 @@ const (
 	Conflict        Code = "conflict"
 	TooManyRequests Code = "too_many_requests"
 	Internal        Code = "internal_error"
+	Unavailable     Code = "service_unavailable"
 )
 
 // statuses is the one mapping from error code to HTTP status.
@@ -37,6 +38,7 @@ var statuses = map[Code]int{
 	Conflict:        http.StatusConflict,
 	TooManyRequests: http.StatusTooManyRequests,
 	Internal:        http.StatusInternalServerError,
+	Unavailable:     http.StatusServiceUnavailable,
 }
 
 // Status returns the HTTP status of code; unknown codes are 500.
