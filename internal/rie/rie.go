@@ -189,6 +189,8 @@ type Emulator struct {
 	url string
 	cmd *exec.Cmd
 	log *lockedBuffer
+	// invokes counts the invocations answered.
+	invokes int
 }
 
 // Start starts the emulator with the bootstrap of c on free loopback ports.
@@ -260,6 +262,12 @@ func (e *Emulator) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 	}
 	if resp.StatusCode != http.StatusOK {
 		return body, fmt.Errorf("rie: invoke: %s: %s", resp.Status, body)
+	}
+	// The emulator prints the REPORT line before it answers; wait for it to
+	// come through its output as well.
+	e.invokes++
+	for deadline := time.Now().Add(time.Second); strings.Count(e.Log(), "\nREPORT RequestId:") < e.invokes && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
 	}
 	return body, nil
 }
