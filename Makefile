@@ -5,7 +5,7 @@
 GO ?= go
 WITH_DYNAMODB := $(GO) run ./cmd/dynamodb-local --
 
-.PHONY: run test lint bench bench-console fuzz stress build vet bundle console-check
+.PHONY: run test lint bench bench-console fuzz stress build vet bundle console-check invoke
 
 # bundle builds the web console into console/dist, which package console
 # embeds: every Go build of the module needs it, so run, test, vet, build and
@@ -96,7 +96,11 @@ vet: bundle
 
 # Lambda builds: one build-<LogicalId> target per function of template.yaml,
 # which `sam build` calls with ARTIFACTS_DIR set (BuildMethod: makefile).
-LAMBDA_BUILD = GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
+# LAMBDA_GOARCH is arm64, as deployed; `make invoke` and the emulator tests
+# build the same way for this machine's architecture (LAMBDA_GOARCH=host).
+LAMBDA_GOARCH ?= arm64
+override LAMBDA_GOARCH := $(if $(filter host,$(LAMBDA_GOARCH)),$(shell $(GO) env GOARCH),$(LAMBDA_GOARCH))
+LAMBDA_BUILD = GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
 
 build-AuthorizerFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/authorizer
@@ -122,9 +126,21 @@ build-TokenExpiryFunction:
 build-ConsoleFunction: bundle
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/console
 
-# build makes every function's bootstrap without sam, into .build/<LogicalId>/.
+# build makes every function's bootstrap without sam, into .build/<LogicalId>/
+# (LAMBDA_GOARCH=host: for this machine).
 FUNCTIONS = AuthorizerFunction TokensFunction SecretScanningFunction SitesFunction AuditLogsFunction PeopleFunction TokenExpiryFunction ConsoleFunction
 
 build: bundle
 	@for f in $(FUNCTIONS); do $(MAKE) --no-print-directory build-$$f ARTIFACTS_DIR=.build/$$f || exit 1; done
 	@ls -l .build/*/bootstrap | awk '{ printf "%-40s %6.2f MiB\n", $$9, $$5 / 1048576 }'
+
+# invoke runs one function's bootstrap, built for this machine, under the
+# Lambda Runtime Interface Emulator (what `sam local invoke` runs in its
+# container) with the environment events/env.json gives it, against DynamoDB
+# Local: the answer on stdout, the logs on stderr.
+#
+#	make invoke FN=AuthorizerFunction EVENT=events/authorizer-api-token.json
+invoke: bundle
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo 'usage: make invoke FN=<LogicalId> EVENT=events/<event>.json' >&2; exit 2; }
+	@$(MAKE) --no-print-directory build-$(FN) ARTIFACTS_DIR=.build/host/$(FN) LAMBDA_GOARCH=host
+	@$(WITH_DYNAMODB) $(GO) run ./cmd/invoke -function $(FN) -bootstrap .build/host/$(FN)/bootstrap $(EVENT)
