@@ -5,7 +5,7 @@
 GO ?= go
 WITH_DYNAMODB := $(GO) run ./cmd/dynamodb-local --
 
-.PHONY: run test lint bench bench-console fuzz stress build vet bundle console-check invoke
+.PHONY: run test lint bench bench-console fuzz stress build vet bundle console-check invoke chromium
 
 # bundle builds the web console into console/dist, which package console
 # embeds: every Go build of the module needs it, so run, test, vet, build and
@@ -28,10 +28,16 @@ bundle: console/dist/manifest.json
 console-check: bundle
 	cd console && npm run typecheck && npm test
 
+# chromium says which Chromium the browser tests will drive (CHROMIUM, one
+# installed on PATH, or one fetched once from npm into ~/.cache/tokensmith),
+# fetching it first when needed, where go test would keep that quiet.
+chromium:
+	@$(GO) run ./cmd/chromium > /dev/null
+
 run: bundle
 	$(WITH_DYNAMODB) $(GO) run ./cmd/localdev
 
-test: console-check
+test: console-check chromium
 	$(WITH_DYNAMODB) $(GO) test -count=1 ./...
 
 # lint checks template.yaml with cfn-lint, informational checks included,
@@ -59,7 +65,7 @@ bench: bundle
 # served, time to the token list), which `make bench` keeps.
 CONSOLE_METRICS := .build/console-metrics.json
 
-bench-console: bundle
+bench-console: bundle chromium
 	@mkdir -p $(dir $(CONSOLE_METRICS))
 	CONSOLE_METRICS=$(CURDIR)/$(CONSOLE_METRICS) $(WITH_DYNAMODB) $(GO) test -count=1 -run '^TestConsoleInBrowser$$' ./internal/localdev
 	$(GO) run ./cmd/bench -console-metrics $(CONSOLE_METRICS)
