@@ -18,7 +18,16 @@ CONSOLE_SOURCES := $(wildcard console/src/*.ts console/src/*/*.ts console/src/*.
 console/node_modules/.package-lock.json: console/package-lock.json
 	cd console && npm ci --no-audit --no-fund
 
-console/dist/manifest.json: console/node_modules/.package-lock.json $(CONSOLE_SOURCES)
+# What the console shows of the domain (the scope catalogue, limits, grace
+# periods), written by cmd/consolegen from the Go packages it reads: committed
+# so that the console builds from a fresh clone, remade here when those
+# change, and held to them by cmd/consolegen's test.
+CONSOLE_DOMAIN := console/src/generated/domain.ts
+
+$(CONSOLE_DOMAIN): $(filter-out %_test.go,$(wildcard cmd/consolegen/*.go internal/scope/*.go internal/manage/*.go))
+	$(GO) run ./cmd/consolegen -o $@
+
+console/dist/manifest.json: console/node_modules/.package-lock.json $(CONSOLE_DOMAIN) $(CONSOLE_SOURCES)
 	cd console && npm run build
 
 bundle: console/dist/manifest.json
