@@ -1,5 +1,6 @@
 // Unit tests of the console's pure parts, run by Node's test runner (npm test).
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
@@ -169,4 +170,11 @@ test("sentence ends a message with a full stop once, so that messages read one a
   assert.equal(sentence("203.0.113.7/24: must be a network address (203.0.113.0/24, not 203.0.113.7/24)"), "203.0.113.7/24: must be a network address (203.0.113.0/24, not 203.0.113.7/24).");
   assert.equal(sentence("Enter a name for the API token. "), "Enter a name for the API token.");
   assert.equal(sentence("Is this right?"), "Is this right?");
+});
+
+test("src/generated/openapi.ts is what openapi-typescript makes of docs/openapi.yaml", () => {
+  const cli = path.join("node_modules", "openapi-typescript", "bin", "cli.js");
+  const want = execFileSync(process.execPath, [cli, path.join("..", "docs", "openapi.yaml")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const got = readFileSync(path.join("src", "generated", "openapi.ts"), "utf8");
+  assert.ok(got === want, "src/generated/openapi.ts is stale: run npm run generate (or make bundle) and commit it");
 });

@@ -29,7 +29,7 @@ export const subTypes: Readonly<Record<string, string>> = {
 };
 
 /** eventName is the readable name of an event, or its raw type and subtype for one this page does not know. */
-export function eventName(e: Pick<AuditEvent, "eventType" | "eventSubType">): string {
+export function eventName(e: { eventType: string; eventSubType: string }): string {
   return subTypes[e.eventSubType] ?? `${e.eventType} ${e.eventSubType}`;
 }
 
