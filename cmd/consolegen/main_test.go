@@ -39,6 +39,7 @@ func TestRenderTellsTheDomain(t *testing.T) {
 		`{ key: "workspace_activity", name: "Workspace activity", max: "read" },`,
 		"export const maxActiveTokens = 5;",
 		"export const maxNameLength = 100;",
+		"export const inactivityDays = 365;",
 		`{ seconds: 604800, label: "7 days" },`,
 	} {
 		if !strings.Contains(string(src), want) {

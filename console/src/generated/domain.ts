@@ -32,6 +32,9 @@ export const maxActiveTokens = 5;
 /** maxNameLength is how many characters a token's name may have. */
 export const maxNameLength = 100;
 
+/** inactivityDays is how long a token lives after its last use, or after its creation while unused. */
+export const inactivityDays = 365;
+
 /** gracePeriods are Regenerate's choices of how long the previous secret keeps working, in seconds. */
 export const gracePeriods: readonly { seconds: number; label: string }[] = [
   { seconds: 0, label: "None" },
