@@ -18,7 +18,22 @@ CONSOLE_SOURCES := $(wildcard console/src/*.ts console/src/*/*.ts console/src/*.
 console/node_modules/.package-lock.json: console/package-lock.json
 	cd console && npm ci --no-audit --no-fund
 
-console/dist/manifest.json: console/node_modules/.package-lock.json $(CONSOLE_SOURCES)
+# The console's generated modules, committed so that it type-checks from a
+# fresh clone and remade here when their sources change: what it shows of the
+# domain (the scope catalogue, limits, grace periods), written by
+# cmd/consolegen from the Go packages it reads, and the API's types, written
+# by openapi-typescript from docs/openapi.yaml. Tests fail when either is
+# stale (cmd/consolegen's, and the console's unit tests).
+CONSOLE_DOMAIN := console/src/generated/domain.ts
+CONSOLE_API_TYPES := console/src/generated/openapi.ts
+
+$(CONSOLE_DOMAIN): $(filter-out %_test.go,$(wildcard cmd/consolegen/*.go internal/scope/*.go internal/manage/*.go internal/token/*.go))
+	$(GO) run ./cmd/consolegen -o $@
+
+$(CONSOLE_API_TYPES): docs/openapi.yaml console/node_modules/.package-lock.json
+	cd console && npm run generate
+
+console/dist/manifest.json: console/node_modules/.package-lock.json $(CONSOLE_DOMAIN) $(CONSOLE_API_TYPES) $(CONSOLE_SOURCES)
 	cd console && npm run build
 
 bundle: console/dist/manifest.json

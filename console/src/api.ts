@@ -1,55 +1,31 @@
 // A typed client for the tokensmith API, called with the person's ID token (API.md sections 5, 6 and 10).
 
-export type Level = "none" | "read" | "read_write";
+import type { components, operations } from "./generated/openapi";
+
+// The types of what the API takes and answers are docs/openapi.yaml's, generated into generated/openapi.ts.
+type Schemas = components["schemas"];
+type Json<T> = T extends { content: { "application/json": infer B } } ? B : never;
+type Success<R> = R extends { 200: infer A } ? A : R extends { 201: infer A } ? A : never;
+/** Answer is what an operation answers on success. */
+type Answer<Op extends keyof operations> = Json<Success<operations[Op]["responses"]>>;
+/** Body is what an operation takes. */
+type Body<Op extends keyof operations> = Json<NonNullable<operations[Op]["requestBody"]>>;
+
+export type Level = Schemas["Level"];
+/** Permissions are a level per API, as the generate form holds them ("none" included). */
 export type Permissions = Record<string, Level>;
-
-export interface Person { id: string; email: string }
-
-export interface ApiToken {
-  id: string;
-  kind: "site" | "workspace";
-  name: string;
-  displayHint: string;
-  siteId?: string;
-  workspaceId: string;
-  permissions: Permissions;
-  scope: string;
-  createdOn: string;
-  createdBy: Person | null;
-  lastUsed: string | null;
-  useCount?: number;
-  expiresOn: string;
-  allowedIps?: string[];
-  scopeLastUsed?: Record<string, string | null>;
-}
-
-export interface NewToken { token: string; apiToken: ApiToken }
-
-export interface MeWorkspace { id: string; slug: string; displayName: string; plan: string; role: "admin" | "member" }
-export interface MeSite { id: string; workspaceId: string; displayName: string; shortName: string; canManageTokens: boolean }
-export interface Me { user: Person; workspaces: MeWorkspace[]; sites: MeSite[] }
-
-export interface Member {
-  id: string;
-  email: string;
-  userId: string | null;
-  role: "admin" | "member";
-  addedOn: string;
-  addedBy: Person | null;
-}
-
-export interface AuditEvent {
-  eventType: string;
-  eventSubType: string;
-  timestamp: string;
-  actor: { type: string; id?: string; email?: string };
-  workspace: { id: string; slug: string };
-  payload: Record<string, unknown>;
-}
-
-export interface AuditPage { items: AuditEvent[]; pagination: { limit: number; offset: number; total: number } }
-
-export interface FieldError { field: string; message: string }
+export type Person = Schemas["PersonRef"];
+export type ApiToken = Schemas["ApiToken"];
+export type NewToken = Schemas["Minted"];
+export type Me = Answer<"getMe">;
+export type MeWorkspace = Me["workspaces"][number];
+export type MeSite = Me["sites"][number];
+export type Role = Schemas["Role"];
+export type Member = Schemas["Member"];
+export type AuditEvent = Schemas["AuditEvent"];
+export type FieldError = Schemas["Error"]["details"][number];
+/** TokenRequest is a create body of either kind, as the generate form makes it from its owner's APIs. */
+export type TokenRequest = Omit<Body<"createSiteToken">, "permissions"> & { permissions: Permissions };
 
 /** ApiError is an error answer of the API, or a failure to reach it (status 0). */
 export class ApiError extends Error {
@@ -123,37 +99,39 @@ export class Api {
   me(): Promise<Me> { return this.request("GET", "/v2/me"); }
 
   // Site tokens.
-  siteTokens(siteId: string): Promise<{ apiTokens: ApiToken[] }> { return this.request("GET", `/v2/sites/${seg(siteId)}/tokens`); }
-  createSiteToken(siteId: string, body: TokenRequest, idempotencyKey: string): Promise<NewToken> {
+  siteTokens(siteId: string): Promise<Answer<"listSiteTokens">> { return this.request("GET", `/v2/sites/${seg(siteId)}/tokens`); }
+  createSiteToken(siteId: string, body: Body<"createSiteToken">, idempotencyKey: string): Promise<Answer<"createSiteToken">> {
     return this.request("POST", `/v2/sites/${seg(siteId)}/tokens`, body, { "Idempotency-Key": idempotencyKey });
   }
-  regenerateSiteToken(siteId: string, tokenId: string, gracePeriodSeconds: number): Promise<NewToken> {
-    return this.request("POST", `/v2/sites/${seg(siteId)}/tokens/${seg(tokenId)}/regenerate`, { gracePeriodSeconds });
+  regenerateSiteToken(siteId: string, tokenId: string, gracePeriodSeconds: number): Promise<Answer<"regenerateSiteToken">> {
+    return this.request("POST", `/v2/sites/${seg(siteId)}/tokens/${seg(tokenId)}/regenerate`, { gracePeriodSeconds } satisfies Body<"regenerateSiteToken">);
   }
   revokeSiteToken(siteId: string, tokenId: string): Promise<void> { return this.request("DELETE", `/v2/sites/${seg(siteId)}/tokens/${seg(tokenId)}`); }
 
   // Workspace tokens.
-  workspaceTokens(wsId: string): Promise<{ apiTokens: ApiToken[] }> { return this.request("GET", `/v2/workspaces/${seg(wsId)}/tokens`); }
-  createWorkspaceToken(wsId: string, body: TokenRequest, idempotencyKey: string): Promise<NewToken> {
+  workspaceTokens(wsId: string): Promise<Answer<"listWorkspaceTokens">> { return this.request("GET", `/v2/workspaces/${seg(wsId)}/tokens`); }
+  createWorkspaceToken(wsId: string, body: Body<"createWorkspaceToken">, idempotencyKey: string): Promise<Answer<"createWorkspaceToken">> {
     return this.request("POST", `/v2/workspaces/${seg(wsId)}/tokens`, body, { "Idempotency-Key": idempotencyKey });
   }
   revokeWorkspaceToken(wsId: string, tokenId: string): Promise<void> { return this.request("DELETE", `/v2/workspaces/${seg(wsId)}/tokens/${seg(tokenId)}`); }
 
   // Members.
-  workspaceMembers(wsId: string): Promise<{ members: Member[] }> { return this.request("GET", `/v2/workspaces/${seg(wsId)}/members`); }
-  addWorkspaceMember(wsId: string, email: string, role: "admin" | "member"): Promise<Member> {
-    return this.request("POST", `/v2/workspaces/${seg(wsId)}/members`, { email, role });
+  workspaceMembers(wsId: string): Promise<Answer<"listWorkspaceMembers">> { return this.request("GET", `/v2/workspaces/${seg(wsId)}/members`); }
+  addWorkspaceMember(wsId: string, email: string, role: Role): Promise<Answer<"addWorkspaceMember">> {
+    return this.request("POST", `/v2/workspaces/${seg(wsId)}/members`, { email, role } satisfies Body<"addWorkspaceMember">);
   }
-  setWorkspaceMemberRole(wsId: string, memberId: string, role: "admin" | "member"): Promise<Member> {
-    return this.request("PATCH", `/v2/workspaces/${seg(wsId)}/members/${seg(memberId)}`, { role });
+  setWorkspaceMemberRole(wsId: string, memberId: string, role: Role): Promise<Answer<"updateWorkspaceMember">> {
+    return this.request("PATCH", `/v2/workspaces/${seg(wsId)}/members/${seg(memberId)}`, { role } satisfies Body<"updateWorkspaceMember">);
   }
   removeWorkspaceMember(wsId: string, memberId: string): Promise<void> { return this.request("DELETE", `/v2/workspaces/${seg(wsId)}/members/${seg(memberId)}`); }
-  siteMembers(siteId: string): Promise<{ members: Member[] }> { return this.request("GET", `/v2/sites/${seg(siteId)}/members`); }
-  addSiteMember(siteId: string, email: string): Promise<Member> { return this.request("POST", `/v2/sites/${seg(siteId)}/members`, { email }); }
+  siteMembers(siteId: string): Promise<Answer<"listSiteMembers">> { return this.request("GET", `/v2/sites/${seg(siteId)}/members`); }
+  addSiteMember(siteId: string, email: string): Promise<Answer<"addSiteMember">> {
+    return this.request("POST", `/v2/sites/${seg(siteId)}/members`, { email } satisfies Body<"addSiteMember">);
+  }
   removeSiteMember(siteId: string, memberId: string): Promise<void> { return this.request("DELETE", `/v2/sites/${seg(siteId)}/members/${seg(memberId)}`); }
 
   // Audit log (called with the person's user token; see README).
-  auditLogs(wsId: string, q: AuditQuery): Promise<AuditPage> {
+  auditLogs(wsId: string, q: AuditQuery): Promise<Answer<"listAuditLogs">> {
     const p = new URLSearchParams({ limit: String(q.limit), offset: String(q.offset), sortOrder: "desc" });
     if (q.eventType) p.set("eventType", q.eventType);
     if (q.from) p.set("from", q.from);
@@ -162,7 +140,6 @@ export class Api {
   }
 }
 
-export interface TokenRequest { name: string; permissions: Permissions; allowedIps?: string[] }
 export interface AuditQuery { limit: number; offset: number; eventType?: string; from?: string; to?: string }
 
 export function toApiError(res: Response, data: unknown): ApiError {

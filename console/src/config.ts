@@ -1,18 +1,8 @@
 // The console's run-time configuration, served by the backend at config.json beside index.html.
+import type { components } from "./generated/openapi";
 
-/** ConsoleConfig is the shape of /console/config.json. */
-export interface ConsoleConfig {
-  /** OIDC issuer URL; its discovery document is <issuer>/.well-known/openid-configuration. */
-  issuer: string;
-  /** OIDC client id of the console (a public client: no secret, PKCE). */
-  clientId: string;
-  /** Base URL of the tokensmith API, without a trailing slash, e.g. "https://api.example.com" or "" for the page's origin. */
-  apiBaseUrl: string;
-  /** Where the issuer sends the person back after sign-in: the console's own URL, e.g. "https://api.example.com/console/". */
-  redirectUri: string;
-  /** Where the issuer sends the person after sign-out, usually the same console URL. */
-  postLogoutRedirectUri: string;
-}
+/** ConsoleConfig is the shape of /console/config.json, as docs/openapi.yaml describes it. */
+export type ConsoleConfig = components["schemas"]["ConsoleConfig"];
 
 const keys: (keyof ConsoleConfig)[] = ["issuer", "clientId", "apiBaseUrl", "redirectUri", "postLogoutRedirectUri"];
 

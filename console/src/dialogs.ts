@@ -1,5 +1,6 @@
 // Modal dialogs built on <dialog> and showModal(): focus moves in when one opens and back when it closes.
 import { h, keyed, uid } from "./dom";
+import { gracePeriods } from "./generated/domain";
 
 /**
  * openModal shows dialog and calls onClose once it is closed (by a button, Escape or code). Focus returns to
@@ -94,13 +95,6 @@ export function confirm(opts: ConfirmOptions, fallback?: () => HTMLElement | nul
       }, opts.confirmLabel)));
   return new Promise((resolve) => openModal(dialog, () => resolve(answer), fallback));
 }
-
-export const gracePeriods: readonly { seconds: number; label: string }[] = [
-  { seconds: 0, label: "None" },
-  { seconds: 3600, label: "1 hour" },
-  { seconds: 86400, label: "24 hours" },
-  { seconds: 604800, label: "7 days" },
-];
 
 /** askGracePeriod asks how long the old secret keeps working; it resolves to seconds, or null if cancelled. */
 export function askGracePeriod(tokenName: string, fallback?: () => HTMLElement | null): Promise<number | null> {

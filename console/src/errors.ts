@@ -1,6 +1,7 @@
 // Showing API errors where they belong: field errors beside their field (aria-describedby), others in an alert.
 import { ApiError, SessionEnded } from "./api";
 import { announce, h, replace, uid } from "./dom";
+import { maxActiveTokens } from "./generated/domain";
 
 /** Alert is a live region for errors that belong to no field. It exists before anything is put in it. */
 export class Alert {
@@ -44,7 +45,7 @@ export function describe(err: unknown): string {
       case "not_enterprise_plan_workspace":
         return "This needs a workspace on the Enterprise plan.";
       case "token_limit_reached":
-        return "This already has 5 active API tokens, the most allowed. Revoke one before generating another.";
+        return `This already has ${maxActiveTokens} active API tokens, the most allowed. Revoke one before generating another.`;
       case "internal_error":
         return "Something went wrong on our side. Try again.";
       default:

@@ -10,7 +10,7 @@ import { renderAudit, parseFilters, resultsTakeFocus } from "./pages/audit";
 import { renderHome } from "./pages/home";
 import { renderMembers } from "./pages/members";
 import { renderTokens } from "./pages/tokens";
-import { siteApis, workspaceApis } from "./permissions";
+import { siteApis, workspaceApis } from "./generated/domain";
 
 let firstRender = true;
 

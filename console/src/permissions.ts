@@ -1,26 +1,6 @@
-// The one table of APIs a token can be granted (API.md section 3): key, the name Webflow shows, the most allowed.
+// How the console names APIs, levels and scopes; the APIs themselves are internal/scope's catalogue, generated.
 import type { Level } from "./api";
-
-export interface ApiScope { key: string; name: string; max: Level }
-
-export const siteApis: readonly ApiScope[] = [
-  { key: "assets", name: "Assets", max: "read_write" },
-  { key: "cms", name: "CMS", max: "read_write" },
-  { key: "comments", name: "Comments", max: "read_write" },
-  { key: "components", name: "Components", max: "read_write" },
-  { key: "ecommerce", name: "Ecommerce", max: "read_write" },
-  { key: "forms", name: "Forms", max: "read_write" },
-  { key: "pages", name: "Pages", max: "read_write" },
-  { key: "sites", name: "Sites", max: "read_write" },
-  { key: "site_activity", name: "Site activity", max: "read" },
-  { key: "site_config", name: "Site configuration", max: "read_write" },
-  { key: "users", name: "Users", max: "read_write" },
-  { key: "webhooks", name: "Webhooks", max: "read_write" },
-];
-
-export const workspaceApis: readonly ApiScope[] = [
-  { key: "workspace_activity", name: "Workspace activity", max: "read" },
-];
+import { siteApis, workspaceApis } from "./generated/domain";
 
 export const levelNames: Record<Level, string> = {
   none: "No access",

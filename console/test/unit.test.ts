@@ -1,5 +1,6 @@
 // Unit tests of the console's pure parts, run by Node's test runner (npm test).
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
@@ -9,7 +10,8 @@ import { eventName, eventTypes, localMidnight, parseFilters, subTypes, toQuery }
 import { describeAllowedIps, nameRanges, narrowerPrefill, parseAllowedIps, unusedLabel, unusedScopes } from "../src/pages/tokens";
 import { daysUntil } from "../src/dom";
 import { sentence } from "../src/errors";
-import { describePermissions, levelNames, siteApis, workspaceApis } from "../src/permissions";
+import { siteApis } from "../src/generated/domain";
+import { describePermissions } from "../src/permissions";
 
 test("parseConfig accepts the five fields and trims the API base URL's trailing slash", () => {
   const got = parseConfig({ issuer: "https://id.example.com", clientId: "c", apiBaseUrl: "https://api.example.com/Prod/", redirectUri: "https://api.example.com/console/", postLogoutRedirectUri: "https://api.example.com/console/" });
@@ -28,18 +30,6 @@ test("parseConfig names the bad field", () => {
   for (const [name, raw, want] of cases) assert.throws(() => parseConfig(raw), want, name);
 });
 
-test("the API table holds exactly the contract's site and workspace APIs and their maximum levels", () => {
-  const got = Object.fromEntries(siteApis.map((a) => [a.key, a.max]));
-  const want = {
-    assets: "read_write", cms: "read_write", comments: "read_write", components: "read_write", ecommerce: "read_write",
-    forms: "read_write", pages: "read_write", sites: "read_write", site_activity: "read", site_config: "read_write",
-    users: "read_write", webhooks: "read_write",
-  };
-  assert.deepEqual(got, want);
-  assert.deepEqual(workspaceApis.map((a) => [a.key, a.max]), [["workspace_activity", "read"]]);
-  assert.deepEqual(Object.values(levelNames), ["No access", "Read-only", "Read and write"]);
-});
-
 test("describePermissions names the APIs as people see them and leaves out no access", () => {
   assert.equal(describePermissions({ sites: "read", cms: "read_write", forms: "none" }), "CMS: Read and write; Sites: Read-only");
   assert.equal(describePermissions({ forms: "none" }), "No access");
@@ -51,7 +41,8 @@ function token(over: Partial<ApiToken>): ApiToken {
   return {
     id: "65f0c0ffee0123456789abcd", kind: "site", name: "CMS sync", displayHint: "tss_…k3Zq", siteId: "s", workspaceId: "w",
     permissions: { cms: "read_write", sites: "read" }, scope: "cms:read,cms:write,sites:read",
-    createdOn: new Date(now - 90 * day).toISOString(), createdBy: null, lastUsed: null, expiresOn: new Date(now + 300 * day).toISOString(),
+    createdOn: new Date(now - 90 * day).toISOString(), createdBy: { id: "65f0c0ffee0123456789abce", email: "ana@example.com" }, lastUsed: null,
+    useCount: 0, expiresOn: new Date(now + 300 * day).toISOString(), allowedIps: [], scopeLastUsed: {},
     ...over,
   };
 }
@@ -60,7 +51,7 @@ const ago = (ms: number) => new Date(now - ms).toISOString();
 
 test("unusedScopes lists scopes unused for 30 days or more, never used ones once the token is 30 days old", () => {
   const cases: [string, ApiToken, string[]][] = [
-    ["no scopeLastUsed reported", token({}), []],
+    ["no scopeLastUsed reported", token({ scopeLastUsed: undefined }), []],
     ["token younger than 30 days: nothing, never used or not", token({ createdOn: ago(30 * day - 1), scopeLastUsed: { "cms:read": null, "cms:write": null, "sites:read": null } }), []],
     ["token exactly 30 days old: never used counts", token({ createdOn: ago(30 * day), scopeLastUsed: { "cms:read": ago(day), "cms:write": null, "sites:read": ago(day) } }), ["cms:write"]],
     ["never used (null) and used 31 days ago", token({ scopeLastUsed: { "cms:read": ago(day), "cms:write": null, "sites:read": ago(31 * day) } }), ["cms:write", "sites:read"]],
@@ -179,4 +170,11 @@ test("sentence ends a message with a full stop once, so that messages read one a
   assert.equal(sentence("203.0.113.7/24: must be a network address (203.0.113.0/24, not 203.0.113.7/24)"), "203.0.113.7/24: must be a network address (203.0.113.0/24, not 203.0.113.7/24).");
   assert.equal(sentence("Enter a name for the API token. "), "Enter a name for the API token.");
   assert.equal(sentence("Is this right?"), "Is this right?");
+});
+
+test("src/generated/openapi.ts is what openapi-typescript makes of docs/openapi.yaml", () => {
+  const cli = path.join("node_modules", "openapi-typescript", "bin", "cli.js");
+  const want = execFileSync(process.execPath, [cli, path.join("..", "docs", "openapi.yaml")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const got = readFileSync(path.join("src", "generated", "openapi.ts"), "utf8");
+  assert.ok(got === want, "src/generated/openapi.ts is stale: run npm run generate (or make bundle) and commit it");
 });

@@ -4,6 +4,7 @@ package scope
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,34 +23,46 @@ const (
 // Permissions maps an API name to the level granted on it.
 type Permissions map[string]Level
 
+// API is an API a token may be granted: its name in permissions and scopes,
+// the name people see, and the highest level a token may hold on it.
+type API struct {
+	Name  string
+	Label string
+	Max   Level
+}
+
 // catalogue lists, per token kind, every API a token of that kind may be
-// granted and the highest level it may hold. It is the one source of truth
-// for scopes.
-var catalogue = map[token.Kind]map[string]Level{
+// granted, in the order people see them. It is the one source of truth for
+// scopes.
+var catalogue = map[token.Kind][]API{
 	token.KindSite: {
-		"assets":        ReadWrite,
-		"cms":           ReadWrite,
-		"comments":      ReadWrite,
-		"components":    ReadWrite,
-		"ecommerce":     ReadWrite,
-		"forms":         ReadWrite,
-		"pages":         ReadWrite,
-		"sites":         ReadWrite,
-		"site_activity": Read,
-		"site_config":   ReadWrite,
-		"users":         ReadWrite,
-		"webhooks":      ReadWrite,
+		{"assets", "Assets", ReadWrite},
+		{"cms", "CMS", ReadWrite},
+		{"comments", "Comments", ReadWrite},
+		{"components", "Components", ReadWrite},
+		{"ecommerce", "Ecommerce", ReadWrite},
+		{"forms", "Forms", ReadWrite},
+		{"pages", "Pages", ReadWrite},
+		{"sites", "Sites", ReadWrite},
+		{"site_activity", "Site activity", Read},
+		{"site_config", "Site configuration", ReadWrite},
+		{"users", "Users", ReadWrite},
+		{"webhooks", "Webhooks", ReadWrite},
 	},
 	token.KindWorkspace: {
-		"workspace_activity": Read,
+		{"workspace_activity", "Workspace activity", Read},
 	},
 }
+
+// Catalogue returns the APIs a token of kind k may be granted, in the order
+// people see them.
+func Catalogue(k token.Kind) []API { return slices.Clone(catalogue[k]) }
 
 // APIs returns the API names a token of kind k may be granted, sorted.
 func APIs(k token.Kind) []string {
 	names := make([]string, 0, len(catalogue[k]))
-	for name := range catalogue[k] {
-		names = append(names, name)
+	for _, a := range catalogue[k] {
+		names = append(names, a.Name)
 	}
 	sort.Strings(names)
 	return names
@@ -66,16 +79,15 @@ type FieldError struct {
 // that grant no scope at all are reported on the "permissions" field.
 func Validate(k token.Kind, perms Permissions) []FieldError {
 	var errs []FieldError
-	apis := catalogue[k]
 	for name, level := range perms {
 		field := "permissions." + name
-		max, ok := apis[name]
+		i := slices.IndexFunc(catalogue[k], func(a API) bool { return a.Name == name })
 		switch {
-		case !ok:
+		case i < 0:
 			errs = append(errs, FieldError{field, fmt.Sprintf("%s tokens cannot be granted %q", k, name)})
 		case level != None && level != Read && level != ReadWrite:
 			errs = append(errs, FieldError{field, fmt.Sprintf("must be one of none, read, read_write; got %q", level)})
-		case level == ReadWrite && max == Read:
+		case level == ReadWrite && catalogue[k][i].Max == Read:
 			errs = append(errs, FieldError{field, fmt.Sprintf("%q can be granted at most read", name)})
 		}
 	}

@@ -62,3 +62,29 @@ func TestExpand(t *testing.T) {
 		t.Errorf("len(APIs(site)) = %d; want 12", got)
 	}
 }
+
+func TestCatalogue(t *testing.T) {
+	for _, k := range []token.Kind{token.KindSite, token.KindWorkspace} {
+		apis := Catalogue(k)
+		if len(apis) == 0 {
+			t.Fatalf("Catalogue(%s) is empty", k)
+		}
+		for _, a := range apis {
+			if a.Label == "" {
+				t.Errorf("Catalogue(%s): %s has no label", k, a.Name)
+			}
+			if errs := Validate(k, Permissions{a.Name: a.Max}); len(errs) != 0 {
+				t.Errorf("Validate(%s, %s: %s) = %v; want the catalogue's maximum allowed", k, a.Name, a.Max, errs)
+			}
+			if errs := Validate(k, Permissions{a.Name: ReadWrite}); a.Max == Read && len(errs) == 0 {
+				t.Errorf("Validate(%s, %s: read_write) allowed; want at most read", k, a.Name)
+			}
+		}
+	}
+	if got, want := Catalogue(token.KindSite)[9], (API{"site_config", "Site configuration", ReadWrite}); got != want {
+		t.Errorf("Catalogue(site)[9] = %+v; want %+v", got, want)
+	}
+	if got, want := APIs(token.KindSite)[9:], []string{"sites", "users", "webhooks"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("APIs(site)[9:] = %q; want %q, sorted", got, want)
+	}
+}

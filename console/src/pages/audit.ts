@@ -3,6 +3,7 @@ import type { AuditEvent, AuditQuery } from "../api";
 import { section, type Ctx, type Frame } from "../app";
 import { announce, h, replace, scrollRegion, time, uid } from "../dom";
 import { Alert, FieldErrors } from "../errors";
+import { inactivityDays } from "../generated/domain";
 import { scopeName } from "../permissions";
 
 export const pageSize = 50;
@@ -20,7 +21,7 @@ export const subTypes: Readonly<Record<string, string>> = {
   token_created: "Token generated",
   token_regenerated: "Token regenerated",
   token_revoked: "Token revoked",
-  token_expired: "Token expired (inactive for 365 days)",
+  token_expired: `Token expired (inactive for ${inactivityDays} days)`,
   user_added: "Person added",
   user_removed: "Person removed",
   user_role_updated: "Role changed",
@@ -29,7 +30,7 @@ export const subTypes: Readonly<Record<string, string>> = {
 };
 
 /** eventName is the readable name of an event, or its raw type and subtype for one this page does not know. */
-export function eventName(e: Pick<AuditEvent, "eventType" | "eventSubType">): string {
+export function eventName(e: { eventType: string; eventSubType: string }): string {
   return subTypes[e.eventSubType] ?? `${e.eventType} ${e.eventSubType}`;
 }
 

@@ -4,7 +4,8 @@ import { newKey, section, type Frame } from "../app";
 import { h, isBusy, keyed, redraw, replace, scrollRegion, setBusy, time, daysUntil, day, uid } from "../dom";
 import { Alert, FieldErrors, clearRowErrors, describe, rowError, rowErrorId, showRowError } from "../errors";
 import { askGracePeriod, confirm, showSecret } from "../dialogs";
-import { type ApiScope, describePermissions, levelFromScopes, levelNames, scopeName } from "../permissions";
+import { type ApiScope, maxActiveTokens, maxNameLength } from "../generated/domain";
+import { describePermissions, levelFromScopes, levelNames, scopeName } from "../permissions";
 
 /** TokenOwner is what the page needs to know about the site or workspace whose tokens it shows. */
 export interface TokenOwner {
@@ -24,7 +25,6 @@ export interface TokenOwner {
   now?: () => number;
 }
 
-export const maxTokens = 5;
 /** unusedAfter is how long a scope goes unused before the page marks it: 30 days. */
 const unusedAfter = 30 * day;
 
@@ -93,8 +93,8 @@ export function renderTokens(f: Frame, owner: TokenOwner): void {
   }
 
   function drawList(): void {
-    const count = h("p", { class: "muted" }, `${tokens.length} of ${maxTokens} active tokens.`,
-      tokens.length >= maxTokens ? ` This ${owner.noun} has the most tokens allowed: revoke one before generating another.` : "");
+    const count = h("p", { class: "muted" }, `${tokens.length} of ${maxActiveTokens} active tokens.`,
+      tokens.length >= maxActiveTokens ? ` This ${owner.noun} has the most tokens allowed: revoke one before generating another.` : "");
     if (!tokens.length) {
       redraw(listBody, h("p", {}, `This ${owner.noun} has no API tokens yet.`), count);
       return;
@@ -229,7 +229,7 @@ const narrowerSuffix = " (narrower)";
 
 /**
  * narrowerPrefill is the form for a token like t with only the permissions it used in the last 30 days: the same
- * allowlist, the name suffixed " (narrower)" (within the 100 characters a name may have), each API at the level
+ * allowlist, the name suffixed " (narrower)" (within the length a name may have, maxNameLength), each API at the level
  * its used scopes justify. It is null unless t has both unused and used scopes.
  */
 export function narrowerPrefill(t: ApiToken, apis: readonly ApiScope[], now: number): Prefill | null {
@@ -238,7 +238,7 @@ export function narrowerPrefill(t: ApiToken, apis: readonly ApiScope[], now: num
   if (!unused.size || !used.size) return null;
   const permissions: Permissions = {};
   for (const a of apis) permissions[a.key] = levelFromScopes(a.key, used);
-  const name = [...t.name].slice(0, 100 - narrowerSuffix.length).join("") + narrowerSuffix;
+  const name = [...t.name].slice(0, maxNameLength - narrowerSuffix.length).join("") + narrowerSuffix;
   return { name, permissions, allowedIps: [...(t.allowedIps ?? [])] };
 }
 
@@ -282,7 +282,7 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
 
   const nameId = uid("name");
   const nameErr = h("p", {});
-  const name = h("input", { id: nameId, name: "name", type: "text", maxlength: 100, autocomplete: "off", required: true });
+  const name = h("input", { id: nameId, name: "name", type: "text", maxlength: maxNameLength, autocomplete: "off", required: true });
   errors.register("name", name, nameErr);
 
   const groups = owner.apis.map((a) => {
@@ -353,7 +353,7 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
 
     let bad = false;
     if (!body.name) bad = errors.set("name", "Enter a name for the API token.") || true;
-    else if ([...body.name].length > 100) bad = errors.set("name", "Use 100 characters or fewer.") || true;
+    else if ([...body.name].length > maxNameLength) bad = errors.set("name", `Use ${maxNameLength} characters or fewer.`) || true;
     if (!Object.keys(permissions).length) bad = errors.set("permissions", "Choose at least one permission.") || true;
     if (bad) {
       errors.summarize("The token was not generated:");
