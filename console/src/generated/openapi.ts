@@ -178,7 +178,8 @@ export interface paths {
          * @description GitHub's secret scanning partner endpoint. No authorizer: GitHub signs each report with
          *     ECDSA P-256 over the SHA-256 of the raw body, with a key of its published secret scanning
          *     keys (template parameter `GitHubKeysUrl`). A missing or bad signature, or an unknown key
-         *     identifier, is `401` and nothing happens. The body is at most 1 MiB and 1,000 matches.
+         *     identifier, is `401` and nothing happens; GitHub's keys that cannot be fetched, `503` with
+         *     `Retry-After`, and nothing happens. The body is at most 1 MiB and 1,000 matches.
          *     Each match that is a live secret is revoked at once, in its own audited transaction
          *     (actor `{"type": "partner", "id": "github"}`). The answer holds one item per match, in
          *     order; a report delivered again within 30 days is answered alike and writes nothing more.
@@ -752,7 +753,7 @@ export interface components {
             postLogoutRedirectUri: string;
         };
         /** @enum {string} */
-        ErrorCode: "bad_request" | "validation_error" | "not_authorized" | "missing_scopes" | "forbidden" | "not_enterprise_plan_workspace" | "resource_not_found" | "token_limit_reached" | "conflict" | "too_many_requests" | "internal_error";
+        ErrorCode: "bad_request" | "validation_error" | "not_authorized" | "missing_scopes" | "forbidden" | "not_enterprise_plan_workspace" | "resource_not_found" | "token_limit_reached" | "conflict" | "too_many_requests" | "internal_error" | "service_unavailable";
         /**
          * @description Every error. `details` is empty except for `validation_error`.
          * @example {
@@ -818,6 +819,10 @@ export interface components {
         TooManyRequestsError: components["schemas"]["Error"] & {
             /** @constant */
             code?: "too_many_requests";
+        };
+        UnavailableError: components["schemas"]["Error"] & {
+            /** @constant */
+            code?: "service_unavailable";
         };
         InternalError: components["schemas"]["Error"] & {
             /** @constant */
@@ -1049,6 +1054,21 @@ export interface components {
             };
         };
         /**
+         * @description `service_unavailable`: GitHub's keys could not be fetched (unreachable, an answer other
+         *     than `200`, or none within 5 seconds) and none fetched in the last 24 hours holds the
+         *     report's key, so the report was not checked; nothing happens, and GitHub delivers it
+         *     again.
+         */
+        KeysUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfterKeys"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["UnavailableError"];
+            };
+        };
+        /**
          * @description `500`: anything else, such as the table unreachable or throttling, or the issuer's keys
          *     unavailable; a failure never lets a call through. `502`: a function that failed outright.
          */
@@ -1089,6 +1109,8 @@ export interface components {
         RateLimitResetIfToken: number;
         /** @description Whole seconds until the window ends, at least 1. */
         RetryAfter: number;
+        /** @description Whole seconds until GitHub's keys are fetched again (60). */
+        RetryAfterKeys: number;
         NoStore: "no-store";
         /** @description On an idempotent replay of a create only. */
         IdempotentReplayed: "true";
@@ -1426,6 +1448,7 @@ export interface operations {
             401: components["responses"]["NotAuthorized"];
             413: components["responses"]["PayloadTooLarge"];
             431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["KeysUnavailable"];
             "5XX": components["responses"]["ServerError"];
         };
     };
