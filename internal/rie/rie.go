@@ -6,10 +6,9 @@
 // use it; it is linked into no Lambda.
 //
 // The emulator is built from the Go module proxy at a pinned version, once,
-// into the same cache as DynamoDB Local ($XDG_CACHE_HOME/tokensmith, or
-// ~/.cache/tokensmith), with the emulator's own go.mod: its dependencies stay
-// out of this module's go.mod and go.sum, and out of the versions the
-// functions build with.
+// into the tool cache beside DynamoDB Local and Chromium (internal/toolcache),
+// with the emulator's own go.mod: its dependencies stay out of this module's
+// go.mod and go.sum, and out of the versions the functions build with.
 package rie
 
 import (
@@ -36,6 +35,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/toolcache"
 )
 
 // The emulator's module and the version built (the proxy serves this
@@ -50,11 +50,11 @@ const (
 // install` on first use. The build lands under a temporary name and is
 // renamed into place, so that concurrent first uses do not clash.
 func Path() (string, error) {
-	cache, err := os.UserCacheDir()
+	cache, err := toolcache.Dir()
 	if err != nil {
-		return "", fmt.Errorf("rie: find cache folder: %w", err)
+		return "", fmt.Errorf("rie: %w", err)
 	}
-	dir := filepath.Join(cache, "tokensmith", "aws-lambda-rie-"+Version)
+	dir := filepath.Join(cache, "aws-lambda-rie-"+Version)
 	bin := filepath.Join(dir, "aws-lambda-rie")
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil

@@ -19,7 +19,8 @@ import (
 )
 
 // Dir returns the cache folder, $XDG_CACHE_HOME/tokensmith or
-// ~/.cache/tokensmith, without creating it.
+// ~/.cache/tokensmith, without creating it; internal/rie builds the Lambda
+// Runtime Interface Emulator there too.
 func Dir() (string, error) {
 	cache := os.Getenv("XDG_CACHE_HOME")
 	if cache == "" {
