@@ -53,7 +53,7 @@ run: bundle
 	$(WITH_DYNAMODB) $(GO) run ./cmd/localdev
 
 test: console-check chromium
-	$(WITH_DYNAMODB) $(GO) test -count=1 ./...
+	$(WITH_DYNAMODB) $(GO) test -count=1 -timeout 30m ./...
 
 # lint checks template.yaml with cfn-lint, informational checks included,
 # and then the CloudFormation template the SAM transform expands it into
