@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/openapitest"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/scope"
@@ -146,21 +146,14 @@ func TestDocRoutes(t *testing.T) {
 	compareSets(t, "route", doc, code)
 }
 
-// errorCodes returns every error code the code can answer with: the Code
-// constants of internal/apperr, read from its source so that a new one
-// cannot be missed, and the codes of template.yaml's gateway responses.
+// errorCodes returns every error code the code can answer with: the E...
+// constants of error.go, read from its source so that a new one cannot be
+// missed, and the codes of template.yaml's gateway responses.
 func errorCodes(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob("internal/apperr/*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var codes []string
 	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
+	for _, name := range []string{"error.go"} {
 		f, err := parser.ParseFile(fset, name, nil, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -172,13 +165,13 @@ func errorCodes(t *testing.T) []string {
 			}
 			for _, spec := range gd.Specs {
 				vs := spec.(*ast.ValueSpec)
-				if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "Code" {
+				if !regexp.MustCompile(`^E[A-Z]+$`).MatchString(vs.Names[0].Name) {
 					continue
 				}
 				for _, v := range vs.Values {
 					lit, ok := v.(*ast.BasicLit)
 					if !ok {
-						t.Fatalf("%s: a Code constant that is not a string literal: %T", fset.Position(v.Pos()), v)
+						t.Fatalf("%s: an error code that is not a string literal: %T", fset.Position(v.Pos()), v)
 					}
 					s, err := strconv.Unquote(lit.Value)
 					if err != nil {
@@ -190,7 +183,7 @@ func errorCodes(t *testing.T) []string {
 		}
 	}
 	if len(codes) == 0 {
-		t.Fatal("found no Code constants in internal/apperr")
+		t.Fatal("found no error codes in error.go")
 	}
 	api, err := load(t).API()
 	if err != nil {
@@ -212,7 +205,7 @@ func errorCodes(t *testing.T) []string {
 }
 
 // TestDocErrorCodes holds the errors table of docs/API.md to the codes the
-// code can produce, both ways, and each code's status to apperr.Status.
+// code can produce, both ways, and each code's status to httpapi.Status.
 func TestDocErrorCodes(t *testing.T) {
 	rows := docTable(t, apiDoc, "status", "code", "when")
 	var doc []string
@@ -227,8 +220,8 @@ func TestDocErrorCodes(t *testing.T) {
 			t.Errorf("%s: status %q is not a number", r[1], r[0])
 			continue
 		}
-		if want := apperr.Status(apperr.Code(r[1])); status != want {
-			t.Errorf("%s: status %d in %s; want %d (apperr.Status)", r[1], status, apiDoc, want)
+		if want := httpapi.Status(r[1]); status != want {
+			t.Errorf("%s: status %d in %s; want %d (httpapi.Status)", r[1], status, apiDoc, want)
 		}
 		if r[2] == "" {
 			t.Errorf("%s: no explanation of when it happens", r[1])

@@ -2,14 +2,12 @@ package audit_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/directory"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
@@ -46,12 +44,11 @@ func TestListFindsTheWorkspaceAsTheDirectoryDoes(t *testing.T) {
 	}
 	// Another workspace's log is not found, as is one that does not exist.
 	other := principal.Principal{Kind: principal.Workspace, TokenID: "t", WorkspaceID: "0000000a00000000000000ff"}
-	var ae *apperr.Error
-	if _, err := svc.List(ctx, other, ws.Slug, store.AuditQuery{Limit: 10}); !errors.As(err, &ae) || ae.Code != apperr.NotFound {
+	if _, err := svc.List(ctx, other, ws.Slug, store.AuditQuery{Limit: 10}); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
 		t.Errorf("List of another workspace = %v; want not found", err)
 	}
-	if _, err := svc.List(ctx, p, "vogons", store.AuditQuery{Limit: 10}); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("List of a missing workspace = %v; want store.ErrNotFound", err)
+	if _, err := svc.List(ctx, p, "vogons", store.AuditQuery{Limit: 10}); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
+		t.Errorf("List of a missing workspace = %v; want not found", err)
 	}
 }
 

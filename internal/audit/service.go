@@ -2,10 +2,8 @@ package audit
 
 import (
 	"context"
-	"errors"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
@@ -31,17 +29,17 @@ func (s *Service) List(ctx context.Context, p principal.Principal, idOrSlug stri
 	switch p.Kind {
 	case principal.Workspace:
 		if p.WorkspaceID != ws.ID {
-			return store.AuditPage{}, apperr.NotFoundError()
+			return store.AuditPage{}, tokensmith.NotFound()
 		}
 	case principal.User:
 		if err := s.admin(ctx, p, ws); err != nil {
 			return store.AuditPage{}, err
 		}
 	default:
-		return store.AuditPage{}, apperr.NotFoundError()
+		return store.AuditPage{}, tokensmith.NotFound()
 	}
 	if ws.Plan != tokensmith.PlanEnterprise {
-		return store.AuditPage{}, apperr.New(apperr.NotEnterprise, "Audit logs are only available on enterprise workspaces")
+		return store.AuditPage{}, tokensmith.Errorf(tokensmith.ENOTENTERPRISE, "Audit logs are only available on enterprise workspaces")
 	}
 	return s.Store.AuditEvents(ctx, ws.ID, q)
 }
@@ -53,8 +51,8 @@ func (s *Service) List(ctx context.Context, p principal.Principal, idOrSlug stri
 // console's first call, GET /v2/me, is), so this function writes nothing.
 func (s *Service) admin(ctx context.Context, p principal.Principal, ws tokensmith.Workspace) error {
 	u, err := s.Store.UserByIdentity(ctx, p.Issuer, p.UserID)
-	if errors.Is(err, store.ErrNotFound) {
-		return apperr.NotFoundError()
+	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
+		return tokensmith.NotFound()
 	} else if err != nil {
 		return err
 	}
@@ -73,7 +71,7 @@ func (s *Service) admin(ctx context.Context, p principal.Principal, ws tokensmit
 		}
 	}
 	if belongs {
-		return apperr.New(apperr.Forbidden, "You do not have permission to read the audit log of this workspace")
+		return tokensmith.Errorf(tokensmith.EFORBIDDEN, "You do not have permission to read the audit log of this workspace")
 	}
-	return apperr.NotFoundError()
+	return tokensmith.NotFound()
 }

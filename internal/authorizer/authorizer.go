@@ -29,7 +29,6 @@ import (
 	"github.com/tokensmith/tokensmith/internal/allowlist"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/route"
-	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
@@ -102,7 +101,7 @@ func (a *Authorizer) apiToken(ctx context.Context, req events.APIGatewayCustomAu
 	}
 	sec, err := a.Secrets.Secret(ctx, token.Hash(cred))
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND:
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 	case err != nil:
 		a.Log.ErrorContext(ctx, "token lookup failed", "error", err)

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/store"
@@ -69,8 +68,8 @@ type pagination struct {
 // is a detail naming it.
 func parseAuditQuery(values url.Values) (store.AuditQuery, error) {
 	q := store.AuditQuery{Limit: defaultAuditLimit, Desc: true}
-	var details []apperr.Detail
-	bad := func(field, msg string) { details = append(details, apperr.Detail{Field: field, Message: msg}) }
+	var details []tokensmith.ErrorDetail
+	bad := func(field, msg string) { details = append(details, tokensmith.ErrorDetail{Field: field, Message: msg}) }
 	one := func(name string) (string, bool) {
 		vs, ok := values[name]
 		if !ok {
@@ -137,7 +136,7 @@ func parseAuditQuery(values url.Values) (store.AuditQuery, error) {
 		bad("to", "must be after from")
 	}
 	if len(details) > 0 {
-		return store.AuditQuery{}, apperr.Invalid(details...)
+		return store.AuditQuery{}, tokensmith.Invalid(details...)
 	}
 	return q, nil
 }
@@ -148,7 +147,7 @@ func AuditLogs(svc *audit.Service, g *Guard, log *slog.Logger) http.Handler {
 		"listAuditLogs": func(w http.ResponseWriter, r *http.Request) {
 			p, err := caller(r)
 			if err != nil {
-				writeError(w, r, log, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized))
+				writeError(w, r, log, tokensmith.Unauthorized())
 				return
 			}
 			q, err := parseAuditQuery(r.URL.Query())

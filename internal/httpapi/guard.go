@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/ratelimit"
@@ -77,7 +76,7 @@ func (g *Guard) wrap(rt route.Route, h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if err != nil || (p.Kind != principal.Site && p.Kind != principal.Workspace) {
-			writeError(w, r, g.Log, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized))
+			writeError(w, r, g.Log, tokensmith.Unauthorized())
 			return
 		}
 		now := g.Now()
@@ -97,7 +96,7 @@ func (g *Guard) wrap(rt route.Route, h http.HandlerFunc) http.HandlerFunc {
 		if !d.Allowed {
 			hdr.Set(HeaderRetryAfter, strconv.FormatInt(int64(d.RetryAfter/time.Second), 10))
 			rec.Add(metrics.RateLimited, 1, planTier(p))
-			writeError(w, r, g.Log, apperr.New(apperr.TooManyRequests, msgTooManyRequests))
+			writeError(w, r, g.Log, tokensmith.Errorf(tokensmith.ETOOMANYREQUESTS, msgTooManyRequests))
 			return
 		}
 		if err := allows(p, rt); err != nil {
@@ -134,11 +133,11 @@ func planTier(p principal.Principal) string {
 // whose scope p lacks, naming the missing scopes.
 func allows(p principal.Principal, rt route.Route) error {
 	if p.Kind == principal.Workspace && tokensmith.Plan(p.Plan) != tokensmith.PlanEnterprise {
-		return apperr.New(apperr.NotEnterprise, "Workspace tokens are only available on enterprise workspaces")
+		return tokensmith.Errorf(tokensmith.ENOTENTERPRISE, "Workspace tokens are only available on enterprise workspaces")
 	}
 	if rt.Scope != "" {
 		if missing := scope.Missing(scope.Split(p.Scope), rt.Scope); len(missing) > 0 {
-			return apperr.New(apperr.MissingScopes, "You are missing the following scopes - "+strings.Join(missing, ", "))
+			return tokensmith.Errorf(tokensmith.EMISSINGSCOPES, "You are missing the following scopes - %s", strings.Join(missing, ", "))
 		}
 	}
 	return nil
@@ -149,7 +148,7 @@ func allows(p principal.Principal, rt route.Route) error {
 func apiTokenCaller(r *http.Request) (principal.Principal, error) {
 	p, ok := r.Context().Value(principalKey{}).(principal.Principal)
 	if !ok {
-		return principal.Principal{}, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized)
+		return principal.Principal{}, tokensmith.Unauthorized()
 	}
 	return p, nil
 }

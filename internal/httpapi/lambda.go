@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
-	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/route"
 )
@@ -52,7 +52,7 @@ func Adapt(h http.Handler) Proxy {
 		metrics.FromContext(ctx).Set("apiRequestId", ev.RequestContext.RequestID)
 		bad := !validURL(ev)
 		if bad && !routed {
-			return errorResponse(apperr.New(apperr.BadRequest, msgBadURL)), nil
+			return errorResponse(tokensmith.Errorf(tokensmith.EBADREQUEST, msgBadURL)), nil
 		}
 		if routed {
 			m := matchedRoute(ev)
@@ -63,7 +63,7 @@ func Adapt(h http.Handler) Proxy {
 		}
 		r, err := adapter.EventToRequestWithContext(ctx, ev)
 		if err != nil {
-			return errorResponse(apperr.New(apperr.BadRequest, msgBadEvent)), nil
+			return errorResponse(tokensmith.Errorf(tokensmith.EBADREQUEST, msgBadEvent)), nil
 		}
 		w := core.NewProxyResponseWriter()
 		h.ServeHTTP(w, r)
@@ -150,10 +150,10 @@ func hasControl(s string) bool {
 }
 
 // errorResponse is e as a proxy response, in the shape writeError writes.
-func errorResponse(e *apperr.Error) events.APIGatewayProxyResponse {
+func errorResponse(e *tokensmith.Error) events.APIGatewayProxyResponse {
 	body, _ := json.Marshal(newErrorBody(e))
 	return events.APIGatewayProxyResponse{
-		StatusCode:        apperr.Status(e.Code),
+		StatusCode:        Status(e.Code),
 		MultiValueHeaders: map[string][]string{"Content-Type": {"application/json"}},
 		Body:              string(body) + "\n",
 	}

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/route"
@@ -17,7 +16,7 @@ import (
 func personCaller(r *http.Request) (people.Caller, error) {
 	p, err := caller(r)
 	if err != nil || p.Kind != principal.User {
-		return people.Caller{}, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized)
+		return people.Caller{}, tokensmith.Unauthorized()
 	}
 	return people.Caller{Issuer: p.Issuer, Subject: p.UserID, Email: p.Email}, nil
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/scope"
@@ -127,7 +126,7 @@ func idempotencyKey(r *http.Request) (string, error) {
 		ok = k[i] >= 0x20 && k[i] < 0x7f
 	}
 	if !ok {
-		return "", apperr.Invalid(apperr.Detail{Field: "Idempotency-Key", Message: "must be 16 to 255 printable ASCII characters"})
+		return "", tokensmith.Invalid(tokensmith.ErrorDetail{Field: "Idempotency-Key", Message: "must be 16 to 255 printable ASCII characters"})
 	}
 	return k, nil
 }

@@ -9,7 +9,6 @@ package localdev
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -194,7 +193,7 @@ var DemoPeople = []issuer.Person{
 // and signs fresh user tokens for the two people.
 func (s *Stack) SeedDemo(ctx context.Context, baseURL string, now time.Time) (Demo, error) {
 	ws, err := s.Store.Workspace(ctx, DemoSlug)
-	if errors.Is(err, store.ErrNotFound) {
+	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
 		ws, err = s.Directory.CreateWorkspace(ctx, DemoSlug, "Hitchhikers", tokensmith.PlanEnterprise)
 	}
 	if err != nil {

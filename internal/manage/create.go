@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/scope"
@@ -35,7 +34,7 @@ func (s *Service) Create(ctx context.Context, p Person, owner tokensmith.Owner, 
 		return Minted{}, false, err
 	}
 	if details := Validate(owner.Kind, in); len(details) > 0 {
-		return Minted{}, false, apperr.Invalid(details...)
+		return Minted{}, false, tokensmith.Invalid(details...)
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	in.Permissions = scope.Granted(in.Permissions)
@@ -94,7 +93,7 @@ func (s *Service) create(ctx context.Context, a access, owner tokensmith.Owner, 
 		}
 	}
 	if n >= MaxActiveTokens {
-		return Minted{}, apperr.New(apperr.TokenLimit, fmt.Sprintf("This %s already has %d active API tokens; revoke one first", owner.Kind, MaxActiveTokens))
+		return Minted{}, tokensmith.Errorf(tokensmith.ETOKENLIMIT, "This %s already has %d active API tokens; revoke one first", owner.Kind, MaxActiveTokens)
 	}
 	secret, err := token.Generate(owner.Kind, s.Rand)
 	if err != nil {
@@ -140,14 +139,14 @@ func (s *Service) create(ctx context.Context, a access, owner tokensmith.Owner, 
 func (s *Service) replay(ctx context.Context, idem *idempotency) (Minted, bool, error) {
 	rec, err := s.Store.Idempotency(ctx, idem.keyHash)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND:
 		return Minted{}, false, nil
 	case err != nil:
 		return Minted{}, false, err
 	case s.Now().Unix() >= rec.ExpiresAt:
 		return Minted{}, false, nil
 	case rec.BodyHash != idem.bodyHash:
-		return Minted{}, false, apperr.New(apperr.Conflict, "This Idempotency-Key was already used with a different request body")
+		return Minted{}, false, tokensmith.Errorf(tokensmith.ECONFLICT, "This Idempotency-Key was already used with a different request body")
 	}
 	m, err := idem.open(rec.Sealed)
 	if err != nil {

@@ -3,13 +3,11 @@ package manage_test
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/people"
@@ -125,7 +123,7 @@ func (w *world) addToken(t *testing.T, owner tokensmith.Owner, expires time.Time
 	return tok, secret
 }
 
-func notFound(what string) error { return fmt.Errorf("%s: %w", what, store.ErrNotFound) }
+func notFound(what string) error { return fmt.Errorf("%s: %w", what, tokensmith.NotFound()) }
 
 // store returns the fake store on w.
 func (w *world) store() *mock.Store {
@@ -242,14 +240,5 @@ func input(owner tokensmith.Owner) manage.CreateInput {
 	return readSites
 }
 
-// code returns the API error code err shows a client: "" for nil, and the
-// code the HTTP edge gives a store miss.
-func code(err error) apperr.Code {
-	switch {
-	case err == nil:
-		return ""
-	case errors.Is(err, store.ErrNotFound):
-		return apperr.NotFound
-	}
-	return apperr.From(err).Code
-}
+// code returns the API error code err shows a client: "" for nil.
+func code(err error) string { return tokensmith.ErrorCode(err) }

@@ -18,7 +18,6 @@ import (
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/allowlist"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/people"
@@ -122,7 +121,7 @@ func (s *Service) authorize(ctx context.Context, p Person, owner tokensmith.Owne
 		return access{}, err
 	}
 	if !token.ValidID(owner.ID) {
-		return access{}, apperr.NotFoundError()
+		return access{}, tokensmith.NotFound()
 	}
 	a := access{actor: who.User}
 	wsID := owner.ID
@@ -147,9 +146,9 @@ func (s *Service) authorize(ctx context.Context, p Person, owner tokensmith.Owne
 	switch {
 	case wsRole == tokensmith.RoleAdmin || siteRole == tokensmith.RoleAdmin:
 	case who.Belongs(wsID):
-		return access{}, apperr.New(apperr.Forbidden, "You do not have permission to manage the API tokens of this "+string(owner.Kind))
+		return access{}, tokensmith.Errorf(tokensmith.EFORBIDDEN, "You do not have permission to manage the API tokens of this %s", owner.Kind)
 	default:
-		return access{}, apperr.NotFoundError()
+		return access{}, tokensmith.NotFound()
 	}
 	return a, nil
 }
@@ -159,39 +158,39 @@ func (s *Service) authorize(ctx context.Context, p Person, owner tokensmith.Owne
 // revocable; the authorizer refuses them on the data routes.
 func mayCreate(owner tokensmith.Owner, a access) error {
 	if owner.Kind == token.KindWorkspace && a.workspace.Plan != tokensmith.PlanEnterprise {
-		return apperr.New(apperr.NotEnterprise, "Workspace tokens are only available on enterprise workspaces")
+		return tokensmith.Errorf(tokensmith.ENOTENTERPRISE, "Workspace tokens are only available on enterprise workspaces")
 	}
 	return nil
 }
 
 // Validate checks a create's input for tokens of kind k.
-func Validate(k token.Kind, in CreateInput) []apperr.Detail {
-	var details []apperr.Detail
+func Validate(k token.Kind, in CreateInput) []tokensmith.ErrorDetail {
+	var details []tokensmith.ErrorDetail
 	name := strings.TrimSpace(in.Name)
 	switch n := utf8.RuneCountInString(name); {
 	case !utf8.ValidString(in.Name) || strings.ContainsRune(in.Name, utf8.RuneError):
-		details = append(details, apperr.Detail{Field: "name", Message: "must be valid UTF-8"})
+		details = append(details, tokensmith.ErrorDetail{Field: "name", Message: "must be valid UTF-8"})
 	case n == 0:
-		details = append(details, apperr.Detail{Field: "name", Message: "is required"})
+		details = append(details, tokensmith.ErrorDetail{Field: "name", Message: "is required"})
 	case n > MaxNameLen:
-		details = append(details, apperr.Detail{Field: "name", Message: fmt.Sprintf("must be at most %d characters", MaxNameLen)})
+		details = append(details, tokensmith.ErrorDetail{Field: "name", Message: fmt.Sprintf("must be at most %d characters", MaxNameLen)})
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		details = append(details, apperr.Detail{Field: "name", Message: "must not contain control characters"})
+		details = append(details, tokensmith.ErrorDetail{Field: "name", Message: "must not contain control characters"})
 	}
 	if len(in.AllowedIPs) > allowlist.MaxRanges {
-		details = append(details, apperr.Detail{Field: "allowedIps", Message: fmt.Sprintf("must hold at most %d CIDR ranges", allowlist.MaxRanges)})
+		details = append(details, tokensmith.ErrorDetail{Field: "allowedIps", Message: fmt.Sprintf("must hold at most %d CIDR ranges", allowlist.MaxRanges)})
 	} else {
 		for i, r := range in.AllowedIPs {
 			if _, err := allowlist.Parse(r); err != nil {
-				details = append(details, apperr.Detail{Field: fmt.Sprintf("allowedIps[%d]", i), Message: allowedIPMessage(err)})
+				details = append(details, tokensmith.ErrorDetail{Field: fmt.Sprintf("allowedIps[%d]", i), Message: allowedIPMessage(err)})
 			}
 		}
 	}
 	if in.Permissions == nil {
-		details = append(details, apperr.Detail{Field: "permissions", Message: "is required"})
+		details = append(details, tokensmith.ErrorDetail{Field: "permissions", Message: "is required"})
 	} else {
 		for _, e := range scope.Validate(k, in.Permissions) {
-			details = append(details, apperr.Detail{Field: e.Field, Message: e.Message})
+			details = append(details, tokensmith.ErrorDetail{Field: e.Field, Message: e.Message})
 		}
 	}
 	return details
@@ -256,14 +255,14 @@ func (s *Service) Get(ctx context.Context, p Person, owner tokensmith.Owner, id 
 
 func (s *Service) activeToken(ctx context.Context, owner tokensmith.Owner, id string) (tokensmith.Token, error) {
 	if !token.ValidID(id) {
-		return tokensmith.Token{}, apperr.NotFoundError()
+		return tokensmith.Token{}, tokensmith.NotFound()
 	}
 	t, err := s.Store.Token(ctx, owner, id)
 	if err != nil {
 		return tokensmith.Token{}, err
 	}
 	if !t.Active(s.Now()) {
-		return tokensmith.Token{}, apperr.NotFoundError()
+		return tokensmith.Token{}, tokensmith.NotFound()
 	}
 	return t, nil
 }
@@ -295,12 +294,12 @@ func (s *Service) Revoke(ctx context.Context, p Person, owner tokensmith.Owner, 
 // once, or after graceSeconds, which is checked before it becomes a duration.
 func (s *Service) Regenerate(ctx context.Context, p Person, owner tokensmith.Owner, id string, graceSeconds int64) (Minted, error) {
 	if graceSeconds < 0 || graceSeconds > int64(MaxGrace/time.Second) {
-		return Minted{}, apperr.Invalid(apperr.Detail{Field: "gracePeriodSeconds", Message: fmt.Sprintf("must be from 0 to %d", int64(MaxGrace/time.Second))})
+		return Minted{}, tokensmith.Invalid(tokensmith.ErrorDetail{Field: "gracePeriodSeconds", Message: fmt.Sprintf("must be from 0 to %d", int64(MaxGrace/time.Second))})
 	}
 	grace := time.Duration(graceSeconds) * time.Second
 	if owner.Kind != token.KindSite {
 		// Workspace tokens cannot be regenerated: no route leads here.
-		return Minted{}, apperr.NotFoundError()
+		return Minted{}, tokensmith.NotFound()
 	}
 	a, err := s.authorize(ctx, p, owner)
 	if err != nil {
@@ -453,8 +452,7 @@ func (s *Service) revokeSecret(ctx context.Context, secret, actorType string, ac
 		revoked = true
 		return nil
 	})
-	var ae *apperr.Error
-	if errors.Is(err, store.ErrNotFound) || errors.As(err, &ae) && ae.Code == apperr.NotFound {
+	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
 		return false, nil
 	}
 	if revoked && err == nil {

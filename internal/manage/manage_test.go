@@ -7,14 +7,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"github.com/tokensmith/tokensmith/internal/audit"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tokensmith/tokensmith/internal/audit"
+
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/people"
@@ -28,19 +28,19 @@ func TestWhoMayAct(t *testing.T) {
 		name  string
 		email string
 		owner tokensmith.Owner
-		want  apperr.Code
+		want  string
 	}{
 		{"workspace admin, site tokens", admin, siteOwner, ""},
 		{"workspace admin, workspace tokens", admin, wsOwner, ""},
 		{"site administrator, site tokens", siteAdmin, siteOwner, ""},
-		{"site administrator, workspace tokens", siteAdmin, wsOwner, apperr.Forbidden},
-		{"workspace member, site tokens", member, siteOwner, apperr.Forbidden},
-		{"workspace member, workspace tokens", member, wsOwner, apperr.Forbidden},
-		{"stranger, site tokens", stranger, siteOwner, apperr.NotFound},
-		{"stranger, workspace tokens", stranger, wsOwner, apperr.NotFound},
-		{"unknown person", "nobody@example.com", siteOwner, apperr.NotFound},
-		{"unknown site", admin, tokensmith.Owner{Kind: token.KindSite, ID: "0000000a00000000000000ff"}, apperr.NotFound},
-		{"malformed site id", admin, tokensmith.Owner{Kind: token.KindSite, ID: "../x"}, apperr.NotFound},
+		{"site administrator, workspace tokens", siteAdmin, wsOwner, tokensmith.EFORBIDDEN},
+		{"workspace member, site tokens", member, siteOwner, tokensmith.EFORBIDDEN},
+		{"workspace member, workspace tokens", member, wsOwner, tokensmith.EFORBIDDEN},
+		{"stranger, site tokens", stranger, siteOwner, tokensmith.ENOTFOUND},
+		{"stranger, workspace tokens", stranger, wsOwner, tokensmith.ENOTFOUND},
+		{"unknown person", "nobody@example.com", siteOwner, tokensmith.ENOTFOUND},
+		{"unknown site", admin, tokensmith.Owner{Kind: token.KindSite, ID: "0000000a00000000000000ff"}, tokensmith.ENOTFOUND},
+		{"malformed site id", admin, tokensmith.Owner{Kind: token.KindSite, ID: "../x"}, tokensmith.ENOTFOUND},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,11 +79,11 @@ func TestWorkspaceTokensOnEnterpriseOnly(t *testing.T) {
 	tests := []struct {
 		name       string
 		owner      tokensmith.Owner
-		wantCreate apperr.Code
+		wantCreate string
 		wantPlan   tokensmith.Plan
 	}{
 		{"enterprise workspace", wsOwner, "", tokensmith.PlanEnterprise},
-		{"free workspace", freeOwner, apperr.NotEnterprise, ""},
+		{"free workspace", freeOwner, tokensmith.ENOTENTERPRISE, ""},
 		{"site of an enterprise workspace", siteOwner, "", tokensmith.PlanEnterprise},
 	}
 	for _, tc := range tests {
@@ -119,13 +119,13 @@ func TestTokenLimit(t *testing.T) {
 	tests := []struct {
 		name            string
 		active, expired int
-		want            apperr.Code
+		want            string
 	}{
 		{"none", 0, 0, ""},
 		{"four", 4, 0, ""},
 		{"four and expired ones", 4, 3, ""},
-		{"five", 5, 0, apperr.TokenLimit},
-		{"six", 6, 0, apperr.TokenLimit},
+		{"five", 5, 0, tokensmith.ETOKENLIMIT},
+		{"six", 6, 0, tokensmith.ETOKENLIMIT},
 	}
 	for _, owner := range []tokensmith.Owner{siteOwner, wsOwner} {
 		for _, tc := range tests {
@@ -154,7 +154,7 @@ func TestCreateAfterConcurrentChange(t *testing.T) {
 		name        string
 		owner       tokensmith.Owner
 		meanwhile   func(t *testing.T, w *world)
-		want        apperr.Code
+		want        string
 		wantVersion int64
 	}{
 		{"another create, room left", siteOwner, func(t *testing.T, w *world) {
@@ -164,12 +164,12 @@ func TestCreateAfterConcurrentChange(t *testing.T) {
 			for i := 0; i < manage.MaxActiveTokens; i++ {
 				w.addToken(t, siteOwner, now.Add(time.Hour))
 			}
-		}, apperr.TokenLimit, 0},
+		}, tokensmith.ETOKENLIMIT, 0},
 		{"the plan left enterprise", wsOwner, func(t *testing.T, w *world) {
 			ws := w.workspaces[wsID]
 			ws.Plan = tokensmith.PlanFree
 			w.workspaces[wsID] = ws
-		}, apperr.NotEnterprise, 0},
+		}, tokensmith.ENOTENTERPRISE, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -213,11 +213,11 @@ func TestIdempotentCreate(t *testing.T) {
 		key          string
 		in           manage.CreateInput
 		after        time.Duration // between the two creates
-		want         apperr.Code
+		want         string
 		wantReplayed bool
 	}{
 		{"same key and body", admin, siteOwner, key, readSites, 0, "", true},
-		{"same key, other body", admin, siteOwner, key, other, 0, apperr.Conflict, false},
+		{"same key, other body", admin, siteOwner, key, other, 0, tokensmith.ECONFLICT, false},
 		{"same key, other person", siteAdmin, siteOwner, key, readSites, 0, "", false},
 		{"same key, other owner", admin, wsOwner, key, readActivity, 0, "", false},
 		{"other key", admin, siteOwner, key + "x", readSites, 0, "", false},
@@ -336,17 +336,17 @@ func TestRegenerate(t *testing.T) {
 	tests := []struct {
 		name      string
 		grace     int64
-		want      apperr.Code
+		want      string
 		wantUntil time.Duration // 0: the old secret ends at once
 	}{
 		{"no grace", 0, "", 0},
 		{"one hour", 3600, "", time.Hour},
 		{"seven days", 604800, "", 7 * 24 * time.Hour},
-		{"negative", -1, apperr.Validation, 0},
-		{"seven days and a second", 604801, apperr.Validation, 0},
+		{"negative", -1, tokensmith.EINVALID, 0},
+		{"seven days and a second", 604801, tokensmith.EINVALID, 0},
 		// 3600 + 2^55 seconds overflows a time.Duration to about one hour.
-		{"overflowing", 3600 + 1<<55, apperr.Validation, 0},
-		{"largest", 1<<63 - 1, apperr.Validation, 0},
+		{"overflowing", 3600 + 1<<55, tokensmith.EINVALID, 0},
+		{"largest", 1<<63 - 1, tokensmith.EINVALID, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -360,7 +360,7 @@ func TestRegenerate(t *testing.T) {
 				if len(w.regenerated) != 0 {
 					t.Errorf("a refused regenerate wrote %+v", w.regenerated)
 				}
-				if !strings.Contains(err.Error(), "Validation") || apperr.From(err).Details[0].Field != "gracePeriodSeconds" {
+				if !strings.Contains(err.Error(), "Validation") || tokensmith.ErrorOf(err).Details[0].Field != "gracePeriodSeconds" {
 					t.Errorf("error %v does not name gracePeriodSeconds", err)
 				}
 				return
@@ -387,12 +387,12 @@ func TestRevoke(t *testing.T) {
 		name    string
 		expires time.Duration
 		id      func(tok tokensmith.Token) string
-		want    apperr.Code
+		want    string
 	}{
 		{"active", time.Hour, func(tok tokensmith.Token) string { return tok.ID }, ""},
-		{"expired", 0, func(tok tokensmith.Token) string { return tok.ID }, apperr.NotFound},
-		{"unknown", time.Hour, func(tokensmith.Token) string { return "0000000b00000000000000ff" }, apperr.NotFound},
-		{"malformed", time.Hour, func(tokensmith.Token) string { return "not-an-id" }, apperr.NotFound},
+		{"expired", 0, func(tok tokensmith.Token) string { return tok.ID }, tokensmith.ENOTFOUND},
+		{"unknown", time.Hour, func(tokensmith.Token) string { return "0000000b00000000000000ff" }, tokensmith.ENOTFOUND},
+		{"malformed", time.Hour, func(tokensmith.Token) string { return "not-an-id" }, tokensmith.ENOTFOUND},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -190,7 +190,7 @@ func OneSecret(sec tokensmith.Secret) *Secrets {
 	return &Secrets{
 		SecretFn: func(_ context.Context, hash string) (tokensmith.Secret, error) {
 			if hash != sec.Hash {
-				return tokensmith.Secret{}, store.ErrNotFound
+				return tokensmith.Secret{}, tokensmith.NotFound()
 			}
 			return sec, nil
 		},

@@ -2,12 +2,9 @@ package people
 
 import (
 	"context"
-	"errors"
 	"sort"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
-	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
 
@@ -70,7 +67,7 @@ func (s *Service) Me(ctx context.Context, c Caller) (Me, error) {
 			continue
 		}
 		site, err := s.Store.Site(ctx, m.Place.SiteID)
-		if errors.Is(err, store.ErrNotFound) {
+		if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
 			continue
 		}
 		if err != nil {
@@ -96,15 +93,15 @@ type Where struct {
 // wrong shape or of nothing, is not found.
 func (s *Service) admin(ctx context.Context, c Caller, w Where) (Access, tokensmith.Workspace, tokensmith.Place, error) {
 	fail := func(err error) (Access, tokensmith.Workspace, tokensmith.Place, error) {
-		if errors.Is(err, store.ErrNotFound) {
-			err = apperr.NotFoundError()
+		if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
+			err = tokensmith.NotFound()
 		}
 		return Access{}, tokensmith.Workspace{}, tokensmith.Place{}, err
 	}
 	p := tokensmith.Place{WorkspaceID: w.WorkspaceID, SiteID: w.SiteID}
 	if w.SiteID != "" {
 		if !token.ValidID(w.SiteID) {
-			return fail(apperr.NotFoundError())
+			return fail(tokensmith.NotFound())
 		}
 		site, err := s.Store.Site(ctx, w.SiteID)
 		if err != nil {
@@ -112,7 +109,7 @@ func (s *Service) admin(ctx context.Context, c Caller, w Where) (Access, tokensm
 		}
 		p.WorkspaceID = site.WorkspaceID
 	} else if !token.ValidID(w.WorkspaceID) {
-		return fail(apperr.NotFoundError())
+		return fail(tokensmith.NotFound())
 	}
 	ws, err := s.Store.Workspace(ctx, p.WorkspaceID)
 	if err != nil {
@@ -126,9 +123,9 @@ func (s *Service) admin(ctx context.Context, c Caller, w Where) (Access, tokensm
 	case a.Role(tokensmith.Place{WorkspaceID: ws.ID}) == tokensmith.RoleAdmin:
 		return a, ws, p, nil
 	case a.Belongs(ws.ID):
-		return fail(apperr.New(apperr.Forbidden, "Only workspace admins may manage members"))
+		return fail(tokensmith.Errorf(tokensmith.EFORBIDDEN, "Only workspace admins may manage members"))
 	}
-	return fail(apperr.NotFoundError())
+	return fail(tokensmith.NotFound())
 }
 
 // Members lists the members of w, oldest first, for a workspace admin.
@@ -176,8 +173,8 @@ func (s *Service) RemoveMember(ctx context.Context, c Caller, w Where, id string
 
 // notFound is err, with a store miss as the API's not found.
 func notFound(err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return apperr.NotFoundError()
+	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
+		return tokensmith.NotFound()
 	}
 	return err
 }

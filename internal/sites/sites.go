@@ -10,7 +10,6 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/principal"
 )
 
@@ -70,14 +69,14 @@ func (s *Service) List(ctx context.Context, p principal.Principal) ([]tokensmith
 // belong to p's workspace.
 func (s *Service) Get(ctx context.Context, p principal.Principal, id string) (tokensmith.Site, error) {
 	if p.SiteID == "" || id != p.SiteID {
-		return tokensmith.Site{}, apperr.NotFoundError()
+		return tokensmith.Site{}, tokensmith.NotFound()
 	}
 	site, err := s.site(ctx, id)
 	if err != nil {
 		return tokensmith.Site{}, err
 	}
 	if site.WorkspaceID != p.WorkspaceID {
-		return tokensmith.Site{}, apperr.NotFoundError()
+		return tokensmith.Site{}, tokensmith.NotFound()
 	}
 	return site, nil
 }

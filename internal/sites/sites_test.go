@@ -2,7 +2,6 @@ package sites_test
 
 import (
 	"context"
-	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/sites"
@@ -170,8 +168,7 @@ func TestTenantCheckEvenWhenCached(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := fx.svc.Get(t.Context(), tc.p, tc.id)
-			var e *apperr.Error
-			if !errors.As(err, &e) || e.Code != apperr.NotFound {
+			if tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
 				t.Errorf("Get(%s) = %v; want not found", tc.id, err)
 			}
 		})

@@ -48,7 +48,7 @@ func (s *Store) audit(ctx context.Context, ev tokensmith.Event, wsUpd func(expre
 		return nil, fmt.Errorf("read audit counters of %s: %w", ev.Workspace.ID, err)
 	}
 	if out.Item == nil {
-		return nil, fmt.Errorf("workspace %s: %w", ev.Workspace.ID, ErrNotFound)
+		return nil, fmt.Errorf("workspace %s: %w", ev.Workspace.ID, tokensmith.NotFound())
 	}
 	var c auditCounters
 	if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
