@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
@@ -154,7 +155,7 @@ func TestCommands(t *testing.T) {
 
 	// Every change above is in the workspace's audit log, oldest first.
 	db := ddbclient.Local(dynamotest.Endpoint())
-	page, err := store.New(db, table).AuditEvents(context.Background(), ws["id"].(string), store.AuditQuery{Limit: 100})
+	page, err := store.New(db, table).AuditEvents(context.Background(), ws["id"].(string), tokensmith.AuditQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

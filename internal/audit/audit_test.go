@@ -11,7 +11,6 @@ import (
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/directory"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
-	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
 
@@ -31,23 +30,23 @@ func TestListFindsTheWorkspaceAsTheDirectoryDoes(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := audit.New(st)
-	p := principal.Principal{Kind: principal.Workspace, TokenID: "t", WorkspaceID: ws.ID}
+	p := tokensmith.Caller{Kind: tokensmith.CallerWorkspace, TokenID: "t", WorkspaceID: ws.ID}
 	for _, ref := range []string{ws.ID, ws.Slug} {
 		viaDir, err := dir.Workspace(ctx, ref)
 		if err != nil || viaDir.ID != ws.ID {
 			t.Errorf("directory Workspace(%q) = %+v, %v", ref, viaDir, err)
 		}
-		page, err := svc.List(ctx, p, ref, store.AuditQuery{Limit: 10})
+		page, err := svc.List(ctx, p, ref, tokensmith.AuditQuery{Limit: 10})
 		if err != nil || page.Total != 1 || page.Events[0].SubType != audit.SubSettingUpdated {
 			t.Errorf("List(%q) = %+v, %v; want the one setting event", ref, page, err)
 		}
 	}
 	// Another workspace's log is not found, as is one that does not exist.
-	other := principal.Principal{Kind: principal.Workspace, TokenID: "t", WorkspaceID: "0000000a00000000000000ff"}
-	if _, err := svc.List(ctx, other, ws.Slug, store.AuditQuery{Limit: 10}); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
+	other := tokensmith.Caller{Kind: tokensmith.CallerWorkspace, TokenID: "t", WorkspaceID: "0000000a00000000000000ff"}
+	if _, err := svc.List(ctx, other, ws.Slug, tokensmith.AuditQuery{Limit: 10}); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
 		t.Errorf("List of another workspace = %v; want not found", err)
 	}
-	if _, err := svc.List(ctx, p, "vogons", store.AuditQuery{Limit: 10}); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
+	if _, err := svc.List(ctx, p, "vogons", tokensmith.AuditQuery{Limit: 10}); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
 		t.Errorf("List of a missing workspace = %v; want not found", err)
 	}
 }

@@ -121,7 +121,7 @@ func (a *Authorizer) apiToken(ctx context.Context, req events.APIGatewayCustomAu
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID:    sec.TokenID,
 		PolicyDocument: Policy(req.MethodArn, r, "Allow"),
-		Context:        SecretPrincipal(sec).Context(),
+		Context:        principal.Context(SecretPrincipal(sec)),
 	}, nil
 }
 
@@ -129,8 +129,8 @@ func (a *Authorizer) apiToken(ctx context.Context, req events.APIGatewayCustomAu
 // what introspecting it shows, so that introspection reads nothing, and
 // what the function decides and notes the use with, so that it reads
 // nothing either.
-func SecretPrincipal(sec tokensmith.Secret) principal.Principal {
-	return principal.Principal{
+func SecretPrincipal(sec tokensmith.Secret) tokensmith.Caller {
+	return tokensmith.Caller{
 		Kind: string(sec.Kind), TokenID: sec.TokenID, SiteID: sec.SiteID, WorkspaceID: sec.WorkspaceID, Scope: sec.Scope,
 		CreatedOn: sec.CreatedOn, LastUsed: sec.LastUsed, ExpiresOn: sec.ExpiresOn,
 		RateLimit: sec.TokenRateLimit(), Plan: string(sec.Plan), SecretHash: sec.Hash, GraceUntil: sec.GraceUntil,
@@ -152,11 +152,11 @@ func (a *Authorizer) user(ctx context.Context, req events.APIGatewayCustomAuthor
 		a.Log.InfoContext(ctx, "user token rejected", "error", err)
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 	}
-	p := principal.Principal{Kind: principal.User, Issuer: claims.Issuer, UserID: claims.Subject, Email: claims.Email}
+	p := tokensmith.Caller{Kind: tokensmith.CallerPerson, Issuer: claims.Issuer, Subject: claims.Subject, Email: claims.Email}
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID:    "user:" + claims.Subject,
 		PolicyDocument: Policy(req.MethodArn, r, "Allow"),
-		Context:        p.Context(),
+		Context:        principal.Context(p),
 	}, nil
 }
 

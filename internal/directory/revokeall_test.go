@@ -142,7 +142,7 @@ func (w *world) allowed(t *testing.T, secret string) bool {
 // revokedEvents counts the token_revoked events of ws by the operator.
 func (w *world) revokedEvents(t *testing.T, ws tokensmith.Workspace) map[string]int {
 	t.Helper()
-	page, err := w.st.AuditEvents(context.Background(), ws.ID, store.AuditQuery{Limit: 100})
+	page, err := w.st.AuditEvents(context.Background(), ws.ID, tokensmith.AuditQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

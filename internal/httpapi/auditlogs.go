@@ -14,7 +14,6 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/route"
-	"github.com/tokensmith/tokensmith/internal/store"
 )
 
 // Limits of the audit log's query parameters.
@@ -66,8 +65,8 @@ type pagination struct {
 
 // parseAuditQuery reads the audit log's query parameters; every invalid one
 // is a detail naming it.
-func parseAuditQuery(values url.Values) (store.AuditQuery, error) {
-	q := store.AuditQuery{Limit: defaultAuditLimit, Desc: true}
+func parseAuditQuery(values url.Values) (tokensmith.AuditQuery, error) {
+	q := tokensmith.AuditQuery{Limit: defaultAuditLimit, Desc: true}
 	var details []tokensmith.ErrorDetail
 	bad := func(field, msg string) { details = append(details, tokensmith.ErrorDetail{Field: field, Message: msg}) }
 	one := func(name string) (string, bool) {
@@ -136,13 +135,13 @@ func parseAuditQuery(values url.Values) (store.AuditQuery, error) {
 		bad("to", "must be after from")
 	}
 	if len(details) > 0 {
-		return store.AuditQuery{}, tokensmith.Invalid(details...)
+		return tokensmith.AuditQuery{}, tokensmith.Invalid(details...)
 	}
 	return q, nil
 }
 
 // AuditLogs serves the audit log route of the route table.
-func AuditLogs(svc *audit.Service, g *Guard, log *slog.Logger) http.Handler {
+func AuditLogs(svc tokensmith.AuditService, g *Guard, log *slog.Logger) http.Handler {
 	return mux(route.AuditLogs, map[string]http.HandlerFunc{
 		"listAuditLogs": func(w http.ResponseWriter, r *http.Request) {
 			p, err := caller(r)

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/manage"
 )
 
 // TestDecodeRefusesKeysEqualAfterFolding holds decode to API.md: an object
@@ -36,7 +35,7 @@ func TestDecodeRefusesKeysEqualAfterFolding(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
 			r.Header.Set("Content-Type", "application/json")
-			var in manage.CreateInput
+			var in tokensmith.TokenInput
 			err := decode(r, &in, false)
 			var got string
 			var msg string

@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/scope"
@@ -38,7 +39,7 @@ func FuzzCreateBody(f *testing.F) {
 		}
 		r := httptest.NewRequest("POST", "/", bytes.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
-		var in manage.CreateInput
+		var in tokensmith.TokenInput
 		if err := decode(r, &in, false); err != nil {
 			return
 		}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/metrics"
-	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/ratelimit"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/scope"
@@ -71,11 +70,11 @@ type principalKey struct{}
 func (g *Guard) wrap(rt route.Route, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := caller(r)
-		if err == nil && p.Kind == principal.User && rt.Auth.TakesUserToken() {
+		if err == nil && p.Kind == tokensmith.CallerPerson && rt.Auth.TakesUserToken() {
 			h(w, r)
 			return
 		}
-		if err != nil || (p.Kind != principal.Site && p.Kind != principal.Workspace) {
+		if err != nil || (p.Kind != tokensmith.CallerSite && p.Kind != tokensmith.CallerWorkspace) {
 			writeError(w, r, g.Log, tokensmith.Unauthorized())
 			return
 		}
@@ -116,9 +115,9 @@ func (g *Guard) wrap(rt route.Route, h http.HandlerFunc) http.HandlerFunc {
 
 // planTier is the metrics plan of token p: its rate-limit tier, as the
 // limit its secret carries says (metrics.Plan).
-func planTier(p principal.Principal) string {
+func planTier(p tokensmith.Caller) string {
 	switch {
-	case p.Kind == principal.Workspace:
+	case p.Kind == tokensmith.CallerWorkspace:
 		return metrics.PlanWorkspace
 	case p.RateLimit == tokensmith.SitePlanBasic.RateLimit(0):
 		return metrics.PlanBasic
@@ -131,8 +130,8 @@ func planTier(p principal.Principal) string {
 // allows refuses what token p may not do on route rt: everything, for a
 // workspace token of a workspace not on the enterprise plan; and a route
 // whose scope p lacks, naming the missing scopes.
-func allows(p principal.Principal, rt route.Route) error {
-	if p.Kind == principal.Workspace && tokensmith.Plan(p.Plan) != tokensmith.PlanEnterprise {
+func allows(p tokensmith.Caller, rt route.Route) error {
+	if p.Kind == tokensmith.CallerWorkspace && tokensmith.Plan(p.Plan) != tokensmith.PlanEnterprise {
 		return tokensmith.Errorf(tokensmith.ENOTENTERPRISE, "Workspace tokens are only available on enterprise workspaces")
 	}
 	if rt.Scope != "" {
@@ -145,10 +144,10 @@ func allows(p principal.Principal, rt route.Route) error {
 
 // apiTokenCaller returns the API token principal of a request the guard
 // let through; any other request has none.
-func apiTokenCaller(r *http.Request) (principal.Principal, error) {
-	p, ok := r.Context().Value(principalKey{}).(principal.Principal)
+func apiTokenCaller(r *http.Request) (tokensmith.Caller, error) {
+	p, ok := r.Context().Value(principalKey{}).(tokensmith.Caller)
 	if !ok {
-		return principal.Principal{}, tokensmith.Unauthorized()
+		return tokensmith.Caller{}, tokensmith.Unauthorized()
 	}
 	return p, nil
 }

@@ -91,10 +91,10 @@ func newErrorBody(e *tokensmith.Error) errorBody {
 
 // caller returns the principal the authorizer put in the request's API
 // Gateway context.
-func caller(r *http.Request) (principal.Principal, error) {
+func caller(r *http.Request) (tokensmith.Caller, error) {
 	gw, ok := core.GetAPIGatewayContextFromContext(r.Context())
 	if !ok {
-		return principal.Principal{}, principal.ErrMissing
+		return tokensmith.Caller{}, principal.ErrMissing
 	}
 	return principal.FromContext(gw.Authorizer)
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -76,6 +75,13 @@ func allowedIPs(ranges []string) []string {
 	return ranges
 }
 
+// createRequest is the body of a create.
+type createRequest struct {
+	Name        string            `json:"name"`
+	Permissions scope.Permissions `json:"permissions"`
+	AllowedIPs  []string          `json:"allowedIps,omitempty"`
+}
+
 // minted is the one response that carries a secret.
 type minted struct {
 	Token    string   `json:"token"`
@@ -83,7 +89,7 @@ type minted struct {
 }
 
 // Tokens serves the token management routes of the route table.
-func Tokens(svc *manage.Service, g *Guard, log *slog.Logger) http.Handler {
+func Tokens(svc tokensmith.TokenService, g *Guard, log *slog.Logger) http.Handler {
 	h := &tokensHandler{svc: svc, log: log}
 	site := func(r *http.Request) tokensmith.Owner {
 		return tokensmith.Owner{Kind: token.KindSite, ID: r.PathValue("site_id")}
@@ -107,12 +113,12 @@ func Tokens(svc *manage.Service, g *Guard, log *slog.Logger) http.Handler {
 }
 
 type tokensHandler struct {
-	svc *manage.Service
+	svc tokensmith.TokenService
 	log *slog.Logger
 }
 
 // person returns the caller, who must be a person.
-func (h *tokensHandler) person(r *http.Request) (manage.Person, error) { return personCaller(r) }
+func (h *tokensHandler) person(r *http.Request) (tokensmith.Caller, error) { return personCaller(r) }
 
 // IdempotencyKey validates the Idempotency-Key header: 16 to 255 printable
 // ASCII characters, or absent.
@@ -143,12 +149,12 @@ func (h *tokensHandler) create(owner func(*http.Request) tokensmith.Owner) http.
 			writeError(w, r, h.log, err)
 			return
 		}
-		var in manage.CreateInput
+		var in createRequest
 		if err := decode(r, &in, false); err != nil {
 			writeError(w, r, h.log, err)
 			return
 		}
-		m, replayed, err := h.svc.Create(r.Context(), p, owner(r), in, key)
+		m, replayed, err := h.svc.Create(r.Context(), p, owner(r), tokensmith.TokenInput(in), key)
 		if err != nil {
 			writeError(w, r, h.log, err)
 			return

@@ -22,7 +22,6 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/localdev"
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
-	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
 
@@ -710,7 +709,7 @@ func diff(want expect, got response) []string {
 func (w *world) events() []string {
 	var out []string
 	for _, ws := range []string{w.w1, w.w2} {
-		page, err := w.e.stack.Store.AuditEvents(context.Background(), ws, store.AuditQuery{Limit: 100, Offset: w.seen[ws]})
+		page, err := w.e.stack.Store.AuditEvents(context.Background(), ws, tokensmith.AuditQuery{Limit: 100, Offset: w.seen[ws]})
 		if err != nil {
 			w.e.t.Fatalf("audit events: %v", err)
 		}

@@ -204,7 +204,7 @@ func (w *world) store() *mock.Store {
 // people returns a fake sign-in on w: a person is known by email, and
 // holds the roles w grants them; anyone else holds nothing.
 func (w *world) people() *mock.People {
-	return &mock.People{SignInFn: func(_ context.Context, c people.Caller) (people.Access, error) {
+	return &mock.People{SignInFn: func(_ context.Context, c tokensmith.Caller) (people.Access, error) {
 		u, ok := w.users[c.Email]
 		if !ok {
 			return people.Access{User: tokensmith.User{ID: "0000000c00000000000000ff", Email: c.Email}}, nil
@@ -228,12 +228,12 @@ func service(st manage.Store) *manage.Service {
 	return &manage.Service{Store: st, People: newWorld().people(), Now: func() time.Time { return now }, Rand: rand.Reader, IdempotencySecret: serverSecret}
 }
 
-var readSites = manage.CreateInput{Name: "CMS sync", Permissions: scope.Permissions{"sites": scope.Read}}
+var readSites = tokensmith.TokenInput{Name: "CMS sync", Permissions: scope.Permissions{"sites": scope.Read}}
 
-var readActivity = manage.CreateInput{Name: "Audit export", Permissions: scope.Permissions{"workspace_activity": scope.Read}}
+var readActivity = tokensmith.TokenInput{Name: "Audit export", Permissions: scope.Permissions{"workspace_activity": scope.Read}}
 
 // input is what a create for owner asks for.
-func input(owner tokensmith.Owner) manage.CreateInput {
+func input(owner tokensmith.Owner) tokensmith.TokenInput {
 	if owner.Kind == token.KindWorkspace {
 		return readActivity
 	}

@@ -53,8 +53,10 @@ type Store interface {
 // People signs a caller in: binds the memberships waiting for their email
 // and returns what they hold (people.Service).
 type People interface {
-	SignIn(ctx context.Context, c people.Caller) (people.Access, error)
+	SignIn(ctx context.Context, c tokensmith.Caller) (people.Access, error)
 }
+
+var _ tokensmith.TokenService = (*Service)(nil)
 
 // Service manages tokens.
 type Service struct {
@@ -79,26 +81,6 @@ func New(st Store, pp People, idempotencySecret []byte) *Service {
 	return &Service{Store: st, People: pp, Now: time.Now, Rand: rand.Reader, IdempotencySecret: idempotencySecret}
 }
 
-// Person is the caller, as their verified user token names them: by
-// issuer and subject, with a verified email.
-type Person = people.Caller
-
-// CreateInput is what a create asks for.
-type CreateInput struct {
-	Name        string            `json:"name"`
-	Permissions scope.Permissions `json:"permissions"`
-	// AllowedIPs are the CIDR ranges the token may be used from; none
-	// allows any address.
-	AllowedIPs []string `json:"allowedIps,omitempty"`
-}
-
-// Minted is a token with its secret: only ever in the response that creates
-// or regenerates it (or an idempotent replay of that response).
-type Minted struct {
-	Secret string           `json:"secret"`
-	Token  tokensmith.Token `json:"token"`
-}
-
 // access is what the caller may act on, once authorised.
 type access struct {
 	actor     tokensmith.User
@@ -114,7 +96,7 @@ type access struct {
 // found, so that ids of other tenants cannot be probed. Signing p in binds
 // the memberships waiting for their email; roles are read strongly
 // consistent.
-func (s *Service) authorize(ctx context.Context, p Person, owner tokensmith.Owner) (access, error) {
+func (s *Service) authorize(ctx context.Context, p tokensmith.Caller, owner tokensmith.Owner) (access, error) {
 	// Any management call signs the caller in, whatever it asks for.
 	who, err := s.People.SignIn(ctx, p)
 	if err != nil {
@@ -164,7 +146,7 @@ func mayCreate(owner tokensmith.Owner, a access) error {
 }
 
 // Validate checks a create's input for tokens of kind k.
-func Validate(k token.Kind, in CreateInput) []tokensmith.ErrorDetail {
+func Validate(k token.Kind, in tokensmith.TokenInput) []tokensmith.ErrorDetail {
 	var details []tokensmith.ErrorDetail
 	name := strings.TrimSpace(in.Name)
 	switch n := utf8.RuneCountInString(name); {
@@ -221,7 +203,7 @@ func allowedIPs(ranges []string) []string {
 }
 
 // List returns the active tokens of owner, newest first.
-func (s *Service) List(ctx context.Context, p Person, owner tokensmith.Owner) ([]tokensmith.Token, error) {
+func (s *Service) List(ctx context.Context, p tokensmith.Caller, owner tokensmith.Owner) ([]tokensmith.Token, error) {
 	if _, err := s.authorize(ctx, p, owner); err != nil {
 		return nil, err
 	}
@@ -246,7 +228,7 @@ func (s *Service) List(ctx context.Context, p Person, owner tokensmith.Owner) ([
 }
 
 // Get returns one active token of owner.
-func (s *Service) Get(ctx context.Context, p Person, owner tokensmith.Owner, id string) (tokensmith.Token, error) {
+func (s *Service) Get(ctx context.Context, p tokensmith.Caller, owner tokensmith.Owner, id string) (tokensmith.Token, error) {
 	if _, err := s.authorize(ctx, p, owner); err != nil {
 		return tokensmith.Token{}, err
 	}
@@ -268,7 +250,7 @@ func (s *Service) activeToken(ctx context.Context, owner tokensmith.Owner, id st
 }
 
 // Revoke deletes a token at once and records who did it.
-func (s *Service) Revoke(ctx context.Context, p Person, owner tokensmith.Owner, id string) error {
+func (s *Service) Revoke(ctx context.Context, p tokensmith.Caller, owner tokensmith.Owner, id string) error {
 	a, err := s.authorize(ctx, p, owner)
 	if err != nil {
 		return err
@@ -292,20 +274,20 @@ func (s *Service) Revoke(ctx context.Context, p Person, owner tokensmith.Owner, 
 
 // Regenerate gives a site token a new secret. The old one stops working at
 // once, or after graceSeconds, which is checked before it becomes a duration.
-func (s *Service) Regenerate(ctx context.Context, p Person, owner tokensmith.Owner, id string, graceSeconds int64) (Minted, error) {
+func (s *Service) Regenerate(ctx context.Context, p tokensmith.Caller, owner tokensmith.Owner, id string, graceSeconds int64) (tokensmith.Minted, error) {
 	if graceSeconds < 0 || graceSeconds > int64(MaxGrace/time.Second) {
-		return Minted{}, tokensmith.Invalid(tokensmith.ErrorDetail{Field: "gracePeriodSeconds", Message: fmt.Sprintf("must be from 0 to %d", int64(MaxGrace/time.Second))})
+		return tokensmith.Minted{}, tokensmith.Invalid(tokensmith.ErrorDetail{Field: "gracePeriodSeconds", Message: fmt.Sprintf("must be from 0 to %d", int64(MaxGrace/time.Second))})
 	}
 	grace := time.Duration(graceSeconds) * time.Second
 	if owner.Kind != token.KindSite {
 		// Workspace tokens cannot be regenerated: no route leads here.
-		return Minted{}, tokensmith.NotFound()
+		return tokensmith.Minted{}, tokensmith.NotFound()
 	}
 	a, err := s.authorize(ctx, p, owner)
 	if err != nil {
-		return Minted{}, err
+		return tokensmith.Minted{}, err
 	}
-	var m Minted
+	var m tokensmith.Minted
 	err = store.Retry(ctx, func() error {
 		t, err := s.activeToken(ctx, owner, id)
 		if err != nil {
@@ -332,7 +314,7 @@ func (s *Service) Regenerate(ctx context.Context, p Person, owner tokensmith.Own
 			return err
 		}
 		t, err = s.Store.RegenerateToken(ctx, t, site, token.Hash(secret), t.DisplayHint, until, audit.TokenRegenerated(o, t, a.site))
-		m = Minted{Secret: secret, Token: t}
+		m = tokensmith.Minted{Secret: secret, Token: t}
 		return err
 	})
 	if err == nil {

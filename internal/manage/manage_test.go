@@ -47,7 +47,7 @@ func TestWhoMayAct(t *testing.T) {
 			w := newWorld()
 			tok, _ := w.addToken(t, tc.owner, now.Add(time.Hour))
 			svc := service(w.store())
-			p := manage.Person{Email: tc.email}
+			p := tokensmith.Caller{Email: tc.email}
 			ctx := context.Background()
 			_, err := svc.List(ctx, p, tc.owner)
 			if got := code(err); got != tc.want {
@@ -91,7 +91,7 @@ func TestWorkspaceTokensOnEnterpriseOnly(t *testing.T) {
 			w := newWorld()
 			tok, _ := w.addToken(t, tc.owner, now.Add(time.Hour))
 			svc := service(w.store())
-			p := manage.Person{Email: admin}
+			p := tokensmith.Caller{Email: admin}
 			ctx := context.Background()
 			_, _, err := svc.Create(ctx, p, tc.owner, input(tc.owner), "")
 			if got := code(err); got != tc.wantCreate {
@@ -137,7 +137,7 @@ func TestTokenLimit(t *testing.T) {
 				for i := 0; i < tc.expired; i++ {
 					w.addToken(t, owner, now)
 				}
-				_, _, err := service(w.store()).Create(context.Background(), manage.Person{Email: admin}, owner, input(owner), "")
+				_, _, err := service(w.store()).Create(context.Background(), tokensmith.Caller{Email: admin}, owner, input(owner), "")
 				if got := code(err); got != tc.want {
 					t.Errorf("Create with %d active, %d expired = %v; want %q", tc.active, tc.expired, err, tc.want)
 				}
@@ -189,7 +189,7 @@ func TestCreateAfterConcurrentChange(t *testing.T) {
 				}
 				return create(ctx, version, plan, rateLimit, tok, ev, idem, at)
 			}
-			_, _, err := service(st).Create(context.Background(), manage.Person{Email: admin}, tc.owner, input(tc.owner), "")
+			_, _, err := service(st).Create(context.Background(), tokensmith.Caller{Email: admin}, tc.owner, input(tc.owner), "")
 			if got := code(err); got != tc.want {
 				t.Fatalf("Create = %v; want %q", err, tc.want)
 			}
@@ -205,13 +205,13 @@ func TestCreateAfterConcurrentChange(t *testing.T) {
 
 func TestIdempotentCreate(t *testing.T) {
 	const key = "6f1c1c7e-9b1d-4c56-8d0e-1a2b3c4d5e6f"
-	other := manage.CreateInput{Name: "Another", Permissions: scope.Permissions{"sites": scope.Read}}
+	other := tokensmith.TokenInput{Name: "Another", Permissions: scope.Permissions{"sites": scope.Read}}
 	tests := []struct {
 		name         string
 		email        string
 		owner        tokensmith.Owner
 		key          string
-		in           manage.CreateInput
+		in           tokensmith.TokenInput
 		after        time.Duration // between the two creates
 		want         string
 		wantReplayed bool
@@ -228,12 +228,12 @@ func TestIdempotentCreate(t *testing.T) {
 			w := newWorld()
 			svc := service(w.store())
 			ctx := context.Background()
-			first, replayed, err := svc.Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, key)
+			first, replayed, err := svc.Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, key)
 			if err != nil || replayed {
 				t.Fatalf("first Create = %v, replayed %v", err, replayed)
 			}
 			svc.Now = func() time.Time { return now.Add(tc.after) }
-			second, replayed, err := svc.Create(ctx, manage.Person{Email: tc.email}, tc.owner, tc.in, tc.key)
+			second, replayed, err := svc.Create(ctx, tokensmith.Caller{Email: tc.email}, tc.owner, tc.in, tc.key)
 			if got := code(err); got != tc.want || replayed != tc.wantReplayed {
 				t.Fatalf("second Create = %v, replayed %v; want %q, replayed %v", err, replayed, tc.want, tc.wantReplayed)
 			}
@@ -265,7 +265,7 @@ func TestIdempotencyNeedsServerSecret(t *testing.T) {
 	const key = "42"
 	w := newWorld()
 	ctx := context.Background()
-	first, _, err := service(w.store()).Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, key)
+	first, _, err := service(w.store()).Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestIdempotencyNeedsServerSecret(t *testing.T) {
 
 	other := service(w.store())
 	other.IdempotencySecret = []byte("another deployment's idempotency secret")
-	second, replayed, err := other.Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, key)
+	second, replayed, err := other.Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, key)
 	if err != nil || replayed || second.Secret == first.Secret {
 		t.Errorf("Create with another secret = %v, replayed %v; want a new token", err, replayed)
 	}
@@ -296,13 +296,13 @@ func TestIdempotencyNeedsServerSecret(t *testing.T) {
 	none := service(w.store())
 	none.IdempotencySecret = nil
 	created := len(w.created)
-	if _, _, err := none.Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, key); !errors.Is(err, manage.ErrNoIdempotencySecret) {
+	if _, _, err := none.Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, key); !errors.Is(err, manage.ErrNoIdempotencySecret) {
 		t.Errorf("Create with a key and no secret = %v; want %v", err, manage.ErrNoIdempotencySecret)
 	}
 	if len(w.created) != created {
 		t.Error("a keyed Create without a secret minted a token")
 	}
-	if _, _, err := none.Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, ""); err != nil {
+	if _, _, err := none.Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, ""); err != nil {
 		t.Errorf("Create without a key or a secret = %v; want a token", err)
 	}
 }
@@ -314,7 +314,7 @@ func TestIdempotentCreateRace(t *testing.T) {
 	w := newWorld()
 	svc := service(w.store())
 	ctx := context.Background()
-	winner, _, err := svc.Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, key)
+	winner, _, err := svc.Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +326,7 @@ func TestIdempotentCreateRace(t *testing.T) {
 		w.idem = recs
 		return store.ErrIdempotencyKeyUsed
 	}
-	got, replayed, err := service(st).Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, key)
+	got, replayed, err := service(st).Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, key)
 	if err != nil || !replayed || got.Secret != winner.Secret {
 		t.Errorf("losing Create = %s, replayed %v, %v; want the winner's response replayed", got.Token.ID, replayed, err)
 	}
@@ -352,7 +352,7 @@ func TestRegenerate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld()
 			tok, _ := w.addToken(t, siteOwner, now.Add(time.Hour))
-			m, err := service(w.store()).Regenerate(context.Background(), manage.Person{Email: admin}, siteOwner, tok.ID, tc.grace)
+			m, err := service(w.store()).Regenerate(context.Background(), tokensmith.Caller{Email: admin}, siteOwner, tok.ID, tc.grace)
 			if got := code(err); got != tc.want {
 				t.Fatalf("Regenerate(%d) = %v; want %q", tc.grace, err, tc.want)
 			}
@@ -398,7 +398,7 @@ func TestRevoke(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld()
 			tok, _ := w.addToken(t, siteOwner, now.Add(tc.expires))
-			err := service(w.store()).Revoke(context.Background(), manage.Person{Email: admin}, siteOwner, tc.id(tok))
+			err := service(w.store()).Revoke(context.Background(), tokensmith.Caller{Email: admin}, siteOwner, tc.id(tok))
 			if got := code(err); got != tc.want {
 				t.Fatalf("Revoke = %v; want %q", err, tc.want)
 			}
@@ -503,24 +503,24 @@ func TestValidate(t *testing.T) {
 	tests := []struct {
 		name   string
 		kind   token.Kind
-		in     manage.CreateInput
+		in     tokensmith.TokenInput
 		fields []string
 	}{
 		{"valid", token.KindSite, readSites, nil},
-		{"longest name", token.KindSite, manage.CreateInput{Name: long, Permissions: readSites.Permissions}, nil},
-		{"padded name", token.KindSite, manage.CreateInput{Name: "  x  ", Permissions: readSites.Permissions}, nil},
-		{"name too long", token.KindSite, manage.CreateInput{Name: long + "e", Permissions: readSites.Permissions}, []string{"name"}},
-		{"empty name", token.KindSite, manage.CreateInput{Name: " \t", Permissions: readSites.Permissions}, []string{"name"}},
-		{"control character", token.KindSite, manage.CreateInput{Name: "a\x07b", Permissions: readSites.Permissions}, []string{"name"}},
-		{"invalid UTF-8", token.KindSite, manage.CreateInput{Name: "a\xffb", Permissions: readSites.Permissions}, []string{"name"}},
-		{"replacement character", token.KindSite, manage.CreateInput{Name: "a\uFFFDb", Permissions: readSites.Permissions}, []string{"name"}},
-		{"no permissions", token.KindSite, manage.CreateInput{Name: "x"}, []string{"permissions"}},
-		{"workspace scope on a site token", token.KindSite, manage.CreateInput{Name: "x", Permissions: readActivity.Permissions}, []string{"permissions.workspace_activity"}},
-		{"site scope on a workspace token", token.KindWorkspace, manage.CreateInput{Name: "x", Permissions: readSites.Permissions}, []string{"permissions.sites"}},
-		{"nothing", token.KindSite, manage.CreateInput{}, []string{"name", "permissions"}},
-		{"allowlist", token.KindSite, manage.CreateInput{Name: "x", Permissions: readSites.Permissions, AllowedIPs: []string{"203.0.113.0/24", "2001:db8::/32"}}, nil},
-		{"allowlist with a bad range", token.KindWorkspace, manage.CreateInput{Name: "x", Permissions: readActivity.Permissions, AllowedIPs: []string{"10.0.0.0/8", "10.0.0.1", "::ffff:10.0.0.0/104"}}, []string{"allowedIps[1]", "allowedIps[2]"}},
-		{"allowlist too long", token.KindSite, manage.CreateInput{Name: "x", Permissions: readSites.Permissions, AllowedIPs: slices.Repeat([]string{"10.0.0.0/8"}, 21)}, []string{"allowedIps"}},
+		{"longest name", token.KindSite, tokensmith.TokenInput{Name: long, Permissions: readSites.Permissions}, nil},
+		{"padded name", token.KindSite, tokensmith.TokenInput{Name: "  x  ", Permissions: readSites.Permissions}, nil},
+		{"name too long", token.KindSite, tokensmith.TokenInput{Name: long + "e", Permissions: readSites.Permissions}, []string{"name"}},
+		{"empty name", token.KindSite, tokensmith.TokenInput{Name: " \t", Permissions: readSites.Permissions}, []string{"name"}},
+		{"control character", token.KindSite, tokensmith.TokenInput{Name: "a\x07b", Permissions: readSites.Permissions}, []string{"name"}},
+		{"invalid UTF-8", token.KindSite, tokensmith.TokenInput{Name: "a\xffb", Permissions: readSites.Permissions}, []string{"name"}},
+		{"replacement character", token.KindSite, tokensmith.TokenInput{Name: "a\uFFFDb", Permissions: readSites.Permissions}, []string{"name"}},
+		{"no permissions", token.KindSite, tokensmith.TokenInput{Name: "x"}, []string{"permissions"}},
+		{"workspace scope on a site token", token.KindSite, tokensmith.TokenInput{Name: "x", Permissions: readActivity.Permissions}, []string{"permissions.workspace_activity"}},
+		{"site scope on a workspace token", token.KindWorkspace, tokensmith.TokenInput{Name: "x", Permissions: readSites.Permissions}, []string{"permissions.sites"}},
+		{"nothing", token.KindSite, tokensmith.TokenInput{}, []string{"name", "permissions"}},
+		{"allowlist", token.KindSite, tokensmith.TokenInput{Name: "x", Permissions: readSites.Permissions, AllowedIPs: []string{"203.0.113.0/24", "2001:db8::/32"}}, nil},
+		{"allowlist with a bad range", token.KindWorkspace, tokensmith.TokenInput{Name: "x", Permissions: readActivity.Permissions, AllowedIPs: []string{"10.0.0.0/8", "10.0.0.1", "::ffff:10.0.0.0/104"}}, []string{"allowedIps[1]", "allowedIps[2]"}},
+		{"allowlist too long", token.KindSite, tokensmith.TokenInput{Name: "x", Permissions: readSites.Permissions, AllowedIPs: slices.Repeat([]string{"10.0.0.0/8"}, 21)}, []string{"allowedIps"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -543,15 +543,15 @@ func TestEveryCallSignsIn(t *testing.T) {
 	var calls int
 	fault := errors.New("table unreachable")
 	svc := service(w.store())
-	svc.People = &mock.People{SignInFn: func(context.Context, people.Caller) (people.Access, error) {
+	svc.People = &mock.People{SignInFn: func(context.Context, tokensmith.Caller) (people.Access, error) {
 		calls++
 		return people.Access{}, fault
 	}}
 	ctx := context.Background()
-	if _, err := svc.List(ctx, manage.Person{Email: admin}, tokensmith.Owner{Kind: token.KindSite, ID: "../x"}); !errors.Is(err, fault) {
+	if _, err := svc.List(ctx, tokensmith.Caller{Email: admin}, tokensmith.Owner{Kind: token.KindSite, ID: "../x"}); !errors.Is(err, fault) {
 		t.Errorf("List with a malformed id = %v; want the sign-in's error", err)
 	}
-	if _, _, err := svc.Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, ""); !errors.Is(err, fault) {
+	if _, _, err := svc.Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, ""); !errors.Is(err, fault) {
 		t.Errorf("Create = %v; want the sign-in's error", err)
 	}
 	if calls != 2 || len(w.created) != 0 || len(w.events) != 0 {

@@ -85,10 +85,10 @@ func (s *Store) Leaked(ctx context.Context, hash string, now time.Time) (bool, e
 
 // People fakes sign-in as token management (manage.People) calls it.
 type People struct {
-	SignInFn func(ctx context.Context, c people.Caller) (people.Access, error)
+	SignInFn func(ctx context.Context, c tokensmith.Caller) (people.Access, error)
 }
 
-func (p *People) SignIn(ctx context.Context, c people.Caller) (people.Access, error) {
+func (p *People) SignIn(ctx context.Context, c tokensmith.Caller) (people.Access, error) {
 	return p.SignInFn(ctx, c)
 }
 

@@ -59,6 +59,8 @@ type Store interface {
 	RemoveMember(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error
 }
 
+var _ tokensmith.PeopleService = (*Service)(nil)
+
 // Service signs people in and manages members.
 type Service struct {
 	Store Store
@@ -73,13 +75,6 @@ type Service struct {
 
 // New returns a Service with the real clock and crypto/rand, creating no accounts.
 func New(st Store) *Service { return &Service{Store: st, Now: time.Now, Rand: rand.Reader} }
-
-// Caller is a person as their verified user token names them.
-type Caller struct {
-	Issuer  string
-	Subject string
-	Email   string // verified by the issuer
-}
 
 // Access is a signed-in person and what they hold.
 type Access struct {
@@ -121,7 +116,7 @@ func (a Access) Actor() tokensmith.Actor {
 // bound and holds nothing. An invitation to a place where the person
 // already holds a membership (granted to an email they verified before) is
 // redundant: it is removed, so that no one else takes it.
-func (s *Service) SignIn(ctx context.Context, c Caller) (Access, error) {
+func (s *Service) SignIn(ctx context.Context, c tokensmith.Caller) (Access, error) {
 	if c.Issuer == "" || c.Subject == "" || c.Email == "" {
 		return Access{}, tokensmith.Unauthorized()
 	}
@@ -152,7 +147,7 @@ func (s *Service) SignIn(ctx context.Context, c Caller) (Access, error) {
 // token verifies now. Concurrent first calls of the same person create
 // them once: the others read the one created, trying again while the
 // creating transaction is in flight.
-func (s *Service) person(ctx context.Context, c Caller) (tokensmith.User, error) {
+func (s *Service) person(ctx context.Context, c tokensmith.Caller) (tokensmith.User, error) {
 	email := store.NormalizeEmail(c.Email)
 	var u tokensmith.User
 	err := store.Retry(ctx, func() error {

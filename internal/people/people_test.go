@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -31,11 +32,11 @@ const (
 var (
 	wsPlace   = tokensmith.Place{WorkspaceID: wsID}
 	sitePlace = tokensmith.Place{WorkspaceID: wsID, SiteID: siteID}
-	admin     = people.Caller{Issuer: iss, Subject: "arthur", Email: "admin@example.com"}
-	member    = people.Caller{Issuer: iss, Subject: "ford", Email: "member@example.com"}
-	siteAdmin = people.Caller{Issuer: iss, Subject: "zaphod", Email: "siteadmin@example.com"}
-	stranger  = people.Caller{Issuer: iss, Subject: "marvin", Email: "stranger@example.com"}
-	impostor  = people.Caller{Issuer: iss, Subject: "someone-else", Email: "admin@example.com"}
+	admin     = tokensmith.Caller{Issuer: iss, Subject: "arthur", Email: "admin@example.com"}
+	member    = tokensmith.Caller{Issuer: iss, Subject: "ford", Email: "member@example.com"}
+	siteAdmin = tokensmith.Caller{Issuer: iss, Subject: "zaphod", Email: "siteadmin@example.com"}
+	stranger  = tokensmith.Caller{Issuer: iss, Subject: "marvin", Email: "stranger@example.com"}
+	impostor  = tokensmith.Caller{Issuer: iss, Subject: "someone-else", Email: "admin@example.com"}
 )
 
 // world is what the fake store answers from, and what its writes did.
@@ -191,7 +192,7 @@ func TestSignInBinds(t *testing.T) {
 	w := newWorld()
 	svc := service(w.store())
 	ctx := context.Background()
-	a, err := svc.SignIn(ctx, people.Caller{Issuer: iss, Subject: "arthur", Email: "Admin@Example.com"})
+	a, err := svc.SignIn(ctx, tokensmith.Caller{Issuer: iss, Subject: "arthur", Email: "Admin@Example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +214,7 @@ func TestSignInBinds(t *testing.T) {
 	if err != nil || len(other.Memberships) != 0 || other.User.ID == a.User.ID {
 		t.Errorf("another account with the same email = %+v, %v; want a different person holding nothing", other, err)
 	}
-	if _, err := svc.SignIn(ctx, people.Caller{Issuer: iss, Email: "x@example.com"}); code(err) != tokensmith.EUNAUTHORIZED {
+	if _, err := svc.SignIn(ctx, tokensmith.Caller{Issuer: iss, Email: "x@example.com"}); code(err) != tokensmith.EUNAUTHORIZED {
 		t.Errorf("sign-in without a subject = %v; want not_authorized", err)
 	}
 }
@@ -223,28 +224,28 @@ func TestSignInBinds(t *testing.T) {
 func TestWhoMayManageMembers(t *testing.T) {
 	tests := []struct {
 		name   string
-		caller people.Caller
-		where  people.Where
+		caller tokensmith.Caller
+		where  tokensmith.Place
 		want   string
 	}{
-		{"workspace admin, workspace", admin, people.Where{WorkspaceID: wsID}, ""},
-		{"workspace admin, site", admin, people.Where{SiteID: siteID}, ""},
-		{"workspace member", member, people.Where{WorkspaceID: wsID}, tokensmith.EFORBIDDEN},
-		{"workspace member, site", member, people.Where{SiteID: siteID}, tokensmith.EFORBIDDEN},
-		{"site administrator only", siteAdmin, people.Where{WorkspaceID: wsID}, tokensmith.EFORBIDDEN},
-		{"site administrator only, site", siteAdmin, people.Where{SiteID: siteID}, tokensmith.EFORBIDDEN},
-		{"admin of another workspace", stranger, people.Where{WorkspaceID: wsID}, tokensmith.ENOTFOUND},
-		{"another account with the admin's email", impostor, people.Where{WorkspaceID: wsID}, tokensmith.ENOTFOUND},
-		{"unknown workspace", admin, people.Where{WorkspaceID: "0000000a00000000000000ff"}, tokensmith.ENOTFOUND},
-		{"malformed workspace id", admin, people.Where{WorkspaceID: "../x"}, tokensmith.ENOTFOUND},
-		{"unknown site", admin, people.Where{SiteID: "0000000a00000000000000ff"}, tokensmith.ENOTFOUND},
+		{"workspace admin, workspace", admin, tokensmith.Place{WorkspaceID: wsID}, ""},
+		{"workspace admin, site", admin, tokensmith.Place{SiteID: siteID}, ""},
+		{"workspace member", member, tokensmith.Place{WorkspaceID: wsID}, tokensmith.EFORBIDDEN},
+		{"workspace member, site", member, tokensmith.Place{SiteID: siteID}, tokensmith.EFORBIDDEN},
+		{"site administrator only", siteAdmin, tokensmith.Place{WorkspaceID: wsID}, tokensmith.EFORBIDDEN},
+		{"site administrator only, site", siteAdmin, tokensmith.Place{SiteID: siteID}, tokensmith.EFORBIDDEN},
+		{"admin of another workspace", stranger, tokensmith.Place{WorkspaceID: wsID}, tokensmith.ENOTFOUND},
+		{"another account with the admin's email", impostor, tokensmith.Place{WorkspaceID: wsID}, tokensmith.ENOTFOUND},
+		{"unknown workspace", admin, tokensmith.Place{WorkspaceID: "0000000a00000000000000ff"}, tokensmith.ENOTFOUND},
+		{"malformed workspace id", admin, tokensmith.Place{WorkspaceID: "../x"}, tokensmith.ENOTFOUND},
+		{"unknown site", admin, tokensmith.Place{SiteID: "0000000a00000000000000ff"}, tokensmith.ENOTFOUND},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld()
 			svc := service(w.store())
 			ctx := context.Background()
-			if tc.caller == impostor {
+			if reflect.DeepEqual(tc.caller, impostor) {
 				if _, err := svc.SignIn(ctx, admin); err != nil {
 					t.Fatal(err)
 				}
@@ -280,8 +281,8 @@ func TestWhoMayManageMembers(t *testing.T) {
 // TestMemberChanges: bad input, duplicates and the last admin are refused
 // with the code API.md names, and write nothing.
 func TestMemberChanges(t *testing.T) {
-	ws := people.Where{WorkspaceID: wsID}
-	site := people.Where{SiteID: siteID}
+	ws := tokensmith.Place{WorkspaceID: wsID}
+	site := tokensmith.Place{SiteID: siteID}
 	tests := []struct {
 		name string
 		do   func(*people.Service) error
@@ -377,14 +378,14 @@ func TestMemberChanges(t *testing.T) {
 func TestMe(t *testing.T) {
 	tests := []struct {
 		name       string
-		caller     people.Caller
+		caller     tokensmith.Caller
 		workspaces string
 		sites      string
 	}{
 		{"admin", admin, "[hitchhikers/admin]", fmt.Sprintf("[%s/true]", siteID)},
 		{"member", member, "[hitchhikers/member]", fmt.Sprintf("[%s/false]", siteID)},
 		{"site administrator", siteAdmin, "[]", fmt.Sprintf("[%s/true]", siteID)},
-		{"nobody", people.Caller{Issuer: iss, Subject: "x", Email: "x@example.com"}, "[]", "[]"},
+		{"nobody", tokensmith.Caller{Issuer: iss, Subject: "x", Email: "x@example.com"}, "[]", "[]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -63,7 +63,7 @@ func TestRedundantInvitation(t *testing.T) {
 	st, svc, ws := storedWorld(t)
 	ctx := context.Background()
 	invite(t, svc, ws, "old@example.com", tokensmith.RoleAdmin)
-	p := people.Caller{Issuer: iss, Subject: "arthur", Email: "old@example.com"}
+	p := tokensmith.Caller{Issuer: iss, Subject: "arthur", Email: "old@example.com"}
 	first, err := svc.SignIn(ctx, p)
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func TestRedundantInvitation(t *testing.T) {
 	if _, err := st.Member(ctx, wsPlace, redundant.ID); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
 		t.Errorf("redundant member after sign-in = %v; want removed", err)
 	}
-	page, err := st.AuditEvents(ctx, ws.ID, store.AuditQuery{Limit: 10})
+	page, err := st.AuditEvents(ctx, ws.ID, tokensmith.AuditQuery{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestRedundantInvitation(t *testing.T) {
 	if last.SubType != audit.SubUserRemoved || last.Actor.ID != first.User.ID || last.Seq != 4 {
 		t.Errorf("last event = %+v; want user_removed by the person, the fourth", last)
 	}
-	other, err := svc.SignIn(ctx, people.Caller{Issuer: iss, Subject: "ford", Email: "new@example.com"})
+	other, err := svc.SignIn(ctx, tokensmith.Caller{Issuer: iss, Subject: "ford", Email: "new@example.com"})
 	if err != nil || len(other.Memberships) != 0 {
 		t.Errorf("another account with the new email = %+v, %v; want holding nothing", other.Memberships, err)
 	}
@@ -106,7 +106,7 @@ func TestRedundantLastAdminInvitation(t *testing.T) {
 	st, svc, ws := storedWorld(t)
 	ctx := context.Background()
 	invite(t, svc, ws, "old@example.com", tokensmith.RoleMember)
-	p := people.Caller{Issuer: iss, Subject: "arthur", Email: "old@example.com"}
+	p := tokensmith.Caller{Issuer: iss, Subject: "arthur", Email: "old@example.com"}
 	if _, err := svc.SignIn(ctx, p); err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestEmailWithUnicodeSpaces(t *testing.T) {
 			t.Errorf("Invite(%q) = %v; want validation_error", email, err)
 		}
 	}
-	a, err := svc.SignIn(ctx, people.Caller{Issuer: iss, Subject: "x", Email: "\u00a0admin@example.com\u2003"})
+	a, err := svc.SignIn(ctx, tokensmith.Caller{Issuer: iss, Subject: "x", Email: "\u00a0admin@example.com\u2003"})
 	if err != nil || len(a.Memberships) != 0 {
 		t.Errorf("token email with Unicode spaces holds %+v, %v; want nothing", a.Memberships, err)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
-	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/sites"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
@@ -73,8 +72,8 @@ func newFixture(t *testing.T, size int) *fixture {
 }
 
 // token is the principal of a site token of s.
-func token(s tokensmith.Site) principal.Principal {
-	return principal.Principal{Kind: principal.Site, TokenID: "t-" + s.ID, SiteID: s.ID, WorkspaceID: s.WorkspaceID, Scope: "sites:read"}
+func token(s tokensmith.Site) tokensmith.Caller {
+	return tokensmith.Caller{Kind: tokensmith.CallerSite, TokenID: "t-" + s.ID, SiteID: s.ID, WorkspaceID: s.WorkspaceID, Scope: "sites:read"}
 }
 
 // rename changes a site's display name in the table, as an operator's
@@ -157,13 +156,13 @@ func TestTenantCheckEvenWhenCached(t *testing.T) {
 	forged.WorkspaceID = mine.WorkspaceID
 	tests := []struct {
 		name string
-		p    principal.Principal
+		p    tokensmith.Caller
 		id   string
 	}{
 		{"site of another workspace", token(mine), otherWorkspace.ID},
 		{"another site of the same workspace", token(mine), sameWorkspace.ID},
 		{"own site id, principal of another workspace", forged, otherWorkspace.ID},
-		{"workspace token", principal.Principal{Kind: principal.Workspace, TokenID: "w", WorkspaceID: mine.WorkspaceID}, mine.ID},
+		{"workspace token", tokensmith.Caller{Kind: tokensmith.CallerWorkspace, TokenID: "w", WorkspaceID: mine.WorkspaceID}, mine.ID},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
