@@ -1,9 +1,10 @@
-// Package mock holds hand-written fakes of the interfaces tokensmith's
-// packages declare where they use them. Each fake is a struct of function
+// Package mock holds hand-written fakes of the root package's service
+// interfaces, which the HTTP edge is tested against, and of the interfaces
+// tokensmith's packages declare where they use them. Each fake is a struct of function
 // fields, one per method, and each method calls its field: a test sets the
 // fields the code under test should call, and a call to one it left unset
-// panics, which fails the test. They serve pure domain tests and CPU
-// benchmarks; storage behaviour is tested against DynamoDB Local.
+// panics, which fails the test. They serve the edge's and pure domain tests
+// and CPU benchmarks; storage behaviour is tested against DynamoDB Local.
 package mock
 
 import (
