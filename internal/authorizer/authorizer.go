@@ -120,7 +120,7 @@ func (a *Authorizer) apiToken(ctx context.Context, req events.APIGatewayCustomAu
 	}
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID:    sec.TokenID,
-		PolicyDocument: Policy(req.MethodArn, r, "Allow"),
+		PolicyDocument: Policy(req.MethodArn, r),
 		Context:        principal.Context(SecretPrincipal(sec)),
 	}, nil
 }
@@ -155,7 +155,7 @@ func (a *Authorizer) user(ctx context.Context, req events.APIGatewayCustomAuthor
 	p := tokensmith.Caller{Kind: tokensmith.CallerPerson, Issuer: claims.Issuer, Subject: claims.Subject, Email: claims.Email}
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID:    "user:" + claims.Subject,
-		PolicyDocument: Policy(req.MethodArn, r, "Allow"),
+		PolicyDocument: Policy(req.MethodArn, r),
 		Context:        principal.Context(p),
 	}, nil
 }

@@ -26,7 +26,7 @@ import (
 
 func ExamplePolicy() {
 	r, _ := route.Lookup("GET", "/v2/sites/{site_id}")
-	p := authorizer.Policy("arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/v2/sites/42e63e98c9a982ac9b8b7410", r, "Allow")
+	p := authorizer.Policy("arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/v2/sites/42e63e98c9a982ac9b8b7410", r)
 	fmt.Println(p.Statement[0].Effect, p.Statement[0].Resource[0])
 	// Output:
 	// Allow arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/v2/sites/*
