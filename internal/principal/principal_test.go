@@ -49,3 +49,35 @@ func TestUnreadableTimeIsMissing(t *testing.T) {
 		t.Errorf("FromContext with lastUsed %q = %v; want ErrMissing", c["lastUsed"], err)
 	}
 }
+
+// TestIncompleteCallerIsMissing: a person without issuer, subject or
+// verified email, and an API token without its id or workspace, is no
+// caller at all.
+func TestIncompleteCallerIsMissing(t *testing.T) {
+	person := tokensmith.Caller{Kind: tokensmith.CallerPerson, Issuer: "https://issuer.example", Subject: "u", Email: "a@example.com"}
+	site := tokensmith.Caller{Kind: tokensmith.CallerSite, TokenID: "t", SiteID: "s", WorkspaceID: "w"}
+	tests := []struct {
+		name   string
+		caller tokensmith.Caller
+		drop   string
+	}{
+		{"person without issuer", person, "issuer"},
+		{"person without subject", person, "userId"},
+		{"person without email", person, "email"},
+		{"token without id", site, "tokenId"},
+		{"token without workspace", site, "workspaceId"},
+		{"no kind", site, "kind"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Context(tc.caller)
+			if _, err := FromContext(c); err != nil {
+				t.Fatalf("FromContext(complete) = %v", err)
+			}
+			delete(c, tc.drop)
+			if got, err := FromContext(c); !errors.Is(err, ErrMissing) {
+				t.Errorf("FromContext without %s = %+v, %v; want ErrMissing", tc.drop, got, err)
+			}
+		})
+	}
+}

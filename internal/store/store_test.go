@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/tokensmith/tokensmith/internal/audit"
 
 	"github.com/tokensmith/tokensmith"
@@ -605,5 +608,39 @@ func TestConcurrentMemberChanges(t *testing.T) {
 	}
 	if got.Admins != 1 || admins != 1 {
 		t.Errorf("after two concurrent demotions: admin count %d, admin members %d; want 1 and 1", got.Admins, admins)
+	}
+}
+
+// TestGraceSecretNotNamedByItsToken: a secret in its grace period works
+// only while its token names it as the previous secret; once the token
+// names another (a later regenerate), it is not found, though its item is
+// still there.
+func TestGraceSecretNotNamedByItsToken(t *testing.T) {
+	db, name := dynamotest.NewTable(t)
+	s := store.New(db, name)
+	ctx := context.Background()
+	ws, site := seedSite(t, s)
+	tok := newToken("0000000b0000000000000001", site, "tss_old")
+	if err := s.CreateToken(ctx, 0, "", 0, tok, event(ws, audit.SubTokenCreated), nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	grace := t0.Add(time.Hour)
+	if _, err := s.RegenerateToken(ctx, tok, readSite(t, s, site.ID), token.Hash("tss_new"), "x", &grace, event(ws, audit.SubTokenRegenerated)); err != nil {
+		t.Fatal(err)
+	}
+	if sec, err := s.Secret(ctx, token.Hash("tss_old")); err != nil || sec.GraceUntil == nil {
+		t.Fatalf("previous secret in its grace period = %+v, %v; want it, with its grace", sec, err)
+	}
+	_, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(name),
+		Key:                       store.TokenKey(tok.Owner(), tok.ID),
+		UpdateExpression:          aws.String("SET prevSecretHash = :h"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: token.Hash("tss_other")}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Secret(ctx, token.Hash("tss_old")); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
+		t.Errorf("previous secret its token no longer names = %v; want not found", err)
 	}
 }
