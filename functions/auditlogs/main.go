@@ -44,5 +44,5 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 	}
 	st := store.New(db, table)
 	svc := audit.New(st)
-	return metrics.Invocations(metrics.FunctionAuditLogs, stdout, now, httpapi.Adapt(httpapi.AuditLogs(svc, httpapi.NewGuard(st, now, log), log))), nil
+	return metrics.Invocations(metrics.FunctionAuditLogs, stdout, now, httpapi.AuditLogs(svc, httpapi.NewGuard(st, now, log), log).Proxy()), nil
 }

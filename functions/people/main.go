@@ -56,7 +56,7 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 			return nil, err
 		}
 	}
-	return metrics.Invocations(metrics.FunctionPeople, stdout, now, httpapi.Adapt(httpapi.People(svc, log))), nil
+	return metrics.Invocations(metrics.FunctionPeople, stdout, now, httpapi.People(svc, log).Proxy()), nil
 }
 
 // userPool is the Cognito client of the region and credentials Lambda puts

@@ -53,5 +53,5 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 	}
 	svc := &manage.Service{Store: store.New(db, table), Now: now, Rand: random}
 	v := secretscanning.NewVerifier(keysURL, now)
-	return metrics.Invocations(metrics.FunctionSecretScanning, stdout, now, httpapi.Adapt(httpapi.SecretScanning(svc, v, log))), nil
+	return metrics.Invocations(metrics.FunctionSecretScanning, stdout, now, httpapi.SecretScanning(svc, v, log).Proxy()), nil
 }

@@ -47,5 +47,5 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 	if err != nil {
 		return nil, err
 	}
-	return metrics.Invocations(metrics.FunctionSites, stdout, now, httpapi.Adapt(httpapi.Sites(svc, httpapi.NewGuard(st, now, log), log))), nil
+	return metrics.Invocations(metrics.FunctionSites, stdout, now, httpapi.Sites(svc, httpapi.NewGuard(st, now, log), log).Proxy()), nil
 }

@@ -62,5 +62,5 @@ func newHandler(ctx context.Context, getenv func(string) string, secrets servers
 	// waiting for their verified email.
 	signIn := &people.Service{Store: st, Now: now, Rand: random}
 	svc := &manage.Service{Store: st, People: signIn, Now: now, Rand: random, IdempotencySecret: idemSecret}
-	return metrics.Invocations(metrics.FunctionTokens, stdout, now, httpapi.Adapt(httpapi.Tokens(svc, httpapi.NewGuard(st, now, log), log))), nil
+	return metrics.Invocations(metrics.FunctionTokens, stdout, now, httpapi.Tokens(svc, httpapi.NewGuard(st, now, log), log).Proxy()), nil
 }

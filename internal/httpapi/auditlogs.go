@@ -141,7 +141,7 @@ func parseAuditQuery(values url.Values) (tokensmith.AuditQuery, error) {
 }
 
 // AuditLogs serves the audit log route of the route table.
-func AuditLogs(svc tokensmith.AuditService, g *Guard, log *slog.Logger) http.Handler {
+func AuditLogs(svc tokensmith.AuditService, g *Guard, log *slog.Logger) *Router {
 	return mux(route.AuditLogs, map[string]http.HandlerFunc{
 		"listAuditLogs": func(w http.ResponseWriter, r *http.Request) {
 			p, err := caller(r)

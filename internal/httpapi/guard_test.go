@@ -52,7 +52,7 @@ func guarded(g *Guard, served *int) Proxy {
 		*served++
 		writeJSON(w, http.StatusOK, map[string]string{})
 	}
-	return Adapt(mux(route.Sites, map[string]http.HandlerFunc{"listSites": ok, "getSite": ok}, g, g.Log))
+	return mux(route.Sites, map[string]http.HandlerFunc{"listSites": ok, "getSite": ok}, g, g.Log).Proxy()
 }
 
 func sitesEvent(p tokensmith.Caller) events.APIGatewayProxyRequest {
@@ -218,7 +218,7 @@ func TestGuardCountsWhatTheGatewayRouted(t *testing.T) {
 				}
 				writeJSON(w, http.StatusOK, map[string]string{})
 			}
-			proxy := Adapt(mux(route.Sites, map[string]http.HandlerFunc{"listSites": seen, "getSite": seen}, g, g.Log))
+			proxy := mux(route.Sites, map[string]http.HandlerFunc{"listSites": seen, "getSite": seen}, g, g.Log).Proxy()
 			resp, err := proxy(context.Background(), tc.event)
 			if err != nil {
 				t.Fatal(err)

@@ -23,7 +23,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/token"
 )
 
-// The handlers' tests: each route of each function, served through Adapt
+// The handlers' tests: each route of each function, served through Proxy
 // as Lambda serves it, against fakes of the root package's services. They
 // hold what a handler reads of the request, what it passes the service,
 // how it renders the answer, and how each error reaches the client.
@@ -66,7 +66,7 @@ type answer struct {
 }
 
 // serve sends req to h as API Gateway would, by its route of the table.
-func serve(t *testing.T, h http.Handler, req request) answer {
+func serve(t *testing.T, h *Router, req request) answer {
 	t.Helper()
 	var rt route.Route
 	for _, r := range route.Table {
@@ -90,7 +90,7 @@ func serve(t *testing.T, h http.Handler, req request) answer {
 	if req.caller != nil {
 		ev.RequestContext.Authorizer = principal.Context(*req.caller)
 	}
-	resp, err := Adapt(h)(context.Background(), ev)
+	resp, err := h.Proxy()(context.Background(), ev)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -169,8 +169,8 @@ func decode(r *http.Request, v any, optional bool) error {
 // panics at start-up when an operation has no handler or a handler no
 // route, or an API token route has no guard, so that none of them can
 // drift apart or run unlimited.
-func mux(fn string, ops map[string]http.HandlerFunc, g *Guard, log *slog.Logger) http.Handler {
-	m := &router{routes: map[string]routeHandlers{}, log: log}
+func mux(fn string, ops map[string]http.HandlerFunc, g *Guard, log *slog.Logger) *Router {
+	m := &Router{routes: map[string]routeHandlers{}, log: log}
 	seen := map[string]bool{}
 	badURL := func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, log, tokensmith.Errorf(tokensmith.EBADREQUEST, msgBadURL))
@@ -198,13 +198,14 @@ func mux(fn string, ops map[string]http.HandlerFunc, g *Guard, log *slog.Logger)
 	return m
 }
 
-// router serves each request by the route API Gateway matched for it, the
+// Router serves each request by the route API Gateway matched for it, the
 // method and resource the authorizer decided on, with the path parameters
 // API Gateway found: never by re-reading the path, so a path API Gateway
 // routes (a trailing slash, a "." segment) is served, counted and
-// answered as the route it matched. An event whose path or query holds what
-// no handler may see (Adapt) is counted by the guard and then answered 400.
-type router struct {
+// answered as the route it matched. Proxy runs it in Lambda: an event
+// whose path or query holds what no handler may see (Adapt) is counted by
+// the guard and then answered 400.
+type Router struct {
 	routes map[string]routeHandlers // by "METHOD /resource/{param}"
 	log    *slog.Logger
 }
@@ -213,7 +214,7 @@ type routeHandlers struct {
 	serve, badURL http.HandlerFunc
 }
 
-func (m *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (m *Router) serve(w http.ResponseWriter, r *http.Request) {
 	mt, _ := r.Context().Value(matchedKey{}).(matched)
 	hs, ok := m.routes[r.Method+" "+mt.resource]
 	if !ok {

@@ -33,19 +33,23 @@ type Proxy = func(context.Context, events.APIGatewayProxyRequest) (events.APIGat
 // control character (U+0000 to U+001F, U+007F), or whose path is not a
 // valid URL path, is a 400 bad_request: the adapter would fail to build a
 // request from most of them, which fails the invocation and reaches the
-// client as a 502, and no id or query parameter of the API holds one. When
-// h is a function's router, the request goes on to it, built from the route
-// alone (no path parameters, no query), so that the guard counts it against
-// its token's limit and sets the rate-limit headers before the 400; any
-// other handler never sees it.
+// client as a 502, and no id or query parameter of the API holds one; h
+// never sees it. A function's routes are run by Router.Proxy instead.
 //
 // Adapt does what httpadapter.HandlerAdapter.ProxyWithContext does, with
 // the adapter's own steps, except that an event it cannot turn into a
 // request at all (an invalid method, say, which API Gateway never sends) is
 // a 400 too, not an invocation error.
-func Adapt(h http.Handler) Proxy {
+func Adapt(h http.Handler) Proxy { return adapt(h, false) }
+
+// Proxy runs m as a proxy-integration Lambda handler, as Adapt does, except
+// that an event Adapt answers 400 goes on to m, built from the route alone
+// (no path parameters, no query), so that the guard counts it against its
+// token's limit and sets the rate-limit headers before the 400.
+func (m *Router) Proxy() Proxy { return adapt(http.HandlerFunc(m.serve), true) }
+
+func adapt(h http.Handler, routed bool) Proxy {
 	var adapter core.RequestAccessor
-	_, routed := h.(*router)
 	return func(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 		// The API's request id joins the invocation's metrics record to
 		// the stage's access log line of the same request.

@@ -85,7 +85,7 @@ func newMe(m tokensmith.Me) me {
 
 // People serves the people routes of the route table: GET /v2/me and the
 // members of workspaces and sites.
-func People(svc tokensmith.PeopleService, log *slog.Logger) http.Handler {
+func People(svc tokensmith.PeopleService, log *slog.Logger) *Router {
 	h := &peopleHandler{svc: svc, log: log}
 	ws := func(r *http.Request) tokensmith.Place {
 		return tokensmith.Place{WorkspaceID: r.PathValue("workspace_id")}

@@ -60,7 +60,7 @@ type feedback struct {
 // SecretScanning serves GitHub's secret scanning partner endpoint: a
 // signed report of matches of the token format, each revoked when it is a
 // live token.
-func SecretScanning(svc LeakRevoker, v SignatureVerifier, log *slog.Logger) http.Handler {
+func SecretScanning(svc LeakRevoker, v SignatureVerifier, log *slog.Logger) *Router {
 	h := &scanHandler{svc: svc, verify: v, log: log}
 	return mux(route.SecretScanning, map[string]http.HandlerFunc{"reportGitHubSecrets": h.report}, nil, log)
 }

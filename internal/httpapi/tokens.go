@@ -89,7 +89,7 @@ type minted struct {
 }
 
 // Tokens serves the token management routes of the route table.
-func Tokens(svc tokensmith.TokenService, g *Guard, log *slog.Logger) http.Handler {
+func Tokens(svc tokensmith.TokenService, g *Guard, log *slog.Logger) *Router {
 	h := &tokensHandler{svc: svc, log: log}
 	site := func(r *http.Request) tokensmith.Owner {
 		return tokensmith.Owner{Kind: token.KindSite, ID: r.PathValue("site_id")}

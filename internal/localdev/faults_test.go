@@ -38,7 +38,7 @@ import (
 // tokensHandler is the tokens function's handler on st, built as its main
 // builds it.
 func tokensHandler(st *store.Store, log *slog.Logger) httpapi.Proxy {
-	return httpapi.Adapt(httpapi.Tokens(manage.New(st, people.New(st), []byte(defaults.IdempotencySecret)), httpapi.NewGuard(st, time.Now, log), log))
+	return httpapi.Tokens(manage.New(st, people.New(st), []byte(defaults.IdempotencySecret)), httpapi.NewGuard(st, time.Now, log), log).Proxy()
 }
 
 // authorizerHandler is the authorizer function's handler on secrets, built

@@ -147,11 +147,11 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	gw, err := gateway.New(tmpl, decide, map[string]gateway.Proxy{
 		route.Console:        httpapi.Adapt(page),
-		route.Tokens:         measured(metrics.FunctionTokens, httpapi.Adapt(httpapi.Tokens(tokens, httpapi.NewGuard(st, now, cfg.Log), cfg.Log))),
-		route.Sites:          measured(metrics.FunctionSites, httpapi.Adapt(httpapi.Sites(siteSvc, httpapi.NewGuard(st, now, cfg.Log), cfg.Log))),
-		route.AuditLogs:      measured(metrics.FunctionAuditLogs, httpapi.Adapt(httpapi.AuditLogs(audit.New(st), httpapi.NewGuard(st, now, cfg.Log), cfg.Log))),
-		route.People:         measured(metrics.FunctionPeople, httpapi.Adapt(httpapi.People(members, cfg.Log))),
-		route.SecretScanning: measured(metrics.FunctionSecretScanning, httpapi.Adapt(httpapi.SecretScanning(leaks, github, cfg.Log))),
+		route.Tokens:         measured(metrics.FunctionTokens, httpapi.Tokens(tokens, httpapi.NewGuard(st, now, cfg.Log), cfg.Log).Proxy()),
+		route.Sites:          measured(metrics.FunctionSites, httpapi.Sites(siteSvc, httpapi.NewGuard(st, now, cfg.Log), cfg.Log).Proxy()),
+		route.AuditLogs:      measured(metrics.FunctionAuditLogs, httpapi.AuditLogs(audit.New(st), httpapi.NewGuard(st, now, cfg.Log), cfg.Log).Proxy()),
+		route.People:         measured(metrics.FunctionPeople, httpapi.People(members, cfg.Log).Proxy()),
+		route.SecretScanning: measured(metrics.FunctionSecretScanning, httpapi.SecretScanning(leaks, github, cfg.Log).Proxy()),
 	}, cfg.CacheTTL, cfg.Log)
 	if err != nil {
 		return nil, err
