@@ -5,9 +5,11 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -278,54 +280,6 @@ func unique(s []string) []string {
 	return out
 }
 
-// TestReadmeLayout holds the README's layout table to the tree: every path
-// it names exists, every Go package and every top-level folder is named
-// (itself, through a pattern such as functions/*, or, for a folder, by a
-// path inside it).
-func TestReadmeLayout(t *testing.T) {
-	var named []string
-	for _, row := range docTable(t, "README.md", "path", "what") {
-		for _, p := range strings.Split(row[0], ",") {
-			p = strings.TrimSuffix(strings.Fields(p)[0], "/")
-			matches, err := filepath.Glob(p)
-			if err != nil || len(matches) == 0 {
-				t.Errorf("README layout names %s, which is not in the tree", p)
-			}
-			named = append(named, p)
-		}
-	}
-	covered := func(dir string, inside bool) bool {
-		for _, p := range named {
-			if ok, _ := filepath.Match(p, dir); ok || (inside && strings.HasPrefix(p, dir+"/")) {
-				return true
-			}
-		}
-		return false
-	}
-	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() {
-			return nil
-		}
-		name := d.Name()
-		if path != "." && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules" || name == "dist") {
-			return filepath.SkipDir
-		}
-		if path != "." && !strings.Contains(path, "/") && !covered(path, true) {
-			t.Errorf("README layout does not name the folder %s", path)
-		}
-		if goFiles, _ := filepath.Glob(filepath.Join(path, "*.go")); path != "." && len(goFiles) > 0 && !covered(path, false) {
-			t.Errorf("README layout does not name the package %s", path)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestDocMatchesOpenAPI holds docs/API.md to docs/openapi.yaml: the status
 // each route of the routes table succeeds with is a response of that
 // operation in the OpenAPI document, and the errors table names exactly
@@ -359,4 +313,63 @@ func TestDocMatchesOpenAPI(t *testing.T) {
 		}
 	}
 	compareSets(t, "error code (of docs/openapi.yaml)", inDoc, inOpenAPI)
+}
+
+// TestReadmeLayout holds the Layout section of README.md to the tree: one
+// row for each Go package, every other path it names present, and every
+// top-level folder named (itself, or by a path inside it).
+func TestReadmeLayout(t *testing.T) {
+	var doc []string
+	for _, r := range docTable(t, "README.md", "package", "what it provides") {
+		if len(r) != 2 || r[0] == "" || strings.ContainsAny(r[0], " ,") || r[1] == "" {
+			t.Errorf("layout row %q: want one package's path and what it provides", r)
+			continue
+		}
+		doc = append(doc, r[0])
+	}
+	named := slices.Clone(doc)
+	for _, r := range docTable(t, "README.md", "file", "what") {
+		for _, p := range strings.Split(r[0], ", ") {
+			if _, err := os.Stat(p); err != nil {
+				t.Errorf("README layout names %s: %v", p, err)
+			}
+			named = append(named, strings.TrimSuffix(p, "/"))
+		}
+	}
+	seen := map[string]int{}
+	for _, p := range doc {
+		if seen[p]++; seen[p] == 2 {
+			t.Errorf("README layout names the package %s twice", p)
+		}
+	}
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != "." && (strings.HasPrefix(name, ".") || name == "node_modules" || name == "testdata" || path == "console/dist") {
+				return filepath.SkipDir
+			}
+			if path != "." && !strings.Contains(path, "/") && !slices.ContainsFunc(named, func(p string) bool { return p == path || strings.HasPrefix(p, path+"/") }) {
+				t.Errorf("README layout does not name the folder %s", path)
+			}
+			return nil
+		}
+		dir := filepath.Dir(path)
+		if strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") && seen[dir] >= 0 {
+			if seen[dir] == 0 {
+				t.Errorf("README layout does not name the package %s", dir)
+			}
+			seen[dir] = -1
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, n := range seen {
+		if n > 0 {
+			t.Errorf("README layout names %s, which is no package of the tree", p)
+		}
+	}
 }

@@ -13,12 +13,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
-	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/route"
@@ -50,7 +50,7 @@ func gatewayOverhead(st *store.Store, secret string, sec tokensmith.Secret, samp
 	guard := func() *httpapi.Guard {
 		return &httpapi.Guard{Limiter: unlimited{}, Uses: &usage.Recorder{Store: mock.OneSecret(sec), Log: log}, Now: time.Now, Log: log}
 	}
-	tokens := httpapi.Tokens(manage.New(st, people.New(st), []byte(defaults.IdempotencySecret)), guard(), log).Proxy()
+	tokens := httpapi.Tokens(apitokens.New(st, people.New(st), []byte(defaults.IdempotencySecret)), guard(), log).Proxy()
 	gw, err := gateway.New(tmpl, authz.Handle, withUnmeasured(st, log, map[string]gateway.Proxy{
 		route.Tokens:    tokens,
 		route.Sites:     httpapi.Sites(siteSvc, guard(), log).Proxy(),

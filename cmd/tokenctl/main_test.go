@@ -145,7 +145,7 @@ func TestCommands(t *testing.T) {
 	}
 
 	// The kill switches print what they revoked: nothing here, as the
-	// workspace has no tokens (internal/directory tests them with tokens).
+	// workspace has no tokens (internal/operator tests them with tokens).
 	if r, code, _ := tokenctl("site revoke-all --site " + siteID); code != 0 || r["id"] != siteID || r["revoked"] != 0.0 {
 		t.Errorf("site revoke-all = %v, %d; want the site and revoked 0", r, code)
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
-	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/secretscanning"
 	"github.com/tokensmith/tokensmith/internal/store"
@@ -46,7 +46,7 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 	if keysURL == "" {
 		return nil, errors.New("environment variable " + secretscanning.EnvKeysURL + " is not set")
 	}
-	svc := &manage.Service{Store: st, Now: now, Rand: random}
+	svc := &apitokens.Service{Store: st, Now: now, Rand: random}
 	v := secretscanning.NewVerifier(keysURL, now)
 	return metrics.Invocations(metrics.FunctionSecretScanning, stdout, now, httpapi.SecretScanning(svc, v, log).Proxy()), nil
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
-	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/serversecret"
@@ -54,6 +54,6 @@ func newHandler(ctx context.Context, getenv func(string) string, secrets servers
 	// Every management call signs the caller in: binds the invitations
 	// waiting for their verified email.
 	signIn := &people.Service{Store: st, Now: now, Rand: random}
-	svc := &manage.Service{Store: st, People: signIn, Now: now, Rand: random, IdempotencySecret: idemSecret}
+	svc := &apitokens.Service{Store: st, People: signIn, Now: now, Rand: random, IdempotencySecret: idemSecret}
 	return metrics.Invocations(metrics.FunctionTokens, stdout, now, httpapi.Tokens(svc, httpapi.NewGuard(st, now, log), log).Proxy()), nil
 }

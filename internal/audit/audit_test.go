@@ -9,8 +9,8 @@ import (
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/audit"
-	"github.com/tokensmith/tokensmith/internal/directory"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
+	"github.com/tokensmith/tokensmith/internal/operator"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
 
@@ -21,7 +21,7 @@ func TestListFindsTheWorkspaceAsTheDirectoryDoes(t *testing.T) {
 	db, table := dynamotest.NewTable(t)
 	st := store.New(db, table)
 	ctx := context.Background()
-	dir := directory.New(st)
+	dir := operator.New(st)
 	ws, err := dir.CreateWorkspace(ctx, "hitchhikers", "Hitchhikers", tokensmith.PlanEnterprise)
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ const (
 )
 
 // LeakRevoker revokes the secrets partners report leaked
-// (manage.Service.RevokeLeaked).
+// (apitokens.Service.RevokeLeaked).
 type LeakRevoker interface {
 	RevokeLeaked(ctx context.Context, partner, secret, url string) (bool, error)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
@@ -26,7 +27,6 @@ import (
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
-	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/principal"
@@ -38,7 +38,7 @@ import (
 // tokensHandler is the tokens function's handler on st, built as its main
 // builds it.
 func tokensHandler(st *store.Store, log *slog.Logger) httpapi.Proxy {
-	return httpapi.Tokens(manage.New(st, people.New(st), []byte(defaults.IdempotencySecret)), httpapi.NewGuard(st, time.Now, log), log).Proxy()
+	return httpapi.Tokens(apitokens.New(st, people.New(st), []byte(defaults.IdempotencySecret)), httpapi.NewGuard(st, time.Now, log), log).Proxy()
 }
 
 // authorizerHandler is the authorizer function's handler on secrets, built

@@ -20,16 +20,16 @@ import (
 
 	"github.com/tokensmith/tokensmith"
 	consolebundle "github.com/tokensmith/tokensmith/console"
+	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
-	"github.com/tokensmith/tokensmith/internal/directory"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
-	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/metrics"
+	"github.com/tokensmith/tokensmith/internal/operator"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
@@ -69,7 +69,7 @@ type Stack struct {
 	Gateway   *gateway.Gateway
 	Store     *store.Store
 	Sites     *sites.Service
-	Directory *directory.Service
+	Directory *operator.Service
 	Issuer    *issuer.Issuer
 	DB        *dynamodb.Client
 }
@@ -115,7 +115,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	st := store.New(db, cfg.Table)
 	authz := &authorizer.Authorizer{Users: verifier, Secrets: st, Now: now, Log: cfg.Log}
 	members := &people.Service{Store: st, Now: now, Rand: rand.Reader}
-	tokens := &manage.Service{Store: st, People: members, Now: now, Rand: rand.Reader, IdempotencySecret: []byte(defaults.IdempotencySecret)}
+	tokens := &apitokens.Service{Store: st, People: members, Now: now, Rand: rand.Reader, IdempotencySecret: []byte(defaults.IdempotencySecret)}
 	siteSvc, err := sites.New(st, now, sites.CacheSize)
 	if err != nil {
 		return nil, err
@@ -131,7 +131,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if keysURL == "" {
 		keysURL = secretscanning.DefaultKeysURL
 	}
-	leaks := &manage.Service{Store: st, Now: now, Rand: rand.Reader}
+	leaks := &apitokens.Service{Store: st, Now: now, Rand: rand.Reader}
 	github := secretscanning.NewVerifier(keysURL, now)
 	// measured writes each invocation's metrics record to cfg.Metrics, as
 	// the function's main does to its standard output.
@@ -160,7 +160,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	mux.Handle(iss.Path()+"/", iss)
 	mux.Handle("/", gw)
 	gw.Now = now
-	dir := directory.New(st)
+	dir := operator.New(st)
 	dir.Now = now
 	return &Stack{Handler: mux, Gateway: gw, Store: st, Sites: siteSvc, Directory: dir, Issuer: iss, DB: db}, nil
 }

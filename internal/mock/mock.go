@@ -20,7 +20,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
 
-// Store fakes the store as token management (manage.Store) calls it.
+// Store fakes the store as token management (apitokens.Store) calls it.
 type Store struct {
 	WorkspaceFn       func(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error)
 	SiteFn            func(ctx context.Context, id string) (tokensmith.Site, error)
@@ -84,7 +84,7 @@ func (s *Store) Leaked(ctx context.Context, hash string, now time.Time) (bool, e
 	return s.LeakedFn(ctx, hash, now)
 }
 
-// People fakes sign-in as token management (manage.People) calls it.
+// People fakes sign-in as token management (apitokens.People) calls it.
 type People struct {
 	SignInFn func(ctx context.Context, c tokensmith.Caller) (people.Access, error)
 }

@@ -2,7 +2,7 @@
 // sign-in, which binds the memberships granted to their verified email to
 // their issuer and subject, and the members of workspaces and sites, as
 // workspace admins (GET /v2/me and the members routes) and operators
-// (tokenctl, through the directory) manage them. It knows nothing of HTTP.
+// (tokenctl, through operator) manage them. It knows nothing of HTTP.
 package people
 
 import (

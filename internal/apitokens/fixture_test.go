@@ -1,4 +1,4 @@
-package manage_test
+package apitokens_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/scope"
@@ -16,7 +16,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/token"
 )
 
-var _ manage.Store = (*mock.Store)(nil)
+var _ apitokens.Store = (*mock.Store)(nil)
 
 // now is the tests' clock.
 var now = time.Date(2026, time.November, 22, 12, 0, 0, 0, time.UTC)
@@ -220,12 +220,12 @@ func (w *world) people() *mock.People {
 }
 
 // serverSecret is the tests' idempotency secret.
-var serverSecret = []byte("tokensmith manage tests idempotency secret")
+var serverSecret = []byte("tokensmith apitokens tests idempotency secret")
 
-// service returns a manage.Service on st, at now, signing people in as a
+// service returns a apitokens.Service on st, at now, signing people in as a
 // new world does (every world grants the same roles).
-func service(st manage.Store) *manage.Service {
-	return &manage.Service{Store: st, People: newWorld().people(), Now: func() time.Time { return now }, Rand: rand.Reader, IdempotencySecret: serverSecret}
+func service(st apitokens.Store) *apitokens.Service {
+	return &apitokens.Service{Store: st, People: newWorld().people(), Now: func() time.Time { return now }, Rand: rand.Reader, IdempotencySecret: serverSecret}
 }
 
 var readSites = tokensmith.TokenInput{Name: "CMS sync", Permissions: scope.Permissions{"sites": scope.Read}}

@@ -1,7 +1,7 @@
-// Package directory manages workspaces, sites and people's memberships, as
+// Package operator manages workspaces, sites and people's memberships, as
 // operators do with tokenctl, recording each change in the audit log with
 // the system as its actor.
-package directory
+package operator
 
 import (
 	"context"
@@ -22,11 +22,11 @@ import (
 )
 
 // ErrInvalid wraps every rejected input.
-var ErrInvalid = errors.New("directory: invalid input")
+var ErrInvalid = errors.New("operator: invalid input")
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
-// Service changes the directory.
+// Service makes the operator's changes.
 type Service struct {
 	Store *store.Store
 	Now   func() time.Time
@@ -255,7 +255,7 @@ func (s *Service) actor() tokensmith.Actor {
 	return tokensmith.Actor{Type: tokensmith.ActorSystem, Email: s.Operator}
 }
 
-// people is the members service on the directory's store, clock and
+// people is the members service on the operator's store, clock and
 // randomness. Operators create no accounts: tokenctl has no user pool.
 func (s *Service) people() *people.Service {
 	return &people.Service{Store: s.Store, Now: s.Now, Rand: s.Rand}

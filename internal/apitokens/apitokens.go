@@ -1,7 +1,7 @@
-// Package manage is token management for people: who may mint, list,
+// Package apitokens is API token management for people: who may mint, list,
 // regenerate and revoke site and workspace tokens, the limit of 5 active
 // tokens per owner, and idempotent creation. It knows nothing of HTTP.
-package manage
+package apitokens
 
 import (
 	"context"
@@ -73,7 +73,7 @@ type Service struct {
 
 // ErrNoIdempotencySecret means a create with an Idempotency-Key reached a
 // Service without IdempotencySecret.
-var ErrNoIdempotencySecret = errors.New("manage: no idempotency secret")
+var ErrNoIdempotencySecret = errors.New("apitokens: no idempotency secret")
 
 // New returns a Service with the real clock and crypto/rand, signing people
 // in with pp and keying idempotency records with idempotencySecret.

@@ -1,4 +1,4 @@
-package manage_test
+package apitokens_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/audit"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/scope"
@@ -161,7 +161,7 @@ func TestCreateAfterConcurrentChange(t *testing.T) {
 			w.addToken(t, siteOwner, now.Add(time.Hour))
 		}, "", 2},
 		{"another create took the last place", siteOwner, func(t *testing.T, w *world) {
-			for i := 0; i < manage.MaxActiveTokens; i++ {
+			for i := 0; i < apitokens.MaxActiveTokens; i++ {
 				w.addToken(t, siteOwner, now.Add(time.Hour))
 			}
 		}, tokensmith.ETOKENLIMIT, 0},
@@ -221,7 +221,7 @@ func TestIdempotentCreate(t *testing.T) {
 		{"same key, other person", siteAdmin, siteOwner, key, readSites, 0, "", false},
 		{"same key, other owner", admin, wsOwner, key, readActivity, 0, "", false},
 		{"other key", admin, siteOwner, key + "x", readSites, 0, "", false},
-		{"same key after 24 hours", admin, siteOwner, key, readSites, manage.IdempotencyTTL, "", false},
+		{"same key after 24 hours", admin, siteOwner, key, readSites, apitokens.IdempotencyTTL, "", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -296,8 +296,8 @@ func TestIdempotencyNeedsServerSecret(t *testing.T) {
 	none := service(w.store())
 	none.IdempotencySecret = nil
 	created := len(w.created)
-	if _, _, err := none.Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, key); !errors.Is(err, manage.ErrNoIdempotencySecret) {
-		t.Errorf("Create with a key and no secret = %v; want %v", err, manage.ErrNoIdempotencySecret)
+	if _, _, err := none.Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, key); !errors.Is(err, apitokens.ErrNoIdempotencySecret) {
+		t.Errorf("Create with a key and no secret = %v; want %v", err, apitokens.ErrNoIdempotencySecret)
 	}
 	if len(w.created) != created {
 		t.Error("a keyed Create without a secret minted a token")
@@ -499,7 +499,7 @@ func TestRevokeBySecretRetries(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	long := strings.Repeat("é", manage.MaxNameLen)
+	long := strings.Repeat("é", apitokens.MaxNameLen)
 	tests := []struct {
 		name   string
 		kind   token.Kind
@@ -525,7 +525,7 @@ func TestValidate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			for _, d := range manage.Validate(tc.kind, tc.in) {
+			for _, d := range apitokens.Validate(tc.kind, tc.in) {
 				got = append(got, d.Field)
 			}
 			if strings.Join(got, ",") != strings.Join(tc.fields, ",") {

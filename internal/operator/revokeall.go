@@ -1,4 +1,4 @@
-package directory
+package operator
 
 import (
 	"context"
@@ -19,7 +19,7 @@ const MaxRevokePasses = 10
 
 // ErrStillMinting means tokens kept being created while every pass of a
 // revoke-all ran: some may be live.
-var ErrStillMinting = errors.New("directory: tokens are still being created; revoke-all again")
+var ErrStillMinting = errors.New("operator: tokens are still being created; revoke-all again")
 
 // RevokeSiteTokens revokes every active token of a site, the kill switch for
 // a site whose tokens leaked: each revocation is its own transaction with a
