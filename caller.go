@@ -48,3 +48,29 @@ type Caller struct {
 
 // IsPerson reports whether c is a person rather than an API token.
 func (c Caller) IsPerson() bool { return c.Kind == CallerPerson }
+
+// Caller returns the caller an API token's secret makes: who it is, what
+// introspecting it shows, so that introspection reads nothing, and what the
+// function decides and notes the use with, so that it reads nothing either.
+func (s Secret) Caller() Caller {
+	return Caller{
+		Kind: string(s.Kind), TokenID: s.TokenID, SiteID: s.SiteID, WorkspaceID: s.WorkspaceID, Scope: s.Scope,
+		CreatedOn: s.CreatedOn, LastUsed: s.LastUsed, ExpiresOn: s.ExpiresOn,
+		RateLimit: s.TokenRateLimit(), Plan: string(s.Plan), SecretHash: s.Hash, GraceUntil: s.GraceUntil,
+		AllowedIPs: s.AllowedIPs,
+	}
+}
+
+// Secret returns what API token caller c carries of its secret: enough to
+// note a use of it.
+func (c Caller) Secret() Secret {
+	return Secret{Hash: c.SecretHash, TokenID: c.TokenID, Kind: token.Kind(c.Kind), SiteID: c.SiteID,
+		WorkspaceID: c.WorkspaceID, GraceUntil: c.GraceUntil}
+}
+
+// Token returns what API token caller c carries of its token: what
+// introspection shows.
+func (c Caller) Token() Token {
+	return Token{ID: c.TokenID, Kind: token.Kind(c.Kind), SiteID: c.SiteID, WorkspaceID: c.WorkspaceID, Scope: c.Scope,
+		CreatedOn: c.CreatedOn, LastUsed: c.LastUsed, ExpiresOn: c.ExpiresOn}
+}

@@ -121,21 +121,8 @@ func (a *Authorizer) apiToken(ctx context.Context, req events.APIGatewayCustomAu
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID:    sec.TokenID,
 		PolicyDocument: Policy(req.MethodArn, r),
-		Context:        principal.Context(SecretPrincipal(sec)),
+		Context:        principal.Context(sec.Caller()),
 	}, nil
-}
-
-// SecretPrincipal is the principal of an API token's secret: who it is,
-// what introspecting it shows, so that introspection reads nothing, and
-// what the function decides and notes the use with, so that it reads
-// nothing either.
-func SecretPrincipal(sec tokensmith.Secret) tokensmith.Caller {
-	return tokensmith.Caller{
-		Kind: string(sec.Kind), TokenID: sec.TokenID, SiteID: sec.SiteID, WorkspaceID: sec.WorkspaceID, Scope: sec.Scope,
-		CreatedOn: sec.CreatedOn, LastUsed: sec.LastUsed, ExpiresOn: sec.ExpiresOn,
-		RateLimit: sec.TokenRateLimit(), Plan: string(sec.Plan), SecretHash: sec.Hash, GraceUntil: sec.GraceUntil,
-		AllowedIPs: sec.AllowedIPs,
-	}
 }
 
 func (a *Authorizer) user(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest, r route.Route, cred string) (events.APIGatewayCustomAuthorizerResponse, error) {

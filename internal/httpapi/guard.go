@@ -103,9 +103,7 @@ func (g *Guard) wrap(rt route.Route, h http.HandlerFunc) http.HandlerFunc {
 			writeError(w, r, g.Log, err)
 			return
 		}
-		sec := tokensmith.Secret{Hash: p.SecretHash, TokenID: p.TokenID, Kind: token.Kind(p.Kind), SiteID: p.SiteID,
-			WorkspaceID: p.WorkspaceID, GraceUntil: p.GraceUntil}
-		if g.Uses.Record(r.Context(), sec, rt.Scope, now) {
+		if g.Uses.Record(r.Context(), p.Secret(), rt.Scope, now) {
 			// Introspection shows this use, as the decision did not.
 			p.LastUsed, p.ExpiresOn = &now, now.Add(token.Inactivity)
 		}

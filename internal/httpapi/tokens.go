@@ -274,8 +274,7 @@ func (h *tokensHandler) introspect(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.log, err)
 		return
 	}
-	t := tokensmith.Token{ID: p.TokenID, Kind: token.Kind(p.Kind), SiteID: p.SiteID, WorkspaceID: p.WorkspaceID, Scope: p.Scope,
-		CreatedOn: p.CreatedOn, LastUsed: p.LastUsed, ExpiresOn: p.ExpiresOn}
+	t := p.Token()
 	if p.CreatedOn.IsZero() {
 		if t, err = h.svc.Introspect(r.Context(), t.Owner(), p.TokenID); err != nil {
 			writeError(w, r, h.log, err)
