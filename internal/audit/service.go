@@ -52,9 +52,7 @@ func (s *Service) List(ctx context.Context, p tokensmith.Caller, idOrSlug string
 // console's first call, GET /v2/me, is), so this function writes nothing.
 func (s *Service) admin(ctx context.Context, p tokensmith.Caller, ws tokensmith.Workspace) error {
 	u, err := s.Store.UserByIdentity(ctx, p.Issuer, p.Subject)
-	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
-		return tokensmith.NotFound()
-	} else if err != nil {
+	if err != nil {
 		return err
 	}
 	held, err := s.Store.Memberships(ctx, u.ID)

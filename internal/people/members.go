@@ -66,12 +66,9 @@ func (s *Service) Me(ctx context.Context, c tokensmith.Caller) (tokensmith.Me, e
 // wrong shape or of nothing, is not found.
 func (s *Service) admin(ctx context.Context, c tokensmith.Caller, w tokensmith.Place) (Access, tokensmith.Workspace, tokensmith.Place, error) {
 	fail := func(err error) (Access, tokensmith.Workspace, tokensmith.Place, error) {
-		if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
-			err = tokensmith.NotFound()
-		}
 		return Access{}, tokensmith.Workspace{}, tokensmith.Place{}, err
 	}
-	p := tokensmith.Place{WorkspaceID: w.WorkspaceID, SiteID: w.SiteID}
+	p := w
 	if w.SiteID != "" {
 		if !token.ValidID(w.SiteID) {
 			return fail(tokensmith.NotFound())
@@ -131,7 +128,7 @@ func (s *Service) UpdateMember(ctx context.Context, c tokensmith.Caller, w token
 		return tokensmith.Member{}, err
 	}
 	m, err := s.ChangeRole(ctx, a.Actor(), ws, p, id, role)
-	return m, notFound(err)
+	return m, err
 }
 
 // RemoveMember removes member id of w, as the workspace admin c.
@@ -141,13 +138,5 @@ func (s *Service) RemoveMember(ctx context.Context, c tokensmith.Caller, w token
 		return err
 	}
 	_, err = s.Remove(ctx, a.Actor(), ws, p, id)
-	return notFound(err)
-}
-
-// notFound is err, with a store miss as the API's not found.
-func notFound(err error) error {
-	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
-		return tokensmith.NotFound()
-	}
 	return err
 }
