@@ -5,7 +5,7 @@
 GO ?= go
 WITH_DYNAMODB := $(GO) run ./cmd/dynamodb-local --
 
-.PHONY: run test lint bench bench-console fuzz stress build vet bundle console-check
+.PHONY: run test lint bench bench-console fuzz stress build vet bundle console-check invoke chromium
 
 # bundle builds the web console into console/dist, which package console
 # embeds: every Go build of the module needs it, so run, test, vet, build and
@@ -28,10 +28,16 @@ bundle: console/dist/manifest.json
 console-check: bundle
 	cd console && npm run typecheck && npm test
 
+# chromium says which Chromium the browser tests will drive (CHROMIUM, one
+# installed on PATH, or one fetched once from npm into ~/.cache/tokensmith),
+# fetching it first when needed, where go test would keep that quiet.
+chromium:
+	@$(GO) run ./cmd/chromium > /dev/null
+
 run: bundle
 	$(WITH_DYNAMODB) $(GO) run ./cmd/localdev
 
-test: console-check
+test: console-check chromium
 	$(WITH_DYNAMODB) $(GO) test -count=1 ./...
 
 # lint checks template.yaml with cfn-lint, informational checks included,
@@ -59,7 +65,7 @@ bench: bundle
 # served, time to the token list), which `make bench` keeps.
 CONSOLE_METRICS := .build/console-metrics.json
 
-bench-console: bundle
+bench-console: bundle chromium
 	@mkdir -p $(dir $(CONSOLE_METRICS))
 	CONSOLE_METRICS=$(CURDIR)/$(CONSOLE_METRICS) $(WITH_DYNAMODB) $(GO) test -count=1 -run '^TestConsoleInBrowser$$' ./internal/localdev
 	$(GO) run ./cmd/bench -console-metrics $(CONSOLE_METRICS)
@@ -96,7 +102,11 @@ vet: bundle
 
 # Lambda builds: one build-<LogicalId> target per function of template.yaml,
 # which `sam build` calls with ARTIFACTS_DIR set (BuildMethod: makefile).
-LAMBDA_BUILD = GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
+# LAMBDA_GOARCH is arm64, as deployed; `make invoke` and the emulator tests
+# build the same way for this machine's architecture (LAMBDA_GOARCH=host).
+LAMBDA_GOARCH ?= arm64
+override LAMBDA_GOARCH := $(if $(filter host,$(LAMBDA_GOARCH)),$(shell $(GO) env GOARCH),$(LAMBDA_GOARCH))
+LAMBDA_BUILD = GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
 
 build-AuthorizerFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/authorizer
@@ -122,9 +132,21 @@ build-TokenExpiryFunction:
 build-ConsoleFunction: bundle
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/console
 
-# build makes every function's bootstrap without sam, into .build/<LogicalId>/.
+# build makes every function's bootstrap without sam, into .build/<LogicalId>/
+# (LAMBDA_GOARCH=host: for this machine).
 FUNCTIONS = AuthorizerFunction TokensFunction SecretScanningFunction SitesFunction AuditLogsFunction PeopleFunction TokenExpiryFunction ConsoleFunction
 
 build: bundle
 	@for f in $(FUNCTIONS); do $(MAKE) --no-print-directory build-$$f ARTIFACTS_DIR=.build/$$f || exit 1; done
 	@ls -l .build/*/bootstrap | awk '{ printf "%-40s %6.2f MiB\n", $$9, $$5 / 1048576 }'
+
+# invoke runs one function's bootstrap, built for this machine, under the
+# Lambda Runtime Interface Emulator (what `sam local invoke` runs in its
+# container) with the environment events/env.json gives it, against DynamoDB
+# Local: the answer on stdout, the logs on stderr.
+#
+#	make invoke FN=AuthorizerFunction EVENT=events/authorizer-api-token.json
+invoke: bundle
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo 'usage: make invoke FN=<LogicalId> EVENT=events/<event>.json' >&2; exit 2; }
+	@$(MAKE) --no-print-directory build-$(FN) ARTIFACTS_DIR=.build/host/$(FN) LAMBDA_GOARCH=host
+	@$(WITH_DYNAMODB) $(GO) run ./cmd/invoke -function $(FN) -bootstrap .build/host/$(FN)/bootstrap $(EVENT)

@@ -20,6 +20,7 @@ const (
 	ECONFLICT        = "conflict"
 	ETOOMANYREQUESTS = "too_many_requests"
 	EINTERNAL        = "internal_error"
+	EUNAVAILABLE     = "service_unavailable"
 )
 
 // Messages every client sees for these codes, so that none of them can be

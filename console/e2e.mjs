@@ -1,8 +1,9 @@
 // End-to-end tests of the console in Chromium against the real local stack (the Go test
 // TestConsoleInBrowser in internal/localdev starts it, seeds it and runs this file; `make test` runs that).
 //
-//   E2E_CONFIG=stack.json node e2e.mjs     (CHROMIUM=/path/to/chromium to override /usr/bin/chromium;
-//                                           SHOTS=dir saves screenshots of the main pages)
+//   E2E_CONFIG=stack.json CHROMIUM=/path/to/chromium node e2e.mjs     (SHOTS=dir saves screenshots of the main pages)
+//
+// The Go test sets CHROMIUM to the browser package chromium finds, as `go run ./cmd/chromium` prints it.
 //
 // stack.json: {baseUrl, siteId, workspaceId, freeWorkspaceId, adminEmail, memberEmail, adminToken (a user token
 // of the admin, for setting the scene through the API), expiringToken (the name of a site token seeded to expire
@@ -37,8 +38,9 @@ async function api(method, p, secret, body) {
   return { status: r.status, json, text };
 }
 
+if (!process.env.CHROMIUM) throw new Error("CHROMIUM names no browser: set it to what `go run ./cmd/chromium` prints");
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  executablePath: process.env.CHROMIUM,
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 

@@ -2,7 +2,8 @@
 // It is not the end-to-end suite (that runs against the real backend); it checks that the page loads under the
 // backend's Content-Security-Policy, signs in with code + PKCE, and that the token flow works with the keyboard.
 //
-//   npm run build && npm run smoke        (CHROMIUM=/path/to/chromium to override /usr/bin/chromium)
+//   npm run build && npm run smoke        (in the Chromium `go run ./cmd/chromium` prints: CHROMIUM, one installed,
+//                                         or one fetched once from npm)
 import { createHash, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import http from "node:http";
@@ -160,8 +161,9 @@ function check(name, ok, extra = "") {
 
 await new Promise((r) => issuerServer.listen(issuerPort, "127.0.0.1", r));
 await new Promise((r) => consoleServer.listen(consolePort, "127.0.0.1", r));
+if (!process.env.CHROMIUM) throw new Error("CHROMIUM names no browser: set it to what `go run ./cmd/chromium` prints");
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  executablePath: process.env.CHROMIUM,
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 try {
@@ -244,7 +246,7 @@ try {
   await role("textbox", "Name").fill("taken");
   await page.getByRole("radiogroup", { name: "Sites" }).getByRole("radio", { name: "Read-only" }).check();
   await role("button", "Generate token").click();
-  await page.getByText("Name is already in use on this site").waitFor();
+  await page.getByText("Name is already in use on this site.", { exact: true }).waitFor();
   await shot("form-error");
   check("a field error is tied to its field with aria-describedby",
     await role("textbox", "Name").evaluate((el) => (el.getAttribute("aria-describedby") ?? "").split(" ").some((id) => document.getElementById(id)?.textContent?.includes("already in use"))));

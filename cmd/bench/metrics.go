@@ -58,15 +58,21 @@ func benchTable(ctx context.Context, endpoint string) (table, secret string, sec
 	return table, secret, sec, drop, nil
 }
 
+// benchEndpoint is the DynamoDB Local the bench runs against: the one
+// DYNAMODB_ENDPOINT names, or the local default.
+func benchEndpoint() string {
+	if endpoint := os.Getenv("DYNAMODB_ENDPOINT"); endpoint != "" {
+		return endpoint
+	}
+	return defaults.Endpoint
+}
+
 // writeMetricsOnly measures the metrics' overhead and replaces that section
 // of the report out (or adds it before the console's), leaving the rest as
 // it is.
 func writeMetricsOnly(out string, samples int) error {
 	ctx := context.Background()
-	endpoint := os.Getenv("DYNAMODB_ENDPOINT")
-	if endpoint == "" {
-		endpoint = defaults.Endpoint
-	}
+	endpoint := benchEndpoint()
 	table, secret, sec, drop, err := benchTable(ctx, endpoint)
 	if err != nil {
 		return err

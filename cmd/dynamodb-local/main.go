@@ -5,18 +5,16 @@
 //	go run ./cmd/dynamodb-local [-port 8000] -- go test ./...
 //
 // DynamoDB Local comes from the npm package amplify-dynamodb-simulator, which
-// ships DynamoDBLocal.jar with its native libraries; it is cached under
-// $XDG_CACHE_HOME/tokensmith (or ~/.cache/tokensmith) and run with Java 17+.
+// ships DynamoDBLocal.jar with its native libraries; it is fetched once into
+// the tool cache (internal/toolcache) and run with Java 17+.
 // Without Java it falls back to Docker's amazon/dynamodb-local image.
 package main
 
 import (
 	"archive/tar"
-	"compress/gzip"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -26,6 +24,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tokensmith/tokensmith/internal/toolcache"
 )
 
 // simulatorVersion pins the npm package that ships DynamoDBLocal.jar.
@@ -112,7 +112,7 @@ func answers(url string) bool {
 // meant for the command does not stop it first, and returns how to stop it.
 func start(port int) (func(), error) {
 	if _, err := exec.LookPath("java"); err == nil {
-		dir, err := emulatorDir()
+		dir, err := emulator.Fetch(os.Stderr)
 		if err != nil {
 			return nil, err
 		}
@@ -166,96 +166,11 @@ func portFree(port int) bool {
 	return true
 }
 
-// emulatorDir returns the folder holding DynamoDBLocal.jar, unpacking the npm
-// package into the cache on first use.
-func emulatorDir() (string, error) {
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("find cache folder: %w", err)
-		}
-		cache = filepath.Join(home, ".cache")
-	}
-	dir := filepath.Join(cache, "tokensmith", "dynamodb-local-"+simulatorVersion)
-	if _, err := os.Stat(filepath.Join(dir, "DynamoDBLocal.jar")); err == nil {
-		return dir, nil
-	}
-	fmt.Fprintf(os.Stderr, "dynamodb-local: fetching amplify-dynamodb-simulator@%s with npm into %s\n", simulatorVersion, dir)
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), "fetch-")
-	if err != nil {
-		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-			return "", fmt.Errorf("create cache folder: %w", err)
-		}
-		if tmp, err = os.MkdirTemp(filepath.Dir(dir), "fetch-"); err != nil {
-			return "", fmt.Errorf("create cache folder: %w", err)
-		}
-	}
-	defer os.RemoveAll(tmp)
-	pack := exec.Command("npm", "pack", "--silent", "amplify-dynamodb-simulator@"+simulatorVersion, "--pack-destination", tmp)
-	pack.Stderr = os.Stderr
-	out, err := pack.Output()
-	if err != nil {
-		return "", fmt.Errorf("npm pack amplify-dynamodb-simulator: %w", err)
-	}
-	tgz := filepath.Join(tmp, strings.TrimSpace(lastLine(string(out))))
-	unpacked := filepath.Join(tmp, "emulator")
-	if err := extract(tgz, "package/emulator/", unpacked); err != nil {
-		return "", err
-	}
-	if err := os.Rename(unpacked, dir); err != nil && !exists(filepath.Join(dir, "DynamoDBLocal.jar")) {
-		return "", fmt.Errorf("install DynamoDB Local: %w", err)
-	}
-	return dir, nil
-}
-
-// extract writes the files of the tar.gz at path under prefix into dst.
-func extract(path, prefix, dst string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
-	tr := tar.NewReader(gz)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read %s: %w", path, err)
-		}
-		if h.Typeflag != tar.TypeReg || !strings.HasPrefix(h.Name, prefix) || strings.Contains(h.Name, "..") {
-			continue
-		}
-		target := filepath.Join(dst, strings.TrimPrefix(h.Name, prefix))
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return err
-		}
-		out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, tr); err != nil {
-			out.Close()
-			return err
-		}
-		if err := out.Close(); err != nil {
-			return err
-		}
-	}
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
-}
-
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
+// emulator is the npm package that ships DynamoDBLocal.jar with its native
+// libraries, under emulator/.
+var emulator = toolcache.Package{
+	What:   "DynamoDB Local",
+	Spec:   "amplify-dynamodb-simulator@" + simulatorVersion,
+	Folder: "dynamodb-local-" + simulatorVersion,
+	Unpack: func(pkg *tar.Reader, dst string) error { return toolcache.Extract(pkg, "package/emulator/", dst) },
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tokensmith/tokensmith/internal/localdev"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
+	"github.com/tokensmith/tokensmith/internal/secretscanning"
 )
 
 func main() {
@@ -51,6 +52,9 @@ func run() error {
 		Endpoint: env("DYNAMODB_ENDPOINT", defaults.Endpoint),
 		Table:    env("TABLE_NAME", defaults.Table),
 		Dir:      dir, BaseURL: baseURL, CacheTTL: time.Duration(ttl) * time.Second, Log: log,
+		// Leak reports are checked against the local GitHub key unless
+		// GITHUB_KEYS_URL names other keys.
+		GitHubKeysURL: os.Getenv(secretscanning.EnvKeysURL),
 		// Each invocation's metrics record goes to the log beside the
 		// functions' own lines, as in AWS.
 		Metrics: os.Stderr,
@@ -72,6 +76,13 @@ func run() error {
 	if err := os.WriteFile(filepath.Join(dir, "demo.env"), []byte(envFile), 0o600); err != nil {
 		return fmt.Errorf("write demo.env: %w", err)
 	}
+	leaks := fmt.Sprintf(`Leak reports to %s/v2/secret-scanning/github are checked against %s;
+`+"`go run ./cmd/tokenctl dev-leak-report --token T`"+` prints one signed by it (README.md, Leaked tokens).
+
+`, baseURL, filepath.Join(dir, defaults.GitHubKeyFile))
+	if url := os.Getenv(secretscanning.EnvKeysURL); url != "" {
+		leaks = fmt.Sprintf("Leak reports to %s/v2/secret-scanning/github are checked against the keys at %s.\n\n", baseURL, url)
+	}
 	srv := &http.Server{Addr: addr, Handler: stack.Handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
@@ -87,8 +98,8 @@ Mint a site token as the workspace admin, from another shell:
     -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
     -d '{"name":"CMS sync","permissions":{"sites":"read","cms":"read_write"}}'
 
-`, baseURL, filepath.Join(dir, "demo.json"), baseURL+defaults.ConsolePath, stack.Issuer.URL(),
-		localdev.DemoAdminEmail, localdev.DemoMemberEmail, filepath.Join(dir, "demo.env"))
+%s`, baseURL, filepath.Join(dir, "demo.json"), baseURL+defaults.ConsolePath, stack.Issuer.URL(),
+		localdev.DemoAdminEmail, localdev.DemoMemberEmail, filepath.Join(dir, "demo.env"), leaks)
 	select {
 	case err := <-errc:
 		return err

@@ -11,6 +11,7 @@
 //	tokenctl member add --workspace ID_OR_SLUG [--site SITE_ID] --email E --role admin|member
 //	tokenctl member remove --workspace ID_OR_SLUG [--site SITE_ID] --email E
 //	tokenctl dev-token --email E [--sub S] [--unverified]
+//	tokenctl dev-leak-report --token T [--url U]
 package main
 
 import (
@@ -35,6 +36,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
+	"github.com/tokensmith/tokensmith/internal/localdev/scanner"
 	"github.com/tokensmith/tokensmith/internal/operator"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
@@ -55,7 +57,9 @@ const usage = `usage:
   tokenctl site revoke-all --site SITE_ID
   tokenctl member add --workspace ID_OR_SLUG [--site SITE_ID] --email E --role admin|member
   tokenctl member remove --workspace ID_OR_SLUG [--site SITE_ID] --email E
-  tokenctl dev-token --email E [--sub S] [--unverified]`
+  tokenctl dev-token --email E [--sub S] [--unverified]
+  tokenctl dev-leak-report --token T [--url U]
+      a report of T found at U, signed as GitHub signs it, by make run's local key`
 
 // errUsage marks a command line that is not one of the above.
 var errUsage = errors.New("usage")
@@ -82,7 +86,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 	}
 	cmd := args[0]
 	rest := args[1:]
-	if cmd != "dev-token" {
+	if cmd != "dev-token" && cmd != "dev-leak-report" {
 		if len(args) < 2 {
 			return nil, fmt.Errorf("%w: %s needs a subcommand", errUsage, cmd)
 		}
@@ -101,6 +105,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 	role := fs.String("role", "", "admin or member")
 	sub := fs.String("sub", "", "dev-token: the subject (default: the email's stable subject)")
 	unverified := fs.Bool("unverified", false, "dev-token: email_verified false")
+	leaked := fs.String("token", "", "dev-leak-report: the leaked token")
+	leakURL := fs.String("url", scanner.DefaultURL, "dev-leak-report: where the token was found")
 	if err := fs.Parse(rest); err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -124,6 +130,18 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 	}
 	if table == "" {
 		table = defaults.Table
+	}
+	// devOnly refuses a command that signs with a key of the local stack
+	// when tokenctl works against AWS.
+	devOnly := func(what string) error {
+		if local {
+			return nil
+		}
+		return fmt.Errorf("%s signs with %s and is refused against AWS (DYNAMODB_ENDPOINT is not set)", cmd, what)
+	}
+	localDir := getenv("LOCAL_DIR")
+	if localDir == "" {
+		localDir = defaults.Dir
 	}
 	connect := func() (*operator.Service, error) {
 		db, who, err := client(ctx, endpoint)
@@ -244,15 +262,11 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 		if err := required("email", email); err != nil {
 			return nil, err
 		}
-		if !local {
-			return nil, errors.New("dev-token signs with the local issuer and is refused against AWS (DYNAMODB_ENDPOINT is not set)")
+		if err := devOnly("the local issuer"); err != nil {
+			return nil, err
 		}
 		if a, err := mail.ParseAddress(*email); err != nil || a.Address != *email {
 			return nil, fmt.Errorf("--email %q is not an email address", *email)
-		}
-		localDir := getenv("LOCAL_DIR")
-		if localDir == "" {
-			localDir = defaults.Dir
 		}
 		addr := getenv("ADDR")
 		if addr == "" {
@@ -271,6 +285,23 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 			return nil, err
 		}
 		return map[string]string{"token": tok}, nil
+	case "dev-leak-report":
+		if err := required("token", leaked); err != nil {
+			return nil, err
+		}
+		if err := devOnly("the local GitHub key"); err != nil {
+			return nil, err
+		}
+		report, err := scanner.Report(localDir, *leaked, *leakURL)
+		switch {
+		case errors.Is(err, scanner.ErrNotToken):
+			return nil, fmt.Errorf("--token is %w", err)
+		case errors.Is(err, scanner.ErrNoKey):
+			return nil, fmt.Errorf("%w (start the local stack with `make run` first; it creates the key)", err)
+		case err != nil:
+			return nil, err
+		}
+		return report, nil
 	}
 	return nil, fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 }

@@ -3,15 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -21,7 +24,10 @@ import (
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
+	"github.com/tokensmith/tokensmith/internal/localdev/scanner"
+	"github.com/tokensmith/tokensmith/internal/secretscanning"
 	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/token"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
 
@@ -325,5 +331,91 @@ func TestSitePlanCommands(t *testing.T) {
 	}
 	if _, code, _ := tokenctl("site create --workspace magrathea --name Mars --short-name mars --plan gold"); code != 1 {
 		t.Errorf("site create with an unknown plan = %d; want 1", code)
+	}
+}
+
+// TestDevLeakReport: dev-leak-report prints one JSON object, the two
+// headers GitHub signs a report with and the body they sign, a one-match
+// report of the token at the URL; it verifies against the keys make run
+// publishes. It needs make run's key, takes only tokens of the format and
+// is refused against AWS.
+func TestDevLeakReport(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"LOCAL_DIR": dir}
+	tokenctl := func(args ...string) (string, int, string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errb)
+		return out.String(), code, errb.String()
+	}
+	site, _ := token.Generate(token.KindSite, rand.Reader)
+	workspace, _ := token.Generate(token.KindWorkspace, rand.Reader)
+
+	if _, code, stderr := tokenctl("dev-leak-report", "--token", site); code != 1 || !strings.Contains(stderr, "make run") {
+		t.Errorf("without make run's key: exit %d, %q; want 1 saying to start make run", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, defaults.GitHubKeyFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("dev-leak-report made a key: %v", err)
+	}
+	keys, err := scanner.Keys(dir) // as make run does
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(keys)
+	t.Cleanup(srv.Close)
+	verifier := secretscanning.NewVerifier(srv.URL, time.Now)
+
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		match secretscanning.Match
+	}{
+		{"site token", []string{"--token", site}, secretscanning.Match{Token: site, Type: "tokensmith_site_token", URL: scanner.DefaultURL, Source: "content"}},
+		{"workspace token at a url", []string{"--token", workspace, "--url", "https://github.com/o/r/blob/1/a?b=c&d"},
+			secretscanning.Match{Token: workspace, Type: "tokensmith_workspace_token", URL: "https://github.com/o/r/blob/1/a?b=c&d", Source: "content"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, code, stderr := tokenctl(append([]string{"dev-leak-report"}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d, %q", code, stderr)
+			}
+			var printed struct {
+				Headers map[string]string `json:"headers"`
+				Body    string            `json:"body"`
+			}
+			dec := json.NewDecoder(strings.NewReader(out))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&printed); err != nil || strings.Count(out, "\n") != 1 || len(printed.Headers) != 2 {
+				t.Fatalf("printed %q (%v); want one object of headers (two) and body", out, err)
+			}
+			keyID, sig := printed.Headers["Github-Public-Key-Identifier"], printed.Headers["Github-Public-Key-Signature"]
+			if err := verifier.Verify(context.Background(), keyID, sig, []byte(printed.Body)); err != nil {
+				t.Errorf("the printed report does not verify against make run's keys: %v", err)
+			}
+			var matches []secretscanning.Match
+			if err := json.Unmarshal([]byte(printed.Body), &matches); err != nil || len(matches) != 1 || matches[0] != tc.match {
+				t.Errorf("body = %s; want [%+v]", printed.Body, tc.match)
+			}
+		})
+	}
+
+	garbage := "tss_" + strings.Repeat("A", 45)
+	for _, tc := range []struct {
+		args []string
+		code int
+		says string
+	}{
+		{[]string{"dev-leak-report"}, 2, "--token"},
+		{[]string{"dev-leak-report", "--token", garbage}, 1, "token format"},
+		{[]string{"dev-leak-report", "--token", site + "x"}, 1, "token format"},
+	} {
+		if _, code, stderr := tokenctl(tc.args...); code != tc.code || !strings.Contains(stderr, tc.says) || strings.Contains(stderr, garbage) {
+			t.Errorf("%v: exit %d, %q; want %d mentioning %q, not the token", tc.args, code, stderr, tc.code, tc.says)
+		}
+	}
+	// Against AWS (a table and no endpoint), it is refused.
+	env["TABLE_NAME"] = "tokensmith"
+	if out, code, stderr := tokenctl("dev-leak-report", "--token", site); code != 1 || out != "" || !strings.Contains(stderr, "refused against AWS") {
+		t.Errorf("against AWS: exit %d, %q %q; want 1, refused", code, out, stderr)
 	}
 }

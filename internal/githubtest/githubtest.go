@@ -1,24 +1,23 @@
 // Package githubtest stands in for GitHub in tests of the secret scanning
 // endpoint: it serves a keys document as GitHub publishes its secret
 // scanning keys, over a local httptest server, and signs reports with the
-// private halves as GitHub signs them. Linked into no Lambda.
+// private halves as GitHub signs them (secretscanning.SigningKey). Linked
+// into no Lambda.
 package githubtest
 
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/tokensmith/tokensmith/internal/secretscanning"
 )
 
 // fixedPEM is the key of Fixed: the sample events of events/ are signed
@@ -30,11 +29,10 @@ SbFPhUkpI+IqBuS9/J6IVBTXd8n8UG+R/Q==
 -----END EC PRIVATE KEY-----
 `
 
-// Key is a signing key with the identifier GitHub would give it: the hex
-// SHA-256 of its public key's DER.
+// Key is a signing key with the identifier GitHub would give it.
 type Key struct {
-	ID      string
-	private *ecdsa.PrivateKey
+	ID     string
+	signer secretscanning.SigningKey
 }
 
 // NewKey returns a new P-256 key.
@@ -59,30 +57,23 @@ func Fixed(t testing.TB) Key {
 }
 
 func keyOf(t testing.TB, k *ecdsa.PrivateKey) Key {
-	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	t.Helper()
+	s, err := secretscanning.NewSigningKey(k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(der)
-	return Key{ID: hex.EncodeToString(sum[:]), private: k}
+	return Key{ID: s.ID, signer: s}
 }
 
 // Sign returns the base64 ASN.1 ECDSA signature of body's SHA-256, as
 // GitHub sends it in Github-Public-Key-Signature.
 func (k Key) Sign(t testing.TB, body []byte) string {
 	t.Helper()
-	digest := sha256.Sum256(body)
-	sig, err := ecdsa.SignASN1(rand.Reader, k.private, digest[:])
+	sig, err := k.signer.Sign(body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return base64.StdEncoding.EncodeToString(sig)
-}
-
-// publicPEM is the public half, as the keys document holds it.
-func (k Key) publicPEM() string {
-	der, _ := x509.MarshalPKIXPublicKey(&k.private.PublicKey)
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	return sig
 }
 
 // Keys is the stand-in for GitHub's keys URL.
@@ -91,13 +82,14 @@ type Keys struct {
 	hits atomic.Int64
 
 	mu   sync.Mutex
-	keys []Key
+	keys []secretscanning.SigningKey
 	down bool
 }
 
 // Serve serves a keys document with keys until the test ends.
 func Serve(t testing.TB, keys ...Key) *Keys {
-	s := &Keys{keys: keys}
+	s := &Keys{}
+	s.Publish(keys...)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
@@ -108,7 +100,10 @@ func Serve(t testing.TB, keys ...Key) *Keys {
 func (s *Keys) Publish(keys ...Key) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.keys = keys
+	s.keys = nil
+	for _, k := range keys {
+		s.keys = append(s.keys, k.signer)
+	}
 }
 
 // SetDown makes the server answer 503 (down) or the document again.
@@ -121,7 +116,7 @@ func (s *Keys) SetDown(down bool) {
 // Hits counts the requests served.
 func (s *Keys) Hits() int64 { return s.hits.Load() }
 
-func (s *Keys) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+func (s *Keys) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.hits.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -129,17 +124,20 @@ func (s *Keys) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	type entry struct {
-		KeyIdentifier string `json:"key_identifier"`
-		Key           string `json:"key"`
-		IsCurrent     bool   `json:"is_current"`
-	}
-	doc := struct {
-		PublicKeys []entry `json:"public_keys"`
-	}{PublicKeys: []entry{}}
-	for i, k := range s.keys {
-		doc.PublicKeys = append(doc.PublicKeys, entry{k.ID, k.publicPEM(), i == 0})
-	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(doc)
+	secretscanning.Document(s.keys...).ServeHTTP(w, r)
+}
+
+// Hang serves a keys URL that answers no request until the test ends: a
+// fetch of it fails only by its timeout.
+func Hang(t testing.TB) string {
+	hung := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hung:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(hung) })
+	return srv.URL
 }

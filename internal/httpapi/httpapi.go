@@ -52,6 +52,7 @@ var statuses = map[string]int{
 	tokensmith.ECONFLICT:        http.StatusConflict,
 	tokensmith.ETOOMANYREQUESTS: http.StatusTooManyRequests,
 	tokensmith.EINTERNAL:        http.StatusInternalServerError,
+	tokensmith.EUNAVAILABLE:     http.StatusServiceUnavailable,
 }
 
 // Status returns the HTTP status of an error code; unknown codes are 500.

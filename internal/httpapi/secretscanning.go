@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/metrics"
@@ -39,14 +41,6 @@ type LeakRevoker interface {
 // SignatureVerifier checks a report's signature (secretscanning.Verifier).
 type SignatureVerifier interface {
 	Verify(ctx context.Context, keyID, signature string, body []byte) error
-}
-
-// match is one match of GitHub's report.
-type match struct {
-	Token  string `json:"token"`
-	Type   string `json:"type"`
-	URL    string `json:"url"`
-	Source string `json:"source"`
 }
 
 // feedback is GitHub's expected answer for one match: the token by its
@@ -93,10 +87,13 @@ func (h *scanHandler) report(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.log, tokensmith.Unauthorized())
 		return
 	case err != nil:
-		// The keys could not be fetched: fail closed, as a 5xx, which
-		// GitHub delivers again; counted, so that it pages.
+		// The keys could not be fetched: fail closed, as a 503 that GitHub
+		// delivers again once the keys may be fetched again; counted, so
+		// that it pages.
 		rec.Add(metrics.Decisions, 1, metrics.OutcomeFailed)
-		writeError(w, r, h.log, err)
+		h.log.ErrorContext(r.Context(), "secret scanning report not checked", "error", err)
+		w.Header().Set(HeaderRetryAfter, strconv.Itoa(int(secretscanning.MinRefresh/time.Second)))
+		writeError(w, r, h.log, tokensmith.Errorf(tokensmith.EUNAVAILABLE, msgKeysUnavailable))
 		return
 	}
 	matches, err := parseReport(body)
@@ -126,6 +123,9 @@ func (h *scanHandler) report(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// msgKeysUnavailable is the message of a report that cannot be checked.
+const msgKeysUnavailable = "The report cannot be checked now; deliver it again later"
+
 // maxLoggedKeyID bounds the key identifier a refused report's log line
 // names: it is the sender's to choose.
 const maxLoggedKeyID = 128
@@ -141,7 +141,7 @@ func truncate(s string, n int) string {
 // parseReport reads GitHub's report: a JSON array of matches, each with a
 // token string and a URL of bounded length. Fields GitHub may add are
 // ignored.
-func parseReport(body []byte) ([]match, error) {
+func parseReport(body []byte) ([]secretscanning.Match, error) {
 	if err := plainJSON(body); err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func parseReport(body []byte) ([]match, error) {
 		return nil, tokensmith.Invalid(tokensmith.ErrorDetail{Field: "matches", Message: fmt.Sprintf("must be at most %d", maxReportMatches)})
 	}
 	var details []tokensmith.ErrorDetail
-	out := make([]match, len(raw))
+	out := make([]secretscanning.Match, len(raw))
 	for i, m := range raw {
 		b, _ := json.Marshal(m)
 		var typeErr *json.UnmarshalTypeError

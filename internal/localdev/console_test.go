@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/chromium"
 	"github.com/tokensmith/tokensmith/internal/localdev"
 )
 
@@ -39,19 +40,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser tests are not short")
 	}
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("no Chromium at %s (apt-get install chromium, or set CHROMIUM): %v", chromium, err)
-	}
 	dir, err := filepath.Abs(filepath.Join("..", "..", "console"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
 		t.Fatalf("console/node_modules is not installed (make test runs npm ci): %v", err)
+	}
+	browser, err := chromium.Find(os.Stderr)
+	if err != nil {
+		t.Fatalf("no Chromium to drive: %v", err)
 	}
 
 	// The stack runs on real time, shifted while the test seeds a token
@@ -102,7 +100,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(run, "node", "e2e.mjs")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "E2E_CONFIG="+stackFile, "CHROMIUM="+chromium)
+	cmd.Env = append(os.Environ(), "E2E_CONFIG="+stackFile, "CHROMIUM="+browser)
 	if shots := os.Getenv("CONSOLE_SHOTS"); shots != "" {
 		if !filepath.IsAbs(shots) {
 			shots = filepath.Join(dir, "..", shots) // relative to the repository, as make runs it

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/tokensmith/tokensmith/internal/githubtest"
 	"github.com/tokensmith/tokensmith/internal/localdev"
+	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
+	"github.com/tokensmith/tokensmith/internal/localdev/scanner"
 	"github.com/tokensmith/tokensmith/internal/secretscanning"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
@@ -155,6 +158,18 @@ func (e *env) report(r report) (int, []map[string]string, string) {
 	return resp.StatusCode, out, string(raw)
 }
 
+// revokedByGitHub reports whether the token id's token_revoked event names
+// GitHub as the actor and url as where it was found.
+func (e *env) revokedByGitHub(id, url string) bool {
+	e.t.Helper()
+	for _, it := range e.items("AUDIT#") {
+		if strings.Contains(it, id) && strings.Contains(it, `"eventSubType":"token_revoked"`) {
+			return strings.Contains(it, `"actor":{"id":"github","type":"partner"}`) && strings.Contains(it, `"url":"`+url+`"`)
+		}
+	}
+	return false
+}
+
 // TestSecretScanning: GitHub's signed report revokes each live token it
 // names, in its own audited transaction with GitHub as the actor and the
 // report's URL; revoked tokens and garbage are false positives; the same
@@ -231,13 +246,7 @@ func TestSecretScanning(t *testing.T) {
 	}
 	// The live site token's revocation is audited with GitHub as the actor
 	// and the URL where it was found.
-	found := false
-	for _, it := range e.items("AUDIT#") {
-		if strings.Contains(it, liveID) && strings.Contains(it, `"eventSubType":"token_revoked"`) {
-			found = strings.Contains(it, `"actor":{"id":"github","type":"partner"}`) && strings.Contains(it, `"url":"https://github.com/o/r/blob/1/a.txt"`)
-		}
-	}
-	if !found {
+	if !e.revokedByGitHub(liveID, "https://github.com/o/r/blob/1/a.txt") {
 		t.Error("no token_revoked event with actor partner github and the report's url")
 	}
 	for _, it := range e.items("") {
@@ -271,20 +280,102 @@ func TestSecretScanning(t *testing.T) {
 			t.Error("a malformed report changed the table")
 		}
 	})
+}
 
-	t.Run("keys unreachable fails closed", func(t *testing.T) {
-		down := newEnvConfig(t, localdev.Config{CacheTTL: -1, GitHubKeysURL: "http://127.0.0.1:1/keys"})
-		secret, _ := down.mint("site", `{"sites":"read"}`)
-		b, _ := json.Marshal([]m{{secret, "tokensmith_site_token", "https://github.com/o/r", "content"}})
-		if status, _, raw := down.report(report{github.ID, github.Sign(t, b), b}); status != 500 || !strings.Contains(raw, "internal_error") {
-			t.Errorf("keys unreachable: %d %s; want 500 internal_error", status, raw)
-		}
-		if got := down.do("GET", "/v2/sites", secret, "").status; got != 200 {
-			t.Errorf("token after an unverifiable report: %d; want 200", got)
-		}
-		// Counted, so that SecretScanningFailuresAlarm pages.
-		if got := metricsIn(t, down.logs.String())["secretscanning Decisions failed"]; got != 1 {
-			t.Errorf("%d failed leak reports in the metrics; want 1", got)
-		}
-	})
+// TestSecretScanningKeysUnavailable: a report that cannot be checked, as
+// GitHub's keys are unreachable, answer other than 200 or take longer than
+// the fetch's timeout, is 503 service_unavailable with Retry-After (GitHub
+// delivers it again), counted as failed so that the alarm pages, and
+// revokes nothing.
+func TestSecretScanningKeysUnavailable(t *testing.T) {
+	down := githubtest.Serve(t, githubtest.NewKey(t))
+	down.SetDown(true)
+	missing := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(missing.Close)
+	const timeout = 300 * time.Millisecond
+	github := githubtest.NewKey(t)
+	for _, tc := range []struct{ name, url string }{
+		{"unreachable", "http://127.0.0.1:1/keys"},
+		{"answers 503", down.URL},
+		{"answers 404", missing.URL},
+		{"hangs past the timeout", githubtest.Hang(t)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnvConfig(t, localdev.Config{CacheTTL: -1, GitHubKeysURL: tc.url, GitHubKeysTimeout: timeout})
+			secret, _ := e.mint("site", `{"sites":"read"}`)
+			body, _ := json.Marshal([]secretscanning.Match{{Token: secret, Type: secretscanning.TypeSiteToken, URL: "https://github.com/o/r", Source: "content"}})
+			before := e.state()
+			start := time.Now()
+			r := e.do("POST", "/v2/secret-scanning/github", "", string(body),
+				secretscanning.HeaderKeyID, github.ID, secretscanning.HeaderSignature, github.Sign(t, body))
+			// Within the fetch's timeout, well short of the default one.
+			if took := time.Since(start); took > timeout+time.Second {
+				t.Errorf("answered in %s; want within the fetch's timeout, %s", took, timeout)
+			}
+			wantError(t, r, http.StatusServiceUnavailable, "service_unavailable")
+			if got, want := r.header.Get("Retry-After"), "60"; got != want {
+				t.Errorf("Retry-After = %q; want %q", got, want)
+			}
+			if after := e.state(); !slices.Equal(before, after) {
+				t.Error("a report that could not be checked changed the table")
+			}
+			if got := e.do("GET", "/v2/sites", secret, "").status; got != 200 {
+				t.Errorf("token after an unverifiable report: %d; want 200", got)
+			}
+			if got := metricsIn(t, e.logs.String())["secretscanning Decisions failed"]; got != 1 {
+				t.Errorf("%d failed leak reports in the metrics; want 1", got)
+			}
+		})
+	}
+}
+
+// TestDevLeakReport: with no GITHUB_KEYS_URL the stack checks reports
+// against its local key, published in GitHub's shape; a report printed by
+// `tokenctl dev-leak-report` (package scanner), posted with its headers and
+// body, revokes the token with GitHub as the actor and the
+// report's URL. A report signed by another folder's key is 401.
+func TestDevLeakReport(t *testing.T) {
+	e := newEnv(t)
+	secret, id := e.mint("site", `{"sites":"read"}`)
+	const url = "https://github.com/o/r/blob/1/.env"
+	d, err := scanner.Report(e.dir, secret, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(d secretscanning.Delivery) report {
+		return report{d.Headers[secretscanning.HeaderKeyID], d.Headers[secretscanning.HeaderSignature], []byte(d.Body)}
+	}
+
+	// The keys document names the key that signed it.
+	keys := e.do("GET", defaults.GitHubKeysPath, "", "")
+	published, _ := keys.body["public_keys"].([]any)
+	if len(published) != 1 || published[0].(map[string]any)["key_identifier"] != d.Headers[secretscanning.HeaderKeyID] {
+		t.Errorf("keys document = %s; want one key, %s", keys.raw, d.Headers[secretscanning.HeaderKeyID])
+	}
+
+	before := e.state()
+	otherDir := t.TempDir()
+	if _, err := scanner.Keys(otherDir); err != nil {
+		t.Fatal(err)
+	}
+	other, err := scanner.Report(otherDir, secret, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _, raw := e.report(post(other)); status != 401 {
+		t.Errorf("report signed by another key: %d %s; want 401", status, raw)
+	}
+	if after := e.state(); !slices.Equal(before, after) {
+		t.Error("a refused report changed the table")
+	}
+
+	status, out, raw := e.report(post(d))
+	if status != 200 || len(out) != 1 || out[0]["label"] != "true_positive" || out[0]["token_hash"] != token.Hash(secret) ||
+		out[0]["token_type"] != secretscanning.TypeSiteToken {
+		t.Fatalf("dev-leak-report's report: %d %s; want 200 with one true_positive %s", status, raw, secretscanning.TypeSiteToken)
+	}
+	wantError(t, e.do("GET", "/v2/sites", secret, ""), 401, "not_authorized")
+	if !e.revokedByGitHub(id, url) {
+		t.Error("no token_revoked event with actor partner github and the report's url")
+	}
 }

@@ -1,9 +1,10 @@
 // Package localdev assembles the whole service on one machine for local
 // development, as `make run` serves it and the end-to-end tests drive it: the
 // table created from template.yaml in DynamoDB Local, the local OpenID
-// Provider (package issuer) that stands in for Cognito's managed login, and
-// the local gateway in front of the same authorizer and function handlers
-// Lambda runs. No Lambda links it.
+// Provider (package issuer) that stands in for Cognito's managed login, the
+// local keys that stand in for GitHub's secret scanning keys, and the local
+// gateway in front of the same authorizer and function handlers Lambda
+// runs. No Lambda links it.
 package localdev
 
 import (
@@ -28,6 +29,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
+	"github.com/tokensmith/tokensmith/internal/localdev/scanner"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/operator"
 	"github.com/tokensmith/tokensmith/internal/people"
@@ -44,7 +46,7 @@ import (
 type Config struct {
 	Endpoint string // DynamoDB
 	Table    string
-	Dir      string // holds the local issuer's key
+	Dir      string // holds the local issuer's key and the local GitHub key
 	// BaseURL is where the stack is served, on a loopback address: the local
 	// issuer is BaseURL+defaults.IssuerPath and the console BaseURL+defaults.ConsolePath.
 	BaseURL string
@@ -55,9 +57,14 @@ type Config struct {
 	// ClientOptions adjust the DynamoDB client (benchmarks count calls).
 	ClientOptions []func(*dynamodb.Options)
 	// GitHubKeysURL is where the secret scanning endpoint fetches GitHub's
-	// keys; empty is GitHub's own (secretscanning.DefaultKeysURL).
+	// keys; empty is the local key of package scanner, kept in Dir and
+	// published at BaseURL+defaults.GitHubKeysPath, with which
+	// `tokenctl dev-leak-report` signs reports.
 	GitHubKeysURL string
-	Log           *slog.Logger
+	// GitHubKeysTimeout bounds a fetch of the keys; zero is
+	// secretscanning.KeysTimeout.
+	GitHubKeysTimeout time.Duration
+	Log               *slog.Logger
 	// Metrics, when set, receives each invocation's metrics record, as
 	// the functions write them to their logs in AWS (package metrics).
 	Metrics io.Writer
@@ -127,12 +134,17 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	keysURL := cfg.GitHubKeysURL
+	keysURL, localKeys := cfg.GitHubKeysURL, http.Handler(nil)
 	if keysURL == "" {
-		keysURL = secretscanning.DefaultKeysURL
+		localKeys, err = scanner.Keys(cfg.Dir)
+		if err != nil {
+			return nil, err
+		}
+		keysURL = cfg.BaseURL + defaults.GitHubKeysPath
 	}
 	leaks := &apitokens.Service{Store: st, Now: now, Rand: rand.Reader}
 	github := secretscanning.NewVerifier(keysURL, now)
+	github.Timeout = cfg.GitHubKeysTimeout
 	// measured writes each invocation's metrics record to cfg.Metrics, as
 	// the function's main does to its standard output.
 	measured := func(function string, h gateway.Proxy) gateway.Proxy {
@@ -158,6 +170,9 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(iss.Path()+"/", iss)
+	if localKeys != nil {
+		mux.Handle("GET "+defaults.GitHubKeysPath, localKeys)
+	}
 	mux.Handle("/", gw)
 	gw.Now = now
 	dir := operator.New(st)

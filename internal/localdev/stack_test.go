@@ -32,6 +32,7 @@ type env struct {
 	srv   *httptest.Server
 	demo  localdev.Demo
 	logs  *bytes.Buffer
+	dir   string // the stack's folder (Config.Dir)
 }
 
 // clock is a test's movable time.
@@ -112,7 +113,7 @@ func startEnv(t *testing.T, cfg localdev.Config, faults bool) *env {
 	if faults {
 		checker = checker.WithFaults()
 	}
-	checked = openapitest.NewHandler(checker, stack.Handler, func(err error) { t.Error(err) }, defaults.IssuerPath)
+	checked = openapitest.NewHandler(checker, stack.Handler, func(err error) { t.Error(err) }, defaults.IssuerPath, defaults.GitHubKeysPath)
 	h = checked
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -123,7 +124,7 @@ func startEnv(t *testing.T, cfg localdev.Config, faults bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, stack: stack, table: table, url: srv.URL, srv: srv, demo: demo, logs: logs}
+	return &env{t: t, stack: stack, table: table, url: srv.URL, srv: srv, demo: demo, logs: logs, dir: cfg.Dir}
 }
 
 // response is an HTTP answer with its JSON body decoded.

@@ -244,8 +244,9 @@ func authenticate(_ context.Context, in *openapi3filter.AuthenticationInput) err
 // calling report with every mismatch. The checks run in the background, one
 // at a time, so that they add nothing to an answer's latency (a load test
 // keeps its pace); Close waits for them. Requests whose path starts with one
-// of skip are served unchecked (the local OpenID Provider, which stands in
-// for the issuer and is no route of the API).
+// of skip are served unchecked (the local OpenID Provider and the local
+// GitHub keys, which stand in for the issuer and GitHub and are no routes
+// of the API).
 type Handler struct {
 	checker *Checker
 	next    http.Handler

@@ -1,9 +1,11 @@
-// Package secretscanning verifies what GitHub's secret scanning partner
-// program sends: a report of leaked tokens, signed with ECDSA (P-256,
-// SHA-256) over the raw body by one of the keys GitHub publishes as JSON.
-// The keys are fetched from a configurable URL and kept; an unknown key
-// identifier fetches them again, at most once a minute, and a report that
-// cannot be checked is refused, never let through.
+// Package secretscanning is GitHub's secret scanning partner protocol: a
+// report of leaked tokens, signed with ECDSA (P-256, SHA-256) over the raw
+// body by one of the keys GitHub publishes as JSON. Verifier checks reports
+// as the endpoint receives them: the keys are fetched from a configurable
+// URL and kept; an unknown key identifier fetches them again, at most once
+// a minute, and a report that cannot be checked is refused, never let
+// through. SigningKey signs reports and publishes its key as GitHub does,
+// for the tests and the local stack.
 package secretscanning
 
 import (
@@ -29,9 +31,6 @@ const (
 	HeaderSignature = "Github-Public-Key-Signature"
 )
 
-// DefaultKeysURL is where GitHub publishes its secret scanning keys.
-const DefaultKeysURL = "https://api.github.com/meta/public_keys/secret_scanning"
-
 // EnvKeysURL names the environment variable that holds the URL of the keys
 // (template parameter GitHubKeysUrl).
 const EnvKeysURL = "GITHUB_KEYS_URL"
@@ -56,11 +55,10 @@ const (
 )
 
 // NewVerifier returns the verifier of the keys at url, on the clock now: it
-// fetches them within KeysTimeout and follows no redirect, so that the keys
-// come from the configured URL (https, as the template requires) and
-// nowhere else.
+// follows no redirect, so that the keys come from the configured URL
+// (https, as the template requires) and nowhere else.
 func NewVerifier(url string, now func() time.Time) *Verifier {
-	client := &http.Client{Timeout: KeysTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
 	return &Verifier{URL: url, Client: client, Now: now}
@@ -90,6 +88,9 @@ type Verifier struct {
 	URL    string
 	Client Doer
 	Now    func() time.Time
+	// Timeout bounds a fetch of the keys, answer and body; zero is
+	// KeysTimeout.
+	Timeout time.Duration
 
 	mu      sync.Mutex
 	keys    map[string]*ecdsa.PublicKey
@@ -159,18 +160,15 @@ func (v *Verifier) key(ctx context.Context, id string) (*ecdsa.PublicKey, error)
 	return nil, fmt.Errorf("%w: unknown key identifier", ErrBadSignature)
 }
 
-// keysDocument is GitHub's document of secret scanning keys.
-type keysDocument struct {
-	PublicKeys []struct {
-		KeyIdentifier string `json:"key_identifier"`
-		Key           string `json:"key"`
-		IsCurrent     bool   `json:"is_current"`
-	} `json:"public_keys"`
-}
-
-// fetch reads the keys document; keys that are not P-256 public keys in
-// PEM are left out, and a document with none is an error.
+// fetch reads the keys document within Timeout; keys that are not P-256
+// public keys in PEM are left out, and a document with none is an error.
 func (v *Verifier) fetch(ctx context.Context) (map[string]*ecdsa.PublicKey, error) {
+	timeout := v.Timeout
+	if timeout <= 0 {
+		timeout = KeysTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.URL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("keys request: %w", err)
@@ -184,7 +182,7 @@ func (v *Verifier) fetch(ctx context.Context) (map[string]*ecdsa.PublicKey, erro
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("fetch keys: status %d", resp.StatusCode)
 	}
-	var doc keysDocument
+	var doc KeysDocument
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxKeysBody)).Decode(&doc); err != nil {
 		return nil, fmt.Errorf("decode keys: %w", err)
 	}

@@ -195,3 +195,20 @@ func TestKeysFetch(t *testing.T) {
 		t.Errorf("the next report: Verify = %v", err)
 	}
 }
+
+// TestKeysTimeout: keys that do not come within Timeout are unavailable;
+// the report is refused then, not held.
+func TestKeysTimeout(t *testing.T) {
+	k := githubtest.NewKey(t)
+	c := &clock{t0}
+	v := secretscanning.NewVerifier(githubtest.Hang(t), c.Now)
+	v.Timeout = 100 * time.Millisecond
+	body := []byte(`[]`)
+	start := time.Now()
+	if err := v.Verify(context.Background(), k.ID, k.Sign(t, body), body); !errors.Is(err, secretscanning.ErrKeysUnavailable) {
+		t.Errorf("keys that hang: Verify = %v; want ErrKeysUnavailable", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("Verify took %s; want about its timeout, %s", took, v.Timeout)
+	}
+}

@@ -33,3 +33,15 @@ const (
 	// outlive them.
 	TokenTTL = 12 * time.Hour
 )
+
+// The local stand-in for GitHub's secret scanning keys, below the stack's
+// base URL and folder: the secret scanning endpoint of `make run` checks
+// reports against it unless GITHUB_KEYS_URL names other keys, and
+// `tokenctl dev-leak-report` signs reports with it.
+const (
+	// GitHubKeysPath is where its keys document is served, in the shape of
+	// GitHub's https://api.github.com/meta/public_keys/secret_scanning.
+	GitHubKeysPath = "/dev-github/meta/public_keys/secret_scanning"
+	// GitHubKeyFile is its signing key, under Dir.
+	GitHubKeyFile = "dev-github.pem"
+)
