@@ -27,7 +27,7 @@ console/node_modules/.package-lock.json: console/package-lock.json
 CONSOLE_DOMAIN := console/src/generated/domain.ts
 CONSOLE_API_TYPES := console/src/generated/openapi.ts
 
-$(CONSOLE_DOMAIN): $(filter-out %_test.go,$(wildcard cmd/consolegen/*.go internal/scope/*.go internal/manage/*.go internal/token/*.go))
+$(CONSOLE_DOMAIN): $(filter-out %_test.go,$(wildcard cmd/consolegen/*.go internal/scope/*.go internal/apitokens/*.go internal/token/*.go))
 	$(GO) run ./cmd/consolegen -o $@
 
 $(CONSOLE_API_TYPES): docs/openapi.yaml console/node_modules/.package-lock.json

@@ -5,15 +5,17 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/openapitest"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/scope"
@@ -146,21 +148,14 @@ func TestDocRoutes(t *testing.T) {
 	compareSets(t, "route", doc, code)
 }
 
-// errorCodes returns every error code the code can answer with: the Code
-// constants of internal/apperr, read from its source so that a new one
-// cannot be missed, and the codes of template.yaml's gateway responses.
+// errorCodes returns every error code the code can answer with: the E...
+// constants of error.go, read from its source so that a new one cannot be
+// missed, and the codes of template.yaml's gateway responses.
 func errorCodes(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob("internal/apperr/*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var codes []string
 	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
+	for _, name := range []string{"error.go"} {
 		f, err := parser.ParseFile(fset, name, nil, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -172,13 +167,13 @@ func errorCodes(t *testing.T) []string {
 			}
 			for _, spec := range gd.Specs {
 				vs := spec.(*ast.ValueSpec)
-				if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "Code" {
+				if !regexp.MustCompile(`^E[A-Z]+$`).MatchString(vs.Names[0].Name) {
 					continue
 				}
 				for _, v := range vs.Values {
 					lit, ok := v.(*ast.BasicLit)
 					if !ok {
-						t.Fatalf("%s: a Code constant that is not a string literal: %T", fset.Position(v.Pos()), v)
+						t.Fatalf("%s: an error code that is not a string literal: %T", fset.Position(v.Pos()), v)
 					}
 					s, err := strconv.Unquote(lit.Value)
 					if err != nil {
@@ -190,7 +185,7 @@ func errorCodes(t *testing.T) []string {
 		}
 	}
 	if len(codes) == 0 {
-		t.Fatal("found no Code constants in internal/apperr")
+		t.Fatal("found no error codes in error.go")
 	}
 	api, err := load(t).API()
 	if err != nil {
@@ -212,7 +207,7 @@ func errorCodes(t *testing.T) []string {
 }
 
 // TestDocErrorCodes holds the errors table of docs/API.md to the codes the
-// code can produce, both ways, and each code's status to apperr.Status.
+// code can produce, both ways, and each code's status to httpapi.Status.
 func TestDocErrorCodes(t *testing.T) {
 	rows := docTable(t, apiDoc, "status", "code", "when")
 	var doc []string
@@ -227,8 +222,8 @@ func TestDocErrorCodes(t *testing.T) {
 			t.Errorf("%s: status %q is not a number", r[1], r[0])
 			continue
 		}
-		if want := apperr.Status(apperr.Code(r[1])); status != want {
-			t.Errorf("%s: status %d in %s; want %d (apperr.Status)", r[1], status, apiDoc, want)
+		if want := httpapi.Status(r[1]); status != want {
+			t.Errorf("%s: status %d in %s; want %d (httpapi.Status)", r[1], status, apiDoc, want)
 		}
 		if r[2] == "" {
 			t.Errorf("%s: no explanation of when it happens", r[1])
@@ -285,54 +280,6 @@ func unique(s []string) []string {
 	return out
 }
 
-// TestReadmeLayout holds the README's layout table to the tree: every path
-// it names exists, every Go package and every top-level folder is named
-// (itself, through a pattern such as functions/*, or, for a folder, by a
-// path inside it).
-func TestReadmeLayout(t *testing.T) {
-	var named []string
-	for _, row := range docTable(t, "README.md", "path", "what") {
-		for _, p := range strings.Split(row[0], ",") {
-			p = strings.TrimSuffix(strings.Fields(p)[0], "/")
-			matches, err := filepath.Glob(p)
-			if err != nil || len(matches) == 0 {
-				t.Errorf("README layout names %s, which is not in the tree", p)
-			}
-			named = append(named, p)
-		}
-	}
-	covered := func(dir string, inside bool) bool {
-		for _, p := range named {
-			if ok, _ := filepath.Match(p, dir); ok || (inside && strings.HasPrefix(p, dir+"/")) {
-				return true
-			}
-		}
-		return false
-	}
-	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() {
-			return nil
-		}
-		name := d.Name()
-		if path != "." && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules" || name == "dist") {
-			return filepath.SkipDir
-		}
-		if path != "." && !strings.Contains(path, "/") && !covered(path, true) {
-			t.Errorf("README layout does not name the folder %s", path)
-		}
-		if goFiles, _ := filepath.Glob(filepath.Join(path, "*.go")); path != "." && len(goFiles) > 0 && !covered(path, false) {
-			t.Errorf("README layout does not name the package %s", path)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestDocMatchesOpenAPI holds docs/API.md to docs/openapi.yaml: the status
 // each route of the routes table succeeds with is a response of that
 // operation in the OpenAPI document, and the errors table names exactly
@@ -366,4 +313,63 @@ func TestDocMatchesOpenAPI(t *testing.T) {
 		}
 	}
 	compareSets(t, "error code (of docs/openapi.yaml)", inDoc, inOpenAPI)
+}
+
+// TestReadmeLayout holds the Layout section of README.md to the tree: one
+// row for each Go package, every other path it names present, and every
+// top-level folder named (itself, or by a path inside it).
+func TestReadmeLayout(t *testing.T) {
+	var doc []string
+	for _, r := range docTable(t, "README.md", "package", "what it provides") {
+		if len(r) != 2 || r[0] == "" || strings.ContainsAny(r[0], " ,") || r[1] == "" {
+			t.Errorf("layout row %q: want one package's path and what it provides", r)
+			continue
+		}
+		doc = append(doc, r[0])
+	}
+	named := slices.Clone(doc)
+	for _, r := range docTable(t, "README.md", "file", "what") {
+		for _, p := range strings.Split(r[0], ", ") {
+			if _, err := os.Stat(p); err != nil {
+				t.Errorf("README layout names %s: %v", p, err)
+			}
+			named = append(named, strings.TrimSuffix(p, "/"))
+		}
+	}
+	seen := map[string]int{}
+	for _, p := range doc {
+		if seen[p]++; seen[p] == 2 {
+			t.Errorf("README layout names the package %s twice", p)
+		}
+	}
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != "." && (strings.HasPrefix(name, ".") || name == "node_modules" || name == "testdata" || path == "console/dist") {
+				return filepath.SkipDir
+			}
+			if path != "." && !strings.Contains(path, "/") && !slices.ContainsFunc(named, func(p string) bool { return p == path || strings.HasPrefix(p, path+"/") }) {
+				t.Errorf("README layout does not name the folder %s", path)
+			}
+			return nil
+		}
+		dir := filepath.Dir(path)
+		if strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") && seen[dir] >= 0 {
+			if seen[dir] == 0 {
+				t.Errorf("README layout does not name the package %s", dir)
+			}
+			seen[dir] = -1
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, n := range seen {
+		if n > 0 {
+			t.Errorf("README layout names %s, which is no package of the tree", p)
+		}
+	}
 }

@@ -33,10 +33,13 @@ var expansion struct {
 }
 
 // expand runs the SAM translator, once for all the tests. They are skipped
-// only where python3 lacks aws-sam-translator or cfn-lint; .ci/run requires
-// them.
+// under -short (the translator takes most of a minute) and where python3
+// lacks aws-sam-translator or cfn-lint; .ci/run requires them.
 func expand(t *testing.T) expanded {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("the SAM translator runs in the full tier")
+	}
 	x := &expansion
 	x.once.Do(func() {
 		if out, err := exec.Command("python3", "-c", "import samtranslator, cfnlint").CombinedOutput(); err != nil {

@@ -3,7 +3,6 @@ package tokensmith_test
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/tokensmith/tokensmith/internal/store"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,9 +12,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tokensmith/tokensmith/internal/httpapi"
+	"github.com/tokensmith/tokensmith/internal/store"
+
 	"gopkg.in/yaml.v3"
 
-	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
@@ -193,17 +195,17 @@ func TestAuthorizerAndGatewayResponses(t *testing.T) {
 		if status != 0 && gr.Status(0) != status {
 			t.Errorf("%s status = %s; want %d", typ, gr.StatusCode, status)
 		}
-		body := strings.NewReplacer("$context.authorizer.code", string(apperr.MissingScopes), "$context.authorizer.message", "m").Replace(gr.ResponseTemplates["application/json"])
+		body := strings.NewReplacer("$context.authorizer.code", tokensmith.EMISSINGSCOPES, "$context.authorizer.message", "m").Replace(gr.ResponseTemplates["application/json"])
 		var e struct {
-			Code    apperr.Code `json:"code"`
-			Message string      `json:"message"`
-			Details []any       `json:"details"`
+			Code    string `json:"code"`
+			Message string `json:"message"`
+			Details []any  `json:"details"`
 		}
 		if err := json.Unmarshal([]byte(body), &e); err != nil || e.Message == "" || e.Details == nil {
 			t.Errorf("%s body %q is not an API error: %v", typ, body, err)
 			continue
 		}
-		if s := apperr.Status(e.Code); status != 0 && s != status {
+		if s := httpapi.Status(e.Code); status != 0 && s != status {
 			t.Errorf("%s answers %d with code %s, which API.md gives status %d", typ, status, e.Code, s)
 		}
 	}

@@ -28,14 +28,14 @@ func functionRows(ctx context.Context, endpoint, table, secret string, sec token
 	}
 	defer os.RemoveAll(dir)
 	env := []string{"TABLE_NAME=" + table, "DYNAMODB_ENDPOINT=" + endpoint}
-	site := principal.Principal{Kind: principal.Site, TokenID: sec.TokenID, SiteID: sec.SiteID, WorkspaceID: sec.WorkspaceID, Scope: sec.Scope}
-	person := principal.Principal{Kind: principal.User, Issuer: "https://issuer.example", UserID: "bench", Email: "admin@example.com"}
-	ws := principal.Principal{Kind: principal.Workspace, TokenID: sec.TokenID, WorkspaceID: sec.WorkspaceID, Scope: "workspace_activity:read"}
-	proxy := func(method, resource, path string, params map[string]string, p *principal.Principal, body string) []byte {
+	site := tokensmith.Caller{Kind: tokensmith.CallerSite, TokenID: sec.TokenID, SiteID: sec.SiteID, WorkspaceID: sec.WorkspaceID, Scope: sec.Scope}
+	person := tokensmith.Caller{Kind: tokensmith.CallerPerson, Issuer: "https://issuer.example", Subject: "bench", Email: "admin@example.com"}
+	ws := tokensmith.Caller{Kind: tokensmith.CallerWorkspace, TokenID: sec.TokenID, WorkspaceID: sec.WorkspaceID, Scope: "workspace_activity:read"}
+	proxy := func(method, resource, path string, params map[string]string, p *tokensmith.Caller, body string) []byte {
 		ev := events.APIGatewayProxyRequest{Resource: resource, Path: path, HTTPMethod: method, PathParameters: params, Body: body,
 			Headers: map[string]string{"Content-Type": "application/json"}}
 		if p != nil {
-			ev.RequestContext.Authorizer = p.Context()
+			ev.RequestContext.Authorizer = principal.Context(*p)
 		}
 		return mustJSON(ev)
 	}

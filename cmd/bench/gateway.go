@@ -13,12 +13,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
-	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/route"
@@ -50,11 +50,11 @@ func gatewayOverhead(st *store.Store, secret string, sec tokensmith.Secret, samp
 	guard := func() *httpapi.Guard {
 		return &httpapi.Guard{Limiter: unlimited{}, Uses: &usage.Recorder{Store: mock.OneSecret(sec), Log: log}, Now: time.Now, Log: log}
 	}
-	tokens := httpapi.Adapt(httpapi.Tokens(manage.New(st, people.New(st), []byte(defaults.IdempotencySecret)), guard(), log))
+	tokens := httpapi.Tokens(apitokens.New(st, people.New(st), []byte(defaults.IdempotencySecret)), guard(), log).Proxy()
 	gw, err := gateway.New(tmpl, authz.Handle, withUnmeasured(st, log, map[string]gateway.Proxy{
 		route.Tokens:    tokens,
-		route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, guard(), log)),
-		route.AuditLogs: httpapi.Adapt(httpapi.AuditLogs(audit.New(st), guard(), log)),
+		route.Sites:     httpapi.Sites(siteSvc, guard(), log).Proxy(),
+		route.AuditLogs: httpapi.AuditLogs(audit.New(st), guard(), log).Proxy(),
 	}), 0, log)
 	if err != nil {
 		return row{}, err
@@ -134,7 +134,7 @@ func interleave(samples int, fs ...func() error) ([][]time.Duration, error) {
 // people API, the console and the secret scanning endpoint), which the
 // local gateway needs all the same.
 func withUnmeasured(st *store.Store, log *slog.Logger, m map[string]gateway.Proxy) map[string]gateway.Proxy {
-	m[route.People] = httpapi.Adapt(httpapi.People(people.New(st), log))
+	m[route.People] = httpapi.People(people.New(st), log).Proxy()
 	m[route.Console] = httpapi.Adapt(http.NotFoundHandler())
 	m[route.SecretScanning] = httpapi.Adapt(http.NotFoundHandler())
 	return m

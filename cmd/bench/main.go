@@ -294,13 +294,13 @@ func auditCost(ctx context.Context, st *store.Store, db auditimport.BatchWriter,
 	to := start.Add(60_000 * time.Minute)
 	cases := []struct {
 		name string
-		q    store.AuditQuery
+		q    tokensmith.AuditQuery
 	}{
-		{"page 1 (limit 100, newest first)", store.AuditQuery{Limit: 100, Desc: true}},
-		{"offset 1,000 (limit 100)", store.AuditQuery{Limit: 100, Offset: 1000, Desc: true}},
-		{"offset 90,000 (limit 100)", store.AuditQuery{Limit: 100, Offset: 90_000, Desc: true}},
-		{"eventType api_token, offset 1,000", store.AuditQuery{EventType: audit.TypeAPIToken, Limit: 100, Offset: 1000, Desc: true}},
-		{"from and to (30,000 events), offset 1,000", store.AuditQuery{From: &from, To: &to, Limit: 100, Offset: 1000, Desc: true}},
+		{"page 1 (limit 100, newest first)", tokensmith.AuditQuery{Limit: 100, Desc: true}},
+		{"offset 1,000 (limit 100)", tokensmith.AuditQuery{Limit: 100, Offset: 1000, Desc: true}},
+		{"offset 90,000 (limit 100)", tokensmith.AuditQuery{Limit: 100, Offset: 90_000, Desc: true}},
+		{"eventType api_token, offset 1,000", tokensmith.AuditQuery{EventType: audit.TypeAPIToken, Limit: 100, Offset: 1000, Desc: true}},
+		{"from and to (30,000 events), offset 1,000", tokensmith.AuditQuery{From: &from, To: &to, Limit: 100, Offset: 1000, Desc: true}},
 	}
 	var rows []row
 	for _, c := range cases {

@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
-	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/ratelimit"
 	"github.com/tokensmith/tokensmith/internal/route"
@@ -55,9 +55,9 @@ func rateLimitRows(db *mock.CountingDB, st *store.Store, secret string, samples 
 		}
 		authz := &authorizer.Authorizer{Users: mock.NoUsers(), Secrets: st, Now: time.Now, Log: log}
 		gw, err := gateway.New(tmpl, authz.Handle, withUnmeasured(st, log, map[string]gateway.Proxy{
-			route.Tokens:    httpapi.Adapt(httpapi.Tokens(manage.New(st, people.New(st), []byte(defaults.IdempotencySecret)), g(), log)),
-			route.Sites:     httpapi.Adapt(httpapi.Sites(siteSvc, g(), log)),
-			route.AuditLogs: httpapi.Adapt(httpapi.AuditLogs(audit.New(st), g(), log)),
+			route.Tokens:    httpapi.Tokens(apitokens.New(st, people.New(st), []byte(defaults.IdempotencySecret)), g(), log).Proxy(),
+			route.Sites:     httpapi.Sites(siteSvc, g(), log).Proxy(),
+			route.AuditLogs: httpapi.AuditLogs(audit.New(st), g(), log).Proxy(),
 		}), 0, log)
 		if err != nil {
 			return nil, err

@@ -1,6 +1,6 @@
 // Command consolegen writes what the web console shows of the domain as a
 // TypeScript module: the scope catalogue (internal/scope), the limits of token
-// management and Regenerate's grace periods (internal/manage), and how long an
+// management and Regenerate's grace periods (internal/apitokens), and how long an
 // unused token lives (internal/token). The Makefile
 // runs it before the console's build when its Go sources change, and its test
 // fails when the committed module differs from what it writes.
@@ -16,7 +16,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
@@ -26,7 +26,7 @@ const output = "console/src/generated/domain.ts"
 
 // gracePeriods are Regenerate's choices of how long the previous secret keeps
 // working, from none to the longest the service allows.
-var gracePeriods = []time.Duration{0, time.Hour, 24 * time.Hour, manage.MaxGrace}
+var gracePeriods = []time.Duration{0, time.Hour, 24 * time.Hour, apitokens.MaxGrace}
 
 func main() {
 	out := flag.String("o", output, "the TypeScript module to write")
@@ -79,10 +79,10 @@ export const inactivityDays = %d;
 
 /** gracePeriods are Regenerate's choices of how long the previous secret keeps working, in seconds. */
 export const gracePeriods: readonly { seconds: number; label: string }[] = [
-`, manage.MaxActiveTokens, manage.MaxNameLen, token.Inactivity/(24*time.Hour))
+`, apitokens.MaxActiveTokens, apitokens.MaxNameLen, token.Inactivity/(24*time.Hour))
 	for i, d := range gracePeriods {
-		if d < 0 || d > manage.MaxGrace || i > 0 && d <= gracePeriods[i-1] {
-			return nil, fmt.Errorf("grace period %v: want each longer than the one before, at most %v", d, manage.MaxGrace)
+		if d < 0 || d > apitokens.MaxGrace || i > 0 && d <= gracePeriods[i-1] {
+			return nil, fmt.Errorf("grace period %v: want each longer than the one before, at most %v", d, apitokens.MaxGrace)
 		}
 		label, err := graceLabel(d)
 		if err != nil {

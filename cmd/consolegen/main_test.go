@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/apitokens"
 )
 
 // TestCommittedModuleIsCurrent fails when the console's module differs from
@@ -55,8 +55,8 @@ func TestGracePeriodsWithinTheService(t *testing.T) {
 		periods []time.Duration
 		ok      bool
 	}{
-		{"none to the longest", []time.Duration{0, time.Hour, manage.MaxGrace}, true},
-		{"beyond the longest", []time.Duration{0, manage.MaxGrace + time.Hour}, false},
+		{"none to the longest", []time.Duration{0, time.Hour, apitokens.MaxGrace}, true},
+		{"beyond the longest", []time.Duration{0, apitokens.MaxGrace + time.Hour}, false},
 		{"out of order", []time.Duration{time.Hour, 0}, false},
 		{"negative", []time.Duration{-time.Hour}, false},
 		{"not whole hours", []time.Duration{0, 90 * time.Minute}, false},

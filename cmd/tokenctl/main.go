@@ -34,10 +34,10 @@ import (
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
-	"github.com/tokensmith/tokensmith/internal/directory"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 	"github.com/tokensmith/tokensmith/internal/localdev/scanner"
+	"github.com/tokensmith/tokensmith/internal/operator"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
 
@@ -143,13 +143,13 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 	if localDir == "" {
 		localDir = defaults.Dir
 	}
-	connect := func() (*directory.Service, error) {
-		db, operator, err := client(ctx, endpoint)
+	connect := func() (*operator.Service, error) {
+		db, who, err := client(ctx, endpoint)
 		if err != nil {
 			return nil, err
 		}
-		dir := directory.New(store.New(db, table))
-		dir.Operator = operator
+		dir := operator.New(store.New(db, table))
+		dir.Operator = who
 		return dir, nil
 	}
 
@@ -337,11 +337,11 @@ func client(ctx context.Context, endpoint string) (*dynamodb.Client, string, err
 	if err != nil {
 		return nil, "", fmt.Errorf("load AWS configuration: %w", err)
 	}
-	operator, err := awsOperator(ctx, sts.NewFromConfig(cfg))
+	who, err := awsOperator(ctx, sts.NewFromConfig(cfg))
 	if err != nil {
 		return nil, "", err
 	}
-	return dynamodb.NewFromConfig(cfg, ddbclient.Options), operator, nil
+	return dynamodb.NewFromConfig(cfg, ddbclient.Options), who, nil
 }
 
 // localOperator is the OS user running tokenctl, or "" when unknown.

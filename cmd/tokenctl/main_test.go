@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
@@ -150,7 +151,7 @@ func TestCommands(t *testing.T) {
 	}
 
 	// The kill switches print what they revoked: nothing here, as the
-	// workspace has no tokens (internal/directory tests them with tokens).
+	// workspace has no tokens (internal/operator tests them with tokens).
 	if r, code, _ := tokenctl("site revoke-all --site " + siteID); code != 0 || r["id"] != siteID || r["revoked"] != 0.0 {
 		t.Errorf("site revoke-all = %v, %d; want the site and revoked 0", r, code)
 	}
@@ -160,7 +161,7 @@ func TestCommands(t *testing.T) {
 
 	// Every change above is in the workspace's audit log, oldest first.
 	db := ddbclient.Local(dynamotest.Endpoint())
-	page, err := store.New(db, table).AuditEvents(context.Background(), ws["id"].(string), store.AuditQuery{Limit: 100})
+	page, err := store.New(db, table).AuditEvents(context.Background(), ws["id"].(string), tokensmith.AuditQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/tokensmith/tokensmith/internal/audit"
-	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/store"
@@ -34,15 +32,10 @@ func main() {
 // DynamoDB client, the store, the audit log service, and its HTTP handler as
 // a Lambda proxy handler, whose guard counts requests on the clock now.
 func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger, stdout io.Writer) (httpapi.Proxy, error) {
-	table := getenv("TABLE_NAME")
-	if table == "" {
-		return nil, errors.New("environment variable TABLE_NAME is not set")
-	}
-	db, err := ddbclient.New(getenv)
+	st, err := store.FromEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
-	st := store.New(db, table)
 	svc := audit.New(st)
-	return metrics.Invocations(metrics.FunctionAuditLogs, stdout, now, httpapi.Adapt(httpapi.AuditLogs(svc, httpapi.NewGuard(st, now, log), log))), nil
+	return metrics.Invocations(metrics.FunctionAuditLogs, stdout, now, httpapi.AuditLogs(svc, httpapi.NewGuard(st, now, log), log).Proxy()), nil
 }

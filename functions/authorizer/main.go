@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/tokensmith/tokensmith/internal/authorizer"
-	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
@@ -36,16 +35,15 @@ func main() {
 // the authorizer on the clock now.
 func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger, stdout io.Writer) (func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error), error) {
 	env := map[string]string{}
-	for _, name := range []string{"TABLE_NAME", "OIDC_ISSUER", "OIDC_AUDIENCE"} {
+	st, err := store.FromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range []string{"OIDC_ISSUER", "OIDC_AUDIENCE"} {
 		if env[name] = getenv(name); env[name] == "" {
 			return nil, fmt.Errorf("environment variable %s is not set", name)
 		}
 	}
-	db, err := ddbclient.New(getenv)
-	if err != nil {
-		return nil, err
-	}
-	st := store.New(db, env["TABLE_NAME"])
 	users, err := usertoken.NewVerifier(usertoken.Config{Issuer: env["OIDC_ISSUER"], Audience: env["OIDC_AUDIENCE"]})
 	if err != nil {
 		return nil, err

@@ -41,22 +41,17 @@ func main() {
 // people service on the clock now and the randomness random (of ids), and
 // its HTTP handler as a Lambda proxy handler.
 func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, random io.Reader, log *slog.Logger, stdout io.Writer) (httpapi.Proxy, error) {
-	table := getenv("TABLE_NAME")
-	if table == "" {
-		return nil, errors.New("environment variable TABLE_NAME is not set")
-	}
-	db, err := ddbclient.New(getenv)
+	st, err := store.FromEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
-	st := store.New(db, table)
 	svc := &people.Service{Store: st, Now: now, Rand: random, UserPoolID: getenv("USER_POOL_ID")}
 	if svc.UserPoolID != "" {
 		if svc.UserPool, err = userPool(getenv); err != nil {
 			return nil, err
 		}
 	}
-	return metrics.Invocations(metrics.FunctionPeople, stdout, now, httpapi.Adapt(httpapi.People(svc, log))), nil
+	return metrics.Invocations(metrics.FunctionPeople, stdout, now, httpapi.People(svc, log).Proxy()), nil
 }
 
 // userPool is the Cognito client of the region and credentials Lambda puts

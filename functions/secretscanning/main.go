@@ -15,9 +15,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/tokensmith/tokensmith/internal/ddbclient"
+	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
-	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/secretscanning"
 	"github.com/tokensmith/tokensmith/internal/store"
@@ -39,19 +38,15 @@ func main() {
 // event ids), the signature verifier with its HTTP client, and the HTTP
 // handler as a Lambda proxy handler, whose metrics records go to stdout.
 func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, random io.Reader, log *slog.Logger, stdout io.Writer) (httpapi.Proxy, error) {
-	table := getenv("TABLE_NAME")
-	if table == "" {
-		return nil, errors.New("environment variable TABLE_NAME is not set")
+	st, err := store.FromEnv(getenv)
+	if err != nil {
+		return nil, err
 	}
 	keysURL := getenv(secretscanning.EnvKeysURL)
 	if keysURL == "" {
 		return nil, errors.New("environment variable " + secretscanning.EnvKeysURL + " is not set")
 	}
-	db, err := ddbclient.New(getenv)
-	if err != nil {
-		return nil, err
-	}
-	svc := &manage.Service{Store: store.New(db, table), Now: now, Rand: random}
+	svc := &apitokens.Service{Store: st, Now: now, Rand: random}
 	v := secretscanning.NewVerifier(keysURL, now)
-	return metrics.Invocations(metrics.FunctionSecretScanning, stdout, now, httpapi.Adapt(httpapi.SecretScanning(svc, v, log))), nil
+	return metrics.Invocations(metrics.FunctionSecretScanning, stdout, now, httpapi.SecretScanning(svc, v, log).Proxy()), nil
 }

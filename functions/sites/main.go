@@ -3,7 +3,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/sites"
@@ -34,18 +32,13 @@ func main() {
 // records on the clock now, and its HTTP handler, whose guard counts
 // requests on the same clock, as a Lambda proxy handler.
 func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger, stdout io.Writer) (httpapi.Proxy, error) {
-	table := getenv("TABLE_NAME")
-	if table == "" {
-		return nil, errors.New("environment variable TABLE_NAME is not set")
-	}
-	db, err := ddbclient.New(getenv)
+	st, err := store.FromEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
-	st := store.New(db, table)
 	svc, err := sites.New(st, now, sites.CacheSize)
 	if err != nil {
 		return nil, err
 	}
-	return metrics.Invocations(metrics.FunctionSites, stdout, now, httpapi.Adapt(httpapi.Sites(svc, httpapi.NewGuard(st, now, log), log))), nil
+	return metrics.Invocations(metrics.FunctionSites, stdout, now, httpapi.Sites(svc, httpapi.NewGuard(st, now, log), log).Proxy()), nil
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/expiry"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/store"
@@ -33,15 +31,10 @@ func main() {
 // newHandler wires the function (its metrics records go to stdout): its configuration from getenv, the
 // DynamoDB client, the store, and the stream handler on the clock now.
 func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger, stdout io.Writer) (func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error), error) {
-	table := getenv("TABLE_NAME")
-	if table == "" {
-		return nil, errors.New("environment variable TABLE_NAME is not set")
-	}
-	db, err := ddbclient.New(getenv)
+	st, err := store.FromEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
-	st := store.New(db, table)
 	h := expiry.New(st, log)
 	h.Now = now
 	return metrics.Invocations(metrics.FunctionTokenExpiry, stdout, now, h.Handle), nil

@@ -11,7 +11,6 @@ import (
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/eventstest"
 	"github.com/tokensmith/tokensmith/internal/metrics"
-	"github.com/tokensmith/tokensmith/internal/store"
 )
 
 // stdout is the function's standard output in the tests.
@@ -31,7 +30,7 @@ func TestEvents(t *testing.T) {
 	fx := eventstest.Run(t, "TokenExpiryFunction", wiring)
 	eventstest.CheckPolicy(t, fx)
 	eventstest.CheckMetrics(t, stdout, metrics.FunctionTokenExpiry, metrics.TokensExpired, metrics.StreamBatchFailures, metrics.DynamoDBCalls)
-	page, err := fx.Store.AuditEvents(context.Background(), eventstest.WorkspaceID, store.AuditQuery{EventType: audit.TypeAPIToken, Limit: 100})
+	page, err := fx.Store.AuditEvents(context.Background(), eventstest.WorkspaceID, tokensmith.AuditQuery{EventType: audit.TypeAPIToken, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -15,9 +14,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/tokensmith/tokensmith/internal/ddbclient"
+	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
-	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/serversecret"
@@ -45,11 +43,7 @@ func main() {
 // service on the clock now and the randomness random (of secrets and ids),
 // and its HTTP handler as a Lambda proxy handler.
 func newHandler(ctx context.Context, getenv func(string) string, secrets serversecret.API, now func() time.Time, random io.Reader, log *slog.Logger, stdout io.Writer) (httpapi.Proxy, error) {
-	table := getenv("TABLE_NAME")
-	if table == "" {
-		return nil, errors.New("environment variable TABLE_NAME is not set")
-	}
-	db, err := ddbclient.New(getenv)
+	st, err := store.FromEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -57,10 +51,9 @@ func newHandler(ctx context.Context, getenv func(string) string, secrets servers
 	if err != nil {
 		return nil, err
 	}
-	st := store.New(db, table)
 	// Every management call signs the caller in: binds the invitations
 	// waiting for their verified email.
 	signIn := &people.Service{Store: st, Now: now, Rand: random}
-	svc := &manage.Service{Store: st, People: signIn, Now: now, Rand: random, IdempotencySecret: idemSecret}
-	return metrics.Invocations(metrics.FunctionTokens, stdout, now, httpapi.Adapt(httpapi.Tokens(svc, httpapi.NewGuard(st, now, log), log))), nil
+	svc := &apitokens.Service{Store: st, People: signIn, Now: now, Rand: random, IdempotencySecret: idemSecret}
+	return metrics.Invocations(metrics.FunctionTokens, stdout, now, httpapi.Tokens(svc, httpapi.NewGuard(st, now, log), log).Proxy()), nil
 }

@@ -2,18 +2,15 @@ package audit_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/audit"
-	"github.com/tokensmith/tokensmith/internal/directory"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
-	"github.com/tokensmith/tokensmith/internal/principal"
+	"github.com/tokensmith/tokensmith/internal/operator"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
 
@@ -24,7 +21,7 @@ func TestListFindsTheWorkspaceAsTheDirectoryDoes(t *testing.T) {
 	db, table := dynamotest.NewTable(t)
 	st := store.New(db, table)
 	ctx := context.Background()
-	dir := directory.New(st)
+	dir := operator.New(st)
 	ws, err := dir.CreateWorkspace(ctx, "hitchhikers", "Hitchhikers", tokensmith.PlanEnterprise)
 	if err != nil {
 		t.Fatal(err)
@@ -33,25 +30,24 @@ func TestListFindsTheWorkspaceAsTheDirectoryDoes(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := audit.New(st)
-	p := principal.Principal{Kind: principal.Workspace, TokenID: "t", WorkspaceID: ws.ID}
+	p := tokensmith.Caller{Kind: tokensmith.CallerWorkspace, TokenID: "t", WorkspaceID: ws.ID}
 	for _, ref := range []string{ws.ID, ws.Slug} {
 		viaDir, err := dir.Workspace(ctx, ref)
 		if err != nil || viaDir.ID != ws.ID {
 			t.Errorf("directory Workspace(%q) = %+v, %v", ref, viaDir, err)
 		}
-		page, err := svc.List(ctx, p, ref, store.AuditQuery{Limit: 10})
+		page, err := svc.List(ctx, p, ref, tokensmith.AuditQuery{Limit: 10})
 		if err != nil || page.Total != 1 || page.Events[0].SubType != audit.SubSettingUpdated {
 			t.Errorf("List(%q) = %+v, %v; want the one setting event", ref, page, err)
 		}
 	}
 	// Another workspace's log is not found, as is one that does not exist.
-	other := principal.Principal{Kind: principal.Workspace, TokenID: "t", WorkspaceID: "0000000a00000000000000ff"}
-	var ae *apperr.Error
-	if _, err := svc.List(ctx, other, ws.Slug, store.AuditQuery{Limit: 10}); !errors.As(err, &ae) || ae.Code != apperr.NotFound {
+	other := tokensmith.Caller{Kind: tokensmith.CallerWorkspace, TokenID: "t", WorkspaceID: "0000000a00000000000000ff"}
+	if _, err := svc.List(ctx, other, ws.Slug, tokensmith.AuditQuery{Limit: 10}); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
 		t.Errorf("List of another workspace = %v; want not found", err)
 	}
-	if _, err := svc.List(ctx, p, "vogons", store.AuditQuery{Limit: 10}); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("List of a missing workspace = %v; want store.ErrNotFound", err)
+	if _, err := svc.List(ctx, p, "vogons", tokensmith.AuditQuery{Limit: 10}); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
+		t.Errorf("List of a missing workspace = %v; want not found", err)
 	}
 }
 

@@ -2,13 +2,12 @@ package audit
 
 import (
 	"context"
-	"errors"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
-	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
+
+var _ tokensmith.AuditService = (*Service)(nil)
 
 // Service serves a workspace's audit log to its workspace tokens and its
 // admins.
@@ -23,25 +22,25 @@ func New(st *store.Store) *Service { return &Service{Store: st} }
 // be on the enterprise plan and be the workspace p's token belongs to, or
 // one p administers. Any other is not found, whether or not it exists,
 // except that a member who is not an admin is forbidden.
-func (s *Service) List(ctx context.Context, p principal.Principal, idOrSlug string, q store.AuditQuery) (store.AuditPage, error) {
+func (s *Service) List(ctx context.Context, p tokensmith.Caller, idOrSlug string, q tokensmith.AuditQuery) (tokensmith.AuditPage, error) {
 	ws, err := s.Store.Workspace(ctx, idOrSlug)
 	if err != nil {
-		return store.AuditPage{}, err
+		return tokensmith.AuditPage{}, err
 	}
 	switch p.Kind {
-	case principal.Workspace:
+	case tokensmith.CallerWorkspace:
 		if p.WorkspaceID != ws.ID {
-			return store.AuditPage{}, apperr.NotFoundError()
+			return tokensmith.AuditPage{}, tokensmith.NotFound()
 		}
-	case principal.User:
+	case tokensmith.CallerPerson:
 		if err := s.admin(ctx, p, ws); err != nil {
-			return store.AuditPage{}, err
+			return tokensmith.AuditPage{}, err
 		}
 	default:
-		return store.AuditPage{}, apperr.NotFoundError()
+		return tokensmith.AuditPage{}, tokensmith.NotFound()
 	}
 	if ws.Plan != tokensmith.PlanEnterprise {
-		return store.AuditPage{}, apperr.New(apperr.NotEnterprise, "Audit logs are only available on enterprise workspaces")
+		return tokensmith.AuditPage{}, tokensmith.Errorf(tokensmith.ENOTENTERPRISE, "Audit logs are only available on enterprise workspaces")
 	}
 	return s.Store.AuditEvents(ctx, ws.ID, q)
 }
@@ -51,11 +50,9 @@ func (s *Service) List(ctx context.Context, p principal.Principal, idOrSlug stri
 // forbidden, anyone else does not find it. It reads the person's bound
 // memberships and binds nothing: reading the log is not a sign-in (the
 // console's first call, GET /v2/me, is), so this function writes nothing.
-func (s *Service) admin(ctx context.Context, p principal.Principal, ws tokensmith.Workspace) error {
-	u, err := s.Store.UserByIdentity(ctx, p.Issuer, p.UserID)
-	if errors.Is(err, store.ErrNotFound) {
-		return apperr.NotFoundError()
-	} else if err != nil {
+func (s *Service) admin(ctx context.Context, p tokensmith.Caller, ws tokensmith.Workspace) error {
+	u, err := s.Store.UserByIdentity(ctx, p.Issuer, p.Subject)
+	if err != nil {
 		return err
 	}
 	held, err := s.Store.Memberships(ctx, u.ID)
@@ -73,7 +70,7 @@ func (s *Service) admin(ctx context.Context, p principal.Principal, ws tokensmit
 		}
 	}
 	if belongs {
-		return apperr.New(apperr.Forbidden, "You do not have permission to read the audit log of this workspace")
+		return tokensmith.Errorf(tokensmith.EFORBIDDEN, "You do not have permission to read the audit log of this workspace")
 	}
-	return apperr.NotFoundError()
+	return tokensmith.NotFound()
 }

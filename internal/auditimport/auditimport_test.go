@@ -41,7 +41,7 @@ func TestImportThenRecord(t *testing.T) {
 	if err := s.AddMember(ctx, m, audit.MemberAdded(o, m)); err != nil {
 		t.Fatal(err)
 	}
-	page, err := s.AuditEvents(ctx, ws.ID, store.AuditQuery{Limit: 5, Desc: true})
+	page, err := s.AuditEvents(ctx, ws.ID, tokensmith.AuditQuery{Limit: 5, Desc: true})
 	if err != nil || page.Total != 61 || len(page.Events) != 5 || page.Events[0].Seq != 61 || page.Events[0].SubType != audit.SubUserAdded ||
 		!page.Events[0].Timestamp.Equal(t0) {
 		t.Fatalf("newest page = %+v, %v", page, err)
@@ -49,11 +49,11 @@ func TestImportThenRecord(t *testing.T) {
 	// A time bound selects by the log's time: the change, recorded after an
 	// event of t0+59s, is within from t0+59s.
 	from := t0.Add(59 * time.Second)
-	bounded, err := s.AuditEvents(ctx, ws.ID, store.AuditQuery{From: &from, Limit: 100})
+	bounded, err := s.AuditEvents(ctx, ws.ID, tokensmith.AuditQuery{From: &from, Limit: 100})
 	if err != nil || bounded.Total != 2 || len(bounded.Events) != 2 || bounded.Events[1].Seq != 61 {
 		t.Errorf("events from %s = %+v, %v; want places 60 and 61", from, bounded, err)
 	}
-	typed, err := s.AuditEvents(ctx, ws.ID, store.AuditQuery{EventType: audit.TypeWorkspaceMembership, Limit: 100, Offset: 18})
+	typed, err := s.AuditEvents(ctx, ws.ID, tokensmith.AuditQuery{EventType: audit.TypeWorkspaceMembership, Limit: 100, Offset: 18})
 	if err != nil || typed.Total != 21 || len(typed.Events) != 3 || typed.Events[2].TypeSeq != 21 {
 		t.Errorf("membership events from offset 18 = %d of %d, %v", len(typed.Events), typed.Total, err)
 	}

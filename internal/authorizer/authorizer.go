@@ -29,7 +29,6 @@ import (
 	"github.com/tokensmith/tokensmith/internal/allowlist"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/route"
-	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
@@ -102,7 +101,7 @@ func (a *Authorizer) apiToken(ctx context.Context, req events.APIGatewayCustomAu
 	}
 	sec, err := a.Secrets.Secret(ctx, token.Hash(cred))
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND:
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 	case err != nil:
 		a.Log.ErrorContext(ctx, "token lookup failed", "error", err)
@@ -121,22 +120,9 @@ func (a *Authorizer) apiToken(ctx context.Context, req events.APIGatewayCustomAu
 	}
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID:    sec.TokenID,
-		PolicyDocument: Policy(req.MethodArn, r, "Allow"),
-		Context:        SecretPrincipal(sec).Context(),
+		PolicyDocument: Policy(req.MethodArn, r),
+		Context:        principal.Context(sec.Caller()),
 	}, nil
-}
-
-// SecretPrincipal is the principal of an API token's secret: who it is,
-// what introspecting it shows, so that introspection reads nothing, and
-// what the function decides and notes the use with, so that it reads
-// nothing either.
-func SecretPrincipal(sec tokensmith.Secret) principal.Principal {
-	return principal.Principal{
-		Kind: string(sec.Kind), TokenID: sec.TokenID, SiteID: sec.SiteID, WorkspaceID: sec.WorkspaceID, Scope: sec.Scope,
-		CreatedOn: sec.CreatedOn, LastUsed: sec.LastUsed, ExpiresOn: sec.ExpiresOn,
-		RateLimit: sec.TokenRateLimit(), Plan: string(sec.Plan), SecretHash: sec.Hash, GraceUntil: sec.GraceUntil,
-		AllowedIPs: sec.AllowedIPs,
-	}
 }
 
 func (a *Authorizer) user(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest, r route.Route, cred string) (events.APIGatewayCustomAuthorizerResponse, error) {
@@ -153,11 +139,11 @@ func (a *Authorizer) user(ctx context.Context, req events.APIGatewayCustomAuthor
 		a.Log.InfoContext(ctx, "user token rejected", "error", err)
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 	}
-	p := principal.Principal{Kind: principal.User, Issuer: claims.Issuer, UserID: claims.Subject, Email: claims.Email}
+	p := tokensmith.Caller{Kind: tokensmith.CallerPerson, Issuer: claims.Issuer, Subject: claims.Subject, Email: claims.Email}
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID:    "user:" + claims.Subject,
-		PolicyDocument: Policy(req.MethodArn, r, "Allow"),
-		Context:        p.Context(),
+		PolicyDocument: Policy(req.MethodArn, r),
+		Context:        principal.Context(p),
 	}, nil
 }
 

@@ -27,7 +27,7 @@ func Measure(h Handler) Handler {
 		if r == nil {
 			return resp, err
 		}
-		outcome := Outcome(resp, err)
+		outcome := Outcome(err)
 		r.Add(metrics.Decisions, 1, outcome)
 		r.Observe(metrics.DecisionLatency, metrics.Millis(elapsed), outcome)
 		if outcome == metrics.OutcomeAllowed {
@@ -37,20 +37,16 @@ func Measure(h Handler) Handler {
 	}
 }
 
-// Outcome is the metrics outcome of a decision: allowed, denied_scope
-// (a Deny policy), unauthorized (ErrUnauthorized) or failed (any other
-// error, which API Gateway answers with a 500).
-func Outcome(resp events.APIGatewayCustomAuthorizerResponse, err error) string {
+// Outcome is the metrics outcome of a decision: allowed, unauthorized
+// (ErrUnauthorized) or failed (any other error, which API Gateway answers
+// with a 500). The authorizer never denies a valid credential: scopes are
+// the function's to refuse (httpapi.Guard), which counts denied_scope.
+func Outcome(err error) string {
 	switch {
 	case errors.Is(err, ErrUnauthorized):
 		return metrics.OutcomeUnauthorized
 	case err != nil:
 		return metrics.OutcomeFailed
-	}
-	for _, st := range resp.PolicyDocument.Statement {
-		if st.Effect != "Allow" {
-			return metrics.OutcomeDeniedScope
-		}
 	}
 	return metrics.OutcomeAllowed
 }

@@ -26,7 +26,6 @@ func TestMeasure(t *testing.T) {
 		want string
 	}{
 		{"allow", policy("Allow"), nil, metrics.OutcomeAllowed},
-		{"deny", policy("Deny"), nil, metrics.OutcomeDeniedScope},
 		{"no credential", events.APIGatewayCustomAuthorizerResponse{}, authorizer.ErrUnauthorized, metrics.OutcomeUnauthorized},
 		{"table down", events.APIGatewayCustomAuthorizerResponse{}, errors.New("authorizer: connection refused"), metrics.OutcomeFailed},
 	}

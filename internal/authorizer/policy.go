@@ -19,13 +19,13 @@ var (
 	IdentityContext = []string{"httpMethod", "resourcePath", "identity.sourceIp"}
 )
 
-// Policy returns an IAM policy with effect ("Allow" or "Deny") on route r of
-// the API and stage that methodArn belongs to. Path parameters become
+// Policy returns an IAM policy that allows route r of the API and stage
+// that methodArn belongs to. Path parameters become
 // wildcards, so the policy holds for every request to r, with one trailing
 // slash too, which API Gateway routes to r; API Gateway's cache is keyed by
 // credential, method and resource path, so a cached policy is never reused
 // for another route.
-func Policy(methodArn string, r route.Route, effect string) events.APIGatewayCustomAuthorizerPolicy {
+func Policy(methodArn string, r route.Route) events.APIGatewayCustomAuthorizerPolicy {
 	arn := ResourceARN(methodArn, r)
 	resources := []string{arn}
 	if !strings.HasSuffix(arn, "*") {
@@ -35,7 +35,7 @@ func Policy(methodArn string, r route.Route, effect string) events.APIGatewayCus
 		Version: "2012-10-17",
 		Statement: []events.IAMPolicyStatement{{
 			Action:   []string{"execute-api:Invoke"},
-			Effect:   effect,
+			Effect:   "Allow",
 			Resource: resources,
 		}},
 	}

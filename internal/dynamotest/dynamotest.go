@@ -33,9 +33,11 @@ func Endpoint() string {
 }
 
 // NewTable creates a table with a unique name and returns a client and the
-// name; the table is deleted when the test ends.
+// name; the table is deleted when the test ends. Under -short it skips the
+// test: the short tier runs without DynamoDB Local.
 func NewTable(t testing.TB) (*dynamodb.Client, string) {
 	t.Helper()
+	Need(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	db := ddbclient.Local(Endpoint())
@@ -57,6 +59,15 @@ func NewTable(t testing.TB) (*dynamodb.Client, string) {
 		db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
 	return db, name
+}
+
+// Need skips t under -short, for a test that needs DynamoDB Local by a
+// way other than NewTable.
+func Need(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs DynamoDB Local: not in the -short tier")
+	}
 }
 
 // Ops counts DynamoDB operations by name, as SDK middleware sees them:

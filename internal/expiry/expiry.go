@@ -99,7 +99,7 @@ func (h *Handler) record(ctx context.Context, r events.DynamoDBEventRecord) erro
 	case errors.Is(err, store.ErrExists):
 		// A redelivered record: its event is already written.
 		return nil
-	case errors.Is(err, store.ErrNotFound):
+	case tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND:
 		// The workspace is gone: there is no log to write to.
 		h.Log.WarnContext(ctx, "expired token of a missing workspace", "tokenId", t.ID, "workspaceId", t.WorkspaceID)
 		return nil

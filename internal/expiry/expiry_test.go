@@ -126,7 +126,7 @@ func (f *fixture) record(seq string, ttl bool, image map[string]events.DynamoDBA
 }
 
 func (f *fixture) expiredEvents(t *testing.T) []tokensmith.Event {
-	page, err := f.st.AuditEvents(context.Background(), f.wsID, store.AuditQuery{EventType: audit.TypeAPIToken, Limit: 100})
+	page, err := f.st.AuditEvents(context.Background(), f.wsID, tokensmith.AuditQuery{EventType: audit.TypeAPIToken, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

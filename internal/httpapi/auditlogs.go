@@ -12,10 +12,8 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/route"
-	"github.com/tokensmith/tokensmith/internal/store"
 )
 
 // Limits of the audit log's query parameters.
@@ -67,10 +65,10 @@ type pagination struct {
 
 // parseAuditQuery reads the audit log's query parameters; every invalid one
 // is a detail naming it.
-func parseAuditQuery(values url.Values) (store.AuditQuery, error) {
-	q := store.AuditQuery{Limit: defaultAuditLimit, Desc: true}
-	var details []apperr.Detail
-	bad := func(field, msg string) { details = append(details, apperr.Detail{Field: field, Message: msg}) }
+func parseAuditQuery(values url.Values) (tokensmith.AuditQuery, error) {
+	q := tokensmith.AuditQuery{Limit: defaultAuditLimit, Desc: true}
+	var details []tokensmith.ErrorDetail
+	bad := func(field, msg string) { details = append(details, tokensmith.ErrorDetail{Field: field, Message: msg}) }
 	one := func(name string) (string, bool) {
 		vs, ok := values[name]
 		if !ok {
@@ -137,18 +135,18 @@ func parseAuditQuery(values url.Values) (store.AuditQuery, error) {
 		bad("to", "must be after from")
 	}
 	if len(details) > 0 {
-		return store.AuditQuery{}, apperr.Invalid(details...)
+		return tokensmith.AuditQuery{}, tokensmith.Invalid(details...)
 	}
 	return q, nil
 }
 
 // AuditLogs serves the audit log route of the route table.
-func AuditLogs(svc *audit.Service, g *Guard, log *slog.Logger) http.Handler {
+func AuditLogs(svc tokensmith.AuditService, g *Guard, log *slog.Logger) *Router {
 	return mux(route.AuditLogs, map[string]http.HandlerFunc{
 		"listAuditLogs": func(w http.ResponseWriter, r *http.Request) {
 			p, err := caller(r)
 			if err != nil {
-				writeError(w, r, log, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized))
+				writeError(w, r, log, tokensmith.Unauthorized())
 				return
 			}
 			q, err := parseAuditQuery(r.URL.Query())

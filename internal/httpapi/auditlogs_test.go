@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith"
 )
 
 // TestParseAuditQueryNumbers holds limit and offset to their ranges: any
@@ -42,14 +42,14 @@ func TestParseAuditQueryNumbers(t *testing.T) {
 				t.Fatal(err)
 			}
 			q, err := parseAuditQuery(values)
-			var details []apperr.Detail
+			var details []tokensmith.ErrorDetail
 			if err != nil {
-				details = apperr.From(err).Details
+				details = tokensmith.ErrorOf(err).Details
 			}
 			got := fmt.Sprintf("limit %d offset %d details %v", q.Limit, q.Offset, details)
-			want := fmt.Sprintf("limit %d offset %d details %v", tc.limit, tc.offset, []apperr.Detail(nil))
+			want := fmt.Sprintf("limit %d offset %d details %v", tc.limit, tc.offset, []tokensmith.ErrorDetail(nil))
 			if tc.field != "" {
-				want = fmt.Sprintf("limit 0 offset 0 details %v", []apperr.Detail{{Field: tc.field, Message: tc.msg}})
+				want = fmt.Sprintf("limit 0 offset 0 details %v", []tokensmith.ErrorDetail{{Field: tc.field, Message: tc.msg}})
 			}
 			if got != want {
 				t.Errorf("parseAuditQuery(%q) = %s; want %s", tc.query, got, want)

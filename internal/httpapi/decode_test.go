@@ -5,8 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokensmith/tokensmith/internal/apperr"
-	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith"
 )
 
 // TestDecodeRefusesKeysEqualAfterFolding holds decode to API.md: an object
@@ -18,30 +17,30 @@ func TestDecodeRefusesKeysEqualAfterFolding(t *testing.T) {
 	tests := []struct {
 		name    string
 		body    string
-		code    apperr.Code // "" when the body decodes
-		message string      // a part of the message
+		code    string // "" when the body decodes
+		message string // a part of the message
 	}{
 		{"distinct keys", `{"name":"a",` + perms + `}`, "", ""},
 		{"one key in another case", `{"NAME":"a",` + perms + `}`, "", ""},
-		{"exact duplicate", `{"name":"a","name":"b",` + perms + `}`, apperr.BadRequest, `the key "name" twice`},
-		{"case duplicate", `{"name":"a","NAME":"b",` + perms + `}`, apperr.BadRequest, `the keys "name" and "NAME"`},
-		{"case duplicate of an object", `{"name":"a",` + perms + `,"Permissions":{"cms":"read"}}`, apperr.BadRequest, `"permissions" and "Permissions"`},
-		{"case duplicate inside permissions", `{"name":"a","permissions":{"cms":"read","CMS":"read_write"}}`, apperr.BadRequest, `"cms" and "CMS"`},
-		{"exact duplicate inside permissions", `{"name":"a","permissions":{"sites":"read","sites":"none"}}`, apperr.BadRequest, `the key "sites" twice`},
-		{"long s folds to s", `{"name":"a",` + perms + `,"permi\u017f\u017fions":{"cms":"read"}}`, apperr.BadRequest, "differ only in letter case"},
-		{"escaped case duplicate", `{"name":"a","N\u0041ME":"b",` + perms + `}`, apperr.BadRequest, `"name" and "NAME"`},
-		{"unknown field", `{"name":"a",` + perms + `,"color":"red"}`, apperr.Validation, ""},
+		{"exact duplicate", `{"name":"a","name":"b",` + perms + `}`, tokensmith.EBADREQUEST, `the key "name" twice`},
+		{"case duplicate", `{"name":"a","NAME":"b",` + perms + `}`, tokensmith.EBADREQUEST, `the keys "name" and "NAME"`},
+		{"case duplicate of an object", `{"name":"a",` + perms + `,"Permissions":{"cms":"read"}}`, tokensmith.EBADREQUEST, `"permissions" and "Permissions"`},
+		{"case duplicate inside permissions", `{"name":"a","permissions":{"cms":"read","CMS":"read_write"}}`, tokensmith.EBADREQUEST, `"cms" and "CMS"`},
+		{"exact duplicate inside permissions", `{"name":"a","permissions":{"sites":"read","sites":"none"}}`, tokensmith.EBADREQUEST, `the key "sites" twice`},
+		{"long s folds to s", `{"name":"a",` + perms + `,"permi\u017f\u017fions":{"cms":"read"}}`, tokensmith.EBADREQUEST, "differ only in letter case"},
+		{"escaped case duplicate", `{"name":"a","N\u0041ME":"b",` + perms + `}`, tokensmith.EBADREQUEST, `"name" and "NAME"`},
+		{"unknown field", `{"name":"a",` + perms + `,"color":"red"}`, tokensmith.EINVALID, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
 			r.Header.Set("Content-Type", "application/json")
-			var in manage.CreateInput
+			var in tokensmith.TokenInput
 			err := decode(r, &in, false)
-			var got apperr.Code
+			var got string
 			var msg string
 			if err != nil {
-				e := apperr.From(err)
+				e := tokensmith.ErrorOf(err)
 				got, msg = e.Code, e.Message
 			}
 			if got != tc.code || !strings.Contains(msg, tc.message) {

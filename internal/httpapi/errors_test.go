@@ -9,7 +9,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
 
@@ -20,13 +20,13 @@ func TestWriteError(t *testing.T) {
 		name   string
 		err    error
 		status int
-		code   apperr.Code
+		code   string
 	}{
-		{"store miss", store.ErrNotFound, 404, apperr.NotFound},
-		{"wrapped store miss", fmt.Errorf("site 65f0: %w", store.ErrNotFound), 404, apperr.NotFound},
-		{"client error", apperr.New(apperr.Forbidden, "no"), 403, apperr.Forbidden},
-		{"conflict left over", store.ErrConflict, 500, apperr.Internal},
-		{"anything else", errors.New("connection refused"), 500, apperr.Internal},
+		{"store miss", tokensmith.NotFound(), 404, tokensmith.ENOTFOUND},
+		{"wrapped store miss", fmt.Errorf("site 65f0: %w", tokensmith.NotFound()), 404, tokensmith.ENOTFOUND},
+		{"client error", tokensmith.Errorf(tokensmith.EFORBIDDEN, "no"), 403, tokensmith.EFORBIDDEN},
+		{"conflict left over", store.ErrConflict, 500, tokensmith.EINTERNAL},
+		{"anything else", errors.New("connection refused"), 500, tokensmith.EINTERNAL},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := httptest.NewRecorder()

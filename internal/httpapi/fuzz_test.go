@@ -16,8 +16,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/audit"
-	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
@@ -38,7 +39,7 @@ func FuzzCreateBody(f *testing.F) {
 		}
 		r := httptest.NewRequest("POST", "/", bytes.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
-		var in manage.CreateInput
+		var in tokensmith.TokenInput
 		if err := decode(r, &in, false); err != nil {
 			return
 		}
@@ -49,11 +50,11 @@ func FuzzCreateBody(f *testing.F) {
 		if a, b, ok := foldedPair(generic); ok {
 			t.Fatalf("accepted keys %q and %q in one object", a, b)
 		}
-		if len(manage.Validate(kind, in)) > 0 {
+		if len(apitokens.Validate(kind, in)) > 0 {
 			return
 		}
 		name := strings.TrimSpace(in.Name)
-		if n := utf8.RuneCountInString(name); n < 1 || n > manage.MaxNameLen || !utf8.ValidString(name) ||
+		if n := utf8.RuneCountInString(name); n < 1 || n > apitokens.MaxNameLen || !utf8.ValidString(name) ||
 			strings.IndexFunc(name, unicode.IsControl) >= 0 || strings.ContainsRune(name, utf8.RuneError) {
 			t.Fatalf("accepted name %q", in.Name)
 		}

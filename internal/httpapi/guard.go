@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/metrics"
-	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/ratelimit"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/scope"
@@ -72,12 +70,12 @@ type principalKey struct{}
 func (g *Guard) wrap(rt route.Route, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := caller(r)
-		if err == nil && p.Kind == principal.User && rt.Auth.TakesUserToken() {
+		if err == nil && p.Kind == tokensmith.CallerPerson && rt.Auth.TakesUserToken() {
 			h(w, r)
 			return
 		}
-		if err != nil || (p.Kind != principal.Site && p.Kind != principal.Workspace) {
-			writeError(w, r, g.Log, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized))
+		if err != nil || (p.Kind != tokensmith.CallerSite && p.Kind != tokensmith.CallerWorkspace) {
+			writeError(w, r, g.Log, tokensmith.Unauthorized())
 			return
 		}
 		now := g.Now()
@@ -97,7 +95,7 @@ func (g *Guard) wrap(rt route.Route, h http.HandlerFunc) http.HandlerFunc {
 		if !d.Allowed {
 			hdr.Set(HeaderRetryAfter, strconv.FormatInt(int64(d.RetryAfter/time.Second), 10))
 			rec.Add(metrics.RateLimited, 1, planTier(p))
-			writeError(w, r, g.Log, apperr.New(apperr.TooManyRequests, msgTooManyRequests))
+			writeError(w, r, g.Log, tokensmith.Errorf(tokensmith.ETOOMANYREQUESTS, msgTooManyRequests))
 			return
 		}
 		if err := allows(p, rt); err != nil {
@@ -105,9 +103,7 @@ func (g *Guard) wrap(rt route.Route, h http.HandlerFunc) http.HandlerFunc {
 			writeError(w, r, g.Log, err)
 			return
 		}
-		sec := tokensmith.Secret{Hash: p.SecretHash, TokenID: p.TokenID, Kind: token.Kind(p.Kind), SiteID: p.SiteID,
-			WorkspaceID: p.WorkspaceID, GraceUntil: p.GraceUntil}
-		if g.Uses.Record(r.Context(), sec, rt.Scope, now) {
+		if g.Uses.Record(r.Context(), p.Secret(), rt.Scope, now) {
 			// Introspection shows this use, as the decision did not.
 			p.LastUsed, p.ExpiresOn = &now, now.Add(token.Inactivity)
 		}
@@ -117,9 +113,9 @@ func (g *Guard) wrap(rt route.Route, h http.HandlerFunc) http.HandlerFunc {
 
 // planTier is the metrics plan of token p: its rate-limit tier, as the
 // limit its secret carries says (metrics.Plan).
-func planTier(p principal.Principal) string {
+func planTier(p tokensmith.Caller) string {
 	switch {
-	case p.Kind == principal.Workspace:
+	case p.Kind == tokensmith.CallerWorkspace:
 		return metrics.PlanWorkspace
 	case p.RateLimit == tokensmith.SitePlanBasic.RateLimit(0):
 		return metrics.PlanBasic
@@ -132,13 +128,13 @@ func planTier(p principal.Principal) string {
 // allows refuses what token p may not do on route rt: everything, for a
 // workspace token of a workspace not on the enterprise plan; and a route
 // whose scope p lacks, naming the missing scopes.
-func allows(p principal.Principal, rt route.Route) error {
-	if p.Kind == principal.Workspace && tokensmith.Plan(p.Plan) != tokensmith.PlanEnterprise {
-		return apperr.New(apperr.NotEnterprise, "Workspace tokens are only available on enterprise workspaces")
+func allows(p tokensmith.Caller, rt route.Route) error {
+	if p.Kind == tokensmith.CallerWorkspace && tokensmith.Plan(p.Plan) != tokensmith.PlanEnterprise {
+		return tokensmith.Errorf(tokensmith.ENOTENTERPRISE, "Workspace tokens are only available on enterprise workspaces")
 	}
 	if rt.Scope != "" {
 		if missing := scope.Missing(scope.Split(p.Scope), rt.Scope); len(missing) > 0 {
-			return apperr.New(apperr.MissingScopes, "You are missing the following scopes - "+strings.Join(missing, ", "))
+			return tokensmith.Errorf(tokensmith.EMISSINGSCOPES, "You are missing the following scopes - %s", strings.Join(missing, ", "))
 		}
 	}
 	return nil
@@ -146,10 +142,10 @@ func allows(p principal.Principal, rt route.Route) error {
 
 // apiTokenCaller returns the API token principal of a request the guard
 // let through; any other request has none.
-func apiTokenCaller(r *http.Request) (principal.Principal, error) {
-	p, ok := r.Context().Value(principalKey{}).(principal.Principal)
+func apiTokenCaller(r *http.Request) (tokensmith.Caller, error) {
+	p, ok := r.Context().Value(principalKey{}).(tokensmith.Caller)
 	if !ok {
-		return principal.Principal{}, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized)
+		return tokensmith.Caller{}, tokensmith.Unauthorized()
 	}
 	return p, nil
 }

@@ -52,11 +52,11 @@ func guarded(g *Guard, served *int) Proxy {
 		*served++
 		writeJSON(w, http.StatusOK, map[string]string{})
 	}
-	return Adapt(mux(route.Sites, map[string]http.HandlerFunc{"listSites": ok, "getSite": ok}, g, g.Log))
+	return mux(route.Sites, map[string]http.HandlerFunc{"listSites": ok, "getSite": ok}, g, g.Log).Proxy()
 }
 
-func sitesEvent(p principal.Principal) events.APIGatewayProxyRequest {
-	ctx := p.Context()
+func sitesEvent(p tokensmith.Caller) events.APIGatewayProxyRequest {
+	ctx := principal.Context(p)
 	ctx["principalId"] = p.TokenID
 	return events.APIGatewayProxyRequest{Resource: "/v2/sites", Path: "/v2/sites", HTTPMethod: "GET",
 		RequestContext: events.APIGatewayProxyRequestContext{Authorizer: ctx}}
@@ -69,10 +69,10 @@ func sitesEvent(p principal.Principal) events.APIGatewayProxyRequest {
 // through reaches the handler and is noted as a use. A request with no
 // token principal is 401 and counts nothing.
 func TestGuard(t *testing.T) {
-	site := principal.Principal{Kind: principal.Site, TokenID: "t1", SiteID: "s", WorkspaceID: "w", Scope: "sites:read", RateLimit: 60}
+	site := tokensmith.Caller{Kind: tokensmith.CallerSite, TokenID: "t1", SiteID: "s", WorkspaceID: "w", Scope: "sites:read", RateLimit: 60}
 	noScope := site
 	noScope.Scope = "cms:read"
-	wsFree := principal.Principal{Kind: principal.Workspace, TokenID: "t2", WorkspaceID: "w", Scope: "workspace_activity:read", Plan: "free", RateLimit: 120}
+	wsFree := tokensmith.Caller{Kind: tokensmith.CallerWorkspace, TokenID: "t2", WorkspaceID: "w", Scope: "workspace_activity:read", Plan: "free", RateLimit: 120}
 	wsEnterprise := wsFree
 	wsEnterprise.Plan, wsEnterprise.Scope = "enterprise", "sites:read"
 	reset := guardNow.Truncate(ratelimit.Window).Add(ratelimit.Window)
@@ -80,7 +80,7 @@ func TestGuard(t *testing.T) {
 	over := ratelimit.Decision{Limit: 60, Reset: reset, RetryAfter: 40 * time.Second}
 	tests := []struct {
 		name       string
-		p          principal.Principal
+		p          tokensmith.Caller
 		decision   ratelimit.Decision
 		status     int
 		code       string
@@ -143,7 +143,7 @@ func TestGuard(t *testing.T) {
 			return within, nil
 		}}, Uses: &fakeUses{}, Now: time.Now, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 		served := 0
-		resp, _ := guarded(g, &served)(context.Background(), sitesEvent(principal.Principal{Kind: principal.User, UserID: "u", Email: "a@example.com"}))
+		resp, _ := guarded(g, &served)(context.Background(), sitesEvent(tokensmith.Caller{Kind: tokensmith.CallerPerson, Subject: "u", Email: "a@example.com"}))
 		if resp.StatusCode != 401 || served != 0 || http.Header(resp.MultiValueHeaders).Get(HeaderLimit) != "" {
 			t.Errorf("got %d, served %d, headers %v; want 401, none, no rate-limit headers", resp.StatusCode, served, resp.MultiValueHeaders)
 		}
@@ -155,12 +155,12 @@ func TestGuard(t *testing.T) {
 // is a 500 and reaches no handler: never unlimited.
 func TestGuardFailsClosed(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	site := principal.Principal{Kind: principal.Site, TokenID: "t1", SiteID: "s", WorkspaceID: "w", Scope: "sites:read", RateLimit: 60}
+	site := tokensmith.Caller{Kind: tokensmith.CallerSite, TokenID: "t1", SiteID: "s", WorkspaceID: "w", Scope: "sites:read", RateLimit: 60}
 	noLimit := site
 	noLimit.RateLimit = 0
 	for name, tc := range map[string]struct {
 		db store.DB
-		p  principal.Principal
+		p  tokensmith.Caller
 	}{
 		"throttling":  {mock.Failing(&types.ProvisionedThroughputExceededException{Message: aws.String("throttled")}), site},
 		"unreachable": {mock.Failing(errors.New("dial tcp 127.0.0.1:8000: connection refused")), site},
@@ -181,7 +181,7 @@ func TestGuardFailsClosed(t *testing.T) {
 // the path looks like; a path or query a handler may not see is counted and
 // gets the rate-limit headers like any request of the token, then a 400.
 func TestGuardCountsWhatTheGatewayRouted(t *testing.T) {
-	site := principal.Principal{Kind: principal.Site, TokenID: "t1", SiteID: "s", WorkspaceID: "w", Scope: "sites:read", RateLimit: 60}
+	site := tokensmith.Caller{Kind: tokensmith.CallerSite, TokenID: "t1", SiteID: "s", WorkspaceID: "w", Scope: "sites:read", RateLimit: 60}
 	reset := guardNow.Truncate(ratelimit.Window).Add(ratelimit.Window)
 	get := func(resource, path string, params map[string]string, query map[string][]string) events.APIGatewayProxyRequest {
 		ev := sitesEvent(site)
@@ -218,7 +218,7 @@ func TestGuardCountsWhatTheGatewayRouted(t *testing.T) {
 				}
 				writeJSON(w, http.StatusOK, map[string]string{})
 			}
-			proxy := Adapt(mux(route.Sites, map[string]http.HandlerFunc{"listSites": seen, "getSite": seen}, g, g.Log))
+			proxy := mux(route.Sites, map[string]http.HandlerFunc{"listSites": seen, "getSite": seen}, g, g.Log).Proxy()
 			resp, err := proxy(context.Background(), tc.event)
 			if err != nil {
 				t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -19,10 +18,9 @@ import (
 
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
-	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/route"
-	"github.com/tokensmith/tokensmith/internal/store"
 )
 
 // maxBody is the largest request body accepted.
@@ -30,10 +28,39 @@ const maxBody = 16 << 10
 
 // errorBody is API.md's error shape.
 type errorBody struct {
-	Code              apperr.Code     `json:"code"`
-	Message           string          `json:"message"`
-	ExternalReference *string         `json:"externalReference"`
-	Details           []apperr.Detail `json:"details"`
+	Code              string        `json:"code"`
+	Message           string        `json:"message"`
+	ExternalReference *string       `json:"externalReference"`
+	Details           []errorDetail `json:"details"`
+}
+
+type errorDetail struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// statuses is the one mapping from error code to HTTP status.
+var statuses = map[string]int{
+	tokensmith.EBADREQUEST:      http.StatusBadRequest,
+	tokensmith.EINVALID:         http.StatusBadRequest,
+	tokensmith.EUNAUTHORIZED:    http.StatusUnauthorized,
+	tokensmith.EMISSINGSCOPES:   http.StatusForbidden,
+	tokensmith.EFORBIDDEN:       http.StatusForbidden,
+	tokensmith.ENOTENTERPRISE:   http.StatusForbidden,
+	tokensmith.ENOTFOUND:        http.StatusNotFound,
+	tokensmith.ETOKENLIMIT:      http.StatusConflict,
+	tokensmith.ECONFLICT:        http.StatusConflict,
+	tokensmith.ETOOMANYREQUESTS: http.StatusTooManyRequests,
+	tokensmith.EINTERNAL:        http.StatusInternalServerError,
+	tokensmith.EUNAVAILABLE:     http.StatusServiceUnavailable,
+}
+
+// Status returns the HTTP status of an error code; unknown codes are 500.
+func Status(code string) int {
+	if s, ok := statuses[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
 }
 
 // writeJSON writes v with status.
@@ -43,36 +70,32 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// writeError is where every error becomes a status and a code: a miss in
-// the store is the API's not found, an *apperr.Error is what it says, and
-// anything else is internal, which reaches the client as a generic message
-// and the log in full.
+// writeError is where every error becomes a status and a code: a
+// *tokensmith.Error is what it says, and anything else is internal, which
+// reaches the client as a generic message and the log in full.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	e := apperr.From(err)
-	if errors.Is(err, store.ErrNotFound) {
-		e = apperr.NotFoundError()
-	}
-	if e.Code == apperr.Internal {
+	e := tokensmith.ErrorOf(err)
+	if e.Code == tokensmith.EINTERNAL {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
-	writeJSON(w, apperr.Status(e.Code), newErrorBody(e))
+	writeJSON(w, Status(e.Code), newErrorBody(e))
 }
 
 // newErrorBody is e in API.md's error shape.
-func newErrorBody(e *apperr.Error) errorBody {
-	details := e.Details
-	if details == nil {
-		details = []apperr.Detail{}
+func newErrorBody(e *tokensmith.Error) errorBody {
+	details := []errorDetail{}
+	for _, d := range e.Details {
+		details = append(details, errorDetail{Field: d.Field, Message: d.Message})
 	}
 	return errorBody{Code: e.Code, Message: e.Message, Details: details}
 }
 
 // caller returns the principal the authorizer put in the request's API
 // Gateway context.
-func caller(r *http.Request) (principal.Principal, error) {
+func caller(r *http.Request) (tokensmith.Caller, error) {
 	gw, ok := core.GetAPIGatewayContextFromContext(r.Context())
 	if !ok {
-		return principal.Principal{}, principal.ErrMissing
+		return tokensmith.Caller{}, principal.ErrMissing
 	}
 	return principal.FromContext(gw.Authorizer)
 }
@@ -81,10 +104,10 @@ func caller(r *http.Request) (principal.Principal, error) {
 func readBody(r *http.Request, max int) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(max)+1))
 	if err != nil {
-		return nil, apperr.New(apperr.BadRequest, "The request body could not be read")
+		return nil, tokensmith.Errorf(tokensmith.EBADREQUEST, "The request body could not be read")
 	}
 	if len(body) > max {
-		return nil, apperr.New(apperr.BadRequest, fmt.Sprintf("The request body is larger than %d bytes", max))
+		return nil, tokensmith.Errorf(tokensmith.EBADREQUEST, "The request body is larger than %d bytes", max)
 	}
 	return body, nil
 }
@@ -95,13 +118,13 @@ func readBody(r *http.Request, max int) ([]byte, error) {
 // says two things is refused instead.
 func plainJSON(body []byte) error {
 	if !utf8.Valid(body) {
-		return apperr.New(apperr.BadRequest, "The request body is not valid UTF-8")
+		return tokensmith.Errorf(tokensmith.EBADREQUEST, "The request body is not valid UTF-8")
 	}
 	if first, second, ok := duplicateKey(body); ok {
 		if first == second {
-			return apperr.New(apperr.BadRequest, fmt.Sprintf("The request body has the key %q twice in one object", first))
+			return tokensmith.Errorf(tokensmith.EBADREQUEST, "The request body has the key %q twice in one object", first)
 		}
-		return apperr.New(apperr.BadRequest, fmt.Sprintf("The request body has the keys %q and %q in one object, which differ only in letter case", first, second))
+		return tokensmith.Errorf(tokensmith.EBADREQUEST, "The request body has the keys %q and %q in one object, which differ only in letter case", first, second)
 	}
 	return nil
 }
@@ -118,7 +141,7 @@ func decode(r *http.Request, v any, optional bool) error {
 		return nil
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return apperr.New(apperr.BadRequest, "The request body must be JSON, sent with Content-Type: application/json")
+		return tokensmith.Errorf(tokensmith.EBADREQUEST, "The request body must be JSON, sent with Content-Type: application/json")
 	}
 	if err := plainJSON(body); err != nil {
 		return err
@@ -129,15 +152,15 @@ func decode(r *http.Request, v any, optional bool) error {
 		var typeErr *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &typeErr) && typeErr.Field != "":
-			return apperr.Invalid(apperr.Detail{Field: typeErr.Field, Message: "must be of type " + typeErr.Type.String()})
+			return tokensmith.Invalid(tokensmith.ErrorDetail{Field: typeErr.Field, Message: "must be of type " + typeErr.Type.String()})
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return apperr.Invalid(apperr.Detail{Field: field, Message: "is not a known field"})
+			return tokensmith.Invalid(tokensmith.ErrorDetail{Field: field, Message: "is not a known field"})
 		}
-		return apperr.New(apperr.BadRequest, "The request body is not valid JSON")
+		return tokensmith.Errorf(tokensmith.EBADREQUEST, "The request body is not valid JSON")
 	}
 	if dec.More() {
-		return apperr.New(apperr.BadRequest, "The request body holds more than one JSON value")
+		return tokensmith.Errorf(tokensmith.EBADREQUEST, "The request body holds more than one JSON value")
 	}
 	return nil
 }
@@ -147,11 +170,11 @@ func decode(r *http.Request, v any, optional bool) error {
 // panics at start-up when an operation has no handler or a handler no
 // route, or an API token route has no guard, so that none of them can
 // drift apart or run unlimited.
-func mux(fn string, ops map[string]http.HandlerFunc, g *Guard, log *slog.Logger) http.Handler {
-	m := &router{routes: map[string]routeHandlers{}, log: log}
+func mux(fn string, ops map[string]http.HandlerFunc, g *Guard, log *slog.Logger) *Router {
+	m := &Router{routes: map[string]routeHandlers{}, log: log}
 	seen := map[string]bool{}
 	badURL := func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, log, apperr.New(apperr.BadRequest, msgBadURL))
+		writeError(w, r, log, tokensmith.Errorf(tokensmith.EBADREQUEST, msgBadURL))
 	}
 	for _, r := range route.ForFunction(fn) {
 		h, ok := ops[r.Op]
@@ -176,13 +199,14 @@ func mux(fn string, ops map[string]http.HandlerFunc, g *Guard, log *slog.Logger)
 	return m
 }
 
-// router serves each request by the route API Gateway matched for it, the
+// Router serves each request by the route API Gateway matched for it, the
 // method and resource the authorizer decided on, with the path parameters
 // API Gateway found: never by re-reading the path, so a path API Gateway
 // routes (a trailing slash, a "." segment) is served, counted and
-// answered as the route it matched. An event whose path or query holds what
-// no handler may see (Adapt) is counted by the guard and then answered 400.
-type router struct {
+// answered as the route it matched. Proxy runs it in Lambda: an event
+// whose path or query holds what no handler may see (Adapt) is counted by
+// the guard and then answered 400.
+type Router struct {
 	routes map[string]routeHandlers // by "METHOD /resource/{param}"
 	log    *slog.Logger
 }
@@ -191,11 +215,11 @@ type routeHandlers struct {
 	serve, badURL http.HandlerFunc
 }
 
-func (m *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (m *Router) serve(w http.ResponseWriter, r *http.Request) {
 	mt, _ := r.Context().Value(matchedKey{}).(matched)
 	hs, ok := m.routes[r.Method+" "+mt.resource]
 	if !ok {
-		writeError(w, r, m.log, apperr.NotFoundError())
+		writeError(w, r, m.log, tokensmith.NotFound())
 		return
 	}
 	if mt.badURL {

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
-	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/route"
 )
@@ -33,26 +33,30 @@ type Proxy = func(context.Context, events.APIGatewayProxyRequest) (events.APIGat
 // control character (U+0000 to U+001F, U+007F), or whose path is not a
 // valid URL path, is a 400 bad_request: the adapter would fail to build a
 // request from most of them, which fails the invocation and reaches the
-// client as a 502, and no id or query parameter of the API holds one. When
-// h is a function's router, the request goes on to it, built from the route
-// alone (no path parameters, no query), so that the guard counts it against
-// its token's limit and sets the rate-limit headers before the 400; any
-// other handler never sees it.
+// client as a 502, and no id or query parameter of the API holds one; h
+// never sees it. A function's routes are run by Router.Proxy instead.
 //
 // Adapt does what httpadapter.HandlerAdapter.ProxyWithContext does, with
 // the adapter's own steps, except that an event it cannot turn into a
 // request at all (an invalid method, say, which API Gateway never sends) is
 // a 400 too, not an invocation error.
-func Adapt(h http.Handler) Proxy {
+func Adapt(h http.Handler) Proxy { return adapt(h, false) }
+
+// Proxy runs m as a proxy-integration Lambda handler, as Adapt does, except
+// that an event Adapt answers 400 goes on to m, built from the route alone
+// (no path parameters, no query), so that the guard counts it against its
+// token's limit and sets the rate-limit headers before the 400.
+func (m *Router) Proxy() Proxy { return adapt(http.HandlerFunc(m.serve), true) }
+
+func adapt(h http.Handler, routed bool) Proxy {
 	var adapter core.RequestAccessor
-	_, routed := h.(*router)
 	return func(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 		// The API's request id joins the invocation's metrics record to
 		// the stage's access log line of the same request.
 		metrics.FromContext(ctx).Set("apiRequestId", ev.RequestContext.RequestID)
 		bad := !validURL(ev)
 		if bad && !routed {
-			return errorResponse(apperr.New(apperr.BadRequest, msgBadURL)), nil
+			return errorResponse(tokensmith.Errorf(tokensmith.EBADREQUEST, msgBadURL)), nil
 		}
 		if routed {
 			m := matchedRoute(ev)
@@ -63,7 +67,7 @@ func Adapt(h http.Handler) Proxy {
 		}
 		r, err := adapter.EventToRequestWithContext(ctx, ev)
 		if err != nil {
-			return errorResponse(apperr.New(apperr.BadRequest, msgBadEvent)), nil
+			return errorResponse(tokensmith.Errorf(tokensmith.EBADREQUEST, msgBadEvent)), nil
 		}
 		w := core.NewProxyResponseWriter()
 		h.ServeHTTP(w, r)
@@ -150,10 +154,10 @@ func hasControl(s string) bool {
 }
 
 // errorResponse is e as a proxy response, in the shape writeError writes.
-func errorResponse(e *apperr.Error) events.APIGatewayProxyResponse {
+func errorResponse(e *tokensmith.Error) events.APIGatewayProxyResponse {
 	body, _ := json.Marshal(newErrorBody(e))
 	return events.APIGatewayProxyResponse{
-		StatusCode:        apperr.Status(e.Code),
+		StatusCode:        Status(e.Code),
 		MultiValueHeaders: map[string][]string{"Content-Type": {"application/json"}},
 		Body:              string(body) + "\n",
 	}

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/metrics"
-	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/ratelimit"
 )
 
@@ -19,16 +19,16 @@ import (
 // token id and what is left of its limit are fields of the record, never
 // dimensions.
 func TestGuardMetrics(t *testing.T) {
-	site := func(limit int64, scope string) principal.Principal {
-		return principal.Principal{Kind: principal.Site, TokenID: "65f0c0ffee00000000000010", SiteID: "s", WorkspaceID: "w", Scope: scope, RateLimit: limit}
+	site := func(limit int64, scope string) tokensmith.Caller {
+		return tokensmith.Caller{Kind: tokensmith.CallerSite, TokenID: "65f0c0ffee00000000000010", SiteID: "s", WorkspaceID: "w", Scope: scope, RateLimit: limit}
 	}
-	ws := principal.Principal{Kind: principal.Workspace, TokenID: "65f0c0ffee00000000000011", WorkspaceID: "w", Scope: "sites:read", Plan: "enterprise", RateLimit: 120}
+	ws := tokensmith.Caller{Kind: tokensmith.CallerWorkspace, TokenID: "65f0c0ffee00000000000011", WorkspaceID: "w", Scope: "sites:read", Plan: "enterprise", RateLimit: 120}
 	reset := guardNow.Truncate(ratelimit.Window).Add(ratelimit.Window)
 	over := ratelimit.Decision{Reset: reset, RetryAfter: time.Second}
 	within := ratelimit.Decision{Allowed: true, Remaining: 7, Reset: reset}
 	tests := []struct {
 		name     string
-		p        principal.Principal
+		p        tokensmith.Caller
 		decision ratelimit.Decision
 		want     map[string]string // metric name: its second dimension's value
 	}{

@@ -5,21 +5,18 @@ import (
 	"net/http"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
-	"github.com/tokensmith/tokensmith/internal/people"
-	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/route"
 )
 
 // personCaller returns the caller, who must be a person: the authorizer
 // lets only user tokens through to the management routes, and this holds
 // even if it did not.
-func personCaller(r *http.Request) (people.Caller, error) {
+func personCaller(r *http.Request) (tokensmith.Caller, error) {
 	p, err := caller(r)
-	if err != nil || p.Kind != principal.User {
-		return people.Caller{}, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized)
+	if err != nil || !p.IsPerson() {
+		return tokensmith.Caller{}, tokensmith.Unauthorized()
 	}
-	return people.Caller{Issuer: p.Issuer, Subject: p.UserID, Email: p.Email}, nil
+	return p, nil
 }
 
 // ref is a person or actor as the API names them.
@@ -73,7 +70,7 @@ type me struct {
 	Sites      []meSite      `json:"sites"`
 }
 
-func newMe(m people.Me) me {
+func newMe(m tokensmith.Me) me {
 	out := me{User: ref{ID: m.User.ID, Email: m.User.Email}, Workspaces: []meWorkspace{}, Sites: []meSite{}}
 	for _, w := range m.Workspaces {
 		out.Workspaces = append(out.Workspaces, meWorkspace{ID: w.Workspace.ID, Slug: w.Workspace.Slug,
@@ -88,10 +85,12 @@ func newMe(m people.Me) me {
 
 // People serves the people routes of the route table: GET /v2/me and the
 // members of workspaces and sites.
-func People(svc *people.Service, log *slog.Logger) http.Handler {
+func People(svc tokensmith.PeopleService, log *slog.Logger) *Router {
 	h := &peopleHandler{svc: svc, log: log}
-	ws := func(r *http.Request) people.Where { return people.Where{WorkspaceID: r.PathValue("workspace_id")} }
-	site := func(r *http.Request) people.Where { return people.Where{SiteID: r.PathValue("site_id")} }
+	ws := func(r *http.Request) tokensmith.Place {
+		return tokensmith.Place{WorkspaceID: r.PathValue("workspace_id")}
+	}
+	site := func(r *http.Request) tokensmith.Place { return tokensmith.Place{SiteID: r.PathValue("site_id")} }
 	return mux(route.People, map[string]http.HandlerFunc{
 		"getMe":                 h.serve(h.me),
 		"listWorkspaceMembers":  h.list(ws),
@@ -105,12 +104,12 @@ func People(svc *people.Service, log *slog.Logger) http.Handler {
 }
 
 type peopleHandler struct {
-	svc *people.Service
+	svc tokensmith.PeopleService
 	log *slog.Logger
 }
 
 // serve runs one people call: the caller, then f, whose error is written.
-func (h *peopleHandler) serve(f func(w http.ResponseWriter, r *http.Request, c people.Caller) error) http.HandlerFunc {
+func (h *peopleHandler) serve(f func(w http.ResponseWriter, r *http.Request, c tokensmith.Caller) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := personCaller(r)
 		if err == nil {
@@ -122,7 +121,7 @@ func (h *peopleHandler) serve(f func(w http.ResponseWriter, r *http.Request, c p
 	}
 }
 
-func (h *peopleHandler) me(w http.ResponseWriter, r *http.Request, c people.Caller) error {
+func (h *peopleHandler) me(w http.ResponseWriter, r *http.Request, c tokensmith.Caller) error {
 	m, err := h.svc.Me(r.Context(), c)
 	if err != nil {
 		return err
@@ -131,8 +130,8 @@ func (h *peopleHandler) me(w http.ResponseWriter, r *http.Request, c people.Call
 	return nil
 }
 
-func (h *peopleHandler) list(where func(*http.Request) people.Where) http.HandlerFunc {
-	return h.serve(func(w http.ResponseWriter, r *http.Request, c people.Caller) error {
+func (h *peopleHandler) list(where func(*http.Request) tokensmith.Place) http.HandlerFunc {
+	return h.serve(func(w http.ResponseWriter, r *http.Request, c tokensmith.Caller) error {
 		ms, err := h.svc.Members(r.Context(), c, where(r))
 		if err != nil {
 			return err
@@ -148,8 +147,8 @@ func (h *peopleHandler) list(where func(*http.Request) people.Where) http.Handle
 
 // add grants a membership: an email and a role in a workspace, an email
 // alone on a site, where the role is admin.
-func (h *peopleHandler) add(where func(*http.Request) people.Where) http.HandlerFunc {
-	return h.serve(func(w http.ResponseWriter, r *http.Request, c people.Caller) error {
+func (h *peopleHandler) add(where func(*http.Request) tokensmith.Place) http.HandlerFunc {
+	return h.serve(func(w http.ResponseWriter, r *http.Request, c tokensmith.Caller) error {
 		wh := where(r)
 		var in struct {
 			Email string          `json:"email"`
@@ -176,8 +175,8 @@ func (h *peopleHandler) add(where func(*http.Request) people.Where) http.Handler
 	})
 }
 
-func (h *peopleHandler) update(where func(*http.Request) people.Where) http.HandlerFunc {
-	return h.serve(func(w http.ResponseWriter, r *http.Request, c people.Caller) error {
+func (h *peopleHandler) update(where func(*http.Request) tokensmith.Place) http.HandlerFunc {
+	return h.serve(func(w http.ResponseWriter, r *http.Request, c tokensmith.Caller) error {
 		var in struct {
 			Role tokensmith.Role `json:"role"`
 		}
@@ -194,8 +193,8 @@ func (h *peopleHandler) update(where func(*http.Request) people.Where) http.Hand
 	})
 }
 
-func (h *peopleHandler) remove(where func(*http.Request) people.Where) http.HandlerFunc {
-	return h.serve(func(w http.ResponseWriter, r *http.Request, c people.Caller) error {
+func (h *peopleHandler) remove(where func(*http.Request) tokensmith.Place) http.HandlerFunc {
+	return h.serve(func(w http.ResponseWriter, r *http.Request, c tokensmith.Caller) error {
 		id := r.PathValue("member_id")
 		if err := h.svc.RemoveMember(r.Context(), c, where(r), id); err != nil {
 			return err

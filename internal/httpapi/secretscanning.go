@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/secretscanning"
@@ -34,7 +33,7 @@ const (
 )
 
 // LeakRevoker revokes the secrets partners report leaked
-// (manage.Service.RevokeLeaked).
+// (apitokens.Service.RevokeLeaked).
 type LeakRevoker interface {
 	RevokeLeaked(ctx context.Context, partner, secret, url string) (bool, error)
 }
@@ -55,7 +54,7 @@ type feedback struct {
 // SecretScanning serves GitHub's secret scanning partner endpoint: a
 // signed report of matches of the token format, each revoked when it is a
 // live token.
-func SecretScanning(svc LeakRevoker, v SignatureVerifier, log *slog.Logger) http.Handler {
+func SecretScanning(svc LeakRevoker, v SignatureVerifier, log *slog.Logger) *Router {
 	h := &scanHandler{svc: svc, verify: v, log: log}
 	return mux(route.SecretScanning, map[string]http.HandlerFunc{"reportGitHubSecrets": h.report}, nil, log)
 }
@@ -72,7 +71,7 @@ type scanHandler struct {
 func (h *scanHandler) report(w http.ResponseWriter, r *http.Request) {
 	keyID, sig := r.Header.Get(secretscanning.HeaderKeyID), r.Header.Get(secretscanning.HeaderSignature)
 	if keyID == "" || sig == "" {
-		writeError(w, r, h.log, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized))
+		writeError(w, r, h.log, tokensmith.Unauthorized())
 		return
 	}
 	body, err := readBody(r, maxReportBody)
@@ -85,7 +84,7 @@ func (h *scanHandler) report(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, secretscanning.ErrBadSignature):
 		rec.Add(metrics.Decisions, 1, metrics.OutcomeUnauthorized)
 		h.log.WarnContext(r.Context(), "secret scanning report refused", "keyId", truncate(keyID, maxLoggedKeyID), "error", err)
-		writeError(w, r, h.log, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized))
+		writeError(w, r, h.log, tokensmith.Unauthorized())
 		return
 	case err != nil:
 		// The keys could not be fetched: fail closed, as a 503 that GitHub
@@ -94,7 +93,7 @@ func (h *scanHandler) report(w http.ResponseWriter, r *http.Request) {
 		rec.Add(metrics.Decisions, 1, metrics.OutcomeFailed)
 		h.log.ErrorContext(r.Context(), "secret scanning report not checked", "error", err)
 		w.Header().Set(HeaderRetryAfter, strconv.Itoa(int(secretscanning.MinRefresh/time.Second)))
-		writeError(w, r, h.log, apperr.New(apperr.Unavailable, msgKeysUnavailable))
+		writeError(w, r, h.log, tokensmith.Errorf(tokensmith.EUNAVAILABLE, msgKeysUnavailable))
 		return
 	}
 	matches, err := parseReport(body)
@@ -149,29 +148,29 @@ func parseReport(body []byte) ([]secretscanning.Match, error) {
 	var raw []map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&raw); err != nil || dec.More() || raw == nil {
-		return nil, apperr.New(apperr.BadRequest, "The request body must be one JSON array of matches")
+		return nil, tokensmith.Errorf(tokensmith.EBADREQUEST, "The request body must be one JSON array of matches")
 	}
 	if len(raw) > maxReportMatches {
-		return nil, apperr.Invalid(apperr.Detail{Field: "matches", Message: fmt.Sprintf("must be at most %d", maxReportMatches)})
+		return nil, tokensmith.Invalid(tokensmith.ErrorDetail{Field: "matches", Message: fmt.Sprintf("must be at most %d", maxReportMatches)})
 	}
-	var details []apperr.Detail
+	var details []tokensmith.ErrorDetail
 	out := make([]secretscanning.Match, len(raw))
 	for i, m := range raw {
 		b, _ := json.Marshal(m)
 		var typeErr *json.UnmarshalTypeError
 		if err := json.Unmarshal(b, &out[i]); errors.As(err, &typeErr) {
-			details = append(details, apperr.Detail{Field: fmt.Sprintf("[%d].%s", i, typeErr.Field), Message: "must be a string"})
+			details = append(details, tokensmith.ErrorDetail{Field: fmt.Sprintf("[%d].%s", i, typeErr.Field), Message: "must be a string"})
 			continue
 		}
 		if _, ok := m["token"]; !ok {
-			details = append(details, apperr.Detail{Field: fmt.Sprintf("[%d].token", i), Message: "is required"})
+			details = append(details, tokensmith.ErrorDetail{Field: fmt.Sprintf("[%d].token", i), Message: "is required"})
 		}
 		if len(out[i].URL) > maxReportURL {
-			details = append(details, apperr.Detail{Field: fmt.Sprintf("[%d].url", i), Message: fmt.Sprintf("must be at most %d bytes", maxReportURL)})
+			details = append(details, tokensmith.ErrorDetail{Field: fmt.Sprintf("[%d].url", i), Message: fmt.Sprintf("must be at most %d bytes", maxReportURL)})
 		}
 	}
 	if len(details) > 0 {
-		return nil, apperr.Invalid(details...)
+		return nil, tokensmith.Invalid(details...)
 	}
 	return out, nil
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/route"
-	"github.com/tokensmith/tokensmith/internal/sites"
 )
 
 // site is a site as Webflow's Get Site shows it.
@@ -65,7 +64,7 @@ func newSite(s tokensmith.Site) site {
 }
 
 // Sites serves the sites routes of the route table.
-func Sites(svc *sites.Service, g *Guard, log *slog.Logger) http.Handler {
+func Sites(svc tokensmith.SiteService, g *Guard, log *slog.Logger) *Router {
 	return mux(route.Sites, map[string]http.HandlerFunc{
 		"listSites": func(w http.ResponseWriter, r *http.Request) {
 			p, err := apiTokenCaller(r)

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
-	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -77,6 +75,13 @@ func allowedIPs(ranges []string) []string {
 	return ranges
 }
 
+// createRequest is the body of a create.
+type createRequest struct {
+	Name        string            `json:"name"`
+	Permissions scope.Permissions `json:"permissions"`
+	AllowedIPs  []string          `json:"allowedIps,omitempty"`
+}
+
 // minted is the one response that carries a secret.
 type minted struct {
 	Token    string   `json:"token"`
@@ -84,7 +89,7 @@ type minted struct {
 }
 
 // Tokens serves the token management routes of the route table.
-func Tokens(svc *manage.Service, g *Guard, log *slog.Logger) http.Handler {
+func Tokens(svc tokensmith.TokenService, g *Guard, log *slog.Logger) *Router {
 	h := &tokensHandler{svc: svc, log: log}
 	site := func(r *http.Request) tokensmith.Owner {
 		return tokensmith.Owner{Kind: token.KindSite, ID: r.PathValue("site_id")}
@@ -108,12 +113,12 @@ func Tokens(svc *manage.Service, g *Guard, log *slog.Logger) http.Handler {
 }
 
 type tokensHandler struct {
-	svc *manage.Service
+	svc tokensmith.TokenService
 	log *slog.Logger
 }
 
 // person returns the caller, who must be a person.
-func (h *tokensHandler) person(r *http.Request) (manage.Person, error) { return personCaller(r) }
+func (h *tokensHandler) person(r *http.Request) (tokensmith.Caller, error) { return personCaller(r) }
 
 // IdempotencyKey validates the Idempotency-Key header: 16 to 255 printable
 // ASCII characters, or absent.
@@ -127,7 +132,7 @@ func idempotencyKey(r *http.Request) (string, error) {
 		ok = k[i] >= 0x20 && k[i] < 0x7f
 	}
 	if !ok {
-		return "", apperr.Invalid(apperr.Detail{Field: "Idempotency-Key", Message: "must be 16 to 255 printable ASCII characters"})
+		return "", tokensmith.Invalid(tokensmith.ErrorDetail{Field: "Idempotency-Key", Message: "must be 16 to 255 printable ASCII characters"})
 	}
 	return k, nil
 }
@@ -144,12 +149,12 @@ func (h *tokensHandler) create(owner func(*http.Request) tokensmith.Owner) http.
 			writeError(w, r, h.log, err)
 			return
 		}
-		var in manage.CreateInput
+		var in createRequest
 		if err := decode(r, &in, false); err != nil {
 			writeError(w, r, h.log, err)
 			return
 		}
-		m, replayed, err := h.svc.Create(r.Context(), p, owner(r), in, key)
+		m, replayed, err := h.svc.Create(r.Context(), p, owner(r), tokensmith.TokenInput(in), key)
 		if err != nil {
 			writeError(w, r, h.log, err)
 			return
@@ -269,8 +274,7 @@ func (h *tokensHandler) introspect(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.log, err)
 		return
 	}
-	t := tokensmith.Token{ID: p.TokenID, Kind: token.Kind(p.Kind), SiteID: p.SiteID, WorkspaceID: p.WorkspaceID, Scope: p.Scope,
-		CreatedOn: p.CreatedOn, LastUsed: p.LastUsed, ExpiresOn: p.ExpiresOn}
+	t := p.Token()
 	if p.CreatedOn.IsZero() {
 		if t, err = h.svc.Introspect(r.Context(), t.Owner(), p.TokenID); err != nil {
 			writeError(w, r, h.log, err)

@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
@@ -25,7 +27,6 @@ import (
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
-	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/principal"
@@ -37,7 +38,7 @@ import (
 // tokensHandler is the tokens function's handler on st, built as its main
 // builds it.
 func tokensHandler(st *store.Store, log *slog.Logger) httpapi.Proxy {
-	return httpapi.Adapt(httpapi.Tokens(manage.New(st, people.New(st), []byte(defaults.IdempotencySecret)), httpapi.NewGuard(st, time.Now, log), log))
+	return httpapi.Tokens(apitokens.New(st, people.New(st), []byte(defaults.IdempotencySecret)), httpapi.NewGuard(st, time.Now, log), log).Proxy()
 }
 
 // authorizerHandler is the authorizer function's handler on secrets, built
@@ -53,7 +54,7 @@ func TestDynamoDBUnreachable(t *testing.T) {
 	db := ddbclient.Local("http://127.0.0.1:1")
 	var logs strings.Builder
 	h := tokensHandler(store.New(db, "tokensmith"), slog.New(slog.NewJSONHandler(&logs, nil)))
-	p := principal.Principal{Kind: principal.User, Issuer: "https://issuer.example", UserID: "u1", Email: "admin@example.com"}
+	p := tokensmith.Caller{Kind: tokensmith.CallerPerson, Issuer: "https://issuer.example", Subject: "u1", Email: "admin@example.com"}
 	for _, req := range []struct{ method, path, body string }{
 		{"POST", "/v2/sites/0000000a0000000000000002/tokens", `{"name":"x","permissions":{"sites":"read"}}`},
 		{"GET", "/v2/sites/0000000a0000000000000002/tokens", ""},
@@ -62,7 +63,7 @@ func TestDynamoDBUnreachable(t *testing.T) {
 		resp, err := h(context.Background(), events.APIGatewayProxyRequest{
 			HTTPMethod: req.method, Path: req.path, Body: req.body,
 			Headers:        map[string]string{"Content-Type": "application/json"},
-			RequestContext: events.APIGatewayProxyRequestContext{Authorizer: p.Context()},
+			RequestContext: events.APIGatewayProxyRequestContext{Authorizer: principal.Context(p)},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -123,7 +124,7 @@ func TestThrottledWritesLeaveNothing(t *testing.T) {
 	throttled := mock.Through(e.stack.DB)
 	throttled.TransactWriteItemsFn = mock.Failing(&types.ProvisionedThroughputExceededException{Message: aws.String("throttled")}).TransactWriteItemsFn
 	h := tokensHandler(store.New(throttled, e.table), slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	p := principal.Principal{Kind: principal.User, Issuer: e.stack.Issuer.URL(), UserID: issuer.SubjectFor(localdev.DemoAdminEmail), Email: localdev.DemoAdminEmail}
+	p := tokensmith.Caller{Kind: tokensmith.CallerPerson, Issuer: e.stack.Issuer.URL(), Subject: issuer.SubjectFor(localdev.DemoAdminEmail), Email: localdev.DemoAdminEmail}
 	for _, req := range []struct{ method, path, body string }{
 		{"POST", "/v2/sites/" + e.demo.SiteID + "/tokens", `{"name":"x","permissions":{"sites":"read"}}`},
 		{"POST", "/v2/workspaces/" + e.demo.WorkspaceID + "/tokens", `{"name":"x","permissions":{"workspace_activity":"read"}}`},
@@ -131,7 +132,7 @@ func TestThrottledWritesLeaveNothing(t *testing.T) {
 		resp, err := h(context.Background(), events.APIGatewayProxyRequest{
 			HTTPMethod: req.method, Path: req.path, Body: req.body,
 			Headers:        map[string]string{"Content-Type": "application/json"},
-			RequestContext: events.APIGatewayProxyRequestContext{Authorizer: p.Context()},
+			RequestContext: events.APIGatewayProxyRequestContext{Authorizer: principal.Context(p)},
 		})
 		if err != nil || resp.StatusCode != 500 || !strings.Contains(resp.Body, "internal_error") {
 			t.Errorf("%s %s with writes throttled = %d %s, %v; want 500", req.method, req.path, resp.StatusCode, resp.Body, err)
@@ -179,10 +180,10 @@ func TestHungTableFailsClosed(t *testing.T) {
 	}()
 	go func() {
 		defer wg.Done()
-		p := principal.Principal{Kind: principal.User, Issuer: "https://issuer.example", UserID: "u", Email: "admin@example.com"}
+		p := tokensmith.Caller{Kind: tokensmith.CallerPerson, Issuer: "https://issuer.example", Subject: "u", Email: "admin@example.com"}
 		resp, err := tokensHandler(st, log)(context.Background(), events.APIGatewayProxyRequest{
 			HTTPMethod: "GET", Path: "/v2/sites/0000000a0000000000000002/tokens",
-			RequestContext: events.APIGatewayProxyRequestContext{Authorizer: p.Context()},
+			RequestContext: events.APIGatewayProxyRequestContext{Authorizer: principal.Context(p)},
 		})
 		if err != nil || resp.StatusCode != 500 {
 			t.Errorf("token list with a hung table = %d, %v; want 500", resp.StatusCode, err)

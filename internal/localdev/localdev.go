@@ -10,7 +10,6 @@ package localdev
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,17 +21,17 @@ import (
 
 	"github.com/tokensmith/tokensmith"
 	consolebundle "github.com/tokensmith/tokensmith/console"
+	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
-	"github.com/tokensmith/tokensmith/internal/directory"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 	"github.com/tokensmith/tokensmith/internal/localdev/scanner"
-	"github.com/tokensmith/tokensmith/internal/manage"
 	"github.com/tokensmith/tokensmith/internal/metrics"
+	"github.com/tokensmith/tokensmith/internal/operator"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
@@ -77,7 +76,7 @@ type Stack struct {
 	Gateway   *gateway.Gateway
 	Store     *store.Store
 	Sites     *sites.Service
-	Directory *directory.Service
+	Directory *operator.Service
 	Issuer    *issuer.Issuer
 	DB        *dynamodb.Client
 }
@@ -123,7 +122,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	st := store.New(db, cfg.Table)
 	authz := &authorizer.Authorizer{Users: verifier, Secrets: st, Now: now, Log: cfg.Log}
 	members := &people.Service{Store: st, Now: now, Rand: rand.Reader}
-	tokens := &manage.Service{Store: st, People: members, Now: now, Rand: rand.Reader, IdempotencySecret: []byte(defaults.IdempotencySecret)}
+	tokens := &apitokens.Service{Store: st, People: members, Now: now, Rand: rand.Reader, IdempotencySecret: []byte(defaults.IdempotencySecret)}
 	siteSvc, err := sites.New(st, now, sites.CacheSize)
 	if err != nil {
 		return nil, err
@@ -143,7 +142,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		}
 		keysURL = cfg.BaseURL + defaults.GitHubKeysPath
 	}
-	leaks := &manage.Service{Store: st, Now: now, Rand: rand.Reader}
+	leaks := &apitokens.Service{Store: st, Now: now, Rand: rand.Reader}
 	github := secretscanning.NewVerifier(keysURL, now)
 	github.Timeout = cfg.GitHubKeysTimeout
 	// measured writes each invocation's metrics record to cfg.Metrics, as
@@ -160,11 +159,11 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	gw, err := gateway.New(tmpl, decide, map[string]gateway.Proxy{
 		route.Console:        httpapi.Adapt(page),
-		route.Tokens:         measured(metrics.FunctionTokens, httpapi.Adapt(httpapi.Tokens(tokens, httpapi.NewGuard(st, now, cfg.Log), cfg.Log))),
-		route.Sites:          measured(metrics.FunctionSites, httpapi.Adapt(httpapi.Sites(siteSvc, httpapi.NewGuard(st, now, cfg.Log), cfg.Log))),
-		route.AuditLogs:      measured(metrics.FunctionAuditLogs, httpapi.Adapt(httpapi.AuditLogs(audit.New(st), httpapi.NewGuard(st, now, cfg.Log), cfg.Log))),
-		route.People:         measured(metrics.FunctionPeople, httpapi.Adapt(httpapi.People(members, cfg.Log))),
-		route.SecretScanning: measured(metrics.FunctionSecretScanning, httpapi.Adapt(httpapi.SecretScanning(leaks, github, cfg.Log))),
+		route.Tokens:         measured(metrics.FunctionTokens, httpapi.Tokens(tokens, httpapi.NewGuard(st, now, cfg.Log), cfg.Log).Proxy()),
+		route.Sites:          measured(metrics.FunctionSites, httpapi.Sites(siteSvc, httpapi.NewGuard(st, now, cfg.Log), cfg.Log).Proxy()),
+		route.AuditLogs:      measured(metrics.FunctionAuditLogs, httpapi.AuditLogs(audit.New(st), httpapi.NewGuard(st, now, cfg.Log), cfg.Log).Proxy()),
+		route.People:         measured(metrics.FunctionPeople, httpapi.People(members, cfg.Log).Proxy()),
+		route.SecretScanning: measured(metrics.FunctionSecretScanning, httpapi.SecretScanning(leaks, github, cfg.Log).Proxy()),
 	}, cfg.CacheTTL, cfg.Log)
 	if err != nil {
 		return nil, err
@@ -176,7 +175,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	mux.Handle("/", gw)
 	gw.Now = now
-	dir := directory.New(st)
+	dir := operator.New(st)
 	dir.Now = now
 	return &Stack{Handler: mux, Gateway: gw, Store: st, Sites: siteSvc, Directory: dir, Issuer: iss, DB: db}, nil
 }
@@ -209,7 +208,7 @@ var DemoPeople = []issuer.Person{
 // and signs fresh user tokens for the two people.
 func (s *Stack) SeedDemo(ctx context.Context, baseURL string, now time.Time) (Demo, error) {
 	ws, err := s.Store.Workspace(ctx, DemoSlug)
-	if errors.Is(err, store.ErrNotFound) {
+	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
 		ws, err = s.Directory.CreateWorkspace(ctx, DemoSlug, "Hitchhikers", tokensmith.PlanEnterprise)
 	}
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"net"
@@ -23,7 +22,6 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/localdev"
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
-	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
 
@@ -711,7 +709,7 @@ func diff(want expect, got response) []string {
 func (w *world) events() []string {
 	var out []string
 	for _, ws := range []string{w.w1, w.w2} {
-		page, err := w.e.stack.Store.AuditEvents(context.Background(), ws, store.AuditQuery{Limit: 100, Offset: w.seen[ws]})
+		page, err := w.e.stack.Store.AuditEvents(context.Background(), ws, tokensmith.AuditQuery{Limit: 100, Offset: w.seen[ws]})
 		if err != nil {
 			w.e.t.Fatalf("audit events: %v", err)
 		}
@@ -941,11 +939,11 @@ func (w *world) checkTable(t *testing.T) {
 		owner := tokensmith.Owner{Kind: token.Kind(tk.kind), ID: ownerOf(tk)}
 		rec, err := st.Token(ctx, owner, tk.id)
 		if m.tokens[tk.key] == nil {
-			if !errors.Is(err, store.ErrNotFound) {
+			if tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
 				t.Errorf("revoked token %s: record %v, %v; want none", tk.id, rec.ID, err)
 			}
 			for _, s := range tk.secrets {
-				if _, err := st.Secret(ctx, token.Hash(s)); !errors.Is(err, store.ErrNotFound) {
+				if _, err := st.Secret(ctx, token.Hash(s)); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
 					t.Errorf("revoked token %s: a secret is still stored (%v)", tk.id, err)
 				}
 			}

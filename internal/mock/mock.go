@@ -1,9 +1,10 @@
-// Package mock holds hand-written fakes of the interfaces tokensmith's
-// packages declare where they use them. Each fake is a struct of function
+// Package mock holds hand-written fakes of the root package's service
+// interfaces, which the HTTP edge is tested against, and of the interfaces
+// tokensmith's packages declare where they use them. Each fake is a struct of function
 // fields, one per method, and each method calls its field: a test sets the
 // fields the code under test should call, and a call to one it left unset
-// panics, which fails the test. They serve pure domain tests and CPU
-// benchmarks; storage behaviour is tested against DynamoDB Local.
+// panics, which fails the test. They serve the edge's and pure domain tests
+// and CPU benchmarks; storage behaviour is tested against DynamoDB Local.
 package mock
 
 import (
@@ -19,7 +20,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
 
-// Store fakes the store as token management (manage.Store) calls it.
+// Store fakes the store as token management (apitokens.Store) calls it.
 type Store struct {
 	WorkspaceFn       func(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error)
 	SiteFn            func(ctx context.Context, id string) (tokensmith.Site, error)
@@ -83,12 +84,12 @@ func (s *Store) Leaked(ctx context.Context, hash string, now time.Time) (bool, e
 	return s.LeakedFn(ctx, hash, now)
 }
 
-// People fakes sign-in as token management (manage.People) calls it.
+// People fakes sign-in as token management (apitokens.People) calls it.
 type People struct {
-	SignInFn func(ctx context.Context, c people.Caller) (people.Access, error)
+	SignInFn func(ctx context.Context, c tokensmith.Caller) (people.Access, error)
 }
 
-func (p *People) SignIn(ctx context.Context, c people.Caller) (people.Access, error) {
+func (p *People) SignIn(ctx context.Context, c tokensmith.Caller) (people.Access, error) {
 	return p.SignInFn(ctx, c)
 }
 
@@ -190,7 +191,7 @@ func OneSecret(sec tokensmith.Secret) *Secrets {
 	return &Secrets{
 		SecretFn: func(_ context.Context, hash string) (tokensmith.Secret, error) {
 			if hash != sec.Hash {
-				return tokensmith.Secret{}, store.ErrNotFound
+				return tokensmith.Secret{}, tokensmith.NotFound()
 			}
 			return sec, nil
 		},

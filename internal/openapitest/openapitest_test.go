@@ -12,7 +12,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/route"
 )
 
@@ -107,14 +108,14 @@ func TestDocumentMatchesRouteTable(t *testing.T) {
 // answer: 400 (a control character in the path or query), 413 and 431 (the
 // gateway), 5XX; 401 on each route that takes a credential; 429 on each
 // that takes an API token, and only there. Every error response is the
-// Error shape, with codes of apperr.
+// Error shape, with the codes of error.go.
 func TestDocumentedErrors(t *testing.T) {
 	doc := load(t)
 	codes := doc.Components.Schemas["ErrorCode"].Value.Enum
 	for _, c := range codes {
-		code := apperr.Code(c.(string))
-		if apperr.Status(code) == http.StatusInternalServerError && code != apperr.Internal {
-			t.Errorf("error code %s of the document is not one of apperr", code)
+		code := c.(string)
+		if httpapi.Status(code) == http.StatusInternalServerError && code != tokensmith.EINTERNAL {
+			t.Errorf("error code %s of the document is not one of error.go", code)
 		}
 	}
 	for _, r := range route.Table {

@@ -2,42 +2,19 @@ package people
 
 import (
 	"context"
-	"errors"
 	"sort"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
-	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
 
-// Me is what GET /v2/me shows a person.
-type Me struct {
-	User       tokensmith.User
-	Workspaces []MyWorkspace
-	Sites      []MySite
-}
-
-// MyWorkspace is a workspace the person belongs to, with their role.
-type MyWorkspace struct {
-	Workspace tokensmith.Workspace
-	Role      tokensmith.Role
-}
-
-// MySite is a site the person can see: every site of their workspaces, and
-// the sites they administer.
-type MySite struct {
-	Site            tokensmith.Site
-	CanManageTokens bool
-}
-
 // Me signs c in and returns their workspaces and the sites they can see.
-func (s *Service) Me(ctx context.Context, c Caller) (Me, error) {
+func (s *Service) Me(ctx context.Context, c tokensmith.Caller) (tokensmith.Me, error) {
 	a, err := s.SignIn(ctx, c)
 	if err != nil {
-		return Me{}, err
+		return tokensmith.Me{}, err
 	}
-	me := Me{User: a.User, Workspaces: []MyWorkspace{}, Sites: []MySite{}}
+	me := tokensmith.Me{User: a.User, Workspaces: []tokensmith.MyWorkspace{}, Sites: []tokensmith.MySite{}}
 	seen := map[string]bool{}
 	addSite := func(site tokensmith.Site) {
 		if seen[site.ID] {
@@ -46,7 +23,7 @@ func (s *Service) Me(ctx context.Context, c Caller) (Me, error) {
 		seen[site.ID] = true
 		can := a.Role(tokensmith.Place{WorkspaceID: site.WorkspaceID}) == tokensmith.RoleAdmin ||
 			a.Role(tokensmith.Place{WorkspaceID: site.WorkspaceID, SiteID: site.ID}) == tokensmith.RoleAdmin
-		me.Sites = append(me.Sites, MySite{Site: site, CanManageTokens: can})
+		me.Sites = append(me.Sites, tokensmith.MySite{Site: site, CanManageTokens: can})
 	}
 	for _, m := range a.Memberships {
 		if m.Place.IsSite() {
@@ -54,12 +31,12 @@ func (s *Service) Me(ctx context.Context, c Caller) (Me, error) {
 		}
 		ws, err := s.Store.Workspace(ctx, m.Place.WorkspaceID)
 		if err != nil {
-			return Me{}, err
+			return tokensmith.Me{}, err
 		}
-		me.Workspaces = append(me.Workspaces, MyWorkspace{Workspace: ws, Role: m.Role})
+		me.Workspaces = append(me.Workspaces, tokensmith.MyWorkspace{Workspace: ws, Role: m.Role})
 		sites, err := s.Store.Sites(ctx, ws.ID)
 		if err != nil {
-			return Me{}, err
+			return tokensmith.Me{}, err
 		}
 		for _, site := range sites {
 			addSite(site)
@@ -70,11 +47,11 @@ func (s *Service) Me(ctx context.Context, c Caller) (Me, error) {
 			continue
 		}
 		site, err := s.Store.Site(ctx, m.Place.SiteID)
-		if errors.Is(err, store.ErrNotFound) {
+		if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
 			continue
 		}
 		if err != nil {
-			return Me{}, err
+			return tokensmith.Me{}, err
 		}
 		addSite(site)
 	}
@@ -83,28 +60,18 @@ func (s *Service) Me(ctx context.Context, c Caller) (Me, error) {
 	return me, nil
 }
 
-// Where names the place of a members route: a workspace by id, or a site
-// by id.
-type Where struct {
-	WorkspaceID string
-	SiteID      string
-}
-
 // admin signs c in and checks that they are an admin of the workspace of
 // w. Someone who belongs to that workspace, or administers one of its
 // sites, but is not its admin is forbidden; anyone else, like an id of the
 // wrong shape or of nothing, is not found.
-func (s *Service) admin(ctx context.Context, c Caller, w Where) (Access, tokensmith.Workspace, tokensmith.Place, error) {
+func (s *Service) admin(ctx context.Context, c tokensmith.Caller, w tokensmith.Place) (Access, tokensmith.Workspace, tokensmith.Place, error) {
 	fail := func(err error) (Access, tokensmith.Workspace, tokensmith.Place, error) {
-		if errors.Is(err, store.ErrNotFound) {
-			err = apperr.NotFoundError()
-		}
 		return Access{}, tokensmith.Workspace{}, tokensmith.Place{}, err
 	}
-	p := tokensmith.Place{WorkspaceID: w.WorkspaceID, SiteID: w.SiteID}
+	p := w
 	if w.SiteID != "" {
 		if !token.ValidID(w.SiteID) {
-			return fail(apperr.NotFoundError())
+			return fail(tokensmith.NotFound())
 		}
 		site, err := s.Store.Site(ctx, w.SiteID)
 		if err != nil {
@@ -112,7 +79,7 @@ func (s *Service) admin(ctx context.Context, c Caller, w Where) (Access, tokensm
 		}
 		p.WorkspaceID = site.WorkspaceID
 	} else if !token.ValidID(w.WorkspaceID) {
-		return fail(apperr.NotFoundError())
+		return fail(tokensmith.NotFound())
 	}
 	ws, err := s.Store.Workspace(ctx, p.WorkspaceID)
 	if err != nil {
@@ -126,13 +93,13 @@ func (s *Service) admin(ctx context.Context, c Caller, w Where) (Access, tokensm
 	case a.Role(tokensmith.Place{WorkspaceID: ws.ID}) == tokensmith.RoleAdmin:
 		return a, ws, p, nil
 	case a.Belongs(ws.ID):
-		return fail(apperr.New(apperr.Forbidden, "Only workspace admins may manage members"))
+		return fail(tokensmith.Errorf(tokensmith.EFORBIDDEN, "Only workspace admins may manage members"))
 	}
-	return fail(apperr.NotFoundError())
+	return fail(tokensmith.NotFound())
 }
 
 // Members lists the members of w, oldest first, for a workspace admin.
-func (s *Service) Members(ctx context.Context, c Caller, w Where) ([]tokensmith.Member, error) {
+func (s *Service) Members(ctx context.Context, c tokensmith.Caller, w tokensmith.Place) ([]tokensmith.Member, error) {
 	_, _, p, err := s.admin(ctx, c, w)
 	if err != nil {
 		return nil, err
@@ -146,7 +113,7 @@ func (s *Service) Members(ctx context.Context, c Caller, w Where) ([]tokensmith.
 }
 
 // AddMember grants email role in w, as the workspace admin c.
-func (s *Service) AddMember(ctx context.Context, c Caller, w Where, email string, role tokensmith.Role) (tokensmith.Member, error) {
+func (s *Service) AddMember(ctx context.Context, c tokensmith.Caller, w tokensmith.Place, email string, role tokensmith.Role) (tokensmith.Member, error) {
 	a, ws, p, err := s.admin(ctx, c, w)
 	if err != nil {
 		return tokensmith.Member{}, err
@@ -155,29 +122,21 @@ func (s *Service) AddMember(ctx context.Context, c Caller, w Where, email string
 }
 
 // UpdateMember sets the role of member id of w, as the workspace admin c.
-func (s *Service) UpdateMember(ctx context.Context, c Caller, w Where, id string, role tokensmith.Role) (tokensmith.Member, error) {
+func (s *Service) UpdateMember(ctx context.Context, c tokensmith.Caller, w tokensmith.Place, id string, role tokensmith.Role) (tokensmith.Member, error) {
 	a, ws, p, err := s.admin(ctx, c, w)
 	if err != nil {
 		return tokensmith.Member{}, err
 	}
 	m, err := s.ChangeRole(ctx, a.Actor(), ws, p, id, role)
-	return m, notFound(err)
+	return m, err
 }
 
 // RemoveMember removes member id of w, as the workspace admin c.
-func (s *Service) RemoveMember(ctx context.Context, c Caller, w Where, id string) error {
+func (s *Service) RemoveMember(ctx context.Context, c tokensmith.Caller, w tokensmith.Place, id string) error {
 	a, ws, p, err := s.admin(ctx, c, w)
 	if err != nil {
 		return err
 	}
 	_, err = s.Remove(ctx, a.Actor(), ws, p, id)
-	return notFound(err)
-}
-
-// notFound is err, with a store miss as the API's not found.
-func notFound(err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return apperr.NotFoundError()
-	}
 	return err
 }

@@ -2,7 +2,7 @@
 // sign-in, which binds the memberships granted to their verified email to
 // their issuer and subject, and the members of workspaces and sites, as
 // workspace admins (GET /v2/me and the members routes) and operators
-// (tokenctl, through the directory) manage them. It knows nothing of HTTP.
+// (tokenctl, through operator) manage them. It knows nothing of HTTP.
 package people
 
 import (
@@ -23,7 +23,6 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -60,6 +59,8 @@ type Store interface {
 	RemoveMember(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error
 }
 
+var _ tokensmith.PeopleService = (*Service)(nil)
+
 // Service signs people in and manages members.
 type Service struct {
 	Store Store
@@ -74,13 +75,6 @@ type Service struct {
 
 // New returns a Service with the real clock and crypto/rand, creating no accounts.
 func New(st Store) *Service { return &Service{Store: st, Now: time.Now, Rand: rand.Reader} }
-
-// Caller is a person as their verified user token names them.
-type Caller struct {
-	Issuer  string
-	Subject string
-	Email   string // verified by the issuer
-}
 
 // Access is a signed-in person and what they hold.
 type Access struct {
@@ -122,9 +116,9 @@ func (a Access) Actor() tokensmith.Actor {
 // bound and holds nothing. An invitation to a place where the person
 // already holds a membership (granted to an email they verified before) is
 // redundant: it is removed, so that no one else takes it.
-func (s *Service) SignIn(ctx context.Context, c Caller) (Access, error) {
+func (s *Service) SignIn(ctx context.Context, c tokensmith.Caller) (Access, error) {
 	if c.Issuer == "" || c.Subject == "" || c.Email == "" {
-		return Access{}, apperr.New(apperr.NotAuthorized, apperr.MsgNotAuthorized)
+		return Access{}, tokensmith.Unauthorized()
 	}
 	u, err := s.person(ctx, c)
 	if err != nil {
@@ -153,13 +147,13 @@ func (s *Service) SignIn(ctx context.Context, c Caller) (Access, error) {
 // token verifies now. Concurrent first calls of the same person create
 // them once: the others read the one created, trying again while the
 // creating transaction is in flight.
-func (s *Service) person(ctx context.Context, c Caller) (tokensmith.User, error) {
+func (s *Service) person(ctx context.Context, c tokensmith.Caller) (tokensmith.User, error) {
 	email := store.NormalizeEmail(c.Email)
 	var u tokensmith.User
 	err := store.Retry(ctx, func() error {
 		var err error
 		u, err = s.Store.UserByIdentity(ctx, c.Issuer, c.Subject)
-		if !errors.Is(err, store.ErrNotFound) {
+		if tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
 			return err
 		}
 		id, err := token.NewID(s.Now(), s.Rand)
@@ -190,7 +184,7 @@ func (s *Service) person(ctx context.Context, c Caller) (tokensmith.User, error)
 func (s *Service) bind(ctx context.Context, inv tokensmith.Member, u tokensmith.User) error {
 	err := store.Retry(ctx, func() error {
 		m, err := s.Store.Member(ctx, inv.Place, inv.ID)
-		if errors.Is(err, store.ErrNotFound) {
+		if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
 			return nil
 		}
 		if err != nil || m.Bound() || m.Email != u.Email {
@@ -230,7 +224,7 @@ func CheckEmail(field, email string) (string, error) {
 	addr, err := mail.ParseAddress(trimmed)
 	if err != nil || addr.Address != trimmed || addr.Name != "" || len(trimmed) > MaxEmailLen ||
 		strings.IndexFunc(trimmed, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
-		return "", apperr.Invalid(apperr.Detail{Field: field, Message: fmt.Sprintf("must be an email address of at most %d characters", MaxEmailLen)})
+		return "", tokensmith.Invalid(tokensmith.ErrorDetail{Field: field, Message: fmt.Sprintf("must be an email address of at most %d characters", MaxEmailLen)})
 	}
 	return store.NormalizeEmail(trimmed), nil
 }
@@ -240,9 +234,9 @@ func CheckEmail(field, email string) (string, error) {
 func CheckRole(field string, p tokensmith.Place, role tokensmith.Role) error {
 	switch {
 	case p.IsSite() && role != tokensmith.RoleAdmin:
-		return apperr.Invalid(apperr.Detail{Field: field, Message: "must be admin"})
+		return tokensmith.Invalid(tokensmith.ErrorDetail{Field: field, Message: "must be admin"})
 	case !p.IsSite() && role != tokensmith.RoleAdmin && role != tokensmith.RoleMember:
-		return apperr.Invalid(apperr.Detail{Field: field, Message: "must be admin or member"})
+		return tokensmith.Invalid(tokensmith.ErrorDetail{Field: field, Message: "must be admin or member"})
 	}
 	return nil
 }
@@ -250,9 +244,9 @@ func CheckRole(field string, p tokensmith.Place, role tokensmith.Role) error {
 // joinInvalid is one validation error with the details of errs, which
 // are validation errors or nil.
 func joinInvalid(errs ...error) error {
-	var details []apperr.Detail
+	var details []tokensmith.ErrorDetail
 	for _, err := range errs {
-		var ae *apperr.Error
+		var ae *tokensmith.Error
 		if errors.As(err, &ae) {
 			details = append(details, ae.Details...)
 		}
@@ -260,13 +254,13 @@ func joinInvalid(errs ...error) error {
 	if len(details) == 0 {
 		return nil
 	}
-	return apperr.Invalid(details...)
+	return tokensmith.Invalid(details...)
 }
 
 // errDuplicate and errLastAdmin are the conflicts of API.md section 10.
 var (
-	errDuplicate = apperr.New(apperr.Conflict, "This email is already a member")
-	errLastAdmin = apperr.New(apperr.Conflict, "A workspace keeps at least one admin")
+	errDuplicate = tokensmith.Errorf(tokensmith.ECONFLICT, "This email is already a member")
+	errLastAdmin = tokensmith.Errorf(tokensmith.ECONFLICT, "A workspace keeps at least one admin")
 )
 
 // Invite grants email role in place p of ws, as actor: a new member, bound
@@ -281,7 +275,7 @@ func (s *Service) Invite(ctx context.Context, actor tokensmith.Actor, ws tokensm
 	}
 	if _, err := s.Store.MemberByEmail(ctx, p, email); err == nil {
 		return tokensmith.Member{}, errDuplicate
-	} else if !errors.Is(err, store.ErrNotFound) {
+	} else if tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
 		return tokensmith.Member{}, err
 	}
 	var m tokensmith.Member
@@ -414,7 +408,7 @@ func (s *Service) Remove(ctx context.Context, actor tokensmith.Actor, ws tokensm
 // two concurrent demotions of the last two admins cannot both pass.
 func (s *Service) change(ctx context.Context, ws tokensmith.Workspace, p tokensmith.Place, id string, f func(m tokensmith.Member, admins int64) error) error {
 	if !token.ValidID(id) {
-		return apperr.NotFoundError()
+		return tokensmith.NotFound()
 	}
 	return store.Retry(ctx, func() error {
 		m, err := s.Store.Member(ctx, p, id)

@@ -5,15 +5,14 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/people"
-	"github.com/tokensmith/tokensmith/internal/store"
 )
 
 var _ people.Store = (*mock.Members)(nil)
@@ -33,11 +32,11 @@ const (
 var (
 	wsPlace   = tokensmith.Place{WorkspaceID: wsID}
 	sitePlace = tokensmith.Place{WorkspaceID: wsID, SiteID: siteID}
-	admin     = people.Caller{Issuer: iss, Subject: "arthur", Email: "admin@example.com"}
-	member    = people.Caller{Issuer: iss, Subject: "ford", Email: "member@example.com"}
-	siteAdmin = people.Caller{Issuer: iss, Subject: "zaphod", Email: "siteadmin@example.com"}
-	stranger  = people.Caller{Issuer: iss, Subject: "marvin", Email: "stranger@example.com"}
-	impostor  = people.Caller{Issuer: iss, Subject: "someone-else", Email: "admin@example.com"}
+	admin     = tokensmith.Caller{Issuer: iss, Subject: "arthur", Email: "admin@example.com"}
+	member    = tokensmith.Caller{Issuer: iss, Subject: "ford", Email: "member@example.com"}
+	siteAdmin = tokensmith.Caller{Issuer: iss, Subject: "zaphod", Email: "siteadmin@example.com"}
+	stranger  = tokensmith.Caller{Issuer: iss, Subject: "marvin", Email: "stranger@example.com"}
+	impostor  = tokensmith.Caller{Issuer: iss, Subject: "someone-else", Email: "admin@example.com"}
 )
 
 // world is what the fake store answers from, and what its writes did.
@@ -61,7 +60,7 @@ func newWorld() *world {
 	return w
 }
 
-func nf(what string) error { return fmt.Errorf("%s: %w", what, store.ErrNotFound) }
+func nf(what string) error { return fmt.Errorf("%s: %w", what, tokensmith.NotFound()) }
 
 func (w *world) store() *mock.Members {
 	return &mock.Members{
@@ -175,13 +174,13 @@ func service(st people.Store) *people.Service {
 	return &people.Service{Store: st, Now: func() time.Time { return now }, Rand: rand.Reader}
 }
 
-func code(err error) apperr.Code {
-	var ae *apperr.Error
+func code(err error) string {
+	var ae *tokensmith.Error
 	if errors.As(err, &ae) {
 		return ae.Code
 	}
 	if err != nil {
-		return "other: " + apperr.Code(err.Error())
+		return "other: " + err.Error()
 	}
 	return ""
 }
@@ -193,7 +192,7 @@ func TestSignInBinds(t *testing.T) {
 	w := newWorld()
 	svc := service(w.store())
 	ctx := context.Background()
-	a, err := svc.SignIn(ctx, people.Caller{Issuer: iss, Subject: "arthur", Email: "Admin@Example.com"})
+	a, err := svc.SignIn(ctx, tokensmith.Caller{Issuer: iss, Subject: "arthur", Email: "Admin@Example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +214,7 @@ func TestSignInBinds(t *testing.T) {
 	if err != nil || len(other.Memberships) != 0 || other.User.ID == a.User.ID {
 		t.Errorf("another account with the same email = %+v, %v; want a different person holding nothing", other, err)
 	}
-	if _, err := svc.SignIn(ctx, people.Caller{Issuer: iss, Email: "x@example.com"}); code(err) != apperr.NotAuthorized {
+	if _, err := svc.SignIn(ctx, tokensmith.Caller{Issuer: iss, Email: "x@example.com"}); code(err) != tokensmith.EUNAUTHORIZED {
 		t.Errorf("sign-in without a subject = %v; want not_authorized", err)
 	}
 }
@@ -225,28 +224,28 @@ func TestSignInBinds(t *testing.T) {
 func TestWhoMayManageMembers(t *testing.T) {
 	tests := []struct {
 		name   string
-		caller people.Caller
-		where  people.Where
-		want   apperr.Code
+		caller tokensmith.Caller
+		where  tokensmith.Place
+		want   string
 	}{
-		{"workspace admin, workspace", admin, people.Where{WorkspaceID: wsID}, ""},
-		{"workspace admin, site", admin, people.Where{SiteID: siteID}, ""},
-		{"workspace member", member, people.Where{WorkspaceID: wsID}, apperr.Forbidden},
-		{"workspace member, site", member, people.Where{SiteID: siteID}, apperr.Forbidden},
-		{"site administrator only", siteAdmin, people.Where{WorkspaceID: wsID}, apperr.Forbidden},
-		{"site administrator only, site", siteAdmin, people.Where{SiteID: siteID}, apperr.Forbidden},
-		{"admin of another workspace", stranger, people.Where{WorkspaceID: wsID}, apperr.NotFound},
-		{"another account with the admin's email", impostor, people.Where{WorkspaceID: wsID}, apperr.NotFound},
-		{"unknown workspace", admin, people.Where{WorkspaceID: "0000000a00000000000000ff"}, apperr.NotFound},
-		{"malformed workspace id", admin, people.Where{WorkspaceID: "../x"}, apperr.NotFound},
-		{"unknown site", admin, people.Where{SiteID: "0000000a00000000000000ff"}, apperr.NotFound},
+		{"workspace admin, workspace", admin, tokensmith.Place{WorkspaceID: wsID}, ""},
+		{"workspace admin, site", admin, tokensmith.Place{SiteID: siteID}, ""},
+		{"workspace member", member, tokensmith.Place{WorkspaceID: wsID}, tokensmith.EFORBIDDEN},
+		{"workspace member, site", member, tokensmith.Place{SiteID: siteID}, tokensmith.EFORBIDDEN},
+		{"site administrator only", siteAdmin, tokensmith.Place{WorkspaceID: wsID}, tokensmith.EFORBIDDEN},
+		{"site administrator only, site", siteAdmin, tokensmith.Place{SiteID: siteID}, tokensmith.EFORBIDDEN},
+		{"admin of another workspace", stranger, tokensmith.Place{WorkspaceID: wsID}, tokensmith.ENOTFOUND},
+		{"another account with the admin's email", impostor, tokensmith.Place{WorkspaceID: wsID}, tokensmith.ENOTFOUND},
+		{"unknown workspace", admin, tokensmith.Place{WorkspaceID: "0000000a00000000000000ff"}, tokensmith.ENOTFOUND},
+		{"malformed workspace id", admin, tokensmith.Place{WorkspaceID: "../x"}, tokensmith.ENOTFOUND},
+		{"unknown site", admin, tokensmith.Place{SiteID: "0000000a00000000000000ff"}, tokensmith.ENOTFOUND},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld()
 			svc := service(w.store())
 			ctx := context.Background()
-			if tc.caller == impostor {
+			if reflect.DeepEqual(tc.caller, impostor) {
 				if _, err := svc.SignIn(ctx, admin); err != nil {
 					t.Fatal(err)
 				}
@@ -282,12 +281,12 @@ func TestWhoMayManageMembers(t *testing.T) {
 // TestMemberChanges: bad input, duplicates and the last admin are refused
 // with the code API.md names, and write nothing.
 func TestMemberChanges(t *testing.T) {
-	ws := people.Where{WorkspaceID: wsID}
-	site := people.Where{SiteID: siteID}
+	ws := tokensmith.Place{WorkspaceID: wsID}
+	site := tokensmith.Place{SiteID: siteID}
 	tests := []struct {
 		name string
 		do   func(*people.Service) error
-		want apperr.Code
+		want string
 	}{
 		{"add a member", func(s *people.Service) error {
 			_, err := s.AddMember(context.Background(), admin, ws, "Trillian@Example.com", tokensmith.RoleMember)
@@ -300,23 +299,23 @@ func TestMemberChanges(t *testing.T) {
 		{"email that is not an address", func(s *people.Service) error {
 			_, err := s.AddMember(context.Background(), admin, ws, "not-an-email", tokensmith.RoleMember)
 			return err
-		}, apperr.Validation},
+		}, tokensmith.EINVALID},
 		{"email with a display name", func(s *people.Service) error {
 			_, err := s.AddMember(context.Background(), admin, ws, "Trillian <t@example.com>", tokensmith.RoleMember)
 			return err
-		}, apperr.Validation},
+		}, tokensmith.EINVALID},
 		{"role outside the list", func(s *people.Service) error {
 			_, err := s.AddMember(context.Background(), admin, ws, "t@example.com", "owner")
 			return err
-		}, apperr.Validation},
+		}, tokensmith.EINVALID},
 		{"member role on a site", func(s *people.Service) error {
 			_, err := s.AddMember(context.Background(), admin, site, "t@example.com", tokensmith.RoleMember)
 			return err
-		}, apperr.Validation},
+		}, tokensmith.EINVALID},
 		{"the same email twice", func(s *people.Service) error {
 			_, err := s.AddMember(context.Background(), admin, ws, "MEMBER@example.com", tokensmith.RoleAdmin)
 			return err
-		}, apperr.Conflict},
+		}, tokensmith.ECONFLICT},
 		{"promote a member", func(s *people.Service) error {
 			_, err := s.UpdateMember(context.Background(), admin, ws, memberID, tokensmith.RoleAdmin)
 			return err
@@ -324,27 +323,27 @@ func TestMemberChanges(t *testing.T) {
 		{"demote the last admin (oneself)", func(s *people.Service) error {
 			_, err := s.UpdateMember(context.Background(), admin, ws, adminID, tokensmith.RoleMember)
 			return err
-		}, apperr.Conflict},
+		}, tokensmith.ECONFLICT},
 		{"remove the last admin (oneself)", func(s *people.Service) error {
 			return s.RemoveMember(context.Background(), admin, ws, adminID)
-		}, apperr.Conflict},
+		}, tokensmith.ECONFLICT},
 		{"update to a role outside the list", func(s *people.Service) error {
 			_, err := s.UpdateMember(context.Background(), admin, ws, memberID, "owner")
 			return err
-		}, apperr.Validation},
+		}, tokensmith.EINVALID},
 		{"remove a member", func(s *people.Service) error {
 			return s.RemoveMember(context.Background(), admin, ws, memberID)
 		}, ""},
 		{"member id of another workspace", func(s *people.Service) error {
 			return s.RemoveMember(context.Background(), admin, ws, otherID)
-		}, apperr.NotFound},
+		}, tokensmith.ENOTFOUND},
 		{"member id of the workspace on a site route", func(s *people.Service) error {
 			return s.RemoveMember(context.Background(), admin, site, memberID)
-		}, apperr.NotFound},
+		}, tokensmith.ENOTFOUND},
 		{"member id of the wrong shape", func(s *people.Service) error {
 			_, err := s.UpdateMember(context.Background(), admin, ws, "0000000B0000000000000002", tokensmith.RoleAdmin)
 			return err
-		}, apperr.NotFound},
+		}, tokensmith.ENOTFOUND},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -379,14 +378,14 @@ func TestMemberChanges(t *testing.T) {
 func TestMe(t *testing.T) {
 	tests := []struct {
 		name       string
-		caller     people.Caller
+		caller     tokensmith.Caller
 		workspaces string
 		sites      string
 	}{
 		{"admin", admin, "[hitchhikers/admin]", fmt.Sprintf("[%s/true]", siteID)},
 		{"member", member, "[hitchhikers/member]", fmt.Sprintf("[%s/false]", siteID)},
 		{"site administrator", siteAdmin, "[]", fmt.Sprintf("[%s/true]", siteID)},
-		{"nobody", people.Caller{Issuer: iss, Subject: "x", Email: "x@example.com"}, "[]", "[]"},
+		{"nobody", tokensmith.Caller{Issuer: iss, Subject: "x", Email: "x@example.com"}, "[]", "[]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,7 +15,6 @@ import (
 	cognito "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/people"
@@ -64,7 +63,7 @@ func TestRedundantInvitation(t *testing.T) {
 	st, svc, ws := storedWorld(t)
 	ctx := context.Background()
 	invite(t, svc, ws, "old@example.com", tokensmith.RoleAdmin)
-	p := people.Caller{Issuer: iss, Subject: "arthur", Email: "old@example.com"}
+	p := tokensmith.Caller{Issuer: iss, Subject: "arthur", Email: "old@example.com"}
 	first, err := svc.SignIn(ctx, p)
 	if err != nil {
 		t.Fatal(err)
@@ -84,10 +83,10 @@ func TestRedundantInvitation(t *testing.T) {
 			t.Errorf("sign-in %d = %+v; want the same person, still admin, one membership", i, a)
 		}
 	}
-	if _, err := st.Member(ctx, wsPlace, redundant.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.Member(ctx, wsPlace, redundant.ID); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
 		t.Errorf("redundant member after sign-in = %v; want removed", err)
 	}
-	page, err := st.AuditEvents(ctx, ws.ID, store.AuditQuery{Limit: 10})
+	page, err := st.AuditEvents(ctx, ws.ID, tokensmith.AuditQuery{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +94,7 @@ func TestRedundantInvitation(t *testing.T) {
 	if last.SubType != audit.SubUserRemoved || last.Actor.ID != first.User.ID || last.Seq != 4 {
 		t.Errorf("last event = %+v; want user_removed by the person, the fourth", last)
 	}
-	other, err := svc.SignIn(ctx, people.Caller{Issuer: iss, Subject: "ford", Email: "new@example.com"})
+	other, err := svc.SignIn(ctx, tokensmith.Caller{Issuer: iss, Subject: "ford", Email: "new@example.com"})
 	if err != nil || len(other.Memberships) != 0 {
 		t.Errorf("another account with the new email = %+v, %v; want holding nothing", other.Memberships, err)
 	}
@@ -107,7 +106,7 @@ func TestRedundantLastAdminInvitation(t *testing.T) {
 	st, svc, ws := storedWorld(t)
 	ctx := context.Background()
 	invite(t, svc, ws, "old@example.com", tokensmith.RoleMember)
-	p := people.Caller{Issuer: iss, Subject: "arthur", Email: "old@example.com"}
+	p := tokensmith.Caller{Issuer: iss, Subject: "arthur", Email: "old@example.com"}
 	if _, err := svc.SignIn(ctx, p); err != nil {
 		t.Fatal(err)
 	}
@@ -139,11 +138,11 @@ func TestEmailWithUnicodeSpaces(t *testing.T) {
 		t.Errorf("email with ASCII spaces stored as %q; want trimmed", m.Email)
 	}
 	for _, email := range []string{"\u00a0x@example.com", "x@example.com\u2003", "\u3000x@example.com", "x@example.com\u0085"} {
-		if _, err := svc.Invite(ctx, operator, ws, wsPlace, email, tokensmith.RoleMember); code(err) != apperr.Validation {
+		if _, err := svc.Invite(ctx, operator, ws, wsPlace, email, tokensmith.RoleMember); code(err) != tokensmith.EINVALID {
 			t.Errorf("Invite(%q) = %v; want validation_error", email, err)
 		}
 	}
-	a, err := svc.SignIn(ctx, people.Caller{Issuer: iss, Subject: "x", Email: "\u00a0admin@example.com\u2003"})
+	a, err := svc.SignIn(ctx, tokensmith.Caller{Issuer: iss, Subject: "x", Email: "\u00a0admin@example.com\u2003"})
 	if err != nil || len(a.Memberships) != 0 {
 		t.Errorf("token email with Unicode spaces holds %+v, %v; want nothing", a.Memberships, err)
 	}
@@ -198,7 +197,7 @@ func TestInviteAccount(t *testing.T) {
 		name     string
 		addErr   error   // of the store's AddMember
 		answers  []error // of each AdminCreateUser call
-		wantCode apperr.Code
+		wantCode string
 		want     []string // the MessageAction of each call made
 	}{
 		{"new account", nil, []error{nil}, "", []string{""}},
@@ -206,7 +205,7 @@ func TestInviteAccount(t *testing.T) {
 		{"account in use", nil, []error{exists, inUse}, "", []string{"", "RESEND"}},
 		{"user pool fails", nil, []error{&cognito.InvalidParameterException{Message: aws.String("bad " + email)}}, "other", []string{""}},
 		{"resend fails", nil, []error{exists, &cognito.LimitExceededException{Message: aws.String(email)}}, "other", []string{"", "RESEND"}},
-		{"member exists", store.ErrExists, nil, apperr.Conflict, nil},
+		{"member exists", store.ErrExists, nil, tokensmith.ECONFLICT, nil},
 		{"store fails", errors.New("table unavailable"), nil, "other", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,28 +5,30 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/tokensmith/tokensmith"
 )
 
 func TestContextRoundTrip(t *testing.T) {
 	used := time.Date(2026, 11, 22, 12, 5, 0, 123456789, time.UTC)
 	tests := []struct {
 		name string
-		p    Principal
+		p    tokensmith.Caller
 	}{
-		{"user", Principal{Kind: User, Issuer: "https://issuer.example", UserID: "u", Email: "a@example.com"}},
-		{"site token, never used", Principal{Kind: Site, TokenID: "t", SiteID: "s", WorkspaceID: "w", Scope: "sites:read",
+		{"user", tokensmith.Caller{Kind: tokensmith.CallerPerson, Issuer: "https://issuer.example", Subject: "u", Email: "a@example.com"}},
+		{"site token, never used", tokensmith.Caller{Kind: tokensmith.CallerSite, TokenID: "t", SiteID: "s", WorkspaceID: "w", Scope: "sites:read",
 			CreatedOn: used.Add(-time.Hour), ExpiresOn: used.Add(time.Hour), RateLimit: 60, SecretHash: "5e3c"}},
-		{"site token, in its grace period", Principal{Kind: Site, TokenID: "t", SiteID: "s", WorkspaceID: "w", Scope: "sites:read",
+		{"site token, in its grace period", tokensmith.Caller{Kind: tokensmith.CallerSite, TokenID: "t", SiteID: "s", WorkspaceID: "w", Scope: "sites:read",
 			CreatedOn: used.Add(-time.Hour), ExpiresOn: used.Add(time.Hour), RateLimit: 600, SecretHash: "5e3c", GraceUntil: &used}},
-		{"site token with an IP allowlist", Principal{Kind: Site, TokenID: "t", SiteID: "s", WorkspaceID: "w", Scope: "sites:read",
+		{"site token with an IP allowlist", tokensmith.Caller{Kind: tokensmith.CallerSite, TokenID: "t", SiteID: "s", WorkspaceID: "w", Scope: "sites:read",
 			CreatedOn: used.Add(-time.Hour), ExpiresOn: used.Add(time.Hour), RateLimit: 60, SecretHash: "5e3c",
 			AllowedIPs: []string{"203.0.113.0/24", "2001:db8::/32"}}},
-		{"workspace token, used", Principal{Kind: Workspace, TokenID: "t", WorkspaceID: "w", Scope: "workspace_activity:read",
+		{"workspace token, used", tokensmith.Caller{Kind: tokensmith.CallerWorkspace, TokenID: "t", WorkspaceID: "w", Scope: "workspace_activity:read",
 			CreatedOn: used.Add(-time.Hour), LastUsed: &used, ExpiresOn: used.Add(time.Hour), RateLimit: 120, Plan: "enterprise", SecretHash: "5e3c"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := tc.p.Context()
+			c := Context(tc.p)
 			for k, v := range c {
 				if _, ok := v.(string); !ok {
 					t.Errorf("context %s = %T; want a string", k, v)
@@ -41,9 +43,41 @@ func TestContextRoundTrip(t *testing.T) {
 }
 
 func TestUnreadableTimeIsMissing(t *testing.T) {
-	c := Principal{Kind: Site, TokenID: "t", SiteID: "s", WorkspaceID: "w"}.Context()
+	c := Context(tokensmith.Caller{Kind: tokensmith.CallerSite, TokenID: "t", SiteID: "s", WorkspaceID: "w"})
 	c["lastUsed"] = "yesterday"
 	if _, err := FromContext(c); !errors.Is(err, ErrMissing) {
 		t.Errorf("FromContext with lastUsed %q = %v; want ErrMissing", c["lastUsed"], err)
+	}
+}
+
+// TestIncompleteCallerIsMissing: a person without issuer, subject or
+// verified email, and an API token without its id or workspace, is no
+// caller at all.
+func TestIncompleteCallerIsMissing(t *testing.T) {
+	person := tokensmith.Caller{Kind: tokensmith.CallerPerson, Issuer: "https://issuer.example", Subject: "u", Email: "a@example.com"}
+	site := tokensmith.Caller{Kind: tokensmith.CallerSite, TokenID: "t", SiteID: "s", WorkspaceID: "w"}
+	tests := []struct {
+		name   string
+		caller tokensmith.Caller
+		drop   string
+	}{
+		{"person without issuer", person, "issuer"},
+		{"person without subject", person, "userId"},
+		{"person without email", person, "email"},
+		{"token without id", site, "tokenId"},
+		{"token without workspace", site, "workspaceId"},
+		{"no kind", site, "kind"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Context(tc.caller)
+			if _, err := FromContext(c); err != nil {
+				t.Fatalf("FromContext(complete) = %v", err)
+			}
+			delete(c, tc.drop)
+			if got, err := FromContext(c); !errors.Is(err, ErrMissing) {
+				t.Errorf("FromContext without %s = %+v, %v; want ErrMissing", tc.drop, got, err)
+			}
+		})
 	}
 }

@@ -10,8 +10,6 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
-	"github.com/tokensmith/tokensmith/internal/principal"
 )
 
 // CacheTTL is how long a site read from the table is served from memory at
@@ -27,6 +25,8 @@ const CacheSize = 1024
 type Store interface {
 	Site(ctx context.Context, id string) (tokensmith.Site, error)
 }
+
+var _ tokensmith.SiteService = (*Service)(nil)
 
 // Service reads sites for API tokens, through a per-instance cache of the
 // site records. Who may read which site comes from the principal on every
@@ -54,7 +54,7 @@ func New(st Store, now func() time.Time, size int) (*Service, error) {
 }
 
 // List returns the sites p is granted.
-func (s *Service) List(ctx context.Context, p principal.Principal) ([]tokensmith.Site, error) {
+func (s *Service) List(ctx context.Context, p tokensmith.Caller) ([]tokensmith.Site, error) {
 	if p.SiteID == "" {
 		return []tokensmith.Site{}, nil
 	}
@@ -68,16 +68,16 @@ func (s *Service) List(ctx context.Context, p principal.Principal) ([]tokensmith
 // Get returns one site p is granted; any other is not found, whether or not
 // it exists, and whether or not it is cached: the site must be p's site and
 // belong to p's workspace.
-func (s *Service) Get(ctx context.Context, p principal.Principal, id string) (tokensmith.Site, error) {
+func (s *Service) Get(ctx context.Context, p tokensmith.Caller, id string) (tokensmith.Site, error) {
 	if p.SiteID == "" || id != p.SiteID {
-		return tokensmith.Site{}, apperr.NotFoundError()
+		return tokensmith.Site{}, tokensmith.NotFound()
 	}
 	site, err := s.site(ctx, id)
 	if err != nil {
 		return tokensmith.Site{}, err
 	}
 	if site.WorkspaceID != p.WorkspaceID {
-		return tokensmith.Site{}, apperr.NotFoundError()
+		return tokensmith.Site{}, tokensmith.NotFound()
 	}
 	return site, nil
 }

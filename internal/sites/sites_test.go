@@ -2,32 +2,32 @@ package sites_test
 
 import (
 	"context"
-	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
-	"github.com/tokensmith/tokensmith/internal/dynamotest"
-	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/sites"
-	"github.com/tokensmith/tokensmith/internal/store"
 )
 
-// countingStore reads sites from the table and counts the reads.
+// countingStore holds sites in memory, as the table would, and counts the
+// reads: the service's cache and tenant check are pure logic.
 type countingStore struct {
-	st    *store.Store
+	mu    sync.Mutex
+	sites map[string]tokensmith.Site
 	reads atomic.Int64
 }
 
-func (c *countingStore) Site(ctx context.Context, id string) (tokensmith.Site, error) {
+func (c *countingStore) Site(_ context.Context, id string) (tokensmith.Site, error) {
 	c.reads.Add(1)
-	return c.st.Site(ctx, id)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.sites[id]
+	if !ok {
+		return tokensmith.Site{}, tokensmith.NotFound()
+	}
+	return s, nil
 }
 
 // clock is a test's movable time.
@@ -39,31 +39,17 @@ type fixture struct {
 	svc   *sites.Service
 	reads *countingStore
 	clock *clock
-	db    *dynamodb.Client
-	table string
 	sites []tokensmith.Site // in two workspaces: 0 and 1 in ws1, 2 in ws2
 }
 
 func newFixture(t *testing.T, size int) *fixture {
 	t.Helper()
-	db, table := dynamotest.NewTable(t)
-	st := store.New(db, table)
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	fx := &fixture{reads: &countingStore{st: st}, clock: &clock{now: now}, db: db, table: table}
-	for _, ws := range []tokensmith.Workspace{
-		{ID: "0000000a0000000000000001", Slug: "one", Plan: tokensmith.PlanEnterprise, CreatedOn: now},
-		{ID: "0000000a0000000000000009", Slug: "nine", Plan: tokensmith.PlanEnterprise, CreatedOn: now},
-	} {
-		if err := st.CreateWorkspace(context.Background(), ws); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fx := &fixture{reads: &countingStore{sites: map[string]tokensmith.Site{}}, clock: &clock{now: now}}
 	for i, ws := range []string{"0000000a0000000000000001", "0000000a0000000000000001", "0000000a0000000000000009"} {
 		s := tokensmith.Site{ID: "0000000b000000000000000" + string(rune('1'+i)), WorkspaceID: ws, DisplayName: "Site", ShortName: "site",
 			TimeZone: "UTC", CreatedOn: now, LastUpdated: now}
-		if err := st.CreateSite(context.Background(), s); err != nil {
-			t.Fatal(err)
-		}
+		fx.reads.sites[s.ID] = s
 		fx.sites = append(fx.sites, s)
 	}
 	svc, err := sites.New(fx.reads, fx.clock.Now, size)
@@ -74,24 +60,20 @@ func newFixture(t *testing.T, size int) *fixture {
 	return fx
 }
 
-// token is the principal of a site token of s.
-func token(s tokensmith.Site) principal.Principal {
-	return principal.Principal{Kind: principal.Site, TokenID: "t-" + s.ID, SiteID: s.ID, WorkspaceID: s.WorkspaceID, Scope: "sites:read"}
+// token is the caller of a site token of s.
+func token(s tokensmith.Site) tokensmith.Caller {
+	return tokensmith.Caller{Kind: tokensmith.CallerSite, TokenID: "t-" + s.ID, SiteID: s.ID, WorkspaceID: s.WorkspaceID, Scope: "sites:read"}
 }
 
-// rename changes a site's display name in the table, as an operator's
-// change does, behind the service's back.
+// rename changes a site's display name behind the service's back, as an
+// operator's change does.
 func (fx *fixture) rename(t *testing.T, id, name string) {
 	t.Helper()
-	_, err := fx.db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(fx.table),
-		Key:                       store.SiteKey(id),
-		UpdateExpression:          aws.String("SET displayName = :n"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":n": &types.AttributeValueMemberS{Value: name}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fx.reads.mu.Lock()
+	defer fx.reads.mu.Unlock()
+	s := fx.reads.sites[id]
+	s.DisplayName = name
+	fx.reads.sites[id] = s
 }
 
 func TestCacheExpiry(t *testing.T) {
@@ -159,19 +141,18 @@ func TestTenantCheckEvenWhenCached(t *testing.T) {
 	forged.WorkspaceID = mine.WorkspaceID
 	tests := []struct {
 		name string
-		p    principal.Principal
+		p    tokensmith.Caller
 		id   string
 	}{
 		{"site of another workspace", token(mine), otherWorkspace.ID},
 		{"another site of the same workspace", token(mine), sameWorkspace.ID},
 		{"own site id, principal of another workspace", forged, otherWorkspace.ID},
-		{"workspace token", principal.Principal{Kind: principal.Workspace, TokenID: "w", WorkspaceID: mine.WorkspaceID}, mine.ID},
+		{"workspace token", tokensmith.Caller{Kind: tokensmith.CallerWorkspace, TokenID: "w", WorkspaceID: mine.WorkspaceID}, mine.ID},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := fx.svc.Get(t.Context(), tc.p, tc.id)
-			var e *apperr.Error
-			if !errors.As(err, &e) || e.Code != apperr.NotFound {
+			if tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
 				t.Errorf("Get(%s) = %v; want not found", tc.id, err)
 			}
 		})

@@ -48,7 +48,7 @@ func (s *Store) audit(ctx context.Context, ev tokensmith.Event, wsUpd func(expre
 		return nil, fmt.Errorf("read audit counters of %s: %w", ev.Workspace.ID, err)
 	}
 	if out.Item == nil {
-		return nil, fmt.Errorf("workspace %s: %w", ev.Workspace.ID, ErrNotFound)
+		return nil, fmt.Errorf("workspace %s: %w", ev.Workspace.ID, tokensmith.NotFound())
 	}
 	var c auditCounters
 	if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
@@ -94,24 +94,6 @@ func LogTime(last, t time.Time) time.Time {
 	return t.UTC()
 }
 
-// AuditQuery selects a page of a workspace's audit log.
-type AuditQuery struct {
-	EventType string     // "" for every type
-	From, To  *time.Time // From inclusive, To exclusive; nil for unbounded
-	Desc      bool
-	Limit     int
-	Offset    int // events to skip, 0 or more; at or past the total, none are read
-}
-
-// AuditPage is a page of events and the total the query matches.
-type AuditPage struct {
-	Events []tokensmith.Event
-	Total  int64
-	// ReadCapacity is the read capacity the page consumed, as DynamoDB
-	// reports it.
-	ReadCapacity float64
-}
-
 // auditLog is one sequence of events: the whole log, or one type's.
 type auditLog struct {
 	pk, pkAttr, skAttr, index string
@@ -122,28 +104,28 @@ type auditLog struct {
 // query are a range of sequence numbers: its ends are found from the
 // counters, or, for a time bound, by a binary search of about log2(count)
 // single-item reads; the page is then one query of at most Limit items.
-func (s *Store) AuditEvents(ctx context.Context, wsID string, q AuditQuery) (AuditPage, error) {
+func (s *Store) AuditEvents(ctx context.Context, wsID string, q tokensmith.AuditQuery) (tokensmith.AuditPage, error) {
 	c, err := s.AuditCounters(ctx, wsID)
 	if err != nil {
-		return AuditPage{}, err
+		return tokensmith.AuditPage{}, err
 	}
 	log := auditLog{pk: auditPK(wsID), pkAttr: AttrPK, skAttr: AttrSK, count: c.Seq}
 	if q.EventType != "" {
 		log = auditLog{pk: auditTypePK(wsID, q.EventType), pkAttr: AttrGSI1PK, skAttr: AttrGSI1SK, index: IndexGSI1, count: c.TypeSeqs[q.EventType]}
 	}
-	var page AuditPage
+	var page tokensmith.AuditPage
 	lo, hi := int64(1), log.count
 	if q.From != nil {
 		// The first event at or after From.
 		if lo, err = s.searchAudit(ctx, log, &page, func(t time.Time) bool { return !t.Before(*q.From) }); err != nil {
-			return AuditPage{}, err
+			return tokensmith.AuditPage{}, err
 		}
 	}
 	if q.To != nil {
 		// The last event before To.
 		first, err := s.searchAudit(ctx, log, &page, func(t time.Time) bool { return !t.Before(*q.To) })
 		if err != nil {
-			return AuditPage{}, err
+			return tokensmith.AuditPage{}, err
 		}
 		hi = first - 1
 	}
@@ -169,7 +151,7 @@ func (s *Store) AuditEvents(ctx context.Context, wsID string, q AuditQuery) (Aud
 		And(expression.Key(log.skAttr).Between(expression.Value(seqKey(start)), expression.Value(seqKey(end))))
 	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
 	if err != nil {
-		return AuditPage{}, fmt.Errorf("build query: %w", err)
+		return tokensmith.AuditPage{}, fmt.Errorf("build query: %w", err)
 	}
 	in := &dynamodb.QueryInput{
 		TableName: aws.String(s.table), KeyConditionExpression: expr.KeyCondition(),
@@ -181,13 +163,13 @@ func (s *Store) AuditEvents(ctx context.Context, wsID string, q AuditQuery) (Aud
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return AuditPage{}, fmt.Errorf("audit log of %s: %w", wsID, err)
+			return tokensmith.AuditPage{}, fmt.Errorf("audit log of %s: %w", wsID, err)
 		}
 		page.ReadCapacity += consumed(out.ConsumedCapacity)
 		for _, item := range out.Items {
 			var it auditItem
 			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-				return AuditPage{}, fmt.Errorf("decode audit event: %w", err)
+				return tokensmith.AuditPage{}, fmt.Errorf("decode audit event: %w", err)
 			}
 			page.Events = append(page.Events, it.event())
 		}
@@ -198,7 +180,7 @@ func (s *Store) AuditEvents(ctx context.Context, wsID string, q AuditQuery) (Aud
 // searchAudit returns the first sequence number of log whose log time
 // satisfies after (false, then true, as log times never go backwards), or
 // count+1 when none does.
-func (s *Store) searchAudit(ctx context.Context, log auditLog, page *AuditPage, after func(time.Time) bool) (int64, error) {
+func (s *Store) searchAudit(ctx context.Context, log auditLog, page *tokensmith.AuditPage, after func(time.Time) bool) (int64, error) {
 	lo, hi := int64(1), log.count+1
 	for lo < hi {
 		mid := lo + (hi-lo)/2
@@ -218,7 +200,7 @@ func (s *Store) searchAudit(ctx context.Context, log auditLog, page *AuditPage, 
 // auditTime reads the log time of the event at seq in log: logTime, or for
 // an event written before events kept their own time, its timestamp (which
 // then was the log's time).
-func (s *Store) auditTime(ctx context.Context, log auditLog, seq int64, page *AuditPage) (time.Time, error) {
+func (s *Store) auditTime(ctx context.Context, log auditLog, seq int64, page *tokensmith.AuditPage) (time.Time, error) {
 	kc := expression.Key(log.pkAttr).Equal(expression.Value(log.pk)).And(expression.Key(log.skAttr).Equal(expression.Value(seqKey(seq))))
 	expr, err := expression.NewBuilder().WithKeyCondition(kc).
 		WithProjection(expression.NamesList(expression.Name("logTime"), expression.Name("timestamp"))).Build()

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/store"
 )
 
 // TestAuditEventsKeepTheirOwnTime: an event written by a writer whose clock
@@ -28,7 +27,7 @@ func TestAuditEventsKeepTheirOwnTime(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	page, err := s.AuditEvents(ctx, ws.ID, store.AuditQuery{Limit: 10})
+	page, err := s.AuditEvents(ctx, ws.ID, tokensmith.AuditQuery{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +49,7 @@ func TestAuditEventsKeepTheirOwnTime(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			page, err := s.AuditEvents(ctx, ws.ID, store.AuditQuery{From: tc.from, To: tc.to, Limit: 10})
+			page, err := s.AuditEvents(ctx, ws.ID, tokensmith.AuditQuery{From: tc.from, To: tc.to, Limit: 10})
 			if err != nil || page.Total != tc.want {
 				t.Errorf("total = %d, %v; want %d", page.Total, err, tc.want)
 			}

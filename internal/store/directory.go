@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -156,7 +155,7 @@ func (s *Store) updateSecrets(ctx context.Context, b *build, tokens []tokensmith
 			}
 			var it secretItem
 			switch err := s.get(ctx, secretPK(hash), metaSK, &it); {
-			case errors.Is(err, ErrNotFound):
+			case tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND:
 				continue
 			case err != nil:
 				return err
@@ -175,7 +174,7 @@ func (s *Store) CreateSite(ctx context.Context, site tokensmith.Site) error {
 	if b.err != nil {
 		return b.err
 	}
-	return s.transact(ctx, b.items, map[int]error{0: ErrExists, 1: ErrNotFound})
+	return s.transact(ctx, b.items, map[int]error{0: ErrExists, 1: tokensmith.NotFound()})
 }
 
 // Site reads a site by id.

@@ -186,7 +186,7 @@ func unchanged(m tokensmith.Member) *expression.ConditionBuilder {
 }
 
 // AddMember stores the new, unbound member m and records ev with it:
-// ErrExists when m's email is already a member of m's place, ErrNotFound
+// ErrExists when m's email is already a member of m's place, not found
 // when m's site does not exist.
 func (s *Store) AddMember(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error {
 	var b build
@@ -194,7 +194,7 @@ func (s *Store) AddMember(ctx context.Context, m tokensmith.Member, ev tokensmit
 	b.add(s.put(toMemberItem(m), absent()))
 	reasons[b.add(s.put(toInvitationItem(m), absent()))] = ErrExists
 	if m.Place.IsSite() {
-		reasons[b.add(s.check(placePK(m.Place), metaSK, exists()))] = ErrNotFound
+		reasons[b.add(s.check(placePK(m.Place), metaSK, exists()))] = tokensmith.NotFound()
 	}
 	upd, cond := countAdmins(adminDelta(m.Place, "", m.Role))
 	b.addAll(s.audit(ctx, ev, upd, cond))

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tokensmith/tokensmith"
 )
 
 // ErrLimitReached means a token's counter already holds its limit for the
@@ -69,7 +71,7 @@ func (s *Store) RequestCount(ctx context.Context, tokenID string, start time.Tim
 		Count int64 `dynamodbav:"count"`
 	}
 	switch err := s.get(ctx, k.PK, k.SK, &got); {
-	case errors.Is(err, ErrNotFound):
+	case tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND:
 		return 0, nil
 	case err != nil:
 		return 0, err

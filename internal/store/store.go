@@ -48,6 +48,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/tokensmith/tokensmith"
 )
 
 // Names of the table's key attributes, index and TTL attribute. A test holds
@@ -67,10 +69,11 @@ const (
 	maxSortKey      = 1024
 )
 
-// Errors callers act on.
+// A miss is tokensmith.NotFound(), which the edge answers 404. The errors
+// below are outcomes of a write that the services decide about (retry,
+// refuse with their own code); one that reaches the edge is internal.
 var (
-	ErrNotFound = errors.New("store: not found")
-	ErrExists   = errors.New("store: already exists")
+	ErrExists = errors.New("store: already exists")
 	// ErrConflict means a concurrent change won; the caller may read again and retry.
 	ErrConflict = errors.New("store: concurrent change")
 	// ErrHeld means the person already holds a membership in the place of the
@@ -114,7 +117,7 @@ func (s *Store) get(ctx context.Context, pk, sk string, v any) error {
 		// No item has such a key, and DynamoDB would refuse to look: a key
 		// this long is made only by input (a slug in a path), which is then
 		// not found rather than a failure.
-		return ErrNotFound
+		return tokensmith.NotFound()
 	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
@@ -125,7 +128,7 @@ func (s *Store) get(ctx context.Context, pk, sk string, v any) error {
 		return fmt.Errorf("get %s: %w", loggableKey(pk), err)
 	}
 	if out.Item == nil {
-		return ErrNotFound
+		return tokensmith.NotFound()
 	}
 	if err := attributevalue.UnmarshalMap(out.Item, v); err != nil {
 		return fmt.Errorf("decode %s: %w", pk, err)

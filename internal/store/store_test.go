@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/tokensmith/tokensmith/internal/audit"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/tokensmith/tokensmith/internal/audit"
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
@@ -98,8 +102,8 @@ func TestDirectory(t *testing.T) {
 		}
 	}
 	for _, ref := range []string{"0000000a00000000000000ff", "vogons", ""} {
-		if _, err := s.Workspace(ctx, ref); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("Workspace(%q) = %v; want ErrNotFound", ref, err)
+		if _, err := s.Workspace(ctx, ref); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
+			t.Errorf("Workspace(%q) = %v; want not found", ref, err)
 		}
 	}
 	sites, err := s.Sites(ctx, ws.ID)
@@ -138,8 +142,8 @@ func TestMembers(t *testing.T) {
 	if err := s.AddMember(ctx, again, event(ws, "user_added")); !errors.Is(err, store.ErrExists) {
 		t.Errorf("AddMember with a member's email = %v; want ErrExists", err)
 	}
-	if err := s.AddMember(ctx, member("0000000c0000000000000003", tokensmith.Place{WorkspaceID: ws.ID, SiteID: "0000000a00000000000000ff"}, "zaphod@example.com", tokensmith.RoleAdmin), event(ws, "user_added")); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("AddMember on an unknown site = %v; want ErrNotFound", err)
+	if err := s.AddMember(ctx, member("0000000c0000000000000003", tokensmith.Place{WorkspaceID: ws.ID, SiteID: "0000000a00000000000000ff"}, "zaphod@example.com", tokensmith.RoleAdmin), event(ws, "user_added")); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
+		t.Errorf("AddMember on an unknown site = %v; want not found", err)
 	}
 	siteAdmin := member("0000000c0000000000000004", sitePlace, "admin@example.com", tokensmith.RoleAdmin)
 	if err := s.AddMember(ctx, siteAdmin, event(ws, "user_added")); err != nil {
@@ -163,8 +167,8 @@ func TestMembers(t *testing.T) {
 	if got, err := s.UserByIdentity(ctx, u.Issuer, u.Subject); err != nil || got != u {
 		t.Errorf("UserByIdentity = %+v, %v; want %+v", got, err, u)
 	}
-	if _, err := s.UserByIdentity(ctx, "https://other.example", u.Subject); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("UserByIdentity of another issuer = %v; want ErrNotFound", err)
+	if _, err := s.UserByIdentity(ctx, "https://other.example", u.Subject); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
+		t.Errorf("UserByIdentity of another issuer = %v; want not found", err)
 	}
 	if err := s.BindMember(ctx, admin, u, event(ws, "invitation_accepted")); err != nil {
 		t.Fatal(err)
@@ -215,8 +219,8 @@ func TestMembers(t *testing.T) {
 	if got, err := s.Memberships(ctx, u.ID); err != nil || len(got) != 0 {
 		t.Errorf("Memberships after the removal = %+v, %v; want none", got, err)
 	}
-	if _, err := s.MemberByEmail(ctx, wsPlace, admin.Email); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("MemberByEmail after the removal = %v; want ErrNotFound", err)
+	if _, err := s.MemberByEmail(ctx, wsPlace, admin.Email); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
+		t.Errorf("MemberByEmail after the removal = %v; want not found", err)
 	}
 	if got, err := s.Workspace(ctx, ws.ID); err != nil || got.Admins != 1 {
 		t.Errorf("Admins = %d, %v; want 1", got.Admins, err)
@@ -264,8 +268,8 @@ func TestTokenLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, gone := range []string{"tss_first", "tss_new", "tss_other"} {
-		if _, err := s.Secret(ctx, token.Hash(gone)); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("Secret(%s) after regenerate without grace = %v; want ErrNotFound", gone, err)
+		if _, err := s.Secret(ctx, token.Hash(gone)); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
+			t.Errorf("Secret(%s) after regenerate without grace = %v; want not found", gone, err)
 		}
 	}
 	cur, err := s.Token(ctx, tok.Owner(), tok.ID)
@@ -278,11 +282,11 @@ func TestTokenLifecycle(t *testing.T) {
 	if err := s.RevokeToken(ctx, cur, event(ws, audit.SubTokenRevoked)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Secret(ctx, token.Hash("tss_third")); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("Secret after revoke = %v; want ErrNotFound", err)
+	if _, err := s.Secret(ctx, token.Hash("tss_third")); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
+		t.Errorf("Secret after revoke = %v; want not found", err)
 	}
-	if _, err := s.Token(ctx, tok.Owner(), tok.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("Token after revoke = %v; want ErrNotFound", err)
+	if _, err := s.Token(ctx, tok.Owner(), tok.ID); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
+		t.Errorf("Token after revoke = %v; want not found", err)
 	}
 }
 
@@ -334,8 +338,8 @@ func TestHeldMembership(t *testing.T) {
 	if err := s.BindMember(ctx, old, u, event(ws, "invitation_accepted")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.MemberByEmail(ctx, wsPlace, "nobody@example.com"); !errors.Is(err, store.ErrNotFound) || strings.Contains(err.Error(), "nobody") {
-		t.Errorf("MemberByEmail of no member = %v; want ErrNotFound, without the email", err)
+	if _, err := s.MemberByEmail(ctx, wsPlace, "nobody@example.com"); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND || strings.Contains(err.Error(), "nobody") {
+		t.Errorf("MemberByEmail of no member = %v; want not found, without the email", err)
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
@@ -365,8 +369,8 @@ func TestHeldMembership(t *testing.T) {
 	if err := s.DropInvitation(ctx, inv, u, event(ws, "user_removed")); err != nil {
 		t.Fatalf("DropInvitation = %v", err)
 	}
-	if _, err := s.Member(ctx, wsPlace, inv.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("Member after DropInvitation = %v; want ErrNotFound", err)
+	if _, err := s.Member(ctx, wsPlace, inv.ID); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
+		t.Errorf("Member after DropInvitation = %v; want not found", err)
 	}
 	if invs, err := s.Invitations(ctx, "new@example.com"); err != nil || len(invs) != 0 {
 		t.Errorf("Invitations after DropInvitation = %+v, %v; want none", invs, err)
@@ -483,8 +487,8 @@ func TestPlanReachesWorkspaceSecrets(t *testing.T) {
 	if err := s.CreateToken(ctx, read.TokenVersion, tokensmith.PlanEnterprise, 0, late, event(ws, audit.SubTokenCreated), nil, t0); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("CreateToken at the version before a plan change = %v; want ErrConflict", err)
 	}
-	if _, err := s.Secret(ctx, token.Hash("tsw_late")); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("Secret of the losing create = %v; want ErrNotFound", err)
+	if _, err := s.Secret(ctx, token.Hash("tsw_late")); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
+		t.Errorf("Secret of the losing create = %v; want not found", err)
 	}
 }
 
@@ -509,8 +513,8 @@ func TestEndGrace(t *testing.T) {
 	if err := s.EndGrace(ctx, regen, event(ws, audit.SubTokenRevoked)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Secret(ctx, token.Hash("tss_old")); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("previous secret after EndGrace = %v; want ErrNotFound", err)
+	if _, err := s.Secret(ctx, token.Hash("tss_old")); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
+		t.Errorf("previous secret after EndGrace = %v; want not found", err)
 	}
 	if sec, err := s.Secret(ctx, token.Hash("tss_new")); err != nil || sec.TokenID != tok.ID {
 		t.Errorf("current secret after EndGrace = %+v, %v; want it kept", sec, err)
@@ -604,5 +608,39 @@ func TestConcurrentMemberChanges(t *testing.T) {
 	}
 	if got.Admins != 1 || admins != 1 {
 		t.Errorf("after two concurrent demotions: admin count %d, admin members %d; want 1 and 1", got.Admins, admins)
+	}
+}
+
+// TestGraceSecretNotNamedByItsToken: a secret in its grace period works
+// only while its token names it as the previous secret; once the token
+// names another (a later regenerate), it is not found, though its item is
+// still there.
+func TestGraceSecretNotNamedByItsToken(t *testing.T) {
+	db, name := dynamotest.NewTable(t)
+	s := store.New(db, name)
+	ctx := context.Background()
+	ws, site := seedSite(t, s)
+	tok := newToken("0000000b0000000000000001", site, "tss_old")
+	if err := s.CreateToken(ctx, 0, "", 0, tok, event(ws, audit.SubTokenCreated), nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	grace := t0.Add(time.Hour)
+	if _, err := s.RegenerateToken(ctx, tok, readSite(t, s, site.ID), token.Hash("tss_new"), "x", &grace, event(ws, audit.SubTokenRegenerated)); err != nil {
+		t.Fatal(err)
+	}
+	if sec, err := s.Secret(ctx, token.Hash("tss_old")); err != nil || sec.GraceUntil == nil {
+		t.Fatalf("previous secret in its grace period = %+v, %v; want it, with its grace", sec, err)
+	}
+	_, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(name),
+		Key:                       store.TokenKey(tok.Owner(), tok.ID),
+		UpdateExpression:          aws.String("SET prevSecretHash = :h"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: token.Hash("tss_other")}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Secret(ctx, token.Hash("tss_old")); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
+		t.Errorf("previous secret its token no longer names = %v; want not found", err)
 	}
 }

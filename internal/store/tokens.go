@@ -84,7 +84,7 @@ func (s *Store) Secret(ctx context.Context, hash string) (tokensmith.Secret, err
 		return tokensmith.Secret{}, fmt.Errorf("token of a previous secret: %w", err)
 	}
 	if rec.PrevSecretHash != hash {
-		return tokensmith.Secret{}, fmt.Errorf("previous secret of token %s: %w", sec.TokenID, ErrNotFound)
+		return tokensmith.Secret{}, fmt.Errorf("previous secret of token %s: %w", sec.TokenID, tokensmith.NotFound())
 	}
 	sec.ExpiresOn, sec.LastUsed = rec.ExpiresOn, rec.LastUsed
 	return sec, nil
@@ -181,7 +181,7 @@ func (s *Store) EndGrace(ctx context.Context, t tokensmith.Token, ev tokensmith.
 
 func (s *Store) endGraceItems(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) (*build, error) {
 	if t.PrevSecretHash == "" {
-		return nil, fmt.Errorf("end grace of token %s: no previous secret: %w", t.ID, ErrNotFound)
+		return nil, fmt.Errorf("end grace of token %s: no previous secret: %w", t.ID, tokensmith.NotFound())
 	}
 	var b build
 	b.add(s.update(ownerPK(t.Owner()), tokenSK(t.ID), expression.Remove(expression.Name("prevSecretHash")),
@@ -225,7 +225,7 @@ func (s *Store) RevokeLeaked(ctx context.Context, t tokensmith.Token, hash strin
 func (s *Store) Leaked(ctx context.Context, hash string, now time.Time) (bool, error) {
 	var it leakedItem
 	switch err := s.get(ctx, leakedPK(hash), metaSK, &it); {
-	case errors.Is(err, ErrNotFound):
+	case tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND:
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("leaked secret: %w", err)

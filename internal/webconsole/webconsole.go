@@ -14,7 +14,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tokensmith/tokensmith/internal/apperr"
+	"github.com/tokensmith/tokensmith"
 )
 
 // Prefix is the path the console is served under; /console without the
@@ -203,9 +203,9 @@ func write(w http.ResponseWriter, f file) {
 
 // notFound answers 404 in the API's error shape (API.md section 8).
 func notFound(w http.ResponseWriter) {
-	b, _ := json.Marshal(map[string]any{"code": apperr.NotFound, "message": apperr.MsgNotFound, "externalReference": nil, "details": []any{}})
+	b, _ := json.Marshal(map[string]any{"code": tokensmith.ENOTFOUND, "message": tokensmith.MsgNotFound, "externalReference": nil, "details": []any{}})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", NoStore)
-	w.WriteHeader(apperr.Status(apperr.NotFound))
+	w.WriteHeader(http.StatusNotFound)
 	w.Write(append(b, '\n'))
 }

@@ -1,16 +1,14 @@
-package manage_test
+package apitokens_test
 
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
-	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/scope"
@@ -18,7 +16,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/token"
 )
 
-var _ manage.Store = (*mock.Store)(nil)
+var _ apitokens.Store = (*mock.Store)(nil)
 
 // now is the tests' clock.
 var now = time.Date(2026, time.November, 22, 12, 0, 0, 0, time.UTC)
@@ -125,7 +123,7 @@ func (w *world) addToken(t *testing.T, owner tokensmith.Owner, expires time.Time
 	return tok, secret
 }
 
-func notFound(what string) error { return fmt.Errorf("%s: %w", what, store.ErrNotFound) }
+func notFound(what string) error { return fmt.Errorf("%s: %w", what, tokensmith.NotFound()) }
 
 // store returns the fake store on w.
 func (w *world) store() *mock.Store {
@@ -206,7 +204,7 @@ func (w *world) store() *mock.Store {
 // people returns a fake sign-in on w: a person is known by email, and
 // holds the roles w grants them; anyone else holds nothing.
 func (w *world) people() *mock.People {
-	return &mock.People{SignInFn: func(_ context.Context, c people.Caller) (people.Access, error) {
+	return &mock.People{SignInFn: func(_ context.Context, c tokensmith.Caller) (people.Access, error) {
 		u, ok := w.users[c.Email]
 		if !ok {
 			return people.Access{User: tokensmith.User{ID: "0000000c00000000000000ff", Email: c.Email}}, nil
@@ -222,34 +220,25 @@ func (w *world) people() *mock.People {
 }
 
 // serverSecret is the tests' idempotency secret.
-var serverSecret = []byte("tokensmith manage tests idempotency secret")
+var serverSecret = []byte("tokensmith apitokens tests idempotency secret")
 
-// service returns a manage.Service on st, at now, signing people in as a
+// service returns a apitokens.Service on st, at now, signing people in as a
 // new world does (every world grants the same roles).
-func service(st manage.Store) *manage.Service {
-	return &manage.Service{Store: st, People: newWorld().people(), Now: func() time.Time { return now }, Rand: rand.Reader, IdempotencySecret: serverSecret}
+func service(st apitokens.Store) *apitokens.Service {
+	return &apitokens.Service{Store: st, People: newWorld().people(), Now: func() time.Time { return now }, Rand: rand.Reader, IdempotencySecret: serverSecret}
 }
 
-var readSites = manage.CreateInput{Name: "CMS sync", Permissions: scope.Permissions{"sites": scope.Read}}
+var readSites = tokensmith.TokenInput{Name: "CMS sync", Permissions: scope.Permissions{"sites": scope.Read}}
 
-var readActivity = manage.CreateInput{Name: "Audit export", Permissions: scope.Permissions{"workspace_activity": scope.Read}}
+var readActivity = tokensmith.TokenInput{Name: "Audit export", Permissions: scope.Permissions{"workspace_activity": scope.Read}}
 
 // input is what a create for owner asks for.
-func input(owner tokensmith.Owner) manage.CreateInput {
+func input(owner tokensmith.Owner) tokensmith.TokenInput {
 	if owner.Kind == token.KindWorkspace {
 		return readActivity
 	}
 	return readSites
 }
 
-// code returns the API error code err shows a client: "" for nil, and the
-// code the HTTP edge gives a store miss.
-func code(err error) apperr.Code {
-	switch {
-	case err == nil:
-		return ""
-	case errors.Is(err, store.ErrNotFound):
-		return apperr.NotFound
-	}
-	return apperr.From(err).Code
-}
+// code returns the API error code err shows a client: "" for nil.
+func code(err error) string { return tokensmith.ErrorCode(err) }

@@ -1,7 +1,7 @@
-// Package directory manages workspaces, sites and people's memberships, as
+// Package operator manages workspaces, sites and people's memberships, as
 // operators do with tokenctl, recording each change in the audit log with
 // the system as its actor.
-package directory
+package operator
 
 import (
 	"context"
@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/store"
@@ -23,11 +22,11 @@ import (
 )
 
 // ErrInvalid wraps every rejected input.
-var ErrInvalid = errors.New("directory: invalid input")
+var ErrInvalid = errors.New("operator: invalid input")
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
-// Service changes the directory.
+// Service makes the operator's changes.
 type Service struct {
 	Store *store.Store
 	Now   func() time.Time
@@ -92,7 +91,7 @@ func (s *Service) CreateWorkspace(ctx context.Context, slug, name string, plan t
 // Workspace finds a workspace by id or slug.
 func (s *Service) Workspace(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error) {
 	ws, err := s.Store.Workspace(ctx, idOrSlug)
-	if errors.Is(err, store.ErrNotFound) {
+	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
 		return tokensmith.Workspace{}, invalid("no workspace %q", idOrSlug)
 	}
 	return ws, err
@@ -193,7 +192,7 @@ func (s *Service) place(ctx context.Context, wsIDOrSlug, siteID string) (tokensm
 		return ws, tokensmith.Place{WorkspaceID: ws.ID}, nil
 	}
 	site, err := s.Store.Site(ctx, siteID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && site.WorkspaceID != ws.ID) {
+	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND || (err == nil && site.WorkspaceID != ws.ID) {
 		return tokensmith.Workspace{}, tokensmith.Place{}, invalid("no site %q in workspace %s", siteID, ws.Slug)
 	}
 	if err != nil {
@@ -223,7 +222,7 @@ func (s *Service) AddMember(ctx context.Context, wsIDOrSlug, siteID, email strin
 	}
 	m, err := s.Store.MemberByEmail(ctx, place, email)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND:
 		return operatorError(s.people().Invite(ctx, s.actor(), ws, place, email, role))
 	case err != nil:
 		return tokensmith.Member{}, err
@@ -241,7 +240,7 @@ func (s *Service) RemoveMember(ctx context.Context, wsIDOrSlug, siteID, email st
 		return tokensmith.Member{}, err
 	}
 	m, err := s.Store.MemberByEmail(ctx, place, email)
-	if errors.Is(err, store.ErrNotFound) {
+	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
 		return tokensmith.Member{}, invalid("%s is not a member there", email)
 	}
 	if err != nil {
@@ -256,7 +255,7 @@ func (s *Service) actor() tokensmith.Actor {
 	return tokensmith.Actor{Type: tokensmith.ActorSystem, Email: s.Operator}
 }
 
-// people is the members service on the directory's store, clock and
+// people is the members service on the operator's store, clock and
 // randomness. Operators create no accounts: tokenctl has no user pool.
 func (s *Service) people() *people.Service {
 	return &people.Service{Store: s.Store, Now: s.Now, Rand: s.Rand}
@@ -265,8 +264,8 @@ func (s *Service) people() *people.Service {
 // operatorError turns a refusal the API would answer with 4xx into
 // ErrInvalid, with its message, for the operator.
 func operatorError(m tokensmith.Member, err error) (tokensmith.Member, error) {
-	var ae *apperr.Error
-	if errors.As(err, &ae) && ae.Code != apperr.Internal {
+	var ae *tokensmith.Error
+	if errors.As(err, &ae) && ae.Code != tokensmith.EINTERNAL {
 		msg := ae.Message
 		for _, d := range ae.Details {
 			msg += "; " + d.Field + " " + d.Message

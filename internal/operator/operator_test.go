@@ -1,4 +1,4 @@
-package directory_test
+package operator_test
 
 import (
 	"context"
@@ -6,14 +6,14 @@ import (
 	"testing"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/directory"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
+	"github.com/tokensmith/tokensmith/internal/operator"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
 
 func TestSlugShapedLikeAnIDIsRefused(t *testing.T) {
 	db, table := dynamotest.NewTable(t)
-	dir := directory.New(store.New(db, table))
+	dir := operator.New(store.New(db, table))
 	ctx := context.Background()
 	for _, tc := range []struct {
 		slug string
@@ -27,7 +27,7 @@ func TestSlugShapedLikeAnIDIsRefused(t *testing.T) {
 		{"hitchhikers", true},
 	} {
 		ws, err := dir.CreateWorkspace(ctx, tc.slug, "Name", tokensmith.PlanFree)
-		if tc.ok != (err == nil) || !tc.ok && !errors.Is(err, directory.ErrInvalid) {
+		if tc.ok != (err == nil) || !tc.ok && !errors.Is(err, operator.ErrInvalid) {
 			t.Errorf("CreateWorkspace(slug %q) = %v; want ok %v", tc.slug, err, tc.ok)
 			continue
 		}
@@ -40,7 +40,7 @@ func TestSlugShapedLikeAnIDIsRefused(t *testing.T) {
 			}
 		}
 	}
-	if _, err := dir.Workspace(ctx, "65f0c0ffee00000000000001"); !errors.Is(err, directory.ErrInvalid) {
+	if _, err := dir.Workspace(ctx, "65f0c0ffee00000000000001"); !errors.Is(err, operator.ErrInvalid) {
 		t.Errorf("Workspace(refused slug) = %v; want ErrInvalid (no such workspace)", err)
 	}
 }

@@ -1,7 +1,7 @@
-// Package manage is token management for people: who may mint, list,
+// Package apitokens is API token management for people: who may mint, list,
 // regenerate and revoke site and workspace tokens, the limit of 5 active
 // tokens per owner, and idempotent creation. It knows nothing of HTTP.
-package manage
+package apitokens
 
 import (
 	"context"
@@ -18,7 +18,6 @@ import (
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/allowlist"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/people"
@@ -54,8 +53,10 @@ type Store interface {
 // People signs a caller in: binds the memberships waiting for their email
 // and returns what they hold (people.Service).
 type People interface {
-	SignIn(ctx context.Context, c people.Caller) (people.Access, error)
+	SignIn(ctx context.Context, c tokensmith.Caller) (people.Access, error)
 }
+
+var _ tokensmith.TokenService = (*Service)(nil)
 
 // Service manages tokens.
 type Service struct {
@@ -72,32 +73,12 @@ type Service struct {
 
 // ErrNoIdempotencySecret means a create with an Idempotency-Key reached a
 // Service without IdempotencySecret.
-var ErrNoIdempotencySecret = errors.New("manage: no idempotency secret")
+var ErrNoIdempotencySecret = errors.New("apitokens: no idempotency secret")
 
 // New returns a Service with the real clock and crypto/rand, signing people
 // in with pp and keying idempotency records with idempotencySecret.
 func New(st Store, pp People, idempotencySecret []byte) *Service {
 	return &Service{Store: st, People: pp, Now: time.Now, Rand: rand.Reader, IdempotencySecret: idempotencySecret}
-}
-
-// Person is the caller, as their verified user token names them: by
-// issuer and subject, with a verified email.
-type Person = people.Caller
-
-// CreateInput is what a create asks for.
-type CreateInput struct {
-	Name        string            `json:"name"`
-	Permissions scope.Permissions `json:"permissions"`
-	// AllowedIPs are the CIDR ranges the token may be used from; none
-	// allows any address.
-	AllowedIPs []string `json:"allowedIps,omitempty"`
-}
-
-// Minted is a token with its secret: only ever in the response that creates
-// or regenerates it (or an idempotent replay of that response).
-type Minted struct {
-	Secret string           `json:"secret"`
-	Token  tokensmith.Token `json:"token"`
 }
 
 // access is what the caller may act on, once authorised.
@@ -115,14 +96,14 @@ type access struct {
 // found, so that ids of other tenants cannot be probed. Signing p in binds
 // the memberships waiting for their email; roles are read strongly
 // consistent.
-func (s *Service) authorize(ctx context.Context, p Person, owner tokensmith.Owner) (access, error) {
+func (s *Service) authorize(ctx context.Context, p tokensmith.Caller, owner tokensmith.Owner) (access, error) {
 	// Any management call signs the caller in, whatever it asks for.
 	who, err := s.People.SignIn(ctx, p)
 	if err != nil {
 		return access{}, err
 	}
 	if !token.ValidID(owner.ID) {
-		return access{}, apperr.NotFoundError()
+		return access{}, tokensmith.NotFound()
 	}
 	a := access{actor: who.User}
 	wsID := owner.ID
@@ -147,9 +128,9 @@ func (s *Service) authorize(ctx context.Context, p Person, owner tokensmith.Owne
 	switch {
 	case wsRole == tokensmith.RoleAdmin || siteRole == tokensmith.RoleAdmin:
 	case who.Belongs(wsID):
-		return access{}, apperr.New(apperr.Forbidden, "You do not have permission to manage the API tokens of this "+string(owner.Kind))
+		return access{}, tokensmith.Errorf(tokensmith.EFORBIDDEN, "You do not have permission to manage the API tokens of this %s", owner.Kind)
 	default:
-		return access{}, apperr.NotFoundError()
+		return access{}, tokensmith.NotFound()
 	}
 	return a, nil
 }
@@ -159,39 +140,39 @@ func (s *Service) authorize(ctx context.Context, p Person, owner tokensmith.Owne
 // revocable; the authorizer refuses them on the data routes.
 func mayCreate(owner tokensmith.Owner, a access) error {
 	if owner.Kind == token.KindWorkspace && a.workspace.Plan != tokensmith.PlanEnterprise {
-		return apperr.New(apperr.NotEnterprise, "Workspace tokens are only available on enterprise workspaces")
+		return tokensmith.Errorf(tokensmith.ENOTENTERPRISE, "Workspace tokens are only available on enterprise workspaces")
 	}
 	return nil
 }
 
 // Validate checks a create's input for tokens of kind k.
-func Validate(k token.Kind, in CreateInput) []apperr.Detail {
-	var details []apperr.Detail
+func Validate(k token.Kind, in tokensmith.TokenInput) []tokensmith.ErrorDetail {
+	var details []tokensmith.ErrorDetail
 	name := strings.TrimSpace(in.Name)
 	switch n := utf8.RuneCountInString(name); {
 	case !utf8.ValidString(in.Name) || strings.ContainsRune(in.Name, utf8.RuneError):
-		details = append(details, apperr.Detail{Field: "name", Message: "must be valid UTF-8"})
+		details = append(details, tokensmith.ErrorDetail{Field: "name", Message: "must be valid UTF-8"})
 	case n == 0:
-		details = append(details, apperr.Detail{Field: "name", Message: "is required"})
+		details = append(details, tokensmith.ErrorDetail{Field: "name", Message: "is required"})
 	case n > MaxNameLen:
-		details = append(details, apperr.Detail{Field: "name", Message: fmt.Sprintf("must be at most %d characters", MaxNameLen)})
+		details = append(details, tokensmith.ErrorDetail{Field: "name", Message: fmt.Sprintf("must be at most %d characters", MaxNameLen)})
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		details = append(details, apperr.Detail{Field: "name", Message: "must not contain control characters"})
+		details = append(details, tokensmith.ErrorDetail{Field: "name", Message: "must not contain control characters"})
 	}
 	if len(in.AllowedIPs) > allowlist.MaxRanges {
-		details = append(details, apperr.Detail{Field: "allowedIps", Message: fmt.Sprintf("must hold at most %d CIDR ranges", allowlist.MaxRanges)})
+		details = append(details, tokensmith.ErrorDetail{Field: "allowedIps", Message: fmt.Sprintf("must hold at most %d CIDR ranges", allowlist.MaxRanges)})
 	} else {
 		for i, r := range in.AllowedIPs {
 			if _, err := allowlist.Parse(r); err != nil {
-				details = append(details, apperr.Detail{Field: fmt.Sprintf("allowedIps[%d]", i), Message: allowedIPMessage(err)})
+				details = append(details, tokensmith.ErrorDetail{Field: fmt.Sprintf("allowedIps[%d]", i), Message: allowedIPMessage(err)})
 			}
 		}
 	}
 	if in.Permissions == nil {
-		details = append(details, apperr.Detail{Field: "permissions", Message: "is required"})
+		details = append(details, tokensmith.ErrorDetail{Field: "permissions", Message: "is required"})
 	} else {
 		for _, e := range scope.Validate(k, in.Permissions) {
-			details = append(details, apperr.Detail{Field: e.Field, Message: e.Message})
+			details = append(details, tokensmith.ErrorDetail{Field: e.Field, Message: e.Message})
 		}
 	}
 	return details
@@ -222,7 +203,7 @@ func allowedIPs(ranges []string) []string {
 }
 
 // List returns the active tokens of owner, newest first.
-func (s *Service) List(ctx context.Context, p Person, owner tokensmith.Owner) ([]tokensmith.Token, error) {
+func (s *Service) List(ctx context.Context, p tokensmith.Caller, owner tokensmith.Owner) ([]tokensmith.Token, error) {
 	if _, err := s.authorize(ctx, p, owner); err != nil {
 		return nil, err
 	}
@@ -247,7 +228,7 @@ func (s *Service) List(ctx context.Context, p Person, owner tokensmith.Owner) ([
 }
 
 // Get returns one active token of owner.
-func (s *Service) Get(ctx context.Context, p Person, owner tokensmith.Owner, id string) (tokensmith.Token, error) {
+func (s *Service) Get(ctx context.Context, p tokensmith.Caller, owner tokensmith.Owner, id string) (tokensmith.Token, error) {
 	if _, err := s.authorize(ctx, p, owner); err != nil {
 		return tokensmith.Token{}, err
 	}
@@ -256,20 +237,20 @@ func (s *Service) Get(ctx context.Context, p Person, owner tokensmith.Owner, id 
 
 func (s *Service) activeToken(ctx context.Context, owner tokensmith.Owner, id string) (tokensmith.Token, error) {
 	if !token.ValidID(id) {
-		return tokensmith.Token{}, apperr.NotFoundError()
+		return tokensmith.Token{}, tokensmith.NotFound()
 	}
 	t, err := s.Store.Token(ctx, owner, id)
 	if err != nil {
 		return tokensmith.Token{}, err
 	}
 	if !t.Active(s.Now()) {
-		return tokensmith.Token{}, apperr.NotFoundError()
+		return tokensmith.Token{}, tokensmith.NotFound()
 	}
 	return t, nil
 }
 
 // Revoke deletes a token at once and records who did it.
-func (s *Service) Revoke(ctx context.Context, p Person, owner tokensmith.Owner, id string) error {
+func (s *Service) Revoke(ctx context.Context, p tokensmith.Caller, owner tokensmith.Owner, id string) error {
 	a, err := s.authorize(ctx, p, owner)
 	if err != nil {
 		return err
@@ -293,20 +274,20 @@ func (s *Service) Revoke(ctx context.Context, p Person, owner tokensmith.Owner, 
 
 // Regenerate gives a site token a new secret. The old one stops working at
 // once, or after graceSeconds, which is checked before it becomes a duration.
-func (s *Service) Regenerate(ctx context.Context, p Person, owner tokensmith.Owner, id string, graceSeconds int64) (Minted, error) {
+func (s *Service) Regenerate(ctx context.Context, p tokensmith.Caller, owner tokensmith.Owner, id string, graceSeconds int64) (tokensmith.Minted, error) {
 	if graceSeconds < 0 || graceSeconds > int64(MaxGrace/time.Second) {
-		return Minted{}, apperr.Invalid(apperr.Detail{Field: "gracePeriodSeconds", Message: fmt.Sprintf("must be from 0 to %d", int64(MaxGrace/time.Second))})
+		return tokensmith.Minted{}, tokensmith.Invalid(tokensmith.ErrorDetail{Field: "gracePeriodSeconds", Message: fmt.Sprintf("must be from 0 to %d", int64(MaxGrace/time.Second))})
 	}
 	grace := time.Duration(graceSeconds) * time.Second
 	if owner.Kind != token.KindSite {
 		// Workspace tokens cannot be regenerated: no route leads here.
-		return Minted{}, apperr.NotFoundError()
+		return tokensmith.Minted{}, tokensmith.NotFound()
 	}
 	a, err := s.authorize(ctx, p, owner)
 	if err != nil {
-		return Minted{}, err
+		return tokensmith.Minted{}, err
 	}
-	var m Minted
+	var m tokensmith.Minted
 	err = store.Retry(ctx, func() error {
 		t, err := s.activeToken(ctx, owner, id)
 		if err != nil {
@@ -333,7 +314,7 @@ func (s *Service) Regenerate(ctx context.Context, p Person, owner tokensmith.Own
 			return err
 		}
 		t, err = s.Store.RegenerateToken(ctx, t, site, token.Hash(secret), t.DisplayHint, until, audit.TokenRegenerated(o, t, a.site))
-		m = Minted{Secret: secret, Token: t}
+		m = tokensmith.Minted{Secret: secret, Token: t}
 		return err
 	})
 	if err == nil {
@@ -453,8 +434,7 @@ func (s *Service) revokeSecret(ctx context.Context, secret, actorType string, ac
 		revoked = true
 		return nil
 	})
-	var ae *apperr.Error
-	if errors.Is(err, store.ErrNotFound) || errors.As(err, &ae) && ae.Code == apperr.NotFound {
+	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
 		return false, nil
 	}
 	if revoked && err == nil {

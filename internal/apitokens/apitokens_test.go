@@ -1,4 +1,4 @@
-package manage_test
+package apitokens_test
 
 import (
 	"context"
@@ -7,15 +7,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"github.com/tokensmith/tokensmith/internal/audit"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tokensmith/tokensmith/internal/audit"
+
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
-	"github.com/tokensmith/tokensmith/internal/manage"
+	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/scope"
@@ -28,26 +28,26 @@ func TestWhoMayAct(t *testing.T) {
 		name  string
 		email string
 		owner tokensmith.Owner
-		want  apperr.Code
+		want  string
 	}{
 		{"workspace admin, site tokens", admin, siteOwner, ""},
 		{"workspace admin, workspace tokens", admin, wsOwner, ""},
 		{"site administrator, site tokens", siteAdmin, siteOwner, ""},
-		{"site administrator, workspace tokens", siteAdmin, wsOwner, apperr.Forbidden},
-		{"workspace member, site tokens", member, siteOwner, apperr.Forbidden},
-		{"workspace member, workspace tokens", member, wsOwner, apperr.Forbidden},
-		{"stranger, site tokens", stranger, siteOwner, apperr.NotFound},
-		{"stranger, workspace tokens", stranger, wsOwner, apperr.NotFound},
-		{"unknown person", "nobody@example.com", siteOwner, apperr.NotFound},
-		{"unknown site", admin, tokensmith.Owner{Kind: token.KindSite, ID: "0000000a00000000000000ff"}, apperr.NotFound},
-		{"malformed site id", admin, tokensmith.Owner{Kind: token.KindSite, ID: "../x"}, apperr.NotFound},
+		{"site administrator, workspace tokens", siteAdmin, wsOwner, tokensmith.EFORBIDDEN},
+		{"workspace member, site tokens", member, siteOwner, tokensmith.EFORBIDDEN},
+		{"workspace member, workspace tokens", member, wsOwner, tokensmith.EFORBIDDEN},
+		{"stranger, site tokens", stranger, siteOwner, tokensmith.ENOTFOUND},
+		{"stranger, workspace tokens", stranger, wsOwner, tokensmith.ENOTFOUND},
+		{"unknown person", "nobody@example.com", siteOwner, tokensmith.ENOTFOUND},
+		{"unknown site", admin, tokensmith.Owner{Kind: token.KindSite, ID: "0000000a00000000000000ff"}, tokensmith.ENOTFOUND},
+		{"malformed site id", admin, tokensmith.Owner{Kind: token.KindSite, ID: "../x"}, tokensmith.ENOTFOUND},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld()
 			tok, _ := w.addToken(t, tc.owner, now.Add(time.Hour))
 			svc := service(w.store())
-			p := manage.Person{Email: tc.email}
+			p := tokensmith.Caller{Email: tc.email}
 			ctx := context.Background()
 			_, err := svc.List(ctx, p, tc.owner)
 			if got := code(err); got != tc.want {
@@ -79,11 +79,11 @@ func TestWorkspaceTokensOnEnterpriseOnly(t *testing.T) {
 	tests := []struct {
 		name       string
 		owner      tokensmith.Owner
-		wantCreate apperr.Code
+		wantCreate string
 		wantPlan   tokensmith.Plan
 	}{
 		{"enterprise workspace", wsOwner, "", tokensmith.PlanEnterprise},
-		{"free workspace", freeOwner, apperr.NotEnterprise, ""},
+		{"free workspace", freeOwner, tokensmith.ENOTENTERPRISE, ""},
 		{"site of an enterprise workspace", siteOwner, "", tokensmith.PlanEnterprise},
 	}
 	for _, tc := range tests {
@@ -91,7 +91,7 @@ func TestWorkspaceTokensOnEnterpriseOnly(t *testing.T) {
 			w := newWorld()
 			tok, _ := w.addToken(t, tc.owner, now.Add(time.Hour))
 			svc := service(w.store())
-			p := manage.Person{Email: admin}
+			p := tokensmith.Caller{Email: admin}
 			ctx := context.Background()
 			_, _, err := svc.Create(ctx, p, tc.owner, input(tc.owner), "")
 			if got := code(err); got != tc.wantCreate {
@@ -119,13 +119,13 @@ func TestTokenLimit(t *testing.T) {
 	tests := []struct {
 		name            string
 		active, expired int
-		want            apperr.Code
+		want            string
 	}{
 		{"none", 0, 0, ""},
 		{"four", 4, 0, ""},
 		{"four and expired ones", 4, 3, ""},
-		{"five", 5, 0, apperr.TokenLimit},
-		{"six", 6, 0, apperr.TokenLimit},
+		{"five", 5, 0, tokensmith.ETOKENLIMIT},
+		{"six", 6, 0, tokensmith.ETOKENLIMIT},
 	}
 	for _, owner := range []tokensmith.Owner{siteOwner, wsOwner} {
 		for _, tc := range tests {
@@ -137,7 +137,7 @@ func TestTokenLimit(t *testing.T) {
 				for i := 0; i < tc.expired; i++ {
 					w.addToken(t, owner, now)
 				}
-				_, _, err := service(w.store()).Create(context.Background(), manage.Person{Email: admin}, owner, input(owner), "")
+				_, _, err := service(w.store()).Create(context.Background(), tokensmith.Caller{Email: admin}, owner, input(owner), "")
 				if got := code(err); got != tc.want {
 					t.Errorf("Create with %d active, %d expired = %v; want %q", tc.active, tc.expired, err, tc.want)
 				}
@@ -154,22 +154,22 @@ func TestCreateAfterConcurrentChange(t *testing.T) {
 		name        string
 		owner       tokensmith.Owner
 		meanwhile   func(t *testing.T, w *world)
-		want        apperr.Code
+		want        string
 		wantVersion int64
 	}{
 		{"another create, room left", siteOwner, func(t *testing.T, w *world) {
 			w.addToken(t, siteOwner, now.Add(time.Hour))
 		}, "", 2},
 		{"another create took the last place", siteOwner, func(t *testing.T, w *world) {
-			for i := 0; i < manage.MaxActiveTokens; i++ {
+			for i := 0; i < apitokens.MaxActiveTokens; i++ {
 				w.addToken(t, siteOwner, now.Add(time.Hour))
 			}
-		}, apperr.TokenLimit, 0},
+		}, tokensmith.ETOKENLIMIT, 0},
 		{"the plan left enterprise", wsOwner, func(t *testing.T, w *world) {
 			ws := w.workspaces[wsID]
 			ws.Plan = tokensmith.PlanFree
 			w.workspaces[wsID] = ws
-		}, apperr.NotEnterprise, 0},
+		}, tokensmith.ENOTENTERPRISE, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -189,7 +189,7 @@ func TestCreateAfterConcurrentChange(t *testing.T) {
 				}
 				return create(ctx, version, plan, rateLimit, tok, ev, idem, at)
 			}
-			_, _, err := service(st).Create(context.Background(), manage.Person{Email: admin}, tc.owner, input(tc.owner), "")
+			_, _, err := service(st).Create(context.Background(), tokensmith.Caller{Email: admin}, tc.owner, input(tc.owner), "")
 			if got := code(err); got != tc.want {
 				t.Fatalf("Create = %v; want %q", err, tc.want)
 			}
@@ -205,35 +205,35 @@ func TestCreateAfterConcurrentChange(t *testing.T) {
 
 func TestIdempotentCreate(t *testing.T) {
 	const key = "6f1c1c7e-9b1d-4c56-8d0e-1a2b3c4d5e6f"
-	other := manage.CreateInput{Name: "Another", Permissions: scope.Permissions{"sites": scope.Read}}
+	other := tokensmith.TokenInput{Name: "Another", Permissions: scope.Permissions{"sites": scope.Read}}
 	tests := []struct {
 		name         string
 		email        string
 		owner        tokensmith.Owner
 		key          string
-		in           manage.CreateInput
+		in           tokensmith.TokenInput
 		after        time.Duration // between the two creates
-		want         apperr.Code
+		want         string
 		wantReplayed bool
 	}{
 		{"same key and body", admin, siteOwner, key, readSites, 0, "", true},
-		{"same key, other body", admin, siteOwner, key, other, 0, apperr.Conflict, false},
+		{"same key, other body", admin, siteOwner, key, other, 0, tokensmith.ECONFLICT, false},
 		{"same key, other person", siteAdmin, siteOwner, key, readSites, 0, "", false},
 		{"same key, other owner", admin, wsOwner, key, readActivity, 0, "", false},
 		{"other key", admin, siteOwner, key + "x", readSites, 0, "", false},
-		{"same key after 24 hours", admin, siteOwner, key, readSites, manage.IdempotencyTTL, "", false},
+		{"same key after 24 hours", admin, siteOwner, key, readSites, apitokens.IdempotencyTTL, "", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld()
 			svc := service(w.store())
 			ctx := context.Background()
-			first, replayed, err := svc.Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, key)
+			first, replayed, err := svc.Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, key)
 			if err != nil || replayed {
 				t.Fatalf("first Create = %v, replayed %v", err, replayed)
 			}
 			svc.Now = func() time.Time { return now.Add(tc.after) }
-			second, replayed, err := svc.Create(ctx, manage.Person{Email: tc.email}, tc.owner, tc.in, tc.key)
+			second, replayed, err := svc.Create(ctx, tokensmith.Caller{Email: tc.email}, tc.owner, tc.in, tc.key)
 			if got := code(err); got != tc.want || replayed != tc.wantReplayed {
 				t.Fatalf("second Create = %v, replayed %v; want %q, replayed %v", err, replayed, tc.want, tc.wantReplayed)
 			}
@@ -265,7 +265,7 @@ func TestIdempotencyNeedsServerSecret(t *testing.T) {
 	const key = "42"
 	w := newWorld()
 	ctx := context.Background()
-	first, _, err := service(w.store()).Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, key)
+	first, _, err := service(w.store()).Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestIdempotencyNeedsServerSecret(t *testing.T) {
 
 	other := service(w.store())
 	other.IdempotencySecret = []byte("another deployment's idempotency secret")
-	second, replayed, err := other.Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, key)
+	second, replayed, err := other.Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, key)
 	if err != nil || replayed || second.Secret == first.Secret {
 		t.Errorf("Create with another secret = %v, replayed %v; want a new token", err, replayed)
 	}
@@ -296,13 +296,13 @@ func TestIdempotencyNeedsServerSecret(t *testing.T) {
 	none := service(w.store())
 	none.IdempotencySecret = nil
 	created := len(w.created)
-	if _, _, err := none.Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, key); !errors.Is(err, manage.ErrNoIdempotencySecret) {
-		t.Errorf("Create with a key and no secret = %v; want %v", err, manage.ErrNoIdempotencySecret)
+	if _, _, err := none.Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, key); !errors.Is(err, apitokens.ErrNoIdempotencySecret) {
+		t.Errorf("Create with a key and no secret = %v; want %v", err, apitokens.ErrNoIdempotencySecret)
 	}
 	if len(w.created) != created {
 		t.Error("a keyed Create without a secret minted a token")
 	}
-	if _, _, err := none.Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, ""); err != nil {
+	if _, _, err := none.Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, ""); err != nil {
 		t.Errorf("Create without a key or a secret = %v; want a token", err)
 	}
 }
@@ -314,7 +314,7 @@ func TestIdempotentCreateRace(t *testing.T) {
 	w := newWorld()
 	svc := service(w.store())
 	ctx := context.Background()
-	winner, _, err := svc.Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, key)
+	winner, _, err := svc.Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +326,7 @@ func TestIdempotentCreateRace(t *testing.T) {
 		w.idem = recs
 		return store.ErrIdempotencyKeyUsed
 	}
-	got, replayed, err := service(st).Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, key)
+	got, replayed, err := service(st).Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, key)
 	if err != nil || !replayed || got.Secret != winner.Secret {
 		t.Errorf("losing Create = %s, replayed %v, %v; want the winner's response replayed", got.Token.ID, replayed, err)
 	}
@@ -336,23 +336,23 @@ func TestRegenerate(t *testing.T) {
 	tests := []struct {
 		name      string
 		grace     int64
-		want      apperr.Code
+		want      string
 		wantUntil time.Duration // 0: the old secret ends at once
 	}{
 		{"no grace", 0, "", 0},
 		{"one hour", 3600, "", time.Hour},
 		{"seven days", 604800, "", 7 * 24 * time.Hour},
-		{"negative", -1, apperr.Validation, 0},
-		{"seven days and a second", 604801, apperr.Validation, 0},
+		{"negative", -1, tokensmith.EINVALID, 0},
+		{"seven days and a second", 604801, tokensmith.EINVALID, 0},
 		// 3600 + 2^55 seconds overflows a time.Duration to about one hour.
-		{"overflowing", 3600 + 1<<55, apperr.Validation, 0},
-		{"largest", 1<<63 - 1, apperr.Validation, 0},
+		{"overflowing", 3600 + 1<<55, tokensmith.EINVALID, 0},
+		{"largest", 1<<63 - 1, tokensmith.EINVALID, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld()
 			tok, _ := w.addToken(t, siteOwner, now.Add(time.Hour))
-			m, err := service(w.store()).Regenerate(context.Background(), manage.Person{Email: admin}, siteOwner, tok.ID, tc.grace)
+			m, err := service(w.store()).Regenerate(context.Background(), tokensmith.Caller{Email: admin}, siteOwner, tok.ID, tc.grace)
 			if got := code(err); got != tc.want {
 				t.Fatalf("Regenerate(%d) = %v; want %q", tc.grace, err, tc.want)
 			}
@@ -360,7 +360,7 @@ func TestRegenerate(t *testing.T) {
 				if len(w.regenerated) != 0 {
 					t.Errorf("a refused regenerate wrote %+v", w.regenerated)
 				}
-				if !strings.Contains(err.Error(), "Validation") || apperr.From(err).Details[0].Field != "gracePeriodSeconds" {
+				if !strings.Contains(err.Error(), "Validation") || tokensmith.ErrorOf(err).Details[0].Field != "gracePeriodSeconds" {
 					t.Errorf("error %v does not name gracePeriodSeconds", err)
 				}
 				return
@@ -387,18 +387,18 @@ func TestRevoke(t *testing.T) {
 		name    string
 		expires time.Duration
 		id      func(tok tokensmith.Token) string
-		want    apperr.Code
+		want    string
 	}{
 		{"active", time.Hour, func(tok tokensmith.Token) string { return tok.ID }, ""},
-		{"expired", 0, func(tok tokensmith.Token) string { return tok.ID }, apperr.NotFound},
-		{"unknown", time.Hour, func(tokensmith.Token) string { return "0000000b00000000000000ff" }, apperr.NotFound},
-		{"malformed", time.Hour, func(tokensmith.Token) string { return "not-an-id" }, apperr.NotFound},
+		{"expired", 0, func(tok tokensmith.Token) string { return tok.ID }, tokensmith.ENOTFOUND},
+		{"unknown", time.Hour, func(tokensmith.Token) string { return "0000000b00000000000000ff" }, tokensmith.ENOTFOUND},
+		{"malformed", time.Hour, func(tokensmith.Token) string { return "not-an-id" }, tokensmith.ENOTFOUND},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld()
 			tok, _ := w.addToken(t, siteOwner, now.Add(tc.expires))
-			err := service(w.store()).Revoke(context.Background(), manage.Person{Email: admin}, siteOwner, tc.id(tok))
+			err := service(w.store()).Revoke(context.Background(), tokensmith.Caller{Email: admin}, siteOwner, tc.id(tok))
 			if got := code(err); got != tc.want {
 				t.Fatalf("Revoke = %v; want %q", err, tc.want)
 			}
@@ -499,33 +499,33 @@ func TestRevokeBySecretRetries(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	long := strings.Repeat("é", manage.MaxNameLen)
+	long := strings.Repeat("é", apitokens.MaxNameLen)
 	tests := []struct {
 		name   string
 		kind   token.Kind
-		in     manage.CreateInput
+		in     tokensmith.TokenInput
 		fields []string
 	}{
 		{"valid", token.KindSite, readSites, nil},
-		{"longest name", token.KindSite, manage.CreateInput{Name: long, Permissions: readSites.Permissions}, nil},
-		{"padded name", token.KindSite, manage.CreateInput{Name: "  x  ", Permissions: readSites.Permissions}, nil},
-		{"name too long", token.KindSite, manage.CreateInput{Name: long + "e", Permissions: readSites.Permissions}, []string{"name"}},
-		{"empty name", token.KindSite, manage.CreateInput{Name: " \t", Permissions: readSites.Permissions}, []string{"name"}},
-		{"control character", token.KindSite, manage.CreateInput{Name: "a\x07b", Permissions: readSites.Permissions}, []string{"name"}},
-		{"invalid UTF-8", token.KindSite, manage.CreateInput{Name: "a\xffb", Permissions: readSites.Permissions}, []string{"name"}},
-		{"replacement character", token.KindSite, manage.CreateInput{Name: "a\uFFFDb", Permissions: readSites.Permissions}, []string{"name"}},
-		{"no permissions", token.KindSite, manage.CreateInput{Name: "x"}, []string{"permissions"}},
-		{"workspace scope on a site token", token.KindSite, manage.CreateInput{Name: "x", Permissions: readActivity.Permissions}, []string{"permissions.workspace_activity"}},
-		{"site scope on a workspace token", token.KindWorkspace, manage.CreateInput{Name: "x", Permissions: readSites.Permissions}, []string{"permissions.sites"}},
-		{"nothing", token.KindSite, manage.CreateInput{}, []string{"name", "permissions"}},
-		{"allowlist", token.KindSite, manage.CreateInput{Name: "x", Permissions: readSites.Permissions, AllowedIPs: []string{"203.0.113.0/24", "2001:db8::/32"}}, nil},
-		{"allowlist with a bad range", token.KindWorkspace, manage.CreateInput{Name: "x", Permissions: readActivity.Permissions, AllowedIPs: []string{"10.0.0.0/8", "10.0.0.1", "::ffff:10.0.0.0/104"}}, []string{"allowedIps[1]", "allowedIps[2]"}},
-		{"allowlist too long", token.KindSite, manage.CreateInput{Name: "x", Permissions: readSites.Permissions, AllowedIPs: slices.Repeat([]string{"10.0.0.0/8"}, 21)}, []string{"allowedIps"}},
+		{"longest name", token.KindSite, tokensmith.TokenInput{Name: long, Permissions: readSites.Permissions}, nil},
+		{"padded name", token.KindSite, tokensmith.TokenInput{Name: "  x  ", Permissions: readSites.Permissions}, nil},
+		{"name too long", token.KindSite, tokensmith.TokenInput{Name: long + "e", Permissions: readSites.Permissions}, []string{"name"}},
+		{"empty name", token.KindSite, tokensmith.TokenInput{Name: " \t", Permissions: readSites.Permissions}, []string{"name"}},
+		{"control character", token.KindSite, tokensmith.TokenInput{Name: "a\x07b", Permissions: readSites.Permissions}, []string{"name"}},
+		{"invalid UTF-8", token.KindSite, tokensmith.TokenInput{Name: "a\xffb", Permissions: readSites.Permissions}, []string{"name"}},
+		{"replacement character", token.KindSite, tokensmith.TokenInput{Name: "a\uFFFDb", Permissions: readSites.Permissions}, []string{"name"}},
+		{"no permissions", token.KindSite, tokensmith.TokenInput{Name: "x"}, []string{"permissions"}},
+		{"workspace scope on a site token", token.KindSite, tokensmith.TokenInput{Name: "x", Permissions: readActivity.Permissions}, []string{"permissions.workspace_activity"}},
+		{"site scope on a workspace token", token.KindWorkspace, tokensmith.TokenInput{Name: "x", Permissions: readSites.Permissions}, []string{"permissions.sites"}},
+		{"nothing", token.KindSite, tokensmith.TokenInput{}, []string{"name", "permissions"}},
+		{"allowlist", token.KindSite, tokensmith.TokenInput{Name: "x", Permissions: readSites.Permissions, AllowedIPs: []string{"203.0.113.0/24", "2001:db8::/32"}}, nil},
+		{"allowlist with a bad range", token.KindWorkspace, tokensmith.TokenInput{Name: "x", Permissions: readActivity.Permissions, AllowedIPs: []string{"10.0.0.0/8", "10.0.0.1", "::ffff:10.0.0.0/104"}}, []string{"allowedIps[1]", "allowedIps[2]"}},
+		{"allowlist too long", token.KindSite, tokensmith.TokenInput{Name: "x", Permissions: readSites.Permissions, AllowedIPs: slices.Repeat([]string{"10.0.0.0/8"}, 21)}, []string{"allowedIps"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			for _, d := range manage.Validate(tc.kind, tc.in) {
+			for _, d := range apitokens.Validate(tc.kind, tc.in) {
 				got = append(got, d.Field)
 			}
 			if strings.Join(got, ",") != strings.Join(tc.fields, ",") {
@@ -543,15 +543,15 @@ func TestEveryCallSignsIn(t *testing.T) {
 	var calls int
 	fault := errors.New("table unreachable")
 	svc := service(w.store())
-	svc.People = &mock.People{SignInFn: func(context.Context, people.Caller) (people.Access, error) {
+	svc.People = &mock.People{SignInFn: func(context.Context, tokensmith.Caller) (people.Access, error) {
 		calls++
 		return people.Access{}, fault
 	}}
 	ctx := context.Background()
-	if _, err := svc.List(ctx, manage.Person{Email: admin}, tokensmith.Owner{Kind: token.KindSite, ID: "../x"}); !errors.Is(err, fault) {
+	if _, err := svc.List(ctx, tokensmith.Caller{Email: admin}, tokensmith.Owner{Kind: token.KindSite, ID: "../x"}); !errors.Is(err, fault) {
 		t.Errorf("List with a malformed id = %v; want the sign-in's error", err)
 	}
-	if _, _, err := svc.Create(ctx, manage.Person{Email: admin}, siteOwner, readSites, ""); !errors.Is(err, fault) {
+	if _, _, err := svc.Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, ""); !errors.Is(err, fault) {
 		t.Errorf("Create = %v; want the sign-in's error", err)
 	}
 	if calls != 2 || len(w.created) != 0 || len(w.events) != 0 {

@@ -1,4 +1,4 @@
-package directory_test
+package operator_test
 
 import (
 	"context"
@@ -15,20 +15,20 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
-	"github.com/tokensmith/tokensmith/internal/directory"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/mock"
+	"github.com/tokensmith/tokensmith/internal/operator"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
 
-const operator = "arn:aws:sts::123456789012:assumed-role/Operators/zaphod"
+const operatorARN = "arn:aws:sts::123456789012:assumed-role/Operators/zaphod"
 
 // world is a table with two enterprise workspaces: the first with two
 // sites, the second with one.
 type world struct {
-	dir          *directory.Service
+	dir          *operator.Service
 	st           *store.Store
 	ws, other    tokensmith.Workspace
 	siteA, siteB tokensmith.Site
@@ -41,8 +41,8 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	db, table := dynamotest.NewTable(t)
 	st := store.New(db, table)
-	dir := directory.New(st)
-	dir.Operator = operator
+	dir := operator.New(st)
+	dir.Operator = operatorARN
 	ctx := context.Background()
 	w := &world{dir: dir, st: st, now: time.Now().UTC()}
 	var err error
@@ -142,7 +142,7 @@ func (w *world) allowed(t *testing.T, secret string) bool {
 // revokedEvents counts the token_revoked events of ws by the operator.
 func (w *world) revokedEvents(t *testing.T, ws tokensmith.Workspace) map[string]int {
 	t.Helper()
-	page, err := w.st.AuditEvents(context.Background(), ws.ID, store.AuditQuery{Limit: 100})
+	page, err := w.st.AuditEvents(context.Background(), ws.ID, tokensmith.AuditQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func (w *world) revokedEvents(t *testing.T, ws tokensmith.Workspace) map[string]
 		if e.SubType != audit.SubTokenRevoked {
 			continue
 		}
-		if e.Actor.Type != tokensmith.ActorSystem || e.Actor.Email != operator {
+		if e.Actor.Type != tokensmith.ActorSystem || e.Actor.Email != operatorARN {
 			t.Errorf("token_revoked actor = %+v; want the operator", e.Actor)
 		}
 		tok, _ := e.Payload["token"].(map[string]any)

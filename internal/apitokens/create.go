@@ -1,4 +1,4 @@
-package manage
+package apitokens
 
 import (
 	"context"
@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/apperr"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/scope"
@@ -24,18 +23,18 @@ import (
 )
 
 // Create mints a token for owner. With an idempotency key, a retry with the
-// same input returns the first Minted again (replayed is true) without
+// same input returns the first tokensmith.Minted again (replayed is true) without
 // minting another, and different input is a conflict.
-func (s *Service) Create(ctx context.Context, p Person, owner tokensmith.Owner, in CreateInput, idemKey string) (m Minted, replayed bool, err error) {
+func (s *Service) Create(ctx context.Context, p tokensmith.Caller, owner tokensmith.Owner, in tokensmith.TokenInput, idemKey string) (m tokensmith.Minted, replayed bool, err error) {
 	a, err := s.authorize(ctx, p, owner)
 	if err == nil {
 		err = mayCreate(owner, a)
 	}
 	if err != nil {
-		return Minted{}, false, err
+		return tokensmith.Minted{}, false, err
 	}
 	if details := Validate(owner.Kind, in); len(details) > 0 {
-		return Minted{}, false, apperr.Invalid(details...)
+		return tokensmith.Minted{}, false, tokensmith.Invalid(details...)
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	in.Permissions = scope.Granted(in.Permissions)
@@ -44,7 +43,7 @@ func (s *Service) Create(ctx context.Context, p Person, owner tokensmith.Owner, 
 	var idem *idempotency
 	if idemKey != "" {
 		if len(s.IdempotencySecret) == 0 {
-			return Minted{}, false, ErrNoIdempotencySecret
+			return tokensmith.Minted{}, false, ErrNoIdempotencySecret
 		}
 		idem = newIdempotency(s.IdempotencySecret, owner, a.actor.ID, idemKey, in)
 		if m, ok, err := s.replay(ctx, idem); ok || err != nil {
@@ -81,11 +80,11 @@ func (s *Service) Create(ctx context.Context, p Person, owner tokensmith.Owner, 
 	return m, false, err
 }
 
-func (s *Service) create(ctx context.Context, a access, owner tokensmith.Owner, in CreateInput, idem *idempotency) (Minted, error) {
+func (s *Service) create(ctx context.Context, a access, owner tokensmith.Owner, in tokensmith.TokenInput, idem *idempotency) (tokensmith.Minted, error) {
 	now := s.Now().UTC()
 	existing, err := s.Store.Tokens(ctx, owner)
 	if err != nil {
-		return Minted{}, err
+		return tokensmith.Minted{}, err
 	}
 	n := 0
 	for _, t := range existing {
@@ -94,15 +93,15 @@ func (s *Service) create(ctx context.Context, a access, owner tokensmith.Owner, 
 		}
 	}
 	if n >= MaxActiveTokens {
-		return Minted{}, apperr.New(apperr.TokenLimit, fmt.Sprintf("This %s already has %d active API tokens; revoke one first", owner.Kind, MaxActiveTokens))
+		return tokensmith.Minted{}, tokensmith.Errorf(tokensmith.ETOKENLIMIT, "This %s already has %d active API tokens; revoke one first", owner.Kind, MaxActiveTokens)
 	}
 	secret, err := token.Generate(owner.Kind, s.Rand)
 	if err != nil {
-		return Minted{}, err
+		return tokensmith.Minted{}, err
 	}
 	id, err := token.NewID(now, s.Rand)
 	if err != nil {
-		return Minted{}, err
+		return tokensmith.Minted{}, err
 	}
 	t := tokensmith.Token{
 		ID: id, Kind: owner.Kind, Name: in.Name, WorkspaceID: a.workspace.ID,
@@ -114,16 +113,16 @@ func (s *Service) create(ctx context.Context, a access, owner tokensmith.Owner, 
 	if a.site != nil {
 		t.SiteID = a.site.ID
 	}
-	m := Minted{Secret: secret, Token: t}
+	m := tokensmith.Minted{Secret: secret, Token: t}
 	o, err := s.origin(a, a.person())
 	if err != nil {
-		return Minted{}, err
+		return tokensmith.Minted{}, err
 	}
 	ev := audit.TokenCreated(o, t, a.site)
 	var rec *store.Idempotency
 	if idem != nil {
 		if rec, err = idem.seal(m, now, s.Rand); err != nil {
-			return Minted{}, err
+			return tokensmith.Minted{}, err
 		}
 	}
 	var rateLimit int64
@@ -131,27 +130,27 @@ func (s *Service) create(ctx context.Context, a access, owner tokensmith.Owner, 
 		rateLimit = a.site.TokenRateLimit()
 	}
 	if err := s.Store.CreateToken(ctx, a.version, a.workspace.Plan, rateLimit, t, ev, rec, now); err != nil {
-		return Minted{}, err
+		return tokensmith.Minted{}, err
 	}
 	return m, nil
 }
 
 // replay returns the stored outcome for idem, if a live one exists.
-func (s *Service) replay(ctx context.Context, idem *idempotency) (Minted, bool, error) {
+func (s *Service) replay(ctx context.Context, idem *idempotency) (tokensmith.Minted, bool, error) {
 	rec, err := s.Store.Idempotency(ctx, idem.keyHash)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return Minted{}, false, nil
+	case tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND:
+		return tokensmith.Minted{}, false, nil
 	case err != nil:
-		return Minted{}, false, err
+		return tokensmith.Minted{}, false, err
 	case s.Now().Unix() >= rec.ExpiresAt:
-		return Minted{}, false, nil
+		return tokensmith.Minted{}, false, nil
 	case rec.BodyHash != idem.bodyHash:
-		return Minted{}, false, apperr.New(apperr.Conflict, "This Idempotency-Key was already used with a different request body")
+		return tokensmith.Minted{}, false, tokensmith.Errorf(tokensmith.ECONFLICT, "This Idempotency-Key was already used with a different request body")
 	}
 	m, err := idem.open(rec.Sealed)
 	if err != nil {
-		return Minted{}, false, err
+		return tokensmith.Minted{}, false, err
 	}
 	return m, true, nil
 }
@@ -167,7 +166,7 @@ type idempotency struct {
 	sealKey  [32]byte
 }
 
-func newIdempotency(secret []byte, owner tokensmith.Owner, userID, key string, in CreateInput) *idempotency {
+func newIdempotency(secret []byte, owner tokensmith.Owner, userID, key string, in tokensmith.TokenInput) *idempotency {
 	scoped := string(owner.Kind) + "\x00" + owner.ID + "\x00" + userID + "\x00" + key
 	mac := func(purpose string) [32]byte {
 		h := hmac.New(sha256.New, secret)
@@ -175,7 +174,7 @@ func newIdempotency(secret []byte, owner tokensmith.Owner, userID, key string, i
 		return [32]byte(h.Sum(nil))
 	}
 	kh := mac("key")
-	body, _ := json.Marshal(in) // maps marshal in key order, so equal inputs hash alike
+	body, _ := json.Marshal(hashedInput(in)) // maps marshal in key order, so equal inputs hash alike
 	bh := sha256.Sum256(body)
 	return &idempotency{
 		keyHash:  hex.EncodeToString(kh[:]),
@@ -184,8 +183,75 @@ func newIdempotency(secret []byte, owner tokensmith.Owner, userID, key string, i
 	}
 }
 
-func (i *idempotency) seal(m Minted, now time.Time, rnd io.Reader) (*store.Idempotency, error) {
-	plain, err := json.Marshal(m)
+// hashedInput is the shape of a create's input whose SHA-256 an
+// idempotency record keeps: its own, so that the hash of equal inputs stays
+// the same whatever the model's types become.
+type hashedInput struct {
+	Name        string            `json:"name"`
+	Permissions scope.Permissions `json:"permissions"`
+	AllowedIPs  []string          `json:"allowedIps,omitempty"`
+}
+
+// sealedMinted is the stored shape of a create's response, sealed in its
+// idempotency record: its own, with the names records have always had, so
+// that a record written before a change of the model still replays.
+type sealedMinted struct {
+	Secret string      `json:"secret"`
+	Token  sealedToken `json:"token"`
+}
+
+type sealedToken struct {
+	ID             string               `json:"ID"`
+	Kind           token.Kind           `json:"Kind"`
+	Name           string               `json:"Name"`
+	SiteID         string               `json:"SiteID"`
+	WorkspaceID    string               `json:"WorkspaceID"`
+	Permissions    scope.Permissions    `json:"Permissions"`
+	Scope          string               `json:"Scope"`
+	DisplayHint    string               `json:"DisplayHint"`
+	SecretHash     string               `json:"SecretHash"`
+	PrevSecretHash string               `json:"PrevSecretHash"`
+	CreatedOn      time.Time            `json:"CreatedOn"`
+	CreatedBy      sealedActor          `json:"CreatedBy"`
+	LastUsed       *time.Time           `json:"LastUsed"`
+	UseCount       int64                `json:"UseCount"`
+	ExpiresOn      time.Time            `json:"ExpiresOn"`
+	AllowedIPs     []string             `json:"AllowedIPs"`
+	ScopeLastUsed  map[string]time.Time `json:"ScopeLastUsed"`
+}
+
+type sealedActor struct {
+	Type  tokensmith.ActorType `json:"Type"`
+	ID    string               `json:"ID"`
+	Email string               `json:"Email"`
+}
+
+func toSealed(m tokensmith.Minted) sealedMinted {
+	t := m.Token
+	return sealedMinted{Secret: m.Secret, Token: sealedToken{
+		ID: t.ID, Kind: t.Kind, Name: t.Name, SiteID: t.SiteID, WorkspaceID: t.WorkspaceID,
+		Permissions: t.Permissions, Scope: t.Scope, DisplayHint: t.DisplayHint, SecretHash: t.SecretHash,
+		PrevSecretHash: t.PrevSecretHash, CreatedOn: t.CreatedOn,
+		CreatedBy: sealedActor{Type: t.CreatedBy.Type, ID: t.CreatedBy.ID, Email: t.CreatedBy.Email},
+		LastUsed:  t.LastUsed, UseCount: t.UseCount, ExpiresOn: t.ExpiresOn, AllowedIPs: t.AllowedIPs,
+		ScopeLastUsed: t.ScopeLastUsed,
+	}}
+}
+
+func (s sealedMinted) minted() tokensmith.Minted {
+	t := s.Token
+	return tokensmith.Minted{Secret: s.Secret, Token: tokensmith.Token{
+		ID: t.ID, Kind: t.Kind, Name: t.Name, SiteID: t.SiteID, WorkspaceID: t.WorkspaceID,
+		Permissions: t.Permissions, Scope: t.Scope, DisplayHint: t.DisplayHint, SecretHash: t.SecretHash,
+		PrevSecretHash: t.PrevSecretHash, CreatedOn: t.CreatedOn,
+		CreatedBy: tokensmith.Actor{Type: t.CreatedBy.Type, ID: t.CreatedBy.ID, Email: t.CreatedBy.Email},
+		LastUsed:  t.LastUsed, UseCount: t.UseCount, ExpiresOn: t.ExpiresOn, AllowedIPs: t.AllowedIPs,
+		ScopeLastUsed: t.ScopeLastUsed,
+	}}
+}
+
+func (i *idempotency) seal(m tokensmith.Minted, now time.Time, rnd io.Reader) (*store.Idempotency, error) {
+	plain, err := json.Marshal(toSealed(m))
 	if err != nil {
 		return nil, fmt.Errorf("encode idempotent response: %w", err)
 	}
@@ -204,23 +270,23 @@ func (i *idempotency) seal(m Minted, now time.Time, rnd io.Reader) (*store.Idemp
 	}, nil
 }
 
-func (i *idempotency) open(sealed []byte) (Minted, error) {
+func (i *idempotency) open(sealed []byte) (tokensmith.Minted, error) {
 	gcm, err := i.gcm()
 	if err != nil {
-		return Minted{}, err
+		return tokensmith.Minted{}, err
 	}
 	if len(sealed) < gcm.NonceSize() {
-		return Minted{}, errors.New("idempotent response: too short")
+		return tokensmith.Minted{}, errors.New("idempotent response: too short")
 	}
 	plain, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], []byte(i.keyHash))
 	if err != nil {
-		return Minted{}, fmt.Errorf("idempotent response: %w", err)
+		return tokensmith.Minted{}, fmt.Errorf("idempotent response: %w", err)
 	}
-	var m Minted
+	var m sealedMinted
 	if err := json.Unmarshal(plain, &m); err != nil {
-		return Minted{}, fmt.Errorf("decode idempotent response: %w", err)
+		return tokensmith.Minted{}, fmt.Errorf("decode idempotent response: %w", err)
 	}
-	return m, nil
+	return m.minted(), nil
 }
 
 func (i *idempotency) gcm() (cipher.AEAD, error) {

@@ -1,4 +1,4 @@
-package directory
+package operator
 
 import (
 	"context"
@@ -19,7 +19,7 @@ const MaxRevokePasses = 10
 
 // ErrStillMinting means tokens kept being created while every pass of a
 // revoke-all ran: some may be live.
-var ErrStillMinting = errors.New("directory: tokens are still being created; revoke-all again")
+var ErrStillMinting = errors.New("operator: tokens are still being created; revoke-all again")
 
 // RevokeSiteTokens revokes every active token of a site, the kill switch for
 // a site whose tokens leaked: each revocation is its own transaction with a
@@ -28,7 +28,7 @@ var ErrStillMinting = errors.New("directory: tokens are still being created; rev
 // the next decision on (within the authorizer cache TTL when that is on).
 func (s *Service) RevokeSiteTokens(ctx context.Context, siteID string) (tokensmith.Site, int, error) {
 	site, err := s.Store.Site(ctx, siteID)
-	if errors.Is(err, store.ErrNotFound) {
+	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
 		return tokensmith.Site{}, 0, invalid("no site %q", siteID)
 	}
 	if err != nil {
@@ -107,7 +107,7 @@ func (s *Service) revoke(ctx context.Context, ws tokensmith.Workspace, site *tok
 	err := store.Retry(ctx, func() error {
 		if !first {
 			var err error
-			if t, err = s.Store.Token(ctx, t.Owner(), t.ID); errors.Is(err, store.ErrNotFound) {
+			if t, err = s.Store.Token(ctx, t.Owner(), t.ID); tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
 				return nil
 			} else if err != nil {
 				return err

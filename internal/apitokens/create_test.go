@@ -1,0 +1,47 @@
+package apitokens
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/scope"
+	"github.com/tokensmith/tokensmith/internal/token"
+)
+
+// TestSealedShape holds the stored shape of an idempotent create's
+// response: a record as the table keeps it opens to the token it was
+// sealed with, and sealing and opening give back what went in.
+func TestSealedShape(t *testing.T) {
+	created := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	want := tokensmith.Minted{Secret: "tss_secret", Token: tokensmith.Token{
+		ID: "t1", Kind: token.KindSite, Name: "CI", SiteID: "s1", WorkspaceID: "w1",
+		Permissions: scope.Permissions{"sites": scope.Read}, Scope: "sites:read", DisplayHint: "tss_…cret",
+		SecretHash: "5e3c", CreatedOn: created,
+		CreatedBy: tokensmith.Actor{Type: tokensmith.ActorPerson, ID: "u1", Email: "a@example.com"},
+		ExpiresOn: created.Add(token.Inactivity), AllowedIPs: []string{"203.0.113.0/24"},
+	}}
+	idem := newIdempotency([]byte("0123456789abcdef0123456789abcdef"), want.Token.Owner(), "u1", "key-0123456789abcdef", tokensmith.TokenInput{})
+	stored := `{"secret":"tss_secret","token":{"ID":"t1","Kind":"site","Name":"CI","SiteID":"s1","WorkspaceID":"w1",` +
+		`"Permissions":{"sites":"read"},"Scope":"sites:read","DisplayHint":"tss_…cret","SecretHash":"5e3c","PrevSecretHash":"",` +
+		`"CreatedOn":"2026-11-22T12:00:00Z","CreatedBy":{"Type":"person","ID":"u1","Email":"a@example.com"},"LastUsed":null,` +
+		`"UseCount":0,"ExpiresOn":"` + want.Token.ExpiresOn.Format(time.RFC3339) + `","AllowedIPs":["203.0.113.0/24"],"ScopeLastUsed":null}}`
+	gcm, err := idem.gcm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := bytes.Repeat([]byte{7}, gcm.NonceSize())
+	got, err := idem.open(gcm.Seal(nonce, nonce, []byte(stored), []byte(idem.keyHash)))
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("open(stored record) = %+v, %v; want %+v", got, err, want)
+	}
+	rec, err := idem.seal(want, created, bytes.NewReader(bytes.Repeat([]byte{1}, 64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := idem.open(rec.Sealed); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("open(seal(m)) = %+v, %v; want %+v", got, err, want)
+	}
+}

@@ -1,0 +1,100 @@
+package tokensmith
+
+import (
+	"context"
+	"time"
+
+	"github.com/tokensmith/tokensmith/internal/scope"
+)
+
+// TokenService manages API tokens: what the tokens function's edge calls.
+// A person manages the tokens of an owner they administer; an API token
+// introspects or revokes itself; a secret-scanning partner reports leaks.
+type TokenService interface {
+	// Create mints a token for owner. With an idempotency key, a retry with
+	// the same input returns the first Minted again (replayed is true).
+	Create(ctx context.Context, c Caller, owner Owner, in TokenInput, idemKey string) (m Minted, replayed bool, err error)
+	List(ctx context.Context, c Caller, owner Owner) ([]Token, error)
+	Get(ctx context.Context, c Caller, owner Owner, id string) (Token, error)
+	Revoke(ctx context.Context, c Caller, owner Owner, id string) error
+	Regenerate(ctx context.Context, c Caller, owner Owner, id string, graceSeconds int64) (Minted, error)
+	// Introspect reads the token the caller's own secret belongs to.
+	Introspect(ctx context.Context, owner Owner, id string) (Token, error)
+	RevokeBySecret(ctx context.Context, secret string) (bool, error)
+	RevokeLeaked(ctx context.Context, partner, secret, url string) (bool, error)
+}
+
+// PeopleService is a person's view of people: GET /v2/me and the members
+// of the workspaces and sites they administer.
+type PeopleService interface {
+	Me(ctx context.Context, c Caller) (Me, error)
+	Members(ctx context.Context, c Caller, where Place) ([]Member, error)
+	AddMember(ctx context.Context, c Caller, where Place, email string, role Role) (Member, error)
+	UpdateMember(ctx context.Context, c Caller, where Place, id string, role Role) (Member, error)
+	RemoveMember(ctx context.Context, c Caller, where Place, id string) error
+}
+
+// SiteService is the data API: the sites an API token may read.
+type SiteService interface {
+	List(ctx context.Context, c Caller) ([]Site, error)
+	Get(ctx context.Context, c Caller, id string) (Site, error)
+}
+
+// AuditService reads a workspace's audit log.
+type AuditService interface {
+	List(ctx context.Context, c Caller, workspaceIDOrSlug string, q AuditQuery) (AuditPage, error)
+}
+
+// TokenInput is what a create asks for.
+type TokenInput struct {
+	Name        string
+	Permissions scope.Permissions
+	// AllowedIPs are the CIDR ranges the token may be used from; none
+	// allows any address.
+	AllowedIPs []string
+}
+
+// Minted is a token with its secret: only ever in the response that
+// creates or regenerates it (or an idempotent replay of that response).
+type Minted struct {
+	Secret string
+	Token  Token
+}
+
+// Me is what GET /v2/me shows a person.
+type Me struct {
+	User       User
+	Workspaces []MyWorkspace
+	Sites      []MySite
+}
+
+// MyWorkspace is a workspace the person belongs to, with their role.
+type MyWorkspace struct {
+	Workspace Workspace
+	Role      Role
+}
+
+// MySite is a site the person can see: every site of their workspaces, and
+// the sites they administer.
+type MySite struct {
+	Site            Site
+	CanManageTokens bool
+}
+
+// AuditQuery selects a page of a workspace's audit log.
+type AuditQuery struct {
+	EventType string     // "" for every type
+	From, To  *time.Time // From inclusive, To exclusive; nil for unbounded
+	Desc      bool
+	Limit     int
+	Offset    int // events to skip, 0 or more; at or past the total, none are read
+}
+
+// AuditPage is a page of events and the total the query matches.
+type AuditPage struct {
+	Events []Event
+	Total  int64
+	// ReadCapacity is the read capacity the page consumed, as DynamoDB
+	// reports it.
+	ReadCapacity float64
+}
