@@ -47,6 +47,7 @@ type key struct {
 	kid  string
 	alg  jose.SignatureAlgorithm
 	priv crypto.Signer
+	typ  string // the typ header; "" is JWT
 }
 
 func newKey(t testing.TB, kid string, alg jose.SignatureAlgorithm) key {
@@ -67,7 +68,11 @@ func newKey(t testing.TB, kid string, alg jose.SignatureAlgorithm) key {
 // sign returns a JWT of claims signed with k.
 func (k key) sign(t testing.TB, claims map[string]any) string {
 	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType("JWT")
+	typ := k.typ
+	if typ == "" {
+		typ = "JWT"
+	}
+	opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
 	if k.kid != "" {
 		opts = opts.WithHeader("kid", k.kid)
 	}
@@ -228,6 +233,8 @@ func TestVerify(t *testing.T) {
 	unknown := newKey(t, "not-published", jose.RS256)
 	noKid := rs
 	noKid.kid = ""
+	atJWT, appATJWT := rs, rs
+	atJWT.typ, appATJWT.typ = "at+jwt", "application/at+JWT"
 	person := Claims{Issuer: iss.URL, Subject: "person-1", Email: "ada@example.com"}
 	tests := []struct {
 		name string
@@ -249,7 +256,14 @@ func TestVerify(t *testing.T) {
 		{"not valid yet", rs.sign(t, with(good, "nbf", start.Add(leeway+time.Second).Unix())), Claims{}, ErrInvalid},
 		{"issued in the future", rs.sign(t, with(good, "iat", start.Add(leeway+time.Second).Unix())), Claims{}, ErrInvalid},
 		{"no sub", rs.sign(t, with(good, "sub", nil)), Claims{}, ErrInvalid},
-		{"audience among several", rs.sign(t, with(good, "aud", []string{"client-2", audience})), person, nil},
+		{"audience among several, azp this client", rs.sign(t, with(with(good, "aud", []string{"client-2", audience}), "azp", audience)), person, nil},
+		{"audience among several, azp another client", rs.sign(t, with(with(good, "aud", []string{"client-2", audience}), "azp", "client-2")), Claims{}, ErrInvalid},
+		{"audience among several, no azp", rs.sign(t, with(good, "aud", []string{"client-2", audience})), Claims{}, ErrInvalid},
+		{"one audience, azp this client", rs.sign(t, with(good, "azp", audience)), person, nil},
+		{"access token, typ at+jwt", atJWT.sign(t, good), Claims{}, ErrInvalid},
+		{"access token, typ application/at+jwt", appATJWT.sign(t, good), Claims{}, ErrInvalid},
+		{"access token, token_use access", rs.sign(t, with(good, "token_use", "access")), Claims{}, ErrInvalid},
+		{"ID token, token_use id", rs.sign(t, with(good, "token_use", "id")), person, nil},
 		{"wrong audience", rs.sign(t, with(good, "aud", "client-2")), Claims{}, ErrInvalid},
 		{"another issuer", rs.sign(t, with(good, "iss", "https://other.example.com")), Claims{}, ErrInvalid},
 		{"the issuer's key id, another key", stranger.sign(t, good), Claims{}, ErrInvalid},
