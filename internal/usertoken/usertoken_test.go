@@ -22,6 +22,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/tokensmith/tokensmith/internal/keyage"
 )
 
 // clock is a test clock moved by hand.
@@ -34,6 +35,12 @@ func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
 }
 
 func (c *clock) Add(d time.Duration) {
@@ -480,6 +487,47 @@ func TestKeysAge(t *testing.T) {
 		clk.Add(s.advance)
 		iss.set(s.edit)
 		_, err := v.Verify(ctx, k2.sign(t, claims(iss.URL, clk.Now())))
+		if !errors.Is(err, s.err) || (s.err == nil) != (err == nil) {
+			t.Errorf("%s: Verify err = %v; want %v", s.name, err, s.err)
+		}
+		if _, j := iss.fetches(); j != s.want {
+			t.Errorf("%s: JWKS fetches = %d; want %d", s.name, j, s.want)
+		}
+	}
+}
+
+// TestStaleKeysWhileIssuerDown: while refetching the keys fails, the keys
+// in hand keep verifying for up to keyage.MaxStale after they were
+// fetched, then nothing is verified (500) until a refetch succeeds, so a
+// key the issuer withdrew stops being accepted within a day.
+func TestStaleKeysWhileIssuerDown(t *testing.T) {
+	k := newKey(t, "k-1", jose.RS256)
+	iss := newTestIssuer(t, k)
+	clk := &clock{t: start}
+	v := newTestVerifier(t, iss.URL, audience, clk)
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, k.sign(t, claims(iss.URL, start))); err != nil {
+		t.Fatal(err)
+	}
+	iss.set(func(i *testIssuer) { i.down = true })
+	steps := []struct {
+		name string
+		at   time.Duration // since the keys were fetched
+		down bool
+		err  error
+		want int // JWKS fetches after the step
+	}{
+		{"aged, refetch fails: the keys serve", keyage.MaxAge, true, nil, 2},
+		{"half a minute before the cap, refetch fails", keyage.MaxStale - 30*time.Second, true, nil, 3},
+		{"at the cap, within the minute of the last try", keyage.MaxStale, true, ErrIssuerUnavailable, 3},
+		{"past the cap, refetch fails", keyage.MaxStale + time.Minute, true, ErrIssuerUnavailable, 4},
+		{"a week on, refetch fails", 7 * 24 * time.Hour, true, ErrIssuerUnavailable, 5},
+		{"issuer back", 7*24*time.Hour + time.Minute, false, nil, 6},
+	}
+	for _, s := range steps {
+		clk.Set(start.Add(s.at))
+		iss.set(func(i *testIssuer) { i.down = s.down })
+		_, err := v.Verify(ctx, k.sign(t, claims(iss.URL, clk.Now())))
 		if !errors.Is(err, s.err) || (s.err == nil) != (err == nil) {
 			t.Errorf("%s: Verify err = %v; want %v", s.name, err, s.err)
 		}
