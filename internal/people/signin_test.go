@@ -127,6 +127,31 @@ func TestRedundantLastAdminInvitation(t *testing.T) {
 	}
 }
 
+// TestRedundantAdminInvitationWithAcceptedAdmin: once the workspace has
+// an accepted admin, a redundant admin invitation is removed like any
+// other: the workspace has an admin who can act.
+func TestRedundantAdminInvitationWithAcceptedAdmin(t *testing.T) {
+	st, svc, ws := storedWorld(t)
+	ctx := context.Background()
+	invite(t, svc, ws, "zaphod@example.com", tokensmith.RoleAdmin)
+	if _, err := svc.SignIn(ctx, tokensmith.Caller{Issuer: iss, Subject: "zaphod", Email: "zaphod@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	invite(t, svc, ws, "old@example.com", tokensmith.RoleMember)
+	p := tokensmith.Caller{Issuer: iss, Subject: "arthur", Email: "old@example.com"}
+	if _, err := svc.SignIn(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	admin := invite(t, svc, ws, "new@example.com", tokensmith.RoleAdmin)
+	p.Email = "new@example.com"
+	if a, err := svc.SignIn(ctx, p); err != nil || a.Role(wsPlace) != tokensmith.RoleMember {
+		t.Fatalf("sign-in = %+v, %v; want the member role kept", a, err)
+	}
+	if _, err := st.Member(ctx, wsPlace, admin.ID); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
+		t.Errorf("the redundant admin invitation = %v; want removed", err)
+	}
+}
+
 // TestEmailWithUnicodeSpaces: only ASCII white space is trimmed. An email
 // with other spaces is refused when a member is added, and a token email
 // with them is another address, which takes nothing of the trimmed one.
