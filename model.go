@@ -99,8 +99,8 @@ type Workspace struct {
 	// TokenVersion changes with every token created for the workspace; a
 	// create that counted tokens at an older version loses.
 	TokenVersion int64
-	// Admins counts the workspace's admin memberships, bound or not; a change
-	// that would take it from 1 to 0 is refused.
+	// Admins counts the workspace's accepted admins (Member.AcceptedAdmin);
+	// a change that would take it from 1 to 0 is refused.
 	Admins int64
 }
 
@@ -169,6 +169,13 @@ type Member struct {
 
 // Bound reports whether the invitation has been bound to a person.
 func (m Member) Bound() bool { return m.UserID != "" }
+
+// AcceptedAdmin reports whether m is an admin of a workspace, bound to a
+// person: what the workspace's last-admin guard counts. An invitation no
+// one has accepted cannot act, so it does not keep a workspace administered.
+func (m Member) AcceptedAdmin() bool {
+	return m.Role == RoleAdmin && !m.Place.IsSite() && m.Bound()
+}
 
 // Membership is what a bound person holds: their role in a place, by way
 // of the member MemberID.

@@ -139,10 +139,9 @@ func TestCommands(t *testing.T) {
 			t.Errorf("%s: email_verified true = %v; want %v", tc.args, got, tc.wantVerified)
 		}
 	}
-	// The last admin stays; with another admin, the first can go.
-	if _, code, stderr := tokenctl("member remove --workspace magrathea --email slartibartfast@example.com"); code != 1 || !strings.Contains(stderr, "at least one admin") {
-		t.Errorf("member remove of the last admin = %d %q", code, stderr)
-	}
+	// An admin invitation no one has accepted is not the last admin the
+	// guard keeps (internal/people and internal/store test the guard, which
+	// only an accepted admin triggers), so the operator may remove it.
 	if _, code, _ := tokenctl("member add --workspace magrathea --email zaphod@example.com --role admin"); code != 0 {
 		t.Fatalf("member add = %d", code)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/keyage"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/secretscanning"
@@ -92,7 +93,7 @@ func (h *scanHandler) report(w http.ResponseWriter, r *http.Request) {
 		// that it pages.
 		rec.Add(metrics.Decisions, 1, metrics.OutcomeFailed)
 		h.log.ErrorContext(r.Context(), "secret scanning report not checked", "error", err)
-		w.Header().Set(HeaderRetryAfter, strconv.Itoa(int(secretscanning.MinRefresh/time.Second)))
+		w.Header().Set(HeaderRetryAfter, strconv.Itoa(int(keyage.MinRefresh/time.Second)))
 		writeError(w, r, h.log, tokensmith.Errorf(tokensmith.EUNAVAILABLE, msgKeysUnavailable))
 		return
 	}

@@ -162,3 +162,44 @@ func TestMembersBadInput(t *testing.T) {
 		t.Error("a refused members call changed the table")
 	}
 }
+
+// TestLastAcceptedAdminOverHTTP: the only accepted admin who has invited
+// an address as admin can neither remove nor demote themself while that
+// invitation waits (409, nothing written); once its person accepts it by
+// signing in, the first admin may leave.
+func TestLastAcceptedAdminOverHTTP(t *testing.T) {
+	e := newEnv(t)
+	members := "/v2/workspaces/" + e.demo.WorkspaceID + "/members"
+	if r := e.do("GET", "/v2/me", e.demo.AdminToken, ""); r.status != 200 {
+		t.Fatalf("me = %d %s", r.status, r.raw)
+	}
+	if r := e.do("POST", members, e.demo.AdminToken, `{"email":"ghost@nowhere.test","role":"admin"}`); r.status != http.StatusCreated {
+		t.Fatalf("invite = %d %s", r.status, r.raw)
+	}
+	var self string
+	for _, m := range e.do("GET", members, e.demo.AdminToken, "").body["members"].([]any) {
+		if m := m.(map[string]any); m["email"] == "admin@example.com" {
+			self = m["id"].(string)
+		}
+	}
+	before := fmt.Sprint(e.items(""))
+	wantError(t, e.do("DELETE", members+"/"+self, e.demo.AdminToken, ""), 409, "conflict")
+	wantError(t, e.do("PATCH", members+"/"+self, e.demo.AdminToken, `{"role":"member"}`), 409, "conflict")
+	if after := fmt.Sprint(e.items("")); after != before {
+		t.Error("a refused change of the last accepted admin changed the table")
+	}
+
+	ghost, err := e.stack.Issuer.Sign(issuer.Claims{Subject: "ghost-sub", Email: "ghost@nowhere.test"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do("GET", "/v2/me", ghost, ""); r.status != 200 {
+		t.Fatalf("me of the invited admin = %d %s", r.status, r.raw)
+	}
+	if r := e.do("DELETE", members+"/"+self, e.demo.AdminToken, ""); r.status != http.StatusNoContent {
+		t.Errorf("remove oneself once another admin accepted = %d %s; want 204", r.status, r.raw)
+	}
+	if r := e.do("GET", members, ghost, ""); r.status != 200 {
+		t.Errorf("the accepted admin lists members = %d %s; want 200", r.status, r.raw)
+	}
+}

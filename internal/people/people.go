@@ -179,8 +179,10 @@ func (s *Service) person(ctx context.Context, c tokensmith.Caller) (tokensmith.U
 // first. When u already holds a membership in that place, the invitation
 // is redundant: it is removed, with user_removed by u, so that no other
 // account with the email takes it later; u keeps the role they hold. Only
-// when removing it would leave the workspace without an admin is it left
-// as it is, and tried once again on the next sign-in.
+// an admin invitation to a workspace that has no accepted admin is left as
+// it is, and tried once again on the next sign-in: it is the workspace's
+// way to an admin. Once a workspace has an accepted admin it keeps one, so
+// the count read here cannot go stale towards none.
 func (s *Service) bind(ctx context.Context, inv tokensmith.Member, u tokensmith.User) error {
 	err := store.Retry(ctx, func() error {
 		m, err := s.Store.Member(ctx, inv.Place, inv.ID)
@@ -204,7 +206,7 @@ func (s *Service) bind(ctx context.Context, inv tokensmith.Member, u tokensmith.
 		if !errors.Is(err, store.ErrHeld) {
 			return err
 		}
-		if m.Role == tokensmith.RoleAdmin && !m.Place.IsSite() && ws.Admins <= 1 {
+		if m.Role == tokensmith.RoleAdmin && !m.Place.IsSite() && ws.Admins < 1 {
 			return nil
 		}
 		return s.Store.DropInvitation(ctx, m, u, audit.MemberRemoved(o, m))
@@ -359,7 +361,8 @@ func cognitoCode(err error) string {
 }
 
 // ChangeRole sets member id of place p in ws to role, as actor. Demoting
-// the workspace's last admin is a conflict; the same role changes nothing.
+// the workspace's last accepted admin is a conflict, whatever invitations
+// wait; the same role changes nothing.
 func (s *Service) ChangeRole(ctx context.Context, actor tokensmith.Actor, ws tokensmith.Workspace, p tokensmith.Place, id string, role tokensmith.Role) (tokensmith.Member, error) {
 	if err := CheckRole("role", p, role); err != nil {
 		return tokensmith.Member{}, err
@@ -370,7 +373,7 @@ func (s *Service) ChangeRole(ctx context.Context, actor tokensmith.Actor, ws tok
 		if cur.Role == role {
 			return nil
 		}
-		if cur.Role == tokensmith.RoleAdmin && !p.IsSite() && admins <= 1 {
+		if cur.AcceptedAdmin() && admins <= 1 {
 			return errLastAdmin
 		}
 		o, err := audit.NewOrigin(s.Now(), s.Rand, actor, ws)
@@ -384,13 +387,13 @@ func (s *Service) ChangeRole(ctx context.Context, actor tokensmith.Actor, ws tok
 }
 
 // Remove removes member id of place p in ws, as actor. Removing the
-// workspace's last admin is a conflict. The tokens the member's person
+// workspace's last accepted admin is a conflict, whatever invitations wait. The tokens the member's person
 // minted keep working, and the audit log keeps who minted them.
 func (s *Service) Remove(ctx context.Context, actor tokensmith.Actor, ws tokensmith.Workspace, p tokensmith.Place, id string) (tokensmith.Member, error) {
 	var m tokensmith.Member
 	err := s.change(ctx, ws, p, id, func(cur tokensmith.Member, admins int64) error {
 		m = cur
-		if cur.Role == tokensmith.RoleAdmin && !p.IsSite() && admins <= 1 {
+		if cur.AcceptedAdmin() && admins <= 1 {
 			return errLastAdmin
 		}
 		o, err := audit.NewOrigin(s.Now(), s.Rand, actor, ws)

@@ -43,12 +43,23 @@ var (
 type world struct {
 	users   map[string]tokensmith.User   // by issuer+sub
 	members map[string]tokensmith.Member // by member id
-	admins  int64
 	events  []tokensmith.Event
 }
 
+// admins counts the accepted admins of workspace id, as the store's count
+// does.
+func (w *world) admins(id string) int64 {
+	var n int64
+	for _, m := range w.members {
+		if m.Place.WorkspaceID == id && m.AcceptedAdmin() {
+			n++
+		}
+	}
+	return n
+}
+
 func newWorld() *world {
-	w := &world{users: map[string]tokensmith.User{}, members: map[string]tokensmith.Member{}, admins: 1}
+	w := &world{users: map[string]tokensmith.User{}, members: map[string]tokensmith.Member{}}
 	for _, m := range []tokensmith.Member{
 		{ID: adminID, Place: wsPlace, Email: admin.Email, Role: tokensmith.RoleAdmin},
 		{ID: memberID, Place: wsPlace, Email: member.Email, Role: tokensmith.RoleMember},
@@ -118,7 +129,7 @@ func (w *world) store() *mock.Members {
 		WorkspaceFn: func(_ context.Context, id string) (tokensmith.Workspace, error) {
 			switch id {
 			case wsID:
-				return tokensmith.Workspace{ID: wsID, Slug: "hitchhikers", Plan: tokensmith.PlanEnterprise, Admins: w.admins}, nil
+				return tokensmith.Workspace{ID: wsID, Slug: "hitchhikers", Plan: tokensmith.PlanEnterprise, Admins: w.admins(wsID)}, nil
 			case otherWS:
 				return tokensmith.Workspace{ID: otherWS, Slug: "vogons", Admins: 1}, nil
 			}
@@ -139,9 +150,6 @@ func (w *world) store() *mock.Members {
 		AddMemberFn: func(_ context.Context, m tokensmith.Member, ev tokensmith.Event) error {
 			w.members[m.ID] = m
 			w.events = append(w.events, ev)
-			if !m.Place.IsSite() && m.Role == tokensmith.RoleAdmin {
-				w.admins++
-			}
 			return nil
 		},
 		BindMemberFn: func(_ context.Context, m tokensmith.Member, u tokensmith.User, ev tokensmith.Event) error {
@@ -151,18 +159,12 @@ func (w *world) store() *mock.Members {
 			return nil
 		},
 		SetRoleFn: func(_ context.Context, m tokensmith.Member, role tokensmith.Role, ev tokensmith.Event) error {
-			if !m.Place.IsSite() && m.Role == tokensmith.RoleAdmin {
-				w.admins--
-			}
 			m.Role = role
 			w.members[m.ID] = m
 			w.events = append(w.events, ev)
 			return nil
 		},
 		RemoveMemberFn: func(_ context.Context, m tokensmith.Member, ev tokensmith.Event) error {
-			if !m.Place.IsSite() && m.Role == tokensmith.RoleAdmin {
-				w.admins--
-			}
 			delete(w.members, m.ID)
 			w.events = append(w.events, ev)
 			return nil
@@ -368,6 +370,70 @@ func TestMemberChanges(t *testing.T) {
 				if ev.Actor.Type != tokensmith.ActorPerson || ev.Actor.Email != admin.Email {
 					t.Errorf("event actor = %+v; want the admin", ev.Actor)
 				}
+			}
+		})
+	}
+}
+
+// TestLastAcceptedAdmin: the last-admin guard counts only admins bound to
+// a person. An admin invitation no one has accepted does not let the last
+// accepted admin leave or step down, and may itself be changed or removed;
+// once accepted, it counts.
+func TestLastAcceptedAdmin(t *testing.T) {
+	const ghostEmail = "ghost@nowhere.test"
+	ghost := tokensmith.Caller{Issuer: iss, Subject: "ghost", Email: ghostEmail}
+	ws := tokensmith.Place{WorkspaceID: wsID}
+	tests := []struct {
+		name     string
+		accepted bool // whether the ghost signs in before the change
+		do       func(s *people.Service, ghostID string) error
+		want     string
+	}{
+		{"remove oneself, the invitation unaccepted", false, func(s *people.Service, _ string) error {
+			return s.RemoveMember(context.Background(), admin, ws, adminID)
+		}, tokensmith.ECONFLICT},
+		{"demote oneself, the invitation unaccepted", false, func(s *people.Service, _ string) error {
+			_, err := s.UpdateMember(context.Background(), admin, ws, adminID, tokensmith.RoleMember)
+			return err
+		}, tokensmith.ECONFLICT},
+		{"remove the unaccepted invitation", false, func(s *people.Service, ghostID string) error {
+			return s.RemoveMember(context.Background(), admin, ws, ghostID)
+		}, ""},
+		{"demote the unaccepted invitation", false, func(s *people.Service, ghostID string) error {
+			_, err := s.UpdateMember(context.Background(), admin, ws, ghostID, tokensmith.RoleMember)
+			return err
+		}, ""},
+		{"remove oneself, the invitation accepted", true, func(s *people.Service, _ string) error {
+			return s.RemoveMember(context.Background(), admin, ws, adminID)
+		}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			svc := service(w.store())
+			ctx := context.Background()
+			if _, err := svc.SignIn(ctx, admin); err != nil {
+				t.Fatal(err)
+			}
+			inv, err := svc.AddMember(ctx, admin, ws, ghostEmail, tokensmith.RoleAdmin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.accepted {
+				if _, err := svc.SignIn(ctx, ghost); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := len(w.events)
+			err = tc.do(svc, inv.ID)
+			if got := code(err); got != tc.want {
+				t.Errorf("got %v; want %q", err, tc.want)
+			}
+			if changes := len(w.events) - before; (tc.want == "") != (changes == 1) {
+				t.Errorf("the change wrote %d events", changes)
+			}
+			if got := w.admins(wsID); got < 1 {
+				t.Errorf("accepted admins after the change = %d; want at least 1", got)
 			}
 		})
 	}

@@ -100,30 +100,50 @@ func TestRedundantInvitation(t *testing.T) {
 	}
 }
 
-// TestRedundantLastAdminInvitation: an invitation that is the workspace's
-// only admin is left, but each sign-in tries it once, not over and over.
-func TestRedundantLastAdminInvitation(t *testing.T) {
-	st, svc, ws := storedWorld(t)
-	ctx := context.Background()
-	invite(t, svc, ws, "old@example.com", tokensmith.RoleMember)
-	p := tokensmith.Caller{Issuer: iss, Subject: "arthur", Email: "old@example.com"}
-	if _, err := svc.SignIn(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	admin := invite(t, svc, ws, "new@example.com", tokensmith.RoleAdmin)
-	p.Email = "new@example.com"
-	for i := 0; i < 2; i++ {
-		st.binds.Store(0)
-		a, err := svc.SignIn(ctx, p)
-		if err != nil || a.Role(wsPlace) != tokensmith.RoleMember {
-			t.Fatalf("sign-in %d = %+v, %v; want the member role kept", i, a, err)
-		}
-		if got := st.binds.Load(); got != 1 {
-			t.Errorf("sign-in %d tried %d bindings; want 1", i, got)
-		}
-	}
-	if m, err := st.Member(ctx, wsPlace, admin.ID); err != nil || m.Bound() {
-		t.Errorf("the only admin's invitation = %+v, %v; want kept, unbound", m, err)
+// TestRedundantAdminInvitation: a redundant admin invitation to a
+// workspace with no accepted admin is its only way to an admin: it is left,
+// but each sign-in tries it once, not over and over. Once the workspace has
+// an accepted admin, it is removed like any other.
+func TestRedundantAdminInvitation(t *testing.T) {
+	for _, accepted := range []bool{false, true} {
+		t.Run(fmt.Sprintf("accepted admin %v", accepted), func(t *testing.T) {
+			st, svc, ws := storedWorld(t)
+			ctx := context.Background()
+			if accepted {
+				invite(t, svc, ws, "zaphod@example.com", tokensmith.RoleAdmin)
+				if _, err := svc.SignIn(ctx, tokensmith.Caller{Issuer: iss, Subject: "zaphod", Email: "zaphod@example.com"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			invite(t, svc, ws, "old@example.com", tokensmith.RoleMember)
+			p := tokensmith.Caller{Issuer: iss, Subject: "arthur", Email: "old@example.com"}
+			if _, err := svc.SignIn(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			admin := invite(t, svc, ws, "new@example.com", tokensmith.RoleAdmin)
+			p.Email = "new@example.com"
+			for i := 0; i < 2; i++ {
+				st.binds.Store(0)
+				a, err := svc.SignIn(ctx, p)
+				if err != nil || a.Role(wsPlace) != tokensmith.RoleMember {
+					t.Fatalf("sign-in %d = %+v, %v; want the member role kept", i, a, err)
+				}
+				want := int64(1)
+				if accepted && i > 0 {
+					want = 0 // the first sign-in removed it
+				}
+				if got := st.binds.Load(); got != want {
+					t.Errorf("sign-in %d tried %d bindings; want %d", i, got, want)
+				}
+			}
+			m, err := st.Member(ctx, wsPlace, admin.ID)
+			switch {
+			case accepted && tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND:
+				t.Errorf("the redundant admin invitation = %+v, %v; want removed", m, err)
+			case !accepted && (err != nil || m.Bound()):
+				t.Errorf("the only admin's invitation = %+v, %v; want kept, unbound", m, err)
+			}
+		})
 	}
 }
 

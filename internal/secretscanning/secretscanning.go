@@ -23,6 +23,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/tokensmith/tokensmith/internal/keyage"
 )
 
 // GitHub's headers on a report.
@@ -37,22 +39,6 @@ const EnvKeysURL = "GITHUB_KEYS_URL"
 
 // KeysTimeout bounds a fetch of the keys, within the function's own timeout.
 const KeysTimeout = 5 * time.Second
-
-// How long fetched keys are used, and how often at most they are fetched.
-const (
-	// MaxAge is how long fetched keys are used before they are fetched
-	// again, so that a key GitHub withdraws stops being accepted.
-	MaxAge = time.Hour
-	// MaxStale is how long fetched keys still verify reports by the keys
-	// they hold while fetching them again fails (GitHub down, or its rate
-	// limit spent by forged reports): every report is still checked, and
-	// only the withdrawal of a key waits.
-	MaxStale = 24 * time.Hour
-	// MinRefresh is the least time between two fetches: an unknown key
-	// identifier fetches the keys again only this long after the last try,
-	// so that forged reports cannot make the function hammer GitHub.
-	MinRefresh = time.Minute
-)
 
 // NewVerifier returns the verifier of the keys at url, on the clock now: it
 // follows no redirect, so that the keys come from the configured URL
@@ -121,25 +107,25 @@ func (v *Verifier) Verify(ctx context.Context, keyID, signature string, body []b
 }
 
 // key returns the key id names, fetching the keys when none are held, when
-// those held are older than MaxAge, or when id is not among them; fetches
-// are MinRefresh apart at least. While fetching fails, keys held for less
-// than MaxStale still serve the ids they hold.
+// those held are older than keyage.MaxAge, or when id is not among them;
+// fetches are keyage.MinRefresh apart at least. While fetching fails, keys
+// held for less than keyage.MaxStale still serve the ids they hold.
 func (v *Verifier) key(ctx context.Context, id string) (*ecdsa.PublicKey, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	now := v.Now()
 	held, ok := v.keys[id]
-	fresh := !v.fetched.IsZero() && now.Sub(v.fetched) < MaxAge
-	usable := ok && !v.fetched.IsZero() && now.Sub(v.fetched) < MaxStale
+	fresh := keyage.Fresh(v.fetched, now)
+	usable := ok && keyage.Usable(v.fetched, now)
 	if ok && fresh {
 		return held, nil
 	}
-	if !v.tried.IsZero() && now.Sub(v.tried) < MinRefresh {
+	if !v.tried.IsZero() && now.Sub(v.tried) < keyage.MinRefresh {
 		switch {
 		case usable:
 			return held, nil
 		case !fresh:
-			return nil, fmt.Errorf("%w: last fetch failed less than %s ago", ErrKeysUnavailable, MinRefresh)
+			return nil, fmt.Errorf("%w: last fetch failed less than %s ago", ErrKeysUnavailable, keyage.MinRefresh)
 		}
 		return nil, fmt.Errorf("%w: unknown key identifier", ErrBadSignature)
 	}

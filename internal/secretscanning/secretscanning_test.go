@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith/internal/githubtest"
+	"github.com/tokensmith/tokensmith/internal/keyage"
 	"github.com/tokensmith/tokensmith/internal/secretscanning"
 )
 
@@ -86,7 +87,7 @@ func TestKeysRefresh(t *testing.T) {
 	check(stranger, secretscanning.ErrBadSignature, 3)
 	// An hour on, the keys are fetched again: a withdrawn key stops working.
 	keys.Publish(second)
-	c.now = t0.Add(3*time.Minute + time.Second + secretscanning.MaxAge)
+	c.now = t0.Add(3*time.Minute + time.Second + keyage.MaxAge)
 	check(first, secretscanning.ErrBadSignature, 4)
 	check(second, nil, 4)
 }
@@ -123,8 +124,8 @@ func TestFailsClosed(t *testing.T) {
 }
 
 // TestStaleKeysWhileFetchFails: when the hourly fetch fails, the keys held
-// still verify reports by their keys for up to MaxStale (every signature is
-// still checked), retried at most once a minute; past MaxStale, or for a
+// still verify reports by their keys for up to keyage.MaxStale (every signature is
+// still checked), retried at most once a minute; past keyage.MaxStale, or for a
 // key they do not hold, nothing is verified.
 func TestStaleKeysWhileFetchFails(t *testing.T) {
 	k := githubtest.NewKey(t)
@@ -145,12 +146,12 @@ func TestStaleKeysWhileFetchFails(t *testing.T) {
 		want error
 		hits int64
 	}{
-		{secretscanning.MaxAge, k, k.Sign(t, body), nil, 2},
-		{secretscanning.MaxAge + time.Second, k, k.Sign(t, body), nil, 2},
-		{secretscanning.MaxAge + time.Second, k, stranger.Sign(t, body), secretscanning.ErrBadSignature, 2},
-		{secretscanning.MaxAge + 2*time.Minute, stranger, stranger.Sign(t, body), secretscanning.ErrKeysUnavailable, 3},
-		{secretscanning.MaxStale - time.Minute, k, k.Sign(t, body), nil, 4},
-		{secretscanning.MaxStale, k, k.Sign(t, body), secretscanning.ErrKeysUnavailable, 5},
+		{keyage.MaxAge, k, k.Sign(t, body), nil, 2},
+		{keyage.MaxAge + time.Second, k, k.Sign(t, body), nil, 2},
+		{keyage.MaxAge + time.Second, k, stranger.Sign(t, body), secretscanning.ErrBadSignature, 2},
+		{keyage.MaxAge + 2*time.Minute, stranger, stranger.Sign(t, body), secretscanning.ErrKeysUnavailable, 3},
+		{keyage.MaxStale - time.Minute, k, k.Sign(t, body), nil, 4},
+		{keyage.MaxStale, k, k.Sign(t, body), secretscanning.ErrKeysUnavailable, 5},
 	} {
 		c.now = t0.Add(tc.at)
 		if err := v.Verify(ctx, tc.key.ID, tc.sig, body); !errors.Is(err, tc.want) {
@@ -161,7 +162,7 @@ func TestStaleKeysWhileFetchFails(t *testing.T) {
 		}
 	}
 	keys.SetDown(false)
-	c.now = t0.Add(secretscanning.MaxStale + time.Minute)
+	c.now = t0.Add(keyage.MaxStale + time.Minute)
 	if err := v.Verify(ctx, k.ID, k.Sign(t, body), body); err != nil {
 		t.Errorf("keys back: Verify = %v", err)
 	}

@@ -142,17 +142,15 @@ func (s *Store) queryPartition(ctx context.Context, pk, skPrefix string, each fu
 	}, each)
 }
 
-// adminDelta is the change to a workspace's admin count when a workspace
-// membership's role goes from prev to next ("" for none).
-func adminDelta(p tokensmith.Place, prev, next tokensmith.Role) int64 {
-	if p.IsSite() {
-		return 0
-	}
+// adminDelta is the change to a workspace's admin count when a membership
+// goes from prev to next (the zero Member for none): it counts accepted
+// admins only.
+func adminDelta(prev, next tokensmith.Member) int64 {
 	var d int64
-	if prev == tokensmith.RoleAdmin {
+	if prev.AcceptedAdmin() {
 		d--
 	}
-	if next == tokensmith.RoleAdmin {
+	if next.AcceptedAdmin() {
 		d++
 	}
 	return d
@@ -196,8 +194,8 @@ func (s *Store) AddMember(ctx context.Context, m tokensmith.Member, ev tokensmit
 	if m.Place.IsSite() {
 		reasons[b.add(s.check(placePK(m.Place), metaSK, exists()))] = tokensmith.NotFound()
 	}
-	upd, cond := countAdmins(adminDelta(m.Place, "", m.Role))
-	b.addAll(s.audit(ctx, ev, upd, cond))
+	// An unbound member leaves the admin count as it is.
+	b.addAll(s.audit(ctx, ev, nil, nil))
 	if b.err != nil {
 		return b.err
 	}
@@ -213,7 +211,10 @@ func (s *Store) BindMember(ctx context.Context, m tokensmith.Member, u tokensmit
 	b.add(s.update(placePK(m.Place), memberSK(m.ID), set, unchanged(m)))
 	b.add(s.update(emailPK(m.Email), placePK(m.Place), set, unboundInvitation(m)))
 	held := b.add(s.put(toHolderItem(tokensmith.Membership{Place: m.Place, UserID: u.ID, MemberID: m.ID, Role: m.Role}), absent()))
-	b.addAll(s.audit(ctx, ev, nil, nil))
+	bound := m
+	bound.UserID = u.ID
+	upd, cond := countAdmins(adminDelta(m, bound))
+	b.addAll(s.audit(ctx, ev, upd, cond))
 	if b.err != nil {
 		return b.err
 	}
@@ -223,16 +224,15 @@ func (s *Store) BindMember(ctx context.Context, m tokensmith.Member, u tokensmit
 // DropInvitation deletes the unbound member m, as read, with its
 // invitation, because the person u already holds a membership in m's
 // place (BindMember's ErrHeld), and records ev with it: no one else can
-// take it afterwards. ErrConflict when m changed since it was read, u no
-// longer holds that membership, or the change would leave the workspace
-// without an admin.
+// take it afterwards. ErrConflict when m changed since it was read, or u
+// no longer holds that membership.
 func (s *Store) DropInvitation(ctx context.Context, m tokensmith.Member, u tokensmith.User, ev tokensmith.Event) error {
 	var b build
 	b.add(s.del(placePK(m.Place), memberSK(m.ID), unchanged(m)))
 	b.add(s.del(emailPK(m.Email), placePK(m.Place), unboundInvitation(m)))
 	b.add(s.check(userPK(u.ID), placePK(m.Place), exists()))
-	upd, cond := countAdmins(adminDelta(m.Place, m.Role, ""))
-	b.addAll(s.audit(ctx, ev, upd, cond))
+	// An unbound member leaves the admin count as it is.
+	b.addAll(s.audit(ctx, ev, nil, nil))
 	if b.err != nil {
 		return b.err
 	}
@@ -247,7 +247,8 @@ func unboundInvitation(m tokensmith.Member) *expression.ConditionBuilder {
 
 // SetRole changes member m's role, as read, to role, and records ev with
 // it. ErrConflict when m changed since it was read, or when the change would
-// leave the workspace without an admin (the caller reads again and sees it).
+// leave the workspace without an accepted admin (the caller reads again and
+// sees it).
 func (s *Store) SetRole(ctx context.Context, m tokensmith.Member, role tokensmith.Role, ev tokensmith.Event) error {
 	set := expression.Set(expression.Name("role"), expression.Value(string(role)))
 	var b build
@@ -256,7 +257,9 @@ func (s *Store) SetRole(ctx context.Context, m tokensmith.Member, role tokensmit
 		b.add(s.update(userPK(m.UserID), placePK(m.Place), set, condition(
 			expression.Name("memberId").Equal(expression.Value(m.ID)))))
 	}
-	upd, cond := countAdmins(adminDelta(m.Place, m.Role, role))
+	next := m
+	next.Role = role
+	upd, cond := countAdmins(adminDelta(m, next))
 	b.addAll(s.audit(ctx, ev, upd, cond))
 	if b.err != nil {
 		return b.err
@@ -273,7 +276,7 @@ func (s *Store) RemoveMember(ctx context.Context, m tokensmith.Member, ev tokens
 	if m.Bound() {
 		b.add(s.del(userPK(m.UserID), placePK(m.Place), condition(expression.Name("memberId").Equal(expression.Value(m.ID)))))
 	}
-	upd, cond := countAdmins(adminDelta(m.Place, m.Role, ""))
+	upd, cond := countAdmins(adminDelta(m, tokensmith.Member{}))
 	b.addAll(s.audit(ctx, ev, upd, cond))
 	if b.err != nil {
 		return b.err

@@ -6,7 +6,7 @@
 // (GSI1PK / GSI1SK) of those that have them. keys.go builds every key, and a
 // test holds this table against it.
 //
-//	WS#<ws>          #META          workspace (tokenVersion guards its token limit; admins counts its admins; auditSeq, auditSeqs, auditTime count its audit log)
+//	WS#<ws>          #META          workspace (tokenVersion guards its token limit; admins counts its accepted admins; auditSeq, auditSeqs, auditTime count its audit log)
 //	WS#<ws>          MEMBER#<member>  workspace member, granted to an email (userId once bound)
 //	WS#<ws>          TOKEN#<token>  workspace token record (TTL expiresAt)
 //	SLUG#<slug>      #META          workspace slug, unique

@@ -149,8 +149,8 @@ func TestMembers(t *testing.T) {
 	if err := s.AddMember(ctx, siteAdmin, event(ws, "user_added")); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.Workspace(ctx, ws.ID); err != nil || got.Admins != 1 {
-		t.Errorf("Admins = %d, %v; want 1 (site administrators are not counted)", got.Admins, err)
+	if got, err := s.Workspace(ctx, ws.ID); err != nil || got.Admins != 0 {
+		t.Errorf("Admins = %d, %v; want 0 (invitations no one accepted are not counted)", got.Admins, err)
 	}
 	invs, err := s.Invitations(ctx, "Admin@Example.com")
 	if err != nil || len(invs) != 2 || invs[0].Bound() || invs[1].Bound() {
@@ -173,6 +173,12 @@ func TestMembers(t *testing.T) {
 	if err := s.BindMember(ctx, admin, u, event(ws, "invitation_accepted")); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.BindMember(ctx, siteAdmin, u, event(ws, "invitation_accepted")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Workspace(ctx, ws.ID); err != nil || got.Admins != 1 {
+		t.Errorf("Admins = %d, %v; want 1 (the accepted workspace admin; site administrators are not counted)", got.Admins, err)
+	}
 	other := tokensmith.User{ID: "0000000d0000000000000003", Issuer: u.Issuer, Subject: "impostor", Email: u.Email}
 	if err := s.BindMember(ctx, admin, other, event(ws, "invitation_accepted")); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("BindMember of a bound member = %v; want ErrConflict", err)
@@ -180,9 +186,16 @@ func TestMembers(t *testing.T) {
 	if got, err := s.Memberships(ctx, other.ID); err != nil || len(got) != 0 {
 		t.Errorf("Memberships of the other account = %+v, %v; want none", got, err)
 	}
-	want := []tokensmith.Membership{{Place: wsPlace, UserID: u.ID, MemberID: admin.ID, Role: tokensmith.RoleAdmin}}
+	want := []tokensmith.Membership{
+		{Place: sitePlace, UserID: u.ID, MemberID: siteAdmin.ID, Role: tokensmith.RoleAdmin},
+		{Place: wsPlace, UserID: u.ID, MemberID: admin.ID, Role: tokensmith.RoleAdmin},
+	}
 	if got, err := s.Memberships(ctx, u.ID); err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("Memberships = %+v, %v; want %+v", got, err, want)
+	}
+	siteAdmin.UserID = u.ID
+	if err := s.RemoveMember(ctx, siteAdmin, event(ws, "user_removed")); err != nil {
+		t.Fatal(err)
 	}
 	admin.UserID = u.ID
 	if got, err := s.Member(ctx, wsPlace, admin.ID); err != nil || got != admin {
@@ -199,10 +212,34 @@ func TestMembers(t *testing.T) {
 	if err := s.RemoveMember(ctx, admin, event(ws, "user_removed")); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("RemoveMember of the last admin = %v; want ErrConflict", err)
 	}
+	// Nor while an admin invitation waits that no one has accepted: that
+	// invitation cannot act, and may itself be demoted.
 	second := member("0000000c0000000000000005", wsPlace, "trillian@example.com", tokensmith.RoleAdmin)
 	if err := s.AddMember(ctx, second, event(ws, "user_added")); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.SetRole(ctx, admin, tokensmith.RoleMember, event(ws, "user_role_updated")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("SetRole of the last accepted admin, an admin invitation waiting = %v; want ErrConflict", err)
+	}
+	if err := s.RemoveMember(ctx, admin, event(ws, "user_removed")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("RemoveMember of the last accepted admin, an admin invitation waiting = %v; want ErrConflict", err)
+	}
+	if err := s.SetRole(ctx, second, tokensmith.RoleMember, event(ws, "user_role_updated")); err != nil {
+		t.Errorf("SetRole of the unaccepted admin invitation = %v", err)
+	}
+	second.Role = tokensmith.RoleMember
+	if err := s.SetRole(ctx, second, tokensmith.RoleAdmin, event(ws, "user_role_updated")); err != nil {
+		t.Fatal(err)
+	}
+	second.Role = tokensmith.RoleAdmin
+	if got, err := s.Workspace(ctx, ws.ID); err != nil || got.Admins != 1 {
+		t.Errorf("Admins = %d, %v; want 1", got.Admins, err)
+	}
+	trillian := tokensmith.User{ID: "0000000d0000000000000004", Issuer: u.Issuer, Subject: "trillian", Email: second.Email}
+	if err := s.BindMember(ctx, second, trillian, event(ws, "invitation_accepted")); err != nil {
+		t.Fatal(err)
+	}
+	second.UserID = trillian.ID
 	if err := s.SetRole(ctx, admin, tokensmith.RoleMember, event(ws, "user_role_updated")); err != nil {
 		t.Fatal(err)
 	}
@@ -581,6 +618,11 @@ func TestConcurrentMemberChanges(t *testing.T) {
 		t.Errorf("after two concurrent binds %d accounts hold the membership (%v); want exactly 1", holders, errs)
 	}
 
+	ford := tokensmith.User{ID: "0000000d0000000000000003", Issuer: "https://issuer.example", Subject: "ford", Email: b.Email}
+	if err := s.BindMember(ctx, b, ford, event(ws, "invitation_accepted")); err != nil {
+		t.Fatal(err)
+	}
+	b.UserID = ford.ID
 	bound, err := s.Member(ctx, wsPlace, a.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -608,6 +650,69 @@ func TestConcurrentMemberChanges(t *testing.T) {
 	}
 	if got.Admins != 1 || admins != 1 {
 		t.Errorf("after two concurrent demotions: admin count %d, admin members %d; want 1 and 1", got.Admins, admins)
+	}
+}
+
+// TestAcceptRacesLastAdminRemoval: the last accepted admin's removal and
+// the acceptance of an admin invitation, at once, leave the count equal to
+// the accepted admins, and at least one: the removal passes only when the
+// acceptance came first.
+func TestAcceptRacesLastAdminRemoval(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	for i := range 3 {
+		ws := tokensmith.Workspace{ID: fmt.Sprintf("0000000a00000000000001%02x", i), Slug: fmt.Sprintf("round-%d", i), Name: "Round", Plan: tokensmith.PlanEnterprise, CreatedOn: t0}
+		if err := s.CreateWorkspace(ctx, ws); err != nil {
+			t.Fatal(err)
+		}
+		wsPlace := tokensmith.Place{WorkspaceID: ws.ID}
+		a := member(fmt.Sprintf("0000000c00000000000001%02x", i), wsPlace, "arthur@example.com", tokensmith.RoleAdmin)
+		inv := member(fmt.Sprintf("0000000c00000000000002%02x", i), wsPlace, "ghost@nowhere.test", tokensmith.RoleAdmin)
+		addMembers(t, s, ws, a, inv)
+		arthur := tokensmith.User{ID: fmt.Sprintf("0000000d00000000000001%02x", i), Issuer: "https://issuer.example", Subject: "arthur", Email: a.Email}
+		ghost := tokensmith.User{ID: fmt.Sprintf("0000000d00000000000002%02x", i), Issuer: "https://issuer.example", Subject: "ghost", Email: inv.Email}
+		if err := s.BindMember(ctx, a, arthur, event(ws, "invitation_accepted")); err != nil {
+			t.Fatal(err)
+		}
+		a.UserID = arthur.ID
+		var bindErr, removeErr error
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			// Both write the workspace's audit counters: the loser of a
+			// transaction conflict tries again, as sign-in does.
+			bindErr = store.Retry(ctx, func() error { return s.BindMember(ctx, inv, ghost, event(ws, "invitation_accepted")) })
+		}()
+		go func() { defer wg.Done(); removeErr = s.RemoveMember(ctx, a, event(ws, "user_removed")) }()
+		wg.Wait()
+		if bindErr != nil {
+			t.Fatalf("round %d: BindMember = %v", i, bindErr)
+		}
+		if removeErr != nil && !errors.Is(removeErr, store.ErrConflict) {
+			t.Fatalf("round %d: RemoveMember = %v", i, removeErr)
+		}
+		members, err := s.Members(ctx, wsPlace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var accepted int64
+		for _, m := range members {
+			if m.AcceptedAdmin() {
+				accepted++
+			}
+		}
+		got, err := s.Workspace(ctx, ws.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := int64(1)
+		if removeErr != nil {
+			want = 2
+		}
+		if got.Admins != want || accepted != want {
+			t.Errorf("round %d (removal: %v): admin count %d, accepted admins %d; want %d and %d", i, removeErr, got.Admins, accepted, want, want)
+		}
 	}
 }
 

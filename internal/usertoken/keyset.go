@@ -15,9 +15,12 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/tokensmith/tokensmith/internal/keyage"
 )
 
-// How often the key set asks the issuer.
+// How often the key set asks the issuer, and how long its keys serve
+// (package keyage, shared with the secret scanning verifier).
 const (
 	// retryAfterFailure bounds the attempts while no keys have ever been
 	// fetched: the discovery document or the JWKS failed, and every
@@ -26,11 +29,11 @@ const (
 	// refreshInterval bounds the refetches made for tokens whose key id is
 	// not in the cached JWKS, so tokens with made-up key ids cannot make the
 	// service hammer the issuer.
-	refreshInterval = time.Minute
+	refreshInterval = keyage.MinRefresh
 	// maxKeyAge is how long fetched keys are used before they are fetched
-	// again, so a key the issuer withdraws stops being accepted. When that
-	// refetch fails the old keys stay in use.
-	maxKeyAge = time.Hour
+	// again, so a key the issuer withdraws stops being accepted. While that
+	// refetch fails the old keys stay in use up to keyage.MaxStale.
+	maxKeyAge = keyage.MaxAge
 	// maxDocument bounds what is read of a JWKS.
 	maxDocument = 1 << 20
 )
@@ -86,7 +89,8 @@ func (k *keySet) current() *fetchedKeys {
 
 // keys returns the keys to try for a token with key id kid, fetching them
 // when none were fetched yet, when kid is unknown, or when they are older
-// than maxKeyAge, each within its bound.
+// than maxKeyAge, each within its bound. Keys older than keyage.MaxStale
+// verify nothing: while refetching fails, tokens fail closed.
 func (k *keySet) keys(ctx context.Context, kid string) (*fetchedKeys, error) {
 	if c := k.cached.Load(); c != nil && fresh(c, kid, k.now()) {
 		return c, nil
@@ -106,9 +110,15 @@ func (k *keySet) keys(ctx context.Context, kid string) (*fetchedKeys, error) {
 			return nil, err
 		}
 		return first, nil
-	case fresh(c, kid, now) || now.Sub(k.lastAttempt) < refreshInterval:
-		// Another caller refreshed meanwhile, or one did lately: an unknown
-		// key id now is the token's fault.
+	case fresh(c, kid, now):
+		// Another caller refreshed meanwhile.
+		return c, nil
+	case now.Sub(k.lastAttempt) < refreshInterval:
+		// One did lately: an unknown key id now is the token's fault, unless
+		// the keys are too old to trust.
+		if !keyage.Usable(c.at, now) {
+			return nil, fmt.Errorf("keys fetched %s ago; the last refetch failed", now.Sub(c.at))
+		}
 		return c, nil
 	}
 	refreshed, err := k.fetch(ctx, now)
@@ -118,6 +128,8 @@ func (k *keySet) keys(ctx context.Context, kid string) (*fetchedKeys, error) {
 	case !has(c.keys, kid):
 		// The key may be one the issuer just rotated in: no verdict.
 		return nil, err
+	case !keyage.Usable(c.at, now):
+		return nil, fmt.Errorf("keys fetched %s ago: %w", now.Sub(c.at), err)
 	}
 	// Only age called for the refresh: the keys in hand still serve.
 	return c, nil

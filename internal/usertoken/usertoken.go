@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -90,6 +91,10 @@ type idToken struct {
 	jwt.Claims
 	Email         string `json:"email"`
 	EmailVerified any    `json:"email_verified"`
+	// AuthorizedParty (azp) is the client the token was issued to.
+	AuthorizedParty string `json:"azp"`
+	// TokenUse is Cognito's kind of token: "id" or "access".
+	TokenUse string `json:"token_use"`
 }
 
 // Verify checks raw and returns its claims. A token without an email, or
@@ -135,6 +140,9 @@ func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (verif
 		return verifiedToken{}, fmt.Errorf("%w: claims: %v", ErrInvalid, err)
 	}
 	if err := v.check(&c.Claims, now); err != nil {
+		return verifiedToken{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := v.checkIDToken(header, &c); err != nil {
 		return verifiedToken{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if c.Email == "" || !verified(c.EmailVerified) {
@@ -187,6 +195,22 @@ func (v *Verifier) check(c *jwt.Claims, now time.Time) error {
 		return errors.New("no exp or sub")
 	}
 	return c.ValidateWithLeeway(jwt.Expected{AnyAudience: jwt.Audience{v.audience}, Time: now}, leeway)
+}
+
+// checkIDToken holds c to what only an ID token issued to this client
+// says: an access token (RFC 9068's typ at+jwt, or Cognito's token_use
+// access) is refused, and a token for several audiences must name this
+// client as its authorized party (OpenID Connect Core, section 3.1.3.7).
+func (v *Verifier) checkIDToken(header jose.Header, c *idToken) error {
+	typ, _ := header.ExtraHeaders[jose.HeaderType].(string)
+	typ = strings.TrimPrefix(strings.ToLower(typ), "application/")
+	if typ == "at+jwt" || c.TokenUse == "access" {
+		return errors.New("an access token, not an ID token")
+	}
+	if len(c.Audience) > 1 && c.AuthorizedParty != v.audience {
+		return fmt.Errorf("several audiences, authorized party %q", c.AuthorizedParty)
+	}
+	return nil
 }
 
 // verified reports whether an email_verified claim says true. Some issuers

@@ -22,6 +22,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/tokensmith/tokensmith/internal/keyage"
 )
 
 // clock is a test clock moved by hand.
@@ -36,6 +37,12 @@ func (c *clock) Now() time.Time {
 	return c.t
 }
 
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
 func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -47,6 +54,7 @@ type key struct {
 	kid  string
 	alg  jose.SignatureAlgorithm
 	priv crypto.Signer
+	typ  string // the typ header; "" is JWT
 }
 
 func newKey(t testing.TB, kid string, alg jose.SignatureAlgorithm) key {
@@ -67,7 +75,11 @@ func newKey(t testing.TB, kid string, alg jose.SignatureAlgorithm) key {
 // sign returns a JWT of claims signed with k.
 func (k key) sign(t testing.TB, claims map[string]any) string {
 	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType("JWT")
+	typ := k.typ
+	if typ == "" {
+		typ = "JWT"
+	}
+	opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
 	if k.kid != "" {
 		opts = opts.WithHeader("kid", k.kid)
 	}
@@ -228,6 +240,8 @@ func TestVerify(t *testing.T) {
 	unknown := newKey(t, "not-published", jose.RS256)
 	noKid := rs
 	noKid.kid = ""
+	atJWT, appATJWT := rs, rs
+	atJWT.typ, appATJWT.typ = "at+jwt", "application/at+JWT"
 	person := Claims{Issuer: iss.URL, Subject: "person-1", Email: "ada@example.com"}
 	tests := []struct {
 		name string
@@ -249,7 +263,14 @@ func TestVerify(t *testing.T) {
 		{"not valid yet", rs.sign(t, with(good, "nbf", start.Add(leeway+time.Second).Unix())), Claims{}, ErrInvalid},
 		{"issued in the future", rs.sign(t, with(good, "iat", start.Add(leeway+time.Second).Unix())), Claims{}, ErrInvalid},
 		{"no sub", rs.sign(t, with(good, "sub", nil)), Claims{}, ErrInvalid},
-		{"audience among several", rs.sign(t, with(good, "aud", []string{"client-2", audience})), person, nil},
+		{"audience among several, azp this client", rs.sign(t, with(with(good, "aud", []string{"client-2", audience}), "azp", audience)), person, nil},
+		{"audience among several, azp another client", rs.sign(t, with(with(good, "aud", []string{"client-2", audience}), "azp", "client-2")), Claims{}, ErrInvalid},
+		{"audience among several, no azp", rs.sign(t, with(good, "aud", []string{"client-2", audience})), Claims{}, ErrInvalid},
+		{"one audience, azp this client", rs.sign(t, with(good, "azp", audience)), person, nil},
+		{"access token, typ at+jwt", atJWT.sign(t, good), Claims{}, ErrInvalid},
+		{"access token, typ application/at+jwt", appATJWT.sign(t, good), Claims{}, ErrInvalid},
+		{"access token, token_use access", rs.sign(t, with(good, "token_use", "access")), Claims{}, ErrInvalid},
+		{"ID token, token_use id", rs.sign(t, with(good, "token_use", "id")), person, nil},
 		{"wrong audience", rs.sign(t, with(good, "aud", "client-2")), Claims{}, ErrInvalid},
 		{"another issuer", rs.sign(t, with(good, "iss", "https://other.example.com")), Claims{}, ErrInvalid},
 		{"the issuer's key id, another key", stranger.sign(t, good), Claims{}, ErrInvalid},
@@ -466,6 +487,47 @@ func TestKeysAge(t *testing.T) {
 		clk.Add(s.advance)
 		iss.set(s.edit)
 		_, err := v.Verify(ctx, k2.sign(t, claims(iss.URL, clk.Now())))
+		if !errors.Is(err, s.err) || (s.err == nil) != (err == nil) {
+			t.Errorf("%s: Verify err = %v; want %v", s.name, err, s.err)
+		}
+		if _, j := iss.fetches(); j != s.want {
+			t.Errorf("%s: JWKS fetches = %d; want %d", s.name, j, s.want)
+		}
+	}
+}
+
+// TestStaleKeysWhileIssuerDown: while refetching the keys fails, the keys
+// in hand keep verifying for up to keyage.MaxStale after they were
+// fetched, then nothing is verified (500) until a refetch succeeds, so a
+// key the issuer withdrew stops being accepted within a day.
+func TestStaleKeysWhileIssuerDown(t *testing.T) {
+	k := newKey(t, "k-1", jose.RS256)
+	iss := newTestIssuer(t, k)
+	clk := &clock{t: start}
+	v := newTestVerifier(t, iss.URL, audience, clk)
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, k.sign(t, claims(iss.URL, start))); err != nil {
+		t.Fatal(err)
+	}
+	iss.set(func(i *testIssuer) { i.down = true })
+	steps := []struct {
+		name string
+		at   time.Duration // since the keys were fetched
+		down bool
+		err  error
+		want int // JWKS fetches after the step
+	}{
+		{"aged, refetch fails: the keys serve", keyage.MaxAge, true, nil, 2},
+		{"half a minute before the cap, refetch fails", keyage.MaxStale - 30*time.Second, true, nil, 3},
+		{"at the cap, within the minute of the last try", keyage.MaxStale, true, ErrIssuerUnavailable, 3},
+		{"past the cap, refetch fails", keyage.MaxStale + time.Minute, true, ErrIssuerUnavailable, 4},
+		{"a week on, refetch fails", 7 * 24 * time.Hour, true, ErrIssuerUnavailable, 5},
+		{"issuer back", 7*24*time.Hour + time.Minute, false, nil, 6},
+	}
+	for _, s := range steps {
+		clk.Set(start.Add(s.at))
+		iss.set(func(i *testIssuer) { i.down = s.down })
+		_, err := v.Verify(ctx, k.sign(t, claims(iss.URL, clk.Now())))
 		if !errors.Is(err, s.err) || (s.err == nil) != (err == nil) {
 			t.Errorf("%s: Verify err = %v; want %v", s.name, err, s.err)
 		}

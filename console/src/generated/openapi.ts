@@ -320,14 +320,14 @@ export interface paths {
         post?: never;
         /**
          * Remove a member
-         * @description Workspace admins. Removing the workspace's last admin is `409 conflict`.
+         * @description Workspace admins. Removing the workspace's last accepted admin is `409 conflict`, also while admin invitations no one has accepted wait.
          */
         delete: operations["removeWorkspaceMember"];
         options?: never;
         head?: never;
         /**
          * Change a member's role
-         * @description Workspace admins. Demoting the workspace's last admin is `409 conflict`.
+         * @description Workspace admins. Demoting the workspace's last accepted admin is `409 conflict`, also while admin invitations no one has accepted wait.
          */
         patch: operations["updateWorkspaceMember"];
         trace?: never;
