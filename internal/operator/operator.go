@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"net/mail"
 	"regexp"
@@ -20,9 +19,6 @@ import (
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
-
-// ErrInvalid wraps every rejected input.
-var ErrInvalid = errors.New("operator: invalid input")
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
@@ -40,8 +36,15 @@ type Service struct {
 // New returns a Service with the real clock and crypto/rand.
 func New(st *store.Store) *Service { return &Service{Store: st, Now: time.Now, Rand: rand.Reader} }
 
+// invalid refuses an operator's input, with a message that says why.
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+	return tokensmith.Errorf(tokensmith.EINVALID, format, args...)
+}
+
+// notFound answers a workspace, site or member the operator named that is
+// not there.
+func notFound(format string, args ...any) error {
+	return tokensmith.Errorf(tokensmith.ENOTFOUND, format, args...)
 }
 
 func checkPlan(plan tokensmith.Plan) error {
@@ -81,7 +84,7 @@ func (s *Service) CreateWorkspace(ctx context.Context, slug, name string, plan t
 	ws := tokensmith.Workspace{ID: id, Slug: slug, Name: strings.TrimSpace(name), Plan: plan, CreatedOn: now}
 	if err := s.Store.CreateWorkspace(ctx, ws); err != nil {
 		if errors.Is(err, store.ErrExists) {
-			return tokensmith.Workspace{}, invalid("a workspace with slug %q exists", slug)
+			return tokensmith.Workspace{}, tokensmith.Errorf(tokensmith.ECONFLICT, "a workspace with slug %q exists", slug)
 		}
 		return tokensmith.Workspace{}, err
 	}
@@ -92,7 +95,7 @@ func (s *Service) CreateWorkspace(ctx context.Context, slug, name string, plan t
 func (s *Service) Workspace(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error) {
 	ws, err := s.Store.Workspace(ctx, idOrSlug)
 	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
-		return tokensmith.Workspace{}, invalid("no workspace %q", idOrSlug)
+		return tokensmith.Workspace{}, notFound("no workspace %q", idOrSlug)
 	}
 	return ws, err
 }
@@ -193,7 +196,7 @@ func (s *Service) place(ctx context.Context, wsIDOrSlug, siteID string) (tokensm
 	}
 	site, err := s.Store.Site(ctx, siteID)
 	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND || (err == nil && site.WorkspaceID != ws.ID) {
-		return tokensmith.Workspace{}, tokensmith.Place{}, invalid("no site %q in workspace %s", siteID, ws.Slug)
+		return tokensmith.Workspace{}, tokensmith.Place{}, notFound("no site %q in workspace %s", siteID, ws.Slug)
 	}
 	if err != nil {
 		return tokensmith.Workspace{}, tokensmith.Place{}, err
@@ -223,13 +226,13 @@ func (s *Service) AddMember(ctx context.Context, wsIDOrSlug, siteID, email strin
 	m, err := s.Store.MemberByEmail(ctx, place, email)
 	switch {
 	case tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND:
-		return operatorError(s.people().Invite(ctx, s.actor(), ws, place, email, role))
+		return s.people().Invite(ctx, s.actor(), ws, place, email, role)
 	case err != nil:
 		return tokensmith.Member{}, err
 	case m.Role == role:
 		return m, nil
 	}
-	return operatorError(s.people().ChangeRole(ctx, s.actor(), ws, place, m.ID, role))
+	return s.people().ChangeRole(ctx, s.actor(), ws, place, m.ID, role)
 }
 
 // RemoveMember takes away the membership granted to email in a workspace
@@ -241,12 +244,12 @@ func (s *Service) RemoveMember(ctx context.Context, wsIDOrSlug, siteID, email st
 	}
 	m, err := s.Store.MemberByEmail(ctx, place, email)
 	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
-		return tokensmith.Member{}, invalid("%s is not a member there", email)
+		return tokensmith.Member{}, notFound("%s is not a member there", email)
 	}
 	if err != nil {
 		return tokensmith.Member{}, err
 	}
-	return operatorError(s.people().Remove(ctx, s.actor(), ws, place, m.ID))
+	return s.people().Remove(ctx, s.actor(), ws, place, m.ID)
 }
 
 // actor is the actor of the operator's changes: the system, named by
@@ -259,20 +262,6 @@ func (s *Service) actor() tokensmith.Actor {
 // randomness. Operators create no accounts: tokenctl has no user pool.
 func (s *Service) people() *people.Service {
 	return &people.Service{Store: s.Store, Now: s.Now, Rand: s.Rand}
-}
-
-// operatorError turns a refusal the API would answer with 4xx into
-// ErrInvalid, with its message, for the operator.
-func operatorError(m tokensmith.Member, err error) (tokensmith.Member, error) {
-	var ae *tokensmith.Error
-	if errors.As(err, &ae) && ae.Code != tokensmith.EINTERNAL {
-		msg := ae.Message
-		for _, d := range ae.Details {
-			msg += "; " + d.Field + " " + d.Message
-		}
-		return tokensmith.Member{}, invalid("%s", msg)
-	}
-	return m, err
 }
 
 // origin is the origin of a change the operator makes now in ws: operators
