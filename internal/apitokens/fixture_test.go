@@ -221,7 +221,7 @@ func (w *world) people() *mock.People {
 // serverSecret is the tests' idempotency secret.
 var serverSecret = []byte("tokensmith apitokens tests idempotency secret")
 
-// service returns a apitokens.Service on st, at now, signing people in as a
+// service returns an apitokens.Service on st, at now, signing people in as a
 // new world does (every world grants the same roles).
 func service(st apitokens.Store) *apitokens.Service {
 	return &apitokens.Service{Store: st, People: newWorld().people(), Now: func() time.Time { return now }, Rand: rand.Reader, IdempotencySecret: serverSecret}
