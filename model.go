@@ -210,7 +210,8 @@ func (m Member) Bound() bool { return m.UserID != "" }
 
 // Membership is what a bound person holds: their role in a place, by way
 // of the member MemberID. It is the read shape of the index of what a
-// person holds, which sign-in reads to resolve their roles.
+// person holds, kept in the person's partition beside the grants (Member)
+// it mirrors, so that sign-in reads their roles in one consistent query.
 type Membership struct {
 	Place    Place
 	UserID   string
