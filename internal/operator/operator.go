@@ -36,27 +36,16 @@ type Service struct {
 // New returns a Service with the real clock and crypto/rand.
 func New(st *store.Store) *Service { return &Service{Store: st, Now: time.Now, Rand: rand.Reader} }
 
-// invalid refuses an operator's input, with a message that says why.
-func invalid(format string, args ...any) error {
-	return tokensmith.Errorf(tokensmith.EINVALID, format, args...)
-}
-
-// notFound answers a workspace, site or member the operator named that is
-// not there.
-func notFound(format string, args ...any) error {
-	return tokensmith.Errorf(tokensmith.ENOTFOUND, format, args...)
-}
-
 func checkPlan(plan tokensmith.Plan) error {
 	if plan != tokensmith.PlanFree && plan != tokensmith.PlanEnterprise {
-		return invalid("plan must be free or enterprise, not %q", plan)
+		return tokensmith.Errorf(tokensmith.EINVALID, "plan must be free or enterprise, not %q", plan)
 	}
 	return nil
 }
 
 func checkSlug(field, s string) error {
 	if len(s) > 63 || !slugPattern.MatchString(s) {
-		return invalid("%s must be lowercase letters, digits and single dashes, at most 63 characters: %q", field, s)
+		return tokensmith.Errorf(tokensmith.EINVALID, "%s must be lowercase letters, digits and single dashes, at most 63 characters: %q", field, s)
 	}
 	return nil
 }
@@ -68,10 +57,10 @@ func (s *Service) CreateWorkspace(ctx context.Context, slug, name string, plan t
 		return tokensmith.Workspace{}, err
 	}
 	if token.ValidID(slug) {
-		return tokensmith.Workspace{}, invalid("slug must not be 24 hexadecimal digits, which is the shape of an id: %q", slug)
+		return tokensmith.Workspace{}, tokensmith.Errorf(tokensmith.EINVALID, "slug must not be 24 hexadecimal digits, which is the shape of an id: %q", slug)
 	}
 	if strings.TrimSpace(name) == "" {
-		return tokensmith.Workspace{}, invalid("name is required")
+		return tokensmith.Workspace{}, tokensmith.Errorf(tokensmith.EINVALID, "name is required")
 	}
 	if err := checkPlan(plan); err != nil {
 		return tokensmith.Workspace{}, err
@@ -95,7 +84,7 @@ func (s *Service) CreateWorkspace(ctx context.Context, slug, name string, plan t
 func (s *Service) Workspace(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error) {
 	ws, err := s.Store.Workspace(ctx, idOrSlug)
 	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
-		return tokensmith.Workspace{}, notFound("no workspace %q", idOrSlug)
+		return tokensmith.Workspace{}, tokensmith.Errorf(tokensmith.ENOTFOUND, "no workspace %q", idOrSlug)
 	}
 	return ws, err
 }
@@ -128,10 +117,10 @@ func (s *Service) CreateSite(ctx context.Context, wsIDOrSlug, name, shortName st
 		plan = tokensmith.DefaultSitePlan
 	}
 	if !plan.Valid() {
-		return tokensmith.Site{}, invalid("plan must be one of %s, not %q", sitePlanNames(), plan)
+		return tokensmith.Site{}, tokensmith.Errorf(tokensmith.EINVALID, "plan must be one of %s, not %q", sitePlanNames(), plan)
 	}
 	if strings.TrimSpace(name) == "" {
-		return tokensmith.Site{}, invalid("name is required")
+		return tokensmith.Site{}, tokensmith.Errorf(tokensmith.EINVALID, "name is required")
 	}
 	if err := checkSlug("short name", shortName); err != nil {
 		return tokensmith.Site{}, err
@@ -159,11 +148,11 @@ func (s *Service) CreateSite(ctx context.Context, wsIDOrSlug, name, shortName st
 func (s *Service) SetSitePlan(ctx context.Context, siteID string, plan tokensmith.SitePlan, rateLimit int64) (tokensmith.Site, error) {
 	switch {
 	case !plan.Valid():
-		return tokensmith.Site{}, invalid("plan must be one of %s, not %q", sitePlanNames(), plan)
+		return tokensmith.Site{}, tokensmith.Errorf(tokensmith.EINVALID, "plan must be one of %s, not %q", sitePlanNames(), plan)
 	case rateLimit != 0 && plan != tokensmith.SitePlanEnterprise:
-		return tokensmith.Site{}, invalid("a rate limit is set only with the enterprise plan")
+		return tokensmith.Site{}, tokensmith.Errorf(tokensmith.EINVALID, "a rate limit is set only with the enterprise plan")
 	case rateLimit < 0 || rateLimit > tokensmith.MaxRateLimit:
-		return tokensmith.Site{}, invalid("rate limit must be from 1 to %d requests a minute", tokensmith.MaxRateLimit)
+		return tokensmith.Site{}, tokensmith.Errorf(tokensmith.EINVALID, "rate limit must be from 1 to %d requests a minute", tokensmith.MaxRateLimit)
 	}
 	var site tokensmith.Site
 	err := store.Retry(ctx, func() error {
@@ -196,7 +185,7 @@ func (s *Service) place(ctx context.Context, wsIDOrSlug, siteID string) (tokensm
 	}
 	site, err := s.Store.Site(ctx, siteID)
 	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND || (err == nil && site.WorkspaceID != ws.ID) {
-		return tokensmith.Workspace{}, tokensmith.Place{}, notFound("no site %q in workspace %s", siteID, ws.Slug)
+		return tokensmith.Workspace{}, tokensmith.Place{}, tokensmith.Errorf(tokensmith.ENOTFOUND, "no site %q in workspace %s", siteID, ws.Slug)
 	}
 	if err != nil {
 		return tokensmith.Workspace{}, tokensmith.Place{}, err
@@ -211,13 +200,13 @@ func (s *Service) place(ctx context.Context, wsIDOrSlug, siteID string) (tokensm
 func (s *Service) AddMember(ctx context.Context, wsIDOrSlug, siteID, email string, role tokensmith.Role) (tokensmith.Member, error) {
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != strings.TrimSpace(email) {
-		return tokensmith.Member{}, invalid("email %q is not an address", email)
+		return tokensmith.Member{}, tokensmith.Errorf(tokensmith.EINVALID, "email %q is not an address", email)
 	}
 	switch {
 	case siteID == "" && role != tokensmith.RoleAdmin && role != tokensmith.RoleMember:
-		return tokensmith.Member{}, invalid("workspace role must be admin or member, not %q", role)
+		return tokensmith.Member{}, tokensmith.Errorf(tokensmith.EINVALID, "workspace role must be admin or member, not %q", role)
 	case siteID != "" && role != tokensmith.RoleAdmin:
-		return tokensmith.Member{}, invalid("site role must be admin, not %q", role)
+		return tokensmith.Member{}, tokensmith.Errorf(tokensmith.EINVALID, "site role must be admin, not %q", role)
 	}
 	ws, place, err := s.place(ctx, wsIDOrSlug, siteID)
 	if err != nil {
@@ -244,7 +233,7 @@ func (s *Service) RemoveMember(ctx context.Context, wsIDOrSlug, siteID, email st
 	}
 	m, err := s.Store.MemberByEmail(ctx, place, email)
 	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
-		return tokensmith.Member{}, notFound("%s is not a member there", email)
+		return tokensmith.Member{}, tokensmith.Errorf(tokensmith.ENOTFOUND, "%s is not a member there", email)
 	}
 	if err != nil {
 		return tokensmith.Member{}, err
