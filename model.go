@@ -145,7 +145,45 @@ type User struct {
 	Email   string
 }
 
-// Place is where a membership is: a workspace, or one of its sites.
+// Actor is the person as the actor of a change.
+func (u User) Actor() Actor {
+	return Actor{Type: ActorPerson, ID: u.ID, Email: u.Email}
+}
+
+// Person is a signed-in person as the services see them: who they are, and
+// what they hold.
+type Person struct {
+	User        User
+	Memberships []Membership
+}
+
+// Role returns the role the person holds in p, or "".
+func (pn Person) Role(p Place) Role {
+	for _, m := range pn.Memberships {
+		if m.Place == p {
+			return m.Role
+		}
+	}
+	return ""
+}
+
+// Belongs reports whether the person is a member of workspace wsID or an
+// administrator of one of its sites: someone who lacks a role there is
+// told so (403) rather than told it does not exist (404).
+func (pn Person) Belongs(wsID string) bool {
+	for _, m := range pn.Memberships {
+		if m.Place.WorkspaceID == wsID {
+			return true
+		}
+	}
+	return false
+}
+
+// Place is where a person acts: a workspace, or one of its sites, always
+// with its workspace, since roles in a workspace reach its sites. It keys
+// memberships. A token's owner is an Owner instead: one kind and one id,
+// part of the store's keys, named by the route before the site's workspace
+// is read.
 type Place struct {
 	WorkspaceID string
 	SiteID      string // empty for a workspace membership
@@ -178,7 +216,9 @@ func (m Member) AcceptedAdmin() bool {
 }
 
 // Membership is what a bound person holds: their role in a place, by way
-// of the member MemberID.
+// of the member MemberID. It is the read shape of the index of what a
+// person holds, kept in the person's partition beside the grants (Member)
+// it mirrors, so that sign-in reads their roles in one consistent query.
 type Membership struct {
 	Place    Place
 	UserID   string
@@ -186,7 +226,9 @@ type Membership struct {
 	Role     Role
 }
 
-// Owner is what a token belongs to: a site or a workspace.
+// Owner is what a token belongs to: a site or a workspace, as one kind and
+// one id, as the store keys a token and the route names it. It is not a
+// Place: a site's workspace is known only once the site is read.
 type Owner struct {
 	Kind token.Kind
 	ID   string

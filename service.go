@@ -18,7 +18,9 @@ type TokenService interface {
 	Get(ctx context.Context, c Caller, owner Owner, id string) (Token, error)
 	Revoke(ctx context.Context, c Caller, owner Owner, id string) error
 	Regenerate(ctx context.Context, c Caller, owner Owner, id string, graceSeconds int64) (Minted, error)
-	// Introspect reads the token the caller's own secret belongs to.
+	// Introspect reads the token the caller's own secret belongs to. It
+	// takes no Caller: the authorizer has verified the secret and names the
+	// token, which is all it reads, and any API token may introspect itself.
 	Introspect(ctx context.Context, owner Owner, id string) (Token, error)
 	RevokeBySecret(ctx context.Context, secret string) (bool, error)
 	RevokeLeaked(ctx context.Context, partner, secret, url string) (bool, error)

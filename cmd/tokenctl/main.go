@@ -73,11 +73,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "tokenctl: %v\n%s\n", err, usage)
 		return 2
 	case err != nil:
-		fmt.Fprintf(stderr, "tokenctl: %v\n", err)
+		fmt.Fprintf(stderr, "tokenctl: %s\n", describe(err))
 		return 1
 	}
 	json.NewEncoder(stdout).Encode(out)
 	return 0
+}
+
+// describe is what tokenctl says of a failure: the error, and the fields of
+// a refused input with what each must be.
+func describe(err error) string {
+	msg := err.Error()
+	var e *tokensmith.Error
+	if errors.As(err, &e) {
+		for _, d := range e.Details {
+			msg += "; " + d.Field + " " + d.Message
+		}
+	}
+	return msg
 }
 
 func dispatch(ctx context.Context, args []string, getenv func(string) string) (any, error) {

@@ -190,6 +190,7 @@ func TestCommands(t *testing.T) {
 		{"workspace set-plan --workspace nowhere --plan free", 1, "no workspace"},
 		{"site create --workspace magrathea --name X --short-name Not_OK", 1, "short name"},
 		{"member add --workspace magrathea --email not-an-email --role admin", 1, "email"},
+		{"member add --workspace magrathea --role admin --email " + strings.Repeat("a", 250) + "@example.com", 1, "email must be an email address of at most 254"},
 		{"member add --workspace magrathea --email a@example.com --role owner", 1, "role"},
 		{"member add --workspace magrathea --site " + siteID + " --email a@example.com --role member", 1, "site role"},
 		{"member add --workspace magrathea --site 0000000000000000000000ff --email a@example.com --role admin", 1, "no site"},

@@ -28,9 +28,10 @@ func main() {
 	lambda.Start(h)
 }
 
-// newHandler wires the function (its metrics records go to stdout): its configuration from getenv, the
-// DynamoDB client, the store, the audit log service, and its HTTP handler as
-// a Lambda proxy handler, whose guard counts requests on the clock now.
+// newHandler wires the function (its metrics records go to stdout): its
+// configuration from getenv, the DynamoDB client, the store, the audit log
+// service, and its HTTP handler as a Lambda proxy handler, whose guard counts
+// requests on the clock now.
 func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger, stdout io.Writer) (httpapi.Proxy, error) {
 	st, err := store.FromEnv(getenv)
 	if err != nil {

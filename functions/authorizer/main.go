@@ -30,9 +30,9 @@ func main() {
 	lambda.Start(h)
 }
 
-// newHandler wires the function (its metrics records go to stdout): its configuration from getenv, the
-// DynamoDB client, the store of secrets, the verifier of user tokens, and
-// the authorizer on the clock now.
+// newHandler wires the function (its metrics records go to stdout): its
+// configuration from getenv, the DynamoDB client, the store of secrets, the
+// verifier of user tokens, and the authorizer on the clock now.
 func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger, stdout io.Writer) (func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error), error) {
 	env := map[string]string{}
 	st, err := store.FromEnv(getenv)

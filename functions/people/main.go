@@ -35,11 +35,11 @@ func main() {
 	lambda.Start(h)
 }
 
-// newHandler wires the function (its metrics records go to stdout): its configuration from getenv, the
-// DynamoDB client, the store, the stack's Cognito user pool when
-// USER_POOL_ID names one (empty with another issuer, and locally), the
-// people service on the clock now and the randomness random (of ids), and
-// its HTTP handler as a Lambda proxy handler.
+// newHandler wires the function (its metrics records go to stdout): its
+// configuration from getenv, the DynamoDB client, the store, the stack's
+// Cognito user pool when USER_POOL_ID names one (empty with another issuer,
+// and locally), the people service on the clock now and the randomness random
+// (of ids), and its HTTP handler as a Lambda proxy handler.
 func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, random io.Reader, log *slog.Logger, stdout io.Writer) (httpapi.Proxy, error) {
 	st, err := store.FromEnv(getenv)
 	if err != nil {

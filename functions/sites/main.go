@@ -27,10 +27,11 @@ func main() {
 	lambda.Start(h)
 }
 
-// newHandler wires the function (its metrics records go to stdout): its configuration from getenv, the
-// DynamoDB client, the store, the sites service with its cache of site
-// records on the clock now, and its HTTP handler, whose guard counts
-// requests on the same clock, as a Lambda proxy handler.
+// newHandler wires the function (its metrics records go to stdout): its
+// configuration from getenv, the DynamoDB client, the store, the sites
+// service with its cache of site records on the clock now, and its HTTP
+// handler, whose guard counts requests on the same clock, as a Lambda proxy
+// handler.
 func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger, stdout io.Writer) (httpapi.Proxy, error) {
 	st, err := store.FromEnv(getenv)
 	if err != nil {

@@ -28,8 +28,9 @@ func main() {
 	lambda.Start(h)
 }
 
-// newHandler wires the function (its metrics records go to stdout): its configuration from getenv, the
-// DynamoDB client, the store, and the stream handler on the clock now.
+// newHandler wires the function (its metrics records go to stdout): its
+// configuration from getenv, the DynamoDB client, the store, and the stream
+// handler on the clock now.
 func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger, stdout io.Writer) (func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error), error) {
 	st, err := store.FromEnv(getenv)
 	if err != nil {

@@ -37,11 +37,11 @@ func main() {
 	lambda.Start(h)
 }
 
-// newHandler wires the function (its metrics records go to stdout): its configuration from getenv, the
-// DynamoDB client, the store, the idempotency secret (read once, from
-// secrets in AWS; the function does not start without it), the token
-// service on the clock now and the randomness random (of secrets and ids),
-// and its HTTP handler as a Lambda proxy handler.
+// newHandler wires the function (its metrics records go to stdout): its
+// configuration from getenv, the DynamoDB client, the store, the idempotency
+// secret (read once, from secrets in AWS; the function does not start without
+// it), the token service on the clock now and the randomness random (of
+// secrets and ids), and its HTTP handler as a Lambda proxy handler.
 func newHandler(ctx context.Context, getenv func(string) string, secrets serversecret.API, now func() time.Time, random io.Reader, log *slog.Logger, stdout io.Writer) (httpapi.Proxy, error) {
 	st, err := store.FromEnv(getenv)
 	if err != nil {

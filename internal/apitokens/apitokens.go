@@ -20,7 +20,6 @@ import (
 	"github.com/tokensmith/tokensmith/internal/allowlist"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/metrics"
-	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -53,7 +52,7 @@ type Store interface {
 // People signs a caller in: binds the memberships waiting for their email
 // and returns what they hold (people.Service).
 type People interface {
-	SignIn(ctx context.Context, c tokensmith.Caller) (people.Access, error)
+	SignIn(ctx context.Context, c tokensmith.Caller) (tokensmith.Person, error)
 }
 
 var _ tokensmith.TokenService = (*Service)(nil)
@@ -260,7 +259,7 @@ func (s *Service) Revoke(ctx context.Context, p tokensmith.Caller, owner tokensm
 		if err != nil {
 			return err
 		}
-		o, err := s.origin(a, a.person())
+		o, err := s.origin(a, a.actor.Actor())
 		if err != nil {
 			return err
 		}
@@ -309,7 +308,7 @@ func (s *Service) Regenerate(ctx context.Context, p tokensmith.Caller, owner tok
 			until = &u
 		}
 		t.DisplayHint = token.DisplayHint(secret)
-		o, err := s.origin(a, a.person())
+		o, err := s.origin(a, a.actor.Actor())
 		if err != nil {
 			return err
 		}
@@ -326,11 +325,6 @@ func (s *Service) Regenerate(ctx context.Context, p tokensmith.Caller, owner tok
 // origin is the origin of a change made now by actor in a's workspace.
 func (s *Service) origin(a access, actor tokensmith.Actor) (audit.Origin, error) {
 	return audit.NewOrigin(s.Now(), s.Rand, actor, a.workspace)
-}
-
-// person is the caller as the actor of a change.
-func (a access) person() tokensmith.Actor {
-	return tokensmith.Actor{Type: tokensmith.ActorPerson, ID: a.actor.ID, Email: a.actor.Email}
 }
 
 // Introspect returns the active token a verified API token principal names.

@@ -17,7 +17,6 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/mock"
-	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -543,9 +542,9 @@ func TestEveryCallSignsIn(t *testing.T) {
 	var calls int
 	fault := errors.New("table unreachable")
 	svc := service(w.store())
-	svc.People = &mock.People{SignInFn: func(context.Context, tokensmith.Caller) (people.Access, error) {
+	svc.People = &mock.People{SignInFn: func(context.Context, tokensmith.Caller) (tokensmith.Person, error) {
 		calls++
-		return people.Access{}, fault
+		return tokensmith.Person{}, fault
 	}}
 	ctx := context.Background()
 	if _, err := svc.List(ctx, tokensmith.Caller{Email: admin}, tokensmith.Owner{Kind: token.KindSite, ID: "../x"}); !errors.Is(err, fault) {

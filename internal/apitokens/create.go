@@ -107,14 +107,14 @@ func (s *Service) create(ctx context.Context, a access, owner tokensmith.Owner, 
 		ID: id, Kind: owner.Kind, Name: in.Name, WorkspaceID: a.workspace.ID,
 		Permissions: in.Permissions, Scope: scope.Join(scope.Expand(in.Permissions)),
 		DisplayHint: token.DisplayHint(secret), SecretHash: token.Hash(secret),
-		CreatedOn: now, CreatedBy: tokensmith.Actor{Type: tokensmith.ActorPerson, ID: a.actor.ID, Email: a.actor.Email},
+		CreatedOn: now, CreatedBy: a.actor.Actor(),
 		ExpiresOn: now.Add(token.Inactivity), AllowedIPs: in.AllowedIPs,
 	}
 	if a.site != nil {
 		t.SiteID = a.site.ID
 	}
 	m := tokensmith.Minted{Secret: secret, Token: t}
-	o, err := s.origin(a, a.person())
+	o, err := s.origin(a, a.actor.Actor())
 	if err != nil {
 		return tokensmith.Minted{}, err
 	}

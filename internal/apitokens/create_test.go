@@ -11,9 +11,9 @@ import (
 	"github.com/tokensmith/tokensmith/internal/token"
 )
 
-// TestSealedShape holds the stored shape of an idempotent create's
-// response: a record as the table keeps it opens to the token it was
-// sealed with, and sealing and opening give back what went in.
+// TestSealedShape holds the stored shape of an idempotent create: a record
+// as the table keeps it opens to the token it was sealed with, sealing and
+// opening give back what went in, and a known input hashes as records keep it.
 func TestSealedShape(t *testing.T) {
 	created := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	want := tokensmith.Minted{Secret: "tss_secret", Token: tokensmith.Token{
@@ -43,5 +43,15 @@ func TestSealedShape(t *testing.T) {
 	}
 	if got, err := idem.open(rec.Sealed); err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("open(seal(m)) = %+v, %v; want %+v", got, err, want)
+	}
+
+	// The body hash a stored record keeps: a retry after a deploy must hash
+	// the same input alike, or it answers 409 instead of replaying. It is the
+	// SHA-256 of {"name":"CI","permissions":{"cms":"read_write","sites":"read"},"allowedIps":["203.0.113.0/24"]}.
+	in := tokensmith.TokenInput{Name: "CI", AllowedIPs: []string{"203.0.113.0/24"},
+		Permissions: scope.Permissions{"sites": scope.Read, "cms": scope.ReadWrite}}
+	const bodyHash = "7e973746d680d74074626e87d0389485f8f1c48c8d80577a7c70bcc1dc3bdb0e"
+	if got := newIdempotency([]byte("0123456789abcdef0123456789abcdef"), want.Token.Owner(), "u1", "key-0123456789abcdef", in).bodyHash; got != bodyHash {
+		t.Errorf("bodyHash = %s, want %s", got, bodyHash)
 	}
 }

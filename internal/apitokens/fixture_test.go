@@ -10,7 +10,6 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/mock"
-	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -204,12 +203,12 @@ func (w *world) store() *mock.Store {
 // people returns a fake sign-in on w: a person is known by email, and
 // holds the roles w grants them; anyone else holds nothing.
 func (w *world) people() *mock.People {
-	return &mock.People{SignInFn: func(_ context.Context, c tokensmith.Caller) (people.Access, error) {
+	return &mock.People{SignInFn: func(_ context.Context, c tokensmith.Caller) (tokensmith.Person, error) {
 		u, ok := w.users[c.Email]
 		if !ok {
-			return people.Access{User: tokensmith.User{ID: "0000000c00000000000000ff", Email: c.Email}}, nil
+			return tokensmith.Person{User: tokensmith.User{ID: "0000000c00000000000000ff", Email: c.Email}}, nil
 		}
-		a := people.Access{User: u}
+		a := tokensmith.Person{User: u}
 		for p, roles := range w.roles {
 			if r, ok := roles[u.ID]; ok {
 				a.Memberships = append(a.Memberships, tokensmith.Membership{Place: p, UserID: u.ID, Role: r})
@@ -222,7 +221,7 @@ func (w *world) people() *mock.People {
 // serverSecret is the tests' idempotency secret.
 var serverSecret = []byte("tokensmith apitokens tests idempotency secret")
 
-// service returns a apitokens.Service on st, at now, signing people in as a
+// service returns an apitokens.Service on st, at now, signing people in as a
 // new world does (every world grants the same roles).
 func service(st apitokens.Store) *apitokens.Service {
 	return &apitokens.Service{Store: st, People: newWorld().people(), Now: func() time.Time { return now }, Rand: rand.Reader, IdempotencySecret: serverSecret}

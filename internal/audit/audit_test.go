@@ -14,27 +14,27 @@ import (
 	"github.com/tokensmith/tokensmith/internal/store"
 )
 
-// TestListFindsTheWorkspaceAsTheDirectoryDoes holds the audit route and
-// tokenctl's directory to the one lookup: a workspace is reached by its id
+// TestListFindsTheWorkspaceAsTheOperatorDoes holds the audit route and
+// tokenctl's operator to the one lookup: a workspace is reached by its id
 // and by its slug alike, by both.
-func TestListFindsTheWorkspaceAsTheDirectoryDoes(t *testing.T) {
+func TestListFindsTheWorkspaceAsTheOperatorDoes(t *testing.T) {
 	db, table := dynamotest.NewTable(t)
 	st := store.New(db, table)
 	ctx := context.Background()
-	dir := operator.New(st)
-	ws, err := dir.CreateWorkspace(ctx, "hitchhikers", "Hitchhikers", tokensmith.PlanEnterprise)
+	ops := operator.New(st)
+	ws, err := ops.CreateWorkspace(ctx, "hitchhikers", "Hitchhikers", tokensmith.PlanEnterprise)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := dir.SetPlan(ctx, ws.Slug, tokensmith.PlanEnterprise); err != nil {
+	if _, err := ops.SetPlan(ctx, ws.Slug, tokensmith.PlanEnterprise); err != nil {
 		t.Fatal(err)
 	}
 	svc := audit.New(st)
 	p := tokensmith.Caller{Kind: tokensmith.CallerWorkspace, TokenID: "t", WorkspaceID: ws.ID}
 	for _, ref := range []string{ws.ID, ws.Slug} {
-		viaDir, err := dir.Workspace(ctx, ref)
-		if err != nil || viaDir.ID != ws.ID {
-			t.Errorf("directory Workspace(%q) = %+v, %v", ref, viaDir, err)
+		viaOps, err := ops.Workspace(ctx, ref)
+		if err != nil || viaOps.ID != ws.ID {
+			t.Errorf("operator Workspace(%q) = %+v, %v", ref, viaOps, err)
 		}
 		page, err := svc.List(ctx, p, ref, tokensmith.AuditQuery{Limit: 10})
 		if err != nil || page.Total != 1 || page.Events[0].SubType != audit.SubSettingUpdated {

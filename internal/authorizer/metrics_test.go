@@ -15,17 +15,15 @@ import (
 // TestMeasure: each decision counts one Decisions and one DecisionLatency
 // under its outcome, and an allow names its principal as a field.
 func TestMeasure(t *testing.T) {
-	policy := func(effect string) events.APIGatewayCustomAuthorizerResponse {
-		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "65f0c0ffee00000000000010",
-			PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Statement: []events.IAMPolicyStatement{{Effect: effect}}}}
-	}
+	allow := events.APIGatewayCustomAuthorizerResponse{PrincipalID: "65f0c0ffee00000000000010",
+		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Statement: []events.IAMPolicyStatement{{Effect: "Allow"}}}}
 	tests := []struct {
 		name string
 		resp events.APIGatewayCustomAuthorizerResponse
 		err  error
 		want string
 	}{
-		{"allow", policy("Allow"), nil, metrics.OutcomeAllowed},
+		{"allow", allow, nil, metrics.OutcomeAllowed},
 		{"no credential", events.APIGatewayCustomAuthorizerResponse{}, authorizer.ErrUnauthorized, metrics.OutcomeUnauthorized},
 		{"table down", events.APIGatewayCustomAuthorizerResponse{}, errors.New("authorizer: connection refused"), metrics.OutcomeFailed},
 	}

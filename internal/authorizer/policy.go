@@ -20,11 +20,10 @@ var (
 )
 
 // Policy returns an IAM policy that allows route r of the API and stage
-// that methodArn belongs to. Path parameters become
-// wildcards, so the policy holds for every request to r, with one trailing
-// slash too, which API Gateway routes to r; API Gateway's cache is keyed by
-// credential, method and resource path, so a cached policy is never reused
-// for another route.
+// that methodArn belongs to. Path parameters become wildcards, so the policy
+// holds for every request to r, with one trailing slash too, which API
+// Gateway routes to r; API Gateway's cache is keyed by credential, method
+// and resource path, so a cached policy is never reused for another route.
 func Policy(methodArn string, r route.Route) events.APIGatewayCustomAuthorizerPolicy {
 	arn := ResourceARN(methodArn, r)
 	resources := []string{arn}

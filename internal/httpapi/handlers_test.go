@@ -62,7 +62,8 @@ type request struct {
 type answer struct {
 	status int
 	header map[string]string
-	body   map[string]any
+	body   map[string]any // a JSON object's
+	list   []any          // a JSON array's
 }
 
 // serve sends req to h as API Gateway would, by its route of the table.
@@ -102,9 +103,12 @@ func serve(t *testing.T, h *Router, req request) answer {
 		a.header[k] = v
 	}
 	if resp.Body != "" {
-		if err := json.Unmarshal([]byte(resp.Body), &a.body); err != nil {
+		var v any
+		if err := json.Unmarshal([]byte(resp.Body), &v); err != nil {
 			t.Fatalf("%s answered %q: %v", req.op, resp.Body, err)
 		}
+		a.body, _ = v.(map[string]any)
+		a.list, _ = v.([]any)
 	}
 	return a
 }

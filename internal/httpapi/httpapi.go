@@ -153,6 +153,8 @@ func decode(r *http.Request, v any, optional bool) error {
 		switch {
 		case errors.As(err, &typeErr) && typeErr.Field != "":
 			return tokensmith.Invalid(tokensmith.ErrorDetail{Field: typeErr.Field, Message: "must be of type " + typeErr.Type.String()})
+		// encoding/json reports an unknown field with no typed error: only
+		// its text names the field.
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 			return tokensmith.Invalid(tokensmith.ErrorDetail{Field: field, Message: "is not a known field"})

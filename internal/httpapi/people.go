@@ -92,7 +92,7 @@ func People(svc tokensmith.PeopleService, log *slog.Logger) *Router {
 	}
 	site := func(r *http.Request) tokensmith.Place { return tokensmith.Place{SiteID: r.PathValue("site_id")} }
 	return mux(route.People, map[string]http.HandlerFunc{
-		"getMe":                 h.serve(h.me),
+		"getMe":                 asPerson(h.log, h.me),
 		"listWorkspaceMembers":  h.list(ws),
 		"addWorkspaceMember":    h.add(ws),
 		"updateWorkspaceMember": h.update(ws),
@@ -108,15 +108,16 @@ type peopleHandler struct {
 	log *slog.Logger
 }
 
-// serve runs one people call: the caller, then f, whose error is written.
-func (h *peopleHandler) serve(f func(w http.ResponseWriter, r *http.Request, c tokensmith.Caller) error) http.HandlerFunc {
+// asPerson serves one call of a person: the caller, then f, whose error is
+// written.
+func asPerson(log *slog.Logger, f func(w http.ResponseWriter, r *http.Request, c tokensmith.Caller) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := personCaller(r)
 		if err == nil {
 			err = f(w, r, c)
 		}
 		if err != nil {
-			writeError(w, r, h.log, err)
+			writeError(w, r, log, err)
 		}
 	}
 }
@@ -131,7 +132,7 @@ func (h *peopleHandler) me(w http.ResponseWriter, r *http.Request, c tokensmith.
 }
 
 func (h *peopleHandler) list(where func(*http.Request) tokensmith.Place) http.HandlerFunc {
-	return h.serve(func(w http.ResponseWriter, r *http.Request, c tokensmith.Caller) error {
+	return asPerson(h.log, func(w http.ResponseWriter, r *http.Request, c tokensmith.Caller) error {
 		ms, err := h.svc.Members(r.Context(), c, where(r))
 		if err != nil {
 			return err
@@ -148,7 +149,7 @@ func (h *peopleHandler) list(where func(*http.Request) tokensmith.Place) http.Ha
 // add grants a membership: an email and a role in a workspace, an email
 // alone on a site, where the role is admin.
 func (h *peopleHandler) add(where func(*http.Request) tokensmith.Place) http.HandlerFunc {
-	return h.serve(func(w http.ResponseWriter, r *http.Request, c tokensmith.Caller) error {
+	return asPerson(h.log, func(w http.ResponseWriter, r *http.Request, c tokensmith.Caller) error {
 		wh := where(r)
 		var in struct {
 			Email string          `json:"email"`
@@ -176,7 +177,7 @@ func (h *peopleHandler) add(where func(*http.Request) tokensmith.Place) http.Han
 }
 
 func (h *peopleHandler) update(where func(*http.Request) tokensmith.Place) http.HandlerFunc {
-	return h.serve(func(w http.ResponseWriter, r *http.Request, c tokensmith.Caller) error {
+	return asPerson(h.log, func(w http.ResponseWriter, r *http.Request, c tokensmith.Caller) error {
 		var in struct {
 			Role tokensmith.Role `json:"role"`
 		}
@@ -194,7 +195,7 @@ func (h *peopleHandler) update(where func(*http.Request) tokensmith.Place) http.
 }
 
 func (h *peopleHandler) remove(where func(*http.Request) tokensmith.Place) http.HandlerFunc {
-	return h.serve(func(w http.ResponseWriter, r *http.Request, c tokensmith.Caller) error {
+	return asPerson(h.log, func(w http.ResponseWriter, r *http.Request, c tokensmith.Caller) error {
 		id := r.PathValue("member_id")
 		if err := h.svc.RemoveMember(r.Context(), c, where(r), id); err != nil {
 			return err

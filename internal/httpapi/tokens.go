@@ -27,7 +27,7 @@ type apiToken struct {
 	Permissions scope.Permissions `json:"permissions"`
 	Scope       string            `json:"scope"`
 	CreatedOn   string            `json:"createdOn"`
-	CreatedBy   createdBy         `json:"createdBy"`
+	CreatedBy   ref               `json:"createdBy"`
 	LastUsed    *string           `json:"lastUsed"`
 	UseCount    int64             `json:"useCount"`
 	ExpiresOn   string            `json:"expiresOn"`
@@ -38,17 +38,12 @@ type apiToken struct {
 	ScopeLastUsed map[string]*string `json:"scopeLastUsed"`
 }
 
-type createdBy struct {
-	ID    string `json:"id"`
-	Email string `json:"email"`
-}
-
 // newAPIToken renders a stored token.
 func newAPIToken(t tokensmith.Token) apiToken {
 	out := apiToken{
 		ID: t.ID, Kind: t.Kind, Name: t.Name, DisplayHint: t.DisplayHint, SiteID: t.SiteID, WorkspaceID: t.WorkspaceID,
 		Permissions: t.Permissions, Scope: t.Scope, CreatedOn: formatTime(t.CreatedOn),
-		CreatedBy: createdBy{ID: t.CreatedBy.ID, Email: t.CreatedBy.Email},
+		CreatedBy: ref{ID: t.CreatedBy.ID, Email: t.CreatedBy.Email},
 		UseCount:  t.UseCount, ExpiresOn: formatTime(t.ExpiresOn),
 	}
 	if t.LastUsed != nil {
@@ -117,10 +112,7 @@ type tokensHandler struct {
 	log *slog.Logger
 }
 
-// person returns the caller, who must be a person.
-func (h *tokensHandler) person(r *http.Request) (tokensmith.Caller, error) { return personCaller(r) }
-
-// IdempotencyKey validates the Idempotency-Key header: 16 to 255 printable
+// idempotencyKey validates the Idempotency-Key header: 16 to 255 printable
 // ASCII characters, or absent.
 func idempotencyKey(r *http.Request) (string, error) {
 	k := r.Header.Get("Idempotency-Key")
@@ -138,26 +130,18 @@ func idempotencyKey(r *http.Request) (string, error) {
 }
 
 func (h *tokensHandler) create(owner func(*http.Request) tokensmith.Owner) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := h.person(r)
-		if err != nil {
-			writeError(w, r, h.log, err)
-			return
-		}
+	return asPerson(h.log, func(w http.ResponseWriter, r *http.Request, p tokensmith.Caller) error {
 		key, err := idempotencyKey(r)
 		if err != nil {
-			writeError(w, r, h.log, err)
-			return
+			return err
 		}
 		var in createRequest
 		if err := decode(r, &in, false); err != nil {
-			writeError(w, r, h.log, err)
-			return
+			return err
 		}
 		m, replayed, err := h.svc.Create(r.Context(), p, owner(r), tokensmith.TokenInput(in), key)
 		if err != nil {
-			writeError(w, r, h.log, err)
-			return
+			return err
 		}
 		if replayed {
 			w.Header().Set("Idempotent-Replayed", "true")
@@ -165,85 +149,65 @@ func (h *tokensHandler) create(owner func(*http.Request) tokensmith.Owner) http.
 		h.log.InfoContext(r.Context(), "token created", "tokenId", m.Token.ID, "displayHint", m.Token.DisplayHint, "replayed", replayed)
 		w.Header().Set("Cache-Control", "no-store")
 		writeJSON(w, http.StatusCreated, minted{Token: m.Secret, APIToken: newAPIToken(m.Token)})
-	}
+		return nil
+	})
 }
 
 func (h *tokensHandler) list(owner func(*http.Request) tokensmith.Owner) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := h.person(r)
-		if err != nil {
-			writeError(w, r, h.log, err)
-			return
-		}
+	return asPerson(h.log, func(w http.ResponseWriter, r *http.Request, p tokensmith.Caller) error {
 		ts, err := h.svc.List(r.Context(), p, owner(r))
 		if err != nil {
-			writeError(w, r, h.log, err)
-			return
+			return err
 		}
 		out := make([]apiToken, 0, len(ts))
 		for _, t := range ts {
 			out = append(out, newAPIToken(t))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"apiTokens": out})
-	}
+		return nil
+	})
 }
 
 func (h *tokensHandler) get(owner func(*http.Request) tokensmith.Owner) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := h.person(r)
-		if err != nil {
-			writeError(w, r, h.log, err)
-			return
-		}
+	return asPerson(h.log, func(w http.ResponseWriter, r *http.Request, p tokensmith.Caller) error {
 		t, err := h.svc.Get(r.Context(), p, owner(r), r.PathValue("token_id"))
 		if err != nil {
-			writeError(w, r, h.log, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, newAPIToken(t))
-	}
+		return nil
+	})
 }
 
 func (h *tokensHandler) revoke(owner func(*http.Request) tokensmith.Owner) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := h.person(r)
-		if err != nil {
-			writeError(w, r, h.log, err)
-			return
-		}
+	return asPerson(h.log, func(w http.ResponseWriter, r *http.Request, p tokensmith.Caller) error {
 		id := r.PathValue("token_id")
 		if err := h.svc.Revoke(r.Context(), p, owner(r), id); err != nil {
-			writeError(w, r, h.log, err)
-			return
+			return err
 		}
 		h.log.InfoContext(r.Context(), "token revoked", "tokenId", id)
 		w.WriteHeader(http.StatusNoContent)
-	}
+		return nil
+	})
 }
 
 func (h *tokensHandler) regenerate(owner func(*http.Request) tokensmith.Owner) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := h.person(r)
-		if err != nil {
-			writeError(w, r, h.log, err)
-			return
-		}
+	return asPerson(h.log, func(w http.ResponseWriter, r *http.Request, p tokensmith.Caller) error {
 		var in struct {
 			GracePeriodSeconds int64 `json:"gracePeriodSeconds"`
 		}
 		if err := decode(r, &in, true); err != nil {
-			writeError(w, r, h.log, err)
-			return
+			return err
 		}
 		m, err := h.svc.Regenerate(r.Context(), p, owner(r), r.PathValue("token_id"), in.GracePeriodSeconds)
 		if err != nil {
-			writeError(w, r, h.log, err)
-			return
+			return err
 		}
 		h.log.InfoContext(r.Context(), "token regenerated", "tokenId", m.Token.ID, "displayHint", m.Token.DisplayHint)
 		w.Header().Set("Cache-Control", "no-store")
 		writeJSON(w, http.StatusOK, minted{Token: m.Secret, APIToken: newAPIToken(m.Token)})
-	}
+		return nil
+	})
 }
 
 type authorizedTo struct {

@@ -214,7 +214,7 @@ func TestAuditLogErrors(t *testing.T) {
 	// Isolation: another workspace's log is not found, by id or slug, and a
 	// site token or a member's user token cannot read any (an admin's can:
 	// TestAuditLogForPeople).
-	other, err := a.stack.Directory.CreateWorkspace(t.Context(), "vogons", "Vogons", tokensmith.PlanEnterprise)
+	other, err := a.stack.Operator.CreateWorkspace(t.Context(), "vogons", "Vogons", tokensmith.PlanEnterprise)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestAuditLogErrors(t *testing.T) {
 
 	// Not on enterprise: the log is refused (by the authorizer, which learns
 	// the plan from the token's secret, or by the log itself).
-	if _, err := a.stack.Directory.SetPlan(t.Context(), a.demo.WorkspaceSlug, tokensmith.PlanFree); err != nil {
+	if _, err := a.stack.Operator.SetPlan(t.Context(), a.demo.WorkspaceSlug, tokensmith.PlanFree); err != nil {
 		t.Fatal(err)
 	}
 	wantError(t, a.get(a.demo.WorkspaceSlug, ""), 403, "not_enterprise_plan_workspace")
@@ -307,18 +307,18 @@ func TestAuditLogForPeople(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	wsTok, _ := e.mint("workspace", `{"workspace_activity":"read"}`)
-	other, err := e.stack.Directory.CreateWorkspace(ctx, "vogons", "Vogons", tokensmith.PlanEnterprise)
+	other, err := e.stack.Operator.CreateWorkspace(ctx, "vogons", "Vogons", tokensmith.PlanEnterprise)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.stack.Directory.AddMember(ctx, other.ID, "", "jeltz@example.com", tokensmith.RoleAdmin); err != nil {
+	if _, err := e.stack.Operator.AddMember(ctx, other.ID, "", "jeltz@example.com", tokensmith.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
-	free, err := e.stack.Directory.CreateWorkspace(ctx, "magrathea", "Magrathea", tokensmith.PlanFree)
+	free, err := e.stack.Operator.CreateWorkspace(ctx, "magrathea", "Magrathea", tokensmith.PlanFree)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.stack.Directory.AddMember(ctx, free.ID, "", localdev.DemoAdminEmail, tokensmith.RoleAdmin); err != nil {
+	if _, err := e.stack.Operator.AddMember(ctx, free.ID, "", localdev.DemoAdminEmail, tokensmith.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
 	person := func(email string) string {

@@ -77,11 +77,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("using the unused token's sites:read: %d %s", r.status, r.raw)
 	}
 	ctx := context.Background()
-	free, err := e.stack.Directory.CreateWorkspace(ctx, "magrathea", "Magrathea", tokensmith.PlanFree)
+	free, err := e.stack.Operator.CreateWorkspace(ctx, "magrathea", "Magrathea", tokensmith.PlanFree)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.stack.Directory.AddMember(ctx, free.ID, "", localdev.DemoAdminEmail, tokensmith.RoleAdmin); err != nil {
+	if _, err := e.stack.Operator.AddMember(ctx, free.ID, "", localdev.DemoAdminEmail, tokensmith.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
 	cfg := map[string]any{

@@ -53,7 +53,7 @@ func TestDataAPI(t *testing.T) {
 	if g := e.do("GET", "/v2/sites/"+e.demo.SiteID, secret, ""); g.status != 200 || g.str("id") != e.demo.SiteID {
 		t.Errorf("GET site = %d %s", g.status, g.raw)
 	}
-	other, err := e.stack.Directory.CreateSite(t.Context(), e.demo.WorkspaceID, "Bistromath", "bistromath", "")
+	other, err := e.stack.Operator.CreateSite(t.Context(), e.demo.WorkspaceID, "Bistromath", "bistromath", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +404,7 @@ func TestCachedDecisionNeverGrantsAnotherRoute(t *testing.T) {
 	if r := e.do("GET", "/v2/sites/"+e.demo.SiteID, reader, ""); r.status != 200 {
 		t.Fatalf("own site = %d", r.status)
 	}
-	other, err := e.stack.Directory.CreateSite(t.Context(), e.demo.WorkspaceID, "Bistromath", "bistromath", "")
+	other, err := e.stack.Operator.CreateSite(t.Context(), e.demo.WorkspaceID, "Bistromath", "bistromath", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -151,7 +151,7 @@ func TestMixedLoadUnderFaults(t *testing.T) {
 		o.HTTPClient = f
 	})
 	ctx := context.Background()
-	if _, err := e.stack.Directory.SetSitePlan(ctx, e.demo.SiteID, tokensmith.SitePlanEnterprise, tokensmith.MaxRateLimit); err != nil {
+	if _, err := e.stack.Operator.SetSitePlan(ctx, e.demo.SiteID, tokensmith.SitePlanEnterprise, tokensmith.MaxRateLimit); err != nil {
 		t.Fatal(err)
 	}
 	siteBase := "/v2/sites/" + e.demo.SiteID + "/tokens"

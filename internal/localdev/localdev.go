@@ -72,13 +72,13 @@ type Config struct {
 
 // Stack is the running service.
 type Stack struct {
-	Handler   http.Handler
-	Gateway   *gateway.Gateway
-	Store     *store.Store
-	Sites     *sites.Service
-	Directory *operator.Service
-	Issuer    *issuer.Issuer
-	DB        *dynamodb.Client
+	Handler  http.Handler
+	Gateway  *gateway.Gateway
+	Store    *store.Store
+	Sites    *sites.Service
+	Operator *operator.Service
+	Issuer   *issuer.Issuer
+	DB       *dynamodb.Client
 }
 
 // Start creates the table if needed and assembles the stack.
@@ -175,9 +175,9 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	mux.Handle("/", gw)
 	gw.Now = now
-	dir := operator.New(st)
-	dir.Now = now
-	return &Stack{Handler: mux, Gateway: gw, Store: st, Sites: siteSvc, Directory: dir, Issuer: iss, DB: db}, nil
+	ops := operator.New(st)
+	ops.Now = now
+	return &Stack{Handler: mux, Gateway: gw, Store: st, Sites: siteSvc, Operator: ops, Issuer: iss, DB: db}, nil
 }
 
 // Demo is what `make run` seeds and writes to .local/demo.json.
@@ -209,7 +209,7 @@ var DemoPeople = []issuer.Person{
 func (s *Stack) SeedDemo(ctx context.Context, baseURL string, now time.Time) (Demo, error) {
 	ws, err := s.Store.Workspace(ctx, DemoSlug)
 	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
-		ws, err = s.Directory.CreateWorkspace(ctx, DemoSlug, "Hitchhikers", tokensmith.PlanEnterprise)
+		ws, err = s.Operator.CreateWorkspace(ctx, DemoSlug, "Hitchhikers", tokensmith.PlanEnterprise)
 	}
 	if err != nil {
 		return Demo{}, fmt.Errorf("seed workspace: %w", err)
@@ -225,7 +225,7 @@ func (s *Stack) SeedDemo(ctx context.Context, baseURL string, now time.Time) (De
 		}
 	}
 	if siteID == "" {
-		site, err := s.Directory.CreateSite(ctx, ws.ID, "Heart of Gold Spaceship", "heart-of-gold", tokensmith.SitePlanCMS)
+		site, err := s.Operator.CreateSite(ctx, ws.ID, "Heart of Gold Spaceship", "heart-of-gold", tokensmith.SitePlanCMS)
 		if err != nil {
 			return Demo{}, fmt.Errorf("seed site: %w", err)
 		}
@@ -237,7 +237,7 @@ func (s *Stack) SeedDemo(ctx context.Context, baseURL string, now time.Time) (De
 		role  tokensmith.Role
 		out   *string
 	}{{DemoAdminEmail, tokensmith.RoleAdmin, &demo.AdminToken}, {DemoMemberEmail, tokensmith.RoleMember, &demo.MemberToken}} {
-		if _, err := s.Directory.AddMember(ctx, ws.ID, "", p.email, p.role); err != nil {
+		if _, err := s.Operator.AddMember(ctx, ws.ID, "", p.email, p.role); err != nil {
 			return Demo{}, fmt.Errorf("seed %s: %w", p.email, err)
 		}
 		if *p.out, err = s.Issuer.Sign(issuer.Claims{Email: p.email}, now, defaults.TokenTTL); err != nil {

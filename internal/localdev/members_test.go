@@ -95,15 +95,15 @@ func TestMembersOverHTTP(t *testing.T) {
 func TestMembersBadInput(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
-	other, err := e.stack.Directory.CreateWorkspace(ctx, "vogons", "Vogons", "enterprise")
+	other, err := e.stack.Operator.CreateWorkspace(ctx, "vogons", "Vogons", "enterprise")
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherMember, err := e.stack.Directory.AddMember(ctx, other.ID, "", "jeltz@example.com", "admin")
+	otherMember, err := e.stack.Operator.AddMember(ctx, other.ID, "", "jeltz@example.com", "admin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	siteOnly, err := e.stack.Directory.AddMember(ctx, e.demo.WorkspaceSlug, e.demo.SiteID, "zaphod@example.com", "admin")
+	siteOnly, err := e.stack.Operator.AddMember(ctx, e.demo.WorkspaceSlug, e.demo.SiteID, "zaphod@example.com", "admin")
 	if err != nil {
 		t.Fatal(err)
 	}

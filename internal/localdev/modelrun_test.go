@@ -70,7 +70,7 @@ func newWorld(t *testing.T) *world {
 	clk := &clock{now: modelStart}
 	e := newEnvWith(t, 0, clk.Now)
 	ctx := context.Background()
-	dir := e.stack.Directory
+	ops := e.stack.Operator
 	w := &world{e: e, clk: clk, m: newModel(modelStart), bearer: map[string]string{}, w1: e.demo.WorkspaceID, a: e.demo.SiteID,
 		seen: map[string]int{}, stats: map[string]int{}, clients: map[string]*http.Client{}}
 	// Uses come from the default address, two other loopback addresses and,
@@ -90,22 +90,22 @@ func newWorld(t *testing.T) *world {
 			t.Fatal(err)
 		}
 	}
-	_, err := dir.SetSitePlan(ctx, w.a, tokensmith.SitePlanEnterprise, 4)
+	_, err := ops.SetSitePlan(ctx, w.a, tokensmith.SitePlanEnterprise, 4)
 	must(err)
-	b, err := dir.CreateSite(ctx, w.w1, "Bistromath", "bistromath", tokensmith.SitePlanEnterprise)
+	b, err := ops.CreateSite(ctx, w.w1, "Bistromath", "bistromath", tokensmith.SitePlanEnterprise)
 	must(err)
-	_, err = dir.SetSitePlan(ctx, b.ID, tokensmith.SitePlanEnterprise, 3)
+	_, err = ops.SetSitePlan(ctx, b.ID, tokensmith.SitePlanEnterprise, 3)
 	must(err)
-	ws2, err := dir.CreateWorkspace(ctx, "vogons", "Vogons", tokensmith.PlanFree)
+	ws2, err := ops.CreateWorkspace(ctx, "vogons", "Vogons", tokensmith.PlanFree)
 	must(err)
-	c, err := dir.CreateSite(ctx, ws2.ID, "Constructor Fleet", "constructor-fleet", tokensmith.SitePlanEnterprise)
+	c, err := ops.CreateSite(ctx, ws2.ID, "Constructor Fleet", "constructor-fleet", tokensmith.SitePlanEnterprise)
 	must(err)
-	_, err = dir.SetSitePlan(ctx, c.ID, tokensmith.SitePlanEnterprise, 5)
+	_, err = ops.SetSitePlan(ctx, c.ID, tokensmith.SitePlanEnterprise, 5)
 	must(err)
 	w.b, w.w2, w.c = b.ID, ws2.ID, c.ID
-	_, err = dir.AddMember(ctx, w.w1, w.a, "zaphod@example.com", tokensmith.RoleAdmin)
+	_, err = ops.AddMember(ctx, w.w1, w.a, "zaphod@example.com", tokensmith.RoleAdmin)
 	must(err)
-	_, err = dir.AddMember(ctx, w.w2, "", "jeltz@example.com", tokensmith.RoleAdmin)
+	_, err = ops.AddMember(ctx, w.w2, "", "jeltz@example.com", tokensmith.RoleAdmin)
 	must(err)
 
 	m := w.m
@@ -471,12 +471,12 @@ func (w *world) send(o op) response {
 		w.clk.Add(o.advance)
 		return response{}
 	case opPlan:
-		if _, err := e.stack.Directory.SetPlan(context.Background(), o.ownerID, tokensmith.Plan(o.plan)); err != nil {
+		if _, err := e.stack.Operator.SetPlan(context.Background(), o.ownerID, tokensmith.Plan(o.plan)); err != nil {
 			e.t.Fatalf("set plan: %v", err)
 		}
 		return response{}
 	case opSitePlan:
-		if _, err := e.stack.Directory.SetSitePlan(context.Background(), o.ownerID, tokensmith.SitePlan(o.plan), o.rateLimit); err != nil {
+		if _, err := e.stack.Operator.SetSitePlan(context.Background(), o.ownerID, tokensmith.SitePlan(o.plan), o.rateLimit); err != nil {
 			e.t.Fatalf("set site plan: %v", err)
 		}
 		return response{}

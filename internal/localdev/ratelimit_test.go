@@ -35,7 +35,7 @@ func wantRate(t *testing.T, r response, limit, remaining int64, reset time.Time)
 // setPlan puts the demo site on plan.
 func (e *env) setPlan(plan tokensmith.SitePlan, rateLimit int64) {
 	e.t.Helper()
-	if _, err := e.stack.Directory.SetSitePlan(context.Background(), e.demo.SiteID, plan, rateLimit); err != nil {
+	if _, err := e.stack.Operator.SetSitePlan(context.Background(), e.demo.SiteID, plan, rateLimit); err != nil {
 		e.t.Fatal(err)
 	}
 }

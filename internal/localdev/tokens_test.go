@@ -182,7 +182,7 @@ func TestWorkspaceTokens(t *testing.T) {
 	wantError(t, e.do("POST", base, e.demo.MemberToken, `{"name":"x","permissions":{"workspace_activity":"read"}}`), 403, "forbidden")
 	wantError(t, e.do("GET", base, e.demo.MemberToken, ""), 403, "forbidden")
 
-	if _, err := e.stack.Directory.SetPlan(t.Context(), e.demo.WorkspaceSlug, "free"); err != nil {
+	if _, err := e.stack.Operator.SetPlan(t.Context(), e.demo.WorkspaceSlug, "free"); err != nil {
 		t.Fatal(err)
 	}
 	// Off enterprise, admins may no longer create workspace tokens, but may
@@ -218,7 +218,7 @@ func TestPlanChangeReachesWorkspaceTokens(t *testing.T) {
 	routes := []string{"/v2/token/introspect", "/v2/workspaces/" + e.demo.WorkspaceID + "/audit_logs", "/v2/sites"}
 	setPlan := func(plan tokensmith.Plan) {
 		t.Helper()
-		if _, err := e.stack.Directory.SetPlan(t.Context(), e.demo.WorkspaceSlug, plan); err != nil {
+		if _, err := e.stack.Operator.SetPlan(t.Context(), e.demo.WorkspaceSlug, plan); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -242,15 +242,15 @@ func TestPlanChangeReachesWorkspaceTokens(t *testing.T) {
 func TestWhoMayAct(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
-	other, err := e.stack.Directory.CreateWorkspace(ctx, "vogons", "Vogons", "enterprise")
+	other, err := e.stack.Operator.CreateWorkspace(ctx, "vogons", "Vogons", "enterprise")
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherSite, err := e.stack.Directory.CreateSite(ctx, other.ID, "Constructor Fleet", "constructor-fleet", "")
+	otherSite, err := e.stack.Operator.CreateSite(ctx, other.ID, "Constructor Fleet", "constructor-fleet", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	siteAdmin, err := e.stack.Directory.AddMember(ctx, e.demo.WorkspaceSlug, e.demo.SiteID, "zaphod@example.com", "admin")
+	siteAdmin, err := e.stack.Operator.AddMember(ctx, e.demo.WorkspaceSlug, e.demo.SiteID, "zaphod@example.com", "admin")
 	if err != nil {
 		t.Fatal(err)
 	}

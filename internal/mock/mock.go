@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/tokensmith/tokensmith"
-	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
@@ -86,10 +85,10 @@ func (s *Store) Leaked(ctx context.Context, hash string, now time.Time) (bool, e
 
 // People fakes sign-in as token management (apitokens.People) calls it.
 type People struct {
-	SignInFn func(ctx context.Context, c tokensmith.Caller) (people.Access, error)
+	SignInFn func(ctx context.Context, c tokensmith.Caller) (tokensmith.Person, error)
 }
 
-func (p *People) SignIn(ctx context.Context, c tokensmith.Caller) (people.Access, error) {
+func (p *People) SignIn(ctx context.Context, c tokensmith.Caller) (tokensmith.Person, error) {
 	return p.SignInFn(ctx, c)
 }
 

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"net/mail"
 	"regexp"
@@ -20,9 +19,6 @@ import (
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
-
-// ErrInvalid wraps every rejected input.
-var ErrInvalid = errors.New("operator: invalid input")
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
@@ -40,20 +36,16 @@ type Service struct {
 // New returns a Service with the real clock and crypto/rand.
 func New(st *store.Store) *Service { return &Service{Store: st, Now: time.Now, Rand: rand.Reader} }
 
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
-}
-
 func checkPlan(plan tokensmith.Plan) error {
 	if plan != tokensmith.PlanFree && plan != tokensmith.PlanEnterprise {
-		return invalid("plan must be free or enterprise, not %q", plan)
+		return tokensmith.Errorf(tokensmith.EINVALID, "plan must be free or enterprise, not %q", plan)
 	}
 	return nil
 }
 
 func checkSlug(field, s string) error {
 	if len(s) > 63 || !slugPattern.MatchString(s) {
-		return invalid("%s must be lowercase letters, digits and single dashes, at most 63 characters: %q", field, s)
+		return tokensmith.Errorf(tokensmith.EINVALID, "%s must be lowercase letters, digits and single dashes, at most 63 characters: %q", field, s)
 	}
 	return nil
 }
@@ -65,10 +57,10 @@ func (s *Service) CreateWorkspace(ctx context.Context, slug, name string, plan t
 		return tokensmith.Workspace{}, err
 	}
 	if token.ValidID(slug) {
-		return tokensmith.Workspace{}, invalid("slug must not be 24 hexadecimal digits, which is the shape of an id: %q", slug)
+		return tokensmith.Workspace{}, tokensmith.Errorf(tokensmith.EINVALID, "slug must not be 24 hexadecimal digits, which is the shape of an id: %q", slug)
 	}
 	if strings.TrimSpace(name) == "" {
-		return tokensmith.Workspace{}, invalid("name is required")
+		return tokensmith.Workspace{}, tokensmith.Errorf(tokensmith.EINVALID, "name is required")
 	}
 	if err := checkPlan(plan); err != nil {
 		return tokensmith.Workspace{}, err
@@ -81,7 +73,7 @@ func (s *Service) CreateWorkspace(ctx context.Context, slug, name string, plan t
 	ws := tokensmith.Workspace{ID: id, Slug: slug, Name: strings.TrimSpace(name), Plan: plan, CreatedOn: now}
 	if err := s.Store.CreateWorkspace(ctx, ws); err != nil {
 		if errors.Is(err, store.ErrExists) {
-			return tokensmith.Workspace{}, invalid("a workspace with slug %q exists", slug)
+			return tokensmith.Workspace{}, tokensmith.Errorf(tokensmith.ECONFLICT, "a workspace with slug %q exists", slug)
 		}
 		return tokensmith.Workspace{}, err
 	}
@@ -92,7 +84,7 @@ func (s *Service) CreateWorkspace(ctx context.Context, slug, name string, plan t
 func (s *Service) Workspace(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error) {
 	ws, err := s.Store.Workspace(ctx, idOrSlug)
 	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
-		return tokensmith.Workspace{}, invalid("no workspace %q", idOrSlug)
+		return tokensmith.Workspace{}, tokensmith.Errorf(tokensmith.ENOTFOUND, "no workspace %q", idOrSlug)
 	}
 	return ws, err
 }
@@ -125,10 +117,10 @@ func (s *Service) CreateSite(ctx context.Context, wsIDOrSlug, name, shortName st
 		plan = tokensmith.DefaultSitePlan
 	}
 	if !plan.Valid() {
-		return tokensmith.Site{}, invalid("plan must be one of %s, not %q", sitePlanNames(), plan)
+		return tokensmith.Site{}, tokensmith.Errorf(tokensmith.EINVALID, "plan must be one of %s, not %q", sitePlanNames(), plan)
 	}
 	if strings.TrimSpace(name) == "" {
-		return tokensmith.Site{}, invalid("name is required")
+		return tokensmith.Site{}, tokensmith.Errorf(tokensmith.EINVALID, "name is required")
 	}
 	if err := checkSlug("short name", shortName); err != nil {
 		return tokensmith.Site{}, err
@@ -156,11 +148,11 @@ func (s *Service) CreateSite(ctx context.Context, wsIDOrSlug, name, shortName st
 func (s *Service) SetSitePlan(ctx context.Context, siteID string, plan tokensmith.SitePlan, rateLimit int64) (tokensmith.Site, error) {
 	switch {
 	case !plan.Valid():
-		return tokensmith.Site{}, invalid("plan must be one of %s, not %q", sitePlanNames(), plan)
+		return tokensmith.Site{}, tokensmith.Errorf(tokensmith.EINVALID, "plan must be one of %s, not %q", sitePlanNames(), plan)
 	case rateLimit != 0 && plan != tokensmith.SitePlanEnterprise:
-		return tokensmith.Site{}, invalid("a rate limit is set only with the enterprise plan")
+		return tokensmith.Site{}, tokensmith.Errorf(tokensmith.EINVALID, "a rate limit is set only with the enterprise plan")
 	case rateLimit < 0 || rateLimit > tokensmith.MaxRateLimit:
-		return tokensmith.Site{}, invalid("rate limit must be from 1 to %d requests a minute", tokensmith.MaxRateLimit)
+		return tokensmith.Site{}, tokensmith.Errorf(tokensmith.EINVALID, "rate limit must be from 1 to %d requests a minute", tokensmith.MaxRateLimit)
 	}
 	var site tokensmith.Site
 	err := store.Retry(ctx, func() error {
@@ -193,7 +185,7 @@ func (s *Service) place(ctx context.Context, wsIDOrSlug, siteID string) (tokensm
 	}
 	site, err := s.Store.Site(ctx, siteID)
 	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND || (err == nil && site.WorkspaceID != ws.ID) {
-		return tokensmith.Workspace{}, tokensmith.Place{}, invalid("no site %q in workspace %s", siteID, ws.Slug)
+		return tokensmith.Workspace{}, tokensmith.Place{}, tokensmith.Errorf(tokensmith.ENOTFOUND, "no site %q in workspace %s", siteID, ws.Slug)
 	}
 	if err != nil {
 		return tokensmith.Workspace{}, tokensmith.Place{}, err
@@ -208,13 +200,13 @@ func (s *Service) place(ctx context.Context, wsIDOrSlug, siteID string) (tokensm
 func (s *Service) AddMember(ctx context.Context, wsIDOrSlug, siteID, email string, role tokensmith.Role) (tokensmith.Member, error) {
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != strings.TrimSpace(email) {
-		return tokensmith.Member{}, invalid("email %q is not an address", email)
+		return tokensmith.Member{}, tokensmith.Errorf(tokensmith.EINVALID, "email %q is not an address", email)
 	}
 	switch {
 	case siteID == "" && role != tokensmith.RoleAdmin && role != tokensmith.RoleMember:
-		return tokensmith.Member{}, invalid("workspace role must be admin or member, not %q", role)
+		return tokensmith.Member{}, tokensmith.Errorf(tokensmith.EINVALID, "workspace role must be admin or member, not %q", role)
 	case siteID != "" && role != tokensmith.RoleAdmin:
-		return tokensmith.Member{}, invalid("site role must be admin, not %q", role)
+		return tokensmith.Member{}, tokensmith.Errorf(tokensmith.EINVALID, "site role must be admin, not %q", role)
 	}
 	ws, place, err := s.place(ctx, wsIDOrSlug, siteID)
 	if err != nil {
@@ -223,13 +215,13 @@ func (s *Service) AddMember(ctx context.Context, wsIDOrSlug, siteID, email strin
 	m, err := s.Store.MemberByEmail(ctx, place, email)
 	switch {
 	case tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND:
-		return operatorError(s.people().Invite(ctx, s.actor(), ws, place, email, role))
+		return s.people().Invite(ctx, s.actor(), ws, place, email, role)
 	case err != nil:
 		return tokensmith.Member{}, err
 	case m.Role == role:
 		return m, nil
 	}
-	return operatorError(s.people().ChangeRole(ctx, s.actor(), ws, place, m.ID, role))
+	return s.people().ChangeRole(ctx, s.actor(), ws, place, m.ID, role)
 }
 
 // RemoveMember takes away the membership granted to email in a workspace
@@ -241,12 +233,12 @@ func (s *Service) RemoveMember(ctx context.Context, wsIDOrSlug, siteID, email st
 	}
 	m, err := s.Store.MemberByEmail(ctx, place, email)
 	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
-		return tokensmith.Member{}, invalid("%s is not a member there", email)
+		return tokensmith.Member{}, tokensmith.Errorf(tokensmith.ENOTFOUND, "%s is not a member there", email)
 	}
 	if err != nil {
 		return tokensmith.Member{}, err
 	}
-	return operatorError(s.people().Remove(ctx, s.actor(), ws, place, m.ID))
+	return s.people().Remove(ctx, s.actor(), ws, place, m.ID)
 }
 
 // actor is the actor of the operator's changes: the system, named by
@@ -259,20 +251,6 @@ func (s *Service) actor() tokensmith.Actor {
 // randomness. Operators create no accounts: tokenctl has no user pool.
 func (s *Service) people() *people.Service {
 	return &people.Service{Store: s.Store, Now: s.Now, Rand: s.Rand}
-}
-
-// operatorError turns a refusal the API would answer with 4xx into
-// ErrInvalid, with its message, for the operator.
-func operatorError(m tokensmith.Member, err error) (tokensmith.Member, error) {
-	var ae *tokensmith.Error
-	if errors.As(err, &ae) && ae.Code != tokensmith.EINTERNAL {
-		msg := ae.Message
-		for _, d := range ae.Details {
-			msg += "; " + d.Field + " " + d.Message
-		}
-		return tokensmith.Member{}, invalid("%s", msg)
-	}
-	return m, err
 }
 
 // origin is the origin of a change the operator makes now in ws: operators

@@ -2,7 +2,6 @@ package operator_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 
 	"github.com/tokensmith/tokensmith"
@@ -27,7 +26,7 @@ func TestSlugShapedLikeAnIDIsRefused(t *testing.T) {
 		{"hitchhikers", true},
 	} {
 		ws, err := dir.CreateWorkspace(ctx, tc.slug, "Name", tokensmith.PlanFree)
-		if tc.ok != (err == nil) || !tc.ok && !errors.Is(err, operator.ErrInvalid) {
+		if tc.ok != (err == nil) || !tc.ok && tokensmith.ErrorCode(err) != tokensmith.EINVALID {
 			t.Errorf("CreateWorkspace(slug %q) = %v; want ok %v", tc.slug, err, tc.ok)
 			continue
 		}
@@ -40,7 +39,7 @@ func TestSlugShapedLikeAnIDIsRefused(t *testing.T) {
 			}
 		}
 	}
-	if _, err := dir.Workspace(ctx, "65f0c0ffee00000000000001"); !errors.Is(err, operator.ErrInvalid) {
-		t.Errorf("Workspace(refused slug) = %v; want ErrInvalid (no such workspace)", err)
+	if _, err := dir.Workspace(ctx, "65f0c0ffee00000000000001"); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
+		t.Errorf("Workspace(refused slug) = %v; want %s (no such workspace)", err, tokensmith.ENOTFOUND)
 	}
 }

@@ -29,7 +29,7 @@ var ErrStillMinting = errors.New("operator: tokens are still being created; revo
 func (s *Service) RevokeSiteTokens(ctx context.Context, siteID string) (tokensmith.Site, int, error) {
 	site, err := s.Store.Site(ctx, siteID)
 	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
-		return tokensmith.Site{}, 0, invalid("no site %q", siteID)
+		return tokensmith.Site{}, 0, tokensmith.Errorf(tokensmith.ENOTFOUND, "no site %q", siteID)
 	}
 	if err != nil {
 		return tokensmith.Site{}, 0, err

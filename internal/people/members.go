@@ -64,9 +64,9 @@ func (s *Service) Me(ctx context.Context, c tokensmith.Caller) (tokensmith.Me, e
 // w. Someone who belongs to that workspace, or administers one of its
 // sites, but is not its admin is forbidden; anyone else, like an id of the
 // wrong shape or of nothing, is not found.
-func (s *Service) admin(ctx context.Context, c tokensmith.Caller, w tokensmith.Place) (Access, tokensmith.Workspace, tokensmith.Place, error) {
-	fail := func(err error) (Access, tokensmith.Workspace, tokensmith.Place, error) {
-		return Access{}, tokensmith.Workspace{}, tokensmith.Place{}, err
+func (s *Service) admin(ctx context.Context, c tokensmith.Caller, w tokensmith.Place) (tokensmith.Person, tokensmith.Workspace, tokensmith.Place, error) {
+	fail := func(err error) (tokensmith.Person, tokensmith.Workspace, tokensmith.Place, error) {
+		return tokensmith.Person{}, tokensmith.Workspace{}, tokensmith.Place{}, err
 	}
 	p := w
 	if w.SiteID != "" {
@@ -118,7 +118,7 @@ func (s *Service) AddMember(ctx context.Context, c tokensmith.Caller, w tokensmi
 	if err != nil {
 		return tokensmith.Member{}, err
 	}
-	return s.Invite(ctx, a.Actor(), ws, p, email, role)
+	return s.Invite(ctx, a.User.Actor(), ws, p, email, role)
 }
 
 // UpdateMember sets the role of member id of w, as the workspace admin c.
@@ -127,7 +127,7 @@ func (s *Service) UpdateMember(ctx context.Context, c tokensmith.Caller, w token
 	if err != nil {
 		return tokensmith.Member{}, err
 	}
-	m, err := s.ChangeRole(ctx, a.Actor(), ws, p, id, role)
+	m, err := s.ChangeRole(ctx, a.User.Actor(), ws, p, id, role)
 	return m, err
 }
 
@@ -137,6 +137,6 @@ func (s *Service) RemoveMember(ctx context.Context, c tokensmith.Caller, w token
 	if err != nil {
 		return err
 	}
-	_, err = s.Remove(ctx, a.Actor(), ws, p, id)
+	_, err = s.Remove(ctx, a.User.Actor(), ws, p, id)
 	return err
 }

@@ -76,39 +76,6 @@ type Service struct {
 // New returns a Service with the real clock and crypto/rand, creating no accounts.
 func New(st Store) *Service { return &Service{Store: st, Now: time.Now, Rand: rand.Reader} }
 
-// Access is a signed-in person and what they hold.
-type Access struct {
-	User        tokensmith.User
-	Memberships []tokensmith.Membership
-}
-
-// Role returns the role the person holds in p, or "".
-func (a Access) Role(p tokensmith.Place) tokensmith.Role {
-	for _, m := range a.Memberships {
-		if m.Place == p {
-			return m.Role
-		}
-	}
-	return ""
-}
-
-// Belongs reports whether the person is a member of workspace wsID or an
-// administrator of one of its sites: someone who lacks a role there is
-// told so (403) rather than told it does not exist (404).
-func (a Access) Belongs(wsID string) bool {
-	for _, m := range a.Memberships {
-		if m.Place.WorkspaceID == wsID {
-			return true
-		}
-	}
-	return false
-}
-
-// Actor is the person as the actor of a change.
-func (a Access) Actor() tokensmith.Actor {
-	return tokensmith.Actor{Type: tokensmith.ActorPerson, ID: a.User.ID, Email: a.User.Email}
-}
-
 // SignIn resolves c to a person by issuer and subject, creating them on
 // their first call; binds to them every membership granted to their email
 // that no one holds yet; and returns what they hold, read strongly
@@ -116,31 +83,31 @@ func (a Access) Actor() tokensmith.Actor {
 // bound and holds nothing. An invitation to a place where the person
 // already holds a membership (granted to an email they verified before) is
 // redundant: it is removed, so that no one else takes it.
-func (s *Service) SignIn(ctx context.Context, c tokensmith.Caller) (Access, error) {
+func (s *Service) SignIn(ctx context.Context, c tokensmith.Caller) (tokensmith.Person, error) {
 	if c.Issuer == "" || c.Subject == "" || c.Email == "" {
-		return Access{}, tokensmith.Unauthorized()
+		return tokensmith.Person{}, tokensmith.Unauthorized()
 	}
 	u, err := s.person(ctx, c)
 	if err != nil {
-		return Access{}, err
+		return tokensmith.Person{}, err
 	}
 	invs, err := s.Store.Invitations(ctx, u.Email)
 	if err != nil {
-		return Access{}, err
+		return tokensmith.Person{}, err
 	}
 	for _, inv := range invs {
 		if inv.Bound() {
 			continue
 		}
 		if err := s.bind(ctx, inv, u); err != nil {
-			return Access{}, err
+			return tokensmith.Person{}, err
 		}
 	}
 	held, err := s.Store.Memberships(ctx, u.ID)
 	if err != nil {
-		return Access{}, err
+		return tokensmith.Person{}, err
 	}
-	return Access{User: u, Memberships: held}, nil
+	return tokensmith.Person{User: u, Memberships: held}, nil
 }
 
 // person finds or creates the person c names. Their email is the one the
@@ -196,7 +163,7 @@ func (s *Service) bind(ctx context.Context, inv tokensmith.Member, u tokensmith.
 		if err != nil {
 			return err
 		}
-		o, err := audit.NewOrigin(s.Now(), s.Rand, Access{User: u}.Actor(), ws)
+		o, err := audit.NewOrigin(s.Now(), s.Rand, u.Actor(), ws)
 		if err != nil {
 			return err
 		}
