@@ -117,11 +117,13 @@ vet: bundle
 
 # Lambda builds: one build-<LogicalId> target per function of template.yaml,
 # which `sam build` calls with ARTIFACTS_DIR set (BuildMethod: makefile).
-# LAMBDA_GOARCH is arm64, as deployed; `make invoke` and the emulator tests
-# build the same way for this machine's architecture (LAMBDA_GOARCH=host).
+# LAMBDA_GOARCH is arm64 on linux, as deployed; `make invoke` and the
+# emulator tests build the same way for this machine (LAMBDA_GOARCH=host:
+# its operating system and architecture).
 LAMBDA_GOARCH ?= arm64
+LAMBDA_GOOS := $(if $(filter host,$(LAMBDA_GOARCH)),$(shell $(GO) env GOOS),linux)
 override LAMBDA_GOARCH := $(if $(filter host,$(LAMBDA_GOARCH)),$(shell $(GO) env GOARCH),$(LAMBDA_GOARCH))
-LAMBDA_BUILD = GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
+LAMBDA_BUILD = GOOS=$(LAMBDA_GOOS) GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
 
 build-AuthorizerFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/authorizer

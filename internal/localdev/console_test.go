@@ -32,8 +32,8 @@ const browserTimeout = 8 * time.Minute
 // secret left in the page's storage. The stack's clock is shifted back while
 // site tokens are seeded, so that the list has one expiring within 30 days
 // and one with scopes unused for more than 30 days. It needs Chromium
-// (/usr/bin/chromium, or CHROMIUM) and console/node_modules (npm ci), as `make test` and CI
-// provide; without them it fails rather than pass untested. -short skips
+// (internal/chromium: CHROMIUM, one on PATH, or the one fetched from npm)
+// and console/node_modules (npm ci), as `make test` and CI provide; without them it fails rather than pass untested. -short skips
 // it. CONSOLE_SHOTS=dir (relative to the repository) saves screenshots of
 // the main pages there.
 func TestConsoleInBrowser(t *testing.T) {

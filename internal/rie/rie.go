@@ -24,7 +24,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,9 +80,9 @@ func Path() (string, error) {
 
 // Build builds the bootstrap of the function logicalID into dir as `make
 // build` builds it (its build-<LogicalId> target in root's Makefile), for
-// this machine's architecture, and returns its path.
+// this machine's operating system and architecture, and returns its path.
 func Build(root, logicalID, dir string) (string, error) {
-	cmd := exec.Command("make", "--no-print-directory", "-C", root, "build-"+logicalID, "ARTIFACTS_DIR="+dir, "LAMBDA_GOARCH="+runtime.GOARCH)
+	cmd := exec.Command("make", "--no-print-directory", "-C", root, "build-"+logicalID, "ARTIFACTS_DIR="+dir, "LAMBDA_GOARCH=host")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("rie: make build-%s: %v: %s", logicalID, err, out)
 	}
