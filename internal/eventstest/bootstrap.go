@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/rie"
 	"github.com/tokensmith/tokensmith/internal/serversecret"
 	"github.com/tokensmith/tokensmith/internal/token"
@@ -78,6 +80,16 @@ func RunBootstrap(t *testing.T, logicalID string) {
 		}
 		return render(t, json.RawMessage(out))
 	}, func(got, want []byte) error { return same(got, want, from, time.Now()) })
+	// A function that writes metrics writes its records to its standard
+	// output, which Lambda sends to CloudWatch: a main that sends them
+	// elsewhere silences its alarms.
+	records, bad := Records(em.Log())
+	for _, err := range bad {
+		t.Error(err)
+	}
+	if slices.Contains(metrics.Function.Values, functionDir(logicalID)) && len(records) == 0 {
+		t.Errorf("%s wrote no metrics record to its standard output", logicalID)
+	}
 }
 
 var (
