@@ -16,6 +16,7 @@ import (
 
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/metrics"
+	"github.com/tokensmith/tokensmith/internal/ratelimit"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 )
@@ -31,8 +32,9 @@ func main() {
 }
 
 // newHandler wires the function (its metrics records go to stdout): its
-// configuration from getenv, the DynamoDB client, the store of secrets, the
-// verifier of user tokens, and the authorizer on the clock now.
+// configuration from getenv, the DynamoDB client, the store of secrets and
+// rate-limit counters, the verifier of user tokens, and the authorizer on
+// the clock now.
 func newHandler(_ context.Context, getenv func(string) string, now func() time.Time, log *slog.Logger, stdout io.Writer) (func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error), error) {
 	env := map[string]string{}
 	st, err := store.FromEnv(getenv)
@@ -48,6 +50,6 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 	if err != nil {
 		return nil, err
 	}
-	a := &authorizer.Authorizer{Users: users, Secrets: st, Now: now, Log: log}
+	a := &authorizer.Authorizer{Users: users, Secrets: st, Now: now, Log: log, Limiter: &ratelimit.Limiter{Counter: st}}
 	return metrics.Invocations(metrics.FunctionAuthorizer, stdout, now, authorizer.Measure(a.Handle)), nil
 }

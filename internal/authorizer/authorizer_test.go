@@ -83,6 +83,7 @@ func newFixture(t testing.TB) *fixture {
 // table is a table in DynamoDB Local, its calls counted, holding an
 // enterprise workspace and one of its sites.
 type table struct {
+	name string
 	db   *mock.CountingDB
 	st   *store.Store
 	ws   tokensmith.Workspace
@@ -93,7 +94,7 @@ type table struct {
 func newTable(t testing.TB) *table {
 	t.Helper()
 	client, name := dynamotest.NewTable(t)
-	tb := &table{db: &mock.CountingDB{DB: client}, now: time.Now().UTC()}
+	tb := &table{name: name, db: &mock.CountingDB{DB: client}, now: time.Now().UTC()}
 	tb.st = store.New(tb.db, name)
 	tb.ws = tokensmith.Workspace{ID: "0000000a0000000000000001", Slug: "w", Plan: tokensmith.PlanEnterprise, CreatedOn: tb.now}
 	tb.site = tokensmith.Site{ID: "0000000a0000000000000002", WorkspaceID: tb.ws.ID, CreatedOn: tb.now}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/ratelimit"
@@ -46,8 +48,10 @@ type Uses interface {
 // then refused when over it (429) or when the token's workspace plan or
 // scopes do not allow the route (403), and only then noted as a use of the
 // token. The authorizer allows every valid token so that these decisions
-// are made here, where the count is, whether or not API Gateway cached its
-// decision.
+// are made here, whether or not API Gateway cached its decision. Where the
+// authorizer counted this very request, its decision is used as it is;
+// otherwise (a decision API Gateway cached for an earlier request, or none)
+// the request is counted here.
 type Guard struct {
 	Limiter Limiter
 	Uses    Uses
@@ -79,7 +83,10 @@ func (g *Guard) wrap(rt route.Route, h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		now := g.Now()
-		d, err := g.Limiter.Take(r.Context(), p.TokenID, p.RateLimit, now)
+		d, ok := countedForThisRequest(r, p)
+		if !ok {
+			d, err = g.Limiter.Take(r.Context(), p.TokenID, p.RateLimit, now)
+		}
 		if err != nil {
 			// Fail closed: a count that cannot be made is a 500, never a pass.
 			writeError(w, r, g.Log, err)
@@ -109,6 +116,18 @@ func (g *Guard) wrap(rt route.Route, h http.HandlerFunc) http.HandlerFunc {
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	}
+}
+
+// countedForThisRequest returns the authorizer's decision of r's count, if
+// the authorizer made it for r itself (not for an earlier request whose
+// decision API Gateway cached) at the limit of the caller p.
+func countedForThisRequest(r *http.Request, p tokensmith.Caller) (ratelimit.Decision, bool) {
+	gw, ok := core.GetAPIGatewayContextFromContext(r.Context())
+	if !ok {
+		return ratelimit.Decision{}, false
+	}
+	d, ok := ratelimit.FromContext(gw.Authorizer, gw.RequestID)
+	return d, ok && d.Limit == p.RateLimit
 }
 
 // planTier is the metrics plan of token p: its rate-limit tier, as the

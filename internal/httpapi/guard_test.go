@@ -206,10 +206,7 @@ func TestGuardCountsWhatTheGatewayRouted(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			took := 0
-			g := &Guard{Limiter: &fakeLimiter{TakeFn: func(context.Context, string, int64, time.Time) (ratelimit.Decision, error) {
-				took++
-				return ratelimit.Decision{Allowed: true, Limit: 60, Remaining: 59, Reset: reset}, nil
-			}}, Uses: &fakeUses{}, Now: func() time.Time { return guardNow }, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+			g := countingGuard(&took, reset)
 			saw := ""
 			seen := func(w http.ResponseWriter, r *http.Request) {
 				saw = r.PathValue("site_id")
@@ -237,4 +234,61 @@ func TestGuardCountsWhatTheGatewayRouted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGuardUsesTheAuthorizersCount: a decision the authorizer made for this
+// very request at the caller's limit is answered as it is, with no count
+// here; one made for another request (API Gateway's cached context), at
+// another limit, or none, is counted here.
+func TestGuardUsesTheAuthorizersCount(t *testing.T) {
+	site := tokensmith.Caller{Kind: tokensmith.CallerSite, TokenID: "t1", SiteID: "s", WorkspaceID: "w", Scope: "sites:read", RateLimit: 60}
+	reset := guardNow.Truncate(ratelimit.Window).Add(ratelimit.Window)
+	refused := ratelimit.Decision{Limit: 60, Reset: reset, RetryAfter: 40 * time.Second}
+	allowed := ratelimit.Decision{Allowed: true, Limit: 60, Remaining: 7, Reset: reset}
+	tests := []struct {
+		name      string
+		decision  *ratelimit.Decision
+		madeFor   string
+		status    int
+		remaining string
+		took      int
+	}{
+		{"allowed for this request", &allowed, "req-1", 200, "7", 0},
+		{"refused for this request", &refused, "req-1", 429, "0", 0},
+		{"made for another request", &refused, "req-0", 200, "59", 1},
+		{"made at another limit", &ratelimit.Decision{Limit: 120, Remaining: 0, Reset: reset, RetryAfter: time.Second}, "req-1", 200, "59", 1},
+		{"none", nil, "", 200, "59", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			took := 0
+			g := countingGuard(&took, reset)
+			ev := sitesEvent(site)
+			ev.RequestContext.RequestID = "req-1"
+			if tc.decision != nil {
+				tc.decision.AddToContext(ev.RequestContext.Authorizer, tc.madeFor)
+			}
+			served := 0
+			resp, err := guarded(g, &served)(context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := http.Header(resp.MultiValueHeaders)
+			if resp.StatusCode != tc.status || h.Get(HeaderRemaining) != tc.remaining || took != tc.took {
+				t.Errorf("got %d, %s %q, counted %d times; want %d, %q, %d", resp.StatusCode, HeaderRemaining, h.Get(HeaderRemaining), took, tc.status, tc.remaining, tc.took)
+			}
+			if tc.status == 429 && (h.Get(HeaderRetryAfter) != "40" || served != 0) {
+				t.Errorf("429: Retry-After %q, served %d; want 40 and not served", h.Get(HeaderRetryAfter), served)
+			}
+		})
+	}
+}
+
+// countingGuard is a guard whose limiter allows every request with 59 of 60
+// remaining until reset, and counts in took how often it was asked.
+func countingGuard(took *int, reset time.Time) *Guard {
+	return &Guard{Limiter: &fakeLimiter{TakeFn: func(context.Context, string, int64, time.Time) (ratelimit.Decision, error) {
+		*took++
+		return ratelimit.Decision{Allowed: true, Limit: 60, Remaining: 59, Reset: reset}, nil
+	}}, Uses: &fakeUses{}, Now: func() time.Time { return guardNow }, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 }

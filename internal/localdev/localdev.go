@@ -33,6 +33,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/operator"
 	"github.com/tokensmith/tokensmith/internal/people"
+	"github.com/tokensmith/tokensmith/internal/ratelimit"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
 	"github.com/tokensmith/tokensmith/internal/secretscanning"
@@ -120,7 +121,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	// The services are built as the functions' mains build them
 	// (functions/*/main.go), on the stack's clock.
 	st := store.New(db, cfg.Table)
-	authz := &authorizer.Authorizer{Users: verifier, Secrets: st, Now: now, Log: cfg.Log}
+	authz := &authorizer.Authorizer{Users: verifier, Secrets: st, Now: now, Log: cfg.Log, Limiter: &ratelimit.Limiter{Counter: st}}
 	members := &people.Service{Store: st, Now: now, Rand: rand.Reader}
 	tokens := &apitokens.Service{Store: st, People: members, Now: now, Rand: rand.Reader, IdempotencySecret: []byte(defaults.IdempotencySecret)}
 	siteSvc, err := sites.New(st, now, sites.CacheSize)

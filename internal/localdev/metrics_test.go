@@ -9,18 +9,21 @@ import (
 // TestMetricsInLog: the local stack writes each invocation's metrics record
 // to its log, as the functions do in AWS: the authorizer's decisions, the
 // tokens function's mints and revocations, the sites function's refusals,
-// each line held to the catalogue.
+// the DynamoDB calls of the authorizer (the read and the count) and of the
+// sites function (a token's first use), each line held to the catalogue.
 func TestMetricsInLog(t *testing.T) {
 	e := newEnv(t)
 	secret, id := e.mint("site", `{"cms":"read"}`)
+	reader, _ := e.mint("site", `{"sites":"read"}`)
 	e.do("GET", "/v2/sites", secret, "")        // denied_scope: no sites:read
 	e.do("GET", "/v2/sites", "tss_garbage", "") // unauthorized
+	e.do("GET", "/v2/sites", reader, "")        // its first use, written
 	e.do("DELETE", "/v2/sites/"+e.demo.SiteID+"/tokens/"+id, e.demo.AdminToken, "")
 
 	want := map[string]bool{
 		"authorizer Decisions allowed": false, "authorizer Decisions unauthorized": false,
 		"sites Decisions denied_scope": false, "tokens TokensMinted user": false, "tokens TokensRevoked user": false,
-		"sites DynamoDBCalls": false,
+		"sites DynamoDBCalls": false, "authorizer DynamoDBCalls": false,
 	}
 	seen := metricsIn(t, e.logs.String())
 	for k := range want {

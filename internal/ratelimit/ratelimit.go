@@ -24,9 +24,11 @@ var ErrNoLimit = errors.New("ratelimit: no limit")
 
 // Counter counts requests: CountRequest adds one to the token's count for
 // the window from start to end unless it has reached limit, atomically, and
-// returns the new count, or store.ErrLimitReached.
+// returns the new count, or store.ErrLimitReached; UncountRequest takes one
+// back from the window starting at start, never below zero.
 type Counter interface {
 	CountRequest(ctx context.Context, tokenID string, start, end time.Time, limit int64) (int64, error)
+	UncountRequest(ctx context.Context, tokenID string, start time.Time) error
 }
 
 // Decision is what the limiter decided for one request.
@@ -74,24 +76,68 @@ func (l *Limiter) Take(ctx context.Context, tokenID string, limit int64, now tim
 	}
 	start := now.Truncate(Window)
 	d := Decision{Limit: limit, Reset: start.Add(Window)}
-	// Whole seconds, rounded up, so that a client that waits them is in the
-	// next window.
-	retryAfter := max((d.Reset.Sub(now) + time.Second - 1).Truncate(time.Second), time.Second)
 	if l.isRefused(tokenID, limit, d.Reset) {
-		d.RetryAfter = retryAfter
+		d.RetryAfter = retryAfter(d.Reset, now)
 		return d, nil
 	}
 	n, err := l.Counter.CountRequest(ctx, tokenID, start, d.Reset, limit)
 	switch {
 	case errors.Is(err, store.ErrLimitReached):
 		l.refuse(tokenID, refusal{limit: limit, reset: d.Reset}, now)
-		d.RetryAfter = retryAfter
+		d.RetryAfter = retryAfter(d.Reset, now)
 		return d, nil
 	case err != nil:
 		return Decision{}, fmt.Errorf("rate limit of token %s: %w", tokenID, err)
 	}
 	d.Allowed, d.Remaining = true, max(limit-n, 0)
 	return d, nil
+}
+
+// Retake corrects d, a decision Take made for tokenID at a limit guessed
+// before the token's secret was read, to the token's limit, read meanwhile.
+// An allowed request within the limit stays allowed, with what remains of
+// the limit; one past it is refused and taken back (a refusal counts
+// nothing); one refused at a lower limit than limit is counted again.
+func (l *Limiter) Retake(ctx context.Context, tokenID string, d Decision, limit int64, now time.Time) (Decision, error) {
+	switch {
+	case d.Limit == limit:
+		return d, nil
+	case d.Allowed:
+		// Take allowed the request at count d.Limit-d.Remaining.
+		if n := d.Limit - d.Remaining; n <= limit {
+			d.Limit, d.Remaining = limit, limit-n
+			return d, nil
+		}
+		if err := l.Undo(ctx, tokenID, d); err != nil {
+			return Decision{}, err
+		}
+		l.refuse(tokenID, refusal{limit: limit, reset: d.Reset}, now)
+		return Decision{Limit: limit, Reset: d.Reset, RetryAfter: retryAfter(d.Reset, now)}, nil
+	case limit < d.Limit:
+		l.refuse(tokenID, refusal{limit: limit, reset: d.Reset}, now)
+		d.Limit = limit
+		return d, nil
+	}
+	return l.Take(ctx, tokenID, limit, now)
+}
+
+// Undo takes back the count of a request that Take allowed for tokenID and
+// that turned out not to be one to count (its secret no longer valid).
+func (l *Limiter) Undo(ctx context.Context, tokenID string, d Decision) error {
+	if !d.Allowed {
+		return nil
+	}
+	if err := l.Counter.UncountRequest(ctx, tokenID, d.Reset.Add(-Window)); err != nil {
+		return fmt.Errorf("rate limit of token %s: %w", tokenID, err)
+	}
+	return nil
+}
+
+// retryAfter is how long a client refused at now waits for the window that
+// ends at reset to pass: whole seconds, rounded up, so that a client that
+// waits them is in the next window, and at least one.
+func retryAfter(reset, now time.Time) time.Duration {
+	return max((reset.Sub(now) + time.Second - 1).Truncate(time.Second), time.Second)
 }
 
 // isRefused reports whether tokenID was refused at limit in the window

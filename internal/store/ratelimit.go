@@ -62,6 +62,28 @@ func (s *Store) CountRequest(ctx context.Context, tokenID string, start, end tim
 	return got.Count, nil
 }
 
+// UncountRequest takes back one request that CountRequest counted for token
+// tokenID in the window starting at start, when the request turned out not
+// to be one to count (its secret no longer valid, its limit lower than the
+// one it was counted against). It never takes a count below zero: the
+// condition fails, and nothing is written, when there is nothing to take.
+func (s *Store) UncountRequest(ctx context.Context, tokenID string, start time.Time) error {
+	k := rateKeys(tokenID, start.Unix())
+	count := expression.Name("count")
+	upd := expression.Add(count, expression.Value(-1))
+	cond := count.GreaterThan(expression.Value(0))
+	in, err := s.updateInput(k.PK, k.SK, upd, &cond)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.UpdateItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) {
+		return fmt.Errorf("uncount request of token %s: %w", tokenID, err)
+	}
+	return nil
+}
+
 // RequestCount reads the count of token tokenID in the window starting at
 // start, strongly consistent: 0 when none was counted. Tests and operators
 // read it; the request path never does.

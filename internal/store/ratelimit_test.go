@@ -148,3 +148,33 @@ func TestSitePlanReachesSecrets(t *testing.T) {
 		t.Errorf("limits on starter = %v; want 60, 60", got)
 	}
 }
+
+// TestUncountRequest: a count taken back lowers the window's count by one,
+// never below zero, and a window never counted gets no item.
+func TestUncountRequest(t *testing.T) {
+	db, table := dynamotest.NewTable(t)
+	s := store.New(db, table)
+	ctx := context.Background()
+	start := t0.Truncate(time.Minute)
+	end := start.Add(time.Minute)
+	for range 2 {
+		if _, err := s.CountRequest(ctx, "tok", start, end, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, want := range []int64{1, 0, 0} {
+		if err := s.UncountRequest(ctx, "tok", start); err != nil {
+			t.Fatalf("UncountRequest %d: %v", i+1, err)
+		}
+		if n, err := s.RequestCount(ctx, "tok", start); err != nil || n != want {
+			t.Errorf("count after %d uncounts = %d, %v; want %d", i+1, n, err, want)
+		}
+	}
+	if err := s.UncountRequest(ctx, "tok", end); err != nil {
+		t.Fatal(err)
+	}
+	out, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table)})
+	if err != nil || len(out.Items) != 1 {
+		t.Errorf("%d items, %v; want 1 (no counter for a window never counted)", len(out.Items), err)
+	}
+}
