@@ -112,6 +112,29 @@ type function struct {
 	bin   string
 	env   []string
 	event []byte
+	// status is the HTTP status a proxy function's first answer must
+	// carry (0: not a proxy function), so that no cold start is timed to
+	// an answer it was not meant to give.
+	status int
+	// holds is what a first answer that is not a proxy's must hold.
+	holds string
+}
+
+// checkAnswer fails when f's answer is not the one its event asks for.
+func checkAnswer(f function, body []byte) error {
+	if !bytes.Contains(body, []byte(f.holds)) {
+		return fmt.Errorf("%s answered %.300s; want it to hold %s", f.name, body, f.holds)
+	}
+	if f.status == 0 {
+		return nil
+	}
+	var resp struct {
+		StatusCode int `json:"statusCode"`
+	}
+	if err := json.Unmarshal(body, &resp); err != nil || resp.StatusCode != f.status {
+		return fmt.Errorf("%s answered %.300s; want status %d", f.name, body, f.status)
+	}
+	return nil
 }
 
 // coldStart starts f under a fresh runtime stub and returns the time from
@@ -134,6 +157,9 @@ func coldStart(f function) (toNext, toAnswer time.Duration, err error) {
 	case a := <-stub.answers:
 		if a.error {
 			return 0, 0, fmt.Errorf("%s failed: %s", f.name, a.body)
+		}
+		if err := checkAnswer(f, a.body); err != nil {
+			return 0, 0, err
 		}
 		stub.mu.Lock()
 		defer stub.mu.Unlock()
@@ -166,6 +192,9 @@ func emulatedColdStart(f function) (initPhase, report time.Duration, err error) 
 	}
 	if bytes.Contains(out, []byte(`"errorMessage"`)) {
 		return 0, 0, fmt.Errorf("%s under the emulator failed: %s", f.name, out)
+	}
+	if err := checkAnswer(f, out); err != nil {
+		return 0, 0, err
 	}
 	return em.InitDuration()
 }

@@ -40,14 +40,8 @@ func dataPath(ctx context.Context, st *store.Store, endpoint, table, siteSecret 
 		return sitesWarm()
 	}
 	measured := []func() error{bare, introspect, sitesWarm, sitesCold}
-	for i := 0; i < 300; i++ { // warm up: connections, the first usage write
-		for _, f := range measured {
-			if err := f(); err != nil {
-				return nil, err
-			}
-		}
-	}
-	times, err := interleave(samples, measured...)
+	// The warm-up fills connections and makes the first usage write.
+	times, err := warmThenInterleave(samples, measured...)
 	if err != nil {
 		return nil, err
 	}

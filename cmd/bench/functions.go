@@ -28,9 +28,10 @@ func functionRows(ctx context.Context, endpoint, table, secret string, sec token
 	}
 	defer os.RemoveAll(dir)
 	env := []string{"TABLE_NAME=" + table, "DYNAMODB_ENDPOINT=" + endpoint}
-	site := tokensmith.Caller{Kind: tokensmith.CallerSite, TokenID: sec.TokenID, SiteID: sec.SiteID, WorkspaceID: sec.WorkspaceID, Scope: sec.Scope}
+	site := tokensmith.Caller{Kind: tokensmith.CallerSite, TokenID: sec.TokenID, SiteID: sec.SiteID, WorkspaceID: sec.WorkspaceID, Scope: sec.Scope, RateLimit: benchRateLimit}
 	person := tokensmith.Caller{Kind: tokensmith.CallerPerson, Issuer: "https://issuer.example", Subject: "bench", Email: "admin@example.com"}
-	ws := tokensmith.Caller{Kind: tokensmith.CallerWorkspace, TokenID: sec.TokenID, WorkspaceID: sec.WorkspaceID, Scope: "workspace_activity:read"}
+	ws := tokensmith.Caller{Kind: tokensmith.CallerWorkspace, TokenID: sec.TokenID, WorkspaceID: sec.WorkspaceID, Scope: "workspace_activity:read",
+		RateLimit: benchRateLimit, Plan: string(tokensmith.PlanEnterprise)}
 	proxy := func(method, resource, path string, params map[string]string, p *tokensmith.Caller, body string) []byte {
 		ev := events.APIGatewayProxyRequest{Resource: resource, Path: path, HTTPMethod: method, PathParameters: params, Body: body,
 			Headers: map[string]string{"Content-Type": "application/json"}}
@@ -43,7 +44,7 @@ func functionRows(ctx context.Context, endpoint, table, secret string, sec token
 		event: mustJSON(events.APIGatewayCustomAuthorizerRequestTypeRequest{
 			Type: "REQUEST", MethodArn: "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/v2/sites",
 			Resource: "/v2/sites", Path: "/v2/sites", HTTPMethod: "GET", Headers: map[string]string{"Authorization": "Bearer " + secret},
-		})}
+		}), holds: `"Effect":"Allow"`}
 	secretsEnv, stopSecrets, err := secretsStub()
 	if err != nil {
 		return nil, err
@@ -56,20 +57,20 @@ func functionRows(ctx context.Context, endpoint, table, secret string, sec token
 		// tokens reads its idempotency secret at cold start as in AWS, through
 		// the SDK's client, from a loopback stub of Secrets Manager; its
 		// variant takes it from the environment, as a local run does.
-		{name: "tokens", env: append(secretsEnv, env...), event: revokeGarbage},
-		{name: "tokens, secret from the environment", src: "tokens", env: append([]string{serversecret.EnvValue + "=" + defaults.IdempotencySecret}, append(lambdaEnv, env...)...), event: revokeGarbage},
-		{name: "sites", env: env, event: proxy("GET", "/v2/sites", "/v2/sites", nil, &site, "")},
+		{name: "tokens", env: append(secretsEnv, env...), event: revokeGarbage, status: 200},
+		{name: "tokens, secret from the environment", src: "tokens", env: append([]string{serversecret.EnvValue + "=" + defaults.IdempotencySecret}, append(lambdaEnv, env...)...), event: revokeGarbage, status: 200},
+		{name: "sites", env: env, event: proxy("GET", "/v2/sites", "/v2/sites", nil, &site, ""), status: 200},
 		{name: "auditlogs", env: env, event: proxy("GET", "/v2/workspaces/{workspace_id}/audit_logs", "/v2/workspaces/"+sec.WorkspaceID+"/audit_logs",
-			map[string]string{"workspace_id": sec.WorkspaceID}, &ws, "")},
-		{name: "people", env: env, event: proxy("GET", "/v2/me", "/v2/me", nil, &person, "")},
+			map[string]string{"workspace_id": sec.WorkspaceID}, &ws, ""), status: 200},
+		{name: "people", env: env, event: proxy("GET", "/v2/me", "/v2/me", nil, &person, ""), status: 200},
 		// secretscanning's first event is a report GitHub did not sign: the
 		// answer (401) needs neither GitHub's keys nor the table.
 		{name: metrics.FunctionSecretScanning, env: append([]string{secretscanning.EnvKeysURL + "=http://127.0.0.1:1/keys"}, env...),
-			event: proxy("POST", "/v2/secret-scanning/github", "/v2/secret-scanning/github", nil, nil, `[]`)},
+			event: proxy("POST", "/v2/secret-scanning/github", "/v2/secret-scanning/github", nil, nil, `[]`), status: 401},
 		{name: "tokenexpiry", env: env, event: mustJSON(events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{EventName: "REMOVE"}}})},
 		{name: "console", env: []string{"OIDC_ISSUER=http://127.0.0.1:1/issuer", "OIDC_CLIENT_ID=bench", "API_BASE_URL=http://127.0.0.1:1",
 			"CONSOLE_REDIRECT_URI=http://127.0.0.1:1/console/", "CONSOLE_POST_LOGOUT_REDIRECT_URI=http://127.0.0.1:1/console/"},
-			event: proxy("GET", "/console/{file+}", "/console/config.json", map[string]string{"file": "config.json"}, nil, "")},
+			event: proxy("GET", "/console/{file+}", "/console/config.json", map[string]string{"file": "config.json"}, nil, ""), status: 200},
 	}
 	// Every function under functions/ is measured: one with no event here
 	// stops the bench rather than going unmeasured.

@@ -62,9 +62,21 @@ type stack struct {
 	close  func()
 }
 
-// serveStack starts a stack on table, for up to conns clients at once.
+// serveStack starts a stack on table, for up to conns clients at once,
+// with the authorizer cache off, its DynamoDB operations counted.
 func serveStack(ctx context.Context, endpoint, table string, conns int) (*stack, error) {
 	ops := &dynamotest.Ops{}
+	s, err := serveWith(ctx, endpoint, table, conns, 0, ops.Option)
+	if err != nil {
+		return nil, err
+	}
+	s.ops = ops
+	return s, nil
+}
+
+// serveWith starts a stack on table, for up to conns clients at once, with
+// the authorizer cache at ttl (0: off) and the client option opt.
+func serveWith(ctx context.Context, endpoint, table string, conns int, ttl time.Duration, opt func(*dynamodb.Options)) (*stack, error) {
 	dir, err := os.MkdirTemp("", "tokensmith-bench-")
 	if err != nil {
 		return nil, err
@@ -76,19 +88,26 @@ func serveStack(ctx context.Context, endpoint, table string, conns int) (*stack,
 		os.RemoveAll(dir)
 	}
 	st, err := localdev.Start(ctx, localdev.Config{
-		Endpoint: endpoint, Table: table, Dir: dir, BaseURL: srv.URL, CacheTTL: 0,
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), ClientOptions: []func(*dynamodb.Options){ops.Option},
+		Endpoint: endpoint, Table: table, Dir: dir, BaseURL: srv.URL, CacheTTL: ttl,
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), ClientOptions: []func(*dynamodb.Options){opt},
 	})
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
 	h = st.Handler
-	return &stack{Stack: st, url: srv.URL, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns}}, ops: ops, close: closeAll}, nil
+	return &stack{Stack: st, url: srv.URL, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns}}, close: closeAll}, nil
 }
 
 // get returns a call of GET path with secret that must answer 200.
 func (s *stack) get(path, secret string) func() error {
+	return s.status(path, secret, http.StatusOK)
+}
+
+// status returns a call of GET path with secret that must answer want: a
+// timed answer is never one the run did not mean to time (a 429 of a
+// token over its limit).
+func (s *stack) status(path, secret string, want int) func() error {
 	return func() error {
 		req, _ := http.NewRequest("GET", s.url+path, nil)
 		req.Header.Set("Authorization", "Bearer "+secret)
@@ -98,8 +117,8 @@ func (s *stack) get(path, secret string) func() error {
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: %d", path, resp.StatusCode)
+		if resp.StatusCode != want {
+			return fmt.Errorf("GET %s: %d; want %d", path, resp.StatusCode, want)
 		}
 		return nil
 	}

@@ -39,7 +39,7 @@ func (unlimited) Take(_ context.Context, _ string, limit int64, now time.Time) (
 
 // rateLimitRows serves two local gateways on the same table, with the same
 // authorizer and functions, one counting requests against the token's
-// limit as deployed and one not, and times GET /v2/sites through each one
+// limit as deployed (the authorizer counts beside its read) and one not, and times GET /v2/sites through each one
 // request at a time, interleaved; then counts the DynamoDB operations of
 // each. It returns the rows and the median the count adds.
 func rateLimitRows(db *mock.CountingDB, st *store.Store, secret string, samples int) ([]row, time.Duration, error) {
@@ -48,12 +48,12 @@ func rateLimitRows(db *mock.CountingDB, st *store.Store, secret string, samples 
 	if err != nil {
 		return nil, 0, err
 	}
-	serve := func(g func() *httpapi.Guard) (*stack, error) {
+	serve := func(limiter *ratelimit.Limiter, g func() *httpapi.Guard) (*stack, error) {
 		siteSvc, err := sites.New(st, time.Now, sites.CacheSize)
 		if err != nil {
 			return nil, err
 		}
-		authz := &authorizer.Authorizer{Users: mock.NoUsers(), Secrets: st, Now: time.Now, Log: log}
+		authz := &authorizer.Authorizer{Users: mock.NoUsers(), Secrets: st, Now: time.Now, Log: log, Limiter: limiter}
 		gw, err := gateway.New(tmpl, authz.Handle, withUnmeasured(st, log, map[string]gateway.Proxy{
 			route.Tokens:    httpapi.Tokens(apitokens.New(st, people.New(st), []byte(defaults.IdempotencySecret)), g(), log).Proxy(),
 			route.Sites:     httpapi.Sites(siteSvc, g(), log).Proxy(),
@@ -65,12 +65,12 @@ func rateLimitRows(db *mock.CountingDB, st *store.Store, secret string, samples 
 		srv := httptest.NewServer(gw)
 		return &stack{url: srv.URL, client: srv.Client(), close: srv.Close}, nil
 	}
-	limited, err := serve(func() *httpapi.Guard { return httpapi.NewGuard(st, time.Now, log) })
+	limited, err := serve(&ratelimit.Limiter{Counter: st}, func() *httpapi.Guard { return httpapi.NewGuard(st, time.Now, log) })
 	if err != nil {
 		return nil, 0, err
 	}
 	defer limited.close()
-	open, err := serve(func() *httpapi.Guard {
+	open, err := serve(nil, func() *httpapi.Guard {
 		return &httpapi.Guard{Limiter: unlimited{}, Uses: &usage.Recorder{Store: st, Log: log}, Now: time.Now, Log: log}
 	})
 	if err != nil {
