@@ -466,10 +466,24 @@ Notes:
 
 - The decision is the REQUEST authorizer's handler as Lambda runs it, for a valid site token on
   ` + "`GET /v2/sites`" + `: parse and checksum, SHA-256, one strongly consistent GetItem by the hash,
-  the expiry check, the policy: a decision is one read and no write. The function that serves the
-  request counts it against the token's rate limit, checks the route's scope and notes the use
-  (lastUsed, useCount, the sliding expiry: written at most once a minute per token per running
-  function instance).
+  the expiry check, the policy. The first rows time it without a limiter (its read alone); as
+  deployed it also counts the request, beside the read (the round-trip rows below). The function
+  that serves the request checks the route's scope and notes the use (lastUsed, useCount, the
+  sliding expiry: written at most once a minute per token per running function instance).
+- One round trip: the authorizer writes the request's count (the conditional UpdateItem of the
+  token's counter) beside the read of the secret, for a secret this instance read valid in the
+  last 5 minutes, and passes the decision, with the id of the request it was made for, in its
+  context; the function answers from it, and counts again only for a request API Gateway served
+  from a decision cached for another. So an authorized request is one read and one counter write
+  side by side: one round trip in series, the slower of the two, where it was a read then a write.
+  F, the figure the authorized rows are held to, is that write's p50 plus the p50 of a garbage
+  token's 401 through the same gateway (HTTP on loopback, the gateway, the authorizer's CPU and
+  the client): what an authorized request cannot go below. With the authorizer cache on, the
+  request makes no read and one counter write, in the function. A secret read for the first time
+  is read, then counted (two in series, once per secret and instance); a well-formed token that
+  names no token is only ever read: the flood rows count what a stream of them costs, one read
+  each and no write, whether each is new or the same again. Why the counts stay exact across
+  instances, cached decisions and taken-back counts: docs/RELIABILITY.md, "One round trip".
 - The read is strongly consistent so that a revocation takes effect on the very next decision.
 - IP allowlists: the ranges ride on the secret's item, so a decision still makes one read; the
   authorizer keeps each token's list parsed (the list never changes), so a decision checks the
@@ -518,14 +532,22 @@ Notes:
   | Sites | 7,930,018 B | 7,864,482 B | 295 | 282 |
   | TokenExpiry | 7,995,554 B | 7,995,554 B | 295 | 274 |
   | Tokens | 8,257,698 B | 8,192,162 B | 295 | 282 |
-- Where a cold start ratio is not met, the difference is package initialisation that the
-  hello-world baseline does not link: the AWS SDK's DynamoDB client initialises its operation
-  schemas and endpoint rules eagerly (about 0.7 ms and 0.25 ms here, ` + "`GODEBUG=inittrace=1`" + `),
-  plus smithy's event-stream and the streams schemas pulled in by ` + "`attributevalue`" + `. The functions
-  already avoid the SDK's config package (its credential chain added about 1 ms and four more
-  service clients). What would close the rest: an SDK release that initialises schemas lazily, or a
-  hand-written DynamoDB JSON client, which the house style rules out. In AWS the sandbox's own
-  start (tens to hundreds of ms) dwarfs the 1 to 2 ms difference.
+- Cold starts and the SDK: releases of the SDK's DynamoDB client from v1.69.0 (and Secrets
+  Manager's from v1.50.0) build a schema of every shape of the service at package initialisation:
+  3 ms and 590 KB of allocations for DynamoDB's, 0.4 ms for the streams schemas that
+  ` + "`attributevalue`" + ` pulls in, 1.2 ms for Secrets Manager's (` + "`GODEBUG=inittrace=1`" + `, on this
+  machine under load), which every cold start paid; the releases before serialise the same calls
+  with generated code that builds nothing at initialisation. go.mod keeps the releases
+  before (dynamodb v1.68.0, dynamodbstreams v1.41.0, attributevalue v1.21.4, expression v1.9.4,
+  secretsmanager v1.49.0), and ` + "`TestFunctionsLinkNoSDKSchemas`" + ` fails if a function links a
+  schemas package again. Package initialisation fell from about 8 ms to about 6 ms per function
+  (the baseline's: 3.5 ms), allocations from 790 KB to 160 KB. What stays: each service's endpoint
+  rules (about 0.9 ms for DynamoDB's, which compiles its partitions' regular expressions), and,
+  for tokens and people, Cognito's client (about 1 ms), linked through people's invitations. The
+  functions avoid the SDK's config package (its credential chain, about 1 ms and four more
+  service clients); ` + "`internal/ddbclient`" + ` builds the client from the region and credentials
+  Lambda puts in the environment. In AWS the sandbox's own start (tens to hundreds of ms)
+  dwarfs these milliseconds.
 - The tokens function reads its idempotency secret once, when it starts: "Cold start, tokens"
   reads it as in AWS, through the SDK's Secrets Manager client (SigV4 signing, one HTTP request)
   from a loopback stub, and "tokens, secret from the environment" takes it from
@@ -566,17 +588,17 @@ Notes:
   4 KB, 1 RCU a read) before throttling, and a throttled read fails closed (a 500, never an
   allow). With the authorizer cache at 30 s, API Gateway asks the authorizer once per token,
   method and resource path per 30 s, so a hot token's reads drop to a handful a minute.
-- Rate limits: the function that serves a request of a valid API token counts it with one
-  conditional UpdateItem of the token's counter for the current one-minute window
-  (` + "`RATE#<token>`" + ` / ` + "`WINDOW#<start>`" + `: ` + "`ADD count 1`" + ` if ` + "`count < limit`" + `, TTL an hour past the window),
-  which returns the new count for ` + "`X-RateLimit-Remaining`" + `; a failed condition is the 429 and
-  writes nothing. The limit comes in the authorizer's context from the token's secret, which a
-  site's plan change rewrites (so no extra read), and a plan change reaches a cached decision
-  within the cache TTL (at most 30 s, inside one window). The count cannot live in the
-  authorizer (cached decisions skip it, and a Deny answers with no function to count or set
-  headers) nor in one instance's memory, so the authorizer allows every valid token and the
-  function refuses missing scopes (403) after counting. Usage writes moved with it, so that a
-  refused request is no use; they stay at most one a minute per token per running instance.
+- Rate limits: each request of a valid API token is counted with one conditional UpdateItem of
+  the token's counter for the current one-minute window (` + "`RATE#<token>`" + ` / ` + "`WINDOW#<start>`" + `:
+  ` + "`ADD count 1`" + ` if ` + "`count < limit`" + `, TTL an hour past the window), which returns the new count
+  for ` + "`X-RateLimit-Remaining`" + `; a failed condition is the 429 and writes nothing. The authorizer
+  makes it (beside its read, see "One round trip") and passes the decision; the function makes it
+  when API Gateway served a cached decision. The limit comes from the token's secret, which a
+  site's plan change rewrites (so no extra read); a count made at a limit remembered from an
+  earlier read is corrected to the read's. The authorizer allows every valid token and the
+  function refuses missing scopes (403) after the count, as a Deny would answer with no function
+  to set the headers. Usage writes are the function's, so that a refused request is no use; they
+  stay at most one a minute per token per running instance.
 - Refused requests: a failed conditional write still costs its WCU, so each function instance
   remembers the tokens it saw refused until their window ends (a count only grows within a
   window, so that is exact across instances) and refuses their further requests from memory: a
