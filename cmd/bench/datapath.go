@@ -117,18 +117,25 @@ func dataPath(ctx context.Context, st *store.Store, endpoint, table, siteSecret 
 		}
 		counts := ops.Reset()
 		var names []string
-		total := 0.0
+		reads, writes := 0.0, 0.0
 		for op, n := range counts {
 			names = append(names, fmt.Sprintf("%s %.2f", op, float64(n)/perRoute))
-			total += float64(n) / perRoute
+			if op == "GetItem" || op == "Query" {
+				reads += float64(n) / perRoute
+			} else {
+				writes += float64(n) / perRoute
+			}
 		}
 		sort.Strings(names)
 		if len(names) == 0 {
 			names = []string{"none"}
 		}
+		// The one write is the request's count; a usage write (at most one
+		// a minute per token and instance) may fall among them.
 		rows = append(rows, row{
 			what:   "DynamoDB operations per request (SDK middleware, mean of " + fmt.Sprint(perRoute) + "), " + c.name,
-			figure: strings.Join(names, ", "), target: fmt.Sprintf("<= %g", c.reads), verdict: verdict(total <= c.reads),
+			figure: strings.Join(names, ", "), target: fmt.Sprintf("<= %g reads, 1 write (the count)", c.reads),
+			verdict: verdict(reads <= c.reads && writes <= 1+1.0/perRoute),
 		})
 	}
 	return rows, nil
