@@ -121,17 +121,17 @@ func (a *Authorizer) apiToken(ctx context.Context, req events.APIGatewayCustomAu
 	// identity source), so an allow is never reused for another address.
 	ip, requestID := req.RequestContext.Identity.SourceIP, req.RequestContext.RequestID
 	counts := a.Limiter != nil && requestID != ""
-	var early <-chan count
+	var early <-chan earlyCount
 	if s, ok := a.seen.get(hash, now); counts && ok && a.IPs.Allows(s.tokenID, s.allowedIPs, ip) {
-		ch := make(chan count, 1)
+		ch := make(chan earlyCount, 1)
 		go func() {
 			d, err := a.Limiter.Take(ctx, s.tokenID, s.limit, now)
-			ch <- count{s.tokenID, d, err}
+			ch <- earlyCount{s.tokenID, d, err}
 		}()
 		early = ch
 	}
 	sec, err := a.Secrets.Secret(ctx, hash)
-	var c count
+	var c earlyCount
 	if early != nil {
 		c = <-early
 	}
@@ -179,9 +179,9 @@ func (a *Authorizer) apiToken(ctx context.Context, req events.APIGatewayCustomAu
 	return resp, nil
 }
 
-// count is a request counted beside the read of its secret, against the
-// token and limit the secret had when it was last read valid.
-type count struct {
+// earlyCount is a request counted beside the read of its secret, against
+// the token and limit the secret had when it was last read valid.
+type earlyCount struct {
 	tokenID string
 	d       ratelimit.Decision
 	err     error
@@ -192,7 +192,7 @@ type count struct {
 // the limit the read found, or made now. A count that fails is left to the
 // function, which counts the request again and fails closed if it cannot
 // (false).
-func (a *Authorizer) count(ctx context.Context, sec tokensmith.Secret, c count, now time.Time) (ratelimit.Decision, bool) {
+func (a *Authorizer) count(ctx context.Context, sec tokensmith.Secret, c earlyCount, now time.Time) (ratelimit.Decision, bool) {
 	limit := sec.TokenRateLimit()
 	var d ratelimit.Decision
 	var err error
