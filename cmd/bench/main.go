@@ -478,7 +478,10 @@ Notes:
   side by side: one round trip in series, the slower of the two, where it was a read then a write.
   F, the figure the authorized rows are held to, is that write's p50 plus the p50 of a garbage
   token's 401 through the same gateway (HTTP on loopback, the gateway, the authorizer's CPU and
-  the client): what an authorized request cannot go below. With the authorizer cache on, the
+  the client): what an authorized request cannot go below where the read and the write run in
+  parallel, as in DynamoDB. DynamoDB Local on this machine does not run them in parallel: the
+  pair side by side takes about the sum of the two (its row), so F' (the pair's p50 plus the
+  401's) is the floor here, and the authorized rows show both ratios. With the authorizer cache on, the
   request makes no read and one counter write, in the function. A secret read for the first time
   is read, then counted (two in series, once per secret and instance); a well-formed token that
   names no token is only ever read: the flood rows count what a stream of them costs, one read

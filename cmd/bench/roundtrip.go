@@ -112,9 +112,22 @@ func roundTripRows(ctx context.Context, endpoint, table, secret string, samples 
 		}
 		return err
 	}
+	// Both at once, as the authorizer makes them: what they cost side by
+	// side on this DynamoDB. DynamoDB Local, on two shared cores, answers
+	// the pair in about the sum of the two; DynamoDB serves two items of
+	// different partitions independently.
+	both := func() error {
+		errc := make(chan error, 1)
+		go func() { errc <- update() }()
+		err := get()
+		if uerr := <-errc; err == nil {
+			err = uerr
+		}
+		return err
+	}
 	garbage := off.status("/v2/sites", tampered(secret), http.StatusUnauthorized)
 	measured := []func() error{
-		update, get, garbage,
+		update, get, garbage, both,
 		off.get("/v2/sites", secret), off.get("/v2/token/introspect", secret),
 		on.get("/v2/sites", secret), on.get("/v2/token/introspect", secret),
 	}
@@ -127,20 +140,20 @@ func roundTripRows(ctx context.Context, endpoint, table, secret string, samples 
 	p50 := func(i int) time.Duration { return percentile(times[i], 50) }
 	f := p50(0) + p50(2)
 	rows := []row{
-		{what: "Bare UpdateItem (a conditional counter write, as the count), bare GetItem of the secret (strongly consistent), garbage token's 401 through the local gateway, one at a time, same run: p50 each",
-			figure: fmt.Sprintf("%s, %s, %s", p50(0), p50(1), p50(2))},
-		{what: "F = UpdateItem p50 + the 401's p50", figure: f.String()},
+		{what: "Bare UpdateItem (a conditional counter write, as the count), bare GetItem of the secret (strongly consistent), garbage token's 401 through the local gateway, the UpdateItem and the GetItem side by side, one at a time, same run: p50 each",
+			figure: fmt.Sprintf("%s, %s, %s, %s", p50(0), p50(1), p50(2), p50(3))},
+		{what: "F = UpdateItem p50 + the 401's p50; F' = the two side by side p50 + the 401's p50 (the floor on DynamoDB Local)", figure: fmt.Sprintf("%s; %s", f, p50(3)+p50(2))},
 	}
 	for i, name := range []string{
 		"GET /v2/sites, authorizer cache off", "GET /v2/token/introspect, authorizer cache off",
 		"GET /v2/sites, authorizer cache on (30 s)", "GET /v2/token/introspect, authorizer cache on (30 s)",
 	} {
-		ts := times[i+3]
+		ts := times[i+4]
 		ratio := float64(percentile(ts, 50)) / float64(f)
 		rows = append(rows, row{
-			what:   name + " through the local gateway, every answer a 200, one at a time: p50 / p99; p50 / F",
-			figure: fmt.Sprintf("%s / %s; %.2f", percentile(ts, 50), percentile(ts, 99), ratio),
-			target: "<= 1.3", verdict: verdict(ratio <= 1.3),
+			what:   name + " through the local gateway, every answer a 200, one at a time: p50 / p99; p50 / F; p50 / F'",
+			figure: fmt.Sprintf("%s / %s; %.2f; %.2f", percentile(ts, 50), percentile(ts, 99), ratio, float64(percentile(ts, 50))/float64(p50(3)+p50(2))),
+			target: "<= 1.3 F", verdict: verdict(ratio <= 1.3),
 		})
 	}
 
