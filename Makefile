@@ -36,7 +36,16 @@ $(CONSOLE_API_TYPES): docs/openapi.yaml console/node_modules/.package-lock.json
 console/dist/manifest.json: console/node_modules/.package-lock.json $(CONSOLE_DOMAIN) $(CONSOLE_API_TYPES) $(CONSOLE_SOURCES)
 	cd console && npm run build
 
-bundle: console/dist/manifest.json
+# The upstream declaration the functions embed (they link no YAML parser),
+# written by cmd/upstreamgen from upstreams.yaml; committed, remade here
+# before any Go build when the file changes, and held to it by
+# cmd/upstreamgen's test.
+UPSTREAM_DECLARATION := internal/upstream/declaration.json
+
+$(UPSTREAM_DECLARATION): upstreams.yaml $(filter-out %_test.go,$(wildcard cmd/upstreamgen/*.go internal/upstream/*.go internal/upstream/upstreamyaml/*.go internal/route/*.go internal/scope/*.go))
+	$(GO) run ./cmd/upstreamgen -o $@
+
+bundle: console/dist/manifest.json $(UPSTREAM_DECLARATION)
 
 # console-check type-checks the console and runs its unit tests; the browser
 # tests run from internal/localdev's Go tests, against the local stack.
@@ -145,6 +154,9 @@ build-PeopleFunction:
 
 build-TokenExpiryFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/tokenexpiry
+
+build-UpstreamFunction: $(UPSTREAM_DECLARATION)
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/upstream
 
 build-ConsoleFunction: bundle
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/console

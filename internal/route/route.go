@@ -88,6 +88,8 @@ var Table = []Route{
 	// assets/...).
 	{"GET", "/console", Console, "consolePage", Public, ""},
 	{"GET", "/console/{file+}", Console, "consoleFile", Public, ""},
+	// The public keys of the assertions the upstream routes carry.
+	{"GET", "/.well-known/jwks.json", Upstream, "getAssertionKeys", Public, ""},
 }
 
 // builtin is the table without upstream routes.

@@ -1,37 +1,41 @@
 // Package upstream is the declaration of the operator's own APIs that
-// tokensmith puts behind its tokens (API.md section 13): one YAML file of
-// upstreams (a base URL, the assertion's audience, a timeout and routes,
-// each with the scope it needs) and of APIs added to the scope catalogue.
-// The repository's file (upstreams.yaml) is built into every function;
-// `make run` reads TOKENSMITH_UPSTREAMS instead when it is set.
+// tokensmith puts behind its tokens (API.md section 13): upstreams (a base
+// URL, the assertion's audience, a timeout and routes, each with the scope it
+// needs) and APIs added to the scope catalogue, and its validation.
+//
+// The operator writes it as YAML, in the repository's upstreams.yaml, which
+// package upstreamyaml reads (`make run`, the tests). The functions link no
+// YAML parser: they embed declaration.json, the same declaration as
+// cmd/upstreamgen writes it from upstreams.yaml (the Makefile runs it before
+// every build; its test fails when the two differ), and validate it again at
+// cold start, with the URLs' ${NAME} read from their environment.
 package upstream
 
 import (
 	"bytes"
+	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
-	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
 
-// EnvFile names the file `make run` reads instead of the repository's.
-const EnvFile = "TOKENSMITH_UPSTREAMS"
-
-// RepositoryFile is the repository's own declaration, as built into the
-// functions.
+// RepositoryFile is the repository's own declaration, which the functions
+// are built with.
 const RepositoryFile = "upstreams.yaml"
+
+// built is RepositoryFile as cmd/upstreamgen writes it.
+//
+//go:embed declaration.json
+var built []byte
 
 // Timeouts of an upstream, in seconds: API Gateway answers 504 itself after
 // 29 s.
@@ -46,17 +50,17 @@ var Methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
 // Declaration is the file's content, validated, with every ${NAME} of a
 // URL expanded.
 type Declaration struct {
-	Upstreams []Upstream `yaml:"upstreams"`
-	APIs      []API      `yaml:"apis"`
+	Upstreams []Upstream `yaml:"upstreams" json:"upstreams"`
+	APIs      []API      `yaml:"apis" json:"apis"`
 }
 
 // Upstream is one API behind tokensmith.
 type Upstream struct {
-	Name           string  `yaml:"name"`
-	URL            string  `yaml:"url"`
-	Audience       string  `yaml:"audience"`
-	TimeoutSeconds int     `yaml:"timeoutSeconds"`
-	Routes         []Route `yaml:"routes"`
+	Name           string  `yaml:"name" json:"name"`
+	URL            string  `yaml:"url" json:"url"`
+	Audience       string  `yaml:"audience" json:"audience"`
+	TimeoutSeconds int     `yaml:"timeoutSeconds" json:"timeoutSeconds"`
+	Routes         []Route `yaml:"routes" json:"routes"`
 }
 
 // Timeout is how long the upstream has to answer.
@@ -64,16 +68,16 @@ func (u Upstream) Timeout() time.Duration { return time.Duration(u.TimeoutSecond
 
 // Route is one method and path of an upstream, and the scope it needs.
 type Route struct {
-	Method string `yaml:"method"`
-	Path   string `yaml:"path"`
-	Scope  string `yaml:"scope"`
+	Method string `yaml:"method" json:"method"`
+	Path   string `yaml:"path" json:"path"`
+	Scope  string `yaml:"scope" json:"scope"`
 }
 
 // API is an API added to the catalogue of site tokens.
 type API struct {
-	Name     string      `yaml:"name"`
-	Label    string      `yaml:"label"`
-	MaxLevel scope.Level `yaml:"maxLevel"`
+	Name     string      `yaml:"name" json:"name"`
+	Label    string      `yaml:"label" json:"label"`
+	MaxLevel scope.Level `yaml:"maxLevel" json:"maxLevel"`
 }
 
 var (
@@ -85,18 +89,12 @@ var (
 	variableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
-// Parse reads and validates the declaration data of the file named name,
-// expanding each ${NAME} of a URL with getenv. Every problem is reported,
+// Validate checks d, read from the file named name, fills in its defaults
+// and expands each ${NAME} of a URL with getenv. Every problem is reported,
 // each naming the file, the entry and the field. A nil getenv leaves URLs
 // as written, unchecked: what a function that forwards nothing needs of
 // the declaration is its routes and APIs.
-func Parse(name string, data []byte, getenv func(string) (string, bool)) (*Declaration, error) {
-	var d Declaration
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&d); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
+func (d *Declaration) Validate(name string, getenv func(string) (string, bool)) error {
 	var problems []string
 	report := func(entry, field, format string, args ...any) {
 		problems = append(problems, fmt.Sprintf("%s: %s: %s: %s", name, entry, field, fmt.Sprintf(format, args...)))
@@ -172,9 +170,9 @@ func Parse(name string, data []byte, getenv func(string) (string, bool)) (*Decla
 		}
 	}
 	if len(problems) > 0 {
-		return nil, errors.New(strings.Join(problems, "\n"))
+		return errors.New(strings.Join(problems, "\n"))
 	}
-	return &d, nil
+	return nil
 }
 
 func (d *Declaration) validateAPIs(report func(entry, field, format string, args ...any)) {
@@ -335,22 +333,24 @@ func (d *Declaration) Find(r route.Route) (Upstream, bool) {
 	return Upstream{}, false
 }
 
-// Repository returns the repository's declaration, as built into the
-// functions, with URLs expanded from getenv.
-func Repository(getenv func(string) (string, bool)) (*Declaration, error) {
-	return Parse(RepositoryFile, tokensmith.Upstreams, getenv)
+// Built returns the declaration the functions are built with
+// (RepositoryFile, as declaration.json holds it), validated, with URLs
+// expanded from getenv (nil: left as written).
+func Built(getenv func(string) (string, bool)) (*Declaration, error) {
+	var d Declaration
+	dec := json.NewDecoder(bytes.NewReader(built))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		return nil, fmt.Errorf("%s as built: %w", RepositoryFile, err)
+	}
+	if err := d.Validate(RepositoryFile, getenv); err != nil {
+		return nil, err
+	}
+	return &d, nil
 }
 
-// FromEnv returns the declaration a local run uses: the file EnvFile names
-// when it is set, else the repository's.
-func FromEnv(getenv func(string) (string, bool)) (*Declaration, error) {
-	path, ok := getenv(EnvFile)
-	if !ok || path == "" {
-		return Repository(getenv)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", EnvFile, err)
-	}
-	return Parse(path, data, getenv)
+// JSON is d as declaration.json holds it.
+func (d *Declaration) JSON() ([]byte, error) {
+	b, err := json.MarshalIndent(d, "", "  ")
+	return append(b, '\n'), err
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/token"
 	"github.com/tokensmith/tokensmith/internal/upstream"
+	"github.com/tokensmith/tokensmith/internal/upstream/upstreamyaml"
 )
 
 func env(vars map[string]string) func(string) (string, bool) {
@@ -74,7 +75,7 @@ func TestParseRefuses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := upstream.Parse("shop.yaml", []byte(tc.data), tc.getenv)
+			d, err := upstreamyaml.Parse("shop.yaml", []byte(tc.data), tc.getenv)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Parse = %v, %v; want an error holding %q", d, err, tc.want)
 			}
@@ -87,7 +88,7 @@ func TestParse(t *testing.T) {
       - {method: POST, path: "/v2/sites/{site_id}/orders", scope: "orders:write"}
       - {method: GET, path: "/v2/files/{path+}", scope: "cms:read"}
 `, "apis:\n  - {name: orders, label: Orders, maxLevel: read_write}\n")
-	d, err := upstream.Parse("shop.yaml", []byte(data), env(map[string]string{"SHOP_URL": "https://shop.example.com"}))
+	d, err := upstreamyaml.Parse("shop.yaml", []byte(data), env(map[string]string{"SHOP_URL": "https://shop.example.com"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestInstall(t *testing.T) {
 	data := file(`      - {method: GET, path: "/v2/sites/{site_id}/orders/{order_id}", scope: "orders:read"}
       - {method: GET, path: "/v2/files/{path+}", scope: "cms:read"}
 `, "apis:\n  - {name: orders, label: Orders, maxLevel: read}\n")
-	d, err := upstream.Parse("shop.yaml", []byte(data), nil)
+	d, err := upstreamyaml.Parse("shop.yaml", []byte(data), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,14 +162,30 @@ func TestInstall(t *testing.T) {
 // TestRepositoryFile validates the repository's own declaration, as built
 // into the functions and read by make run.
 func TestRepositoryFile(t *testing.T) {
-	d, err := upstream.Repository(env(map[string]string{"CMS_UPSTREAM_URL": "http://127.0.0.1:1"}))
+	d, err := upstreamyaml.Repository(env(map[string]string{"CMS_UPSTREAM_URL": "http://127.0.0.1:1"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(d.Routes()) == 0 {
 		t.Error("the repository's file declares no route")
 	}
-	if _, err := upstream.Repository(env(nil)); err == nil || !strings.Contains(err.Error(), "upstreams.yaml: upstreams[0] (cms): url: ${CMS_UPSTREAM_URL} is not set") {
+	if _, err := upstreamyaml.Repository(env(nil)); err == nil || !strings.Contains(err.Error(), "upstreams.yaml: upstreams[0] (cms): url: ${CMS_UPSTREAM_URL} is not set") {
 		t.Errorf("Repository without CMS_UPSTREAM_URL = %v", err)
+	}
+}
+
+// TestBuilt: the functions' declaration is the repository's, and its URLs
+// are expanded from the function's environment at cold start.
+func TestBuilt(t *testing.T) {
+	d, err := upstream.Built(env(map[string]string{"CMS_UPSTREAM_URL": "https://cms.example.com/"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, _ := upstreamyaml.Repository(nil)
+	if !slices.Equal(d.Routes(), repo.Routes()) || d.Upstreams[0].URL != "https://cms.example.com" {
+		t.Errorf("Built = %+v; want the repository's routes, its URL expanded", d)
+	}
+	if _, err := upstream.Built(env(nil)); err == nil {
+		t.Error("Built without CMS_UPSTREAM_URL succeeds")
 	}
 }
