@@ -147,7 +147,7 @@ func TestRotateKeepsThePreviousKeyPublishedForADay(t *testing.T) {
 	sm := &fakeSecrets{value: `{"keys":[]}`, tokens: map[string]string{}}
 	old, _ := assertion.Load(ctx, sm, "arn")
 	at := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-	next, err := assertion.Rotate(ctx, sm, "arn", at)
+	next, err := assertion.Rotate(ctx, sm, "arn", at, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,8 +170,13 @@ func TestRotateKeepsThePreviousKeyPublishedForADay(t *testing.T) {
 		t.Errorf("published 25 hours after rotating = %v; want %s alone", got, next.ID)
 	}
 	// A second rotation more than a day later drops the first key.
-	assertion.Rotate(ctx, sm, "arn", at.Add(48*time.Hour))
+	assertion.Rotate(ctx, sm, "arn", at.Add(48*time.Hour), false)
 	if keys, _ = assertion.Load(ctx, sm, "arn"); len(keys) != 2 || keys[1].ID != next.ID {
 		t.Errorf("after two rotations the ring is %v; want the new key and %s", keys, next.ID)
+	}
+	// After a leak every previous key goes at once.
+	leakFree, _ := assertion.Rotate(ctx, sm, "arn", at.Add(49*time.Hour), true)
+	if keys, _ = assertion.Load(ctx, sm, "arn"); len(keys) != 1 || keys[0].ID != leakFree.ID {
+		t.Errorf("after a rotation dropping the previous keys the ring is %v; want %s alone", keys, leakFree.ID)
 	}
 }

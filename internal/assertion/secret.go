@@ -129,9 +129,10 @@ func Load(ctx context.Context, api API, arn string) ([]Key, error) {
 
 // Rotate makes a new current key in the secret arn at now: the previous
 // current key is retired at now and stays published for Retention; keys
-// retired longer ago are dropped. Running functions pick the ring up at
-// their next cold start (docs/OPERATIONS.md says how to start them anew).
-func Rotate(ctx context.Context, api API, arn string, now time.Time) (Key, error) {
+// retired longer ago are dropped, and with dropAll every previous key is
+// (after a leak). Running functions pick the ring up at their next cold
+// start (docs/OPERATIONS.md says how to start them anew).
+func Rotate(ctx context.Context, api API, arn string, now time.Time, dropAll bool) (Key, error) {
 	keys, err := read(ctx, api, arn)
 	if err != nil {
 		return Key{}, err
@@ -141,6 +142,9 @@ func Rotate(ctx context.Context, api API, arn string, now time.Time) (Key, error
 		return Key{}, err
 	}
 	next := []Key{k}
+	if dropAll {
+		keys = nil
+	}
 	for i, old := range keys {
 		if i == 0 {
 			old.RetiredAt = now
