@@ -64,6 +64,12 @@ type stack struct {
 
 // serveStack starts a stack on table, for up to conns clients at once.
 func serveStack(ctx context.Context, endpoint, table string, conns int) (*stack, error) {
+	return serveStackWith(ctx, endpoint, table, conns, nil)
+}
+
+// serveStackWith is serveStack with env as the environment of its upstream
+// declaration (localdev.Config.Getenv).
+func serveStackWith(ctx context.Context, endpoint, table string, conns int, env map[string]string) (*stack, error) {
 	ops := &dynamotest.Ops{}
 	dir, err := os.MkdirTemp("", "tokensmith-bench-")
 	if err != nil {
@@ -78,13 +84,17 @@ func serveStack(ctx context.Context, endpoint, table string, conns int) (*stack,
 	st, err := localdev.Start(ctx, localdev.Config{
 		Endpoint: endpoint, Table: table, Dir: dir, BaseURL: srv.URL, CacheTTL: 0,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), ClientOptions: []func(*dynamodb.Options){ops.Option},
+		Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 	})
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
 	h = st.Handler
-	return &stack{Stack: st, url: srv.URL, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns}}, ops: ops, close: closeAll}, nil
+	return &stack{Stack: st, url: srv.URL, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns}}, ops: ops, close: func() {
+		st.Close()
+		closeAll()
+	}}, nil
 }
 
 // get returns a call of GET path with secret that must answer 200.
