@@ -71,6 +71,12 @@ func (u *echo) last() (*http.Request, []byte) {
 // second (through TOKENSMITH_UPSTREAMS, the same routes).
 func newUpstreamEnv(t *testing.T) (*env, *echo) {
 	t.Helper()
+	return newUpstreamEnvAt(t, nil)
+}
+
+// newUpstreamEnvAt is newUpstreamEnv on the clock now (nil: the real one).
+func newUpstreamEnvAt(t *testing.T, now func() time.Time) (*env, *echo) {
+	t.Helper()
 	up := &echo{}
 	srv := httptest.NewServer(up)
 	t.Cleanup(srv.Close)
@@ -81,7 +87,7 @@ func newUpstreamEnv(t *testing.T) (*env, *echo) {
 	file := filepath.Join(t.TempDir(), "upstreams.yaml")
 	os.WriteFile(file, bytes.Replace(repo, []byte("timeoutSeconds: 10"), []byte("timeoutSeconds: 1"), 1), 0o600)
 	vars := map[string]string{localdev.EnvCMSURL: srv.URL, "TOKENSMITH_UPSTREAMS": file}
-	e := newEnvConfig(t, localdev.Config{Getenv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }})
+	e := newEnvConfig(t, localdev.Config{CacheTTL: -1, Now: now, Getenv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }})
 	return e, up
 }
 
@@ -226,9 +232,10 @@ func TestUpstreamRefusals(t *testing.T) {
 }
 
 // TestUpstreamRateLimit: the request after the token's limit is 429 and
-// never reaches the upstream.
+// never reaches the upstream. The clock stays within one window.
 func TestUpstreamRateLimit(t *testing.T) {
-	e, up := newUpstreamEnv(t)
+	clk := &clock{now: windowStart.Add(10 * time.Second)}
+	e, up := newUpstreamEnvAt(t, clk.Now)
 	e.setPlan(tokensmith.SitePlanStarter, 0)
 	secret, _ := e.mint("site", `{"cms":"read"}`)
 	var last response
