@@ -215,7 +215,7 @@ func (u *Upstreams) forward(up upstream.Upstream) http.HandlerFunc {
 		}
 		resp, err := u.Client.Do(out)
 		if err != nil {
-			u.fail(w, r, up, ctx, err)
+			u.fail(ctx, w, r, up, err)
 			return
 		}
 		defer resp.Body.Close()
@@ -224,7 +224,7 @@ func (u *Upstreams) forward(up upstream.Upstream) http.HandlerFunc {
 			err = errors.New("the answer is larger than the largest forwarded")
 		}
 		if err != nil {
-			u.fail(w, r, up, ctx, err)
+			u.fail(ctx, w, r, up, err)
 			return
 		}
 		connection = resp.Header.Values("Connection")
@@ -250,7 +250,7 @@ var rateLimitHeaders = map[string]bool{
 
 // fail answers a request whose upstream gave no answer: 504 when its
 // timeout passed, 502 otherwise, with no upstream detail but in the log.
-func (u *Upstreams) fail(w http.ResponseWriter, r *http.Request, up upstream.Upstream, ctx context.Context, err error) {
+func (u *Upstreams) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, up upstream.Upstream, err error) {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		u.Log.WarnContext(r.Context(), "upstream timed out", "upstream", up.Name, "timeout", up.Timeout().String())
 		writeError(w, r, u.Log, tokensmith.Errorf(tokensmith.EGATEWAYTIMEOUT, "The upstream did not answer in time"))
