@@ -80,7 +80,8 @@ func upstreamsSection(ctx context.Context, endpoint, table, secret string, sec t
 	viaRoute := srv.get(path, secret)
 	sites := srv.get("/v2/sites", secret)
 	measured := []func() error{direct, viaRoute, sites}
-	for range 300 { // warm up: connections, the first usage writes, the site cache
+	warm := min(300, samples)
+	for range warm { // warm up: connections, the first usage writes, the site cache
 		for _, f := range measured {
 			if err := f(); err != nil {
 				return "", err
@@ -172,7 +173,7 @@ Written by `+"`make bench`"+`, or alone by `+"`go run ./cmd/bench -upstreams-onl
 `+"`make test`"+`), on this machine: %d cores, %s/%s, %s; %s; load average %s when written.
 The local stack as `+"`make run`"+` serves it (authorizer cache off), the repository's upstreams.yaml with
 its cms upstream at a loopback server that answers `+"`200 {\"items\":[]}`"+` at once. %d interleaved
-samples of each request, one at a time, after 300 warm-up rounds; every timed request must answer 200.
+samples of each request, one at a time, after %d warm-up rounds; every timed request must answer 200.
 
 | measure | figure | target | verdict |
 |---|---|---|---|
@@ -195,7 +196,7 @@ Notes:
 - Each request gets its own assertion: `+"`htm`, `htu` and `jti`"+` bind it to one request, which is
   what stops an upstream from accepting it on another route or twice. Reusing one per token
   would save the signing CPU above and drop that binding, so the service signs per request.
-`, upstreamsHeading, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), time.Now().UTC().Format("2006-01-02"), loadAverage(), samples,
+`, upstreamsHeading, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), time.Now().UTC().Format("2006-01-02"), loadAverage(), samples, warm,
 		path, p50(0), p99(0), p50(1), p99(1), p50(2), p99(2),
 		overhead, beyond, verdict(beyond <= time.Millisecond),
 		perRoute, routeOps, verdict(routeTotal <= sitesTotal), sitesOps,
