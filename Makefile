@@ -18,6 +18,15 @@ CONSOLE_SOURCES := $(wildcard console/src/*.ts console/src/*/*.ts console/src/*.
 console/node_modules/.package-lock.json: console/package-lock.json
 	cd console && npm ci --no-audit --no-fund
 
+# The upstream declaration the functions embed (they link no YAML parser),
+# written by cmd/upstreamgen from upstreams.yaml; committed, remade here
+# before any Go build when the file changes, and held to it by
+# cmd/upstreamgen's test.
+UPSTREAM_DECLARATION := internal/upstream/declaration.json
+
+$(UPSTREAM_DECLARATION): upstreams.yaml $(filter-out %_test.go,$(wildcard cmd/upstreamgen/*.go internal/upstream/*.go internal/upstream/upstreamyaml/*.go internal/route/*.go internal/scope/*.go))
+	$(GO) run ./cmd/upstreamgen -o $@
+
 # The console's generated modules, committed so that it type-checks from a
 # fresh clone and remade here when their sources change: what it shows of the
 # domain (the scope catalogue, limits, grace periods), written by
@@ -27,7 +36,7 @@ console/node_modules/.package-lock.json: console/package-lock.json
 CONSOLE_DOMAIN := console/src/generated/domain.ts
 CONSOLE_API_TYPES := console/src/generated/openapi.ts
 
-$(CONSOLE_DOMAIN): $(filter-out %_test.go,$(wildcard cmd/consolegen/*.go internal/scope/*.go internal/apitokens/*.go internal/token/*.go))
+$(CONSOLE_DOMAIN): $(UPSTREAM_DECLARATION) $(filter-out %_test.go,$(wildcard cmd/consolegen/*.go internal/scope/*.go internal/apitokens/*.go internal/token/*.go))
 	$(GO) run ./cmd/consolegen -o $@
 
 $(CONSOLE_API_TYPES): docs/openapi.yaml console/node_modules/.package-lock.json
@@ -36,7 +45,7 @@ $(CONSOLE_API_TYPES): docs/openapi.yaml console/node_modules/.package-lock.json
 console/dist/manifest.json: console/node_modules/.package-lock.json $(CONSOLE_DOMAIN) $(CONSOLE_API_TYPES) $(CONSOLE_SOURCES)
 	cd console && npm run build
 
-bundle: console/dist/manifest.json
+bundle: console/dist/manifest.json $(UPSTREAM_DECLARATION)
 
 # console-check type-checks the console and runs its unit tests; the browser
 # tests run from internal/localdev's Go tests, against the local stack.
@@ -150,6 +159,9 @@ build-PeopleFunction:
 
 build-TokenExpiryFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/tokenexpiry
+
+build-UpstreamFunction: $(UPSTREAM_DECLARATION)
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/upstream
 
 build-ConsoleFunction: bundle
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/console

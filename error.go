@@ -21,6 +21,11 @@ const (
 	ETOOMANYREQUESTS = "too_many_requests"
 	EINTERNAL        = "internal_error"
 	EUNAVAILABLE     = "service_unavailable"
+	// Upstream routes (API.md section 13): a body over 1 MiB, an upstream
+	// that does not answer, or not in time.
+	ETOOLARGE       = "request_too_large"
+	EBADGATEWAY     = "bad_gateway"
+	EGATEWAYTIMEOUT = "gateway_timeout"
 )
 
 // Messages every client sees for these codes, so that none of them can be

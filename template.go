@@ -17,3 +17,10 @@ var Template []byte
 //
 //go:embed docs/openapi.yaml
 var OpenAPI []byte
+
+// Upstreams is upstreams.yaml: the operator's APIs behind tokensmith and the
+// APIs they add to the scope catalogue (package upstream), built into every
+// function from the same file `make run` reads.
+//
+//go:embed upstreams.yaml
+var Upstreams []byte

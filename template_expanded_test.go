@@ -217,12 +217,12 @@ func TestExpandedApiServesEveryRoute(t *testing.T) {
 						auth = append(auth, k)
 					}
 				}
-				got = append(got, strings.ToUpper(method)+" "+path+" "+strings.Join(auth, ","))
+				got = append(got, gatewayMethod(method)+" "+path+" "+strings.Join(auth, ","))
 			}
 		}
 	}
 	var want []string
-	for _, r := range route.Table {
+	for _, r := range route.Resources() {
 		auth := "CredentialAuthorizer"
 		if r.Auth == route.Public {
 			auth = "NONE"

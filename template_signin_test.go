@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/route"
 )
 
 // rawTemplate is template.yaml with the parts these tests read; intrinsic
@@ -261,15 +262,35 @@ func checkPermission(t *testing.T, raw rawTemplate, id, want string) {
 // to the name the function has, and its permission to those routes.
 func TestConsoleRoutesNameTheFunction(t *testing.T) {
 	raw := loadRaw(t)
+	checkDefinitionRoutes(t, raw, "ConsoleFunction", "console", func(path string) bool { return strings.HasPrefix(path, "/console") })
+	checkPermission(t, raw, "ConsolePermission", "!GetAtt ConsoleFunction.Arn apigateway.amazonaws.com !Sub arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/*/GET/console*")
+}
+
+// TestUpstreamRoutesNameTheFunction holds the upstream function's two
+// resources in the API's definition (the key set and the greedy resource of
+// every upstream route) to its fixed name, and its permissions to those
+// resources alone.
+func TestUpstreamRoutesNameTheFunction(t *testing.T) {
+	raw := loadRaw(t)
+	checkDefinitionRoutes(t, raw, "UpstreamFunction", "upstream", func(path string) bool { return path == "/.well-known/jwks.json" || path == route.ProxyPath })
+	checkPermission(t, raw, "UpstreamPermission", "!GetAtt UpstreamFunction.Arn apigateway.amazonaws.com !Sub arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/*/*/v2/*")
+	checkPermission(t, raw, "JwksPermission", "!GetAtt UpstreamFunction.Arn apigateway.amazonaws.com !Sub arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/*/GET/.well-known/jwks.json")
+}
+
+// checkDefinitionRoutes holds the integrations of the API definition's
+// paths that mine reports to the fixed name of function logicalID, named
+// name.
+func checkDefinitionRoutes(t *testing.T, raw rawTemplate, logicalID, name string, mine func(path string) bool) {
+	t.Helper()
 	var fn struct {
 		FunctionName yaml.Node `yaml:"FunctionName"`
 	}
-	decodeProps(t, raw, "ConsoleFunction", &fn)
-	name := flatten(&fn.FunctionName)
-	if !strings.HasPrefix(name, "!Sub [${AWS::StackName}-console-") {
-		t.Fatalf("ConsoleFunction FunctionName = %s; want a fixed name", name)
+	decodeProps(t, raw, logicalID, &fn)
+	fixed := flatten(&fn.FunctionName)
+	if !strings.HasPrefix(fixed, "!Sub [${AWS::StackName}-"+name+"-") {
+		t.Fatalf("%s FunctionName = %s; want a fixed name", logicalID, fixed)
 	}
-	wantURI := strings.Replace(name, "[", "[arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:", 1)
+	wantURI := strings.Replace(fixed, "[", "[arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:", 1)
 	wantURI = strings.Replace(wantURI, "-${StackSuffix}", "-${StackSuffix}/invocations", 1)
 	var api struct {
 		DefinitionBody struct {
@@ -281,17 +302,21 @@ func TestConsoleRoutesNameTheFunction(t *testing.T) {
 		} `yaml:"DefinitionBody"`
 	}
 	decodeProps(t, raw, "Api", &api)
-	if len(api.DefinitionBody.Paths) == 0 {
-		t.Fatal("the API's definition has no paths")
-	}
+	found := false
 	for path, methods := range api.DefinitionBody.Paths {
+		if !mine(path) {
+			continue
+		}
 		for method, op := range methods {
+			found = true
 			if got := flatten(&op.Integration.URI); got != wantURI {
 				t.Errorf("%s %s integration uri = %s; want %s", method, path, got, wantURI)
 			}
 		}
 	}
-	checkPermission(t, raw, "ConsolePermission", "!GetAtt ConsoleFunction.Arn apigateway.amazonaws.com !Sub arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/*/GET/console*")
+	if !found {
+		t.Errorf("the API's definition has no path of %s", logicalID)
+	}
 }
 
 // TestCognitoAccounts holds the user pool to what memberships granted to

@@ -21,6 +21,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/samtemplate"
+	"github.com/tokensmith/tokensmith/internal/upstream"
 )
 
 // functionDir maps a template logical id (TokensFunction) to its package
@@ -66,11 +67,11 @@ func TestRoutesMatchTemplate(t *testing.T) {
 			if len(op.Security) == 1 && op.Security[0]["NONE"] != nil {
 				auth = "NONE"
 			}
-			inTemplate = append(inTemplate, ev{fn, strings.ToUpper(method), path, auth})
+			inTemplate = append(inTemplate, ev{fn, gatewayMethod(method), path, auth})
 		}
 	}
 	var inTable []ev
-	for _, r := range route.Table {
+	for _, r := range route.Resources() {
 		auth := ""
 		if r.Auth == route.Public {
 			auth = "NONE"
@@ -88,6 +89,33 @@ func TestRoutesMatchTemplate(t *testing.T) {
 	got, want := key(inTemplate), key(inTable)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("template events:\n%s\nroute table:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// gatewayMethod is an OpenAPI method key of the API's definition as the
+// route table names it: API Gateway's any-method extension is ANY.
+func gatewayMethod(key string) string {
+	if key == "x-amazon-apigateway-any-method" {
+		return "ANY"
+	}
+	return strings.ToUpper(key)
+}
+
+// TestUpstreamRoutesReachTheProxy holds every upstream route of the
+// repository's declaration to the one resource that serves it in
+// template.yaml: route.Proxy, among route.Resources.
+func TestUpstreamRoutesReachTheProxy(t *testing.T) {
+	d, err := upstream.Built(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Routes()) == 0 {
+		t.Fatal("upstreams.yaml declares no route")
+	}
+	for _, r := range d.Routes() {
+		if res := r.Resource(); res != route.Proxy || !slices.Contains(route.Resources(), res) {
+			t.Errorf("%s: served by %v; want route.Proxy", r.Op, res)
+		}
 	}
 }
 

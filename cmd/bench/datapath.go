@@ -76,7 +76,8 @@ func dataPath(ctx context.Context, st *store.Store, endpoint, table, siteSecret 
 	}
 	params := map[string]string{"{site_id}": sec.SiteID, "{workspace_id}": sec.WorkspaceID}
 	for _, rt := range route.Table {
-		if !rt.Auth.TakesAPIToken() {
+		// Upstream routes have their own section (upstreamsSection).
+		if !rt.Auth.TakesAPIToken() || rt.IsUpstream() {
 			continue
 		}
 		path := rt.Path

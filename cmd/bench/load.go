@@ -65,8 +65,14 @@ type stack struct {
 // serveStack starts a stack on table, for up to conns clients at once,
 // with the authorizer cache off, its DynamoDB operations counted.
 func serveStack(ctx context.Context, endpoint, table string, conns int) (*stack, error) {
+	return serveStackWith(ctx, endpoint, table, conns, nil)
+}
+
+// serveStackWith is serveStack with env as the environment of its upstream
+// declaration (localdev.Config.Getenv).
+func serveStackWith(ctx context.Context, endpoint, table string, conns int, env map[string]string) (*stack, error) {
 	ops := &dynamotest.Ops{}
-	s, err := serveWith(ctx, endpoint, table, conns, 0, ops.Option)
+	s, err := serveWith(ctx, endpoint, table, conns, 0, ops.Option, env)
 	if err != nil {
 		return nil, err
 	}
@@ -75,8 +81,9 @@ func serveStack(ctx context.Context, endpoint, table string, conns int) (*stack,
 }
 
 // serveWith starts a stack on table, for up to conns clients at once, with
-// the authorizer cache at ttl (0: off) and the client option opt.
-func serveWith(ctx context.Context, endpoint, table string, conns int, ttl time.Duration, opt func(*dynamodb.Options)) (*stack, error) {
+// the authorizer cache at ttl (0: off), the client option opt and env as the
+// environment of its upstream declaration (localdev.Config.Getenv).
+func serveWith(ctx context.Context, endpoint, table string, conns int, ttl time.Duration, opt func(*dynamodb.Options), env map[string]string) (*stack, error) {
 	dir, err := os.MkdirTemp("", "tokensmith-bench-")
 	if err != nil {
 		return nil, err
@@ -90,13 +97,17 @@ func serveWith(ctx context.Context, endpoint, table string, conns int, ttl time.
 	st, err := localdev.Start(ctx, localdev.Config{
 		Endpoint: endpoint, Table: table, Dir: dir, BaseURL: srv.URL, CacheTTL: ttl,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), ClientOptions: []func(*dynamodb.Options){opt},
+		Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 	})
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
 	h = st.Handler
-	return &stack{Stack: st, url: srv.URL, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns}}, close: closeAll}, nil
+	return &stack{Stack: st, url: srv.URL, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns}}, close: func() {
+		st.Close()
+		closeAll()
+	}}, nil
 }
 
 // get returns a call of GET path with secret that must answer 200.

@@ -47,6 +47,7 @@ func main() {
 	flag.DurationVar(&cfg.load, "load", 20*time.Second, "duration of the end-to-end load, and of its floor")
 	consoleMetrics := flag.String("console-metrics", "", "write only the console's section, from this file of the browser tests' measurements")
 	metricsOnly := flag.Bool("metrics-only", false, "measure and write only the metrics overhead section")
+	upstreamsOnly := flag.Bool("upstreams-only", false, "measure and write only the upstream routes' section")
 	coldOnly := flag.Bool("cold-starts-only", false, "measure only the functions' cold starts and sizes, and print their rows without writing the report")
 	roundTripsOnly := flag.Bool("round-trips-only", false, "measure only the authorized requests' latency against F, their DynamoDB operations and round trips, and a flood of unknown tokens, and print their rows without writing the report")
 	flag.Parse()
@@ -59,6 +60,13 @@ func main() {
 	}
 	if *coldOnly {
 		if err := printColdStarts(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *upstreamsOnly {
+		if err := writeUpstreamsOnly(*out, cfg.samples); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -262,6 +270,10 @@ func run(out string, samples int) error {
 	if err != nil {
 		return fmt.Errorf("metrics overhead: %w", err)
 	}
+	upstreamsSection, err := upstreamsSection(ctx, endpoint, table, secret, sec, samples)
+	if err != nil {
+		return fmt.Errorf("upstream routes: %w", err)
+	}
 	// Last, as loading 100,000 events slows DynamoDB Local for what follows.
 	auditRows, err := auditCost(ctx, st, client, table)
 	if err != nil {
@@ -287,7 +299,7 @@ func run(out string, samples int) error {
 	rows = append(rows, fnRows...)
 	rows = append(rows, auditRows...)
 	rows = append(rows, costRows(p50d, limitExtra)...)
-	return write(out, samples, rows, metricsSection, loadBefore, loadAverage())
+	return write(out, samples, rows, metricsSection+upstreamsSection, loadBefore, loadAverage())
 }
 
 // loadAverage is the machine's 1, 5 and 15 minute load averages, as

@@ -251,6 +251,6 @@ func floodRows(ctx context.Context, endpoint, table string, n int) ([]row, error
 // off), its DynamoDB calls noted.
 func serveNoted(ctx context.Context, endpoint, table string, ttl time.Duration) (*stack, *calls, error) {
 	noted := &calls{}
-	s, err := serveWith(ctx, endpoint, table, 4, ttl, noted.Option)
+	s, err := serveWith(ctx, endpoint, table, 4, ttl, noted.Option, nil)
 	return s, noted, err
 }

@@ -1,5 +1,6 @@
 // Command consolegen writes what the web console shows of the domain as a
-// TypeScript module: the scope catalogue (internal/scope), the limits of token
+// TypeScript module: the scope catalogue (internal/scope, with the APIs
+// upstreams.yaml adds, as the functions embed it), the limits of token
 // management and Regenerate's grace periods (internal/apitokens), and how long an
 // unused token lives (internal/token). The Makefile
 // runs it before the console's build when its Go sources change, and its test
@@ -19,6 +20,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/apitokens"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/token"
+	"github.com/tokensmith/tokensmith/internal/upstream"
 )
 
 // output is where the module is written, relative to the module's root.
@@ -41,8 +43,20 @@ func main() {
 	}
 }
 
-// render returns the TypeScript module.
+// render returns the TypeScript module of the repository's upstream
+// declaration, whose added APIs are in the catalogue as the functions have
+// them.
 func render() ([]byte, error) {
+	d, err := upstream.Built(nil)
+	if err != nil {
+		return nil, err
+	}
+	return renderWith(d)
+}
+
+// renderWith returns the TypeScript module with declaration d in force.
+func renderWith(d *upstream.Declaration) ([]byte, error) {
+	d.Install()
 	if token.Inactivity%(24*time.Hour) != 0 {
 		return nil, fmt.Errorf("token inactivity %v: want whole days", token.Inactivity)
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith/internal/apitokens"
+	"github.com/tokensmith/tokensmith/internal/scope"
+	"github.com/tokensmith/tokensmith/internal/upstream/upstreamyaml"
 )
 
 // TestCommittedModuleIsCurrent fails when the console's module differs from
@@ -86,5 +88,25 @@ func TestGraceLabel(t *testing.T) {
 		if got, err := graceLabel(tc.d); got != tc.want || err != nil {
 			t.Errorf("graceLabel(%v) = %q, %v; want %q", tc.d, got, err, tc.want)
 		}
+	}
+}
+
+// TestRenderShowsAddedAPIs: an API the upstream declaration adds is offered
+// as the built-in ones are, after them.
+func TestRenderShowsAddedAPIs(t *testing.T) {
+	defer scope.Add(nil)
+	d, err := upstreamyaml.Parse("shop.yaml", []byte("apis:\n  - {name: orders, label: Orders, maxLevel: read_write}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := renderWith(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `  { key: "webhooks", name: "Webhooks", max: "read_write" },
+  { key: "orders", name: "Orders", max: "read_write" },
+];`
+	if !strings.Contains(string(src), want) {
+		t.Errorf("render with an added API lacks\n%s\nin\n%s", want, src)
 	}
 }

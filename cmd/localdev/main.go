@@ -19,6 +19,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/localdev"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/secretscanning"
+	"github.com/tokensmith/tokensmith/internal/upstream/upstreamyaml"
 )
 
 func main() {
@@ -33,6 +34,14 @@ func env(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// upstreamFile names the upstream declaration make run reads.
+func upstreamFile() string {
+	if f := os.Getenv(upstreamyaml.EnvFile); f != "" {
+		return f
+	}
+	return "upstreams.yaml"
 }
 
 func run() error {
@@ -58,6 +67,9 @@ func run() error {
 		// Each invocation's metrics record goes to the log beside the
 		// functions' own lines, as in AWS.
 		Metrics: os.Stderr,
+		// The upstream declaration: TOKENSMITH_UPSTREAMS, else the
+		// repository's, with the demo CMS unless CMS_UPSTREAM_URL is set.
+		Getenv: os.LookupEnv,
 	})
 	if err != nil {
 		return err
@@ -83,6 +95,12 @@ func run() error {
 	if url := os.Getenv(secretscanning.EnvKeysURL); url != "" {
 		leaks = fmt.Sprintf("Leak reports to %s/v2/secret-scanning/github are checked against the keys at %s.\n\n", baseURL, url)
 	}
+	defer stack.Close()
+	upstreams := fmt.Sprintf("Upstream routes: %d, of %s.\n", len(stack.Upstreams.Routes()), upstreamFile())
+	if stack.DemoCMS != "" {
+		upstreams += fmt.Sprintf("The demo CMS (the cms upstream) is at %s; README.md, Your API behind tokensmith, walks through it.\n", stack.DemoCMS)
+	}
+	leaks += upstreams + "\n"
 	srv := &http.Server{Addr: addr, Handler: stack.Handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()

@@ -30,9 +30,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/assertion"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
@@ -57,6 +59,9 @@ const usage = `usage:
   tokenctl site revoke-all --site SITE_ID
   tokenctl member add --workspace ID_OR_SLUG [--site SITE_ID] --email E --role admin|member
   tokenctl member remove --workspace ID_OR_SLUG [--site SITE_ID] --email E
+  tokenctl assertion-key rotate --secret ARN [--drop-previous]
+      in AWS: a new assertion key for the upstream routes; the previous one
+      stays published for a day, unless dropped (docs/OPERATIONS.md)
   tokenctl dev-token --email E [--sub S] [--unverified]
   tokenctl dev-leak-report --token T [--url U]
       a report of T found at U, signed as GitHub signs it, by make run's local key`
@@ -120,6 +125,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 	unverified := fs.Bool("unverified", false, "dev-token: email_verified false")
 	leaked := fs.String("token", "", "dev-leak-report: the leaked token")
 	leakURL := fs.String("url", scanner.DefaultURL, "dev-leak-report: where the token was found")
+	secretARN := fs.String("secret", "", "assertion-key rotate: the stack's AssertionKeySecret (its ARN)")
+	dropPrevious := fs.Bool("drop-previous", false, "assertion-key rotate: publish the previous keys no longer (after a leak)")
 	if err := fs.Parse(rest); err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -298,6 +305,22 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 			return nil, err
 		}
 		return map[string]string{"token": tok}, nil
+	case "assertion-key rotate":
+		if err := required("secret", secretARN); err != nil {
+			return nil, err
+		}
+		if local {
+			return nil, fmt.Errorf("%s works against AWS (TABLE_NAME set, DYNAMODB_ENDPOINT not); locally, delete %s and start make run again", cmd, filepath.Join(localDir, defaults.AssertionKeyFile))
+		}
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("load AWS configuration: %w", err)
+		}
+		k, err := assertion.Rotate(ctx, secretsmanager.NewFromConfig(cfg), *secretARN, time.Now(), *dropPrevious)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"kid": k.ID}, nil
 	case "dev-leak-report":
 		if err := required("token", leaked); err != nil {
 			return nil, err

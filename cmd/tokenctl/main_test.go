@@ -419,3 +419,19 @@ func TestDevLeakReport(t *testing.T) {
 		t.Errorf("against AWS: exit %d, %q %q; want 1, refused", code, out, stderr)
 	}
 }
+
+// TestAssertionKeyRotate: the command needs the secret, and refuses to run
+// locally, where the key is a file, saying which.
+func TestAssertionKeyRotate(t *testing.T) {
+	env := map[string]string{"LOCAL_DIR": "/tmp/x"}
+	tokenctl := func(args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		return run(context.Background(), args, func(k string) string { return env[k] }, &out, &errb), errb.String()
+	}
+	if code, stderr := tokenctl("assertion-key", "rotate"); code != 2 || !strings.Contains(stderr, "needs --secret") {
+		t.Errorf("without --secret: exit %d, %q; want 2 naming --secret", code, stderr)
+	}
+	if code, stderr := tokenctl("assertion-key", "rotate", "--secret", "arn:aws:secretsmanager:us-east-1:1:secret:k"); code != 1 || !strings.Contains(stderr, filepath.Join("/tmp/x", defaults.AssertionKeyFile)) {
+		t.Errorf("locally: exit %d, %q; want 1 naming the local key file", code, stderr)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/serversecret"
 	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/upstream"
 )
 
 func main() {
@@ -40,7 +41,7 @@ func main() {
 // newHandler wires the function (its metrics records go to stdout): its
 // configuration from getenv, the DynamoDB client, the store, the idempotency
 // secret (read once, from secrets in AWS; the function does not start without
-// it), the token service on the clock now and the randomness random (of
+// it), the upstream declaration built into it (its added APIs), the token service on the clock now and the randomness random (of
 // secrets and ids), and its HTTP handler as a Lambda proxy handler.
 func newHandler(ctx context.Context, getenv func(string) string, secrets serversecret.API, now func() time.Time, random io.Reader, log *slog.Logger, stdout io.Writer) (httpapi.Proxy, error) {
 	st, err := store.FromEnv(getenv)
@@ -51,6 +52,12 @@ func newHandler(ctx context.Context, getenv func(string) string, secrets servers
 	if err != nil {
 		return nil, err
 	}
+	// The APIs upstreams.yaml adds are granted as the built-in ones.
+	decl, err := upstream.Built(nil)
+	if err != nil {
+		return nil, err
+	}
+	decl.Install()
 	// Every management call signs the caller in: binds the invitations
 	// waiting for their verified email.
 	signIn := &people.Service{Store: st, Now: now, Rand: random}

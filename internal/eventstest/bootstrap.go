@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokensmith/tokensmith/internal/assertion"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/rie"
 	"github.com/tokensmith/tokensmith/internal/serversecret"
@@ -41,11 +42,11 @@ func RunBootstrap(t *testing.T, logicalID string) {
 		t.Fatal(err)
 	}
 	// The fixture's table, endpoints, issuer and console settings replace
-	// the local ones: the goldens name them. The idempotency secret stays
-	// the local value, as the fixture serves its own only to a wiring in
-	// this process.
+	// the local ones: the goldens name them. The idempotency secret and the
+	// assertion key stay the local values, as the fixture serves its own
+	// only to a wiring in this process.
 	for k := range env {
-		if v := fx.Getenv(k); v != "" && k != serversecret.EnvARN && k != serversecret.EnvValue {
+		if v := fx.Getenv(k); v != "" && k != serversecret.EnvARN && k != serversecret.EnvValue && k != assertion.EnvSecretARN && k != assertion.EnvKey {
 			env[k] = v
 		}
 	}

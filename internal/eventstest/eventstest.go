@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"maps"
 	mrand "math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -28,6 +29,7 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/assertion"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
 	"github.com/tokensmith/tokensmith/internal/githubtest"
@@ -171,8 +173,30 @@ func newFixture(t *testing.T, logicalID string) *Fixture {
 		// GitHub's secret scanning keys: the key the sample reports are
 		// signed with, served locally.
 		secretscanning.EnvKeysURL: githubtest.Serve(t, githubtest.Fixed(t)).URL,
+		// The upstream function's: its key secret, and the cms upstream of
+		// upstreams.yaml, served locally.
+		assertion.EnvSecretARN: assertionKeyARN,
+		"CMS_UPSTREAM_URL":     serveUpstream(t),
 	}
-	return &Fixture{LogicalID: logicalID, Getenv: func(k string) string { return env[k] }, Store: st, Secrets: secrets{calls}, calls: calls}
+	sm := secrets{calls: calls, keys: &keySecret{value: `{"keys":[]}`, versions: map[string]string{}}}
+	return &Fixture{LogicalID: logicalID, Getenv: func(k string) string { return env[k] }, Store: st, Secrets: sm, calls: calls}
+}
+
+// serveUpstream serves the cms upstream of upstreams.yaml for the sample
+// events: a request with an assertion is answered with the collections of
+// the site it names, none; one without, 401.
+func serveUpstream(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Header.Get(assertion.Header) == "" {
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"code":"not_authorized","message":"Request not authorized","externalReference":null,"details":[]}`)
+			return
+		}
+		io.WriteString(w, `{"collections":[]}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // functionDir is the package under functions/ of the function logicalID

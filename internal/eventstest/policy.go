@@ -18,7 +18,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
+	"github.com/tokensmith/tokensmith/internal/assertion"
 	"github.com/tokensmith/tokensmith/internal/serversecret"
 )
 
@@ -159,19 +161,70 @@ func (r *recorder) grants() map[string]bool {
 	return maps.Clone(r.called)
 }
 
-// secrets is Fixture.Secrets: it answers the fixture's secret and records
-// the call, naming the secret by the last part of its ARN (its logical id).
-type secrets struct{ calls *recorder }
+// secrets is Fixture.Secrets: it answers the fixture's secrets and records
+// the calls, naming a secret by the last part of its ARN (its logical id).
+// The assertion key secret starts holding no key, as the template creates
+// it, and keeps what is written to it, one version per ClientRequestToken.
+type secrets struct {
+	calls *recorder
+	keys  *keySecret
+}
+
+type keySecret struct {
+	mu       sync.Mutex
+	value    string
+	versions map[string]string
+}
+
+func (s secrets) record(action, id string) {
+	s.calls.mu.Lock()
+	s.calls.called["secretsmanager:"+action+" on "+id[strings.LastIndex(id, ":")+1:]] = true
+	s.calls.mu.Unlock()
+}
 
 func (s secrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	id := aws.ToString(in.SecretId)
-	s.calls.mu.Lock()
-	s.calls.called["secretsmanager:GetSecretValue on "+id[strings.LastIndex(id, ":")+1:]] = true
-	s.calls.mu.Unlock()
-	if id != secretARN {
-		return nil, fmt.Errorf("eventstest: no secret %s", id)
+	s.record("GetSecretValue", id)
+	switch id {
+	case secretARN:
+		return &secretsmanager.GetSecretValueOutput{ARN: in.SecretId, SecretString: aws.String(SecretValue)}, nil
+	case assertionKeyARN:
+		s.keys.mu.Lock()
+		defer s.keys.mu.Unlock()
+		return &secretsmanager.GetSecretValueOutput{ARN: in.SecretId, SecretString: aws.String(s.keys.value)}, nil
 	}
-	return &secretsmanager.GetSecretValueOutput{ARN: in.SecretId, SecretString: aws.String(SecretValue)}, nil
+	return nil, fmt.Errorf("eventstest: no secret %s", id)
+}
+
+func (s secrets) PutSecretValue(_ context.Context, in *secretsmanager.PutSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
+	id := aws.ToString(in.SecretId)
+	s.record("PutSecretValue", id)
+	if id != assertionKeyARN {
+		return nil, fmt.Errorf("eventstest: no writable secret %s", id)
+	}
+	s.keys.mu.Lock()
+	defer s.keys.mu.Unlock()
+	if tok := aws.ToString(in.ClientRequestToken); tok != "" {
+		if prev, ok := s.keys.versions[tok]; ok && prev != aws.ToString(in.SecretString) {
+			return nil, &smtypes.ResourceExistsException{Message: aws.String("a version with this ClientRequestToken exists")}
+		}
+		s.keys.versions[tok] = aws.ToString(in.SecretString)
+	}
+	s.keys.value = aws.ToString(in.SecretString)
+	return &secretsmanager.PutSecretValueOutput{ARN: in.SecretId}, nil
+}
+
+// assertionKeyARN is the ARN the fixture gives the assertion key secret.
+const assertionKeyARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:AssertionKeySecret"
+
+// AssertionSecrets returns the Secrets Manager a wiring should keep its
+// assertion keys in under ctx: the fixture's when Run wires the function,
+// otherwise one that cannot be reached.
+func AssertionSecrets(ctx context.Context) assertion.API {
+	if s, ok := ctx.Value(secretsKey{}).(assertion.API); ok {
+		return s
+	}
+	return unreachable{}
 }
 
 // secretsKey is the context key under which Run gives the wiring the
@@ -192,5 +245,9 @@ func Secrets(ctx context.Context) serversecret.API {
 type unreachable struct{}
 
 func (unreachable) GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	return nil, errors.New("eventstest: secrets manager unreachable")
+}
+
+func (unreachable) PutSecretValue(context.Context, *secretsmanager.PutSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
 	return nil, errors.New("eventstest: secrets manager unreachable")
 }

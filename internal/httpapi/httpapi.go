@@ -53,6 +53,9 @@ var statuses = map[string]int{
 	tokensmith.ETOOMANYREQUESTS: http.StatusTooManyRequests,
 	tokensmith.EINTERNAL:        http.StatusInternalServerError,
 	tokensmith.EUNAVAILABLE:     http.StatusServiceUnavailable,
+	tokensmith.ETOOLARGE:        http.StatusRequestEntityTooLarge,
+	tokensmith.EBADGATEWAY:      http.StatusBadGateway,
+	tokensmith.EGATEWAYTIMEOUT:  http.StatusGatewayTimeout,
 }
 
 // Status returns the HTTP status of an error code; unknown codes are 500.

@@ -10,9 +10,11 @@ package localdev
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
 	"time"
@@ -22,13 +24,16 @@ import (
 	"github.com/tokensmith/tokensmith"
 	consolebundle "github.com/tokensmith/tokensmith/console"
 	"github.com/tokensmith/tokensmith/internal/apitokens"
+	"github.com/tokensmith/tokensmith/internal/assertion"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
+	"github.com/tokensmith/tokensmith/internal/localdev/democms"
 	"github.com/tokensmith/tokensmith/internal/localdev/gateway"
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
+	"github.com/tokensmith/tokensmith/internal/localdev/keyfile"
 	"github.com/tokensmith/tokensmith/internal/localdev/scanner"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/operator"
@@ -39,6 +44,8 @@ import (
 	"github.com/tokensmith/tokensmith/internal/secretscanning"
 	"github.com/tokensmith/tokensmith/internal/sites"
 	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/upstream"
+	"github.com/tokensmith/tokensmith/internal/upstream/upstreamyaml"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 	"github.com/tokensmith/tokensmith/internal/webconsole"
 )
@@ -69,7 +76,17 @@ type Config struct {
 	// Metrics, when set, receives each invocation's metrics record, as
 	// the functions write them to their logs in AWS (package metrics).
 	Metrics io.Writer
+	// Getenv is the environment of the upstream declaration: the file
+	// upstreamyaml.EnvFile names (else the repository's) and the variables of
+	// its URLs. Unless it sets CMS_UPSTREAM_URL, the stack starts the demo
+	// CMS (package democms) on a loopback port of its own and sets it to
+	// that. Nil is an empty environment.
+	Getenv func(string) (string, bool)
 }
+
+// EnvCMSURL is the variable of the repository's upstreams.yaml that names
+// the demo CMS.
+const EnvCMSURL = "CMS_UPSTREAM_URL"
 
 // Stack is the running service.
 type Stack struct {
@@ -80,6 +97,58 @@ type Stack struct {
 	Operator *operator.Service
 	Issuer   *issuer.Issuer
 	DB       *dynamodb.Client
+	// Upstreams is the upstream declaration in force; DemoCMS the demo
+	// CMS's address when the stack started it.
+	Upstreams *upstream.Declaration
+	DemoCMS   string
+	closers   []func() error
+}
+
+// Close stops what the stack started besides its handler: the demo CMS.
+func (s *Stack) Close() error {
+	var errs []error
+	for _, c := range s.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+// upstreams returns the upstream declaration of cfg's environment and the
+// closers of what it started: the demo CMS unless the environment names
+// CMS_UPSTREAM_URL.
+func upstreams(cfg Config, now func() time.Time) (*upstream.Declaration, string, []func() error, error) {
+	getenv := cfg.Getenv
+	if getenv == nil {
+		getenv = func(string) (string, bool) { return "", false }
+	}
+	var demoURL string
+	var closers []func() error
+	if v, ok := getenv(EnvCMSURL); !ok || v == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("demo CMS: %w", err)
+		}
+		demoURL = "http://" + ln.Addr().String()
+		cms := &democms.CMS{JWKSURL: cfg.BaseURL + "/.well-known/jwks.json", Issuer: cfg.BaseURL, Client: &http.Client{Timeout: 5 * time.Second}, Now: now}
+		srv := &http.Server{Handler: cms, ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		closers = append(closers, srv.Close)
+		outer := getenv
+		getenv = func(k string) (string, bool) {
+			if k == EnvCMSURL {
+				return demoURL, true
+			}
+			return outer(k)
+		}
+	}
+	d, err := upstreamyaml.FromEnv(getenv)
+	if err != nil {
+		for _, c := range closers {
+			c()
+		}
+		return nil, "", nil, err
+	}
+	return d, demoURL, closers, nil
 }
 
 // Start creates the table if needed and assembles the stack.
@@ -154,6 +223,24 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		}
 		return metrics.Invocations(function, cfg.Metrics, now, h)
 	}
+	decl, demoURL, closers, err := upstreams(cfg, now)
+	if err != nil {
+		return nil, err
+	}
+	decl.Install()
+	assertionKey, err := keyfile.LoadOrCreate(filepath.Join(cfg.Dir, defaults.AssertionKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	key, err := assertion.NewKey(assertionKey)
+	if err != nil {
+		return nil, err
+	}
+	forwarder := &httpapi.Upstreams{
+		Declaration: decl, Decide: authz.Handle, Guard: httpapi.NewGuard(st, now, cfg.Log), Log: cfg.Log,
+		Assertions: &assertion.Signer{Issuer: cfg.BaseURL, Keys: []assertion.Key{key}, Now: now},
+		Client:     &http.Client{},
+	}
 	decide := authz.Handle
 	if cfg.Metrics != nil {
 		decide = metrics.Invocations(metrics.FunctionAuthorizer, cfg.Metrics, now, authorizer.Measure(authz.Handle))
@@ -165,6 +252,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		route.AuditLogs:      measured(metrics.FunctionAuditLogs, httpapi.AuditLogs(audit.New(st), httpapi.NewGuard(st, now, cfg.Log), cfg.Log).Proxy()),
 		route.People:         measured(metrics.FunctionPeople, httpapi.People(members, cfg.Log).Proxy()),
 		route.SecretScanning: measured(metrics.FunctionSecretScanning, httpapi.SecretScanning(leaks, github, cfg.Log).Proxy()),
+		route.Upstream:       measured(metrics.FunctionUpstream, forwarder.Proxy()),
 	}, cfg.CacheTTL, cfg.Log)
 	if err != nil {
 		return nil, err
@@ -178,7 +266,8 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	gw.Now = now
 	ops := operator.New(st)
 	ops.Now = now
-	return &Stack{Handler: mux, Gateway: gw, Store: st, Sites: siteSvc, Operator: ops, Issuer: iss, DB: db}, nil
+	return &Stack{Handler: mux, Gateway: gw, Store: st, Sites: siteSvc, Operator: ops, Issuer: iss, DB: db,
+		Upstreams: decl, DemoCMS: demoURL, closers: closers}, nil
 }
 
 // Demo is what `make run` seeds and writes to .local/demo.json.

@@ -11,13 +11,14 @@ import (
 )
 
 // This file is a reference model of the contract (/docs/API.md, sections 4
-// to 16) for the tokens of a few workspaces and sites: who may mint, the
+// to 17) for the tokens of a few workspaces and sites: who may mint, the
 // limit of 5, secrets and regenerate grace periods, revoke by id and by
 // secret, workspace plans, site plans and the rate limits they set, IP
-// allowlists, expiry after 365 days without a recorded use, scopeLastUsed,
-// idempotent creates, rate limits per window and the audit events of every
-// change. It knows nothing of HTTP or DynamoDB: TestModelAgreesWithService
-// feeds it the same operations as the local stack and compares the answers.
+// allowlists, an upstream route, expiry after 365 days without a recorded
+// use, scopeLastUsed, idempotent creates, rate limits per window and the
+// audit events of every change. It knows nothing of HTTP or DynamoDB:
+// TestModelAgreesWithService feeds it the same operations as the local
+// stack and compares the answers.
 
 // Model constants, as the contract states them.
 const (
@@ -51,6 +52,7 @@ const (
 	fnTokens    = "tokens"
 	fnSites     = "sites"
 	fnAuditLogs = "auditlogs"
+	fnUpstream  = "upstream"
 )
 
 // mPerson is someone with a user token and what they hold.
@@ -611,11 +613,11 @@ func (m *model) use(o op) expect {
 	if t.kind == "workspace" && m.plans[t.ws] != "enterprise" {
 		return withRate(errorAnswer(403, "not_enterprise_plan_workspace"))
 	}
-	need := map[string]string{"sites": "sites:read", "site": "sites:read", "audit": "workspace_activity:read"}[o.route]
+	need := map[string]string{"sites": "sites:read", "site": "sites:read", "audit": "workspace_activity:read", "cms": "cms:read"}[o.route]
 	if need != "" && !strings.Contains(","+t.scope+",", ","+need+",") {
 		return withRate(errorAnswer(403, "missing_scopes"))
 	}
-	fn := map[string]string{"sites": fnSites, "site": fnSites, "audit": fnAuditLogs, "introspect": fnTokens}[o.route]
+	fn := map[string]string{"sites": fnSites, "site": fnSites, "audit": fnAuditLogs, "introspect": fnTokens, "cms": fnUpstream}[o.route]
 	m.noteUse(fn, t, previous, need)
 	switch o.route {
 	case "site":
@@ -625,6 +627,13 @@ func (m *model) use(o op) expect {
 		return withRate(expect{status: 200, siteID: t.site})
 	case "sites":
 		return withRate(expect{status: 200, siteID: t.site})
+	case "cms":
+		// An upstream route (section 17): the demo CMS answers for the
+		// token's own site alone, and is never asked for another.
+		if o.routeID != t.site {
+			return withRate(errorAnswer(404, "resource_not_found"))
+		}
+		return withRate(expect{status: 200})
 	case "audit":
 		if o.routeID != t.ws {
 			return withRate(errorAnswer(404, "resource_not_found"))

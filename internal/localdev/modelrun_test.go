@@ -412,9 +412,9 @@ func (g *gen) next() op {
 		if g.r.IntN(100) < 25 {
 			o.source = g.w.sources[1+g.r.IntN(len(g.w.sources)-1)]
 		}
-		o.route = pick(g.r, wt(35, "sites"), wt(20, "site"), wt(30, "introspect"), wt(15, "audit"))
+		o.route = pick(g.r, wt(35, "sites"), wt(20, "site"), wt(30, "introspect"), wt(15, "audit"), wt(10, "cms"))
 		switch o.route {
-		case "site":
+		case "site", "cms":
 			o.routeID = pick(g.r, wt(3, g.w.a), wt(1, g.w.b), wt(1, g.w.c))
 		case "audit":
 			o.routeID = pick(g.r, wt(3, g.w.w1), wt(1, g.w.w2))
@@ -500,7 +500,7 @@ func (w *world) send(o op) response {
 		return e.do("POST", base+"/"+o.tokenID+"/regenerate", bearer, body)
 	case opUse:
 		path := map[string]string{"sites": "/v2/sites", "site": "/v2/sites/" + o.routeID, "introspect": "/v2/token/introspect",
-			"audit": "/v2/workspaces/" + o.routeID + "/audit_logs?limit=1"}[o.route]
+			"audit": "/v2/workspaces/" + o.routeID + "/audit_logs?limit=1", "cms": "/v2/sites/" + o.routeID + "/collections"}[o.route]
 		src := o.source
 		if src == "" {
 			src = mSource

@@ -105,6 +105,7 @@ func startEnv(t *testing.T, cfg localdev.Config, faults bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { stack.Close() })
 	// Every exchange of the tests is checked against docs/openapi.yaml.
 	checker, err := contract()
 	if err != nil {

@@ -62,7 +62,7 @@ const Other = "other"
 var (
 	Function = Dimension{Name: "function", Values: []string{
 		FunctionAuthorizer, FunctionTokens, FunctionSites, FunctionAuditLogs, FunctionPeople, FunctionTokenExpiry,
-		FunctionSecretScanning,
+		FunctionSecretScanning, FunctionUpstream,
 	}}
 	Outcome = Dimension{Name: "outcome", Values: []string{
 		OutcomeAllowed, OutcomeDeniedScope, OutcomeUnauthorized, OutcomeFailed,
@@ -86,6 +86,7 @@ const (
 	FunctionPeople         = route.People
 	FunctionSecretScanning = route.SecretScanning
 	FunctionTokenExpiry    = "tokenexpiry"
+	FunctionUpstream       = route.Upstream
 )
 
 // Values of Outcome. The authorizer allows every live API token (its

@@ -38,6 +38,9 @@ const (
 	Console   = "console"
 	// SecretScanning receives GitHub's reports of leaked tokens.
 	SecretScanning = "secretscanning"
+	// Upstream serves the upstream routes (API.md section 13), forwarding
+	// them to the operator's own APIs, and the assertion key set.
+	Upstream = "upstream"
 )
 
 // Route is one method and path of the API.
@@ -85,6 +88,65 @@ var Table = []Route{
 	// assets/...).
 	{"GET", "/console", Console, "consolePage", Public, ""},
 	{"GET", "/console/{file+}", Console, "consoleFile", Public, ""},
+	// The public keys of the assertions the upstream routes carry.
+	{"GET", "/.well-known/jwks.json", Upstream, "getAssertionKeys", Public, ""},
+}
+
+// builtin is the table without upstream routes.
+var builtin = Table
+
+// Builtin returns the routes of the service itself, without upstream routes.
+func Builtin() []Route { return builtin[:len(builtin):len(builtin)] }
+
+// ProxyPath is the one API Gateway resource of every upstream route: a
+// greedy path that API Gateway matches after every resource of the built-in
+// routes, so that declaring an upstream route needs no template change. The
+// upstream function matches the path against the table itself.
+const ProxyPath = "/v2/{proxy+}"
+
+// Proxy is the template's method of ProxyPath. It takes no API Gateway
+// authorizer: the upstream function decides with the authorizer's own code,
+// so that a path no route declares is answered 404 as anywhere else, whatever
+// the credential.
+var Proxy = Route{"ANY", ProxyPath, Upstream, "forwardUpstream", Public, ""}
+
+// Join makes the table the built-in routes followed by rs, the upstream
+// routes of the declaration in force (package upstream validates them). It
+// is called once at start, before any request.
+func Join(rs []Route) {
+	Table = append(Builtin(), rs...)
+}
+
+// IsUpstream reports whether r is an upstream route: one of the operator's
+// API, served through Proxy.
+func (r Route) IsUpstream() bool { return r.Function == Upstream && strings.HasPrefix(r.Path, "/v2/") }
+
+// Resource returns the API Gateway method and resource that serve r: Proxy
+// for an upstream route, r's own otherwise.
+func (r Route) Resource() Route {
+	if r.IsUpstream() {
+		return Proxy
+	}
+	return r
+}
+
+// Resources returns the API Gateway methods of the API, as template.yaml
+// declares them: every route's Resource, once.
+func Resources() []Route { return append(Builtin(), Proxy) }
+
+// Shape is path with each parameter's name left out, so that two paths
+// API Gateway cannot tell apart have the same shape.
+func Shape(path string) string {
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		switch {
+		case strings.HasPrefix(s, "{") && strings.HasSuffix(s, "+}"):
+			segs[i] = "{+}"
+		case strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}"):
+			segs[i] = "{}"
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 // Lookup finds the route for a method and API Gateway resource path, as an

@@ -54,6 +54,41 @@ var catalogue = map[token.Kind][]API{
 	},
 }
 
+// builtin is the catalogue without the APIs an upstream declaration adds.
+var builtin = map[token.Kind][]API{
+	token.KindSite:      slices.Clone(catalogue[token.KindSite]),
+	token.KindWorkspace: slices.Clone(catalogue[token.KindWorkspace]),
+}
+
+// Builtin returns the APIs of the service itself a token of kind k may be
+// granted, without added APIs.
+func Builtin(k token.Kind) []API { return slices.Clone(builtin[k]) }
+
+// Add makes the catalogue of site tokens the built-in APIs followed by
+// apis, the APIs an upstream declaration adds (package upstream validates
+// them); they are APIs like the built-in ones everywhere. It is called once
+// at start, before any request.
+func Add(apis []API) {
+	catalogue[token.KindSite] = append(Builtin(token.KindSite), apis...)
+}
+
+// Exists reports whether sc is a scope some token may hold: <api>:read of
+// any API of the catalogue, <api>:write of one that allows read_write.
+func Exists(sc string) bool {
+	name, level, ok := strings.Cut(sc, ":")
+	if !ok {
+		return false
+	}
+	for _, apis := range catalogue {
+		for _, a := range apis {
+			if a.Name == name {
+				return level == "read" || (level == "write" && a.Max == ReadWrite)
+			}
+		}
+	}
+	return false
+}
+
 // Catalogue returns the APIs a token of kind k may be granted, in the order
 // people see them.
 func Catalogue(k token.Kind) []API { return slices.Clone(catalogue[k]) }

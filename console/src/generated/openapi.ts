@@ -381,6 +381,121 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The public keys of the upstream routes' assertions
+         * @description The current assertion key and, for a day after a rotation, the previous one, as a JSON
+         *     Web Key Set; upstreams verify `Tokensmith-Assertion` against it.
+         */
+        get: operations["getAssertionKeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/sites/{site_id}/collections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                site_id: components["parameters"]["SiteID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The site's collections (demo CMS)
+         * @description An upstream route of the repository's `upstreams.yaml`, forwarded to the `cms` upstream
+         *     (the demo CMS under `make run`) with `Tokensmith-Assertion`; its answer comes back as the
+         *     upstream gave it, with the rate-limit headers.
+         */
+        get: operations["cms:GET /v2/sites/{site_id}/collections"];
+        put?: never;
+        /**
+         * Create a collection (demo CMS)
+         * @description An upstream route of the repository's `upstreams.yaml`, forwarded to the `cms` upstream
+         *     (the demo CMS under `make run`) with `Tokensmith-Assertion`; its answer comes back as the
+         *     upstream gave it, with the rate-limit headers.
+         */
+        post: operations["cms:POST /v2/sites/{site_id}/collections"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/collections/{collection_id}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A collection of the demo CMS. */
+                collection_id: components["parameters"]["CollectionID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A collection's items (demo CMS)
+         * @description An upstream route of the repository's `upstreams.yaml`, forwarded to the `cms` upstream
+         *     (the demo CMS under `make run`) with `Tokensmith-Assertion`; its answer comes back as the
+         *     upstream gave it, with the rate-limit headers.
+         */
+        get: operations["cms:GET /v2/collections/{collection_id}/items"];
+        put?: never;
+        /**
+         * Create an item (demo CMS)
+         * @description An upstream route of the repository's `upstreams.yaml`, forwarded to the `cms` upstream
+         *     (the demo CMS under `make run`) with `Tokensmith-Assertion`; its answer comes back as the
+         *     upstream gave it, with the rate-limit headers.
+         */
+        post: operations["cms:POST /v2/collections/{collection_id}/items"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/collections/{collection_id}/items/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A collection of the demo CMS. */
+                collection_id: components["parameters"]["CollectionID"];
+                /** @description An item of the demo CMS. */
+                item_id: components["parameters"]["ItemID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One item (demo CMS)
+         * @description An upstream route of the repository's `upstreams.yaml`, forwarded to the `cms` upstream
+         *     (the demo CMS under `make run`) with `Tokensmith-Assertion`; its answer comes back as the
+         *     upstream gave it, with the rate-limit headers.
+         */
+        get: operations["cms:GET /v2/collections/{collection_id}/items/{item_id}"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an item (demo CMS)
+         * @description An upstream route of the repository's `upstreams.yaml`, forwarded to the `cms` upstream
+         *     (the demo CMS under `make run`) with `Tokensmith-Assertion`; its answer comes back as the
+         *     upstream gave it, with the rate-limit headers.
+         */
+        delete: operations["cms:DELETE /v2/collections/{collection_id}/items/{item_id}"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/console": {
         parameters: {
             query?: never;
@@ -753,7 +868,7 @@ export interface components {
             postLogoutRedirectUri: string;
         };
         /** @enum {string} */
-        ErrorCode: "bad_request" | "validation_error" | "not_authorized" | "missing_scopes" | "forbidden" | "not_enterprise_plan_workspace" | "resource_not_found" | "token_limit_reached" | "conflict" | "too_many_requests" | "internal_error" | "service_unavailable";
+        ErrorCode: "bad_request" | "validation_error" | "not_authorized" | "missing_scopes" | "forbidden" | "not_enterprise_plan_workspace" | "resource_not_found" | "token_limit_reached" | "conflict" | "too_many_requests" | "internal_error" | "service_unavailable" | "request_too_large" | "bad_gateway" | "gateway_timeout";
         /**
          * @description Every error. `details` is empty except for `validation_error`.
          * @example {
@@ -823,6 +938,30 @@ export interface components {
         UnavailableError: components["schemas"]["Error"] & {
             /** @constant */
             code?: "service_unavailable";
+        };
+        TooLargeError: components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "request_too_large" | "bad_request";
+        };
+        UpstreamError: components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "internal_error" | "bad_gateway" | "gateway_timeout";
+        };
+        JWKS: {
+            keys: {
+                /** @constant */
+                kty: "EC";
+                /** @constant */
+                crv: "P-256";
+                x: string;
+                y: string;
+                /** @description The RFC 7638 thumbprint of the key, the assertion's `kid`. */
+                kid: string;
+                /** @constant */
+                alg: "ES256";
+                /** @constant */
+                use: "sig";
+            }[];
         };
         InternalError: components["schemas"]["Error"] & {
             /** @constant */
@@ -1068,6 +1207,44 @@ export interface components {
                 "application/json": components["schemas"]["UnavailableError"];
             };
         };
+        /** @description The upstream's answer (status, headers, body), with the token's rate-limit headers. */
+        UpstreamAnswer: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                "X-RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                "X-RateLimit-Reset": components["headers"]["RateLimitReset"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description `request_too_large`: a body over 1 MiB, never forwarded; from API Gateway, `bad_request` over 10 MiB. */
+        UpstreamTooLarge: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["RateLimitLimitIfToken"];
+                "X-RateLimit-Remaining": components["headers"]["RateLimitRemainingIfToken"];
+                "X-RateLimit-Reset": components["headers"]["RateLimitResetIfToken"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["TooLargeError"];
+            };
+        };
+        /**
+         * @description `502 bad_gateway`: the upstream gave no answer (refused, reset, bad TLS). `504
+         *     gateway_timeout`: none within its `timeoutSeconds`. Neither says more of the upstream.
+         *     `500` and a failed function's `502` as on every route.
+         */
+        UpstreamFailed: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["RateLimitLimitIfToken"];
+                "X-RateLimit-Remaining": components["headers"]["RateLimitRemainingIfToken"];
+                "X-RateLimit-Reset": components["headers"]["RateLimitResetIfToken"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["UpstreamError"];
+            };
+        };
         /**
          * @description `500`: anything else, such as the table unreachable or throttling, or the issuer's keys
          *     unavailable; a failure never lets a call through. `502`: a function that failed outright.
@@ -1082,6 +1259,10 @@ export interface components {
         };
     };
     parameters: {
+        /** @description A collection of the demo CMS. */
+        CollectionID: string;
+        /** @description An item of the demo CMS. */
+        ItemID: string;
         SiteID: components["schemas"]["ID"];
         WorkspaceID: components["schemas"]["ID"];
         TokenID: components["schemas"]["ID"];
@@ -1767,6 +1948,172 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             431: components["responses"]["HeadersTooLarge"];
             "5XX": components["responses"]["ServerError"];
+        };
+    };
+    getAssertionKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key set. */
+            200: {
+                headers: {
+                    /** @description `public, max-age=300` */
+                    "Cache-Control": "public, max-age=300";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JWKS"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            413: components["responses"]["PayloadTooLarge"];
+            431: components["responses"]["HeadersTooLarge"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    "cms:GET /v2/sites/{site_id}/collections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                site_id: components["parameters"]["SiteID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["NotAuthorized"];
+            403: components["responses"]["TokenRefused"];
+            404: components["responses"]["TokenNotFound"];
+            413: components["responses"]["UpstreamTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            "2XX": components["responses"]["UpstreamAnswer"];
+            "5XX": components["responses"]["UpstreamFailed"];
+        };
+    };
+    "cms:POST /v2/sites/{site_id}/collections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                site_id: components["parameters"]["SiteID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["NotAuthorized"];
+            403: components["responses"]["TokenRefused"];
+            404: components["responses"]["TokenNotFound"];
+            413: components["responses"]["UpstreamTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            "2XX": components["responses"]["UpstreamAnswer"];
+            "5XX": components["responses"]["UpstreamFailed"];
+        };
+    };
+    "cms:GET /v2/collections/{collection_id}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A collection of the demo CMS. */
+                collection_id: components["parameters"]["CollectionID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["NotAuthorized"];
+            403: components["responses"]["TokenRefused"];
+            404: components["responses"]["TokenNotFound"];
+            413: components["responses"]["UpstreamTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            "2XX": components["responses"]["UpstreamAnswer"];
+            "5XX": components["responses"]["UpstreamFailed"];
+        };
+    };
+    "cms:POST /v2/collections/{collection_id}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A collection of the demo CMS. */
+                collection_id: components["parameters"]["CollectionID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["NotAuthorized"];
+            403: components["responses"]["TokenRefused"];
+            404: components["responses"]["TokenNotFound"];
+            413: components["responses"]["UpstreamTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            "2XX": components["responses"]["UpstreamAnswer"];
+            "5XX": components["responses"]["UpstreamFailed"];
+        };
+    };
+    "cms:GET /v2/collections/{collection_id}/items/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A collection of the demo CMS. */
+                collection_id: components["parameters"]["CollectionID"];
+                /** @description An item of the demo CMS. */
+                item_id: components["parameters"]["ItemID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["NotAuthorized"];
+            403: components["responses"]["TokenRefused"];
+            404: components["responses"]["TokenNotFound"];
+            413: components["responses"]["UpstreamTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            "2XX": components["responses"]["UpstreamAnswer"];
+            "5XX": components["responses"]["UpstreamFailed"];
+        };
+    };
+    "cms:DELETE /v2/collections/{collection_id}/items/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A collection of the demo CMS. */
+                collection_id: components["parameters"]["CollectionID"];
+                /** @description An item of the demo CMS. */
+                item_id: components["parameters"]["ItemID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["NotAuthorized"];
+            403: components["responses"]["TokenRefused"];
+            404: components["responses"]["TokenNotFound"];
+            413: components["responses"]["UpstreamTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            "2XX": components["responses"]["UpstreamAnswer"];
+            "5XX": components["responses"]["UpstreamFailed"];
         };
     };
     consolePage: {

@@ -45,3 +45,7 @@ const (
 	// GitHubKeyFile is its signing key, under Dir.
 	GitHubKeyFile = "dev-github.pem"
 )
+
+// The assertion key of the upstream routes, under Dir (in AWS it is kept in
+// Secrets Manager).
+const AssertionKeyFile = "assertion-key.pem"

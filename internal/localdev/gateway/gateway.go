@@ -143,6 +143,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		query[k] = vs[len(vs)-1]
 		multiQuery[k] = vs
 	}
+	// An upstream route reaches its function through the one resource of
+	// every upstream route, as in AWS (route.Proxy).
+	if res := rt.Resource(); res.Path != rt.Path {
+		rt, params = res, map[string]string{"proxy": strings.TrimPrefix(path, "/v2/")}
+	}
 	requestID := g.nextRequestID()
 	reqCtx := events.APIGatewayProxyRequestContext{
 		AccountID: accountID, APIID: apiID, Stage: stage, RequestID: requestID,

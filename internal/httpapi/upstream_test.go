@@ -1,0 +1,147 @@
+package httpapi
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/assertion"
+	"github.com/tokensmith/tokensmith/internal/authorizer"
+	"github.com/tokensmith/tokensmith/internal/principal"
+	"github.com/tokensmith/tokensmith/internal/ratelimit"
+	"github.com/tokensmith/tokensmith/internal/route"
+	"github.com/tokensmith/tokensmith/internal/upstream"
+)
+
+// TestUpstreams drives the upstream function's handler as API Gateway
+// calls it (the greedy resource, no authorizer), with the decision and the
+// count faked, against a recording upstream: what reaches the upstream,
+// what is stripped and added, and what never reaches it.
+func TestUpstreams(t *testing.T) {
+	var mu sync.Mutex
+	var got []*http.Request
+	var bodies []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got, bodies = append(got, r), append(bodies, string(b))
+		mu.Unlock()
+		if r.Header.Get("X-Reset") != "" {
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return
+		}
+		w.Header().Set("X-RateLimit-Limit", "999")
+		w.Header().Set("X-Upstream", "yes")
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, "answer")
+	}))
+	defer srv.Close()
+	d := &upstream.Declaration{Upstreams: []upstream.Upstream{{Name: "shop", URL: srv.URL, Audience: "shop", TimeoutSeconds: 5,
+		Routes: []upstream.Route{{Method: "POST", Path: "/v2/sites/{site_id}/orders", Scope: "ecommerce:write"}}}}}
+	if err := d.Validate("shop.yaml", func(string) (string, bool) { return "", false }); err != nil {
+		t.Fatal(err)
+	}
+	d.Install()
+	defer route.Join(nil)
+
+	site := tokensmith.Caller{Kind: tokensmith.CallerSite, TokenID: "t1", SiteID: "s1", WorkspaceID: "w1", Scope: "ecommerce:read,ecommerce:write", RateLimit: 60}
+	reader := site
+	reader.Scope = "ecommerce:read"
+	callers := map[string]tokensmith.Caller{"writer": site, "reader": reader}
+	decide := func(_ context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+		if req.Resource != "/v2/sites/{site_id}/orders" {
+			t.Errorf("decided for resource %q; want the upstream route's", req.Resource)
+		}
+		p, ok := callers[strings.TrimPrefix(req.Headers["Authorization"], "Bearer ")]
+		if !ok {
+			return events.APIGatewayCustomAuthorizerResponse{}, authorizer.ErrUnauthorized
+		}
+		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: p.TokenID, Context: principal.Context(p)}, nil
+	}
+	key, err := assertion.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := 0
+	limiter := &fakeLimiter{TakeFn: func(context.Context, string, int64, time.Time) (ratelimit.Decision, error) {
+		counted++
+		return ratelimit.Decision{Allowed: true, Limit: 60, Remaining: 59, Reset: guardNow.Add(time.Minute)}, nil
+	}}
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	u := &Upstreams{
+		Declaration: d, Decide: decide, Log: log, Client: &http.Client{},
+		Guard:      &Guard{Limiter: limiter, Uses: &fakeUses{}, Now: func() time.Time { return guardNow }, Log: log},
+		Assertions: &assertion.Signer{Issuer: "https://api.example.com", Keys: []assertion.Key{key}, Now: func() time.Time { return guardNow }},
+	}
+	h := u.Proxy()
+	event := func(method, path, bearer, body string, headers ...string) events.APIGatewayProxyRequest {
+		hs := map[string]string{"Authorization": "Bearer " + bearer, "Content-Type": "application/json"}
+		for i := 0; i+1 < len(headers); i += 2 {
+			hs[headers[i]] = headers[i+1]
+		}
+		return events.APIGatewayProxyRequest{Resource: route.ProxyPath, Path: path, HTTPMethod: method, Headers: hs, Body: body,
+			PathParameters: map[string]string{"proxy": strings.TrimPrefix(path, "/v2/")},
+			RequestContext: events.APIGatewayProxyRequestContext{RequestID: "req-1", Identity: events.APIGatewayRequestIdentity{SourceIP: "203.0.113.7"}}}
+	}
+	tests := []struct {
+		name    string
+		ev      events.APIGatewayProxyRequest
+		status  int
+		reached bool
+		counted bool
+	}{
+		{"forwarded", event("POST", "/v2/sites/s1/orders", "writer", `{"n":1}`, "Tokensmith-Assertion", "forged", "Tokensmith-X", "y", "X-Kept", "k", "Connection", "X-Hop", "X-Hop", "h"), 202, true, true},
+		{"missing scope", event("POST", "/v2/sites/s1/orders", "reader", `{}`), 403, false, true},
+		{"another site", event("POST", "/v2/sites/s2/orders", "writer", `{}`), 404, false, true},
+		{"no valid token", event("POST", "/v2/sites/s1/orders", "nobody", `{}`), 401, false, false},
+		{"no route", event("GET", "/v2/sites/s1/orders", "writer", ""), 404, false, false},
+		{"1 MiB and a byte", event("POST", "/v2/sites/s1/orders", "writer", strings.Repeat("a", MaxUpstreamBody+1)), 413, false, true},
+		{"an upstream that resets", event("POST", "/v2/sites/s1/orders", "writer", `{}`, "X-Reset", "1"), 502, true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
+			before := len(got)
+			mu.Unlock()
+			countedBefore := counted
+			resp, err := h(context.Background(), tc.ev)
+			if err != nil || resp.StatusCode != tc.status {
+				t.Fatalf("answer = %d %s, %v; want %d", resp.StatusCode, resp.Body, err, tc.status)
+			}
+			mu.Lock()
+			reached := len(got) > before
+			mu.Unlock()
+			if reached != tc.reached || (counted > countedBefore) != tc.counted {
+				t.Errorf("reached the upstream %v, counted %v; want %v, %v", reached, counted > countedBefore, tc.reached, tc.counted)
+			}
+		})
+	}
+
+	// What the upstream got of the forwarded request, and what came back.
+	r, body := got[0], bodies[0]
+	if r.URL.Path != "/v2/sites/s1/orders" || body != `{"n":1}` || r.Header.Get("X-Kept") != "k" || r.Header.Get("Tokensmith-Request-Id") != "req-1" {
+		t.Errorf("upstream got %s %q with headers %v", r.URL.Path, body, r.Header)
+	}
+	for _, name := range []string{"Authorization", "Tokensmith-X", "X-Hop"} {
+		if r.Header.Get(name) != "" {
+			t.Errorf("upstream got %s %q; want none", name, r.Header.Get(name))
+		}
+	}
+	if a := r.Header.Get(assertion.Header); a == "" || a == "forged" {
+		t.Errorf("upstream got assertion %q; want tokensmith's", a)
+	}
+	resp, _ := h(context.Background(), event("POST", "/v2/sites/s1/orders", "writer", `{}`))
+	if resp.Body != "answer" || resp.MultiValueHeaders["X-Upstream"][0] != "yes" || resp.MultiValueHeaders["X-Ratelimit-Limit"][0] != "60" {
+		t.Errorf("answer = %d %v %q; want the upstream's 202 with the token's limit", resp.StatusCode, resp.MultiValueHeaders, resp.Body)
+	}
+}
