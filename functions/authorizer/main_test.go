@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tokensmith/tokensmith/internal/eventstest"
 	"github.com/tokensmith/tokensmith/internal/metrics"
+	"github.com/tokensmith/tokensmith/internal/samtemplate"
+	"github.com/tokensmith/tokensmith/internal/store"
 )
 
 // stdout is the function's standard output in the tests.
@@ -31,4 +35,39 @@ func TestEvents(t *testing.T) {
 // TestEnvironment holds what the wiring reads to what template.yaml sets.
 func TestEnvironment(t *testing.T) {
 	eventstest.CheckEnv(t, "AuthorizerFunction", wiring)
+}
+
+// TestWritesOnlyCounters: the authorizer's grant of UpdateItem holds it to
+// the rate-limit counters' partition keys (the store's RateKeysLike), and
+// its grants are those two.
+func TestWritesOnlyCounters(t *testing.T) {
+	tmpl, err := samtemplate.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns, err := tmpl.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range fns["AuthorizerFunction"].Policies {
+		for _, st := range p.Statement {
+			for _, a := range st.Action {
+				g := st.Effect + " " + a + " on " + strings.Join(st.Resource, ",")
+				for op, keys := range st.Condition {
+					for k, vs := range keys {
+						g += " if " + op + " " + k + " " + strings.Join(vs, ",")
+					}
+				}
+				got = append(got, g)
+			}
+		}
+	}
+	want := []string{
+		"Allow dynamodb:GetItem on Table.Arn",
+		"Allow dynamodb:UpdateItem on Table.Arn if ForAllValues:StringLike dynamodb:LeadingKeys " + store.RateKeysLike,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("grants = %q; want %q", got, want)
+	}
 }

@@ -131,6 +131,9 @@ type Statement struct {
 	Effect   string  `yaml:"Effect"`
 	Action   Strings `yaml:"Action"`
 	Resource Strings `yaml:"Resource"`
+	// Condition is the statement's condition block: operator, then
+	// condition key, then values.
+	Condition map[string]map[string]Strings `yaml:"Condition"`
 }
 
 // Strings is a list that the template may also write as one string, as IAM

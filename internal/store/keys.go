@@ -80,6 +80,11 @@ func rateSK(start int64) string { return fmt.Sprintf("%s%012d", prefixWindow, st
 // ratePK is the partition of a token's request counters, one item a window.
 func ratePK(tokenID string) string { return prefixRate + tokenID }
 
+// RateKeysLike matches, as IAM's StringLike does, the partition key of
+// every rate-limit counter and of no other item: the authorizer's grant of
+// UpdateItem is held to it (template.yaml, dynamodb:LeadingKeys).
+const RateKeysLike = prefixRate + "*"
+
 // ownerPK is the partition of a token's owner, where its record is kept.
 func ownerPK(o tokensmith.Owner) string {
 	if o.Kind == token.KindSite {
