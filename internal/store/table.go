@@ -16,6 +16,7 @@ type TableAdmin interface {
 	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
 	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
+	DescribeTimeToLive(ctx context.Context, in *dynamodb.DescribeTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTimeToLiveOutput, error)
 }
 
 // EnsureTable creates the table described by in, with TTL on ttlAttr, unless
@@ -44,9 +45,22 @@ func EnsureTable(ctx context.Context, db TableAdmin, in *dynamodb.CreateTableInp
 		if _, err := db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 			TableName:               in.TableName,
 			TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(ttlAttr), Enabled: aws.Bool(true)},
-		}); err != nil {
+		}); err != nil && !ttlEnabled(ctx, db, in.TableName, ttlAttr) {
 			return fmt.Errorf("enable TTL on %s: %w", aws.ToString(in.TableName), err)
 		}
 	}
 	return nil
+}
+
+// ttlEnabled reports whether TTL is on, or turning on, for attr: the state a
+// refused UpdateTimeToLive leaves when an earlier attempt of it, retried by
+// the client after a timeout, did take effect.
+func ttlEnabled(ctx context.Context, db TableAdmin, table *string, attr string) bool {
+	out, err := db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: table})
+	if err != nil || out.TimeToLiveDescription == nil {
+		return false
+	}
+	d := out.TimeToLiveDescription
+	on := d.TimeToLiveStatus == types.TimeToLiveStatusEnabled || d.TimeToLiveStatus == types.TimeToLiveStatusEnabling
+	return on && aws.ToString(d.AttributeName) == attr
 }
