@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"time"
 
@@ -71,7 +70,7 @@ func newHandler(ctx context.Context, getenv func(string) string, secrets asserti
 	fwd := &httpapi.Upstreams{
 		Declaration: decl, Decide: authz.Handle, Guard: httpapi.NewGuard(st, now, log), Log: log,
 		Assertions: &assertion.Signer{Issuer: baseURL, Keys: keys, Now: now},
-		Client:     &http.Client{},
+		Client:     httpapi.NewUpstreamClient(),
 	}
 	return metrics.Invocations(metrics.FunctionUpstream, stdout, now, fwd.Proxy()), nil
 }

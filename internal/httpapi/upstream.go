@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
@@ -29,6 +30,25 @@ const (
 
 // HeaderRequestID carries the API's request id to the upstream.
 const HeaderRequestID = "Tokensmith-Request-Id"
+
+// NewUpstreamClient returns the client that reaches the upstreams, the
+// Lambda's and make run's alike: it follows no redirect (a 3xx goes back
+// to the caller as the upstream gave it, and the assertion and body reach
+// no other host), uses no proxy from the environment and reads at most
+// 64 KiB of an answer's headers.
+func NewUpstreamClient() *http.Client {
+	return &http.Client{
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: &http.Transport{
+			Proxy:                  nil,
+			MaxResponseHeaderBytes: 64 << 10,
+			MaxIdleConnsPerHost:    16,
+			IdleConnTimeout:        90 * time.Second,
+			TLSHandshakeTimeout:    10 * time.Second,
+			ForceAttemptHTTP2:      true,
+		},
+	}
+}
 
 // Decide is the REQUEST authorizer's handler, which the upstream function
 // runs in-process for each upstream route (authorizer.Authorizer.Handle).

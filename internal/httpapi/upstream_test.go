@@ -30,11 +30,19 @@ func TestUpstreams(t *testing.T) {
 	var mu sync.Mutex
 	var got []*http.Request
 	var bodies []string
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("a redirect was followed to %s with assertion %q", r.URL, r.Header.Get(assertion.Header))
+	}))
+	defer elsewhere.Close()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		got, bodies = append(got, r), append(bodies, string(b))
 		mu.Unlock()
+		if r.Header.Get("X-Redirect") != "" {
+			http.Redirect(w, r, elsewhere.URL+"/steal", http.StatusTemporaryRedirect)
+			return
+		}
 		if r.Header.Get("X-Reset") != "" {
 			conn, _, _ := w.(http.Hijacker).Hijack()
 			conn.Close()
@@ -79,7 +87,7 @@ func TestUpstreams(t *testing.T) {
 	}}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	u := &Upstreams{
-		Declaration: d, Decide: decide, Log: log, Client: &http.Client{},
+		Declaration: d, Decide: decide, Log: log, Client: NewUpstreamClient(),
 		Guard:      &Guard{Limiter: limiter, Uses: &fakeUses{}, Now: func() time.Time { return guardNow }, Log: log},
 		Assertions: &assertion.Signer{Issuer: "https://api.example.com", Keys: []assertion.Key{key}, Now: func() time.Time { return guardNow }},
 	}
@@ -106,6 +114,7 @@ func TestUpstreams(t *testing.T) {
 		{"no valid token", event("POST", "/v2/sites/s1/orders", "nobody", `{}`), 401, false, false},
 		{"no route", event("GET", "/v2/sites/s1/orders", "writer", ""), 404, false, false},
 		{"1 MiB and a byte", event("POST", "/v2/sites/s1/orders", "writer", strings.Repeat("a", MaxUpstreamBody+1)), 413, false, true},
+		{"a redirect passed back, not followed", event("POST", "/v2/sites/s1/orders", "writer", `{}`, "X-Redirect", "1"), 307, true, true},
 		{"an upstream that resets", event("POST", "/v2/sites/s1/orders", "writer", `{}`, "X-Reset", "1"), 502, true, true},
 	}
 	for _, tc := range tests {
@@ -175,7 +184,7 @@ func BenchmarkUpstreamRoute(b *testing.B) {
 		return ratelimit.Decision{Allowed: true, Limit: 60, Remaining: 59, Reset: guardNow.Add(time.Minute)}, nil
 	}}
 	h := (&Upstreams{
-		Declaration: d, Decide: decide, Log: log, Client: &http.Client{},
+		Declaration: d, Decide: decide, Log: log, Client: NewUpstreamClient(),
 		Guard:      &Guard{Limiter: limiter, Uses: &fakeUses{}, Now: time.Now, Log: log},
 		Assertions: &assertion.Signer{Issuer: "https://api.example.com", Keys: []assertion.Key{key}, Now: time.Now},
 	}).Proxy()
