@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"strings"
 	"time"
 
@@ -85,7 +86,7 @@ func (u *Upstreams) Proxy() Proxy {
 		if !ok {
 			panic("httpapi: no upstream declares " + rt.Op)
 		}
-		ops[rt.Op] = u.forward(up)
+		ops[rt.Op] = u.forward(up, rt)
 	}
 	inner := mux(route.Upstream, ops, u.Guard, u.Log).Proxy()
 	return func(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -94,6 +95,9 @@ func (u *Upstreams) Proxy() Proxy {
 		}
 		rt, params, ok := route.Match(ev.HTTPMethod, ev.Path)
 		if !ok || !rt.IsUpstream() {
+			return errorResponse(tokensmith.NotFound()), nil
+		}
+		if _, ok := forwardedPath(rt, params); !ok {
 			return errorResponse(tokensmith.NotFound()), nil
 		}
 		decision, err := u.Decide(ctx, authorizerRequest(ev, rt, params))
@@ -112,6 +116,38 @@ func (u *Upstreams) Proxy() Proxy {
 		}
 		return inner(ctx, ev)
 	}
+}
+
+// forwardedPath is the path forwarded to the upstream for route rt with
+// path parameters params as matched: the route's template with each
+// parameter (each segment of a greedy one) percent-decoded and escaped
+// again. A decoded parameter or segment that is empty, "." or "..", alone
+// or before a ";", or that holds "/" or a backslash, has no path: an upstream that
+// resolves dot segments or takes a backslash for "/" would serve another path than
+// the route's.
+func forwardedPath(rt route.Route, params map[string]string) (string, bool) {
+	segs := strings.Split(strings.TrimPrefix(rt.Path, "/"), "/")
+	out := make([]string, 0, len(segs))
+	for _, seg := range segs {
+		if !strings.HasPrefix(seg, "{") {
+			out = append(out, seg)
+			continue
+		}
+		name := strings.TrimSuffix(seg[1:len(seg)-1], "+")
+		parts := []string{params[name]}
+		if strings.HasSuffix(seg, "+}") {
+			parts = strings.Split(params[name], "/")
+		}
+		for _, p := range parts {
+			v, err := url.PathUnescape(p)
+			dots, _, _ := strings.Cut(v, ";")
+			if err != nil || v == "" || dots == "." || dots == ".." || strings.ContainsAny(v, "/\\") {
+				return "", false
+			}
+			out = append(out, url.PathEscape(v))
+		}
+	}
+	return "/" + strings.Join(out, "/"), true
 }
 
 // authorizerRequest is the event API Gateway would send the authorizer for
@@ -176,7 +212,7 @@ func dropped(name string, connection []string) bool {
 // forward is the handler of the routes of upstream up, behind the guard:
 // the grant of {site_id} and {workspace_id}, then the request forwarded
 // with the assertion, and the answer passed back.
-func (u *Upstreams) forward(up upstream.Upstream) http.HandlerFunc {
+func (u *Upstreams) forward(up upstream.Upstream, rt route.Route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := apiTokenCaller(r)
 		if err != nil {
@@ -202,7 +238,12 @@ func (u *Upstreams) forward(up upstream.Upstream) http.HandlerFunc {
 			writeError(w, r, u.Log, tokensmith.Errorf(tokensmith.ETOOLARGE, "The request body is larger than %d bytes", MaxUpstreamBody))
 			return
 		}
-		path := r.URL.EscapedPath()
+		mt, _ := r.Context().Value(matchedKey{}).(matched)
+		path, ok := forwardedPath(rt, mt.params)
+		if !ok {
+			writeError(w, r, u.Log, tokensmith.NotFound())
+			return
+		}
 		signed, err := u.Assertions.Sign(assertion.Request{Caller: p, Audience: up.Audience, Method: r.Method, Path: path})
 		if err != nil {
 			writeError(w, r, u.Log, err)

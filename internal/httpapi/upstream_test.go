@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -55,7 +57,9 @@ func TestUpstreams(t *testing.T) {
 	}))
 	defer srv.Close()
 	d := &upstream.Declaration{Upstreams: []upstream.Upstream{{Name: "shop", URL: srv.URL, Audience: "shop", TimeoutSeconds: 5,
-		Routes: []upstream.Route{{Method: "POST", Path: "/v2/sites/{site_id}/orders", Scope: "ecommerce:write"}}}}}
+		Routes: []upstream.Route{{Method: "POST", Path: "/v2/sites/{site_id}/orders", Scope: "ecommerce:write"},
+			{Method: "GET", Path: "/v2/orders/{order_id}", Scope: "ecommerce:read"},
+			{Method: "GET", Path: "/v2/files/{file+}", Scope: "ecommerce:read"}}}}}
 	if err := d.Validate("shop.yaml", func(string) (string, bool) { return "", false }); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +71,7 @@ func TestUpstreams(t *testing.T) {
 	reader.Scope = "ecommerce:read"
 	callers := map[string]tokensmith.Caller{"writer": site, "reader": reader}
 	decide := func(_ context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-		if req.Resource != "/v2/sites/{site_id}/orders" {
+		if req.Resource == route.ProxyPath {
 			t.Errorf("decided for resource %q; want the upstream route's", req.Resource)
 		}
 		p, ok := callers[strings.TrimPrefix(req.Headers["Authorization"], "Bearer ")]
@@ -132,6 +136,57 @@ func TestUpstreams(t *testing.T) {
 			mu.Unlock()
 			if reached != tc.reached || (counted > countedBefore) != tc.counted {
 				t.Errorf("reached the upstream %v, counted %v; want %v, %v", reached, counted > countedBefore, tc.reached, tc.counted)
+			}
+		})
+	}
+
+	// The forwarded path is the route's template with each parameter
+	// decoded and escaped again; a parameter that would make an upstream
+	// that resolves dot segments serve another path is not found.
+	paths := []struct{ path, forwarded string }{
+		{"/v2/orders/o1", "/v2/orders/o1"},
+		{"/v2/orders/a%20b", "/v2/orders/a%20b"},
+		{"/v2/orders/a;b", "/v2/orders/a%3Bb"},
+		{"/v2/files/a/b.txt", "/v2/files/a/b.txt"},
+		{"/v2/orders/..", ""},
+		{"/v2/orders/.", ""},
+		{"/v2/orders/%2e%2e", ""},
+		{"/v2/orders/%2E", ""},
+		{"/v2/orders/..;", ""},
+		{"/v2/orders/a%2Fb", ""},
+		{"/v2/orders/a%5Cb", ""},
+		{"/v2/orders/a%5c..", ""},
+		{"/v2/orders/%zz", ""},
+		{"/v2/files/a/../b", ""},
+		{"/v2/files/a/%2e%2e/b", ""},
+		{"/v2/files/a//b", ""},
+		{"/v2/files/a%2F..%2Fb", ""},
+	}
+	for _, tc := range paths {
+		t.Run("path "+tc.path, func(t *testing.T) {
+			mu.Lock()
+			before := len(got)
+			mu.Unlock()
+			resp, err := h(context.Background(), event("GET", tc.path, "writer", ""))
+			want := http.StatusAccepted
+			if tc.forwarded == "" {
+				want = http.StatusNotFound
+			}
+			if err != nil || resp.StatusCode != want {
+				t.Fatalf("answer = %d %s, %v; want %d", resp.StatusCode, resp.Body, err, want)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if tc.forwarded == "" {
+				if len(got) > before {
+					t.Errorf("upstream got %s; want nothing", got[len(got)-1].RequestURI)
+				}
+				return
+			}
+			r := got[len(got)-1]
+			claims := assertionClaims(t, r.Header.Get(assertion.Header))
+			if r.RequestURI != tc.forwarded || claims["htu"] != tc.forwarded {
+				t.Errorf("upstream got %s with htu %v; want %s", r.RequestURI, claims["htu"], tc.forwarded)
 			}
 		})
 	}
@@ -210,4 +265,22 @@ func BenchmarkUpstreamRoute(b *testing.B) {
 			}
 		}
 	})
+}
+
+// assertionClaims returns the claims of JWT a, unverified.
+func assertionClaims(t *testing.T, a string) map[string]any {
+	t.Helper()
+	parts := strings.Split(a, ".")
+	if len(parts) != 3 {
+		t.Fatalf("assertion %q is no JWT", a)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims map[string]any
+	if err == nil {
+		err = json.Unmarshal(b, &claims)
+	}
+	if err != nil {
+		t.Fatalf("assertion claims: %v", err)
+	}
+	return claims
 }
