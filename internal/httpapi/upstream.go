@@ -185,13 +185,32 @@ func (u *Upstreams) keys(w http.ResponseWriter, r *http.Request) {
 // never forwarded either way.
 var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
-// dropped reports whether header name (canonical) is never forwarded to
-// an upstream: the credential, the connection's own headers (and those
-// Connection names) and every Tokensmith- header, so a client cannot forge
-// the assertion; Host and Content-Length are the outgoing request's own.
+// rewrites are the headers, by lowercase name, with which a client could
+// make an upstream (or a framework before it) take another method, path,
+// host or client address than tokensmith checked; X-Forwarded-For is set
+// from the connection's source address instead.
+var rewrites = map[string]bool{
+	"x-http-method-override": true, "x-http-method": true, "x-method-override": true,
+	"x-original-url": true, "x-rewrite-url": true, "x-original-method": true,
+	"forwarded": true, "x-real-ip": true, "x-client-ip": true, "true-client-ip": true,
+}
+
+// notForwarded reports whether a client's header name is never forwarded
+// to an upstream: every Tokensmith- and X-Tokensmith- header, so a client
+// cannot forge the assertion, every X-Forwarded- header and the rewrites,
+// read with "_" and "." as "-" as many servers read them.
+func notForwarded(name string) bool {
+	n := strings.NewReplacer("_", "-", ".", "-").Replace(strings.ToLower(name))
+	return strings.HasPrefix(n, "tokensmith-") || strings.HasPrefix(n, "x-tokensmith-") || strings.HasPrefix(n, "x-forwarded-") || rewrites[n]
+}
+
+// dropped reports whether header name (canonical) is never passed on,
+// either way: the credential and the connection's own headers (and those
+// Connection names); Host and Content-Length are the outgoing message's
+// own.
 func dropped(name string, connection []string) bool {
 	switch {
-	case name == "Authorization", name == "Host", name == "Content-Length", strings.HasPrefix(name, "Tokensmith-"):
+	case name == "Authorization", name == "Host", name == "Content-Length":
 		return true
 	}
 	for _, h := range hopByHop {
@@ -266,13 +285,14 @@ func (u *Upstreams) forward(up upstream.Upstream, rt route.Route) http.HandlerFu
 		}
 		connection := r.Header.Values("Connection")
 		for name, vs := range r.Header {
-			if !dropped(textproto.CanonicalMIMEHeaderKey(name), connection) {
+			if !dropped(textproto.CanonicalMIMEHeaderKey(name), connection) && !notForwarded(name) {
 				out.Header[textproto.CanonicalMIMEHeaderKey(name)] = append([]string(nil), vs...)
 			}
 		}
 		out.Header.Set(assertion.Header, signed)
 		if gw, ok := core.GetAPIGatewayContextFromContext(r.Context()); ok {
 			out.Header.Set(HeaderRequestID, gw.RequestID)
+			out.Header.Set("X-Forwarded-For", gw.Identity.SourceIP)
 		}
 		resp, err := u.Client.Do(out)
 		if err != nil {
@@ -292,7 +312,7 @@ func (u *Upstreams) forward(up upstream.Upstream, rt route.Route) http.HandlerFu
 		for name, vs := range resp.Header {
 			name = textproto.CanonicalMIMEHeaderKey(name)
 			// The rate-limit headers are the token's, set by the guard.
-			if rateLimitHeaders[name] || dropped(name, connection) && !strings.HasPrefix(name, "Tokensmith-") {
+			if rateLimitHeaders[name] || dropped(name, connection) {
 				continue
 			}
 			w.Header()[name] = vs

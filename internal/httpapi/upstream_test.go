@@ -112,7 +112,10 @@ func TestUpstreams(t *testing.T) {
 		reached bool
 		counted bool
 	}{
-		{"forwarded", event("POST", "/v2/sites/s1/orders", "writer", `{"n":1}`, "Tokensmith-Assertion", "forged", "Tokensmith-X", "y", "X-Kept", "k", "Connection", "X-Hop", "X-Hop", "h"), 202, true, true},
+		{"forwarded", event("POST", "/v2/sites/s1/orders", "writer", `{"n":1}`, "Tokensmith-Assertion", "forged", "Tokensmith-X", "y", "X-Kept", "k", "Connection", "X-Hop", "X-Hop", "h",
+			"Tokensmith_Assertion", "forged", "Tokensmith.Assertion", "forged", "X-Tokensmith-Caller", "forged", "x_tokensmith.site", "forged",
+			"X-HTTP-Method-Override", "DELETE", "X-Original-URL", "/v2/sites/s2/orders", "X-Rewrite-URL", "/admin",
+			"X-Forwarded-Host", "evil.example", "X-Forwarded-For", "10.0.0.1", "X_Forwarded_For", "10.0.0.2", "Forwarded", "for=10.0.0.3"), 202, true, true},
 		{"missing scope", event("POST", "/v2/sites/s1/orders", "reader", `{}`), 403, false, true},
 		{"another site", event("POST", "/v2/sites/s2/orders", "writer", `{}`), 404, false, true},
 		{"no valid token", event("POST", "/v2/sites/s1/orders", "nobody", `{}`), 401, false, false},
@@ -196,10 +199,15 @@ func TestUpstreams(t *testing.T) {
 	if r.URL.Path != "/v2/sites/s1/orders" || body != `{"n":1}` || r.Header.Get("X-Kept") != "k" || r.Header.Get("Tokensmith-Request-Id") != "req-1" {
 		t.Errorf("upstream got %s %q with headers %v", r.URL.Path, body, r.Header)
 	}
-	for _, name := range []string{"Authorization", "Tokensmith-X", "X-Hop"} {
-		if r.Header.Get(name) != "" {
-			t.Errorf("upstream got %s %q; want none", name, r.Header.Get(name))
+	for name, vs := range r.Header {
+		switch name {
+		case "Accept-Encoding", "Content-Length", "Content-Type", "User-Agent", "X-Kept", assertion.Header, HeaderRequestID, "X-Forwarded-For":
+		default:
+			t.Errorf("upstream got %s %q; want none", name, vs)
 		}
+	}
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) != 1 || xff[0] != "203.0.113.7" {
+		t.Errorf("upstream got X-Forwarded-For %q; want the source address only", xff)
 	}
 	if a := r.Header.Get(assertion.Header); a == "" || a == "forged" {
 		t.Errorf("upstream got assertion %q; want tokensmith's", a)
