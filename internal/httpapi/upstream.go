@@ -296,7 +296,7 @@ func (u *Upstreams) forward(up upstream.Upstream, rt route.Route) http.HandlerFu
 		}
 		resp, err := u.Client.Do(out)
 		if err != nil {
-			u.fail(ctx, w, r, up, err)
+			u.fail(ctx, w, r, up, rt, err)
 			return
 		}
 		defer resp.Body.Close()
@@ -305,7 +305,7 @@ func (u *Upstreams) forward(up upstream.Upstream, rt route.Route) http.HandlerFu
 			err = errors.New("the answer is larger than the largest forwarded")
 		}
 		if err != nil {
-			u.fail(ctx, w, r, up, err)
+			u.fail(ctx, w, r, up, rt, err)
 			return
 		}
 		connection = resp.Header.Values("Connection")
@@ -331,12 +331,18 @@ var rateLimitHeaders = map[string]bool{
 
 // fail answers a request whose upstream gave no answer: 504 when its
 // timeout passed, 502 otherwise, with no upstream detail but in the log.
-func (u *Upstreams) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, up upstream.Upstream, err error) {
+func (u *Upstreams) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, up upstream.Upstream, rt route.Route, err error) {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		u.Log.WarnContext(r.Context(), "upstream timed out", "upstream", up.Name, "timeout", up.Timeout().String())
 		writeError(w, r, u.Log, tokensmith.Errorf(tokensmith.EGATEWAYTIMEOUT, "The upstream did not answer in time"))
 		return
 	}
-	u.Log.WarnContext(r.Context(), "upstream failed", "upstream", up.Name, "error", err)
+	// The URL of a *url.Error holds the query, which may hold what the
+	// client meant for the upstream alone.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	u.Log.WarnContext(r.Context(), "upstream failed", "upstream", up.Name, "method", r.Method, "operation", rt.Op, "error", err)
 	writeError(w, r, u.Log, tokensmith.Errorf(tokensmith.EBADGATEWAY, "The upstream gave no answer"))
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -89,7 +90,8 @@ func TestUpstreams(t *testing.T) {
 		counted++
 		return ratelimit.Decision{Allowed: true, Limit: 60, Remaining: 59, Reset: guardNow.Add(time.Minute)}, nil
 	}}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	var logged bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logged, nil))
 	u := &Upstreams{
 		Declaration: d, Decide: decide, Log: log, Client: NewUpstreamClient(),
 		Guard:      &Guard{Limiter: limiter, Uses: &fakeUses{}, Now: func() time.Time { return guardNow }, Log: log},
@@ -122,7 +124,7 @@ func TestUpstreams(t *testing.T) {
 		{"no route", event("GET", "/v2/sites/s1/orders", "writer", ""), 404, false, false},
 		{"1 MiB and a byte", event("POST", "/v2/sites/s1/orders", "writer", strings.Repeat("a", MaxUpstreamBody+1)), 413, false, true},
 		{"a redirect passed back, not followed", event("POST", "/v2/sites/s1/orders", "writer", `{}`, "X-Redirect", "1"), 307, true, true},
-		{"an upstream that resets", event("POST", "/v2/sites/s1/orders", "writer", `{}`, "X-Reset", "1"), 502, true, true},
+		{"an upstream that resets", withQuery(event("POST", "/v2/sites/s1/orders", "writer", `{}`, "X-Reset", "1"), "code", "q-secret"), 502, true, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -141,6 +143,10 @@ func TestUpstreams(t *testing.T) {
 				t.Errorf("reached the upstream %v, counted %v; want %v, %v", reached, counted > countedBefore, tc.reached, tc.counted)
 			}
 		})
+	}
+
+	if strings.Contains(logged.String(), "q-secret") || !strings.Contains(logged.String(), "upstream failed") {
+		t.Errorf("log = %s; want the failure without the query", logged.String())
 	}
 
 	// The forwarded path is the route's template with each parameter
@@ -291,4 +297,11 @@ func assertionClaims(t *testing.T, a string) map[string]any {
 		t.Fatalf("assertion claims: %v", err)
 	}
 	return claims
+}
+
+// withQuery returns ev with query parameter name=value.
+func withQuery(ev events.APIGatewayProxyRequest, name, value string) events.APIGatewayProxyRequest {
+	ev.QueryStringParameters = map[string]string{name: value}
+	ev.MultiValueQueryStringParameters = map[string][]string{name: {value}}
+	return ev
 }
