@@ -56,7 +56,9 @@ func newHandler(ctx context.Context, getenv func(string) string, secrets asserti
 	if baseURL == "" {
 		return nil, errors.New(EnvBaseURL + " is not set")
 	}
-	decl, err := upstream.Built(func(k string) (string, bool) { v := getenv(k); return v, v != "" })
+	// Lambda sets every variable the template names, the empty ones too: a
+	// url variable set empty leaves its upstream unserved.
+	decl, err := upstream.Built(func(k string) (string, bool) { return getenv(k), true })
 	if err != nil {
 		return nil, err
 	}

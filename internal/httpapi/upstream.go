@@ -18,6 +18,7 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/assertion"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
+	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/upstream"
 )
@@ -62,8 +63,9 @@ type Decide = func(context.Context, events.APIGatewayCustomAuthorizerRequestType
 // (route.Proxy) without its authorizer, so that a path no route declares is
 // a 404 whatever the credential, as elsewhere. The function matches the
 // path against the route table, then decides the credential with the
-// authorizer's own code (API tokens only, the IP allowlist), then the guard
-// counts the request and checks its scope, as on the built-in data routes.
+// authorizer's own code (API tokens only, the IP allowlist), then checks
+// the grant of {site_id} and {workspace_id}, then the guard counts the
+// request and checks its scope, as on the built-in data routes.
 type Upstreams struct {
 	Declaration *upstream.Declaration
 	Decide      Decide
@@ -107,6 +109,20 @@ func (u *Upstreams) Proxy() Proxy {
 		case err != nil:
 			u.Log.ErrorContext(ctx, "authorizer failed", "error", err)
 			return errorResponse(tokensmith.Errorf(tokensmith.EINTERNAL, "An Internal Error occurred")), nil
+		}
+		// A site or workspace the token is not granted is not found, before
+		// the request is counted or its scope checked: a workspace token
+		// has no site.
+		p, err := principal.FromContext(decision.Context)
+		if err != nil {
+			u.Log.ErrorContext(ctx, "authorizer context", "error", err)
+			return errorResponse(tokensmith.Errorf(tokensmith.EINTERNAL, "An Internal Error occurred")), nil
+		}
+		if id, ok := params["site_id"]; ok && (p.Kind != tokensmith.CallerSite || id != p.SiteID) {
+			return errorResponse(tokensmith.NotFound()), nil
+		}
+		if id, ok := params["workspace_id"]; ok && id != p.WorkspaceID {
+			return errorResponse(tokensmith.NotFound()), nil
 		}
 		ev.Resource, ev.PathParameters = rt.Path, params
 		ev.RequestContext.ResourcePath = rt.Path
@@ -228,9 +244,8 @@ func dropped(name string, connection []string) bool {
 	return false
 }
 
-// forward is the handler of the routes of upstream up, behind the guard:
-// the grant of {site_id} and {workspace_id}, then the request forwarded
-// with the assertion, and the answer passed back.
+// forward is the handler of route rt of upstream up, behind the guard:
+// the request forwarded with the assertion, and the answer passed back.
 func (u *Upstreams) forward(up upstream.Upstream, rt route.Route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := apiTokenCaller(r)
@@ -238,14 +253,9 @@ func (u *Upstreams) forward(up upstream.Upstream, rt route.Route) http.HandlerFu
 			writeError(w, r, u.Log, err)
 			return
 		}
-		// A site or workspace the token is not granted is not found, as on
-		// the data routes: a workspace token has no site.
-		if id := r.PathValue("site_id"); id != "" && (p.Kind != tokensmith.CallerSite || id != p.SiteID) {
-			writeError(w, r, u.Log, tokensmith.NotFound())
-			return
-		}
-		if id := r.PathValue("workspace_id"); id != "" && id != p.WorkspaceID {
-			writeError(w, r, u.Log, tokensmith.NotFound())
+		if !up.Served() {
+			u.Log.WarnContext(r.Context(), "upstream unserved: its url is empty", "upstream", up.Name, "operation", rt.Op)
+			writeError(w, r, u.Log, tokensmith.Errorf(tokensmith.EBADGATEWAY, "The upstream gave no answer"))
 			return
 		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, MaxUpstreamBody+1))

@@ -60,8 +60,10 @@ func TestUpstreams(t *testing.T) {
 	d := &upstream.Declaration{Upstreams: []upstream.Upstream{{Name: "shop", URL: srv.URL, Audience: "shop", TimeoutSeconds: 5,
 		Routes: []upstream.Route{{Method: "POST", Path: "/v2/sites/{site_id}/orders", Scope: "ecommerce:write"},
 			{Method: "GET", Path: "/v2/orders/{order_id}", Scope: "ecommerce:read"},
-			{Method: "GET", Path: "/v2/files/{file+}", Scope: "ecommerce:read"}}}}}
-	if err := d.Validate("shop.yaml", func(string) (string, bool) { return "", false }); err != nil {
+			{Method: "GET", Path: "/v2/files/{file+}", Scope: "ecommerce:read"},
+			{Method: "GET", Path: "/v2/workspaces/{workspace_id}/reports", Scope: "ecommerce:read"}}},
+		{Name: "idle", URL: "${IDLE_URL}", Audience: "idle", Routes: []upstream.Route{{Method: "GET", Path: "/v2/idle", Scope: "ecommerce:read"}}}}}
+	if err := d.Validate("shop.yaml", func(k string) (string, bool) { return "", k == "IDLE_URL" }); err != nil {
 		t.Fatal(err)
 	}
 	d.Install()
@@ -70,7 +72,8 @@ func TestUpstreams(t *testing.T) {
 	site := tokensmith.Caller{Kind: tokensmith.CallerSite, TokenID: "t1", SiteID: "s1", WorkspaceID: "w1", Scope: "ecommerce:read,ecommerce:write", RateLimit: 60}
 	reader := site
 	reader.Scope = "ecommerce:read"
-	callers := map[string]tokensmith.Caller{"writer": site, "reader": reader}
+	workspace := tokensmith.Caller{Kind: tokensmith.CallerWorkspace, TokenID: "t2", WorkspaceID: "w1", Plan: "enterprise", Scope: "ecommerce:read", RateLimit: 60}
+	callers := map[string]tokensmith.Caller{"writer": site, "reader": reader, "workspace": workspace}
 	decide := func(_ context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 		if req.Resource == route.ProxyPath {
 			t.Errorf("decided for resource %q; want the upstream route's", req.Resource)
@@ -119,11 +122,16 @@ func TestUpstreams(t *testing.T) {
 			"X-HTTP-Method-Override", "DELETE", "X-Original-URL", "/v2/sites/s2/orders", "X-Rewrite-URL", "/admin",
 			"X-Forwarded-Host", "evil.example", "X-Forwarded-For", "10.0.0.1", "X_Forwarded_For", "10.0.0.2", "Forwarded", "for=10.0.0.3"), 202, true, true},
 		{"missing scope", event("POST", "/v2/sites/s1/orders", "reader", `{}`), 403, false, true},
-		{"another site", event("POST", "/v2/sites/s2/orders", "writer", `{}`), 404, false, true},
+		{"another site", event("POST", "/v2/sites/s2/orders", "writer", `{}`), 404, false, false},
+		{"another site without the scope", event("POST", "/v2/sites/s2/orders", "reader", `{}`), 404, false, false},
+		{"a site of a workspace token", event("POST", "/v2/sites/s1/orders", "workspace", `{}`), 404, false, false},
+		{"another workspace", event("GET", "/v2/workspaces/w2/reports", "workspace", ""), 404, false, false},
+		{"the token's workspace", event("GET", "/v2/workspaces/w1/reports", "workspace", ""), 202, true, true},
 		{"no valid token", event("POST", "/v2/sites/s1/orders", "nobody", `{}`), 401, false, false},
 		{"no route", event("GET", "/v2/sites/s1/orders", "writer", ""), 404, false, false},
 		{"1 MiB and a byte", event("POST", "/v2/sites/s1/orders", "writer", strings.Repeat("a", MaxUpstreamBody+1)), 413, false, true},
 		{"a redirect passed back, not followed", event("POST", "/v2/sites/s1/orders", "writer", `{}`, "X-Redirect", "1"), 307, true, true},
+		{"an unserved upstream", event("GET", "/v2/idle", "writer", ""), 502, false, true},
 		{"an upstream that resets", withQuery(event("POST", "/v2/sites/s1/orders", "writer", `{}`, "X-Reset", "1"), "code", "q-secret"), 502, true, true},
 	}
 	for _, tc := range tests {

@@ -63,6 +63,10 @@ type Upstream struct {
 	Routes         []Route `yaml:"routes" json:"routes"`
 }
 
+// Served reports whether the upstream has a URL: a url that is a lone
+// ${NAME} set empty leaves it unserved, its routes answered 502.
+func (u Upstream) Served() bool { return u.URL != "" }
+
 // Timeout is how long the upstream has to answer.
 func (u Upstream) Timeout() time.Duration { return time.Duration(u.TimeoutSeconds) * time.Second }
 
@@ -130,6 +134,9 @@ func (d *Declaration) Validate(name string, getenv func(string) (string, bool)) 
 			// Nothing is forwarded: the URL is not needed.
 		} else if expanded, err := expand(u.URL, getenv); err != nil {
 			report(entry, "url", "%v", err)
+		} else if expanded == "" && variable.FindString(u.URL) == u.URL {
+			// A lone ${NAME} set empty: the upstream is unserved.
+			u.URL = ""
 		} else if err := baseURL(expanded); err != nil {
 			report(entry, "url", "%v", err)
 		} else {
@@ -224,7 +231,8 @@ func scopeExists(sc string, added map[string]scope.Level) bool {
 }
 
 // expand replaces each ${NAME} of s with the variable's value; an unset
-// variable, or a name that is no variable name, is an error.
+// variable, or a name that is no variable name, is an error. A variable
+// set empty expands to "".
 func expand(s string, getenv func(string) (string, bool)) (string, error) {
 	var err error
 	out := variable.ReplaceAllStringFunc(s, func(m string) string {
@@ -234,11 +242,8 @@ func expand(s string, getenv func(string) (string, bool)) (string, error) {
 			return ""
 		}
 		v, ok := getenv(name)
-		if !ok || v == "" {
-			if err == nil {
-				err = fmt.Errorf("${%s} is not set", name)
-			}
-			return ""
+		if !ok && err == nil {
+			err = fmt.Errorf("${%s} is not set", name)
 		}
 		return v
 	})

@@ -189,3 +189,18 @@ func TestBuilt(t *testing.T) {
 		t.Error("Built without CMS_UPSTREAM_URL succeeds")
 	}
 }
+
+// TestUnserved: a url that is a lone ${NAME} set empty leaves its upstream
+// unserved; one set empty inside a longer url is still refused.
+func TestUnserved(t *testing.T) {
+	set := func(k string) (string, bool) { return "", true }
+	d := &upstream.Declaration{Upstreams: []upstream.Upstream{{Name: "idle", URL: "${IDLE_URL}", Audience: "idle",
+		Routes: []upstream.Route{{Method: "GET", Path: "/v2/idle", Scope: "cms:read"}}}}}
+	if err := d.Validate("u.yaml", set); err != nil || d.Upstreams[0].Served() {
+		t.Errorf("Validate = %v, served %v; want nil, false", err, d.Upstreams[0].Served())
+	}
+	d.Upstreams[0].URL = "https://${HOST}/api"
+	if err := d.Validate("u.yaml", set); err == nil {
+		t.Errorf("Validate of an empty host = nil; want an error")
+	}
+}
