@@ -327,6 +327,8 @@ func (u *Upstreams) forward(up upstream.Upstream, rt route.Route) http.HandlerFu
 			}
 			w.Header()[name] = vs
 		}
+		// The answer is served from the API's origin: never sniffed.
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(resp.StatusCode)
 		w.Write(answer)
 	}

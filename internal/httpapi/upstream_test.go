@@ -227,8 +227,8 @@ func TestUpstreams(t *testing.T) {
 		t.Errorf("upstream got assertion %q; want tokensmith's", a)
 	}
 	resp, _ := h(context.Background(), event("POST", "/v2/sites/s1/orders", "writer", `{}`))
-	if resp.Body != "answer" || resp.MultiValueHeaders["X-Upstream"][0] != "yes" || resp.MultiValueHeaders["X-Ratelimit-Limit"][0] != "60" {
-		t.Errorf("answer = %d %v %q; want the upstream's 202 with the token's limit", resp.StatusCode, resp.MultiValueHeaders, resp.Body)
+	if resp.Body != "answer" || resp.MultiValueHeaders["X-Upstream"][0] != "yes" || resp.MultiValueHeaders["X-Ratelimit-Limit"][0] != "60" || resp.MultiValueHeaders["X-Content-Type-Options"][0] != "nosniff" {
+		t.Errorf("answer = %d %v %q; want the upstream's 202 with the token's limit, nosniff", resp.StatusCode, resp.MultiValueHeaders, resp.Body)
 	}
 }
 
