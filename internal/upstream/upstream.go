@@ -233,7 +233,7 @@ func scopeExists(sc string, added map[string]scope.Level) bool {
 }
 
 // expand replaces each ${NAME} of s with the variable's value; an unset
-// variable, or a name that is no variable name, is an error. A variable
+// variable, a name that is no variable name or an AWS_ one, is an error. A variable
 // set empty expands to "".
 func expand(s string, getenv func(string) (string, bool)) (string, error) {
 	var err error
@@ -241,6 +241,11 @@ func expand(s string, getenv func(string) (string, bool)) (string, error) {
 		name := m[2 : len(m)-1]
 		if !variableName.MatchString(name) {
 			err = fmt.Errorf("%q is not a variable name", name)
+			return ""
+		}
+		// The runtime's own variables hold its credentials.
+		if strings.HasPrefix(strings.ToUpper(name), "AWS_") {
+			err = fmt.Errorf("${%s} is the runtime's: a url may name no AWS_ variable", name)
 			return ""
 		}
 		v, ok := getenv(name)

@@ -204,3 +204,13 @@ func TestUnserved(t *testing.T) {
 		t.Errorf("Validate of an empty host = nil; want an error")
 	}
 }
+
+// TestNoAWSVariable: a url may not read the runtime's AWS_ variables.
+func TestNoAWSVariable(t *testing.T) {
+	d := &upstream.Declaration{Upstreams: []upstream.Upstream{{Name: "leak", URL: "https://x.example/${AWS_SECRET_ACCESS_KEY}", Audience: "leak",
+		Routes: []upstream.Route{{Method: "GET", Path: "/v2/leak", Scope: "cms:read"}}}}}
+	err := d.Validate("u.yaml", func(string) (string, bool) { return "secret", true })
+	if err == nil || !strings.Contains(err.Error(), "no AWS_ variable") {
+		t.Errorf("Validate = %v; want the AWS_ variable refused", err)
+	}
+}
