@@ -127,6 +127,8 @@ func TestUpstreams(t *testing.T) {
 		{"a site of a workspace token", event("POST", "/v2/sites/s1/orders", "workspace", `{}`), 404, false, false},
 		{"another workspace", event("GET", "/v2/workspaces/w2/reports", "workspace", ""), 404, false, false},
 		{"the token's workspace", event("GET", "/v2/workspaces/w1/reports", "workspace", ""), 202, true, true},
+		{"a site token's own workspace", event("GET", "/v2/workspaces/w1/reports", "writer", ""), 202, true, true},
+		{"another workspace of a site token", event("GET", "/v2/workspaces/w2/reports", "writer", ""), 404, false, false},
 		{"no valid token", event("POST", "/v2/sites/s1/orders", "nobody", `{}`), 401, false, false},
 		{"no route", event("GET", "/v2/sites/s1/orders", "writer", ""), 404, false, false},
 		{"1 MiB and a byte", event("POST", "/v2/sites/s1/orders", "writer", strings.Repeat("a", MaxUpstreamBody+1)), 413, false, true},
