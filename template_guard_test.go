@@ -173,26 +173,29 @@ func TestParametersGuarded(t *testing.T) {
 	}
 }
 
-// TestAuthorizerConcurrency: the authorizer has reserved concurrency by
-// default, and none (not zero, which would stop it) when the parameter is 0.
-func TestAuthorizerConcurrency(t *testing.T) {
+// TestReservedConcurrency: the authorizer and the upstream function have
+// reserved concurrency by default, and none (not zero, which would stop
+// them) when their parameter is 0.
+func TestReservedConcurrency(t *testing.T) {
 	d := loadDeployed(t)
-	fn := d.Resources["AuthorizerFunction"].Properties
 	tests := []struct {
-		param string
-		want  string
+		function, param, value, want string
 	}{
-		{"", "100"},
-		{"0", "Ref:AWS::NoValue"},
-		{"25", "25"},
+		{"AuthorizerFunction", "AuthorizerReservedConcurrency", "", "100"},
+		{"AuthorizerFunction", "AuthorizerReservedConcurrency", "0", "Ref:AWS::NoValue"},
+		{"AuthorizerFunction", "AuthorizerReservedConcurrency", "25", "25"},
+		{"UpstreamFunction", "UpstreamReservedConcurrency", "", "50"},
+		{"UpstreamFunction", "UpstreamReservedConcurrency", "0", "Ref:AWS::NoValue"},
+		{"UpstreamFunction", "UpstreamReservedConcurrency", "20", "20"},
 	}
 	for _, tc := range tests {
 		params := map[string]string{}
-		if tc.param != "" {
-			params["AuthorizerReservedConcurrency"] = tc.param
+		if tc.value != "" {
+			params[tc.param] = tc.value
 		}
+		fn := d.Resources[tc.function].Properties
 		if got := fmt.Sprint(d.with(params).eval(fn["ReservedConcurrentExecutions"])); got != tc.want {
-			t.Errorf("AuthorizerReservedConcurrency=%q: ReservedConcurrentExecutions = %s; want %s", tc.param, got, tc.want)
+			t.Errorf("%s=%q: %s ReservedConcurrentExecutions = %s; want %s", tc.param, tc.value, tc.function, got, tc.want)
 		}
 	}
 }

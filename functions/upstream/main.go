@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"time"
 
@@ -57,7 +56,9 @@ func newHandler(ctx context.Context, getenv func(string) string, secrets asserti
 	if baseURL == "" {
 		return nil, errors.New(EnvBaseURL + " is not set")
 	}
-	decl, err := upstream.Built(func(k string) (string, bool) { v := getenv(k); return v, v != "" })
+	// Lambda sets every variable the template names, the empty ones too: a
+	// url variable set empty leaves its upstream unserved.
+	decl, err := upstream.Built(func(k string) (string, bool) { return getenv(k), true })
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +72,7 @@ func newHandler(ctx context.Context, getenv func(string) string, secrets asserti
 	fwd := &httpapi.Upstreams{
 		Declaration: decl, Decide: authz.Handle, Guard: httpapi.NewGuard(st, now, log), Log: log,
 		Assertions: &assertion.Signer{Issuer: baseURL, Keys: keys, Now: now},
-		Client:     &http.Client{},
+		Client:     httpapi.NewUpstreamClient(),
 	}
 	return metrics.Invocations(metrics.FunctionUpstream, stdout, now, fwd.Proxy()), nil
 }

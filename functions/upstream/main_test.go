@@ -2,9 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"log/slog"
+	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/tokensmith/tokensmith/internal/assertion"
 	"github.com/tokensmith/tokensmith/internal/eventstest"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/metrics"
@@ -33,4 +42,30 @@ func TestEvents(t *testing.T) {
 // TestEnvironment holds what the wiring reads to what template.yaml sets.
 func TestEnvironment(t *testing.T) {
 	eventstest.CheckEnv(t, "UpstreamFunction", wiring)
+}
+
+// TestUnservedUpstream: an upstream URL set empty leaves its routes
+// unserved, not the function: it starts and serves the key set.
+func TestUnservedUpstream(t *testing.T) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalECPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"TABLE_NAME": "tokensmith", "DYNAMODB_ENDPOINT": "http://127.0.0.1:8000", EnvBaseURL: "https://api.example.com",
+		assertion.EnvKey:   string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})),
+		"CMS_UPSTREAM_URL": "",
+	}
+	h, err := wiring(context.Background(), func(k string) string { return env[k] }, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("start with CMS_UPSTREAM_URL empty: %v", err)
+	}
+	resp, err := h(context.Background(), events.APIGatewayProxyRequest{Resource: "/.well-known/jwks.json", Path: "/.well-known/jwks.json", HTTPMethod: "GET"})
+	if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, `"keys"`) {
+		t.Errorf("key set = %d %s, %v; want 200 and the keys", resp.StatusCode, resp.Body, err)
+	}
 }

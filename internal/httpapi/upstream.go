@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
@@ -16,6 +18,7 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/assertion"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
+	"github.com/tokensmith/tokensmith/internal/principal"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/upstream"
 )
@@ -30,6 +33,25 @@ const (
 // HeaderRequestID carries the API's request id to the upstream.
 const HeaderRequestID = "Tokensmith-Request-Id"
 
+// NewUpstreamClient returns the client that reaches the upstreams, the
+// Lambda's and make run's alike: it follows no redirect (a 3xx goes back
+// to the caller as the upstream gave it, and the assertion and body reach
+// no other host), uses no proxy from the environment and reads at most
+// 64 KiB of an answer's headers.
+func NewUpstreamClient() *http.Client {
+	return &http.Client{
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: &http.Transport{
+			Proxy:                  nil,
+			MaxResponseHeaderBytes: 64 << 10,
+			MaxIdleConnsPerHost:    16,
+			IdleConnTimeout:        90 * time.Second,
+			TLSHandshakeTimeout:    10 * time.Second,
+			ForceAttemptHTTP2:      true,
+		},
+	}
+}
+
 // Decide is the REQUEST authorizer's handler, which the upstream function
 // runs in-process for each upstream route (authorizer.Authorizer.Handle).
 type Decide = func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
@@ -41,8 +63,9 @@ type Decide = func(context.Context, events.APIGatewayCustomAuthorizerRequestType
 // (route.Proxy) without its authorizer, so that a path no route declares is
 // a 404 whatever the credential, as elsewhere. The function matches the
 // path against the route table, then decides the credential with the
-// authorizer's own code (API tokens only, the IP allowlist), then the guard
-// counts the request and checks its scope, as on the built-in data routes.
+// authorizer's own code (API tokens only, the IP allowlist), then checks
+// the grant of {site_id} and {workspace_id}, then the guard counts the
+// request and checks its scope, as on the built-in data routes.
 type Upstreams struct {
 	Declaration *upstream.Declaration
 	Decide      Decide
@@ -65,7 +88,7 @@ func (u *Upstreams) Proxy() Proxy {
 		if !ok {
 			panic("httpapi: no upstream declares " + rt.Op)
 		}
-		ops[rt.Op] = u.forward(up)
+		ops[rt.Op] = u.forward(up, rt)
 	}
 	inner := mux(route.Upstream, ops, u.Guard, u.Log).Proxy()
 	return func(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -76,6 +99,9 @@ func (u *Upstreams) Proxy() Proxy {
 		if !ok || !rt.IsUpstream() {
 			return errorResponse(tokensmith.NotFound()), nil
 		}
+		if _, ok := forwardedPath(rt, params); !ok {
+			return errorResponse(tokensmith.NotFound()), nil
+		}
 		decision, err := u.Decide(ctx, authorizerRequest(ev, rt, params))
 		switch {
 		case err != nil && err.Error() == authorizer.ErrUnauthorized.Error():
@@ -83,6 +109,20 @@ func (u *Upstreams) Proxy() Proxy {
 		case err != nil:
 			u.Log.ErrorContext(ctx, "authorizer failed", "error", err)
 			return errorResponse(tokensmith.Errorf(tokensmith.EINTERNAL, "An Internal Error occurred")), nil
+		}
+		// A site or workspace the token is not granted is not found, before
+		// the request is counted or its scope checked: a workspace token
+		// has no site.
+		p, err := principal.FromContext(decision.Context)
+		if err != nil {
+			u.Log.ErrorContext(ctx, "authorizer context", "error", err)
+			return errorResponse(tokensmith.Errorf(tokensmith.EINTERNAL, "An Internal Error occurred")), nil
+		}
+		if id, ok := params["site_id"]; ok && (p.Kind != tokensmith.CallerSite || id != p.SiteID) {
+			return errorResponse(tokensmith.NotFound()), nil
+		}
+		if id, ok := params["workspace_id"]; ok && id != p.WorkspaceID {
+			return errorResponse(tokensmith.NotFound()), nil
 		}
 		ev.Resource, ev.PathParameters = rt.Path, params
 		ev.RequestContext.ResourcePath = rt.Path
@@ -92,6 +132,38 @@ func (u *Upstreams) Proxy() Proxy {
 		}
 		return inner(ctx, ev)
 	}
+}
+
+// forwardedPath is the path forwarded to the upstream for route rt with
+// path parameters params as matched: the route's template with each
+// parameter (each segment of a greedy one) percent-decoded and escaped
+// again. A decoded parameter or segment that is empty, "." or "..", alone
+// or before a ";", or that holds "/" or a backslash, has no path: an upstream that
+// resolves dot segments or takes a backslash for "/" would serve another path than
+// the route's.
+func forwardedPath(rt route.Route, params map[string]string) (string, bool) {
+	segs := strings.Split(strings.TrimPrefix(rt.Path, "/"), "/")
+	out := make([]string, 0, len(segs))
+	for _, seg := range segs {
+		if !strings.HasPrefix(seg, "{") {
+			out = append(out, seg)
+			continue
+		}
+		name := strings.TrimSuffix(seg[1:len(seg)-1], "+")
+		parts := []string{params[name]}
+		if strings.HasSuffix(seg, "+}") {
+			parts = strings.Split(params[name], "/")
+		}
+		for _, p := range parts {
+			v, err := url.PathUnescape(p)
+			dots, _, _ := strings.Cut(v, ";")
+			if err != nil || v == "" || dots == "." || dots == ".." || strings.ContainsAny(v, "/\\") {
+				return "", false
+			}
+			out = append(out, url.PathEscape(v))
+		}
+	}
+	return "/" + strings.Join(out, "/"), true
 }
 
 // authorizerRequest is the event API Gateway would send the authorizer for
@@ -129,13 +201,32 @@ func (u *Upstreams) keys(w http.ResponseWriter, r *http.Request) {
 // never forwarded either way.
 var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
-// dropped reports whether header name (canonical) is never forwarded to
-// an upstream: the credential, the connection's own headers (and those
-// Connection names) and every Tokensmith- header, so a client cannot forge
-// the assertion; Host and Content-Length are the outgoing request's own.
+// rewrites are the headers, by lowercase name, with which a client could
+// make an upstream (or a framework before it) take another method, path,
+// host or client address than tokensmith checked; X-Forwarded-For is set
+// from the connection's source address instead.
+var rewrites = map[string]bool{
+	"x-http-method-override": true, "x-http-method": true, "x-method-override": true,
+	"x-original-url": true, "x-rewrite-url": true, "x-original-method": true,
+	"forwarded": true, "x-real-ip": true, "x-client-ip": true, "true-client-ip": true,
+}
+
+// notForwarded reports whether a client's header name is never forwarded
+// to an upstream: every Tokensmith- and X-Tokensmith- header, so a client
+// cannot forge the assertion, every X-Forwarded- header and the rewrites,
+// read with "_" and "." as "-" as many servers read them.
+func notForwarded(name string) bool {
+	n := strings.NewReplacer("_", "-", ".", "-").Replace(strings.ToLower(name))
+	return strings.HasPrefix(n, "tokensmith-") || strings.HasPrefix(n, "x-tokensmith-") || strings.HasPrefix(n, "x-forwarded-") || rewrites[n]
+}
+
+// dropped reports whether header name (canonical) is never passed on,
+// either way: the credential and the connection's own headers (and those
+// Connection names); Host and Content-Length are the outgoing message's
+// own.
 func dropped(name string, connection []string) bool {
 	switch {
-	case name == "Authorization", name == "Host", name == "Content-Length", strings.HasPrefix(name, "Tokensmith-"):
+	case name == "Authorization", name == "Host", name == "Content-Length":
 		return true
 	}
 	for _, h := range hopByHop {
@@ -153,24 +244,18 @@ func dropped(name string, connection []string) bool {
 	return false
 }
 
-// forward is the handler of the routes of upstream up, behind the guard:
-// the grant of {site_id} and {workspace_id}, then the request forwarded
-// with the assertion, and the answer passed back.
-func (u *Upstreams) forward(up upstream.Upstream) http.HandlerFunc {
+// forward is the handler of route rt of upstream up, behind the guard:
+// the request forwarded with the assertion, and the answer passed back.
+func (u *Upstreams) forward(up upstream.Upstream, rt route.Route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := apiTokenCaller(r)
 		if err != nil {
 			writeError(w, r, u.Log, err)
 			return
 		}
-		// A site or workspace the token is not granted is not found, as on
-		// the data routes: a workspace token has no site.
-		if id := r.PathValue("site_id"); id != "" && (p.Kind != tokensmith.CallerSite || id != p.SiteID) {
-			writeError(w, r, u.Log, tokensmith.NotFound())
-			return
-		}
-		if id := r.PathValue("workspace_id"); id != "" && id != p.WorkspaceID {
-			writeError(w, r, u.Log, tokensmith.NotFound())
+		if !up.Served() {
+			u.Log.WarnContext(r.Context(), "upstream unserved: its url is empty", "upstream", up.Name, "operation", rt.Op)
+			writeError(w, r, u.Log, tokensmith.Errorf(tokensmith.EBADGATEWAY, "The upstream gave no answer"))
 			return
 		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, MaxUpstreamBody+1))
@@ -182,7 +267,12 @@ func (u *Upstreams) forward(up upstream.Upstream) http.HandlerFunc {
 			writeError(w, r, u.Log, tokensmith.Errorf(tokensmith.ETOOLARGE, "The request body is larger than %d bytes", MaxUpstreamBody))
 			return
 		}
-		path := r.URL.EscapedPath()
+		mt, _ := r.Context().Value(matchedKey{}).(matched)
+		path, ok := forwardedPath(rt, mt.params)
+		if !ok {
+			writeError(w, r, u.Log, tokensmith.NotFound())
+			return
+		}
 		signed, err := u.Assertions.Sign(assertion.Request{Caller: p, Audience: up.Audience, Method: r.Method, Path: path})
 		if err != nil {
 			writeError(w, r, u.Log, err)
@@ -205,17 +295,18 @@ func (u *Upstreams) forward(up upstream.Upstream) http.HandlerFunc {
 		}
 		connection := r.Header.Values("Connection")
 		for name, vs := range r.Header {
-			if !dropped(textproto.CanonicalMIMEHeaderKey(name), connection) {
+			if !dropped(textproto.CanonicalMIMEHeaderKey(name), connection) && !notForwarded(name) {
 				out.Header[textproto.CanonicalMIMEHeaderKey(name)] = append([]string(nil), vs...)
 			}
 		}
 		out.Header.Set(assertion.Header, signed)
 		if gw, ok := core.GetAPIGatewayContextFromContext(r.Context()); ok {
 			out.Header.Set(HeaderRequestID, gw.RequestID)
+			out.Header.Set("X-Forwarded-For", gw.Identity.SourceIP)
 		}
 		resp, err := u.Client.Do(out)
 		if err != nil {
-			u.fail(ctx, w, r, up, err)
+			u.fail(ctx, w, r, up, rt, err)
 			return
 		}
 		defer resp.Body.Close()
@@ -224,18 +315,20 @@ func (u *Upstreams) forward(up upstream.Upstream) http.HandlerFunc {
 			err = errors.New("the answer is larger than the largest forwarded")
 		}
 		if err != nil {
-			u.fail(ctx, w, r, up, err)
+			u.fail(ctx, w, r, up, rt, err)
 			return
 		}
 		connection = resp.Header.Values("Connection")
 		for name, vs := range resp.Header {
 			name = textproto.CanonicalMIMEHeaderKey(name)
 			// The rate-limit headers are the token's, set by the guard.
-			if rateLimitHeaders[name] || dropped(name, connection) && !strings.HasPrefix(name, "Tokensmith-") {
+			if rateLimitHeaders[name] || dropped(name, connection) {
 				continue
 			}
 			w.Header()[name] = vs
 		}
+		// The answer is served from the API's origin: never sniffed.
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(resp.StatusCode)
 		w.Write(answer)
 	}
@@ -250,12 +343,18 @@ var rateLimitHeaders = map[string]bool{
 
 // fail answers a request whose upstream gave no answer: 504 when its
 // timeout passed, 502 otherwise, with no upstream detail but in the log.
-func (u *Upstreams) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, up upstream.Upstream, err error) {
+func (u *Upstreams) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, up upstream.Upstream, rt route.Route, err error) {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		u.Log.WarnContext(r.Context(), "upstream timed out", "upstream", up.Name, "timeout", up.Timeout().String())
 		writeError(w, r, u.Log, tokensmith.Errorf(tokensmith.EGATEWAYTIMEOUT, "The upstream did not answer in time"))
 		return
 	}
-	u.Log.WarnContext(r.Context(), "upstream failed", "upstream", up.Name, "error", err)
+	// The URL of a *url.Error holds the query, which may hold what the
+	// client meant for the upstream alone.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	u.Log.WarnContext(r.Context(), "upstream failed", "upstream", up.Name, "method", r.Method, "operation", rt.Op, "error", err)
 	writeError(w, r, u.Log, tokensmith.Errorf(tokensmith.EBADGATEWAY, "The upstream gave no answer"))
 }

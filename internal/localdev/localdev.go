@@ -239,7 +239,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	forwarder := &httpapi.Upstreams{
 		Declaration: decl, Decide: authz.Handle, Guard: httpapi.NewGuard(st, now, cfg.Log), Log: cfg.Log,
 		Assertions: &assertion.Signer{Issuer: cfg.BaseURL, Keys: []assertion.Key{key}, Now: now},
-		Client:     &http.Client{},
+		Client:     httpapi.NewUpstreamClient(),
 	}
 	decide := authz.Handle
 	if cfg.Metrics != nil {

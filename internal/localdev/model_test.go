@@ -580,8 +580,9 @@ func (m *model) revokeBySecret(secret string) expect {
 	return expect{status: 200, didRevoke: &yes}
 }
 
-// use is a call of the data API (API.md 6, 9, 15, 16): a live secret from
-// an address its allowlist allows first, then its count in this window, the
+// use is a call of the data API (API.md 6, 9, 15, 16, 17): a live secret
+// from an address its allowlist allows first, on an upstream route the
+// grant of its site, then its count in this window, the
 // workspace's plan, the route's scope; then the use is noted and the route
 // answers.
 func (m *model) use(o op) expect {
@@ -592,6 +593,11 @@ func (m *model) use(o op) expect {
 	}
 	if t == nil || !t.allows(source) {
 		return errorAnswer(401, "not_authorized")
+	}
+	// An upstream route (section 17) refuses a site not the token's own
+	// before counting it.
+	if o.route == "cms" && (t.kind != "site" || o.routeID != t.site) {
+		return errorAnswer(404, "resource_not_found")
 	}
 	window := m.now.Truncate(mWindow)
 	reset := window.Add(mWindow)
@@ -630,9 +636,6 @@ func (m *model) use(o op) expect {
 	case "cms":
 		// An upstream route (section 17): the demo CMS answers for the
 		// token's own site alone, and is never asked for another.
-		if o.routeID != t.site {
-			return withRate(errorAnswer(404, "resource_not_found"))
-		}
 		return withRate(expect{status: 200})
 	case "audit":
 		if o.routeID != t.ws {

@@ -200,7 +200,7 @@ func TestUpstreamRefusals(t *testing.T) {
 		{"a revoked-looking garbage token", "GET", "/v2/collections/c1/items", "tss_" + strings.Repeat("a", 46), "", nil, 401, "not_authorized", false},
 		{"a missing scope", "POST", "/v2/collections/c1/items", readOnly, `{}`, nil, 403, "missing_scopes", false},
 		{"another site", "GET", "/v2/sites/" + other + "/collections", writer, "", nil, 404, "resource_not_found", false},
-		{"a workspace token on a site's route", "GET", "/v2/sites/" + e.demo.SiteID + "/collections", workspace, "", nil, 403, "missing_scopes", false},
+		{"a workspace token on a site's route", "GET", "/v2/sites/" + e.demo.SiteID + "/collections", workspace, "", nil, 404, "resource_not_found", false},
 		{"no such route", "GET", "/v2/nothing/here", writer, "", nil, 404, "resource_not_found", false},
 		{"no such method", "PUT", "/v2/collections/c1/items", writer, "", nil, 404, "resource_not_found", false},
 		{"1 MiB and a byte", "POST", "/v2/collections/c1/items", writer, big, nil, 413, "request_too_large", false},

@@ -38,10 +38,12 @@ const RepositoryFile = "upstreams.yaml"
 var built []byte
 
 // Timeouts of an upstream, in seconds: API Gateway answers 504 itself after
-// 29 s.
+// 29 s, and the function's own work (the decision, the count, the use, each
+// bounded by the DynamoDB client's retries) comes before the upstream's.
 const (
 	DefaultTimeout = 10
-	MaxTimeout     = 29
+	MaxTimeout     = 25
+	gatewayTimeout = 29
 )
 
 // Methods are the methods an upstream route may take.
@@ -62,6 +64,10 @@ type Upstream struct {
 	TimeoutSeconds int     `yaml:"timeoutSeconds" json:"timeoutSeconds"`
 	Routes         []Route `yaml:"routes" json:"routes"`
 }
+
+// Served reports whether the upstream has a URL: a url that is a lone
+// ${NAME} set empty leaves it unserved, its routes answered 502.
+func (u Upstream) Served() bool { return u.URL != "" }
 
 // Timeout is how long the upstream has to answer.
 func (u Upstream) Timeout() time.Duration { return time.Duration(u.TimeoutSeconds) * time.Second }
@@ -130,6 +136,9 @@ func (d *Declaration) Validate(name string, getenv func(string) (string, bool)) 
 			// Nothing is forwarded: the URL is not needed.
 		} else if expanded, err := expand(u.URL, getenv); err != nil {
 			report(entry, "url", "%v", err)
+		} else if expanded == "" && variable.FindString(u.URL) == u.URL {
+			// A lone ${NAME} set empty: the upstream is unserved.
+			u.URL = ""
 		} else if err := baseURL(expanded); err != nil {
 			report(entry, "url", "%v", err)
 		} else {
@@ -142,7 +151,7 @@ func (d *Declaration) Validate(name string, getenv func(string) (string, bool)) 
 		case u.TimeoutSeconds == 0:
 			u.TimeoutSeconds = DefaultTimeout
 		case u.TimeoutSeconds < 1 || u.TimeoutSeconds > MaxTimeout:
-			report(entry, "timeoutSeconds", "must be 1 to %d (API Gateway's own limit is %d s); got %d", MaxTimeout, MaxTimeout, u.TimeoutSeconds)
+			report(entry, "timeoutSeconds", "must be 1 to %d (API Gateway's own limit is %d s, the function's work included); got %d", MaxTimeout, gatewayTimeout, u.TimeoutSeconds)
 		}
 		if len(u.Routes) == 0 {
 			report(entry, "routes", "must declare at least one route")
@@ -224,7 +233,8 @@ func scopeExists(sc string, added map[string]scope.Level) bool {
 }
 
 // expand replaces each ${NAME} of s with the variable's value; an unset
-// variable, or a name that is no variable name, is an error.
+// variable, a name that is no variable name or an AWS_ one, is an error. A variable
+// set empty expands to "".
 func expand(s string, getenv func(string) (string, bool)) (string, error) {
 	var err error
 	out := variable.ReplaceAllStringFunc(s, func(m string) string {
@@ -233,12 +243,14 @@ func expand(s string, getenv func(string) (string, bool)) (string, error) {
 			err = fmt.Errorf("%q is not a variable name", name)
 			return ""
 		}
-		v, ok := getenv(name)
-		if !ok || v == "" {
-			if err == nil {
-				err = fmt.Errorf("${%s} is not set", name)
-			}
+		// The runtime's own variables hold its credentials.
+		if strings.HasPrefix(strings.ToUpper(name), "AWS_") {
+			err = fmt.Errorf("${%s} is the runtime's: a url may name no AWS_ variable", name)
 			return ""
+		}
+		v, ok := getenv(name)
+		if !ok && err == nil {
+			err = fmt.Errorf("${%s} is not set", name)
 		}
 		return v
 	})

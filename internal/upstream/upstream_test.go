@@ -56,8 +56,8 @@ func TestParseRefuses(t *testing.T) {
 			`upstreams[0] (shop): url: ${SHOP_URL} is not set`},
 		{"not http", "upstreams:\n  - {name: shop, url: \"ftp://x\", audience: a, routes: [{method: GET, path: /v2/orders, scope: \"cms:read\"}]}\n", vars,
 			`url: must be an http or https URL; got scheme "ftp"`},
-		{"timeout over API Gateway's", "upstreams:\n  - {name: shop, url: \"http://x\", audience: a, timeoutSeconds: 30, routes: [{method: GET, path: /v2/orders, scope: \"cms:read\"}]}\n", vars,
-			`timeoutSeconds: must be 1 to 29`},
+		{"timeout over API Gateway's", "upstreams:\n  - {name: shop, url: \"http://x\", audience: a, timeoutSeconds: 26, routes: [{method: GET, path: /v2/orders, scope: \"cms:read\"}]}\n", vars,
+			`timeoutSeconds: must be 1 to 25`},
 		{"no audience", "upstreams:\n  - {name: shop, url: \"http://x\", routes: [{method: GET, path: /v2/orders, scope: \"cms:read\"}]}\n", vars,
 			`upstreams[0] (shop): audience: is required`},
 		{"bad name", "upstreams:\n  - {name: Shop, url: \"http://x\", audience: a, routes: [{method: GET, path: /v2/orders, scope: \"cms:read\"}]}\n", vars,
@@ -187,5 +187,30 @@ func TestBuilt(t *testing.T) {
 	}
 	if _, err := upstream.Built(env(nil)); err == nil {
 		t.Error("Built without CMS_UPSTREAM_URL succeeds")
+	}
+}
+
+// TestUnserved: a url that is a lone ${NAME} set empty leaves its upstream
+// unserved; one set empty inside a longer url is still refused.
+func TestUnserved(t *testing.T) {
+	set := func(k string) (string, bool) { return "", true }
+	d := &upstream.Declaration{Upstreams: []upstream.Upstream{{Name: "idle", URL: "${IDLE_URL}", Audience: "idle",
+		Routes: []upstream.Route{{Method: "GET", Path: "/v2/idle", Scope: "cms:read"}}}}}
+	if err := d.Validate("u.yaml", set); err != nil || d.Upstreams[0].Served() {
+		t.Errorf("Validate = %v, served %v; want nil, false", err, d.Upstreams[0].Served())
+	}
+	d.Upstreams[0].URL = "https://${HOST}/api"
+	if err := d.Validate("u.yaml", set); err == nil {
+		t.Errorf("Validate of an empty host = nil; want an error")
+	}
+}
+
+// TestNoAWSVariable: a url may not read the runtime's AWS_ variables.
+func TestNoAWSVariable(t *testing.T) {
+	d := &upstream.Declaration{Upstreams: []upstream.Upstream{{Name: "leak", URL: "https://x.example/${AWS_SECRET_ACCESS_KEY}", Audience: "leak",
+		Routes: []upstream.Route{{Method: "GET", Path: "/v2/leak", Scope: "cms:read"}}}}}
+	err := d.Validate("u.yaml", func(string) (string, bool) { return "secret", true })
+	if err == nil || !strings.Contains(err.Error(), "no AWS_ variable") {
+		t.Errorf("Validate = %v; want the AWS_ variable refused", err)
 	}
 }

@@ -1137,6 +1137,22 @@ export interface components {
             };
         };
         /**
+         * @description A `{site_id}` or `{workspace_id}` the token is not granted, or a parameter that is empty,
+         *     `.` or `..` or holds `/` or `\` once decoded: uncounted, without the rate-limit headers.
+         *     The upstream's own `404` comes back with them.
+         */
+        UpstreamNotFound: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["RateLimitLimitIfToken"];
+                "X-RateLimit-Remaining": components["headers"]["RateLimitRemainingIfToken"];
+                "X-RateLimit-Reset": components["headers"]["RateLimitResetIfToken"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["NotFoundError"];
+            };
+        };
+        /**
          * @description `token_limit_reached`: 5 active tokens already. `conflict`: the `Idempotency-Key` was
          *     used with another body within 24 hours.
          */
@@ -1990,7 +2006,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["NotAuthorized"];
             403: components["responses"]["TokenRefused"];
-            404: components["responses"]["TokenNotFound"];
+            404: components["responses"]["UpstreamNotFound"];
             413: components["responses"]["UpstreamTooLarge"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
@@ -2012,7 +2028,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["NotAuthorized"];
             403: components["responses"]["TokenRefused"];
-            404: components["responses"]["TokenNotFound"];
+            404: components["responses"]["UpstreamNotFound"];
             413: components["responses"]["UpstreamTooLarge"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
@@ -2035,7 +2051,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["NotAuthorized"];
             403: components["responses"]["TokenRefused"];
-            404: components["responses"]["TokenNotFound"];
+            404: components["responses"]["UpstreamNotFound"];
             413: components["responses"]["UpstreamTooLarge"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
@@ -2058,7 +2074,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["NotAuthorized"];
             403: components["responses"]["TokenRefused"];
-            404: components["responses"]["TokenNotFound"];
+            404: components["responses"]["UpstreamNotFound"];
             413: components["responses"]["UpstreamTooLarge"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
@@ -2083,7 +2099,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["NotAuthorized"];
             403: components["responses"]["TokenRefused"];
-            404: components["responses"]["TokenNotFound"];
+            404: components["responses"]["UpstreamNotFound"];
             413: components["responses"]["UpstreamTooLarge"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
@@ -2108,7 +2124,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["NotAuthorized"];
             403: components["responses"]["TokenRefused"];
-            404: components["responses"]["TokenNotFound"];
+            404: components["responses"]["UpstreamNotFound"];
             413: components["responses"]["UpstreamTooLarge"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];

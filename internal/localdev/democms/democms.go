@@ -180,7 +180,7 @@ func (c *CMS) verify(r *http.Request) (*claims, error) {
 	if cl.Method != r.Method || cl.URL != r.URL.EscapedPath() {
 		return nil, fmt.Errorf("the assertion is for %s %s", cl.Method, cl.URL)
 	}
-	if cl.ExpiresAt.Sub(cl.IssuedAt.Time) > time.Minute {
+	if cl.IssuedAt == nil || cl.ExpiresAt.Sub(cl.IssuedAt.Time) > time.Minute {
 		return nil, errors.New("the assertion lives longer than a minute")
 	}
 	c.mu.Lock()
@@ -206,14 +206,19 @@ func (c *CMS) verify(r *http.Request) (*claims, error) {
 func (c *CMS) key(t *jwt.Token) (any, error) {
 	kid, _ := t.Header["kid"].(string)
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if k, ok := c.keys[kid]; ok {
-		return k, nil
+	k, ok := c.keys[kid]
+	wait := c.Now().Sub(c.fetched) < 10*time.Second
+	if !ok && !wait {
+		c.fetched = c.Now()
 	}
-	if c.Now().Sub(c.fetched) < 10*time.Second {
+	c.mu.Unlock()
+	switch {
+	case ok:
+		return k, nil
+	case wait:
 		return nil, fmt.Errorf("no published key %q", kid)
 	}
-	c.fetched = c.Now()
+	// Fetched without the lock: the other requests go on meanwhile.
 	resp, err := c.Client.Get(c.JWKSURL)
 	if err != nil {
 		return nil, fmt.Errorf("fetch the JWKS: %w", err)
@@ -223,11 +228,14 @@ func (c *CMS) key(t *jwt.Token) (any, error) {
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&set); err != nil || resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("fetch the JWKS: status %d", resp.StatusCode)
 	}
-	c.keys = map[string]any{}
+	keys := map[string]any{}
 	for _, k := range set.Keys {
-		c.keys[k.KeyID] = k.Key
+		keys[k.KeyID] = k.Key
 	}
-	if k, ok := c.keys[kid]; ok {
+	c.mu.Lock()
+	c.keys = keys
+	c.mu.Unlock()
+	if k, ok := keys[kid]; ok {
 		return k, nil
 	}
 	return nil, fmt.Errorf("no published key %q", kid)
