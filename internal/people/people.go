@@ -77,12 +77,15 @@ type Service struct {
 func New(st Store) *Service { return &Service{Store: st, Now: time.Now, Rand: rand.Reader} }
 
 // SignIn resolves c to a person by issuer and subject, creating them on
-// their first call; binds to them every membership granted to their email
-// that no one holds yet; and returns what they hold, read strongly
-// consistent. Another account with the same email finds those memberships
-// bound and holds nothing. An invitation to a place where the person
-// already holds a membership (granted to an email they verified before) is
-// redundant: it is removed, so that no one else takes it.
+// their first call; binds to them every operator's invitation to their
+// email that no one holds yet; and returns what they hold, read strongly
+// consistent, with the invitations made through the API that wait for
+// their consent (AcceptInvitation binds those). Another account with the
+// same email finds those memberships bound and holds nothing. An
+// operator's invitation to a place where the person already holds a
+// membership (granted to an email they verified before) is redundant: it
+// is removed, so that no one else takes it. An invitation left
+// unaccepted past tokensmith.InvitationLapse lapses: it is removed.
 func (s *Service) SignIn(ctx context.Context, c tokensmith.Caller) (tokensmith.Person, error) {
 	if c.Issuer == "" || c.Subject == "" || c.Email == "" {
 		return tokensmith.Person{}, tokensmith.Unauthorized()
@@ -95,11 +98,29 @@ func (s *Service) SignIn(ctx context.Context, c tokensmith.Caller) (tokensmith.P
 	if err != nil {
 		return tokensmith.Person{}, err
 	}
+	var pending []tokensmith.Member
 	for _, inv := range invs {
 		if inv.Bound() {
 			continue
 		}
-		if err := s.bind(ctx, inv, u); err != nil {
+		m, err := s.Store.Member(ctx, inv.Place, inv.ID)
+		if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return tokensmith.Person{}, err
+		}
+		now := s.Now()
+		switch {
+		case m.Bound() || m.Email != u.Email:
+		case m.Pending(now):
+			pending = append(pending, m)
+		case m.Lapsed(now):
+			err = s.lapse(ctx, m)
+		default:
+			err = s.bind(ctx, inv, u)
+		}
+		if err != nil {
 			return tokensmith.Person{}, err
 		}
 	}
@@ -107,7 +128,8 @@ func (s *Service) SignIn(ctx context.Context, c tokensmith.Caller) (tokensmith.P
 	if err != nil {
 		return tokensmith.Person{}, err
 	}
-	return tokensmith.Person{User: u, Memberships: held}, nil
+	sortMembers(pending)
+	return tokensmith.Person{User: u, Memberships: held, Invitations: pending}, nil
 }
 
 // person finds or creates the person c names. Their email is the one the
@@ -142,8 +164,8 @@ func (s *Service) person(ctx context.Context, c tokensmith.Caller) (tokensmith.U
 	return u, nil
 }
 
-// bind binds the invitation inv to u, unless someone binds or removes it
-// first. When u already holds a membership in that place, the invitation
+// bind binds the operator's invitation inv to u, unless someone binds or
+// removes it first. When u already holds a membership in that place, the invitation
 // is redundant: it is removed, with user_removed by u, so that no other
 // account with the email takes it later; u keeps the role they hold. Only
 // an admin invitation to a workspace that has no accepted admin is left as
@@ -156,7 +178,7 @@ func (s *Service) bind(ctx context.Context, inv tokensmith.Member, u tokensmith.
 		if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
 			return nil
 		}
-		if err != nil || m.Bound() || m.Email != u.Email {
+		if err != nil || m.Bound() || m.Email != u.Email || m.ByConsent() {
 			return err
 		}
 		ws, err := s.Store.Workspace(ctx, m.Place.WorkspaceID)
@@ -232,18 +254,25 @@ var (
 	errLastAdmin = tokensmith.Errorf(tokensmith.ECONFLICT, "A workspace keeps at least one admin")
 )
 
-// Invite grants email role in place p of ws, as actor: a new member, bound
-// on the first sign-in with that email. With the stack's user pool, once
-// the member is written, an email without an account gets one, and an
-// account that has never signed in gets its invitation again; a failed
-// write sends nothing.
+// Invite grants email role in place p of ws, as actor: a new member. An
+// operator's invitation binds on the first sign-in with that email; a
+// person's (through the API) waits for the invitee to accept it, and counts
+// against the workspace's tokensmith.InvitationsPerDay. A lapsed
+// invitation to the same email is removed first. With the stack's user
+// pool, once the member is written, an email without an account gets one;
+// an existing account is left alone, and a failed write sends nothing.
 func (s *Service) Invite(ctx context.Context, actor tokensmith.Actor, ws tokensmith.Workspace, p tokensmith.Place, email string, role tokensmith.Role) (tokensmith.Member, error) {
 	email, emailErr := CheckEmail("email", email)
 	if err := joinInvalid(emailErr, CheckRole("role", p, role)); err != nil {
 		return tokensmith.Member{}, err
 	}
-	if _, err := s.Store.MemberByEmail(ctx, p, email); err == nil {
-		return tokensmith.Member{}, errDuplicate
+	if prev, err := s.Store.MemberByEmail(ctx, p, email); err == nil {
+		if !prev.Lapsed(s.Now()) {
+			return tokensmith.Member{}, errDuplicate
+		}
+		if err := s.lapse(ctx, prev); err != nil {
+			return tokensmith.Member{}, err
+		}
 	} else if tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
 		return tokensmith.Member{}, err
 	}
@@ -261,10 +290,15 @@ func (s *Service) Invite(ctx context.Context, actor tokensmith.Actor, ws tokensm
 		}
 		return s.Store.AddMember(ctx, m, audit.MemberAdded(o, m))
 	})
-	if errors.Is(err, store.ErrExists) {
+	switch {
+	case errors.Is(err, store.ErrExists):
 		return tokensmith.Member{}, errDuplicate
-	}
-	if err != nil {
+	case errors.Is(err, store.ErrLimitReached):
+		_, next := store.InvitationDay(m.AddedOn)
+		return tokensmith.Member{}, &tokensmith.Error{Code: tokensmith.ETOOMANYREQUESTS,
+			Message:    fmt.Sprintf("A workspace may send at most %d invitations a day", tokensmith.InvitationsPerDay),
+			RetryAfter: max(next.Sub(s.Now()), time.Second)}
+	case err != nil:
 		return tokensmith.Member{}, err
 	}
 	if err := s.createAccount(ctx, email); err != nil {
@@ -274,16 +308,16 @@ func (s *Service) Invite(ctx context.Context, actor tokensmith.Actor, ws tokensm
 }
 
 // createAccount creates email's account in the stack's user pool, which
-// emails the person a temporary password. An account that exists and has
-// never signed in (FORCE_CHANGE_PASSWORD) gets a new temporary password
-// and the invitation again; Cognito refuses that resend for any other
-// account, which is already in use and is left alone. Its errors name
-// Cognito's error code only: Cognito's messages may carry the email.
+// emails the person a temporary password. An account that exists is left
+// alone: an invitation never sends it a new temporary password, and
+// answers as for a new one, so that the inviter learns nothing of it. Its
+// errors name Cognito's error code only: Cognito's messages may carry the
+// email.
 func (s *Service) createAccount(ctx context.Context, email string) error {
 	if s.UserPool == nil || s.UserPoolID == "" {
 		return nil
 	}
-	in := &cognitoidentityprovider.AdminCreateUserInput{
+	_, err := s.UserPool.AdminCreateUser(ctx, &cognitoidentityprovider.AdminCreateUserInput{
 		UserPoolId: aws.String(s.UserPoolID),
 		Username:   aws.String(email),
 		UserAttributes: []cognito.AttributeType{
@@ -291,23 +325,9 @@ func (s *Service) createAccount(ctx context.Context, email string) error {
 			{Name: aws.String("email_verified"), Value: aws.String("true")},
 		},
 		DesiredDeliveryMediums: []cognito.DeliveryMediumType{cognito.DeliveryMediumTypeEmail},
-	}
-	_, err := s.UserPool.AdminCreateUser(ctx, in)
+	})
 	var exists *cognito.UsernameExistsException
-	if errors.As(err, &exists) {
-		resend := &cognitoidentityprovider.AdminCreateUserInput{
-			UserPoolId:             in.UserPoolId,
-			Username:               in.Username,
-			MessageAction:          cognito.MessageActionTypeResend,
-			DesiredDeliveryMediums: in.DesiredDeliveryMediums,
-		}
-		_, err = s.UserPool.AdminCreateUser(ctx, resend)
-		var inUse *cognito.UnsupportedUserStateException
-		if errors.As(err, &inUse) {
-			return nil
-		}
-	}
-	if err != nil {
+	if err != nil && !errors.As(err, &exists) {
 		return fmt.Errorf("create account in user pool: %s", cognitoCode(err))
 	}
 	return nil

@@ -3,14 +3,18 @@ package people_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	cognito "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
@@ -207,12 +211,13 @@ func (p *userPool) AdminCreateUser(ctx context.Context, in *cognitoidentityprovi
 }
 
 // TestInviteAccount: with the stack's user pool, the account is created
-// only once the member is written; an existing account gets a resend,
-// which Cognito refuses for accounts in use; errors never carry the email.
+// only once the member is written, and only for an email without one: an
+// existing account is never sent a new temporary password (no RESEND),
+// and the invitation answers as for a new one. Errors never carry the
+// email; an invitation over the day's limit creates nothing.
 func TestInviteAccount(t *testing.T) {
 	const email = "trillian@example.com"
 	exists := &cognito.UsernameExistsException{Message: aws.String("An account with the given email already exists.")}
-	inUse := &cognito.UnsupportedUserStateException{Message: aws.String("Resend not possible. " + email + " status is not FORCE_CHANGE_PASSWORD.")}
 	for _, tc := range []struct {
 		name     string
 		addErr   error   // of the store's AddMember
@@ -221,11 +226,10 @@ func TestInviteAccount(t *testing.T) {
 		want     []string // the MessageAction of each call made
 	}{
 		{"new account", nil, []error{nil}, "", []string{""}},
-		{"account waiting for its first sign-in", nil, []error{exists, nil}, "", []string{"", "RESEND"}},
-		{"account in use", nil, []error{exists, inUse}, "", []string{"", "RESEND"}},
+		{"existing account", nil, []error{exists}, "", []string{""}},
 		{"user pool fails", nil, []error{&cognito.InvalidParameterException{Message: aws.String("bad " + email)}}, "other", []string{""}},
-		{"resend fails", nil, []error{exists, &cognito.LimitExceededException{Message: aws.String(email)}}, "other", []string{"", "RESEND"}},
 		{"member exists", store.ErrExists, nil, tokensmith.ECONFLICT, nil},
+		{"over the day's invitations", store.ErrLimitReached, nil, tokensmith.ETOOMANYREQUESTS, nil},
 		{"store fails", errors.New("table unavailable"), nil, "other", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -265,5 +269,58 @@ func TestInviteAccount(t *testing.T) {
 				t.Errorf("AdminCreateUser calls = %q; want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestInviteAccountOnTheWire: what the SDK's Cognito client sends, decoded
+// as Cognito's JSON protocol documents it (X-Amz-Target
+// AWSCognitoIdentityProviderService.AdminCreateUser). An invitation to an
+// email without an account creates it, with the invitation email; one to
+// an email with an account makes the same single call, Cognito answers
+// UsernameExistsException, and nothing is resent.
+func TestInviteAccountOnTheWire(t *testing.T) {
+	const existing = "arthur@example.com"
+	type call struct {
+		Target, UserPoolID, Username, MessageAction string
+		Delivery                                    []string
+	}
+	var calls []call
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			UserPoolId             string
+			Username               string
+			MessageAction          string
+			DesiredDeliveryMediums []string
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			t.Errorf("decode request: %v", err)
+		}
+		calls = append(calls, call{r.Header.Get("X-Amz-Target"), in.UserPoolId, in.Username, in.MessageAction, in.DesiredDeliveryMediums})
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		if in.Username == existing {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"__type":"UsernameExistsException","message":"An account with the given email already exists."}`)
+			return
+		}
+		fmt.Fprintf(w, `{"User":{"Username":%q,"UserStatus":"FORCE_CHANGE_PASSWORD"}}`, in.Username)
+	}))
+	defer srv.Close()
+	w := newWorld()
+	svc := service(w.store())
+	svc.UserPoolID = "eu-west-1_pool"
+	svc.UserPool = cognitoidentityprovider.New(cognitoidentityprovider.Options{
+		Region:       "eu-west-1",
+		BaseEndpoint: aws.String(srv.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+	})
+	for _, email := range []string{"trillian@example.com", existing} {
+		calls = nil
+		if _, err := svc.Invite(context.Background(), operator, tokensmith.Workspace{ID: wsID}, wsPlace, email, tokensmith.RoleMember); err != nil {
+			t.Errorf("Invite(%s) = %v", email, err)
+		}
+		want := []call{{"AWSCognitoIdentityProviderService.AdminCreateUser", svc.UserPoolID, email, "", []string{"EMAIL"}}}
+		if fmt.Sprint(calls) != fmt.Sprint(want) {
+			t.Errorf("Invite(%s) sent %+v; want %+v", email, calls, want)
+		}
 	}
 }

@@ -80,6 +80,11 @@ func rateSK(start int64) string { return fmt.Sprintf("%s%012d", prefixWindow, st
 // ratePK is the partition of a token's request counters, one item a window.
 func ratePK(tokenID string) string { return prefixRate + tokenID }
 
+// invitationsPK is the partition of workspace wsID's daily counts of
+// invitations made through the API, one item a day keyed as rateSK keys a
+// window. Token ids are lower-case hex, so it never meets a token's.
+func invitationsPK(wsID string) string { return prefixRate + "INVITATIONS#" + wsID }
+
 // ownerPK is the partition of a token's owner, where its record is kept.
 func ownerPK(o tokensmith.Owner) string {
 	if o.Kind == token.KindSite {
