@@ -347,3 +347,38 @@ func TestCognitoAccounts(t *testing.T) {
 		t.Errorf("PeopleFunction's user pool grant = %s; want AdminCreateUser on UserPool alone", policies)
 	}
 }
+
+// TestCognitoEmail holds the user pool's email to SES when EmailSender is
+// set (its identity EmailSender itself unless EmailSenderIdentity names
+// one), to Cognito's own otherwise; the sender pattern takes an address
+// or nothing. The console's client allows revoking its refresh tokens.
+func TestCognitoEmail(t *testing.T) {
+	raw := loadRaw(t)
+	var pool struct {
+		EmailConfiguration yaml.Node `yaml:"EmailConfiguration"`
+	}
+	decodeProps(t, raw, "UserPool", &pool)
+	want := "!If [SendEmailWithSes [EmailSendingAccount DEVELOPER From !Ref EmailSender SourceArn !Sub [arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${Identity} " +
+		"[Identity !If [SenderIsIdentity !Ref EmailSender !Ref EmailSenderIdentity]]]] [EmailSendingAccount COGNITO_DEFAULT]]"
+	if got := flatten(&pool.EmailConfiguration); got != want {
+		t.Errorf("UserPool EmailConfiguration = %s; want %s", got, want)
+	}
+	for name, want := range map[string]string{"EmailSender": "SendEmailWithSes", "EmailSenderIdentity": "SenderIsIdentity"} {
+		if p, ok := raw.Parameters[name]; !ok || p.Type != "String" || p.Default != "" {
+			t.Errorf("parameter %s = %+v; want a String defaulting to empty, used by %s", name, p, want)
+		}
+	}
+	pattern := regexp.MustCompile(raw.Parameters["EmailSender"].AllowedPattern)
+	for sender, want := range map[string]bool{"": true, "no-reply@example.com": true, "no reply@example.com": false, "Tokensmith <no-reply@example.com>": false, "example.com": false} {
+		if got := pattern.MatchString(sender); got != want {
+			t.Errorf("EmailSender pattern matches %q = %v; want %v", sender, got, want)
+		}
+	}
+	var client struct {
+		EnableTokenRevocation bool `yaml:"EnableTokenRevocation"`
+	}
+	decodeProps(t, raw, "UserPoolClient", &client)
+	if !client.EnableTokenRevocation {
+		t.Error("UserPoolClient EnableTokenRevocation = false; want true, for the console's sign-out")
+	}
+}
