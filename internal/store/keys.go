@@ -119,6 +119,9 @@ func TokenKey(owner tokensmith.Owner, id string) map[string]types.AttributeValue
 // SiteKey is the key of a site's item.
 func SiteKey(id string) map[string]types.AttributeValue { return key(sitePK(id), metaSK) }
 
+// WorkspaceKey is the key of workspace id's record.
+func WorkspaceKey(id string) map[string]types.AttributeValue { return key(workspacePK(id), metaSK) }
+
 // IsTokenSortKey reports whether sk is the sort key of a token record, as a
 // stream record's keys show it.
 func IsTokenSortKey(sk string) bool { return strings.HasPrefix(sk, prefixToken) }
