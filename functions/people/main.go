@@ -1,7 +1,8 @@
 // Command people is the people Lambda: a signed-in person's workspaces and
-// sites (GET /v2/me), and the members of workspaces and sites, which
-// workspace admins manage. Every call binds the invitations waiting for the
-// person's verified email.
+// sites (GET /v2/me) and the invitations waiting for them, which they
+// accept or decline, and the members of workspaces and sites, which
+// workspace admins manage. Every call binds the operators' invitations to
+// the person's verified email.
 package main
 
 import (

@@ -1,6 +1,8 @@
 // Package people is who a signed-in person is and what they hold: their
-// sign-in, which binds the memberships granted to their verified email to
-// their issuer and subject, and the members of workspaces and sites, as
+// sign-in, which binds the memberships an operator granted to their
+// verified email to their issuer and subject; the invitations workspace
+// admins made through the API, which wait for the person to accept or
+// decline them; and the members of workspaces and sites, as
 // workspace admins (GET /v2/me and the members routes) and operators
 // (tokenctl, through operator) manage them. It knows nothing of HTTP.
 package people
