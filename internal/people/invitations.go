@@ -17,13 +17,7 @@ import (
 // by them. Any other id is not found.
 func (s *Service) AcceptInvitation(ctx context.Context, c tokensmith.Caller, id string) (tokensmith.Me, error) {
 	err := s.consent(ctx, c, id, func(m tokensmith.Member, u tokensmith.User, ws tokensmith.Workspace) error {
-		o, err := audit.NewOrigin(s.Now(), s.Rand, u.Actor(), ws)
-		if err != nil {
-			return err
-		}
-		bound := m
-		bound.UserID = u.ID
-		err = s.Store.BindMember(ctx, m, u, audit.InvitationAccepted(o, bound))
+		o, err := s.accept(ctx, m, u, ws)
 		if errors.Is(err, store.ErrHeld) {
 			return s.Store.DropInvitation(ctx, m, u, audit.MemberRemoved(o, m))
 		}

@@ -187,13 +187,7 @@ func (s *Service) bind(ctx context.Context, inv tokensmith.Member, u tokensmith.
 		if err != nil {
 			return err
 		}
-		o, err := audit.NewOrigin(s.Now(), s.Rand, u.Actor(), ws)
-		if err != nil {
-			return err
-		}
-		bound := m
-		bound.UserID = u.ID
-		err = s.Store.BindMember(ctx, m, u, audit.InvitationAccepted(o, bound))
+		o, err := s.accept(ctx, m, u, ws)
 		if !errors.Is(err, store.ErrHeld) {
 			return err
 		}
@@ -206,6 +200,19 @@ func (s *Service) bind(ctx context.Context, inv tokensmith.Member, u tokensmith.
 		return nil
 	}
 	return err
+}
+
+// accept binds the unbound member m of ws to u, with invitation_accepted
+// by u, and returns the origin of that event: store.ErrHeld when u already
+// holds a membership in m's place.
+func (s *Service) accept(ctx context.Context, m tokensmith.Member, u tokensmith.User, ws tokensmith.Workspace) (audit.Origin, error) {
+	o, err := audit.NewOrigin(s.Now(), s.Rand, u.Actor(), ws)
+	if err != nil {
+		return audit.Origin{}, err
+	}
+	bound := m
+	bound.UserID = u.ID
+	return o, s.Store.BindMember(ctx, m, u, audit.InvitationAccepted(o, bound))
 }
 
 // CheckEmail returns email as memberships are granted to it (trimmed of
