@@ -5,7 +5,7 @@
 GO ?= go
 WITH_DYNAMODB := $(GO) run ./cmd/dynamodb-local --
 
-.PHONY: run test lint bench bench-console fuzz stress build vet bundle console-check invoke chromium
+.PHONY: run test lint bench bench-console fuzz stress build vet bundle console-check invoke chromium emulator
 
 # bundle builds the web console into console/dist, which package console
 # embeds: every Go build of the module needs it, so run, test, vet, build and
@@ -49,10 +49,15 @@ console-check: bundle
 chromium:
 	@$(GO) run ./cmd/chromium > /dev/null
 
+# emulator says which Lambda Runtime Interface Emulator the emulator tests and
+# make invoke run, building it first into the tool cache when needed.
+emulator:
+	@$(GO) run ./cmd/invoke -emulator > /dev/null
+
 run: bundle
 	$(WITH_DYNAMODB) $(GO) run ./cmd/localdev
 
-test: console-check chromium
+test: console-check chromium emulator
 	$(WITH_DYNAMODB) $(GO) test -count=1 -timeout 30m ./...
 
 # lint checks template.yaml with cfn-lint, informational checks included,

@@ -5,6 +5,10 @@
 // bootstrap for this machine and runs it here against DynamoDB Local.
 //
 //	go run ./cmd/invoke -function AuthorizerFunction -bootstrap .build/host/AuthorizerFunction/bootstrap events/authorizer-api-token.json
+//
+// With -emulator it prints the emulator's path instead, building it into the
+// tool cache first when needed (`make test` does this before the emulator
+// tests, where go test would keep the build quiet).
 package main
 
 import (
@@ -19,7 +23,18 @@ import (
 func main() {
 	function := flag.String("function", "", "the function's logical id in template.yaml (AuthorizerFunction, ...)")
 	bootstrap := flag.String("bootstrap", "", "the function's bootstrap, built for this machine")
+	emulator := flag.Bool("emulator", false, "print the emulator's path, building it first when needed, and invoke nothing")
 	flag.Parse()
+	if *emulator {
+		path, err := rie.Path()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "invoke:", err)
+			os.Exit(1)
+		}
+		fmt.Fprintln(os.Stderr, "rie: the emulator tests run", path)
+		fmt.Println(path)
+		return
+	}
 	if *function == "" || *bootstrap == "" || flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: invoke -function LogicalId -bootstrap path event.json")
 		os.Exit(2)

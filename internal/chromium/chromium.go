@@ -25,6 +25,13 @@ import (
 // the order Find tries them.
 var Names = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"}
 
+// Apps are where macOS keeps Chrome and Chromium, which put nothing on PATH;
+// Find tries them after Names.
+var Apps = []string{
+	"/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+	"/Applications/Chromium.app/Contents/MacOS/Chromium",
+}
+
 // Version pins @sparticuz/chromium, which ships Chromium's headless shell for
 // linux/amd64 inside the package (no install script downloads it).
 const Version = "153.0.0"
@@ -35,7 +42,7 @@ const Launcher = "chromium.sh"
 
 // Find returns the path of the Chromium to drive: the file CHROMIUM names
 // (an error when there is none), else the first of Names on PATH, else the
-// cached Chromium of @sparticuz/chromium, fetched on first use and said so to
+// browser in Apps on macOS, else the cached Chromium of @sparticuz/chromium, fetched on first use and said so to
 // log.
 func Find(log io.Writer) (string, error) {
 	if path := os.Getenv("CHROMIUM"); path != "" {
@@ -47,6 +54,13 @@ func Find(log io.Writer) (string, error) {
 	for _, name := range Names {
 		if path, err := exec.LookPath(name); err == nil {
 			return path, nil
+		}
+	}
+	if runtime.GOOS == "darwin" {
+		for _, path := range Apps {
+			if _, err := os.Stat(path); err == nil {
+				return path, nil
+			}
 		}
 	}
 	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {

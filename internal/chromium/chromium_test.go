@@ -150,9 +150,41 @@ func TestFindFetches(t *testing.T) {
 	}
 }
 
+// TestFindRefusesAnIncompletePackage holds that a package missing one of the
+// files the browser needs fails the fetch, naming the file, and leaves
+// nothing in the cache for a later call to take as complete.
+func TestFindRefusesAnIncompletePackage(t *testing.T) {
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+		t.Skip("@sparticuz/chromium ships linux/amd64 only")
+	}
+	for _, missing := range []string{"chromium.br", "al2023.tar.br", "fonts.tar.br"} {
+		t.Run(missing, func(t *testing.T) {
+			bin, cache := t.TempDir(), t.TempDir()
+			t.Setenv("PATH", bin)
+			t.Setenv("XDG_CACHE_HOME", cache)
+			t.Setenv("CHROMIUM", "")
+			tgz := filepath.Join(t.TempDir(), "package.tgz")
+			if err := os.WriteFile(tgz, fakePackage(t, "package/bin/"+missing), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			executable(t, filepath.Join(bin, "npm"), "#!/bin/sh\n/bin/cp "+tgz+" \"$5/sparticuz-chromium.tgz\"\necho sparticuz-chromium.tgz\n")
+
+			got, err := chromium.Find(io.Discard)
+			if want := "the package has no bin/" + missing; err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("Find() = %q, %v; want an error containing %q", got, err, want)
+			}
+			entries, _ := os.ReadDir(filepath.Join(cache, "tokensmith"))
+			if len(entries) != 0 {
+				t.Errorf("the cache holds %v after a failed fetch; want nothing", entries)
+			}
+		})
+	}
+}
+
 // fakePackage is a tarball laid out as @sparticuz/chromium's, whose browser
-// prints its arguments and the environment the launcher gives it.
-func fakePackage(t *testing.T) []byte {
+// prints its arguments and the environment the launcher gives it, without
+// the files named in omit.
+func fakePackage(t *testing.T, omit ...string) []byte {
 	browser := "#!/bin/sh\necho \"$*|$LD_LIBRARY_PATH|$FONTCONFIG_FILE\"\n"
 	files := map[string][]byte{
 		"package/package.json":           []byte(`{"name":"@sparticuz/chromium"}`),
@@ -164,6 +196,9 @@ func fakePackage(t *testing.T) []byte {
 	var b bytes.Buffer
 	gz := gzip.NewWriter(&b)
 	tw := tar.NewWriter(gz)
+	for _, name := range omit {
+		delete(files, name)
+	}
 	for name, body := range files {
 		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
 		tw.Write(body)

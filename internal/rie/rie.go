@@ -37,8 +37,8 @@ import (
 	"github.com/tokensmith/tokensmith/internal/toolcache"
 )
 
-// The emulator's module and the version built (the proxy serves this
-// pseudo-version of its main branch; it refuses v1.23.0).
+// The emulator's module and the version built: a pseudo-version of its main
+// branch that the module proxy serves.
 const (
 	Module  = "github.com/aws/aws-lambda-runtime-interface-emulator"
 	Version = "v0.0.0-20261030222936-bef5c4ba774d"

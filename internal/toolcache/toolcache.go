@@ -66,6 +66,7 @@ func (p Package) Fetch(log io.Writer) (string, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return "", fmt.Errorf("create cache folder: %w", err)
 	}
+	removeAbandoned(root)
 	tmp, err := os.MkdirTemp(root, ".fetch-")
 	if err != nil {
 		return "", fmt.Errorf("create cache folder: %w", err)
@@ -84,6 +85,24 @@ func (p Package) Fetch(log io.Writer) (string, error) {
 	}
 	fmt.Fprintf(log, "fetched %s into %s (%d MiB unpacked) in %s\n", p.What, dir, size(dir)>>20, time.Since(started).Round(100*time.Millisecond))
 	return dir, nil
+}
+
+// abandonedAfter is the age past which a fetch's temporary folder is taken
+// for one an interrupted fetch left behind (a fetch takes minutes at most).
+const abandonedAfter = time.Hour
+
+// removeAbandoned removes the temporary folders of fetches interrupted
+// before they could clean up, leaving those of fetches still running.
+func removeAbandoned(root string) {
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), ".fetch-") {
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > abandonedAfter {
+			os.RemoveAll(filepath.Join(root, e.Name()))
+		}
+	}
 }
 
 // npmPack downloads the tarball of the npm package spec into dir with npm

@@ -3,9 +3,12 @@ package toolcache_test
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/tokensmith/tokensmith/internal/toolcache"
 )
@@ -53,5 +56,58 @@ func TestExtract(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s: mode %o; want %o (0: absent)", tc.path, got, tc.want)
 		}
+	}
+}
+
+// TestFetchRemovesAbandonedFetches holds that a fetch removes the temporary
+// folder an interrupted fetch left behind, and keeps one a fetch running
+// beside it is still filling.
+func TestFetchRemovesAbandonedFetches(t *testing.T) {
+	bin, cache := t.TempDir(), t.TempDir()
+	t.Setenv("PATH", bin)
+	t.Setenv("XDG_CACHE_HOME", cache)
+	root := filepath.Join(cache, "tokensmith")
+	abandoned, running := filepath.Join(root, ".fetch-1"), filepath.Join(root, ".fetch-2")
+	for _, dir := range []string{abandoned, running} {
+		if err := os.MkdirAll(filepath.Join(dir, "unpacked"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(abandoned, old, old); err != nil {
+		t.Fatal(err)
+	}
+	// A package with one file, which npm pack "downloads" into its destination.
+	var b bytes.Buffer
+	gz := gzip.NewWriter(&b)
+	tw := tar.NewWriter(gz)
+	tw.WriteHeader(&tar.Header{Name: "package/tool", Mode: 0o755, Size: 2, Typeflag: tar.TypeReg})
+	tw.Write([]byte("hi"))
+	tw.Close()
+	gz.Close()
+	tgz := filepath.Join(t.TempDir(), "tool.tgz")
+	if err := os.WriteFile(tgz, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	npm := "#!/bin/sh\n/bin/cp " + tgz + " \"$5/tool.tgz\"\necho tool.tgz\n"
+	if err := os.WriteFile(filepath.Join(bin, "npm"), []byte(npm), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	pkg := toolcache.Package{What: "a tool", Spec: "tool@1.0.0", Folder: "tool-1.0.0", Unpack: func(tr *tar.Reader, dst string) error {
+		return toolcache.Extract(tr, "package/", dst)
+	}}
+	dir, err := pkg.Fetch(io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "tool")); string(got) != "hi" || err != nil {
+		t.Errorf("the fetched tool = %q, %v; want %q", got, err, "hi")
+	}
+	if _, err := os.Stat(abandoned); !os.IsNotExist(err) {
+		t.Errorf("the abandoned fetch's folder: %v; want it removed", err)
+	}
+	if _, err := os.Stat(running); err != nil {
+		t.Errorf("the running fetch's folder: %v; want it kept", err)
 	}
 }
