@@ -80,14 +80,17 @@ func (s *Service) consent(ctx context.Context, c tokensmith.Caller, id string, f
 }
 
 // lapse removes m, an invitation made through the API and left unaccepted
-// past tokensmith.InvitationLapse, with user_removed by the system. A
-// concurrent change leaves it to the next reader, who sees it lapsed too.
+// past tokensmith.InvitationLapse, with user_removed by the system stamped
+// with the time it lapsed, not the time of the call: the inviting side
+// (Members, Invite) removes it and learns nothing of when the invitee
+// calls. A concurrent change leaves it to the next reader, who sees it
+// lapsed too.
 func (s *Service) lapse(ctx context.Context, m tokensmith.Member) error {
 	ws, err := s.Store.Workspace(ctx, m.Place.WorkspaceID)
 	if err != nil {
 		return err
 	}
-	o, err := audit.NewOrigin(s.Now(), s.Rand, tokensmith.Actor{Type: tokensmith.ActorSystem}, ws)
+	o, err := audit.NewOrigin(m.AddedOn.Add(tokensmith.InvitationLapse), s.Rand, tokensmith.Actor{Type: tokensmith.ActorSystem}, ws)
 	if err != nil {
 		return err
 	}

@@ -123,8 +123,10 @@ func TestInvitationByConsent(t *testing.T) {
 
 // TestInvitationLapses: an invitation made through the API that waits
 // tokensmith.InvitationLapse lapses: it is no longer listed or accepted,
-// it is removed with user_removed by the system, and the email may be
-// invited again. An operator's invitation does not lapse.
+// and the invitee's own calls write nothing to the inviting workspace;
+// the inviter's side removes it, with user_removed by the system stamped
+// with the lapse time, and the email may be invited again. An operator's
+// invitation does not lapse.
 func TestInvitationLapses(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -138,6 +140,7 @@ func TestInvitationLapses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st, svc, clock, inv := consentWorld(t)
 			invite(t, svc, tokensmith.Workspace{ID: wsID, Slug: "hitchhikers"}, "ford@example.com", tokensmith.RoleMember)
+			before := lastEvent(t, st)
 			*clock = clock.Add(tc.after)
 			me, err := svc.Me(ctx, victim)
 			if err != nil {
@@ -146,21 +149,38 @@ func TestInvitationLapses(t *testing.T) {
 			if got := len(me.Invitations) == 0; got != tc.lapse {
 				t.Errorf("invitations = %+v; want lapsed %v", me.Invitations, tc.lapse)
 			}
-			_, err = st.Member(ctx, wsPlace, inv.ID)
-			if got := tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND; got != tc.lapse {
-				t.Errorf("member after the sign-in = %v; want removed %v", err, tc.lapse)
+			if _, err := st.Member(ctx, wsPlace, inv.ID); err != nil {
+				t.Errorf("member after the invitee's sign-in = %v; want left to the inviter's side", err)
+			}
+			if ev := lastEvent(t, st); ev.ID != before.ID {
+				t.Errorf("last event after the invitee's sign-in = %+v; want none written", ev)
 			}
 			if !tc.lapse {
 				return
 			}
-			if ev := lastEvent(t, st); ev.SubType != audit.SubUserRemoved || ev.Actor.Type != tokensmith.ActorSystem {
-				t.Errorf("last event = %+v; want user_removed by the system", ev)
-			}
 			if _, err := svc.AcceptInvitation(ctx, victim, inv.ID); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
 				t.Errorf("accepting the lapsed invitation = %v; want not found", err)
 			}
+			*clock = clock.Add(time.Hour)
 			if _, err := svc.AddMember(ctx, admin, wsPlace, victim.Email, tokensmith.RoleMember); err != nil {
 				t.Errorf("inviting the email again: %v", err)
+			}
+			if _, err := st.Member(ctx, wsPlace, inv.ID); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
+				t.Errorf("lapsed member after inviting again = %v; want removed", err)
+			}
+			page, err := st.AuditEvents(ctx, wsID, tokensmith.AuditQuery{Desc: true, Limit: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var removed []tokensmith.Event
+			for _, ev := range page.Events {
+				if ev.SubType == audit.SubUserRemoved {
+					removed = append(removed, ev)
+				}
+			}
+			lapsedAt := inv.AddedOn.Add(tokensmith.InvitationLapse)
+			if len(removed) != 1 || removed[0].Actor.Type != tokensmith.ActorSystem || !removed[0].Timestamp.Equal(lapsedAt) {
+				t.Errorf("user_removed events = %+v; want one by the system at %v", removed, lapsedAt)
 			}
 			ford, err := svc.SignIn(ctx, tokensmith.Caller{Issuer: iss, Subject: "ford", Email: "ford@example.com"})
 			if err != nil || ford.Role(wsPlace) != tokensmith.RoleMember {
@@ -171,11 +191,12 @@ func TestInvitationLapses(t *testing.T) {
 }
 
 // TestLapsedInvitationsLeaveTheList: the admin's member list removes an
-// invitation that lapsed, though its invitee never signs in.
+// invitation that lapsed, though its invitee never signs in, stamping
+// user_removed with the lapse time, not the list's.
 func TestLapsedInvitationsLeaveTheList(t *testing.T) {
 	ctx := context.Background()
 	st, svc, clock, inv := consentWorld(t)
-	*clock = clock.Add(tokensmith.InvitationLapse)
+	*clock = clock.Add(tokensmith.InvitationLapse + time.Hour)
 	ms, err := svc.Members(ctx, admin, wsPlace)
 	if err != nil {
 		t.Fatal(err)
@@ -187,6 +208,10 @@ func TestLapsedInvitationsLeaveTheList(t *testing.T) {
 	}
 	if _, err := st.Member(ctx, wsPlace, inv.ID); tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
 		t.Errorf("lapsed member = %v; want removed", err)
+	}
+	lapsedAt := inv.AddedOn.Add(tokensmith.InvitationLapse)
+	if ev := lastEvent(t, st); ev.SubType != audit.SubUserRemoved || ev.Actor.Type != tokensmith.ActorSystem || !ev.Timestamp.Equal(lapsedAt) {
+		t.Errorf("last event = %+v; want user_removed by the system at %v", ev, lapsedAt)
 	}
 }
 

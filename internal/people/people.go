@@ -87,7 +87,9 @@ func New(st Store) *Service { return &Service{Store: st, Now: time.Now, Rand: ra
 // operator's invitation to a place where the person already holds a
 // membership (granted to an email they verified before) is redundant: it
 // is removed, so that no one else takes it. An invitation left
-// unaccepted past tokensmith.InvitationLapse lapses: it is removed.
+// unaccepted past tokensmith.InvitationLapse lapses: it is absent here,
+// and the sign-in writes nothing to the inviting workspace (the inviter's
+// side removes it, see lapse).
 func (s *Service) SignIn(ctx context.Context, c tokensmith.Caller) (tokensmith.Person, error) {
 	if c.Issuer == "" || c.Subject == "" || c.Email == "" {
 		return tokensmith.Person{}, tokensmith.Unauthorized()
@@ -114,11 +116,9 @@ func (s *Service) SignIn(ctx context.Context, c tokensmith.Caller) (tokensmith.P
 		}
 		now := s.Now()
 		switch {
-		case m.Bound() || m.Email != u.Email:
+		case m.Bound() || m.Email != u.Email || m.Lapsed(now):
 		case m.Pending(now):
 			pending = append(pending, m)
-		case m.Lapsed(now):
-			err = s.lapse(ctx, m)
 		default:
 			err = s.bind(ctx, inv, u)
 		}
