@@ -26,6 +26,7 @@ import (
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/audit"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
@@ -269,7 +270,9 @@ var (
 // against the workspace's tokensmith.InvitationsPerDay. A lapsed
 // invitation to the same email is removed first. With the stack's user
 // pool, once the member is written, an email without an account gets one;
-// an existing account is left alone, and a failed write sends nothing.
+// an existing account is left alone, and a failed write sends nothing. The
+// answer is the same whatever the user pool does: a failure to create the
+// account is counted (metrics.AccountsNotCreated) and logged, not returned.
 func (s *Service) Invite(ctx context.Context, actor tokensmith.Actor, ws tokensmith.Workspace, p tokensmith.Place, email string, role tokensmith.Role) (tokensmith.Member, error) {
 	email, emailErr := CheckEmail("email", email)
 	if err := joinInvalid(emailErr, CheckRole("role", p, role)); err != nil {
@@ -311,7 +314,11 @@ func (s *Service) Invite(ctx context.Context, actor tokensmith.Actor, ws tokensm
 		return tokensmith.Member{}, err
 	}
 	if err := s.createAccount(ctx, email); err != nil {
-		return tokensmith.Member{}, fmt.Errorf("member %s: %w", m.ID, err)
+		// The answer never depends on the user pool: a failure here would
+		// tell the inviter that the email has no account yet.
+		r := metrics.FromContext(ctx)
+		r.Add(metrics.AccountsNotCreated, 1)
+		r.Set("accountNotCreated", fmt.Sprintf("member %s: %v", m.ID, err))
 	}
 	return m, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
@@ -213,8 +214,10 @@ func (p *userPool) AdminCreateUser(ctx context.Context, in *cognitoidentityprovi
 // TestInviteAccount: with the stack's user pool, the account is created
 // only once the member is written, and only for an email without one: an
 // existing account is never sent a new temporary password (no RESEND),
-// and the invitation answers as for a new one. Errors never carry the
-// email; an invitation over the day's limit creates nothing.
+// and the invitation answers as for a new one. A user pool that fails
+// changes nothing of the answer either: it is counted in
+// AccountsNotCreated and logged. Errors never carry the email; an
+// invitation over the day's limit creates nothing.
 func TestInviteAccount(t *testing.T) {
 	const email = "trillian@example.com"
 	exists := &cognito.UsernameExistsException{Message: aws.String("An account with the given email already exists.")}
@@ -224,13 +227,15 @@ func TestInviteAccount(t *testing.T) {
 		answers  []error // of each AdminCreateUser call
 		wantCode string
 		want     []string // the MessageAction of each call made
+		counted  bool     // in AccountsNotCreated
 	}{
-		{"new account", nil, []error{nil}, "", []string{""}},
-		{"existing account", nil, []error{exists}, "", []string{""}},
-		{"user pool fails", nil, []error{&cognito.InvalidParameterException{Message: aws.String("bad " + email)}}, "other", []string{""}},
-		{"member exists", store.ErrExists, nil, tokensmith.ECONFLICT, nil},
-		{"over the day's invitations", store.ErrLimitReached, nil, tokensmith.ETOOMANYREQUESTS, nil},
-		{"store fails", errors.New("table unavailable"), nil, "other", nil},
+		{"new account", nil, []error{nil}, "", []string{""}, false},
+		{"existing account", nil, []error{exists}, "", []string{""}, false},
+		{"user pool fails", nil, []error{&cognito.InvalidParameterException{Message: aws.String("bad " + email)}}, "", []string{""}, true},
+		{"user pool over its email quota", nil, []error{&cognito.LimitExceededException{Message: aws.String("Exceeded daily email limit")}}, "", []string{""}, true},
+		{"member exists", store.ErrExists, nil, tokensmith.ECONFLICT, nil, false},
+		{"over the day's invitations", store.ErrLimitReached, nil, tokensmith.ETOOMANYREQUESTS, nil, false},
+		{"store fails", errors.New("table unavailable"), nil, "other", nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld()
@@ -258,7 +263,15 @@ func TestInviteAccount(t *testing.T) {
 				}
 				return &cognitoidentityprovider.AdminCreateUserOutput{}, tc.answers[len(got)-1]
 			}}
-			_, err := svc.Invite(context.Background(), operator, tokensmith.Workspace{ID: wsID}, wsPlace, email, tokensmith.RoleMember)
+			rec := metrics.New(metrics.FunctionPeople)
+			_, err := svc.Invite(metrics.NewContext(context.Background(), rec), operator, tokensmith.Workspace{ID: wsID}, wsPlace, email, tokensmith.RoleMember)
+			line := fmt.Sprintf("%s", rec.Lines(now))
+			if got := strings.Contains(line, `"AccountsNotCreated":1`); got != tc.counted {
+				t.Errorf("record %s; want AccountsNotCreated %v", line, tc.counted)
+			}
+			if strings.Contains(line, email) {
+				t.Errorf("record %s names the email", line)
+			}
 			if c := code(err); (tc.wantCode == "other" && !strings.HasPrefix(string(c), "other")) || (tc.wantCode != "other" && c != tc.wantCode) {
 				t.Errorf("Invite = %v; want %s", err, tc.wantCode)
 			}
