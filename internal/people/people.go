@@ -218,16 +218,26 @@ func (s *Service) accept(ctx context.Context, m tokensmith.Member, u tokensmith.
 
 // CheckEmail returns email as memberships are granted to it (trimmed of
 // ASCII white space, ASCII letters in lower case), or a validation error
-// naming field. Any other white space, around the address or in it, is
-// refused.
+// naming field. Any other white space, around the address or in it, and
+// any invisible character (format characters such as zero-width spaces,
+// soft hyphens and bidirectional overrides, variation selectors, other
+// default-ignorable code points) is refused: an address must look like
+// what it is.
 func CheckEmail(field, email string) (string, error) {
 	trimmed := store.TrimASCIISpace(email)
 	addr, err := mail.ParseAddress(trimmed)
 	if err != nil || addr.Address != trimmed || addr.Name != "" || len(trimmed) > MaxEmailLen ||
-		strings.IndexFunc(trimmed, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		strings.IndexFunc(trimmed, invisible) >= 0 {
 		return "", tokensmith.Invalid(tokensmith.ErrorDetail{Field: field, Message: fmt.Sprintf("must be an email address of at most %d characters", MaxEmailLen)})
 	}
 	return store.NormalizeEmail(trimmed), nil
+}
+
+// invisible reports whether r is white space, a control character or a
+// character that is not displayed.
+func invisible(r rune) bool {
+	return unicode.IsSpace(r) || unicode.IsControl(r) ||
+		unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 }
 
 // CheckRole returns a validation error naming field unless role is one a

@@ -176,6 +176,31 @@ func TestEmailWithUnicodeSpaces(t *testing.T) {
 	}
 }
 
+// TestEmailWithInvisibleCharacters: an email with a character that is not
+// displayed (Unicode format characters, variation selectors, other
+// default-ignorable code points) is a validation error naming the field.
+func TestEmailWithInvisibleCharacters(t *testing.T) {
+	for _, email := range []string{
+		"ad\u200bmin@example.com", // zero-width space
+		"admin@exam\u00adple.com", // soft hyphen
+		"\u202eadmin@example.com", // right-to-left override
+		"admin\u2066@example.com", // left-to-right isolate
+		"admin@example.com\ufeff", // zero-width no-break space
+		"ad\u200dmin@example.com", // zero-width joiner
+		"admin\ufe0f@example.com", // variation selector
+		"admin\u115f@example.com", // Hangul choseong filler
+	} {
+		_, err := people.CheckEmail("email", email)
+		var ae *tokensmith.Error
+		if !errors.As(err, &ae) || ae.Code != tokensmith.EINVALID || len(ae.Details) != 1 || ae.Details[0].Field != "email" {
+			t.Errorf("CheckEmail(%q) = %v; want validation_error on email", email, err)
+		}
+	}
+	if got, err := people.CheckEmail("email", "Admin@Example.com"); err != nil || got != "admin@example.com" {
+		t.Errorf("CheckEmail of a plain address = %q, %v; want admin@example.com", got, err)
+	}
+}
+
 // TestConcurrentFirstSignIn: the same person's first calls at once (the
 // console loads /v2/me and a token list together). A call whose creation
 // of the person is cancelled by the other's transaction in flight
