@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -298,8 +299,10 @@ func TestConsoleRoutesNameTheFunction(t *testing.T) {
 // verified emails rely on: an email is one account whatever its case; a
 // changed email counts only once verified; the console's client cannot
 // write the email and has no password flow (passwords go to the managed
-// login alone); and the people function may create accounts and resend
-// their invitations (AdminCreateUser), nothing more.
+// login alone); the people function may create accounts and resend
+// their invitations (AdminCreateUser) and read an account's status
+// (AdminGetUser), nothing more; a temporary password lasts as long as an
+// invitation.
 func TestCognitoAccounts(t *testing.T) {
 	raw := loadRaw(t)
 	var pool struct {
@@ -310,6 +313,11 @@ func TestCognitoAccounts(t *testing.T) {
 			AttributesRequireVerificationBeforeUpdate []string `yaml:"AttributesRequireVerificationBeforeUpdate"`
 		} `yaml:"UserAttributeUpdateSettings"`
 		AutoVerifiedAttributes []string `yaml:"AutoVerifiedAttributes"`
+		Policies               struct {
+			PasswordPolicy struct {
+				TemporaryPasswordValidityDays int `yaml:"TemporaryPasswordValidityDays"`
+			} `yaml:"PasswordPolicy"`
+		} `yaml:"Policies"`
 	}
 	poolRes := raw.Resources["UserPool"]
 	if err := poolRes.Properties.Decode(&pool); err != nil {
@@ -320,6 +328,9 @@ func TestCognitoAccounts(t *testing.T) {
 	}
 	if got := pool.UserAttributeUpdateSettings.AttributesRequireVerificationBeforeUpdate; !slices.Equal(got, []string{"email"}) {
 		t.Errorf("UserPool AttributesRequireVerificationBeforeUpdate = %v; want [email]", got)
+	}
+	if got, want := pool.Policies.PasswordPolicy.TemporaryPasswordValidityDays, int(tokensmith.InvitationLapse/(24*time.Hour)); got != want {
+		t.Errorf("UserPool TemporaryPasswordValidityDays = %d; want %d, the invitation's lapse", got, want)
 	}
 	if !slices.Contains(pool.AutoVerifiedAttributes, "email") {
 		t.Errorf("UserPool AutoVerifiedAttributes = %v; want email (verification before update needs it)", pool.AutoVerifiedAttributes)
@@ -343,8 +354,8 @@ func TestCognitoAccounts(t *testing.T) {
 
 	people := raw.Resources["PeopleFunction"]
 	policies := flatten(&people.Properties)
-	if got := strings.Count(policies, "cognito-idp:"); got != 1 || !strings.Contains(policies, "Action [cognito-idp:AdminCreateUser] Resource !GetAtt UserPool.Arn") {
-		t.Errorf("PeopleFunction's user pool grant = %s; want AdminCreateUser on UserPool alone", policies)
+	if got := strings.Count(policies, "cognito-idp:"); got != 2 || !strings.Contains(policies, "Action [cognito-idp:AdminCreateUser cognito-idp:AdminGetUser] Resource !GetAtt UserPool.Arn") {
+		t.Errorf("PeopleFunction's user pool grant = %s; want AdminCreateUser and AdminGetUser on UserPool alone", policies)
 	}
 }
 

@@ -51,6 +51,7 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 		if svc.UserPool, err = userPool(getenv); err != nil {
 			return nil, err
 		}
+		svc.Resends = st
 	}
 	return metrics.Invocations(metrics.FunctionPeople, stdout, now, httpapi.People(svc, log).Proxy()), nil
 }

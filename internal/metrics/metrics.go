@@ -154,7 +154,7 @@ var (
 	StreamBatchFailures = Metric{"StreamBatchFailures", Count, []Dimension{Function},
 		"stream records reported as failed, to be retried and at last sent to the dead-letter queue"}
 	AccountsNotCreated = Metric{"AccountsNotCreated", Count, []Dimension{Function},
-		"invited emails whose account the stack's user pool failed to create (the invitation is written and answered as any other; the record's accountNotCreated field names the member and Cognito's error code)"}
+		"invited emails whose account the stack's user pool failed to create or to send a new temporary password (the invitation is written and answered as any other; the record's accountNotCreated field names the member and Cognito's error code)"}
 )
 
 // Catalog is every metric the functions write: the one list the dashboard,

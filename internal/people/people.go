@@ -37,6 +37,14 @@ const MaxEmailLen = 254
 // UserPool is the part of Cognito's client that invitations call.
 type UserPool interface {
 	AdminCreateUser(ctx context.Context, in *cognitoidentityprovider.AdminCreateUserInput, optFns ...func(*cognitoidentityprovider.Options)) (*cognitoidentityprovider.AdminCreateUserOutput, error)
+	AdminGetUser(ctx context.Context, in *cognitoidentityprovider.AdminGetUserInput, optFns ...func(*cognitoidentityprovider.Options)) (*cognitoidentityprovider.AdminGetUserOutput, error)
+}
+
+// Resends throttles the temporary passwords sent again (store.Store's
+// ClaimResend): at most one per email per store.ResendInterval, whichever
+// workspaces invite it.
+type Resends interface {
+	ClaimResend(ctx context.Context, email string, now time.Time) error
 }
 
 // Store is the part of the store that sign-in and members call. Its
@@ -74,6 +82,10 @@ type Service struct {
 	// them, accounts are the issuer's business.
 	UserPool   UserPool
 	UserPoolID string
+	// Resends, when set with the user pool, lets an invitation send an
+	// account that has never signed in (FORCE_CHANGE_PASSWORD) a new
+	// temporary password, at most once a day per email.
+	Resends Resends
 }
 
 // New returns a Service with the real clock and crypto/rand, creating no accounts.
@@ -334,8 +346,8 @@ func (s *Service) Invite(ctx context.Context, actor tokensmith.Actor, ws tokensm
 }
 
 // createAccount creates email's account in the stack's user pool, which
-// emails the person a temporary password. An account that exists is left
-// alone: an invitation never sends it a new temporary password, and
+// emails the person a temporary password. An account that exists is
+// resent one only while it has never signed in (resend); the invitation
 // answers as for a new one, so that the inviter learns nothing of it. Its
 // errors name Cognito's error code only: Cognito's messages may carry the
 // email.
@@ -353,8 +365,47 @@ func (s *Service) createAccount(ctx context.Context, email string) error {
 		DesiredDeliveryMediums: []cognito.DeliveryMediumType{cognito.DeliveryMediumTypeEmail},
 	})
 	var exists *cognito.UsernameExistsException
-	if err != nil && !errors.As(err, &exists) {
+	switch {
+	case errors.As(err, &exists):
+		return s.resend(ctx, email)
+	case err != nil:
 		return fmt.Errorf("create account in user pool: %s", cognitoCode(err))
+	}
+	return nil
+}
+
+// resend sends email's existing account a new temporary password, only if
+// it has never signed in (FORCE_CHANGE_PASSWORD: no one's password is
+// reset, and an expired temporary password is replaced) and no invitation
+// had one sent within store.ResendInterval, from any workspace.
+func (s *Service) resend(ctx context.Context, email string) error {
+	if s.Resends == nil {
+		return nil
+	}
+	out, err := s.UserPool.AdminGetUser(ctx, &cognitoidentityprovider.AdminGetUserInput{
+		UserPoolId: aws.String(s.UserPoolID),
+		Username:   aws.String(email),
+	})
+	if err != nil {
+		return fmt.Errorf("read account in user pool: %s", cognitoCode(err))
+	}
+	if out.UserStatus != cognito.UserStatusTypeForceChangePassword {
+		return nil
+	}
+	switch err := s.Resends.ClaimResend(ctx, email, s.Now()); {
+	case errors.Is(err, store.ErrLimitReached):
+		return nil
+	case err != nil:
+		return err
+	}
+	_, err = s.UserPool.AdminCreateUser(ctx, &cognitoidentityprovider.AdminCreateUserInput{
+		UserPoolId:             aws.String(s.UserPoolID),
+		Username:               aws.String(email),
+		MessageAction:          cognito.MessageActionTypeResend,
+		DesiredDeliveryMediums: []cognito.DeliveryMediumType{cognito.DeliveryMediumTypeEmail},
+	})
+	if err != nil {
+		return fmt.Errorf("resend temporary password: %s", cognitoCode(err))
 	}
 	return nil
 }

@@ -236,6 +236,10 @@ func (p *userPool) AdminCreateUser(ctx context.Context, in *cognitoidentityprovi
 	return p.AdminCreateUserFn(ctx, in, optFns...)
 }
 
+func (p *userPool) AdminGetUser(context.Context, *cognitoidentityprovider.AdminGetUserInput, ...func(*cognitoidentityprovider.Options)) (*cognitoidentityprovider.AdminGetUserOutput, error) {
+	return nil, errors.New("AdminGetUser is not faked: the service has no Resends")
+}
+
 // TestInviteAccount: with the stack's user pool, the account is created
 // only once the member is written, and only for an email without one: an
 // existing account is never sent a new temporary password (no RESEND),
@@ -359,6 +363,85 @@ func TestInviteAccountOnTheWire(t *testing.T) {
 		want := []call{{"AWSCognitoIdentityProviderService.AdminCreateUser", svc.UserPoolID, email, "", []string{"EMAIL"}}}
 		if fmt.Sprint(calls) != fmt.Sprint(want) {
 			t.Errorf("Invite(%s) sent %+v; want %+v", email, calls, want)
+		}
+	}
+}
+
+// TestInviteResendOnTheWire: with Resends, an invitation of an email whose
+// account exists reads its status (AdminGetUser) and, only while it has
+// never signed in (FORCE_CHANGE_PASSWORD), sends it a new temporary
+// password (AdminCreateUser with MessageAction RESEND): at most once in
+// store.ResendInterval for the email, whichever workspace invites it (the
+// claim is the email's, not the place's). A confirmed account is never
+// sent one.
+func TestInviteResendOnTheWire(t *testing.T) {
+	const forced, confirmed = "forced@example.com", "confirmed@example.com"
+	type call struct{ Target, Username, MessageAction string }
+	var calls []call
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ UserPoolId, Username, MessageAction string }
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			t.Errorf("decode request: %v", err)
+		}
+		target := r.Header.Get("X-Amz-Target")
+		calls = append(calls, call{strings.TrimPrefix(target, "AWSCognitoIdentityProviderService."), in.Username, in.MessageAction})
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		status := map[string]string{forced: "FORCE_CHANGE_PASSWORD", confirmed: "CONFIRMED"}[in.Username]
+		switch {
+		case strings.HasSuffix(target, ".AdminGetUser"):
+			fmt.Fprintf(w, `{"Username":%q,"UserStatus":%q}`, in.Username, status)
+		case in.MessageAction == "RESEND":
+			fmt.Fprintf(w, `{"User":{"Username":%q,"UserStatus":%q}}`, in.Username, status)
+		default:
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"__type":"UsernameExistsException","message":"An account with the given email already exists."}`)
+		}
+	}))
+	defer srv.Close()
+	st, svc, ws := storedWorld(t)
+	clock := now
+	svc.Now = func() time.Time { return clock }
+	svc.UserPoolID = "eu-west-1_pool"
+	svc.Resends = st
+	svc.UserPool = cognitoidentityprovider.New(cognitoidentityprovider.Options{
+		Region:       "eu-west-1",
+		BaseEndpoint: aws.String(srv.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+	})
+	ctx := context.Background()
+	create := func(email string) call { return call{"AdminCreateUser", email, ""} }
+	get := func(email string) call { return call{"AdminGetUser", email, ""} }
+	resend := func(email string) call { return call{"AdminCreateUser", email, "RESEND"} }
+	var last tokensmith.Member // of forced
+	for _, step := range []struct {
+		name  string
+		after time.Duration
+		email string
+		place tokensmith.Place
+		again bool // remove forced's last member first
+		want  []call
+	}{
+		{"never signed in", 0, forced, wsPlace, false, []call{create(forced), get(forced), resend(forced)}},
+		{"invited again within the day", store.ResendInterval - time.Second, forced, wsPlace, true, []call{create(forced), get(forced)}},
+		{"a day later", store.ResendInterval, forced, wsPlace, true, []call{create(forced), get(forced), resend(forced)}},
+		{"signed in", 0, confirmed, wsPlace, false, []call{create(confirmed), get(confirmed)}},
+	} {
+		if step.again {
+			if _, err := svc.Remove(ctx, operator, ws, step.place, last.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clock = now.Add(step.after)
+		calls = nil
+		m, err := svc.Invite(ctx, operator, ws, step.place, step.email, tokensmith.RoleAdmin)
+		if err != nil {
+			t.Errorf("%s: Invite = %v", step.name, err)
+		}
+		if step.email == forced {
+			last = m
+		}
+		if fmt.Sprint(calls) != fmt.Sprint(step.want) {
+			t.Errorf("%s: sent %+v; want %+v", step.name, calls, step.want)
 		}
 	}
 }

@@ -34,6 +34,7 @@ const (
 	prefixRate      = "RATE#"
 	prefixWindow    = "WINDOW#"
 	prefixLeaked    = "LEAKED#"
+	prefixResend    = "RESEND#"
 
 	// metaSK is the sort key of an entity's own item.
 	metaSK = "#META"
