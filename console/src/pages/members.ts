@@ -19,7 +19,7 @@ export function renderMembers(ctx: Ctx, f: Frame, owner: MemberOwner): void {
   const isWs = owner.kind === "workspace";
   f.main.append(h("p", { class: "lead" }, isWs
     ? "Workspace admins manage members, API tokens and the audit log; members see the workspace's sites. People are invited by email: they see the invitation when they sign in with that verified email, and join once they accept it. An invitation lapses after 30 days."
-    : "Site administrators can manage this site's API tokens. They are invited by email: they see the invitation when they sign in with that verified email, and become administrators once they accept it."));
+    : "Site administrators can manage this site's API tokens. They are invited by email: they see the invitation when they sign in with that verified email, and become administrators once they accept it. An invitation lapses after 30 days."));
 
   const listBody = h("div", { class: "list-body" }, h("p", { class: "loading" }, "Loading…"));
   const title = isWs ? "Members" : "Site administrators";
