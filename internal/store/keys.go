@@ -51,6 +51,7 @@ func secretPK(hash string) string     { return prefixSecret + hash }
 func idemPK(keyHash string) string    { return prefixIdem + keyHash }
 func expiredPK(tokenID string) string { return prefixExpired + tokenID }
 func leakedPK(hash string) string     { return prefixLeaked + hash }
+func resendPK(hash string) string     { return prefixResend + hash }
 func tokenSK(id string) string        { return prefixToken + id }
 func memberSK(memberID string) string { return prefixMember + memberID }
 

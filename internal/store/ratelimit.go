@@ -96,7 +96,7 @@ func (s *Store) ClaimResend(ctx context.Context, email string, now time.Time) er
 	upd := expression.Set(at, expression.Value(now.Unix())).
 		Set(expression.Name(AttrExpiresAt), expression.Value(ttl(now.Add(ResendInterval))))
 	cond := expression.AttributeNotExists(at).Or(at.LessThanEqual(expression.Value(now.Add(-ResendInterval).Unix())))
-	in, err := s.updateInput(prefixResend+hex.EncodeToString(sum[:]), metaSK, upd, &cond)
+	in, err := s.updateInput(resendPK(hex.EncodeToString(sum[:])), metaSK, upd, &cond)
 	if err != nil {
 		return err
 	}
