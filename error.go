@@ -3,6 +3,7 @@ package tokensmith
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes, API.md section 4's. The store, the services and the edge
@@ -42,6 +43,9 @@ type Error struct {
 	Code    string
 	Message string
 	Details []ErrorDetail
+	// RetryAfter is, on too_many_requests, how long until the request may
+	// succeed (the Retry-After header); zero elsewhere.
+	RetryAfter time.Duration
 }
 
 // ErrorDetail names one invalid field.

@@ -155,6 +155,9 @@ func (u User) Actor() Actor {
 type Person struct {
 	User        User
 	Memberships []Membership
+	// Invitations are the invitations made through the API to the
+	// person's verified email that wait for their consent (Member.Pending).
+	Invitations []Member
 }
 
 // Role returns the role the person holds in p, or "".
@@ -207,6 +210,34 @@ type Member struct {
 
 // Bound reports whether the invitation has been bound to a person.
 func (m Member) Bound() bool { return m.UserID != "" }
+
+// Limits of invitations made through the API (API.md section 10).
+const (
+	// InvitationLapse is how long an invitation made through the API waits
+	// for its invitee; after it, the invitation lapses.
+	InvitationLapse = 30 * 24 * time.Hour
+	// InvitationsPerDay is how many invitations a workspace may make
+	// through the API in a UTC day; an operator's are not counted.
+	InvitationsPerDay = 50
+)
+
+// ByConsent reports whether m was granted through the API, by a person:
+// it binds only when its invitee accepts it. An operator's invitation
+// (tokenctl, the seeds) binds on the invitee's first sign-in instead, as
+// the operator vouches for it.
+func (m Member) ByConsent() bool { return m.AddedBy.Type == ActorPerson }
+
+// Pending reports whether m waits for its invitee's consent at now: made
+// through the API, unbound, and not lapsed.
+func (m Member) Pending(now time.Time) bool {
+	return m.ByConsent() && !m.Bound() && now.Before(m.AddedOn.Add(InvitationLapse))
+}
+
+// Lapsed reports whether m is an invitation through the API that its
+// invitee left unaccepted for InvitationLapse.
+func (m Member) Lapsed(now time.Time) bool {
+	return m.ByConsent() && !m.Bound() && !now.Before(m.AddedOn.Add(InvitationLapse))
+}
 
 // AcceptedAdmin reports whether m is an admin of a workspace, bound to a
 // person: what the workspace's last-admin guard counts. An invitation no

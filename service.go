@@ -34,6 +34,10 @@ type PeopleService interface {
 	AddMember(ctx context.Context, c Caller, where Place, email string, role Role) (Member, error)
 	UpdateMember(ctx context.Context, c Caller, where Place, id string, role Role) (Member, error)
 	RemoveMember(ctx context.Context, c Caller, where Place, id string) error
+	// AcceptInvitation binds the invitation id waiting for the person c,
+	// and returns what they then hold; DeclineInvitation drops it.
+	AcceptInvitation(ctx context.Context, c Caller, id string) (Me, error)
+	DeclineInvitation(ctx context.Context, c Caller, id string) error
 }
 
 // SiteService is the data API: the sites an API token may read.
@@ -65,9 +69,18 @@ type Minted struct {
 
 // Me is what GET /v2/me shows a person.
 type Me struct {
-	User       User
-	Workspaces []MyWorkspace
-	Sites      []MySite
+	User        User
+	Workspaces  []MyWorkspace
+	Sites       []MySite
+	Invitations []MyInvitation
+}
+
+// MyInvitation is an invitation waiting for the person's consent, with
+// the workspace it is to and, for a site administrator, the site.
+type MyInvitation struct {
+	Member    Member
+	Workspace Workspace
+	Site      *Site
 }
 
 // MyWorkspace is a workspace the person belongs to, with their role.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -323,8 +324,10 @@ func checkDefinitionRoutes(t *testing.T, raw rawTemplate, logicalID, name string
 // verified emails rely on: an email is one account whatever its case; a
 // changed email counts only once verified; the console's client cannot
 // write the email and has no password flow (passwords go to the managed
-// login alone); and the people function may create accounts and resend
-// their invitations (AdminCreateUser), nothing more.
+// login alone); the people function may create accounts and resend
+// their invitations (AdminCreateUser) and read an account's status
+// (AdminGetUser), nothing more; a temporary password lasts as long as an
+// invitation.
 func TestCognitoAccounts(t *testing.T) {
 	raw := loadRaw(t)
 	var pool struct {
@@ -335,6 +338,11 @@ func TestCognitoAccounts(t *testing.T) {
 			AttributesRequireVerificationBeforeUpdate []string `yaml:"AttributesRequireVerificationBeforeUpdate"`
 		} `yaml:"UserAttributeUpdateSettings"`
 		AutoVerifiedAttributes []string `yaml:"AutoVerifiedAttributes"`
+		Policies               struct {
+			PasswordPolicy struct {
+				TemporaryPasswordValidityDays int `yaml:"TemporaryPasswordValidityDays"`
+			} `yaml:"PasswordPolicy"`
+		} `yaml:"Policies"`
 	}
 	poolRes := raw.Resources["UserPool"]
 	if err := poolRes.Properties.Decode(&pool); err != nil {
@@ -345,6 +353,9 @@ func TestCognitoAccounts(t *testing.T) {
 	}
 	if got := pool.UserAttributeUpdateSettings.AttributesRequireVerificationBeforeUpdate; !slices.Equal(got, []string{"email"}) {
 		t.Errorf("UserPool AttributesRequireVerificationBeforeUpdate = %v; want [email]", got)
+	}
+	if got, want := pool.Policies.PasswordPolicy.TemporaryPasswordValidityDays, int(tokensmith.InvitationLapse/(24*time.Hour)); got != want {
+		t.Errorf("UserPool TemporaryPasswordValidityDays = %d; want %d, the invitation's lapse", got, want)
 	}
 	if !slices.Contains(pool.AutoVerifiedAttributes, "email") {
 		t.Errorf("UserPool AutoVerifiedAttributes = %v; want email (verification before update needs it)", pool.AutoVerifiedAttributes)
@@ -368,7 +379,42 @@ func TestCognitoAccounts(t *testing.T) {
 
 	people := raw.Resources["PeopleFunction"]
 	policies := flatten(&people.Properties)
-	if got := strings.Count(policies, "cognito-idp:"); got != 1 || !strings.Contains(policies, "Action [cognito-idp:AdminCreateUser] Resource !GetAtt UserPool.Arn") {
-		t.Errorf("PeopleFunction's user pool grant = %s; want AdminCreateUser on UserPool alone", policies)
+	if got := strings.Count(policies, "cognito-idp:"); got != 2 || !strings.Contains(policies, "Action [cognito-idp:AdminCreateUser cognito-idp:AdminGetUser] Resource !GetAtt UserPool.Arn") {
+		t.Errorf("PeopleFunction's user pool grant = %s; want AdminCreateUser and AdminGetUser on UserPool alone", policies)
+	}
+}
+
+// TestCognitoEmail holds the user pool's email to SES when EmailSender is
+// set (its identity EmailSender itself unless EmailSenderIdentity names
+// one), to Cognito's own otherwise; the sender pattern takes an address
+// or nothing. The console's client allows revoking its refresh tokens.
+func TestCognitoEmail(t *testing.T) {
+	raw := loadRaw(t)
+	var pool struct {
+		EmailConfiguration yaml.Node `yaml:"EmailConfiguration"`
+	}
+	decodeProps(t, raw, "UserPool", &pool)
+	want := "!If [SendEmailWithSes [EmailSendingAccount DEVELOPER From !Ref EmailSender SourceArn !Sub [arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${Identity} " +
+		"[Identity !If [SenderIsIdentity !Ref EmailSender !Ref EmailSenderIdentity]]]] [EmailSendingAccount COGNITO_DEFAULT]]"
+	if got := flatten(&pool.EmailConfiguration); got != want {
+		t.Errorf("UserPool EmailConfiguration = %s; want %s", got, want)
+	}
+	for name, want := range map[string]string{"EmailSender": "SendEmailWithSes", "EmailSenderIdentity": "SenderIsIdentity"} {
+		if p, ok := raw.Parameters[name]; !ok || p.Type != "String" || p.Default != "" {
+			t.Errorf("parameter %s = %+v; want a String defaulting to empty, used by %s", name, p, want)
+		}
+	}
+	pattern := regexp.MustCompile(raw.Parameters["EmailSender"].AllowedPattern)
+	for sender, want := range map[string]bool{"": true, "no-reply@example.com": true, "no reply@example.com": false, "Tokensmith <no-reply@example.com>": false, "example.com": false} {
+		if got := pattern.MatchString(sender); got != want {
+			t.Errorf("EmailSender pattern matches %q = %v; want %v", sender, got, want)
+		}
+	}
+	var client struct {
+		EnableTokenRevocation bool `yaml:"EnableTokenRevocation"`
+	}
+	decodeProps(t, raw, "UserPoolClient", &client)
+	if !client.EnableTokenRevocation {
+		t.Error("UserPoolClient EnableTokenRevocation = false; want true, for the console's sign-out")
 	}
 }

@@ -8,7 +8,8 @@
 // stack.json: {baseUrl, siteId, workspaceId, freeWorkspaceId, adminEmail, memberEmail, adminToken (a user token
 // of the admin, for setting the scene through the API), expiringToken (the name of a site token seeded to expire
 // in expiringInDays days), unusedToken (the name of a site token seeded 40 days ago with sites:read, used since,
-// cms:read and cms:write, never used, and the allowlist 127.0.0.0/8, ::1/128)}
+// cms:read and cms:write, never used, and the allowlist 127.0.0.0/8, ::1/128), issuer and clientId (the local issuer
+// and the console's client there)}
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -47,10 +48,11 @@ const browser = await chromium.launch({
 const wide = { width: 1200, height: 800 };
 const narrow = { width: 320, height: 640 };
 
-// session opens a fresh browser context, signs in as email through the local issuer's page and lands on hash.
+// session opens a fresh browser context, signs in as email through the local issuer's page (its button, or typed
+// into its Email field for someone not seeded) and lands on hash.
 // It records problems (console errors, CSP violations, failed requests not expected), every console message, and
 // every secret the page was shown, so that the end of each test can look for them wherever the page could keep them.
-async function session(email, hash) {
+async function session(email, hash, { typed = false } = {}) {
   const context = await browser.newContext({ viewport: wide });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
   const page = await context.newPage();
@@ -80,9 +82,14 @@ async function session(email, hash) {
   }
   await axe(s, "sign-in page");
   await role(page, "button", "Sign in").click();
-  await role(page, "button", email).waitFor();
-  await axe(s, "local issuer's sign-in page", { narrowToo: false });
-  await role(page, "button", email).click();
+  if (typed) {
+    await role(page, "textbox", "Email").fill(email);
+    await role(page, "button", "Sign in").click();
+  } else {
+    await role(page, "button", email).waitFor();
+    await axe(s, "local issuer's sign-in page", { narrowToo: false });
+    await role(page, "button", email).click();
+  }
   await page.waitForURL((u) => u.href.startsWith(consoleUrl) && !u.search.includes("code="));
   s.started = started;
   return s;
@@ -722,19 +729,74 @@ await test("members: add, change role, remove, and their errors; home page", asy
   await finish(s, "people");
 });
 
-await test("signing out ends the session", async () => {
+await test("invitations: listed on the first page, accepted and declined there", async () => {
+  const guest = "ford.prefect@example.com";
+  const admin = (await api("GET", "/v2/me")).json;
+  const wsName = admin.workspaces.find((w) => w.id === stack.workspaceId).displayName;
+  const siteName = admin.sites.find((x) => x.id === stack.siteId).displayName;
+  const toWs = await api("POST", `/v2/workspaces/${stack.workspaceId}/members`, null, { email: guest, role: "member" });
+  const toSite = await api("POST", `/v2/sites/${stack.siteId}/members`, null, { email: guest });
+  check("the admin invites a guest to the workspace and to a site", toWs.status === 201 && toSite.status === 201, toWs.text + toSite.text);
+  const s = await session(guest, "#/", { typed: true });
+  const { page } = s;
+  await role(page, "heading", "Invitations").waitFor();
+  const wsGroup = page.getByRole("group", { name: new RegExp(`^${esc(wsName)} · as a member`) });
+  const siteGroup = page.getByRole("group", { name: new RegExp(`^${esc(siteName)} \\(a site of ${esc(wsName)}\\) · as a site administrator`) });
+  const described = (g, b) => g.getByRole("button", { name: b, exact: true }).evaluate((el) =>
+    (el.getAttribute("aria-describedby") ?? "").split(" ").map((id) => document.getElementById(id)?.textContent ?? "").join(" "));
+  check("each invitation is a group named by where it is to, its Accept and Decline buttons described by it",
+    (await wsGroup.count()) === 1 && (await siteGroup.count()) === 1 &&
+    (await described(wsGroup, "Accept")).startsWith(wsName) && (await described(siteGroup, "Decline")).startsWith(siteName),
+    await page.locator("main").innerText());
+  const text = await wsGroup.innerText();
+  check("an invitation says who sent it and when", text.includes("from admin@example.com") && /\d{4}/.test(text) && !text.includes("[object"), text);
+  check("before accepting, the guest is in no workspace", (await page.getByText("You do not belong to any workspace yet").count()) === 1);
+  await axe(s, "home with invitations");
+  await shot(page, "home-invitations");
+
+  await wsGroup.getByRole("button", { name: "Accept", exact: true }).click();
+  await role(page, "heading", wsName).waitFor();
+  const joined = await page.waitForFunction((w) => document.getElementById("live-polite")?.textContent === `You joined ${w}.`, wsName, { timeout: 5000 }).then(() => true, () => false);
+  const f = await focused(page);
+  check("Accept: the workspace is listed, the status announced and shown, the focus on the page's heading",
+    joined && (await page.getByRole("status").filter({ hasText: `You joined ${wsName}.` }).count()) === 1 && f.tag === "h1", JSON.stringify(f));
+  const bound = (await api("GET", `/v2/workspaces/${stack.workspaceId}/members`)).json.members.find((m) => m.email === guest);
+  check("accepted: the inviter now sees the guest's account", typeof bound?.userId === "string", JSON.stringify(bound));
+
+  await siteGroup.getByRole("button", { name: "Decline", exact: true }).click();
+  await role(page, "heading", "Invitations").waitFor({ state: "detached" });
+  const declined = await page.waitForFunction((x) => document.getElementById("live-polite")?.textContent?.startsWith(`You declined the invitation to ${x}`), siteName, { timeout: 5000 }).then(() => true, () => false);
+  const siteMembers = await api("GET", `/v2/sites/${stack.siteId}/members`);
+  check("Decline: announced, the invitation gone from the page and from the site's administrators",
+    declined && siteMembers.status === 200 && !siteMembers.text.includes(guest), siteMembers.text);
+  await axe(s, "home after accepting and declining");
+  await finish(s, "invitations");
+});
+
+await test("signing out ends the session and revokes its refresh token", async () => {
   const s = await session(stack.adminEmail, "#/");
   const { page } = s;
   await role(page, "heading", "Workspaces and sites").waitFor();
-  const idToken = await page.evaluate(() => Object.entries(sessionStorage).filter(([k]) => k.startsWith("oidc.user:")).map(([, v]) => JSON.parse(v).id_token).join(""));
+  const stored = await page.evaluate(() => Object.entries(sessionStorage).filter(([k]) => k.startsWith("oidc.user:")).map(([, v]) => JSON.parse(v))[0] ?? {});
+  const idToken = stored.id_token ?? "";
   check("signed in: the user's ID token is in sessionStorage", idToken.split(".").length === 3);
+  const discovery = await (await fetch(`${stack.issuer}/.well-known/openid-configuration`)).json();
+  const refresh = () => fetch(discovery.token_endpoint, {
+    method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: stored.refresh_token ?? "", client_id: stack.clientId }),
+  });
+  check("signed in: the refresh token renews the ID token", typeof stored.refresh_token === "string" && (await refresh()).status === 200);
+  const revoked = page.waitForRequest((r) => r.url() === discovery.revocation_endpoint && r.method() === "POST", { timeout: 5000 }).then(() => true, () => false);
   await role(page, "button", "Sign out").click();
+  check("sign-out posts to the issuer's revocation_endpoint", await revoked, discovery.revocation_endpoint);
   await role(page, "heading", "Sign in to tokensmith").waitFor();
   const left = await page.evaluate(() => JSON.stringify({ ...sessionStorage }));
   check("signed out: sessionStorage holds no user token", !left.includes(idToken) && !left.includes("oidc.user:"), left.slice(0, 300));
   await page.reload();
   await role(page, "heading", "Sign in to tokensmith").waitFor();
   check("a reload shows the sign-in page", (await role(page, "button", "Sign out").count()) === 0 && (await role(page, "button", "Sign in").count()) === 1);
+  const after = await refresh();
+  check("signed out: the refresh token renews nothing", after.status === 400, `${after.status} ${await after.text()}`);
   await finish(s, "sign-out");
 });
 

@@ -5,6 +5,7 @@
 //	tokenctl workspace create --slug S --name N --plan free|enterprise
 //	tokenctl workspace set-plan --workspace ID_OR_SLUG --plan free|enterprise
 //	tokenctl workspace revoke-all --workspace ID_OR_SLUG
+//	tokenctl workspace recount-admins --workspace ID_OR_SLUG
 //	tokenctl site create --workspace ID_OR_SLUG --name N --short-name S [--plan P]
 //	tokenctl site set-plan --site SITE_ID --plan P [--rate-limit N]
 //	tokenctl site revoke-all --site SITE_ID
@@ -51,6 +52,7 @@ const usage = `usage:
   tokenctl workspace create --slug S --name N --plan free|enterprise
   tokenctl workspace set-plan --workspace ID_OR_SLUG --plan free|enterprise
   tokenctl workspace revoke-all --workspace ID_OR_SLUG
+  tokenctl workspace recount-admins --workspace ID_OR_SLUG
       revokes every token of the workspace and of its sites
   tokenctl site create --workspace ID_OR_SLUG --name N --short-name S [--plan P]
   tokenctl site set-plan --site SITE_ID --plan P [--rate-limit N]
@@ -213,6 +215,19 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string) (a
 			return nil, partial(err, n)
 		}
 		return map[string]any{"id": ws.ID, "slug": ws.Slug, "revoked": n}, nil
+	case "workspace recount-admins":
+		if err := required("workspace", workspace); err != nil {
+			return nil, err
+		}
+		dir, err := connect()
+		if err != nil {
+			return nil, err
+		}
+		ws, was, now, err := dir.RecountAdmins(ctx, *workspace)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"id": ws.ID, "slug": ws.Slug, "admins": now, "was": was}, nil
 	case "site revoke-all":
 		if err := required("site", site); err != nil {
 			return nil, err

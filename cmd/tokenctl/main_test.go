@@ -105,6 +105,10 @@ func TestCommands(t *testing.T) {
 	if onSite, _, _ := tokenctl("member add --workspace magrathea --site " + siteID + " --email slartibartfast@example.com --role admin"); onSite["memberId"] == m["memberId"] {
 		t.Errorf("the site membership has the workspace membership's id: %v", onSite)
 	}
+	// No one has accepted the admin invitation: the workspace counts no admin.
+	if r, code, _ := tokenctl("workspace recount-admins --workspace magrathea"); code != 0 || r["admins"] != 0.0 || r["was"] != 0.0 || r["slug"] != "magrathea" {
+		t.Errorf("workspace recount-admins = %v, %d; want 0 admins, 0 before", r, code)
+	}
 
 	// dev-token needs the local issuer's key, which `make run` creates.
 	if _, code, stderr := tokenctl("dev-token --email slartibartfast@example.com"); code != 1 || !strings.Contains(stderr, "make run") {

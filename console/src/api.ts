@@ -20,6 +20,7 @@ export type NewToken = Schemas["Minted"];
 export type Me = Answer<"getMe">;
 export type MeWorkspace = Me["workspaces"][number];
 export type MeSite = Me["sites"][number];
+export type Invitation = Schemas["Invitation"];
 export type Role = Schemas["Role"];
 export type Member = Schemas["Member"];
 export type AuditEvent = Schemas["AuditEvent"];
@@ -97,6 +98,8 @@ export class Api {
   }
 
   me(): Promise<Me> { return this.request("GET", "/v2/me"); }
+  acceptInvitation(id: string): Promise<Answer<"acceptInvitation">> { return this.request("POST", `/v2/me/invitations/${seg(id)}/accept`); }
+  declineInvitation(id: string): Promise<void> { return this.request("POST", `/v2/me/invitations/${seg(id)}/decline`); }
 
   // Site tokens.
   siteTokens(siteId: string): Promise<Answer<"listSiteTokens">> { return this.request("GET", `/v2/sites/${seg(siteId)}/tokens`); }

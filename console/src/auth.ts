@@ -48,8 +48,18 @@ export class Auth {
     await this.mgr.signinRedirect({ state: { returnTo } });
   }
 
+  /**
+   * signOut revokes the refresh token where the issuer's metadata names a revocation_endpoint (Cognito's
+   * /oauth2/revoke), so that a copy of it renews nothing; forgets the user; and ends the issuer's session.
+   */
   async signOut(): Promise<void> {
     const user = await this.mgr.getUser();
+    const revocation = user?.refresh_token ? await this.mgr.metadataService.getRevocationEndpoint().catch(() => undefined) : undefined;
+    if (revocation) {
+      await this.mgr.revokeTokens(["refresh_token"]).catch(() => {
+        // The issuer could not be reached: signing out here still forgets the token.
+      });
+    }
     await this.mgr.removeUser();
     await this.mgr.signoutRedirect(user?.id_token ? { id_token_hint: user.id_token } : undefined).catch(() => {
       // An issuer without an end-session endpoint: the local sign-out above is all there is.

@@ -160,7 +160,7 @@ test("the audit log names every event subtype and type the service records", () 
   assert.ok(subs.includes("invitation_accepted"), `subtypes read from internal/audit: ${subs.join(", ")}`);
   assert.deepEqual(Object.keys(subTypes).sort(), [...subs].sort());
   for (const sub of subs) assert.notEqual(eventName({ eventType: "x", eventSubType: sub }), `x ${sub}`, sub);
-  assert.equal(eventName({ eventType: "workspace_membership", eventSubType: "invitation_accepted" }), "Invitation accepted (first sign-in)");
+  assert.equal(eventName({ eventType: "workspace_membership", eventSubType: "invitation_accepted" }), "Invitation accepted");
   const types = goConstants("internal/audit/audit.go", "Type");
   assert.deepEqual(eventTypes.map((e) => e.value).filter(Boolean).sort(), [...types].sort());
 });

@@ -1,7 +1,8 @@
 // Command people is the people Lambda: a signed-in person's workspaces and
-// sites (GET /v2/me), and the members of workspaces and sites, which
-// workspace admins manage. Every call binds the invitations waiting for the
-// person's verified email.
+// sites (GET /v2/me) and the invitations waiting for them, which they
+// accept or decline, and the members of workspaces and sites, which
+// workspace admins manage. Every call binds the operators' invitations to
+// the person's verified email.
 package main
 
 import (
@@ -50,6 +51,7 @@ func newHandler(_ context.Context, getenv func(string) string, now func() time.T
 		if svc.UserPool, err = userPool(getenv); err != nil {
 			return nil, err
 		}
+		svc.Resends = st
 	}
 	return metrics.Invocations(metrics.FunctionPeople, stdout, now, httpapi.People(svc, log).Proxy()), nil
 }

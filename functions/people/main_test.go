@@ -63,14 +63,14 @@ func TestUserPool(t *testing.T) {
 	for _, p := range fns["PeopleFunction"].Policies {
 		for _, st := range p.Statement {
 			for _, a := range st.Action {
-				if a == "cognito-idp:AdminCreateUser" {
+				if a == "cognito-idp:AdminCreateUser" || a == "cognito-idp:AdminGetUser" {
 					got = append(got, p.Condition+" "+st.Effect+" "+a+" on "+st.Resource[0])
 				}
 			}
 		}
 	}
-	want := []string{"UseCognito Allow cognito-idp:AdminCreateUser on UserPool.Arn"}
+	want := []string{"UseCognito Allow cognito-idp:AdminCreateUser on UserPool.Arn", "UseCognito Allow cognito-idp:AdminGetUser on UserPool.Arn"}
 	if !slices.Equal(got, want) {
-		t.Errorf("AdminCreateUser grants = %q; want %q", got, want)
+		t.Errorf("user pool grants = %q; want %q", got, want)
 	}
 }

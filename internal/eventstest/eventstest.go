@@ -52,6 +52,11 @@ const (
 	MemberID    = "65f0c0ffee00000000000030"
 	// InvitedID is a member invited and not yet bound: ford@example.com.
 	InvitedID = "65f0c0ffee00000000000031"
+	// OldSiteMemberID is the admin's membership of the other site, bound
+	// under an email they had before; RedundantID an operator's
+	// invitation of their current email there.
+	OldSiteMemberID = "65f0c0ffee00000000000032"
+	RedundantID     = "65f0c0ffee00000000000033"
 	// Issuer is the user-token issuer of the fixture's environment.
 	Issuer = "http://127.0.0.1:1/issuer"
 	// Secret is the site token events/authorizer-api-token.json presents:
@@ -143,6 +148,16 @@ func newFixture(t *testing.T, logicalID string) *Fixture {
 	must(st.BindMember(ctx, m, u, ev(audit.SubInvitationAccepted)))
 	invited := tokensmith.Member{ID: InvitedID, Place: m.Place, Email: "ford@example.com", Role: tokensmith.RoleMember, AddedOn: now, AddedBy: m.AddedBy}
 	must(st.AddMember(ctx, invited, ev(audit.SubUserAdded)))
+	// The admin also administers the other site, bound under the email
+	// they had before, and an operator has invited their current email
+	// there too: the invitation is redundant, and the first sign-in of any
+	// function drops it (a transaction with a condition check).
+	old := tokensmith.Member{ID: OldSiteMemberID, Place: tokensmith.Place{WorkspaceID: WorkspaceID, SiteID: OtherSiteID}, Email: "arthur.old@example.com",
+		Role: tokensmith.RoleAdmin, AddedOn: now, AddedBy: m.AddedBy}
+	must(st.AddMember(ctx, old, ev(audit.SubUserAdded)))
+	must(st.BindMember(ctx, old, u, ev(audit.SubInvitationAccepted)))
+	redundant := tokensmith.Member{ID: RedundantID, Place: old.Place, Email: u.Email, Role: tokensmith.RoleAdmin, AddedOn: now, AddedBy: m.AddedBy}
+	must(st.AddMember(ctx, redundant, ev(audit.SubUserAdded)))
 	secret, err := token.Generate(token.KindSite, fixedReader{})
 	must(err)
 	if secret != Secret {

@@ -12,7 +12,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -80,6 +82,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	e := tokensmith.ErrorOf(err)
 	if e.Code == tokensmith.EINTERNAL {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set(HeaderRetryAfter, strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
 	}
 	writeJSON(w, Status(e.Code), newErrorBody(e))
 }

@@ -64,14 +64,44 @@ type meSite struct {
 	CanManageTokens bool   `json:"canManageTokens"`
 }
 
+// place is a workspace or site as an invitation names it.
+type place struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+type inviter struct {
+	Email string `json:"email"`
+}
+
+// invitation is an invitation waiting for the person's consent; site is
+// null for a workspace membership.
+type invitation struct {
+	ID        string          `json:"id"`
+	Workspace place           `json:"workspace"`
+	Site      *place          `json:"site"`
+	Role      tokensmith.Role `json:"role"`
+	InvitedBy inviter         `json:"invitedBy"`
+	InvitedOn string          `json:"invitedOn"`
+}
+
 type me struct {
-	User       ref           `json:"user"`
-	Workspaces []meWorkspace `json:"workspaces"`
-	Sites      []meSite      `json:"sites"`
+	User        ref           `json:"user"`
+	Workspaces  []meWorkspace `json:"workspaces"`
+	Sites       []meSite      `json:"sites"`
+	Invitations []invitation  `json:"invitations"`
 }
 
 func newMe(m tokensmith.Me) me {
-	out := me{User: ref{ID: m.User.ID, Email: m.User.Email}, Workspaces: []meWorkspace{}, Sites: []meSite{}}
+	out := me{User: ref{ID: m.User.ID, Email: m.User.Email}, Workspaces: []meWorkspace{}, Sites: []meSite{}, Invitations: []invitation{}}
+	for _, inv := range m.Invitations {
+		i := invitation{ID: inv.Member.ID, Workspace: place{ID: inv.Workspace.ID, DisplayName: inv.Workspace.Name},
+			Role: inv.Member.Role, InvitedBy: inviter{Email: inv.Member.AddedBy.Email}, InvitedOn: formatTime(inv.Member.AddedOn)}
+		if inv.Site != nil {
+			i.Site = &place{ID: inv.Site.ID, DisplayName: inv.Site.DisplayName}
+		}
+		out.Invitations = append(out.Invitations, i)
+	}
 	for _, w := range m.Workspaces {
 		out.Workspaces = append(out.Workspaces, meWorkspace{ID: w.Workspace.ID, Slug: w.Workspace.Slug,
 			DisplayName: w.Workspace.Name, Plan: w.Workspace.Plan, Role: w.Role})
@@ -93,6 +123,8 @@ func People(svc tokensmith.PeopleService, log *slog.Logger) *Router {
 	site := func(r *http.Request) tokensmith.Place { return tokensmith.Place{SiteID: r.PathValue("site_id")} }
 	return mux(route.People, map[string]http.HandlerFunc{
 		"getMe":                 asPerson(h.log, h.me),
+		"acceptInvitation":      asPerson(h.log, h.accept),
+		"declineInvitation":     asPerson(h.log, h.decline),
 		"listWorkspaceMembers":  h.list(ws),
 		"addWorkspaceMember":    h.add(ws),
 		"updateWorkspaceMember": h.update(ws),
@@ -128,6 +160,27 @@ func (h *peopleHandler) me(w http.ResponseWriter, r *http.Request, c tokensmith.
 		return err
 	}
 	writeJSON(w, http.StatusOK, newMe(m))
+	return nil
+}
+
+func (h *peopleHandler) accept(w http.ResponseWriter, r *http.Request, c tokensmith.Caller) error {
+	id := r.PathValue("invitation_id")
+	m, err := h.svc.AcceptInvitation(r.Context(), c, id)
+	if err != nil {
+		return err
+	}
+	h.log.InfoContext(r.Context(), "invitation accepted", "memberId", id)
+	writeJSON(w, http.StatusOK, newMe(m))
+	return nil
+}
+
+func (h *peopleHandler) decline(w http.ResponseWriter, r *http.Request, c tokensmith.Caller) error {
+	id := r.PathValue("invitation_id")
+	if err := h.svc.DeclineInvitation(r.Context(), c, id); err != nil {
+		return err
+	}
+	h.log.InfoContext(r.Context(), "invitation declined", "memberId", id)
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/chromium"
 	"github.com/tokensmith/tokensmith/internal/localdev"
+	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 )
 
 // browserTimeout bounds the whole browser run.
@@ -88,7 +89,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		"baseUrl": e.url, "siteId": e.demo.SiteID, "workspaceId": e.demo.WorkspaceID, "freeWorkspaceId": free.ID,
 		"adminEmail": localdev.DemoAdminEmail, "memberEmail": localdev.DemoMemberEmail,
 		"adminToken": e.demo.AdminToken, "expiringToken": "Old integration", "expiringInDays": expiringInDays,
-		"unusedToken": "Unused integration",
+		"unusedToken": "Unused integration", "issuer": e.stack.Issuer.URL(), "clientId": issuer.DefaultClientID,
 	}
 	b, _ := json.Marshal(cfg)
 	stackFile := filepath.Join(t.TempDir(), "stack.json")

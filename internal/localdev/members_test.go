@@ -3,18 +3,21 @@ package localdev_test
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 )
 
 // TestMembersOverHTTP walks the members API through the local gateway: an
-// admin invites a colleague, whose first call binds the invitation to their
-// subject; another account with the same email holds nothing; the
-// colleague, made admin, mints a token and is removed, and the token keeps
-// working and keeps who minted it.
+// admin invites a colleague, whose first call lists the invitation and
+// holds nothing of it; the admin sees no userId until the colleague accepts
+// it, which binds it to their subject; another account with the same email
+// holds nothing; the colleague, made admin, mints a token and is removed,
+// and the token keeps working and keeps who minted it.
 func TestMembersOverHTTP(t *testing.T) {
 	e := newEnv(t)
 	sign := func(sub, email string) string {
@@ -39,6 +42,24 @@ func TestMembersOverHTTP(t *testing.T) {
 		t.Fatalf("me = %d %s", me.status, me.raw)
 	}
 	userID := me.str("user", "id")
+	invs, _ := me.body["invitations"].([]any)
+	if ws, _ := me.body["workspaces"].([]any); len(ws) != 0 || len(invs) != 1 {
+		t.Fatalf("me before accepting = %s; want no workspace and one invitation", me.raw)
+	}
+	if inv := invs[0].(map[string]any); inv["id"] != id || inv["site"] != nil || inv["role"] != "member" ||
+		inv["invitedBy"].(map[string]any)["email"] != "admin@example.com" ||
+		inv["workspace"].(map[string]any)["displayName"] != "Hitchhikers" {
+		t.Errorf("invitation = %v", inv)
+	}
+	for _, m := range e.do("GET", members, e.demo.AdminToken, "").body["members"].([]any) {
+		if m := m.(map[string]any); m["id"] == id && m["userId"] != nil {
+			t.Errorf("the inviter sees %v before the invitee accepts; want userId null", m)
+		}
+	}
+	me = e.do("POST", "/v2/me/invitations/"+id+"/accept", trillian, "")
+	if me.status != 200 || len(me.body["invitations"].([]any)) != 0 {
+		t.Fatalf("accept = %d %s", me.status, me.raw)
+	}
 	if ws, _ := me.body["workspaces"].([]any); len(ws) != 1 || ws[0].(map[string]any)["role"] != "member" {
 		t.Errorf("me.workspaces = %v; want the demo workspace as member", me.body["workspaces"])
 	}
@@ -165,16 +186,17 @@ func TestMembersBadInput(t *testing.T) {
 
 // TestLastAcceptedAdminOverHTTP: the only accepted admin who has invited
 // an address as admin can neither remove nor demote themself while that
-// invitation waits (409, nothing written); once its person accepts it by
-// signing in, the first admin may leave.
+// invitation waits (409, nothing written); once its person accepts it, the
+// first admin may leave.
 func TestLastAcceptedAdminOverHTTP(t *testing.T) {
 	e := newEnv(t)
 	members := "/v2/workspaces/" + e.demo.WorkspaceID + "/members"
 	if r := e.do("GET", "/v2/me", e.demo.AdminToken, ""); r.status != 200 {
 		t.Fatalf("me = %d %s", r.status, r.raw)
 	}
-	if r := e.do("POST", members, e.demo.AdminToken, `{"email":"ghost@nowhere.test","role":"admin"}`); r.status != http.StatusCreated {
-		t.Fatalf("invite = %d %s", r.status, r.raw)
+	inv := e.do("POST", members, e.demo.AdminToken, `{"email":"ghost@nowhere.test","role":"admin"}`)
+	if inv.status != http.StatusCreated {
+		t.Fatalf("invite = %d %s", inv.status, inv.raw)
 	}
 	var self string
 	for _, m := range e.do("GET", members, e.demo.AdminToken, "").body["members"].([]any) {
@@ -193,13 +215,59 @@ func TestLastAcceptedAdminOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := e.do("GET", "/v2/me", ghost, ""); r.status != 200 {
-		t.Fatalf("me of the invited admin = %d %s", r.status, r.raw)
+	if r := e.do("POST", "/v2/me/invitations/"+inv.str("id")+"/accept", ghost, ""); r.status != 200 {
+		t.Fatalf("the invited admin accepts = %d %s", r.status, r.raw)
 	}
 	if r := e.do("DELETE", members+"/"+self, e.demo.AdminToken, ""); r.status != http.StatusNoContent {
 		t.Errorf("remove oneself once another admin accepted = %d %s; want 204", r.status, r.raw)
 	}
 	if r := e.do("GET", members, ghost, ""); r.status != 200 {
 		t.Errorf("the accepted admin lists members = %d %s; want 200", r.status, r.raw)
+	}
+}
+
+// TestInvitationsOverHTTP: a declined invitation is gone (204, then 404),
+// and the inviter's list no longer has it; nobody but the invitee can
+// accept or decline it (404); the workspace's invitation of the day past
+// the limit is 429 with Retry-After, and writes nothing.
+func TestInvitationsOverHTTP(t *testing.T) {
+	e := newEnv(t)
+	members := "/v2/workspaces/" + e.demo.WorkspaceID + "/members"
+	guest, err := e.stack.Issuer.Sign(issuer.Claims{Subject: "guest-sub", Email: "guest@example.com"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := e.do("POST", members, e.demo.AdminToken, `{"email":"guest@example.com","role":"admin"}`)
+	if inv.status != http.StatusCreated {
+		t.Fatalf("invite = %d %s", inv.status, inv.raw)
+	}
+	id := inv.str("id")
+	for _, path := range []string{"/accept", "/decline"} {
+		wantError(t, e.do("POST", "/v2/me/invitations/"+id+path, e.demo.MemberToken, ""), 404, "resource_not_found")
+		wantError(t, e.do("POST", "/v2/me/invitations/"+strings.ToUpper(id)+path, guest, ""), 404, "resource_not_found")
+	}
+	if r := e.do("POST", "/v2/me/invitations/"+id+"/decline", guest, ""); r.status != http.StatusNoContent {
+		t.Fatalf("decline = %d %s", r.status, r.raw)
+	}
+	wantError(t, e.do("POST", "/v2/me/invitations/"+id+"/accept", guest, ""), 404, "resource_not_found")
+	for _, m := range e.do("GET", members, e.demo.AdminToken, "").body["members"].([]any) {
+		if m.(map[string]any)["id"] == id {
+			t.Errorf("the declined invitation is still listed: %v", m)
+		}
+	}
+
+	for i := 1; i < tokensmith.InvitationsPerDay; i++ {
+		if r := e.do("POST", members, e.demo.AdminToken, fmt.Sprintf(`{"email":"guest%d@example.com","role":"member"}`, i)); r.status != http.StatusCreated {
+			t.Fatalf("invitation %d = %d %s", i+1, r.status, r.raw)
+		}
+	}
+	before := fmt.Sprint(e.items(""))
+	r := e.do("POST", members, e.demo.AdminToken, `{"email":"one-too-many@example.com","role":"member"}`)
+	wantError(t, r, 429, "too_many_requests")
+	if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 || s > 86400 {
+		t.Errorf("Retry-After = %q; want whole seconds to the next UTC day", r.header.Get("Retry-After"))
+	}
+	if after := fmt.Sprint(e.items("")); after != before {
+		t.Error("the refused invitation changed the table")
 	}
 }

@@ -16,9 +16,12 @@ import (
 // secret, workspace plans, site plans and the rate limits they set, IP
 // allowlists, an upstream route, expiry after 365 days without a recorded
 // use, scopeLastUsed, idempotent creates, rate limits per window and the
-// audit events of every change. It knows nothing of HTTP or DynamoDB:
-// TestModelAgreesWithService feeds it the same operations as the local
-// stack and compares the answers.
+// audit events of every change; and invitations by consent (API.md 4 and
+// 7): a workspace admin invites a guest through the API, who holds nothing
+// until they accept, may decline, and whose invitations lapse after 30
+// days, removed by the next call that meets them; at most 50 a workspace a
+// UTC day. It knows nothing of HTTP or DynamoDB: TestModelAgreesWithService
+// feeds it the same operations as the local stack and compares the answers.
 
 // Model constants, as the contract states them.
 const (
@@ -30,6 +33,9 @@ const (
 	mUseInterval = time.Minute // a function instance writes a token's usage at most this often
 	mWSLimit     = 120         // requests a minute of a workspace token
 	mSource      = "127.0.0.1" // where a call comes from unless it says otherwise
+	mLapse       = 30 * 24 * time.Hour
+	mInvitesADay = 50
+	mGuest       = "guest" // the person the API's invitations are for
 )
 
 // siteLimit is the rate limit a site plan gives each of the site's tokens
@@ -61,6 +67,21 @@ type mPerson struct {
 	wsRole       map[string]string // workspace id -> admin | member
 	siteAdmin    map[string]bool   // site ids
 }
+
+// mInvite is an invitation made through the API to the guest. key is the
+// model's own name for it, known before the service names it by id.
+type mInvite struct {
+	key         int
+	id          string
+	kind, place string // site | workspace, and its id
+	ws          string
+	role        string
+	addedOn     time.Time
+	gone        bool // accepted, declined or lapsed (and removed)
+}
+
+// pending is whether the invitation waits for the guest at now.
+func (v *mInvite) pending(now time.Time) bool { return !v.gone && now.Before(v.addedOn.Add(mLapse)) }
 
 // mSite is a site with the rate limit of its tokens.
 type mSite struct {
@@ -145,12 +166,14 @@ type model struct {
 	rate    map[int]rateCount
 	usage   map[string]map[int]*usage // function -> token key -> usage
 	events  []mEvent                  // written since the last check
+	invites map[int]*mInvite          // every invitation to the guest, by key
+	invited map[string]int            // workspace id and UTC day -> invitations made through the API
 }
 
 func newModel(now time.Time) *model {
 	return &model{now: now, plans: map[string]string{}, sites: map[string]mSite{}, people: map[string]*mPerson{},
 		tokens: map[int]*mToken{}, all: map[int]*mToken{}, idem: map[string]*idemRecord{}, rate: map[int]rateCount{},
-		usage: map[string]map[int]*usage{}}
+		usage: map[string]map[int]*usage{}, invites: map[int]*mInvite{}, invited: map[string]int{}}
 }
 
 // clone copies the model deeply, to try another order of concurrent operations.
@@ -186,6 +209,18 @@ func (m *model) clone() *model {
 		}
 	}
 	c.events = append([]mEvent(nil), m.events...)
+	c.people = map[string]*mPerson{}
+	for k, p := range m.people {
+		cp := *p
+		cp.wsRole, cp.siteAdmin = maps.Clone(p.wsRole), maps.Clone(p.siteAdmin)
+		c.people[k] = &cp
+	}
+	c.invites = map[int]*mInvite{}
+	for k, v := range m.invites {
+		cv := *v
+		c.invites[k] = &cv
+	}
+	c.invited = maps.Clone(m.invited)
 	return &c
 }
 
@@ -203,6 +238,9 @@ const (
 	opClock        opKind = "clock"
 	opPlan         opKind = "plan"
 	opSitePlan     opKind = "site-plan"
+	opInvite       opKind = "invite"
+	opAccept       opKind = "accept"
+	opDecline      opKind = "decline"
 )
 
 // op is one operation; which fields count depends on kind.
@@ -223,6 +261,8 @@ type op struct {
 	plan      string
 	rateLimit int64  // site-plan: an enterprise site's own limit, 0 for the default
 	source    string // use: the source address, mSource if empty
+	role      string // invite: the role (a site's is admin)
+	invite    int    // accept, decline: the model's key of the invitation tokenID names, 0 if none
 }
 
 func (o op) String() string {
@@ -263,6 +303,9 @@ func (o op) String() string {
 	}
 	if o.source != "" {
 		fmt.Fprintf(&b, " from=%s", o.source)
+	}
+	if o.role != "" {
+		fmt.Fprintf(&b, " role=%s", o.role)
 	}
 	return b.String()
 }
@@ -321,7 +364,10 @@ type expect struct {
 	rate      *rateView // rate-limit headers
 	intro     *mTokenView
 	introRate int64
-	siteID    string // the site a sites route answers with
+	siteID    string   // the site a sites route answers with
+	invite    *mInvite // invite: the invitation the answer names
+	waiting   *int     // accept: the invitations Me lists
+	nextDay   int64    // invite's 429: Retry-After, the seconds to the next UTC day
 }
 
 type rateView struct{ limit, remaining, reset, retryAfter int64 }
@@ -357,6 +403,10 @@ func (m *model) step(o op) expect {
 		return m.use(o)
 	case opRevokeSecret:
 		return m.revokeBySecret(o.secret)
+	case opInvite:
+		return m.invite(o)
+	case opAccept, opDecline:
+		return m.consent(o)
 	case opRegenerate:
 		if o.grace != nil && (*o.grace < 0 || *o.grace > mMaxGrace) {
 			return expect{status: 400, code: "validation_error", field: "gracePeriodSeconds"}
@@ -422,6 +472,7 @@ func (m *model) step(o op) expect {
 // workspace tokens of their workspace, site admins on their site's;
 // someone who belongs to the workspace otherwise gets 403, anyone else 404.
 func (m *model) authorize(o op) (expect, bool) {
+	m.signIn(o.person)
 	p := m.people[o.person]
 	ws := o.ownerID
 	if o.ownerKind == "site" {
@@ -703,4 +754,124 @@ func (m *model) describe(e mEvent) string {
 		s += fmt.Sprintf(" allowedIps=%v", e.allowedIPs)
 	}
 	return s
+}
+
+// signIn is what every call of the guest that signs them in does first:
+// their invitations that lapsed are removed, each with user_removed by the
+// system (API.md 4).
+func (m *model) signIn(person string) {
+	if person != mGuest {
+		return
+	}
+	for _, v := range m.invitesInOrder() {
+		if !v.gone && !v.pending(m.now) {
+			m.lapse(v)
+		}
+	}
+}
+
+func (m *model) lapse(v *mInvite) {
+	v.gone = true
+	m.events = append(m.events, mEvent{ws: v.ws, typ: membershipType(v.kind), sub: "user_removed", actorType: "system"})
+}
+
+func membershipType(kind string) string {
+	if kind == "site" {
+		return "site_membership"
+	}
+	return "workspace_membership"
+}
+
+func (m *model) invitesInOrder() []*mInvite {
+	out := make([]*mInvite, 0, len(m.invites))
+	for _, v := range m.invites {
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out
+}
+
+// invite is a workspace admin inviting the guest to a workspace or a site
+// through the API (API.md 4): only the workspace's admins (a site
+// administrator is forbidden, as any other who belongs); the guest's
+// membership or pending invitation there is a conflict, a lapsed one is
+// removed first; the workspace's 51st of the UTC day is too many.
+func (m *model) invite(o op) expect {
+	ws := o.ownerID
+	if o.ownerKind == "site" {
+		s, ok := m.sites[o.ownerID]
+		if !ok {
+			return errorAnswer(404, "resource_not_found")
+		}
+		ws = s.ws
+	} else if _, ok := m.plans[ws]; !ok {
+		return errorAnswer(404, "resource_not_found")
+	}
+	m.signIn(o.person)
+	p := m.people[o.person]
+	if p.wsRole[ws] != "admin" {
+		belongs := p.wsRole[ws] != ""
+		for id := range p.siteAdmin {
+			belongs = belongs || m.sites[id].ws == ws
+		}
+		if belongs {
+			return errorAnswer(403, "forbidden")
+		}
+		return errorAnswer(404, "resource_not_found")
+	}
+	guest := m.people[mGuest]
+	if (o.ownerKind == "site" && guest.siteAdmin[o.ownerID]) || (o.ownerKind == "workspace" && guest.wsRole[ws] != "") {
+		return errorAnswer(409, "conflict")
+	}
+	for _, v := range m.invitesInOrder() {
+		if v.place != o.ownerID || v.gone {
+			continue
+		}
+		if v.pending(m.now) {
+			return errorAnswer(409, "conflict")
+		}
+		m.lapse(v)
+	}
+	day := ws + m.now.UTC().Format(time.DateOnly)
+	if m.invited[day] >= mInvitesADay {
+		next := m.now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+		return expect{status: 429, code: "too_many_requests", nextDay: int64((next.Sub(m.now) + time.Second - 1) / time.Second)}
+	}
+	m.invited[day]++
+	v := &mInvite{key: len(m.invites) + 1, kind: o.ownerKind, place: o.ownerID, ws: ws, role: o.role, addedOn: m.now}
+	m.invites[v.key] = v
+	m.events = append(m.events, mEvent{ws: ws, typ: membershipType(v.kind), sub: "user_added", actorType: "person", actorID: p.userID})
+	return expect{status: 201, invite: v}
+}
+
+// consent is the guest accepting or declining an invitation (API.md 7):
+// one that waits for them is bound to them (invitation_accepted by them)
+// or removed (user_removed, its actor the invited email alone, no id);
+// anything else is not found. Accepting answers Me, with the invitations
+// still waiting.
+func (m *model) consent(o op) expect {
+	m.signIn(o.person)
+	v := m.invites[o.invite]
+	if o.person != mGuest || v == nil || !v.pending(m.now) {
+		return errorAnswer(404, "resource_not_found")
+	}
+	v.gone = true
+	guest := m.people[mGuest]
+	if o.kind == opDecline {
+		m.events = append(m.events, mEvent{ws: v.ws, typ: membershipType(v.kind), sub: "user_removed", actorType: "person"})
+		return expect{status: 204}
+	}
+	if v.kind == "site" {
+		guest.siteAdmin[v.place] = true
+	} else {
+		guest.wsRole[v.ws] = v.role
+	}
+	m.events = append(m.events, mEvent{ws: v.ws, typ: membershipType(v.kind), sub: "invitation_accepted", actorType: "person", actorID: guest.userID})
+	n := 0
+	for _, w := range m.invites {
+		if w.pending(m.now) {
+			n++
+		}
+	}
+	return expect{status: 200, waiting: &n}
 }

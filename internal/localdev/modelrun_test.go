@@ -123,6 +123,7 @@ func newWorld(t *testing.T) *world {
 		{"siteadmin", "zaphod@example.com", nil, map[string]bool{w.a: true}},
 		{"vogon", "jeltz@example.com", map[string]string{w.w2: "admin"}, nil},
 		{"stranger", "marvin@example.com", nil, nil},
+		{mGuest, "guest@example.com", map[string]string{}, map[string]bool{}},
 	} {
 		tok, err := e.stack.Issuer.Sign(issuer.Claims{Email: p.email}, time.Now(), 12*time.Hour)
 		must(err)
@@ -260,7 +261,30 @@ func (g *gen) person(owner string) string {
 			return "vogon"
 		}
 	}
-	return pick(g.r, wt(40, "admin"), wt(15, "siteadmin"), wt(15, "member"), wt(15, "vogon"), wt(15, "stranger"))
+	return pick(g.r, wt(40, "admin"), wt(15, "siteadmin"), wt(15, "member"), wt(15, "vogon"), wt(15, "stranger"), wt(10, mGuest))
+}
+
+// invitation is mostly one that waits for the guest, else any the model
+// knows of, else an id of nothing.
+func (g *gen) invitation() (string, int) {
+	m := g.w.m
+	var pool, waiting []*mInvite
+	for _, v := range m.invitesInOrder() {
+		if v.id != "" {
+			pool = append(pool, v)
+			if v.pending(m.now) {
+				waiting = append(waiting, v)
+			}
+		}
+	}
+	if len(waiting) > 0 && g.r.IntN(4) > 0 {
+		pool = waiting
+	}
+	if len(pool) == 0 || g.r.IntN(10) == 0 {
+		return fmt.Sprintf("0000000b%016x", g.r.Uint64()), 0
+	}
+	v := pool[g.r.IntN(len(pool))]
+	return v.id, v.key
 }
 
 // tokens returns the model's tokens in key order, so that a seed replays.
@@ -346,7 +370,13 @@ func (g *gen) advance() time.Duration {
 	// token, the end of a grace period, an idempotency record's end, the
 	// next window. Expiries come seldom, as each ends a year.
 	var edges []time.Time
-	switch pick(g.r, wt(2, "expiry"), wt(6, "grace"), wt(3, "idempotency"), wt(6, "window")) {
+	switch pick(g.r, wt(2, "expiry"), wt(6, "grace"), wt(3, "idempotency"), wt(6, "window"), wt(3, "lapse")) {
+	case "lapse":
+		for _, v := range m.invitesInOrder() {
+			if v.pending(m.now) {
+				edges = append(edges, v.addedOn.Add(mLapse))
+			}
+		}
 	case "expiry":
 		for _, t := range g.tokens(func(t *mToken) bool { return m.tokens[t.key] != nil }) {
 			edges = append(edges, t.expiresOn)
@@ -387,8 +417,26 @@ var graces = []int64{0, 60, 3600, 86400, mMaxGrace}
 // next draws one operation.
 func (g *gen) next() op {
 	o := op{kind: pick(g.r, wt(20, opCreate), wt(7, opList), wt(7, opGet), wt(8, opRevoke), wt(12, opRegenerate),
-		wt(30, opUse), wt(6, opRevokeSecret), wt(8, opClock), wt(2, opPlan), wt(2, opSitePlan))}
+		wt(30, opUse), wt(6, opRevokeSecret), wt(8, opClock), wt(2, opPlan), wt(2, opSitePlan),
+		wt(3, opInvite), wt(3, opAccept), wt(2, opDecline))}
 	switch o.kind {
+	case opInvite:
+		o.ownerKind, o.ownerID = g.owner()
+		if o.person = g.person(o.ownerID); o.person == mGuest {
+			o.person = "admin"
+		}
+		o.role = "admin"
+		if o.ownerKind == "workspace" && g.r.IntN(2) == 0 {
+			o.role = "member"
+		}
+		return o
+	case opAccept, opDecline:
+		o.person = mGuest
+		if g.r.IntN(10) == 0 {
+			o.person = g.person("")
+		}
+		o.tokenID, o.invite = g.invitation()
+		return o
 	case opClock:
 		o.advance = g.advance()
 		return o
@@ -509,6 +557,15 @@ func (w *world) send(o op) response {
 	case opRevokeSecret:
 		b, _ := json.Marshal(map[string]string{"token": o.secret})
 		return e.do("POST", "/v2/token/revoke", "", string(b))
+	case opInvite:
+		if o.ownerKind == "site" {
+			return e.do("POST", "/v2/sites/"+o.ownerID+"/members", bearer, `{"email":"guest@example.com"}`)
+		}
+		return e.do("POST", "/v2/workspaces/"+o.ownerID+"/members", bearer, `{"email":"guest@example.com","role":"`+o.role+`"}`)
+	case opAccept:
+		return e.do("POST", "/v2/me/invitations/"+o.tokenID+"/accept", bearer, "")
+	case opDecline:
+		return e.do("POST", "/v2/me/invitations/"+o.tokenID+"/decline", bearer, "")
 	}
 	panic("unknown op")
 }
@@ -604,7 +661,11 @@ func diff(want expect, got response) []string {
 		}
 	}
 	limit, remaining, reset, retry := rateHeaders(got)
-	if want.rate == nil {
+	if want.nextDay > 0 {
+		if limit != "" || retry != fmt.Sprint(want.nextDay) {
+			d = append(d, fmt.Sprintf("X-RateLimit-Limit %q, Retry-After %q; want none, %d (the next UTC day)", limit, retry, want.nextDay))
+		}
+	} else if want.rate == nil {
 		if limit != "" || retry != "" {
 			d = append(d, fmt.Sprintf("rate-limit headers %q %q on an answer that carries none", limit, retry))
 		}
@@ -663,6 +724,14 @@ func diff(want expect, got response) []string {
 	}
 	if (want.minted != nil || want.replay != nil) && got.header.Get("Cache-Control") != "no-store" {
 		d = append(d, "a secret without Cache-Control: no-store")
+	}
+	if v := want.invite; v != nil && (got.str("email") != "guest@example.com" || got.str("role") != v.role || got.body["userId"] != nil) {
+		d = append(d, fmt.Sprintf("invitation %s; want guest@example.com as %s, userId null", got.raw, v.role))
+	}
+	if want.waiting != nil {
+		if invs, _ := got.body["invitations"].([]any); len(invs) != *want.waiting {
+			d = append(d, fmt.Sprintf("%d invitations waiting; want %d (body %s)", len(invs), *want.waiting, got.raw))
+		}
 	}
 	if want.didRevoke != nil && got.body["didRevoke"] != *want.didRevoke {
 		d = append(d, fmt.Sprintf("didRevoke %v; want %v", got.body["didRevoke"], *want.didRevoke))
@@ -752,6 +821,9 @@ func apply(m *model, o op, got response) []string {
 	if len(d) == 0 && want.minted != nil {
 		m.learn(want, got.str("apiToken", "id"), got.str("token"), got.str("apiToken", "displayHint"))
 	}
+	if len(d) == 0 && want.invite != nil {
+		want.invite.id = got.str("id")
+	}
 	return d
 }
 
@@ -788,7 +860,9 @@ func (w *world) note(o op, got response) {
 // uses from addresses inside and outside tokens' allowlists. Now and then a few operations run at once, and
 // their answers must be those of some order of them. The clock moves in
 // whole seconds, to the edges the model knows of (expiry, grace, windows,
-// idempotency records) among others.
+// idempotency records, invitations' lapse) among others. A guest is invited
+// through the API, accepts, declines and lets invitations lapse, and what
+// they accepted decides what they may do with tokens.
 func TestModelAgreesWithService(t *testing.T) {
 	n, seed := modelSettings()
 	w := newWorld(t)
@@ -846,7 +920,7 @@ func (g *gen) batch() []op {
 	for k := 2 + g.r.IntN(3); len(ops) < k; {
 		o := g.next()
 		switch o.kind {
-		case opClock, opPlan, opRevokeSecret, opList:
+		case opClock, opPlan, opRevokeSecret, opList, opInvite, opAccept, opDecline:
 			continue
 		case opSitePlan:
 			if sitePlan {

@@ -154,6 +154,8 @@ var (
 		"token_expired events written for TTL removals (a redelivered removal counts once)"}
 	StreamBatchFailures = Metric{"StreamBatchFailures", Count, []Dimension{Function},
 		"stream records reported as failed, to be retried and at last sent to the dead-letter queue"}
+	AccountsNotCreated = Metric{"AccountsNotCreated", Count, []Dimension{Function},
+		"invited emails whose account the stack's user pool failed to create or to send a new temporary password (the invitation is written and answered as any other; the record's accountNotCreated field names the member and Cognito's error code)"}
 )
 
 // Catalog is every metric the functions write: the one list the dashboard,
@@ -164,6 +166,7 @@ var Catalog = []Metric{
 	RateLimited,
 	TokensMinted, TokensRegenerated, TokensRevoked, TokensExpired,
 	StreamBatchFailures,
+	AccountsNotCreated,
 }
 
 // maxValues is EMF's limit of values in one metric's list.

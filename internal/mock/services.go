@@ -59,6 +59,8 @@ type PeopleService struct {
 	AddMemberFn    func(ctx context.Context, c tokensmith.Caller, where tokensmith.Place, email string, role tokensmith.Role) (tokensmith.Member, error)
 	UpdateMemberFn func(ctx context.Context, c tokensmith.Caller, where tokensmith.Place, id string, role tokensmith.Role) (tokensmith.Member, error)
 	RemoveMemberFn func(ctx context.Context, c tokensmith.Caller, where tokensmith.Place, id string) error
+	AcceptFn       func(ctx context.Context, c tokensmith.Caller, id string) (tokensmith.Me, error)
+	DeclineFn      func(ctx context.Context, c tokensmith.Caller, id string) error
 }
 
 var _ tokensmith.PeopleService = (*PeopleService)(nil)
@@ -81,6 +83,14 @@ func (s *PeopleService) UpdateMember(ctx context.Context, c tokensmith.Caller, w
 
 func (s *PeopleService) RemoveMember(ctx context.Context, c tokensmith.Caller, where tokensmith.Place, id string) error {
 	return s.RemoveMemberFn(ctx, c, where, id)
+}
+
+func (s *PeopleService) AcceptInvitation(ctx context.Context, c tokensmith.Caller, id string) (tokensmith.Me, error) {
+	return s.AcceptFn(ctx, c, id)
+}
+
+func (s *PeopleService) DeclineInvitation(ctx context.Context, c tokensmith.Caller, id string) error {
+	return s.DeclineFn(ctx, c, id)
 }
 
 // SiteService fakes tokensmith.SiteService.

@@ -241,6 +241,22 @@ func (s *Service) RemoveMember(ctx context.Context, wsIDOrSlug, siteID, email st
 	return s.people().Remove(ctx, s.actor(), ws, place, m.ID)
 }
 
+// RecountAdmins sets the count of accepted admins of a workspace to what
+// its members hold, for data stored before the count held accepted admins
+// only, and returns the workspace with the count it had and the one it has
+// now. A rerun changes nothing.
+func (s *Service) RecountAdmins(ctx context.Context, wsIDOrSlug string) (ws tokensmith.Workspace, was, now int64, err error) {
+	ws, err = s.Store.Workspace(ctx, wsIDOrSlug)
+	if err != nil {
+		return tokensmith.Workspace{}, 0, 0, err
+	}
+	err = store.Retry(ctx, func() error {
+		was, now, err = s.Store.RecountAdmins(ctx, ws.ID)
+		return err
+	})
+	return ws, was, now, err
+}
+
 // actor is the actor of the operator's changes: the system, named by
 // Operator where known.
 func (s *Service) actor() tokensmith.Actor {

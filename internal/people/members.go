@@ -14,7 +14,7 @@ func (s *Service) Me(ctx context.Context, c tokensmith.Caller) (tokensmith.Me, e
 	if err != nil {
 		return tokensmith.Me{}, err
 	}
-	me := tokensmith.Me{User: a.User, Workspaces: []tokensmith.MyWorkspace{}, Sites: []tokensmith.MySite{}}
+	me := tokensmith.Me{User: a.User, Workspaces: []tokensmith.MyWorkspace{}, Sites: []tokensmith.MySite{}, Invitations: []tokensmith.MyInvitation{}}
 	seen := map[string]bool{}
 	addSite := func(site tokensmith.Site) {
 		if seen[site.ID] {
@@ -55,9 +55,36 @@ func (s *Service) Me(ctx context.Context, c tokensmith.Caller) (tokensmith.Me, e
 		}
 		addSite(site)
 	}
+	for _, m := range a.Invitations {
+		inv, err := s.myInvitation(ctx, m)
+		if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return tokensmith.Me{}, err
+		}
+		me.Invitations = append(me.Invitations, inv)
+	}
 	sort.Slice(me.Workspaces, func(i, j int) bool { return me.Workspaces[i].Workspace.Slug < me.Workspaces[j].Workspace.Slug })
 	sort.Slice(me.Sites, func(i, j int) bool { return me.Sites[i].Site.ID < me.Sites[j].Site.ID })
 	return me, nil
+}
+
+// myInvitation is the pending invitation m with its workspace and site.
+func (s *Service) myInvitation(ctx context.Context, m tokensmith.Member) (tokensmith.MyInvitation, error) {
+	ws, err := s.Store.Workspace(ctx, m.Place.WorkspaceID)
+	if err != nil {
+		return tokensmith.MyInvitation{}, err
+	}
+	inv := tokensmith.MyInvitation{Member: m, Workspace: ws}
+	if m.Place.IsSite() {
+		site, err := s.Store.Site(ctx, m.Place.SiteID)
+		if err != nil {
+			return tokensmith.MyInvitation{}, err
+		}
+		inv.Site = &site
+	}
+	return inv, nil
 }
 
 // admin signs c in and checks that they are an admin of the workspace of
@@ -98,7 +125,8 @@ func (s *Service) admin(ctx context.Context, c tokensmith.Caller, w tokensmith.P
 	return fail(tokensmith.NotFound())
 }
 
-// Members lists the members of w, oldest first, for a workspace admin.
+// Members lists the members of w, oldest first, for a workspace admin;
+// lapsed invitations are removed, not listed.
 func (s *Service) Members(ctx context.Context, c tokensmith.Caller, w tokensmith.Place) ([]tokensmith.Member, error) {
 	_, _, p, err := s.admin(ctx, c, w)
 	if err != nil {
@@ -106,6 +134,9 @@ func (s *Service) Members(ctx context.Context, c tokensmith.Caller, w tokensmith
 	}
 	ms, err := s.Store.Members(ctx, p)
 	if err != nil {
+		return nil, err
+	}
+	if ms, err = s.dropLapsed(ctx, ms); err != nil {
 		return nil, err
 	}
 	sortMembers(ms)

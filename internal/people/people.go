@@ -1,6 +1,8 @@
 // Package people is who a signed-in person is and what they hold: their
-// sign-in, which binds the memberships granted to their verified email to
-// their issuer and subject, and the members of workspaces and sites, as
+// sign-in, which binds the memberships an operator granted to their
+// verified email to their issuer and subject; the invitations workspace
+// admins made through the API, which wait for the person to accept or
+// decline them; and the members of workspaces and sites, as
 // workspace admins (GET /v2/me and the members routes) and operators
 // (tokenctl, through operator) manage them. It knows nothing of HTTP.
 package people
@@ -24,6 +26,7 @@ import (
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/audit"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
@@ -34,6 +37,14 @@ const MaxEmailLen = 254
 // UserPool is the part of Cognito's client that invitations call.
 type UserPool interface {
 	AdminCreateUser(ctx context.Context, in *cognitoidentityprovider.AdminCreateUserInput, optFns ...func(*cognitoidentityprovider.Options)) (*cognitoidentityprovider.AdminCreateUserOutput, error)
+	AdminGetUser(ctx context.Context, in *cognitoidentityprovider.AdminGetUserInput, optFns ...func(*cognitoidentityprovider.Options)) (*cognitoidentityprovider.AdminGetUserOutput, error)
+}
+
+// Resends throttles the temporary passwords sent again (store.Store's
+// ClaimResend): at most one per email per store.ResendInterval, whichever
+// workspaces invite it.
+type Resends interface {
+	ClaimResend(ctx context.Context, email string, now time.Time) error
 }
 
 // Store is the part of the store that sign-in and members call. Its
@@ -71,18 +82,27 @@ type Service struct {
 	// them, accounts are the issuer's business.
 	UserPool   UserPool
 	UserPoolID string
+	// Resends, when set with the user pool, lets an invitation send an
+	// account that has never signed in (FORCE_CHANGE_PASSWORD) a new
+	// temporary password, at most once a day per email.
+	Resends Resends
 }
 
 // New returns a Service with the real clock and crypto/rand, creating no accounts.
 func New(st Store) *Service { return &Service{Store: st, Now: time.Now, Rand: rand.Reader} }
 
 // SignIn resolves c to a person by issuer and subject, creating them on
-// their first call; binds to them every membership granted to their email
-// that no one holds yet; and returns what they hold, read strongly
-// consistent. Another account with the same email finds those memberships
-// bound and holds nothing. An invitation to a place where the person
-// already holds a membership (granted to an email they verified before) is
-// redundant: it is removed, so that no one else takes it.
+// their first call; binds to them every operator's invitation to their
+// email that no one holds yet; and returns what they hold, read strongly
+// consistent, with the invitations made through the API that wait for
+// their consent (AcceptInvitation binds those). Another account with the
+// same email finds those memberships bound and holds nothing. An
+// operator's invitation to a place where the person already holds a
+// membership (granted to an email they verified before) is redundant: it
+// is removed, so that no one else takes it. An invitation left
+// unaccepted past tokensmith.InvitationLapse lapses: it is absent here,
+// and the sign-in writes nothing to the inviting workspace (the inviter's
+// side removes it, see lapse).
 func (s *Service) SignIn(ctx context.Context, c tokensmith.Caller) (tokensmith.Person, error) {
 	if c.Issuer == "" || c.Subject == "" || c.Email == "" {
 		return tokensmith.Person{}, tokensmith.Unauthorized()
@@ -95,11 +115,27 @@ func (s *Service) SignIn(ctx context.Context, c tokensmith.Caller) (tokensmith.P
 	if err != nil {
 		return tokensmith.Person{}, err
 	}
+	var pending []tokensmith.Member
 	for _, inv := range invs {
 		if inv.Bound() {
 			continue
 		}
-		if err := s.bind(ctx, inv, u); err != nil {
+		m, err := s.Store.Member(ctx, inv.Place, inv.ID)
+		if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return tokensmith.Person{}, err
+		}
+		now := s.Now()
+		switch {
+		case m.Bound() || m.Email != u.Email || m.Lapsed(now):
+		case m.Pending(now):
+			pending = append(pending, m)
+		default:
+			err = s.bind(ctx, inv, u)
+		}
+		if err != nil {
 			return tokensmith.Person{}, err
 		}
 	}
@@ -107,7 +143,8 @@ func (s *Service) SignIn(ctx context.Context, c tokensmith.Caller) (tokensmith.P
 	if err != nil {
 		return tokensmith.Person{}, err
 	}
-	return tokensmith.Person{User: u, Memberships: held}, nil
+	sortMembers(pending)
+	return tokensmith.Person{User: u, Memberships: held, Invitations: pending}, nil
 }
 
 // person finds or creates the person c names. Their email is the one the
@@ -142,8 +179,8 @@ func (s *Service) person(ctx context.Context, c tokensmith.Caller) (tokensmith.U
 	return u, nil
 }
 
-// bind binds the invitation inv to u, unless someone binds or removes it
-// first. When u already holds a membership in that place, the invitation
+// bind binds the operator's invitation inv to u, unless someone binds or
+// removes it first. When u already holds a membership in that place, the invitation
 // is redundant: it is removed, with user_removed by u, so that no other
 // account with the email takes it later; u keeps the role they hold. Only
 // an admin invitation to a workspace that has no accepted admin is left as
@@ -156,20 +193,14 @@ func (s *Service) bind(ctx context.Context, inv tokensmith.Member, u tokensmith.
 		if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
 			return nil
 		}
-		if err != nil || m.Bound() || m.Email != u.Email {
+		if err != nil || m.Bound() || m.Email != u.Email || m.ByConsent() {
 			return err
 		}
 		ws, err := s.Store.Workspace(ctx, m.Place.WorkspaceID)
 		if err != nil {
 			return err
 		}
-		o, err := audit.NewOrigin(s.Now(), s.Rand, u.Actor(), ws)
-		if err != nil {
-			return err
-		}
-		bound := m
-		bound.UserID = u.ID
-		err = s.Store.BindMember(ctx, m, u, audit.InvitationAccepted(o, bound))
+		o, err := s.accept(ctx, m, u, ws)
 		if !errors.Is(err, store.ErrHeld) {
 			return err
 		}
@@ -184,18 +215,41 @@ func (s *Service) bind(ctx context.Context, inv tokensmith.Member, u tokensmith.
 	return err
 }
 
+// accept binds the unbound member m of ws to u, with invitation_accepted
+// by u, and returns the origin of that event: store.ErrHeld when u already
+// holds a membership in m's place.
+func (s *Service) accept(ctx context.Context, m tokensmith.Member, u tokensmith.User, ws tokensmith.Workspace) (audit.Origin, error) {
+	o, err := audit.NewOrigin(s.Now(), s.Rand, u.Actor(), ws)
+	if err != nil {
+		return audit.Origin{}, err
+	}
+	bound := m
+	bound.UserID = u.ID
+	return o, s.Store.BindMember(ctx, m, u, audit.InvitationAccepted(o, bound))
+}
+
 // CheckEmail returns email as memberships are granted to it (trimmed of
 // ASCII white space, ASCII letters in lower case), or a validation error
-// naming field. Any other white space, around the address or in it, is
-// refused.
+// naming field. Any other white space, around the address or in it, and
+// any invisible character (format characters such as zero-width spaces,
+// soft hyphens and bidirectional overrides, variation selectors, other
+// default-ignorable code points) is refused: an address must look like
+// what it is.
 func CheckEmail(field, email string) (string, error) {
 	trimmed := store.TrimASCIISpace(email)
 	addr, err := mail.ParseAddress(trimmed)
 	if err != nil || addr.Address != trimmed || addr.Name != "" || len(trimmed) > MaxEmailLen ||
-		strings.IndexFunc(trimmed, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		strings.IndexFunc(trimmed, invisible) >= 0 {
 		return "", tokensmith.Invalid(tokensmith.ErrorDetail{Field: field, Message: fmt.Sprintf("must be an email address of at most %d characters", MaxEmailLen)})
 	}
 	return store.NormalizeEmail(trimmed), nil
+}
+
+// invisible reports whether r is white space, a control character or a
+// character that is not displayed.
+func invisible(r rune) bool {
+	return unicode.IsSpace(r) || unicode.IsControl(r) ||
+		unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 }
 
 // CheckRole returns a validation error naming field unless role is one a
@@ -230,20 +284,32 @@ func joinInvalid(errs ...error) error {
 var (
 	errDuplicate = tokensmith.Errorf(tokensmith.ECONFLICT, "This email is already a member")
 	errLastAdmin = tokensmith.Errorf(tokensmith.ECONFLICT, "A workspace keeps at least one admin")
+	// errWaitingRole keeps an invitation that waits for its invitee as
+	// they were shown it: accepting binds the role they consented to.
+	errWaitingRole = tokensmith.Errorf(tokensmith.ECONFLICT, "An invitation waiting for its invitee keeps its role: remove it and invite again")
 )
 
-// Invite grants email role in place p of ws, as actor: a new member, bound
-// on the first sign-in with that email. With the stack's user pool, once
-// the member is written, an email without an account gets one, and an
-// account that has never signed in gets its invitation again; a failed
-// write sends nothing.
+// Invite grants email role in place p of ws, as actor: a new member. An
+// operator's invitation binds on the first sign-in with that email; a
+// person's (through the API) waits for the invitee to accept it, and counts
+// against the workspace's tokensmith.InvitationsPerDay. A lapsed
+// invitation to the same email is removed first. With the stack's user
+// pool, once the member is written, an email without an account gets one;
+// an existing account is left alone, and a failed write sends nothing. The
+// answer is the same whatever the user pool does: a failure to create the
+// account is counted (metrics.AccountsNotCreated) and logged, not returned.
 func (s *Service) Invite(ctx context.Context, actor tokensmith.Actor, ws tokensmith.Workspace, p tokensmith.Place, email string, role tokensmith.Role) (tokensmith.Member, error) {
 	email, emailErr := CheckEmail("email", email)
 	if err := joinInvalid(emailErr, CheckRole("role", p, role)); err != nil {
 		return tokensmith.Member{}, err
 	}
-	if _, err := s.Store.MemberByEmail(ctx, p, email); err == nil {
-		return tokensmith.Member{}, errDuplicate
+	if prev, err := s.Store.MemberByEmail(ctx, p, email); err == nil {
+		if !prev.Lapsed(s.Now()) {
+			return tokensmith.Member{}, errDuplicate
+		}
+		if err := s.lapse(ctx, prev); err != nil {
+			return tokensmith.Member{}, err
+		}
 	} else if tokensmith.ErrorCode(err) != tokensmith.ENOTFOUND {
 		return tokensmith.Member{}, err
 	}
@@ -261,29 +327,38 @@ func (s *Service) Invite(ctx context.Context, actor tokensmith.Actor, ws tokensm
 		}
 		return s.Store.AddMember(ctx, m, audit.MemberAdded(o, m))
 	})
-	if errors.Is(err, store.ErrExists) {
+	switch {
+	case errors.Is(err, store.ErrExists):
 		return tokensmith.Member{}, errDuplicate
-	}
-	if err != nil {
+	case errors.Is(err, store.ErrLimitReached):
+		_, next := store.InvitationDay(m.AddedOn)
+		return tokensmith.Member{}, &tokensmith.Error{Code: tokensmith.ETOOMANYREQUESTS,
+			Message:    fmt.Sprintf("A workspace may send at most %d invitations a day", tokensmith.InvitationsPerDay),
+			RetryAfter: max(next.Sub(s.Now()), time.Second)}
+	case err != nil:
 		return tokensmith.Member{}, err
 	}
 	if err := s.createAccount(ctx, email); err != nil {
-		return tokensmith.Member{}, fmt.Errorf("member %s: %w", m.ID, err)
+		// The answer never depends on the user pool: a failure here would
+		// tell the inviter that the email has no account yet.
+		r := metrics.FromContext(ctx)
+		r.Add(metrics.AccountsNotCreated, 1)
+		r.Set("accountNotCreated", fmt.Sprintf("member %s: %v", m.ID, err))
 	}
 	return m, nil
 }
 
 // createAccount creates email's account in the stack's user pool, which
-// emails the person a temporary password. An account that exists and has
-// never signed in (FORCE_CHANGE_PASSWORD) gets a new temporary password
-// and the invitation again; Cognito refuses that resend for any other
-// account, which is already in use and is left alone. Its errors name
-// Cognito's error code only: Cognito's messages may carry the email.
+// emails the person a temporary password. An account that exists is
+// resent one only while it has never signed in (resend); the invitation
+// answers as for a new one, so that the inviter learns nothing of it. Its
+// errors name Cognito's error code only: Cognito's messages may carry the
+// email.
 func (s *Service) createAccount(ctx context.Context, email string) error {
 	if s.UserPool == nil || s.UserPoolID == "" {
 		return nil
 	}
-	in := &cognitoidentityprovider.AdminCreateUserInput{
+	_, err := s.UserPool.AdminCreateUser(ctx, &cognitoidentityprovider.AdminCreateUserInput{
 		UserPoolId: aws.String(s.UserPoolID),
 		Username:   aws.String(email),
 		UserAttributes: []cognito.AttributeType{
@@ -291,24 +366,49 @@ func (s *Service) createAccount(ctx context.Context, email string) error {
 			{Name: aws.String("email_verified"), Value: aws.String("true")},
 		},
 		DesiredDeliveryMediums: []cognito.DeliveryMediumType{cognito.DeliveryMediumTypeEmail},
-	}
-	_, err := s.UserPool.AdminCreateUser(ctx, in)
+	})
 	var exists *cognito.UsernameExistsException
-	if errors.As(err, &exists) {
-		resend := &cognitoidentityprovider.AdminCreateUserInput{
-			UserPoolId:             in.UserPoolId,
-			Username:               in.Username,
-			MessageAction:          cognito.MessageActionTypeResend,
-			DesiredDeliveryMediums: in.DesiredDeliveryMediums,
-		}
-		_, err = s.UserPool.AdminCreateUser(ctx, resend)
-		var inUse *cognito.UnsupportedUserStateException
-		if errors.As(err, &inUse) {
-			return nil
-		}
-	}
-	if err != nil {
+	switch {
+	case errors.As(err, &exists):
+		return s.resend(ctx, email)
+	case err != nil:
 		return fmt.Errorf("create account in user pool: %s", cognitoCode(err))
+	}
+	return nil
+}
+
+// resend sends email's existing account a new temporary password, only if
+// it has never signed in (FORCE_CHANGE_PASSWORD: no one's password is
+// reset, and an expired temporary password is replaced) and no invitation
+// had one sent within store.ResendInterval, from any workspace.
+func (s *Service) resend(ctx context.Context, email string) error {
+	if s.Resends == nil {
+		return nil
+	}
+	out, err := s.UserPool.AdminGetUser(ctx, &cognitoidentityprovider.AdminGetUserInput{
+		UserPoolId: aws.String(s.UserPoolID),
+		Username:   aws.String(email),
+	})
+	if err != nil {
+		return fmt.Errorf("read account in user pool: %s", cognitoCode(err))
+	}
+	if out.UserStatus != cognito.UserStatusTypeForceChangePassword {
+		return nil
+	}
+	switch err := s.Resends.ClaimResend(ctx, email, s.Now()); {
+	case errors.Is(err, store.ErrLimitReached):
+		return nil
+	case err != nil:
+		return err
+	}
+	_, err = s.UserPool.AdminCreateUser(ctx, &cognitoidentityprovider.AdminCreateUserInput{
+		UserPoolId:             aws.String(s.UserPoolID),
+		Username:               aws.String(email),
+		MessageAction:          cognito.MessageActionTypeResend,
+		DesiredDeliveryMediums: []cognito.DeliveryMediumType{cognito.DeliveryMediumTypeEmail},
+	})
+	if err != nil {
+		return fmt.Errorf("resend temporary password: %s", cognitoCode(err))
 	}
 	return nil
 }
@@ -329,7 +429,9 @@ func cognitoCode(err error) string {
 
 // ChangeRole sets member id of place p in ws to role, as actor. Demoting
 // the workspace's last accepted admin is a conflict, whatever invitations
-// wait; the same role changes nothing.
+// wait, and so is changing an invitation made through the API that waits
+// for its invitee (they accept the role they were shown); the same role
+// changes nothing.
 func (s *Service) ChangeRole(ctx context.Context, actor tokensmith.Actor, ws tokensmith.Workspace, p tokensmith.Place, id string, role tokensmith.Role) (tokensmith.Member, error) {
 	if err := CheckRole("role", p, role); err != nil {
 		return tokensmith.Member{}, err
@@ -339,6 +441,9 @@ func (s *Service) ChangeRole(ctx context.Context, actor tokensmith.Actor, ws tok
 		m = cur
 		if cur.Role == role {
 			return nil
+		}
+		if cur.ByConsent() && !cur.Bound() {
+			return errWaitingRole
 		}
 		if cur.AcceptedAdmin() && admins <= 1 {
 			return errLastAdmin

@@ -420,7 +420,7 @@ func TestLastAcceptedAdmin(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.accepted {
-				if _, err := svc.SignIn(ctx, ghost); err != nil {
+				if _, err := svc.AcceptInvitation(ctx, ghost, inv.ID); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -3,20 +3,25 @@ package people_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	cognito "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
+	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/people"
 	"github.com/tokensmith/tokensmith/internal/store"
 )
@@ -171,6 +176,31 @@ func TestEmailWithUnicodeSpaces(t *testing.T) {
 	}
 }
 
+// TestEmailWithInvisibleCharacters: an email with a character that is not
+// displayed (Unicode format characters, variation selectors, other
+// default-ignorable code points) is a validation error naming the field.
+func TestEmailWithInvisibleCharacters(t *testing.T) {
+	for _, email := range []string{
+		"ad\u200bmin@example.com", // zero-width space
+		"admin@exam\u00adple.com", // soft hyphen
+		"\u202eadmin@example.com", // right-to-left override
+		"admin\u2066@example.com", // left-to-right isolate
+		"admin@example.com\ufeff", // zero-width no-break space
+		"ad\u200dmin@example.com", // zero-width joiner
+		"admin\ufe0f@example.com", // variation selector
+		"admin\u115f@example.com", // Hangul choseong filler
+	} {
+		_, err := people.CheckEmail("email", email)
+		var ae *tokensmith.Error
+		if !errors.As(err, &ae) || ae.Code != tokensmith.EINVALID || len(ae.Details) != 1 || ae.Details[0].Field != "email" {
+			t.Errorf("CheckEmail(%q) = %v; want validation_error on email", email, err)
+		}
+	}
+	if got, err := people.CheckEmail("email", "Admin@Example.com"); err != nil || got != "admin@example.com" {
+		t.Errorf("CheckEmail of a plain address = %q, %v; want admin@example.com", got, err)
+	}
+}
+
 // TestConcurrentFirstSignIn: the same person's first calls at once (the
 // console loads /v2/me and a token list together). A call whose creation
 // of the person is cancelled by the other's transaction in flight
@@ -206,27 +236,35 @@ func (p *userPool) AdminCreateUser(ctx context.Context, in *cognitoidentityprovi
 	return p.AdminCreateUserFn(ctx, in, optFns...)
 }
 
+func (p *userPool) AdminGetUser(context.Context, *cognitoidentityprovider.AdminGetUserInput, ...func(*cognitoidentityprovider.Options)) (*cognitoidentityprovider.AdminGetUserOutput, error) {
+	return nil, errors.New("AdminGetUser is not faked: the service has no Resends")
+}
+
 // TestInviteAccount: with the stack's user pool, the account is created
-// only once the member is written; an existing account gets a resend,
-// which Cognito refuses for accounts in use; errors never carry the email.
+// only once the member is written, and only for an email without one: an
+// existing account is never sent a new temporary password (no RESEND),
+// and the invitation answers as for a new one. A user pool that fails
+// changes nothing of the answer either: it is counted in
+// AccountsNotCreated and logged. Errors never carry the email; an
+// invitation over the day's limit creates nothing.
 func TestInviteAccount(t *testing.T) {
 	const email = "trillian@example.com"
 	exists := &cognito.UsernameExistsException{Message: aws.String("An account with the given email already exists.")}
-	inUse := &cognito.UnsupportedUserStateException{Message: aws.String("Resend not possible. " + email + " status is not FORCE_CHANGE_PASSWORD.")}
 	for _, tc := range []struct {
 		name     string
 		addErr   error   // of the store's AddMember
 		answers  []error // of each AdminCreateUser call
 		wantCode string
 		want     []string // the MessageAction of each call made
+		counted  bool     // in AccountsNotCreated
 	}{
-		{"new account", nil, []error{nil}, "", []string{""}},
-		{"account waiting for its first sign-in", nil, []error{exists, nil}, "", []string{"", "RESEND"}},
-		{"account in use", nil, []error{exists, inUse}, "", []string{"", "RESEND"}},
-		{"user pool fails", nil, []error{&cognito.InvalidParameterException{Message: aws.String("bad " + email)}}, "other", []string{""}},
-		{"resend fails", nil, []error{exists, &cognito.LimitExceededException{Message: aws.String(email)}}, "other", []string{"", "RESEND"}},
-		{"member exists", store.ErrExists, nil, tokensmith.ECONFLICT, nil},
-		{"store fails", errors.New("table unavailable"), nil, "other", nil},
+		{"new account", nil, []error{nil}, "", []string{""}, false},
+		{"existing account", nil, []error{exists}, "", []string{""}, false},
+		{"user pool fails", nil, []error{&cognito.InvalidParameterException{Message: aws.String("bad " + email)}}, "", []string{""}, true},
+		{"user pool over its email quota", nil, []error{&cognito.LimitExceededException{Message: aws.String("Exceeded daily email limit")}}, "", []string{""}, true},
+		{"member exists", store.ErrExists, nil, tokensmith.ECONFLICT, nil, false},
+		{"over the day's invitations", store.ErrLimitReached, nil, tokensmith.ETOOMANYREQUESTS, nil, false},
+		{"store fails", errors.New("table unavailable"), nil, "other", nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld()
@@ -254,7 +292,15 @@ func TestInviteAccount(t *testing.T) {
 				}
 				return &cognitoidentityprovider.AdminCreateUserOutput{}, tc.answers[len(got)-1]
 			}}
-			_, err := svc.Invite(context.Background(), operator, tokensmith.Workspace{ID: wsID}, wsPlace, email, tokensmith.RoleMember)
+			rec := metrics.New(metrics.FunctionPeople)
+			_, err := svc.Invite(metrics.NewContext(context.Background(), rec), operator, tokensmith.Workspace{ID: wsID}, wsPlace, email, tokensmith.RoleMember)
+			line := fmt.Sprintf("%s", rec.Lines(now))
+			if got := strings.Contains(line, `"AccountsNotCreated":1`); got != tc.counted {
+				t.Errorf("record %s; want AccountsNotCreated %v", line, tc.counted)
+			}
+			if strings.Contains(line, email) {
+				t.Errorf("record %s names the email", line)
+			}
 			if c := code(err); (tc.wantCode == "other" && !strings.HasPrefix(string(c), "other")) || (tc.wantCode != "other" && c != tc.wantCode) {
 				t.Errorf("Invite = %v; want %s", err, tc.wantCode)
 			}
@@ -265,5 +311,137 @@ func TestInviteAccount(t *testing.T) {
 				t.Errorf("AdminCreateUser calls = %q; want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestInviteAccountOnTheWire: what the SDK's Cognito client sends, decoded
+// as Cognito's JSON protocol documents it (X-Amz-Target
+// AWSCognitoIdentityProviderService.AdminCreateUser). An invitation to an
+// email without an account creates it, with the invitation email; one to
+// an email with an account makes the same single call, Cognito answers
+// UsernameExistsException, and nothing is resent.
+func TestInviteAccountOnTheWire(t *testing.T) {
+	const existing = "arthur@example.com"
+	type call struct {
+		Target, UserPoolID, Username, MessageAction string
+		Delivery                                    []string
+	}
+	var calls []call
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			UserPoolId             string
+			Username               string
+			MessageAction          string
+			DesiredDeliveryMediums []string
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			t.Errorf("decode request: %v", err)
+		}
+		calls = append(calls, call{r.Header.Get("X-Amz-Target"), in.UserPoolId, in.Username, in.MessageAction, in.DesiredDeliveryMediums})
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		if in.Username == existing {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"__type":"UsernameExistsException","message":"An account with the given email already exists."}`)
+			return
+		}
+		fmt.Fprintf(w, `{"User":{"Username":%q,"UserStatus":"FORCE_CHANGE_PASSWORD"}}`, in.Username)
+	}))
+	defer srv.Close()
+	w := newWorld()
+	svc := service(w.store())
+	svc.UserPoolID = "eu-west-1_pool"
+	svc.UserPool = cognitoidentityprovider.New(cognitoidentityprovider.Options{
+		Region:       "eu-west-1",
+		BaseEndpoint: aws.String(srv.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+	})
+	for _, email := range []string{"trillian@example.com", existing} {
+		calls = nil
+		if _, err := svc.Invite(context.Background(), operator, tokensmith.Workspace{ID: wsID}, wsPlace, email, tokensmith.RoleMember); err != nil {
+			t.Errorf("Invite(%s) = %v", email, err)
+		}
+		want := []call{{"AWSCognitoIdentityProviderService.AdminCreateUser", svc.UserPoolID, email, "", []string{"EMAIL"}}}
+		if fmt.Sprint(calls) != fmt.Sprint(want) {
+			t.Errorf("Invite(%s) sent %+v; want %+v", email, calls, want)
+		}
+	}
+}
+
+// TestInviteResendOnTheWire: with Resends, an invitation of an email whose
+// account exists reads its status (AdminGetUser) and, only while it has
+// never signed in (FORCE_CHANGE_PASSWORD), sends it a new temporary
+// password (AdminCreateUser with MessageAction RESEND): at most once in
+// store.ResendInterval for the email, whichever workspace invites it (the
+// claim is the email's, not the place's). A confirmed account is never
+// sent one.
+func TestInviteResendOnTheWire(t *testing.T) {
+	const forced, confirmed = "forced@example.com", "confirmed@example.com"
+	type call struct{ Target, Username, MessageAction string }
+	var calls []call
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ UserPoolId, Username, MessageAction string }
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			t.Errorf("decode request: %v", err)
+		}
+		target := r.Header.Get("X-Amz-Target")
+		calls = append(calls, call{strings.TrimPrefix(target, "AWSCognitoIdentityProviderService."), in.Username, in.MessageAction})
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		status := map[string]string{forced: "FORCE_CHANGE_PASSWORD", confirmed: "CONFIRMED"}[in.Username]
+		switch {
+		case strings.HasSuffix(target, ".AdminGetUser"):
+			fmt.Fprintf(w, `{"Username":%q,"UserStatus":%q}`, in.Username, status)
+		case in.MessageAction == "RESEND":
+			fmt.Fprintf(w, `{"User":{"Username":%q,"UserStatus":%q}}`, in.Username, status)
+		default:
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"__type":"UsernameExistsException","message":"An account with the given email already exists."}`)
+		}
+	}))
+	defer srv.Close()
+	st, svc, ws := storedWorld(t)
+	clock := now
+	svc.Now = func() time.Time { return clock }
+	svc.UserPoolID = "eu-west-1_pool"
+	svc.Resends = st
+	svc.UserPool = cognitoidentityprovider.New(cognitoidentityprovider.Options{
+		Region:       "eu-west-1",
+		BaseEndpoint: aws.String(srv.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+	})
+	ctx := context.Background()
+	create := func(email string) call { return call{"AdminCreateUser", email, ""} }
+	get := func(email string) call { return call{"AdminGetUser", email, ""} }
+	resend := func(email string) call { return call{"AdminCreateUser", email, "RESEND"} }
+	var last tokensmith.Member // of forced
+	for _, step := range []struct {
+		name  string
+		after time.Duration
+		email string
+		place tokensmith.Place
+		again bool // remove forced's last member first
+		want  []call
+	}{
+		{"never signed in", 0, forced, wsPlace, false, []call{create(forced), get(forced), resend(forced)}},
+		{"invited again within the day", store.ResendInterval - time.Second, forced, wsPlace, true, []call{create(forced), get(forced)}},
+		{"a day later", store.ResendInterval, forced, wsPlace, true, []call{create(forced), get(forced), resend(forced)}},
+		{"signed in", 0, confirmed, wsPlace, false, []call{create(confirmed), get(confirmed)}},
+	} {
+		if step.again {
+			if _, err := svc.Remove(ctx, operator, ws, step.place, last.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clock = now.Add(step.after)
+		calls = nil
+		m, err := svc.Invite(ctx, operator, ws, step.place, step.email, tokensmith.RoleAdmin)
+		if err != nil {
+			t.Errorf("%s: Invite = %v", step.name, err)
+		}
+		if step.email == forced {
+			last = m
+		}
+		if fmt.Sprint(calls) != fmt.Sprint(step.want) {
+			t.Errorf("%s: sent %+v; want %+v", step.name, calls, step.want)
+		}
 	}
 }

@@ -73,6 +73,8 @@ var Table = []Route{
 	// read it with their user token too (the console's audit log page).
 	{"GET", "/v2/workspaces/{workspace_id}/audit_logs", AuditLogs, "listAuditLogs", APITokenOrUser, "workspace_activity:read"},
 	{"GET", "/v2/me", People, "getMe", User, ""},
+	{"POST", "/v2/me/invitations/{invitation_id}/accept", People, "acceptInvitation", User, ""},
+	{"POST", "/v2/me/invitations/{invitation_id}/decline", People, "declineInvitation", User, ""},
 	{"GET", "/v2/workspaces/{workspace_id}/members", People, "listWorkspaceMembers", User, ""},
 	{"POST", "/v2/workspaces/{workspace_id}/members", People, "addWorkspaceMember", User, ""},
 	{"PATCH", "/v2/workspaces/{workspace_id}/members/{member_id}", People, "updateWorkspaceMember", User, ""},

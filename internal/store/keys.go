@@ -34,6 +34,7 @@ const (
 	prefixRate      = "RATE#"
 	prefixWindow    = "WINDOW#"
 	prefixLeaked    = "LEAKED#"
+	prefixResend    = "RESEND#"
 
 	// metaSK is the sort key of an entity's own item.
 	metaSK = "#META"
@@ -50,6 +51,7 @@ func secretPK(hash string) string     { return prefixSecret + hash }
 func idemPK(keyHash string) string    { return prefixIdem + keyHash }
 func expiredPK(tokenID string) string { return prefixExpired + tokenID }
 func leakedPK(hash string) string     { return prefixLeaked + hash }
+func resendPK(hash string) string     { return prefixResend + hash }
 func tokenSK(id string) string        { return prefixToken + id }
 func memberSK(memberID string) string { return prefixMember + memberID }
 
@@ -85,6 +87,11 @@ func ratePK(tokenID string) string { return prefixRate + tokenID }
 // UpdateItem is held to it (template.yaml, dynamodb:LeadingKeys).
 const RateKeysLike = prefixRate + "*"
 
+// invitationsPK is the partition of workspace wsID's daily counts of
+// invitations made through the API, one item a day keyed as rateSK keys a
+// window. Token ids are lower-case hex, so it never meets a token's.
+func invitationsPK(wsID string) string { return prefixRate + "INVITATIONS#" + wsID }
+
 // ownerPK is the partition of a token's owner, where its record is kept.
 func ownerPK(o tokensmith.Owner) string {
 	if o.Kind == token.KindSite {
@@ -118,6 +125,9 @@ func TokenKey(owner tokensmith.Owner, id string) map[string]types.AttributeValue
 
 // SiteKey is the key of a site's item.
 func SiteKey(id string) map[string]types.AttributeValue { return key(sitePK(id), metaSK) }
+
+// WorkspaceKey is the key of workspace id's record.
+func WorkspaceKey(id string) map[string]types.AttributeValue { return key(workspacePK(id), metaSK) }
 
 // IsTokenSortKey reports whether sk is the sort key of a token record, as a
 // stream record's keys show it.

@@ -102,6 +102,8 @@ func builtTable() []keyRow {
 		toExpiredItem(sample["token"], time.Time{}).keys,
 		toLeakedItem(sample["sha256"], sample["token"], time.Time{}, time.Time{}).keys,
 		rateKeys(sample["token"], 1795348800),
+		{PK: invitationsPK(ws.ID), SK: rateSK(1795348800)},
+		{PK: resendPK(sample["sha256"]), SK: metaSK},
 	} {
 		rows = append(rows, keyRow{k.PK, k.SK, k.GSI1PK, k.GSI1SK})
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -185,7 +186,10 @@ func unchanged(m tokensmith.Member) *expression.ConditionBuilder {
 
 // AddMember stores the new, unbound member m and records ev with it:
 // ErrExists when m's email is already a member of m's place, not found
-// when m's site does not exist.
+// when m's site does not exist. An invitation made through the API
+// (Member.ByConsent) counts against its workspace's invitations of
+// m.AddedOn's UTC day: ErrLimitReached, writing nothing, when the day
+// already holds tokensmith.InvitationsPerDay.
 func (s *Store) AddMember(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error {
 	var b build
 	reasons := map[int]error{}
@@ -193,6 +197,9 @@ func (s *Store) AddMember(ctx context.Context, m tokensmith.Member, ev tokensmit
 	reasons[b.add(s.put(toInvitationItem(m), absent()))] = ErrExists
 	if m.Place.IsSite() {
 		reasons[b.add(s.check(placePK(m.Place), metaSK, exists()))] = tokensmith.NotFound()
+	}
+	if m.ByConsent() {
+		reasons[b.add(s.countInvitation(m.Place.WorkspaceID, m.AddedOn))] = ErrLimitReached
 	}
 	// An unbound member leaves the admin count as it is.
 	b.addAll(s.audit(ctx, ev, nil, nil))
@@ -282,4 +289,85 @@ func (s *Store) RemoveMember(ctx context.Context, m tokensmith.Member, ev tokens
 		return b.err
 	}
 	return s.transact(ctx, b.items, nil)
+}
+
+// InvitationDay is the UTC day an invitation made at t counts in: its
+// start, and the start of the next day, when the count starts again.
+func InvitationDay(t time.Time) (start, end time.Time) {
+	start = t.UTC().Truncate(24 * time.Hour)
+	return start, start.Add(24 * time.Hour)
+}
+
+// countInvitation is the transaction item that counts one invitation of
+// workspace wsID on the UTC day of t, on the condition that the day holds
+// fewer than tokensmith.InvitationsPerDay. The counter is keyed by its day,
+// so TTL may remove it once the day is over.
+func (s *Store) countInvitation(wsID string, t time.Time) (types.TransactWriteItem, error) {
+	start, end := InvitationDay(t)
+	count := expression.Name("count")
+	upd := expression.Add(count, expression.Value(1)).
+		Set(expression.Name(AttrExpiresAt), expression.Value(ttl(end.Add(counterRetention))))
+	cond := expression.AttributeNotExists(count).Or(count.LessThan(expression.Value(tokensmith.InvitationsPerDay)))
+	return s.update(invitationsPK(wsID), rateSK(start.Unix()), upd, &cond)
+}
+
+// InvitationCount reads how many invitations workspace wsID made through
+// the API on the UTC day of t, strongly consistent. Tests and operators
+// read it; invitations never do.
+func (s *Store) InvitationCount(ctx context.Context, wsID string, t time.Time) (int64, error) {
+	start, _ := InvitationDay(t)
+	var got struct {
+		Count int64 `dynamodbav:"count"`
+	}
+	err := s.get(ctx, invitationsPK(wsID), rateSK(start.Unix()), &got)
+	if tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("invitations of %s: %w", wsID, err)
+	}
+	return got.Count, nil
+}
+
+// RecountAdmins sets workspace wsID's count of accepted admins to what its
+// members hold, and returns the count it found and the one it holds now.
+// It is for stored data counted before the count held accepted admins only
+// (docs/OPERATIONS.md). The write is held to the audit log's sequence as
+// read: every change to the members writes an event, so a change between
+// the reads and the write is ErrConflict, and the caller reads again.
+func (s *Store) RecountAdmins(ctx context.Context, wsID string) (was, now int64, err error) {
+	var it struct {
+		Admins   int64 `dynamodbav:"admins"`
+		AuditSeq int64 `dynamodbav:"auditSeq"`
+	}
+	if err := s.get(ctx, workspacePK(wsID), metaSK, &it); err != nil {
+		return 0, 0, fmt.Errorf("workspace %s: %w", wsID, err)
+	}
+	ms, err := s.Members(ctx, tokensmith.Place{WorkspaceID: wsID})
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, m := range ms {
+		if m.AcceptedAdmin() {
+			now++
+		}
+	}
+	if now == it.Admins {
+		return it.Admins, now, nil
+	}
+	seq := expression.Name("auditSeq")
+	cond := expression.AttributeExists(expression.Name(AttrPK))
+	if it.AuditSeq == 0 {
+		cond = cond.And(expression.AttributeNotExists(seq))
+	} else {
+		cond = cond.And(seq.Equal(expression.Value(it.AuditSeq)))
+	}
+	in, err := s.updateInput(workspacePK(wsID), metaSK, expression.Set(expression.Name("admins"), expression.Value(now)), &cond)
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, err := s.updateOne(ctx, in); err != nil {
+		return 0, 0, fmt.Errorf("recount admins of %s: %w", wsID, err)
+	}
+	return it.Admins, now, nil
 }

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -99,4 +101,34 @@ func (s *Store) RequestCount(ctx context.Context, tokenID string, start time.Tim
 		return 0, err
 	}
 	return got.Count, nil
+}
+
+// ResendInterval is how often an account's temporary password may be sent
+// again, whichever workspaces invite its email.
+const ResendInterval = 24 * time.Hour
+
+// ClaimResend records that email's temporary password is sent again at
+// now, unless it was within ResendInterval before: then ErrLimitReached,
+// writing nothing. One conditional UpdateItem of the email's item, keyed
+// by the email's hash, so concurrent invitations from any workspace claim
+// it once.
+func (s *Store) ClaimResend(ctx context.Context, email string, now time.Time) error {
+	sum := sha256.Sum256([]byte(NormalizeEmail(email)))
+	at := expression.Name("resentAt")
+	upd := expression.Set(at, expression.Value(now.Unix())).
+		Set(expression.Name(AttrExpiresAt), expression.Value(ttl(now.Add(ResendInterval))))
+	cond := expression.AttributeNotExists(at).Or(at.LessThanEqual(expression.Value(now.Add(-ResendInterval).Unix())))
+	in, err := s.updateInput(resendPK(hex.EncodeToString(sum[:])), metaSK, upd, &cond)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.UpdateItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return ErrLimitReached
+	}
+	if err != nil {
+		return fmt.Errorf("claim resend: %w", err)
+	}
+	return nil
 }

@@ -25,6 +25,8 @@
 //	EXPIRED#<token>  #META          a token's expiry is recorded (TTL expiresAt)
 //	LEAKED#<sha256>  #META          a secret revoked on a leak report, by hash, while the report may come again (TTL expiresAt)
 //	RATE#<token>     WINDOW#<start> requests of a token in the window from Unix second <start> (TTL expiresAt)
+//	RATE#INVITATIONS#<ws>  WINDOW#<start>  invitations a workspace made through the API on the UTC day from Unix second <start> (TTL expiresAt)
+//	RESEND#<sha256>  #META          when an invited email's temporary password was last sent again, by the email's hash (TTL expiresAt)
 //
 // Authorization reads a person's USER# partition, strongly consistent:
 // their holder items are written in the same transactions as the members

@@ -749,3 +749,39 @@ func TestGraceSecretNotNamedByItsToken(t *testing.T) {
 		t.Errorf("previous secret its token no longer names = %v; want not found", err)
 	}
 }
+
+// TestRecountAdmins: a workspace whose stored count of admins also counted
+// an admin invitation no one accepted (as counts made before only accepted
+// admins counted did) is set to its accepted admins, and then holds the
+// last of them; a rerun changes nothing.
+func TestRecountAdmins(t *testing.T) {
+	db, name := dynamotest.NewTable(t)
+	s := store.New(db, name)
+	ctx := context.Background()
+	ws, _ := seedSite(t, s)
+	wsPlace := tokensmith.Place{WorkspaceID: ws.ID}
+	admin := member("0000000b0000000000000001", wsPlace, "admin@example.com", tokensmith.RoleAdmin)
+	ghost := member("0000000b0000000000000002", wsPlace, "ghost@nowhere.test", tokensmith.RoleAdmin)
+	addMembers(t, s, ws, admin, ghost)
+	u := tokensmith.User{ID: "0000000c0000000000000001", Issuer: "https://issuer.example", Subject: "arthur", Email: admin.Email}
+	if err := s.BindMember(ctx, admin, u, event(ws, "invitation_accepted")); err != nil {
+		t.Fatal(err)
+	}
+	// The count as it was stored when unbound admins counted too.
+	if _, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(name), Key: store.WorkspaceKey(ws.ID), UpdateExpression: aws.String("SET admins = :n"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": &types.AttributeValueMemberN{Value: "2"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range [][2]int64{{2, 1}, {1, 1}} {
+		was, now, err := s.RecountAdmins(ctx, ws.ID)
+		if err != nil || was != want[0] || now != want[1] {
+			t.Errorf("recount %d = %d, %d, %v; want %d, %d", i, was, now, err, want[0], want[1])
+		}
+	}
+	admin.UserID = u.ID
+	if err := s.RemoveMember(ctx, admin, event(ws, "user_removed")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("removing the last accepted admin after the recount = %v; want ErrConflict", err)
+	}
+}

@@ -268,11 +268,57 @@ export interface paths {
         };
         /**
          * The signed-in person, their workspaces and the sites they can see
-         * @description Any signed-in person; like every user-token call, it binds the person's invitations.
+         * @description Any signed-in person; like every user-token call, it binds the operators' invitations to the person's verified email. Invitations made through the API wait under `invitations` until the person accepts or declines them.
          */
         get: operations["getMe"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/me/invitations/{invitation_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invitation's `id` in `GET /v2/me`'s `invitations` (the member's id). */
+                invitation_id: components["parameters"]["InvitationID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept an invitation waiting for the signed-in person
+         * @description Binds the invitation to the person (`invitation_accepted`) and answers what they then hold. An invitation to a place where they already hold a membership is removed instead. An id that is not an invitation waiting for this person (another's, accepted, declined, lapsed) is `404`.
+         */
+        post: operations["acceptInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/me/invitations/{invitation_id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invitation's `id` in `GET /v2/me`'s `invitations` (the member's id). */
+                invitation_id: components["parameters"]["InvitationID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decline an invitation waiting for the signed-in person
+         * @description Removes the invitation (`user_removed`, its actor named by the invited email only). An id that is not an invitation waiting for this person is `404`.
+         */
+        post: operations["declineInvitation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -296,7 +342,7 @@ export interface paths {
         put?: never;
         /**
          * Invite an email to the workspace
-         * @description Workspace admins. An email that is already a member is `409 conflict`.
+         * @description Workspace admins. An email that is already a member is `409 conflict`. The invitation waits for the invitee to accept it (`GET /v2/me`'s `invitations`); until then `userId` is null. A workspace sends at most 50 invitations a day.
          */
         post: operations["addWorkspaceMember"];
         delete?: never;
@@ -772,6 +818,8 @@ export interface components {
         };
         Me: {
             user: components["schemas"]["PersonRef"];
+            /** @description Invitations made through the API to the person's verified email, waiting for them to accept or decline, oldest first. */
+            invitations: components["schemas"]["Invitation"][];
             workspaces: {
                 id: components["schemas"]["ID"];
                 slug: string;
@@ -788,6 +836,21 @@ export interface components {
                 shortName: string;
                 canManageTokens: boolean;
             }[];
+        };
+        Invitation: {
+            id: components["schemas"]["ID"];
+            workspace: components["schemas"]["InvitationPlace"];
+            /** @description The site, for a site administrator's invitation; null for a workspace's. */
+            site: components["schemas"]["InvitationPlace"] | null;
+            role: components["schemas"]["Role"];
+            invitedBy: {
+                email: string;
+            };
+            invitedOn: components["schemas"]["Time"];
+        };
+        InvitationPlace: {
+            id: components["schemas"]["ID"];
+            displayName: string;
         };
         /** @enum {string} */
         EventType: "api_token" | "workspace_membership" | "site_membership" | "workspace_setting";
@@ -1190,6 +1253,16 @@ export interface components {
                 "application/json": components["schemas"]["TooManyRequestsError"];
             };
         };
+        /** @description `too_many_requests`: the workspace has sent its 50 invitations through the API today (UTC); nothing is written or sent. `Retry-After` is the time to the next day. */
+        TooManyInvitations: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["TooManyRequestsError"];
+            };
+        };
         /** @description From API Gateway, a body over 10 MiB. */
         PayloadTooLarge: {
             headers: {
@@ -1283,6 +1356,8 @@ export interface components {
         WorkspaceID: components["schemas"]["ID"];
         TokenID: components["schemas"]["ID"];
         MemberID: components["schemas"]["ID"];
+        /** @description The invitation's `id` in `GET /v2/me`'s `invitations` (the member's id). */
+        InvitationID: components["schemas"]["ID"];
         /**
          * @description Makes the create safe to retry: within 24 hours the same key (for the same person and
          *     site or workspace) with the same body answers the first response again, secret
@@ -1788,6 +1863,62 @@ export interface operations {
             "5XX": components["responses"]["ServerError"];
         };
     };
+    acceptInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invitation's `id` in `GET /v2/me`'s `invitations` (the member's id). */
+                invitation_id: components["parameters"]["InvitationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The person, holding the membership. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["NotAuthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            431: components["responses"]["HeadersTooLarge"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    declineInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invitation's `id` in `GET /v2/me`'s `invitations` (the member's id). */
+                invitation_id: components["parameters"]["InvitationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Declined. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["NotAuthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            431: components["responses"]["HeadersTooLarge"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
     listWorkspaceMembers: {
         parameters: {
             query?: never;
@@ -1831,6 +1962,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyInvitations"];
             431: components["responses"]["HeadersTooLarge"];
             "5XX": components["responses"]["ServerError"];
         };
@@ -1934,6 +2066,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyInvitations"];
             431: components["responses"]["HeadersTooLarge"];
             "5XX": components["responses"]["ServerError"];
         };

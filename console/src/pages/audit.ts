@@ -25,7 +25,7 @@ export const subTypes: Readonly<Record<string, string>> = {
   user_added: "Person added",
   user_removed: "Person removed",
   user_role_updated: "Role changed",
-  invitation_accepted: "Invitation accepted (first sign-in)",
+  invitation_accepted: "Invitation accepted",
   setting_updated: "Setting changed",
 };
 

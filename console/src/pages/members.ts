@@ -18,8 +18,8 @@ const roleNames = { admin: "Admin", member: "Member" } as const;
 export function renderMembers(ctx: Ctx, f: Frame, owner: MemberOwner): void {
   const isWs = owner.kind === "workspace";
   f.main.append(h("p", { class: "lead" }, isWs
-    ? "Workspace admins manage members, API tokens and the audit log; members see the workspace's sites. People are invited by email: the invitation is taken up the first time they sign in with that verified email."
-    : "Site administrators can manage this site's API tokens. They are invited by email: the invitation is taken up the first time they sign in with that verified email."));
+    ? "Workspace admins manage members, API tokens and the audit log; members see the workspace's sites. People are invited by email: they see the invitation when they sign in with that verified email, and join once they accept it. An invitation lapses after 30 days."
+    : "Site administrators can manage this site's API tokens. They are invited by email: they see the invitation when they sign in with that verified email, and become administrators once they accept it. An invitation lapses after 30 days."));
 
   const listBody = h("div", { class: "list-body" }, h("p", { class: "loading" }, "Loading…"));
   const title = isWs ? "Members" : "Site administrators";
@@ -70,7 +70,7 @@ export function renderMembers(ctx: Ctx, f: Frame, owner: MemberOwner): void {
     return h("tr", {},
       h("th", { scope: "row", id: nameId }, m.email, isMe(m) ? h("span", { class: "muted" }, " (you)") : null),
       isWs ? h("td", {}, roleNames[m.role] ?? m.role) : null,
-      h("td", {}, m.userId ? "Active" : "Invited (not signed in yet)"),
+      h("td", {}, m.userId ? "Active" : "Invited (not accepted yet)"),
       h("td", {}, time(m.addedOn)),
       h("td", {}, m.addedBy?.email ?? "—"),
       actions);

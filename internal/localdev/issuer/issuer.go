@@ -160,8 +160,11 @@ func New(cfg Config) (*Issuer, error) {
 		return nil, fmt.Errorf("issuer: code key: %w", err)
 	}
 	provider, err := op.NewProvider(&op.Config{
-		CryptoKey:                cryptoKey,
-		CodeMethodS256:           true,
+		CryptoKey:      cryptoKey,
+		CodeMethodS256: true,
+		// Refresh tokens, as Cognito's managed login gives them, so that the
+		// console renews its ID token and revokes the refresh token on sign-out.
+		GrantTypeRefreshToken:    true,
 		DefaultLogoutRedirectURI: cfg.PostLogoutRedirectURIs[0],
 		SupportedScopes:          []string{oidc.ScopeOpenID, oidc.ScopeEmail},
 		SupportedClaims:          []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "email", "email_verified"},
@@ -193,8 +196,8 @@ func (i *Issuer) URL() string { return i.cfg.URL }
 // answers: mount the issuer at Path()+"/" of the server of its URL.
 func (i *Issuer) Path() string { return i.base }
 
-// ServeHTTP serves discovery, the JWKS, the authorization, token, userinfo
-// and end_session endpoints and the sign-in page, for request paths that
+// ServeHTTP serves discovery, the JWKS, the authorization, token, userinfo,
+// revocation and end_session endpoints and the sign-in page, for request paths that
 // start with Path(). It strips the prefix itself.
 func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	i.handler.ServeHTTP(w, r)

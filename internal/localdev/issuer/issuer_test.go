@@ -164,10 +164,11 @@ func (e *env) signIn(t *testing.T, page *url.URL, email string) *url.URL {
 }
 
 type tokenResponse struct {
-	IDToken     string `json:"id_token"`
-	AccessToken string `json:"access_token"`
-	Error       string `json:"error"`
-	Status      int    `json:"-"`
+	IDToken      string `json:"id_token"`
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	Error        string `json:"error"`
+	Status       int    `json:"-"`
 }
 
 func (e *env) exchange(t *testing.T, form url.Values) tokenResponse {
@@ -231,6 +232,7 @@ func TestDiscovery(t *testing.T) {
 		Token                 string   `json:"token_endpoint"`
 		JWKS                  string   `json:"jwks_uri"`
 		EndSession            string   `json:"end_session_endpoint"`
+		Revocation            string   `json:"revocation_endpoint"`
 		CodeChallengeMethods  []string `json:"code_challenge_methods_supported"`
 		IDTokenSigningAlgs    []string `json:"id_token_signing_alg_values_supported"`
 		TokenEndpointAuthMeth []string `json:"token_endpoint_auth_methods_supported"`
@@ -244,6 +246,7 @@ func TestDiscovery(t *testing.T) {
 		{"token_endpoint", d.Token, e.cfg.URL + "/oauth/token"},
 		{"jwks_uri", d.JWKS, e.cfg.URL + issuer.JWKSPath},
 		{"end_session_endpoint", d.EndSession, e.cfg.URL + "/end_session"},
+		{"revocation_endpoint", d.Revocation, e.cfg.URL + "/revoke"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%s = %q; want %q", tc.name, tc.got, tc.want)
@@ -663,4 +666,53 @@ func claimsOf(t *testing.T, raw string) string {
 		t.Fatalf("decode claims: %v", err)
 	}
 	return string(b)
+}
+
+// TestRefreshAndRevoke: like Cognito, a sign-in gets a refresh token
+// (without offline_access), which renews the ID token until it is revoked
+// at the revocation endpoint; another client cannot revoke it.
+func TestRefreshAndRevoke(t *testing.T) {
+	e := newEnv(t, keyFile(t))
+	p := newPKCE()
+	tr := e.exchange(t, e.exchangeForm(e.codeFor(t, p, "admin@example.com"), p))
+	if tr.Status != http.StatusOK || tr.RefreshToken == "" {
+		t.Fatalf("sign-in: status %d, error %q, refresh token %q; want one", tr.Status, tr.Error, tr.RefreshToken)
+	}
+	refresh := func() tokenResponse {
+		resp := e.post(t, e.cfg.URL+"/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}, "client_id": {issuer.DefaultClientID}})
+		var out tokenResponse
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatalf("decode refresh (status %d): %v", resp.StatusCode, err)
+		}
+		out.Status = resp.StatusCode
+		return out
+	}
+	revoke := func(clientID string) int {
+		resp := e.post(t, e.cfg.URL+"/revoke", url.Values{"token": {tr.RefreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {clientID}})
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i, step := range []struct {
+		revokeAs   string // "" for no revocation before the refresh
+		wantStatus int
+	}{
+		{"", http.StatusOK},
+		{"another-client", http.StatusOK},
+		{issuer.DefaultClientID, http.StatusBadRequest},
+	} {
+		if step.revokeAs != "" {
+			if got := revoke(step.revokeAs); got != http.StatusOK && got != http.StatusUnauthorized {
+				t.Errorf("step %d: revoke as %s: status %d", i, step.revokeAs, got)
+			}
+		}
+		got := refresh()
+		if got.Status != step.wantStatus {
+			t.Errorf("step %d: refresh = %d %q; want %d", i, got.Status, got.Error, step.wantStatus)
+		}
+		if got.Status == http.StatusOK {
+			if _, c, err := e.verify(t, got.IDToken); err != nil || c.Email != "admin@example.com" {
+				t.Errorf("step %d: refreshed ID token = %+v, %v; want admin@example.com's", i, c, err)
+			}
+		}
+	}
 }

@@ -28,12 +28,15 @@ type storage struct {
 	// tokens maps an access token id to the email it was issued for, so the
 	// userinfo endpoint can answer while the process lives.
 	tokens map[string]string
+	// refresh holds the refresh tokens issued and not revoked, by token.
+	refresh map[string]*refreshToken
 }
 
 func newStorage(key *signingKey, c *client, ttl time.Duration, now func() time.Time) *storage {
 	return &storage{
 		key: key, client: c, ttl: ttl, now: now,
 		requests: map[string]*authRequest{}, codes: map[string]string{}, tokens: map[string]string{},
+		refresh: map[string]*refreshToken{},
 	}
 }
 
@@ -74,6 +77,11 @@ func (a *authRequest) GetCodeChallenge() *oidc.CodeChallenge {
 func (s *storage) CreateAuthRequest(_ context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
 	if req.CodeChallenge == "" || req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
 		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE is required: send a code_challenge with code_challenge_method S256")
+	}
+	// Like Cognito, the issuer gives every sign-in a refresh token, without
+	// the offline_access scope the library otherwise asks for.
+	if !slices.Contains(req.Scopes, oidc.ScopeOfflineAccess) {
+		req.Scopes = append(slices.Clone(req.Scopes), oidc.ScopeOfflineAccess)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -181,38 +189,79 @@ func (s *storage) complete(id, subject, email string) error {
 // CreateAccessToken names an access token (a JWT the library signs) and
 // remembers its email for userinfo.
 func (s *storage) CreateAccessToken(_ context.Context, req op.TokenRequest) (string, time.Time, error) {
-	a, ok := req.(*authRequest)
+	email, ok := emailOf(req)
 	if !ok {
 		return "", time.Time{}, errNoSupport
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := rand.Text()
-	s.tokens[id] = a.email
+	s.tokens[id] = email
 	return id, s.now().Add(s.ttl), nil
 }
 
-func (s *storage) CreateAccessAndRefreshTokens(context.Context, op.TokenRequest, string) (string, string, time.Time, error) {
-	return "", "", time.Time{}, oidc.ErrUnsupportedGrantType().WithDescription("no refresh tokens")
+// CreateAccessAndRefreshTokens names an access token and issues a refresh
+// token for a sign-in; a refresh keeps its refresh token, as Cognito does.
+func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
+	id, exp, err := s.CreateAccessToken(ctx, req)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if current != "" {
+		if _, ok := s.refresh[current]; !ok {
+			return "", "", time.Time{}, op.ErrInvalidRefreshToken
+		}
+		return id, current, exp, nil
+	}
+	a, ok := req.(*authRequest)
+	if !ok {
+		return "", "", time.Time{}, errNoSupport
+	}
+	rt := rand.Text()
+	s.refresh[rt] = &refreshToken{clientID: a.req.ClientID, subject: a.subject, email: a.email, authTime: a.authTime, scopes: a.req.Scopes}
+	return id, rt, exp, nil
 }
 
-func (s *storage) TokenRequestByRefreshToken(context.Context, string) (op.RefreshTokenRequest, error) {
-	return nil, oidc.ErrInvalidGrant().WithDescription("no refresh tokens")
+// TokenRequestByRefreshToken finds a refresh token that is issued and not
+// revoked.
+func (s *storage) TokenRequestByRefreshToken(_ context.Context, token string) (op.RefreshTokenRequest, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.refresh[token]
+	if !ok {
+		return nil, op.ErrInvalidRefreshToken
+	}
+	c := *r
+	return &c, nil
 }
 
-func (s *storage) GetRefreshTokenInfo(context.Context, string, string) (string, string, error) {
-	return "", "", op.ErrInvalidRefreshToken
+// GetRefreshTokenInfo names the person and the token of a refresh token
+// for the revocation endpoint; the token is its own id.
+func (s *storage) GetRefreshTokenInfo(_ context.Context, clientID, token string) (string, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.refresh[token]
+	if !ok || r.clientID != clientID {
+		return "", "", op.ErrInvalidRefreshToken
+	}
+	return r.subject, token, nil
 }
 
 // TerminateSession has nothing to end: the issuer keeps no sessions, so every
 // sign-in shows the page again.
 func (s *storage) TerminateSession(context.Context, string, string) error { return nil }
 
-// RevokeToken forgets an access token for userinfo; the JWT itself stays
-// valid until it expires, as a JWT does.
-func (s *storage) RevokeToken(_ context.Context, tokenID, _, _ string) *oidc.Error {
+// RevokeToken revokes a refresh token, which no refresh takes afterwards,
+// or forgets an access token for userinfo; a JWT itself stays valid until it
+// expires, as a JWT does. A token of another client is left alone.
+func (s *storage) RevokeToken(_ context.Context, tokenID, _, clientID string) *oidc.Error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if r, ok := s.refresh[tokenID]; ok && r.clientID == clientID {
+		delete(s.refresh, tokenID)
+	}
 	delete(s.tokens, tokenID)
 	return nil
 }
@@ -248,13 +297,40 @@ func (s *storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string,
 // SetUserinfoFromRequest puts the person in the ID token whatever the scopes:
 // the API needs the email, and a local issuer has nothing else to say.
 func (s *storage) SetUserinfoFromRequest(_ context.Context, info *oidc.UserInfo, req op.IDTokenRequest, _ []string) error {
-	a, ok := req.(*authRequest)
+	email, ok := emailOf(req)
 	if !ok {
 		return errNoSupport
 	}
-	*info = *userInfo(a.subject, a.email, true)
+	*info = *userInfo(req.GetSubject(), email, true)
 	return nil
 }
+
+// emailOf is the email a sign-in or a refresh token was issued for.
+func emailOf(req any) (string, bool) {
+	switch r := req.(type) {
+	case *authRequest:
+		return r.email, true
+	case *refreshToken:
+		return r.email, true
+	}
+	return "", false
+}
+
+// refreshToken is a refresh token's sign-in, as a refresh replays it
+// (op.RefreshTokenRequest).
+type refreshToken struct {
+	clientID, subject, email string
+	authTime                 time.Time
+	scopes                   []string
+}
+
+func (r *refreshToken) GetAMR() []string                 { return nil }
+func (r *refreshToken) GetAudience() []string            { return []string{r.clientID} }
+func (r *refreshToken) GetAuthTime() time.Time           { return r.authTime }
+func (r *refreshToken) GetClientID() string              { return r.clientID }
+func (r *refreshToken) GetScopes() []string              { return r.scopes }
+func (r *refreshToken) GetSubject() string               { return r.subject }
+func (r *refreshToken) SetCurrentScopes(scopes []string) { r.scopes = scopes }
 
 func (s *storage) SetUserinfoFromToken(_ context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
 	s.mu.Lock()
@@ -303,7 +379,9 @@ func (c *client) AuthMethod() oidc.AuthMethod         { return oidc.AuthMethodNo
 func (c *client) ResponseTypes() []oidc.ResponseType {
 	return []oidc.ResponseType{oidc.ResponseTypeCode}
 }
-func (c *client) GrantTypes() []oidc.GrantType        { return []oidc.GrantType{oidc.GrantTypeCode} }
+func (c *client) GrantTypes() []oidc.GrantType {
+	return []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+}
 func (c *client) LoginURL(id string) string           { return c.loginURL + id }
 func (c *client) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeJWT }
 func (c *client) IDTokenLifetime() time.Duration      { return c.idTokenLifetime }
