@@ -160,6 +160,10 @@ func TestScopeMatrix(t *testing.T) {
 					rt.Auth == route.APIToken && (name == "none" || name == "garbage" || name == "bad checksum" || name == "user token"),
 					rt.Auth == route.APITokenOrUser && (name == "none" || name == "garbage" || name == "bad checksum"):
 					wantError(t, r, 401, "not_authorized")
+				case rt.IsUpstream() && name == "workspace token" && strings.Contains(rt.Path, "{site_id}"):
+					// A site's upstream route takes its site's tokens only,
+					// checked before the scope (TestUpstreamRefusals).
+					wantError(t, r, 404, "resource_not_found")
 				case rt.Auth.TakesAPIToken() && name != "user token" && rt.Scope != "" && !strings.Contains(map[string]string{
 					"site token": siteAllScope, "site token without the scope": "forms:read", "workspace token": "workspace_activity:read",
 				}[name], rt.Scope):
