@@ -121,27 +121,6 @@ func TestInvitationByConsent(t *testing.T) {
 	})
 }
 
-// TestWaitingInvitationKeepsItsRole: the role of an invitation waiting
-// for its invitee cannot change under their consent: a PATCH is a
-// conflict that changes nothing, and accepting binds the role listed.
-func TestWaitingInvitationKeepsItsRole(t *testing.T) {
-	ctx := context.Background()
-	_, svc, _, inv := consentWorld(t)
-	if _, err := svc.UpdateMember(ctx, admin, wsPlace, inv.ID, tokensmith.RoleMember); tokensmith.ErrorCode(err) != tokensmith.ECONFLICT {
-		t.Errorf("changing the waiting invitation's role = %v; want conflict", err)
-	}
-	me, err := svc.AcceptInvitation(ctx, victim, inv.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(me.Workspaces) != 1 || me.Workspaces[0].Role != tokensmith.RoleAdmin {
-		t.Errorf("accepted %+v; want admin, the role listed", me.Workspaces)
-	}
-	if m, err := svc.UpdateMember(ctx, admin, wsPlace, inv.ID, tokensmith.RoleMember); err != nil || m.Role != tokensmith.RoleMember {
-		t.Errorf("changing the accepted member's role = %+v, %v; want member", m, err)
-	}
-}
-
 // TestInvitationLapses: an invitation made through the API that waits
 // tokensmith.InvitationLapse lapses: it is no longer listed or accepted,
 // and the invitee's own calls write nothing to the inviting workspace;

@@ -284,9 +284,6 @@ func joinInvalid(errs ...error) error {
 var (
 	errDuplicate = tokensmith.Errorf(tokensmith.ECONFLICT, "This email is already a member")
 	errLastAdmin = tokensmith.Errorf(tokensmith.ECONFLICT, "A workspace keeps at least one admin")
-	// errWaitingRole keeps an invitation that waits for its invitee as
-	// they were shown it: accepting binds the role they consented to.
-	errWaitingRole = tokensmith.Errorf(tokensmith.ECONFLICT, "An invitation waiting for its invitee keeps its role: remove it and invite again")
 )
 
 // Invite grants email role in place p of ws, as actor: a new member. An
@@ -429,9 +426,7 @@ func cognitoCode(err error) string {
 
 // ChangeRole sets member id of place p in ws to role, as actor. Demoting
 // the workspace's last accepted admin is a conflict, whatever invitations
-// wait, and so is changing an invitation made through the API that waits
-// for its invitee (they accept the role they were shown); the same role
-// changes nothing.
+// wait; the same role changes nothing.
 func (s *Service) ChangeRole(ctx context.Context, actor tokensmith.Actor, ws tokensmith.Workspace, p tokensmith.Place, id string, role tokensmith.Role) (tokensmith.Member, error) {
 	if err := CheckRole("role", p, role); err != nil {
 		return tokensmith.Member{}, err
@@ -441,9 +436,6 @@ func (s *Service) ChangeRole(ctx context.Context, actor tokensmith.Actor, ws tok
 		m = cur
 		if cur.Role == role {
 			return nil
-		}
-		if cur.ByConsent() && !cur.Bound() {
-			return errWaitingRole
 		}
 		if cur.AcceptedAdmin() && admins <= 1 {
 			return errLastAdmin
