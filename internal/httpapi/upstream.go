@@ -177,7 +177,10 @@ func authorizerRequest(ev events.APIGatewayProxyRequest, rt route.Route, params 
 		Headers: ev.Headers, MultiValueHeaders: ev.MultiValueHeaders, QueryStringParameters: ev.QueryStringParameters,
 		PathParameters: params,
 		RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
-			Path: rc.Path, AccountID: rc.AccountID, Stage: rc.Stage, RequestID: rc.RequestID,
+			// No request id: the authorizer then leaves the count to the
+			// guard, which counts after the grant check, so that a site or
+			// workspace not granted is refused before it is counted.
+			Path: rc.Path, AccountID: rc.AccountID, Stage: rc.Stage,
 			ResourcePath: rt.Path, HTTPMethod: ev.HTTPMethod, APIID: rc.APIID,
 			Identity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: rc.Identity.SourceIP},
 		},

@@ -373,7 +373,7 @@ export interface paths {
         head?: never;
         /**
          * Change a member's role
-         * @description Workspace admins. Demoting the workspace's last accepted admin is `409 conflict`, also while admin invitations no one has accepted wait. Changing the role of an invitation made through the API that waits for its invitee is `409 conflict` too (remove it and invite again).
+         * @description Workspace admins. Demoting the workspace's last accepted admin is `409 conflict`, also while admin invitations no one has accepted wait.
          */
         patch: operations["updateWorkspaceMember"];
         trace?: never;
