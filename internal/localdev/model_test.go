@@ -757,18 +757,10 @@ func (m *model) describe(e mEvent) string {
 }
 
 // signIn is what every call of the guest that signs them in does first:
-// their invitations that lapsed are removed, each with user_removed by the
-// system (API.md 4).
-func (m *model) signIn(person string) {
-	if person != mGuest {
-		return
-	}
-	for _, v := range m.invitesInOrder() {
-		if !v.gone && !v.pending(m.now) {
-			m.lapse(v)
-		}
-	}
-}
+// nothing the inviting workspace sees. An invitation that lapsed is absent
+// to its invitee and removed only on the inviter's side, by a new
+// invitation of the email (API.md 10).
+func (m *model) signIn(person string) {}
 
 func (m *model) lapse(v *mInvite) {
 	v.gone = true
