@@ -54,9 +54,10 @@ func functionRows(ctx context.Context, endpoint, table, secret string, sec token
 	fns := []function{
 		{name: "baseline", event: []byte(`{}`)},
 		authz,
-		// tokens reads its idempotency secret at cold start as in AWS, through
-		// the SDK's client, from a loopback stub of Secrets Manager; its
-		// variant takes it from the environment, as a local run does.
+		// tokens is given its idempotency secret's ARN as in AWS, a loopback
+		// stub of Secrets Manager behind it (read at the first keyed create,
+		// so not by this event); its variant has the secret in the
+		// environment, as a local run does.
 		{name: "tokens", env: append(secretsEnv, env...), event: revokeGarbage, status: 200},
 		{name: "tokens, secret from the environment", src: "tokens", env: append([]string{serversecret.EnvValue + "=" + defaults.IdempotencySecret}, append(lambdaEnv, env...)...), event: revokeGarbage, status: 200},
 		{name: "sites", env: env, event: proxy("GET", "/v2/sites", "/v2/sites", nil, &site, ""), status: 200},

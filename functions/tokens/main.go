@@ -4,7 +4,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"io"
 	"log/slog"
@@ -30,7 +29,7 @@ func main() {
 		log.Error("start", "error", err)
 		os.Exit(1)
 	}
-	h, err := newHandler(context.Background(), os.Getenv, secrets, time.Now, rand.Reader, log, os.Stdout)
+	h, err := newHandler(os.Getenv, secrets, time.Now, rand.Reader, log, os.Stdout)
 	if err != nil {
 		log.Error("start", "error", err)
 		os.Exit(1)
@@ -40,15 +39,15 @@ func main() {
 
 // newHandler wires the function (its metrics records go to stdout): its
 // configuration from getenv, the DynamoDB client, the store, the idempotency
-// secret (read once, from secrets in AWS; the function does not start without
-// it), the upstream declaration built into it (its added APIs), the token service on the clock now and the randomness random (of
+// secret (read from secrets at the first create that needs it; the function
+// does not start when neither its ARN nor a local value is set), the upstream declaration built into it (its added APIs), the token service on the clock now and the randomness random (of
 // secrets and ids), and its HTTP handler as a Lambda proxy handler.
-func newHandler(ctx context.Context, getenv func(string) string, secrets serversecret.API, now func() time.Time, random io.Reader, log *slog.Logger, stdout io.Writer) (httpapi.Proxy, error) {
+func newHandler(getenv func(string) string, secrets serversecret.API, now func() time.Time, random io.Reader, log *slog.Logger, stdout io.Writer) (httpapi.Proxy, error) {
 	st, err := store.FromEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
-	idemSecret, err := serversecret.Load(ctx, getenv, secrets)
+	idemSecret, err := serversecret.NewLazy(getenv, secrets)
 	if err != nil {
 		return nil, err
 	}

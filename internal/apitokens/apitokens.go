@@ -66,9 +66,22 @@ type Service struct {
 	// IdempotencySecret keys idempotency records (see serversecret): it is
 	// not in the table, so the table alone cannot find or open a record
 	// from a guessed Idempotency-Key. Without it, a create with a key fails
-	// with ErrNoIdempotencySecret.
-	IdempotencySecret []byte
+	// with ErrNoIdempotencySecret; while it cannot be read, with
+	// service_unavailable.
+	IdempotencySecret Secret
 }
+
+// Secret gives the idempotency secret: serversecret.Lazy in Lambda, which
+// reads it at the first create with an Idempotency-Key.
+type Secret interface {
+	Secret(ctx context.Context) ([]byte, error)
+}
+
+// StaticSecret is a Secret known from the start.
+type StaticSecret []byte
+
+// Secret returns s.
+func (s StaticSecret) Secret(context.Context) ([]byte, error) { return s, nil }
 
 // ErrNoIdempotencySecret means a create with an Idempotency-Key reached a
 // Service without IdempotencySecret.
@@ -77,7 +90,7 @@ var ErrNoIdempotencySecret = errors.New("apitokens: no idempotency secret")
 // New returns a Service with the real clock and crypto/rand, signing people
 // in with pp and keying idempotency records with idempotencySecret.
 func New(st Store, pp People, idempotencySecret []byte) *Service {
-	return &Service{Store: st, People: pp, Now: time.Now, Rand: rand.Reader, IdempotencySecret: idempotencySecret}
+	return &Service{Store: st, People: pp, Now: time.Now, Rand: rand.Reader, IdempotencySecret: StaticSecret(idempotencySecret)}
 }
 
 // access is what the caller may act on, once authorised.

@@ -286,7 +286,7 @@ func TestIdempotencyNeedsServerSecret(t *testing.T) {
 	}
 
 	other := service(w.store())
-	other.IdempotencySecret = []byte("another deployment's idempotency secret")
+	other.IdempotencySecret = apitokens.StaticSecret("another deployment's idempotency secret")
 	second, replayed, err := other.Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, key)
 	if err != nil || replayed || second.Secret == first.Secret {
 		t.Errorf("Create with another secret = %v, replayed %v; want a new token", err, replayed)
@@ -304,7 +304,22 @@ func TestIdempotencyNeedsServerSecret(t *testing.T) {
 	if _, _, err := none.Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, ""); err != nil {
 		t.Errorf("Create without a key or a secret = %v; want a token", err)
 	}
+
+	unreadable := service(w.store())
+	unreadable.IdempotencySecret = failingSecret{errors.New("secrets manager: timeout")}
+	created = len(w.created)
+	if _, _, err := unreadable.Create(ctx, tokensmith.Caller{Email: admin}, siteOwner, readSites, "b0d5c1f2-0c4e-4f7a-9a57-3c1b2d4e5f60"); tokensmith.ErrorCode(err) != tokensmith.EUNAVAILABLE {
+		t.Errorf("Create with a key while the secret cannot be read = %v; want %s", err, tokensmith.EUNAVAILABLE)
+	}
+	if len(w.created) != created {
+		t.Error("a keyed Create whose secret could not be read minted a token")
+	}
 }
+
+// failingSecret is an idempotency secret that cannot be read.
+type failingSecret struct{ err error }
+
+func (f failingSecret) Secret(context.Context) ([]byte, error) { return nil, f.err }
 
 // TestIdempotentCreateRace: when a concurrent request with the same key
 // stored its response first, the create answers with that response.

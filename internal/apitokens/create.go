@@ -22,6 +22,11 @@ import (
 	"github.com/tokensmith/tokensmith/internal/token"
 )
 
+// msgNoIdempotency is the message of a create with an Idempotency-Key while
+// the secret that keys its record cannot be read: nothing is created, and
+// the same request may be sent again.
+const msgNoIdempotency = "Tokens cannot be created with an Idempotency-Key right now; send the request again shortly"
+
 // Create mints a token for owner. With an idempotency key, a retry with the
 // same input returns the first tokensmith.Minted again (replayed is true) without
 // minting another, and different input is a conflict.
@@ -42,10 +47,17 @@ func (s *Service) Create(ctx context.Context, p tokensmith.Caller, owner tokensm
 
 	var idem *idempotency
 	if idemKey != "" {
-		if len(s.IdempotencySecret) == 0 {
+		if s.IdempotencySecret == nil {
 			return tokensmith.Minted{}, false, ErrNoIdempotencySecret
 		}
-		idem = newIdempotency(s.IdempotencySecret, owner, a.actor.ID, idemKey, in)
+		secret, err := s.IdempotencySecret.Secret(ctx)
+		if err != nil {
+			return tokensmith.Minted{}, false, errors.Join(tokensmith.Errorf(tokensmith.EUNAVAILABLE, msgNoIdempotency), err)
+		}
+		if len(secret) == 0 {
+			return tokensmith.Minted{}, false, ErrNoIdempotencySecret
+		}
+		idem = newIdempotency(secret, owner, a.actor.ID, idemKey, in)
 		if m, ok, err := s.replay(ctx, idem); ok || err != nil {
 			return m, ok, err
 		}

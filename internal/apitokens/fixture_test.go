@@ -224,7 +224,7 @@ var serverSecret = []byte("tokensmith apitokens tests idempotency secret")
 // service returns an apitokens.Service on st, at now, signing people in as a
 // new world does (every world grants the same roles).
 func service(st apitokens.Store) *apitokens.Service {
-	return &apitokens.Service{Store: st, People: newWorld().people(), Now: func() time.Time { return now }, Rand: rand.Reader, IdempotencySecret: serverSecret}
+	return &apitokens.Service{Store: st, People: newWorld().people(), Now: func() time.Time { return now }, Rand: rand.Reader, IdempotencySecret: apitokens.StaticSecret(serverSecret)}
 }
 
 var readSites = tokensmith.TokenInput{Name: "CMS sync", Permissions: scope.Permissions{"sites": scope.Read}}

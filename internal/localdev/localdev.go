@@ -192,7 +192,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	st := store.New(db, cfg.Table)
 	authz := &authorizer.Authorizer{Users: verifier, Secrets: st, Now: now, Log: cfg.Log, Limiter: &ratelimit.Limiter{Counter: st}}
 	members := &people.Service{Store: st, Now: now, Rand: rand.Reader}
-	tokens := &apitokens.Service{Store: st, People: members, Now: now, Rand: rand.Reader, IdempotencySecret: []byte(defaults.IdempotencySecret)}
+	tokens := &apitokens.Service{Store: st, People: members, Now: now, Rand: rand.Reader, IdempotencySecret: apitokens.StaticSecret(defaults.IdempotencySecret)}
 	siteSvc, err := sites.New(st, now, sites.CacheSize)
 	if err != nil {
 		return nil, err

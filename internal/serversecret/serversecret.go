@@ -1,6 +1,6 @@
 // Package serversecret reads the server-side secret that idempotency
-// records are keyed with: from AWS Secrets Manager, once at cold start, or
-// for a local run from the environment. The secret is never in the table,
+// records are keyed with: from AWS Secrets Manager, once, at the first
+// request that needs it, or for a local run from the environment. The secret is never in the table,
 // so a copy of the table (or a backup) alone cannot turn a guessed
 // Idempotency-Key into its record or open the secret the record holds.
 package serversecret
@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -67,6 +68,52 @@ func Load(ctx context.Context, getenv func(string) string, api API) ([]byte, err
 		return nil, fmt.Errorf("%w (%d bytes; at least %d)", ErrTooShort, len(secret), MinLen)
 	}
 	return []byte(secret), nil
+}
+
+// Lazy is the secret the environment names, read by Load at its first use
+// rather than at cold start: only a create with an Idempotency-Key needs it,
+// so the other requests of a new instance do not wait for Secrets Manager,
+// and neither does the cold start. A failed read is not kept: the next use
+// reads again.
+type Lazy struct {
+	getenv func(string) string
+	api    API
+
+	mu     sync.Mutex
+	secret []byte
+}
+
+// NewLazy checks at once what needs no read (one of EnvARN and EnvValue is
+// set; a local value is long enough), so a misconfigured function still
+// fails to start, and returns the Lazy that reads the rest when first used.
+func NewLazy(getenv func(string) string, api API) (*Lazy, error) {
+	l := &Lazy{getenv: getenv, api: api}
+	switch {
+	case getenv(EnvValue) != "":
+		s, err := Load(context.Background(), getenv, api)
+		if err != nil {
+			return nil, err
+		}
+		l.secret = s
+	case getenv(EnvARN) == "":
+		return nil, ErrUnset
+	}
+	return l, nil
+}
+
+// Secret returns the secret, reading it the first time.
+func (l *Lazy) Secret(ctx context.Context) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.secret != nil {
+		return l.secret, nil
+	}
+	s, err := Load(ctx, l.getenv, l.api)
+	if err != nil {
+		return nil, err
+	}
+	l.secret = s
+	return s, nil
 }
 
 // EnvEndpoint is the SDKs' variable for a Secrets Manager endpoint other

@@ -60,3 +60,53 @@ func TestLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestLazy: the secret is read at its first use, not before; a failed read
+// is not kept; a good one is read once; what needs no read is checked at
+// once.
+func TestLazy(t *testing.T) {
+	const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:idem-AbCdEf"
+	long := strings.Repeat("k", serversecret.MinLen)
+	reads, down := 0, true
+	api := fakeAPI{GetSecretValueFn: func(string) (string, error) {
+		reads++
+		if down {
+			return "", errors.New("service unavailable")
+		}
+		return long, nil
+	}}
+	ctx := context.Background()
+	l, err := serversecret.NewLazy(func(k string) string { return map[string]string{serversecret.EnvARN: arn}[k] }, api)
+	if err != nil || reads != 0 {
+		t.Fatalf("NewLazy = %v after %d reads; want no error and no read", err, reads)
+	}
+	if _, err := l.Secret(ctx); err == nil {
+		t.Error("Secret while Secrets Manager fails = nil error")
+	}
+	down = false
+	for range 2 {
+		if got, err := l.Secret(ctx); err != nil || string(got) != long {
+			t.Errorf("Secret = %q, %v; want the secret", got, err)
+		}
+	}
+	if reads != 2 {
+		t.Errorf("%d reads; want 2 (the failed one, then one kept)", reads)
+	}
+
+	for name, env := range map[string]map[string]string{
+		"unset": {},
+		"short": {serversecret.EnvValue: "dev"},
+	} {
+		if _, err := serversecret.NewLazy(func(k string) string { return env[k] }, api); err == nil {
+			t.Errorf("NewLazy %s = nil error; want the function not to start", name)
+		}
+	}
+	local, err := serversecret.NewLazy(func(k string) string { return map[string]string{serversecret.EnvValue: long}[k] }, api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads = 0
+	if got, err := local.Secret(ctx); err != nil || string(got) != long || reads != 0 {
+		t.Errorf("local Secret = %q, %v after %d reads; want the value, no read", got, err, reads)
+	}
+}
