@@ -2,16 +2,19 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/assertion"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/principal"
@@ -69,6 +72,10 @@ func functionRows(ctx context.Context, endpoint, table, secret string, sec token
 		{name: metrics.FunctionSecretScanning, env: append([]string{secretscanning.EnvKeysURL + "=http://127.0.0.1:1/keys"}, env...),
 			event: proxy("POST", "/v2/secret-scanning/github", "/v2/secret-scanning/github", nil, nil, `[]`), status: 401},
 		{name: "tokenexpiry", env: env, event: mustJSON(events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{EventName: "REMOVE"}}})},
+		// upstream reads its assertion keys at cold start, as in AWS (the
+		// first cold start writes the first key), and answers the key set.
+		{name: "upstream", env: append([]string{"API_BASE_URL=http://127.0.0.1:1/prod", "CMS_UPSTREAM_URL="}, append(secretsEnv, env...)...),
+			event: proxy("GET", "/.well-known/jwks.json", "/.well-known/jwks.json", nil, nil, ""), status: 200},
 		{name: "console", env: []string{"OIDC_ISSUER=http://127.0.0.1:1/issuer", "OIDC_CLIENT_ID=bench", "API_BASE_URL=http://127.0.0.1:1",
 			"CONSOLE_REDIRECT_URI=http://127.0.0.1:1/console/", "CONSOLE_POST_LOGOUT_REDIRECT_URI=http://127.0.0.1:1/console/"},
 			event: proxy("GET", "/console/{file+}", "/console/config.json", map[string]string{"file": "config.json"}, nil, ""), status: 200},
@@ -101,23 +108,47 @@ func functionRows(ctx context.Context, endpoint, table, secret string, sec token
 	return rows, nil
 }
 
-// secretsStub serves Secrets Manager's GetSecretValue on loopback, and
-// returns the environment that points the tokens function at it (with the
-// region and placeholder credentials Lambda would give it).
+// secretsStub serves Secrets Manager's GetSecretValue and PutSecretValue
+// on loopback, holding the idempotency secret and the assertion key ring
+// (created holding no key, as the template creates it), and returns the
+// environment that points the tokens and upstream functions at them (with
+// the region and placeholder credentials Lambda would give them).
 func secretsStub() (env []string, stop func(), err error) {
+	var mu sync.Mutex
+	values := map[string]string{benchSecretARN: defaults.IdempotencySecret, benchAssertionARN: `{"keys":[]}`}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Amz-Target") != "secretsmanager.GetSecretValue" {
-			http.Error(w, "unexpected call", http.StatusBadRequest)
+		var in struct{ SecretId, SecretString string }
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		value, ok := values[in.SecretId]
+		if !ok {
+			http.Error(w, "unknown secret", http.StatusBadRequest)
 			return
 		}
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		fmt.Fprintf(w, `{"ARN":%q,"Name":"idempotency","SecretString":%q,"VersionId":"1"}`, benchSecretARN, defaults.IdempotencySecret)
+		switch r.Header.Get("X-Amz-Target") {
+		case "secretsmanager.GetSecretValue":
+			fmt.Fprintf(w, `{"ARN":%q,"SecretString":%q,"VersionId":"1"}`, in.SecretId, value)
+		case "secretsmanager.PutSecretValue":
+			values[in.SecretId] = in.SecretString
+			fmt.Fprintf(w, `{"ARN":%q,"VersionId":"2"}`, in.SecretId)
+		default:
+			http.Error(w, "unexpected call", http.StatusBadRequest)
+		}
 	}))
-	return append([]string{serversecret.EnvARN + "=" + benchSecretARN, serversecret.EnvEndpoint + "=" + srv.URL}, lambdaEnv...), srv.Close, nil
+	return append([]string{serversecret.EnvARN + "=" + benchSecretARN, assertion.EnvSecretARN + "=" + benchAssertionARN,
+		serversecret.EnvEndpoint + "=" + srv.URL}, lambdaEnv...), srv.Close, nil
 }
 
 // lambdaEnv is the region and (placeholder) credentials Lambda puts in
 // every function's environment.
 var lambdaEnv = []string{"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIDBENCH", "AWS_SECRET_ACCESS_KEY=bench", "AWS_SESSION_TOKEN=bench"}
 
-const benchSecretARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:idempotency-AbCdEf"
+const (
+	benchSecretARN    = "arn:aws:secretsmanager:us-east-1:123456789012:secret:idempotency-AbCdEf"
+	benchAssertionARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:assertion-AbCdEf"
+)
