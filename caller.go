@@ -31,6 +31,7 @@ type Caller struct {
 	CreatedOn time.Time
 	LastUsed  *time.Time // nil until the first recorded use
 	ExpiresOn time.Time
+	ExpiresAt *time.Time // the token's fixed end; nil for none
 
 	// What the function that serves an API token's request decides with:
 	// RateLimit is the token's limit in requests a minute, as its secret
@@ -55,7 +56,7 @@ func (c Caller) IsPerson() bool { return c.Kind == CallerPerson }
 func (s Secret) Caller() Caller {
 	return Caller{
 		Kind: string(s.Kind), TokenID: s.TokenID, SiteID: s.SiteID, WorkspaceID: s.WorkspaceID, Scope: s.Scope,
-		CreatedOn: s.CreatedOn, LastUsed: s.LastUsed, ExpiresOn: s.ExpiresOn,
+		CreatedOn: s.CreatedOn, LastUsed: s.LastUsed, ExpiresOn: s.ExpiresOn, ExpiresAt: s.ExpiresAt,
 		RateLimit: s.TokenRateLimit(), Plan: string(s.Plan), SecretHash: s.Hash, GraceUntil: s.GraceUntil,
 		AllowedIPs: s.AllowedIPs,
 	}
@@ -65,12 +66,12 @@ func (s Secret) Caller() Caller {
 // note a use of it.
 func (c Caller) Secret() Secret {
 	return Secret{Hash: c.SecretHash, TokenID: c.TokenID, Kind: token.Kind(c.Kind), SiteID: c.SiteID,
-		WorkspaceID: c.WorkspaceID, GraceUntil: c.GraceUntil}
+		WorkspaceID: c.WorkspaceID, GraceUntil: c.GraceUntil, ExpiresAt: c.ExpiresAt}
 }
 
 // Token returns what API token caller c carries of its token: what
 // introspection shows.
 func (c Caller) Token() Token {
 	return Token{ID: c.TokenID, Kind: token.Kind(c.Kind), SiteID: c.SiteID, WorkspaceID: c.WorkspaceID, Scope: c.Scope,
-		CreatedOn: c.CreatedOn, LastUsed: c.LastUsed, ExpiresOn: c.ExpiresOn}
+		CreatedOn: c.CreatedOn, LastUsed: c.LastUsed, ExpiresOn: c.ExpiresOn, ExpiresAt: c.ExpiresAt}
 }

@@ -283,8 +283,16 @@ type Token struct {
 	CreatedBy      Actor
 	LastUsed       *time.Time
 	UseCount       int64
-	// ExpiresOn is when the token expires unless used again.
+	// ExpiresOn is when the token stops working unless used again: the
+	// earlier of ExpiresAt and the inactivity expiry (InactiveUntil).
 	ExpiresOn time.Time
+	// ExpiresAt is the fixed end of the token's current secret, chosen when
+	// it was created or regenerated; nil for none.
+	ExpiresAt *time.Time
+	// LifetimeDays is the lifetime chosen when the token was created, in
+	// days; 0 for none. A regenerate that chooses none gives the new secret
+	// as long a lifetime, from then.
+	LifetimeDays int64
 	// AllowedIPs are the CIDR ranges (canonical, as allowlist.Parse writes
 	// them) the token may be used from; empty allows any address. They are
 	// set when the token is created and never change.
@@ -300,7 +308,48 @@ func (t Token) Owner() Owner { return ownerOf(t.Kind, t.SiteID, t.WorkspaceID) }
 
 // Active reports whether the token works at now. Expiry is checked on every
 // read, since TTL removes expired items only eventually.
-func (t Token) Active(now time.Time) bool { return now.Before(t.ExpiresOn) }
+func (t Token) Active(now time.Time) bool { return live(now, t.ExpiresOn, t.ExpiresAt) }
+
+// InactiveUntil returns when the token expires for inactivity: Inactivity
+// after its last recorded use, or after its creation while unused.
+func (t Token) InactiveUntil() time.Time {
+	if t.LastUsed != nil {
+		return t.LastUsed.Add(token.Inactivity)
+	}
+	return t.CreatedOn.Add(token.Inactivity)
+}
+
+// Reasons a token expired, as token_expired's payload.reason names them.
+const (
+	ExpiryFixed    = "fixed"    // its ExpiresAt was reached
+	ExpiryInactive = "inactive" // unused for token.Inactivity
+)
+
+// ExpiryReason returns why t expires at ExpiresOn: ExpiryFixed when that is
+// its fixed end, ExpiryInactive otherwise.
+func (t Token) ExpiryReason() string {
+	if t.ExpiresAt != nil && !t.ExpiresOn.Before(*t.ExpiresAt) {
+		return ExpiryFixed
+	}
+	return ExpiryInactive
+}
+
+// EarlierEnd returns the end of a token whose inactivity expiry is
+// inactive and whose fixed end is fixed (nil for none): the earlier.
+func EarlierEnd(inactive time.Time, fixed *time.Time) time.Time {
+	if fixed != nil && fixed.Before(inactive) {
+		return *fixed
+	}
+	return inactive
+}
+
+// live reports whether something that ends at expiresOn, and at fixed
+// (nil for never), still works at now. Both are checked, although
+// expiresOn is never after fixed, so that a record written by a usage
+// write that missed the fixed end still stops at it.
+func live(now, expiresOn time.Time, fixed *time.Time) bool {
+	return now.Before(expiresOn) && (fixed == nil || now.Before(*fixed))
+}
 
 // Secret is what the authorizer reads, in one lookup, for a presented
 // secret: the token's identity and scopes, which never change, its expiry,
@@ -319,6 +368,8 @@ type Secret struct {
 	// LastUsed is the token's last recorded use, as of the last usage write.
 	LastUsed  *time.Time
 	ExpiresOn time.Time
+	// ExpiresAt is the token's fixed end as of this secret; nil for none.
+	ExpiresAt *time.Time
 	// GraceUntil is set on a secret replaced by a regenerate with a grace period.
 	GraceUntil *time.Time
 	// Plan is the plan of a workspace token's workspace, written on its
@@ -354,7 +405,7 @@ func (s Secret) Owner() Owner { return ownerOf(s.Kind, s.SiteID, s.WorkspaceID) 
 // Active reports whether the secret works at now: not expired, and not past
 // the grace period of a regenerate.
 func (s Secret) Active(now time.Time) bool {
-	return now.Before(s.ExpiresOn) && (s.GraceUntil == nil || now.Before(*s.GraceUntil))
+	return live(now, s.ExpiresOn, s.ExpiresAt) && (s.GraceUntil == nil || now.Before(*s.GraceUntil))
 }
 
 func ownerOf(k token.Kind, siteID, workspaceID string) Owner {

@@ -17,7 +17,7 @@ type TokenService interface {
 	List(ctx context.Context, c Caller, owner Owner) ([]Token, error)
 	Get(ctx context.Context, c Caller, owner Owner, id string) (Token, error)
 	Revoke(ctx context.Context, c Caller, owner Owner, id string) error
-	Regenerate(ctx context.Context, c Caller, owner Owner, id string, graceSeconds int64) (Minted, error)
+	Regenerate(ctx context.Context, c Caller, owner Owner, id string, in RegenerateInput) (Minted, error)
 	// Introspect reads the token the caller's own secret belongs to. It
 	// takes no Caller: the authorizer has verified the secret and names the
 	// token, which is all it reads, and any API token may introspect itself.
@@ -58,6 +58,18 @@ type TokenInput struct {
 	// AllowedIPs are the CIDR ranges the token may be used from; none
 	// allows any address.
 	AllowedIPs []string
+	// ExpiresInDays is the token's lifetime, nil for none: its ExpiresAt
+	// is that many days after its creation.
+	ExpiresInDays *int64
+}
+
+// RegenerateInput is what a regenerate asks for.
+type RegenerateInput struct {
+	// GracePeriodSeconds is how long the old secret keeps working.
+	GracePeriodSeconds int64
+	// ExpiresInDays is the new secret's lifetime; nil for the one the
+	// token was created with, from now.
+	ExpiresInDays *int64
 }
 
 // Minted is a token with its secret: only ever in the response that

@@ -42,7 +42,7 @@ function token(over: Partial<ApiToken>): ApiToken {
     id: "65f0c0ffee0123456789abcd", kind: "site", name: "CMS sync", displayHint: "tss_…k3Zq", siteId: "s", workspaceId: "w",
     permissions: { cms: "read_write", sites: "read" }, scope: "cms:read,cms:write,sites:read",
     createdOn: new Date(now - 90 * day).toISOString(), createdBy: { id: "65f0c0ffee0123456789abce", email: "ana@example.com" }, lastUsed: null,
-    useCount: 0, expiresOn: new Date(now + 300 * day).toISOString(), allowedIps: [], scopeLastUsed: {},
+    useCount: 0, expiresOn: new Date(now + 300 * day).toISOString(), expiresAt: null, allowedIps: [], scopeLastUsed: {},
     ...over,
   };
 }

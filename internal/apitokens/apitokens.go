@@ -33,6 +33,31 @@ const (
 	IdempotencyTTL  = 24 * time.Hour
 )
 
+// Limits of a token's lifetime (API.md section 14), in days.
+const (
+	MinLifetimeDays = 1
+	MaxLifetimeDays = 366
+)
+
+// validLifetime checks expiresInDays: absent, or from MinLifetimeDays to
+// MaxLifetimeDays.
+func validLifetime(days *int64) []tokensmith.ErrorDetail {
+	if days != nil && (*days < MinLifetimeDays || *days > MaxLifetimeDays) {
+		return []tokensmith.ErrorDetail{{Field: "expiresInDays", Message: fmt.Sprintf("must be from %d to %d", MinLifetimeDays, MaxLifetimeDays)}}
+	}
+	return nil
+}
+
+// fixedEnd is the end of a secret issued at now with a lifetime of days
+// (0 for none): nil for none.
+func fixedEnd(now time.Time, days int64) *time.Time {
+	if days <= 0 {
+		return nil
+	}
+	at := now.Add(time.Duration(days) * 24 * time.Hour).UTC()
+	return &at
+}
+
 // Store is the part of the store that token management calls.
 type Store interface {
 	Workspace(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error)
@@ -43,7 +68,7 @@ type Store interface {
 	Idempotency(ctx context.Context, keyHash string) (store.Idempotency, error)
 	CreateToken(ctx context.Context, version int64, plan tokensmith.Plan, rateLimit int64, t tokensmith.Token, ev tokensmith.Event, idem *store.Idempotency, now time.Time) error
 	RevokeToken(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
-	RegenerateToken(ctx context.Context, t tokensmith.Token, site tokensmith.Site, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error)
+	RegenerateToken(ctx context.Context, t tokensmith.Token, site tokensmith.Site, newHash, hint string, expiresAt, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error)
 	EndGrace(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
 	RevokeLeaked(ctx context.Context, t tokensmith.Token, hash string, ev tokensmith.Event, until time.Time) error
 	Leaked(ctx context.Context, hash string, now time.Time) (bool, error)
@@ -180,6 +205,7 @@ func Validate(k token.Kind, in tokensmith.TokenInput) []tokensmith.ErrorDetail {
 			}
 		}
 	}
+	details = append(details, validLifetime(in.ExpiresInDays)...)
 	if in.Permissions == nil {
 		details = append(details, tokensmith.ErrorDetail{Field: "permissions", Message: "is required"})
 	} else {
@@ -285,12 +311,20 @@ func (s *Service) Revoke(ctx context.Context, p tokensmith.Caller, owner tokensm
 }
 
 // Regenerate gives a site token a new secret. The old one stops working at
-// once, or after graceSeconds, which is checked before it becomes a duration.
-func (s *Service) Regenerate(ctx context.Context, p tokensmith.Caller, owner tokensmith.Owner, id string, graceSeconds int64) (tokensmith.Minted, error) {
-	if graceSeconds < 0 || graceSeconds > int64(MaxGrace/time.Second) {
-		return tokensmith.Minted{}, tokensmith.Invalid(tokensmith.ErrorDetail{Field: "gracePeriodSeconds", Message: fmt.Sprintf("must be from 0 to %d", int64(MaxGrace/time.Second))})
+// once, or after in.GracePeriodSeconds, which is checked before it becomes a
+// duration, and never after its own fixed end. The new secret ends
+// in.ExpiresInDays from now, or, without it, after the lifetime the token
+// was created with (none if none was chosen).
+func (s *Service) Regenerate(ctx context.Context, p tokensmith.Caller, owner tokensmith.Owner, id string, in tokensmith.RegenerateInput) (tokensmith.Minted, error) {
+	var details []tokensmith.ErrorDetail
+	if in.GracePeriodSeconds < 0 || in.GracePeriodSeconds > int64(MaxGrace/time.Second) {
+		details = append(details, tokensmith.ErrorDetail{Field: "gracePeriodSeconds", Message: fmt.Sprintf("must be from 0 to %d", int64(MaxGrace/time.Second))})
 	}
-	grace := time.Duration(graceSeconds) * time.Second
+	details = append(details, validLifetime(in.ExpiresInDays)...)
+	if len(details) > 0 {
+		return tokensmith.Minted{}, tokensmith.Invalid(details...)
+	}
+	grace := time.Duration(in.GracePeriodSeconds) * time.Second
 	if owner.Kind != token.KindSite {
 		// Workspace tokens cannot be regenerated: no route leads here.
 		return tokensmith.Minted{}, tokensmith.NotFound()
@@ -315,9 +349,18 @@ func (s *Service) Regenerate(ctx context.Context, p tokensmith.Caller, owner tok
 		if err != nil {
 			return err
 		}
+		now := s.Now().UTC()
+		days := t.LifetimeDays
+		if in.ExpiresInDays != nil {
+			days = *in.ExpiresInDays
+		}
 		var until *time.Time
 		if grace > 0 {
-			u := s.Now().Add(grace).UTC()
+			u := now.Add(grace)
+			if t.ExpiresAt != nil && u.After(*t.ExpiresAt) {
+				// The old secret ends at its own fixed end at the latest.
+				u = *t.ExpiresAt
+			}
 			until = &u
 		}
 		t.DisplayHint = token.DisplayHint(secret)
@@ -325,7 +368,7 @@ func (s *Service) Regenerate(ctx context.Context, p tokensmith.Caller, owner tok
 		if err != nil {
 			return err
 		}
-		t, err = s.Store.RegenerateToken(ctx, t, site, token.Hash(secret), t.DisplayHint, until, audit.TokenRegenerated(o, t, a.site))
+		t, err = s.Store.RegenerateToken(ctx, t, site, token.Hash(secret), t.DisplayHint, fixedEnd(now, days), until, audit.TokenRegenerated(o, t, a.site))
 		m = tokensmith.Minted{Secret: secret, Token: t}
 		return err
 	})

@@ -366,7 +366,7 @@ func TestRegenerate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld()
 			tok, _ := w.addToken(t, siteOwner, now.Add(time.Hour))
-			m, err := service(w.store()).Regenerate(context.Background(), tokensmith.Caller{Email: admin}, siteOwner, tok.ID, tc.grace)
+			m, err := service(w.store()).Regenerate(context.Background(), tokensmith.Caller{Email: admin}, siteOwner, tok.ID, tokensmith.RegenerateInput{GracePeriodSeconds: tc.grace})
 			if got := code(err); got != tc.want {
 				t.Fatalf("Regenerate(%d) = %v; want %q", tc.grace, err, tc.want)
 			}

@@ -119,9 +119,13 @@ func (s *Service) create(ctx context.Context, a access, owner tokensmith.Owner, 
 		ID: id, Kind: owner.Kind, Name: in.Name, WorkspaceID: a.workspace.ID,
 		Permissions: in.Permissions, Scope: scope.Join(scope.Expand(in.Permissions)),
 		DisplayHint: token.DisplayHint(secret), SecretHash: token.Hash(secret),
-		CreatedOn: now, CreatedBy: a.actor.Actor(),
-		ExpiresOn: now.Add(token.Inactivity), AllowedIPs: in.AllowedIPs,
+		CreatedOn: now, CreatedBy: a.actor.Actor(), AllowedIPs: in.AllowedIPs,
 	}
+	if in.ExpiresInDays != nil {
+		t.LifetimeDays = *in.ExpiresInDays
+	}
+	t.ExpiresAt = fixedEnd(now, t.LifetimeDays)
+	t.ExpiresOn = tokensmith.EarlierEnd(t.InactiveUntil(), t.ExpiresAt)
 	if a.site != nil {
 		t.SiteID = a.site.ID
 	}
@@ -202,6 +206,9 @@ type hashedInput struct {
 	Name        string            `json:"name"`
 	Permissions scope.Permissions `json:"permissions"`
 	AllowedIPs  []string          `json:"allowedIps,omitempty"`
+	// ExpiresInDays is left out when absent, so that the hash of a
+	// request without it is the one recorded before it existed.
+	ExpiresInDays *int64 `json:"expiresInDays,omitempty"`
 }
 
 // sealedMinted is the stored shape of a create's response, sealed in its
@@ -228,6 +235,8 @@ type sealedToken struct {
 	LastUsed       *time.Time           `json:"LastUsed"`
 	UseCount       int64                `json:"UseCount"`
 	ExpiresOn      time.Time            `json:"ExpiresOn"`
+	ExpiresAt      *time.Time           `json:"ExpiresAt,omitempty"`
+	LifetimeDays   int64                `json:"LifetimeDays,omitempty"`
 	AllowedIPs     []string             `json:"AllowedIPs"`
 	ScopeLastUsed  map[string]time.Time `json:"ScopeLastUsed"`
 }
@@ -245,8 +254,8 @@ func toSealed(m tokensmith.Minted) sealedMinted {
 		Permissions: t.Permissions, Scope: t.Scope, DisplayHint: t.DisplayHint, SecretHash: t.SecretHash,
 		PrevSecretHash: t.PrevSecretHash, CreatedOn: t.CreatedOn,
 		CreatedBy: sealedActor{Type: t.CreatedBy.Type, ID: t.CreatedBy.ID, Email: t.CreatedBy.Email},
-		LastUsed:  t.LastUsed, UseCount: t.UseCount, ExpiresOn: t.ExpiresOn, AllowedIPs: t.AllowedIPs,
-		ScopeLastUsed: t.ScopeLastUsed,
+		LastUsed:  t.LastUsed, UseCount: t.UseCount, ExpiresOn: t.ExpiresOn, ExpiresAt: t.ExpiresAt, LifetimeDays: t.LifetimeDays,
+		AllowedIPs: t.AllowedIPs, ScopeLastUsed: t.ScopeLastUsed,
 	}}
 }
 
@@ -257,8 +266,8 @@ func (s sealedMinted) minted() tokensmith.Minted {
 		Permissions: t.Permissions, Scope: t.Scope, DisplayHint: t.DisplayHint, SecretHash: t.SecretHash,
 		PrevSecretHash: t.PrevSecretHash, CreatedOn: t.CreatedOn,
 		CreatedBy: tokensmith.Actor{Type: t.CreatedBy.Type, ID: t.CreatedBy.ID, Email: t.CreatedBy.Email},
-		LastUsed:  t.LastUsed, UseCount: t.UseCount, ExpiresOn: t.ExpiresOn, AllowedIPs: t.AllowedIPs,
-		ScopeLastUsed: t.ScopeLastUsed,
+		LastUsed:  t.LastUsed, UseCount: t.UseCount, ExpiresOn: t.ExpiresOn, ExpiresAt: t.ExpiresAt, LifetimeDays: t.LifetimeDays,
+		AllowedIPs: t.AllowedIPs, ScopeLastUsed: t.ScopeLastUsed,
 	}}
 }
 

@@ -67,6 +67,7 @@ type created struct {
 type regenerated struct {
 	token      tokensmith.Token
 	graceUntil *time.Time
+	expiresAt  *time.Time
 }
 
 func newWorld() *world {
@@ -186,8 +187,8 @@ func (w *world) store() *mock.Store {
 			delete(w.tokens, t.ID)
 			return nil
 		},
-		RegenerateTokenFn: func(_ context.Context, t tokensmith.Token, _ tokensmith.Site, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error) {
-			w.regenerated = append(w.regenerated, regenerated{t, graceUntil})
+		RegenerateTokenFn: func(_ context.Context, t tokensmith.Token, _ tokensmith.Site, newHash, hint string, expiresAt, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error) {
+			w.regenerated = append(w.regenerated, regenerated{t, graceUntil, expiresAt})
 			w.events = append(w.events, ev)
 			t.SecretHash, t.DisplayHint = newHash, hint
 			return t, nil

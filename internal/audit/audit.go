@@ -105,10 +105,14 @@ func PreviousSecretRevoked(o Origin, t tokensmith.Token, site *tokensmith.Site) 
 	return o.event(TypeAPIToken, SubTokenRevoked, payload)
 }
 
-// TokenExpired is the event of t's expiry after inactivity. site is nil when
-// the site is not found; the payload then names it by id alone.
+// TokenExpired is the event of t's expiry, whose payload.reason says why:
+// tokensmith.ExpiryFixed at its fixed end, tokensmith.ExpiryInactive after
+// inactivity. site is nil when the site is not found; the payload then
+// names it by id alone.
 func TokenExpired(o Origin, t tokensmith.Token, site *tokensmith.Site) tokensmith.Event {
-	return o.event(TypeAPIToken, SubTokenExpired, tokenPayload(t, site))
+	payload := tokenPayload(t, site)
+	payload["reason"] = t.ExpiryReason()
+	return o.event(TypeAPIToken, SubTokenExpired, payload)
 }
 
 // tokenPayload names t, never its secret, and the site of a site token.

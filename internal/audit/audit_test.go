@@ -68,7 +68,9 @@ func TestBuilders(t *testing.T) {
 		{"revoked", audit.TokenRevoked(o, tok, site), "api_token", "token_revoked", ""},
 		{"regenerated", audit.TokenRegenerated(o, tok, site), "api_token", "token_regenerated", ""},
 		{"expired, site gone", audit.TokenExpired(o, tok, nil), "api_token", "token_expired",
-			"map[scope:sites:read site:map[id:s1] token:map[displayHint:tss_…abcd id:t1 kind:site name:sync]]"},
+			"map[reason:inactive scope:sites:read site:map[id:s1] token:map[displayHint:tss_…abcd id:t1 kind:site name:sync]]"},
+		{"expired at its fixed end", audit.TokenExpired(o, fixedEnd(tok), site), "api_token", "token_expired",
+			"map[reason:fixed scope:sites:read site:map[id:s1 shortName:heart-of-gold] token:map[displayHint:tss_…abcd id:t1 kind:site name:sync]]"},
 		{"member added", audit.MemberAdded(o, invited), "workspace_membership", "user_added",
 			"map[member:map[email:ford@example.com id:m1 userId:<nil>] role:admin]"},
 		{"invitation accepted", audit.InvitationAccepted(o, bound), "site_membership", "invitation_accepted",
@@ -95,4 +97,11 @@ func TestBuilders(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fixedEnd is t with a fixed end before its inactivity expiry.
+func fixedEnd(t tokensmith.Token) tokensmith.Token {
+	at := t.CreatedOn.Add(7 * 24 * time.Hour)
+	t.ExpiresAt, t.ExpiresOn = &at, at
+	return t
 }

@@ -157,8 +157,53 @@ func TestTTLRemovalBecomesOneEvent(t *testing.T) {
 	tok, _ := ev.Payload["token"].(map[string]any)
 	site, _ := ev.Payload["site"].(map[string]any)
 	if ev.Actor.Type != tokensmith.ActorSystem || ev.Actor.ID != "" || tok["id"] != "0000000b0000000000000001" || tok["name"] != "Old sync" ||
-		site["shortName"] != "heart-of-gold" || ev.Payload["scope"] != "sites:read" {
+		site["shortName"] != "heart-of-gold" || ev.Payload["scope"] != "sites:read" || ev.Payload["reason"] != tokensmith.ExpiryInactive {
 		t.Errorf("event = %+v", ev)
+	}
+}
+
+// TestExpiryReason: a token removed at its fixed end expires for the
+// reason "fixed"; one whose fixed end lay beyond its inactivity expiry,
+// "inactive".
+func TestExpiryReason(t *testing.T) {
+	tests := []struct {
+		name string
+		days int64
+		want string
+	}{
+		{"fixed end first", 30, tokensmith.ExpiryFixed},
+		{"inactivity first", 366, tokensmith.ExpiryInactive},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := context.Background()
+			fixed := t0.Add(time.Duration(tc.days) * 24 * time.Hour)
+			tok := tokensmith.Token{ID: fmt.Sprintf("0000000b00000000000000f%d", i), Kind: token.KindSite, Name: "Short", SiteID: "0000000a0000000000000002",
+				WorkspaceID: f.wsID, Permissions: scope.Permissions{"sites": scope.Read}, Scope: "sites:read", DisplayHint: "tss_…Ab12",
+				SecretHash: "fixed", CreatedOn: t0, ExpiresAt: &fixed, LifetimeDays: tc.days}
+			tok.ExpiresOn = tokensmith.EarlierEnd(tok.InactiveUntil(), tok.ExpiresAt)
+			if err := f.st.CreateToken(ctx, 1, "", 0, tok, tokensmith.Event{ID: "d", Type: audit.TypeAPIToken, SubType: audit.SubTokenCreated, Timestamp: t0,
+				Workspace: tokensmith.WorkspaceRef{ID: f.wsID, Slug: "hitchhikers"}}, nil, t0); err != nil {
+				t.Fatal(err)
+			}
+			out, err := f.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(f.table), Key: store.TokenKey(tok.Owner(), tok.ID)})
+			if err != nil || out.Item == nil {
+				t.Fatalf("read token item: %v", err)
+			}
+			// The item's TTL is its earlier end, where the removal comes.
+			if n, _ := out.Item[store.AttrExpiresAt].(*types.AttributeValueMemberN); n == nil || n.Value != fmt.Sprint(tok.ExpiresOn.Unix()) {
+				t.Errorf("TTL attribute = %v; want %d", out.Item[store.AttrExpiresAt], tok.ExpiresOn.Unix())
+			}
+			resp, err := f.h.Handle(ctx, events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{f.record("1", true, toStream(t, out.Item))}})
+			if err != nil || len(resp.BatchItemFailures) != 0 {
+				t.Fatalf("Handle = %+v, %v", resp, err)
+			}
+			evs := f.expiredEvents(t)
+			if len(evs) != 1 || evs[0].Payload["reason"] != tc.want {
+				t.Fatalf("token_expired events = %+v; want one with reason %q", evs, tc.want)
+			}
+		})
 	}
 }
 

@@ -112,7 +112,7 @@ func (g *Guard) wrap(rt route.Route, h http.HandlerFunc) http.HandlerFunc {
 		}
 		if g.Uses.Record(r.Context(), p.Secret(), rt.Scope, now) {
 			// Introspection shows this use, as the decision did not.
-			p.LastUsed, p.ExpiresOn = &now, now.Add(token.Inactivity)
+			p.LastUsed, p.ExpiresOn = &now, tokensmith.EarlierEnd(now.Add(token.Inactivity), p.ExpiresAt)
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	}

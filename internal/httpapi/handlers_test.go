@@ -228,11 +228,11 @@ func TestTokenHandlers(t *testing.T) {
 				}}
 			}, 204, nil},
 		{"regenerate with a grace period", request{op: "regenerateSiteToken", params: map[string]string{"site_id": "s1", "token_id": "t1"}, caller: &person,
-			body: `{"gracePeriodSeconds":3600}`},
+			body: `{"gracePeriodSeconds":3600,"expiresInDays":30}`},
 			func(t *testing.T, err error) *mock.TokenService {
-				return &mock.TokenService{RegenerateFn: func(_ context.Context, _ tokensmith.Caller, o tokensmith.Owner, id string, grace int64) (tokensmith.Minted, error) {
-					if o != siteOwner || id != "t1" || grace != 3600 {
-						t.Errorf("Regenerate(%+v, %q, %d); want %+v, t1, 3600", o, id, grace, siteOwner)
+				return &mock.TokenService{RegenerateFn: func(_ context.Context, _ tokensmith.Caller, o tokensmith.Owner, id string, in tokensmith.RegenerateInput) (tokensmith.Minted, error) {
+					if o != siteOwner || id != "t1" || in.GracePeriodSeconds != 3600 || in.ExpiresInDays == nil || *in.ExpiresInDays != 30 {
+						t.Errorf("Regenerate(%+v, %q, %+v); want %+v, t1, 3600 seconds, 30 days", o, id, in, siteOwner)
 					}
 					return minted, err
 				}}
@@ -243,9 +243,9 @@ func TestTokenHandlers(t *testing.T) {
 			}},
 		{"regenerate without a body", request{op: "regenerateSiteToken", params: map[string]string{"site_id": "s1", "token_id": "t1"}, caller: &person},
 			func(t *testing.T, err error) *mock.TokenService {
-				return &mock.TokenService{RegenerateFn: func(_ context.Context, _ tokensmith.Caller, _ tokensmith.Owner, _ string, grace int64) (tokensmith.Minted, error) {
-					if grace != 0 {
-						t.Errorf("Regenerate with grace %d; want 0", grace)
+				return &mock.TokenService{RegenerateFn: func(_ context.Context, _ tokensmith.Caller, _ tokensmith.Owner, _ string, in tokensmith.RegenerateInput) (tokensmith.Minted, error) {
+					if in != (tokensmith.RegenerateInput{}) {
+						t.Errorf("Regenerate with %+v; want nothing", in)
 					}
 					return minted, err
 				}}

@@ -31,6 +31,8 @@ type apiToken struct {
 	LastUsed    *string           `json:"lastUsed"`
 	UseCount    int64             `json:"useCount"`
 	ExpiresOn   string            `json:"expiresOn"`
+	// ExpiresAt is the fixed end chosen for the current secret; null for none.
+	ExpiresAt *string `json:"expiresAt"`
 	// AllowedIPs is the IP allowlist; empty allows any address.
 	AllowedIPs []string `json:"allowedIps"`
 	// ScopeLastUsed maps each of the token's scopes to its last use, null
@@ -49,6 +51,10 @@ func newAPIToken(t tokensmith.Token) apiToken {
 	if t.LastUsed != nil {
 		s := formatTime(*t.LastUsed)
 		out.LastUsed = &s
+	}
+	if t.ExpiresAt != nil {
+		s := formatTime(*t.ExpiresAt)
+		out.ExpiresAt = &s
 	}
 	out.AllowedIPs = allowedIPs(t.AllowedIPs)
 	out.ScopeLastUsed = map[string]*string{}
@@ -75,6 +81,8 @@ type createRequest struct {
 	Name        string            `json:"name"`
 	Permissions scope.Permissions `json:"permissions"`
 	AllowedIPs  []string          `json:"allowedIps,omitempty"`
+	// ExpiresInDays is the token's lifetime; absent or null for none.
+	ExpiresInDays *int64 `json:"expiresInDays,omitempty"`
 }
 
 // minted is the one response that carries a secret.
@@ -194,12 +202,13 @@ func (h *tokensHandler) revoke(owner func(*http.Request) tokensmith.Owner) http.
 func (h *tokensHandler) regenerate(owner func(*http.Request) tokensmith.Owner) http.HandlerFunc {
 	return asPerson(h.log, func(w http.ResponseWriter, r *http.Request, p tokensmith.Caller) error {
 		var in struct {
-			GracePeriodSeconds int64 `json:"gracePeriodSeconds"`
+			GracePeriodSeconds int64  `json:"gracePeriodSeconds"`
+			ExpiresInDays      *int64 `json:"expiresInDays"`
 		}
 		if err := decode(r, &in, true); err != nil {
 			return err
 		}
-		m, err := h.svc.Regenerate(r.Context(), p, owner(r), r.PathValue("token_id"), in.GracePeriodSeconds)
+		m, err := h.svc.Regenerate(r.Context(), p, owner(r), r.PathValue("token_id"), tokensmith.RegenerateInput(in))
 		if err != nil {
 			return err
 		}

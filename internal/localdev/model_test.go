@@ -15,7 +15,7 @@ import (
 // limit of 5, secrets and regenerate grace periods, revoke by id and by
 // secret, workspace plans, site plans and the rate limits they set, IP
 // allowlists, an upstream route, expiry after 365 days without a recorded
-// use, scopeLastUsed, idempotent creates, rate limits per window and the
+// use or at the fixed end chosen (expiresInDays, API.md 14), scopeLastUsed, idempotent creates, rate limits per window and the
 // audit events of every change; and invitations by consent (API.md 4 and
 // 7): a workspace admin invites a guest through the API, who holds nothing
 // until they accept, may decline, and whose invitations lapse after 30
@@ -29,6 +29,7 @@ const (
 	mInactivity  = 365 * 24 * time.Hour
 	mIdemTTL     = 24 * time.Hour
 	mMaxGrace    = 604800 // seconds
+	mMaxDays     = 366    // expiresInDays at most
 	mWindow      = time.Minute
 	mUseInterval = time.Minute // a function instance writes a token's usage at most this often
 	mWSLimit     = 120         // requests a minute of a workspace token
@@ -103,8 +104,10 @@ type mToken struct {
 	createdBy   string // user id
 	lastUsed    *time.Time
 	useCount    int64
-	expiresOn   time.Time
-	secrets     []string // every secret it was given, in order; the last is current
+	expiresOn   time.Time  // the earlier of expiresAt and the inactivity expiry
+	expiresAt   *time.Time // the fixed end of the current secret, nil for none
+	lifetime    int64      // expiresInDays chosen at creation, 0 for none
+	secrets     []string   // every secret it was given, in order; the last is current
 	hints       []string
 	prev        string // the previous secret while in its grace period
 	graceUntil  time.Time
@@ -118,8 +121,31 @@ type mToken struct {
 func (t *mToken) current() string { return t.secrets[len(t.secrets)-1] }
 func (t *mToken) hint() string    { return t.hints[len(t.hints)-1] }
 
-// active: a token lives until 365 days after its last recorded use (API.md 10).
+// active: a token lives until 365 days after its last recorded use (API.md
+// 10), or until its fixed end, whichever comes first (API.md 14).
 func (t *mToken) active(now time.Time) bool { return now.Before(t.expiresOn) }
+
+// ends sets the token's fixed end to days from now (none for 0) and its
+// expiresOn to the earlier of that and inactive.
+func (t *mToken) ends(now time.Time, days int64, inactive time.Time) {
+	t.expiresAt = nil
+	if days > 0 {
+		at := now.Add(time.Duration(days) * 24 * time.Hour)
+		t.expiresAt = &at
+	}
+	t.expiresOn = inactive
+	if t.expiresAt != nil && t.expiresAt.Before(inactive) {
+		t.expiresOn = *t.expiresAt
+	}
+}
+
+// inactiveUntil is the token's inactivity expiry.
+func (t *mToken) inactiveUntil() time.Time {
+	if t.lastUsed != nil {
+		return t.lastUsed.Add(mInactivity)
+	}
+	return t.createdOn.Add(mInactivity)
+}
 
 // idemRecord is a create made with an Idempotency-Key, replayed for 24 hours.
 type idemRecord struct {
@@ -254,6 +280,7 @@ type op struct {
 	tokenID   string
 	tokenKey  int // the model's key of the token tokenID names, 0 if none
 	grace     *int64
+	days      *int64 // regenerate: expiresInDays
 	secret    string
 	route     string // use: sites, site, introspect, audit
 	routeID   string // use: the site or workspace in the path
@@ -285,6 +312,9 @@ func (o op) String() string {
 	}
 	if o.grace != nil {
 		fmt.Fprintf(&b, " grace=%d", *o.grace)
+	}
+	if o.days != nil {
+		fmt.Fprintf(&b, " days=%d", *o.days)
 	}
 	if o.secret != "" {
 		fmt.Fprintf(&b, " secret=…%s", o.secret[max(len(o.secret)-6, 0):])
@@ -319,6 +349,7 @@ type bodyCase struct {
 	perms      map[string]string
 	scope      string
 	allowedIPs []string // canonical, each once
+	days       int64    // expiresInDays, 0 for none
 	badRequest bool     // 400 bad_request
 	wrongType  string   // the field of a 400 validation_error found on decoding, before who may act
 	invalid    string   // the field of a 400 validation_error
@@ -329,7 +360,7 @@ type mTokenView struct {
 	id, kind, name, site, ws, scope, createdBy, hint string
 	perms                                            map[string]string
 	createdOn, expiresOn                             time.Time
-	lastUsed                                         *time.Time
+	lastUsed, expiresAt                              *time.Time
 	useCount                                         int64
 	allowedIPs                                       []string
 	scopeUsed                                        map[string]time.Time
@@ -337,7 +368,7 @@ type mTokenView struct {
 
 func (t *mToken) view() mTokenView {
 	return mTokenView{id: t.id, kind: t.kind, name: t.name, site: t.site, ws: t.ws, scope: t.scope, createdBy: t.createdBy,
-		hint: t.hint(), perms: t.perms, createdOn: t.createdOn, expiresOn: t.expiresOn, lastUsed: t.lastUsed, useCount: t.useCount,
+		hint: t.hint(), perms: t.perms, createdOn: t.createdOn, expiresOn: t.expiresOn, lastUsed: t.lastUsed, expiresAt: t.expiresAt, useCount: t.useCount,
 		allowedIPs: t.allowedIPs, scopeUsed: maps.Clone(t.scopeUsed)}
 }
 
@@ -411,6 +442,9 @@ func (m *model) step(o op) expect {
 		if o.grace != nil && (*o.grace < 0 || *o.grace > mMaxGrace) {
 			return expect{status: 400, code: "validation_error", field: "gracePeriodSeconds"}
 		}
+		if o.days != nil && (*o.days < 1 || *o.days > mMaxDays) {
+			return expect{status: 400, code: "validation_error", field: "expiresInDays"}
+		}
 	case opCreate:
 		if o.idemKey != "" && (len(o.idemKey) < 16 || len(o.idemKey) > 255) {
 			return expect{status: 400, code: "validation_error", field: "Idempotency-Key"}
@@ -457,10 +491,21 @@ func (m *model) step(o op) expect {
 		m.events = append(m.events, mEvent{ws: t.ws, typ: "api_token", sub: "token_regenerated", actorType: "person",
 			actorID: m.people[o.person].userID, tok: t.key, gen: len(t.hints)})
 		if o.grace != nil && *o.grace > 0 {
+			// The old secret's grace ends at its own fixed end at the latest.
 			t.prev, t.graceUntil = t.current(), m.now.Add(time.Duration(*o.grace)*time.Second)
+			if t.expiresAt != nil && t.graceUntil.After(*t.expiresAt) {
+				t.graceUntil = *t.expiresAt
+			}
 		} else {
 			t.prev, t.graceUntil = "", time.Time{}
 		}
+		// The new secret's lifetime: the one asked for, else the one the
+		// token was created with, from now.
+		days := t.lifetime
+		if o.days != nil {
+			days = *o.days
+		}
+		t.ends(m.now, days, t.inactiveUntil())
 		t.secrets = append(t.secrets, "")
 		t.hints = append(t.hints, "")
 		return expect{status: 200, minted: t}
@@ -557,8 +602,9 @@ func (m *model) create(o op) expect {
 	}
 	m.nextKey++
 	t := &mToken{key: m.nextKey, kind: o.ownerKind, name: o.body.name, ws: ws, perms: o.body.perms, scope: o.body.scope,
-		createdOn: m.now, createdBy: p.userID, expiresOn: m.now.Add(mInactivity), secrets: []string{""}, hints: []string{""},
-		createdBody: o.body.canon, rateLimit: mWSLimit, allowedIPs: o.body.allowedIPs}
+		createdOn: m.now, createdBy: p.userID, secrets: []string{""}, hints: []string{""},
+		createdBody: o.body.canon, rateLimit: mWSLimit, allowedIPs: o.body.allowedIPs, lifetime: o.body.days}
+	t.ends(m.now, t.lifetime, t.inactiveUntil())
 	if o.ownerKind == "site" {
 		t.site, t.rateLimit = o.ownerID, m.sites[o.ownerID].rateLimit
 	}
@@ -732,6 +778,10 @@ func (m *model) noteUse(fn string, t *mToken, previous bool, sc string) {
 	u.pending, u.scopes, u.written, u.has = 0, nil, m.now, true
 	now := m.now
 	t.lastUsed, t.useCount, t.expiresOn = &now, t.useCount+n, now.Add(mInactivity)
+	if t.expiresAt != nil && t.expiresAt.Before(t.expiresOn) {
+		// A use never moves the end past the fixed end.
+		t.expiresOn = *t.expiresAt
+	}
 }
 
 // takeEvents returns the events written since the last call.

@@ -171,6 +171,19 @@ var bodies = []*bodyCase{
 		perms: map[string]string{"sites": "read"}, scope: "sites:read"},
 	{json: `{"name":"x","permissions":{"sites":"read"},"allowedIps":["127.0.0.1/24"]}`, kind: "site", invalid: "allowedIps[0]"},
 	{json: `{"name":"x","permissions":{"sites":"read"},"allowedIps":"127.0.0.1/32"}`, kind: "site", wrongType: "allowedIps"},
+	{json: `{"name":"Day","permissions":{"sites":"read"},"expiresInDays":1}`, kind: "site", name: "Day",
+		perms: map[string]string{"sites": "read"}, scope: "sites:read", days: 1},
+	{json: `{"name":"Week","permissions":{"sites":"read","cms":"read"},"expiresInDays":7}`, kind: "site", name: "Week",
+		perms: map[string]string{"sites": "read", "cms": "read"}, scope: "cms:read,sites:read", days: 7},
+	{json: `{"name":"Leap year","permissions":{"sites":"read"},"expiresInDays":366}`, kind: "site", name: "Leap year",
+		perms: map[string]string{"sites": "read"}, scope: "sites:read", days: 366},
+	{json: `{"name":"Reader","permissions":{"sites":"read"},"expiresInDays":null}`, kind: "site", name: "Reader",
+		perms: map[string]string{"sites": "read"}, scope: "sites:read"},
+	{json: `{"name":"x","permissions":{"sites":"read"},"expiresInDays":0}`, kind: "site", invalid: "expiresInDays"},
+	{json: `{"name":"x","permissions":{"sites":"read"},"expiresInDays":367}`, kind: "site", invalid: "expiresInDays"},
+	{json: `{"name":"x","permissions":{"sites":"read"},"expiresInDays":"7"}`, kind: "site", wrongType: "expiresInDays"},
+	{json: `{"name":"Audit week","permissions":{"workspace_activity":"read"},"expiresInDays":7}`, kind: "workspace", name: "Audit week",
+		perms: map[string]string{"workspace_activity": "read"}, scope: "workspace_activity:read", days: 7},
 	{json: `{"name":"Audit export","permissions":{"workspace_activity":"read"}}`, kind: "workspace", name: "Audit export",
 		perms: map[string]string{"workspace_activity": "read"}, scope: "workspace_activity:read"},
 	{json: `{"name":" Audit export","permissions":{"workspace_activity":"read"}}`, kind: "workspace", name: "Audit export",
@@ -194,7 +207,7 @@ func init() {
 				keys = append(keys, k+"="+b.perms[k])
 			}
 			sort.Strings(keys)
-			b.canon = b.name + "|" + strings.Join(keys, ",") + "|" + strings.Join(b.allowedIPs, ",")
+			b.canon = b.name + "|" + strings.Join(keys, ",") + "|" + strings.Join(b.allowedIPs, ",") + "|" + fmt.Sprint(b.days)
 		}
 	}
 }
@@ -414,6 +427,9 @@ func (g *gen) advance() time.Duration {
 
 var graces = []int64{0, 60, 3600, 86400, mMaxGrace}
 
+// lifetimes are the expiresInDays a regenerate asks for, some refused.
+var lifetimes = []int64{1, 7, 30, 366, 0, 367}
+
 // next draws one operation.
 func (g *gen) next() op {
 	o := op{kind: pick(g.r, wt(20, opCreate), wt(7, opList), wt(7, opGet), wt(8, opRevoke), wt(12, opRegenerate),
@@ -501,6 +517,10 @@ func (g *gen) next() op {
 			}
 			o.grace = &gr
 		}
+		if o.kind == opRegenerate && g.r.IntN(10) < 3 {
+			d := lifetimes[g.r.IntN(len(lifetimes))]
+			o.days = &d
+		}
 	}
 	return o
 }
@@ -541,9 +561,16 @@ func (w *world) send(o op) response {
 	case opRevoke:
 		return e.do("DELETE", base+"/"+o.tokenID, bearer, "")
 	case opRegenerate:
-		body := ""
+		var fields []string
 		if o.grace != nil {
-			body = fmt.Sprintf(`{"gracePeriodSeconds":%d}`, *o.grace)
+			fields = append(fields, fmt.Sprintf(`"gracePeriodSeconds":%d`, *o.grace))
+		}
+		if o.days != nil {
+			fields = append(fields, fmt.Sprintf(`"expiresInDays":%d`, *o.days))
+		}
+		body := ""
+		if fields != nil {
+			body = "{" + strings.Join(fields, ",") + "}"
 		}
 		return e.do("POST", base+"/"+o.tokenID+"/regenerate", bearer, body)
 	case opUse:
@@ -599,6 +626,11 @@ func diffView(want mTokenView, got map[string]any) []string {
 	}
 	check("createdOn", str("createdOn"), mTime(want.createdOn))
 	check("expiresOn", str("expiresOn"), mTime(want.expiresOn))
+	wantAt := "<nil>"
+	if want.expiresAt != nil {
+		wantAt = mTime(*want.expiresAt)
+	}
+	check("expiresAt", fmt.Sprint(got["expiresAt"]), wantAt)
 	by, _ := got["createdBy"].(map[string]any)
 	check("createdBy.id", fmt.Sprint(by["id"]), want.createdBy)
 	wantLast := "<nil>"

@@ -29,7 +29,7 @@ type Store struct {
 	IdempotencyFn     func(ctx context.Context, keyHash string) (store.Idempotency, error)
 	CreateTokenFn     func(ctx context.Context, version int64, plan tokensmith.Plan, rateLimit int64, t tokensmith.Token, ev tokensmith.Event, idem *store.Idempotency, now time.Time) error
 	RevokeTokenFn     func(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
-	RegenerateTokenFn func(ctx context.Context, t tokensmith.Token, site tokensmith.Site, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error)
+	RegenerateTokenFn func(ctx context.Context, t tokensmith.Token, site tokensmith.Site, newHash, hint string, expiresAt, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error)
 	EndGraceFn        func(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
 	RevokeLeakedFn    func(ctx context.Context, t tokensmith.Token, hash string, ev tokensmith.Event, until time.Time) error
 	LeakedFn          func(ctx context.Context, hash string, now time.Time) (bool, error)
@@ -67,8 +67,8 @@ func (s *Store) RevokeToken(ctx context.Context, t tokensmith.Token, ev tokensmi
 	return s.RevokeTokenFn(ctx, t, ev)
 }
 
-func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, site tokensmith.Site, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error) {
-	return s.RegenerateTokenFn(ctx, t, site, newHash, hint, graceUntil, ev)
+func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, site tokensmith.Site, newHash, hint string, expiresAt, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error) {
+	return s.RegenerateTokenFn(ctx, t, site, newHash, hint, expiresAt, graceUntil, ev)
 }
 
 func (s *Store) EndGrace(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error {

@@ -12,7 +12,7 @@ type TokenService struct {
 	ListFn           func(ctx context.Context, c tokensmith.Caller, owner tokensmith.Owner) ([]tokensmith.Token, error)
 	GetFn            func(ctx context.Context, c tokensmith.Caller, owner tokensmith.Owner, id string) (tokensmith.Token, error)
 	RevokeFn         func(ctx context.Context, c tokensmith.Caller, owner tokensmith.Owner, id string) error
-	RegenerateFn     func(ctx context.Context, c tokensmith.Caller, owner tokensmith.Owner, id string, graceSeconds int64) (tokensmith.Minted, error)
+	RegenerateFn     func(ctx context.Context, c tokensmith.Caller, owner tokensmith.Owner, id string, in tokensmith.RegenerateInput) (tokensmith.Minted, error)
 	IntrospectFn     func(ctx context.Context, owner tokensmith.Owner, id string) (tokensmith.Token, error)
 	RevokeBySecretFn func(ctx context.Context, secret string) (bool, error)
 	RevokeLeakedFn   func(ctx context.Context, partner, secret, url string) (bool, error)
@@ -36,8 +36,8 @@ func (s *TokenService) Revoke(ctx context.Context, c tokensmith.Caller, owner to
 	return s.RevokeFn(ctx, c, owner, id)
 }
 
-func (s *TokenService) Regenerate(ctx context.Context, c tokensmith.Caller, owner tokensmith.Owner, id string, graceSeconds int64) (tokensmith.Minted, error) {
-	return s.RegenerateFn(ctx, c, owner, id, graceSeconds)
+func (s *TokenService) Regenerate(ctx context.Context, c tokensmith.Caller, owner tokensmith.Owner, id string, in tokensmith.RegenerateInput) (tokensmith.Minted, error) {
+	return s.RegenerateFn(ctx, c, owner, id, in)
 }
 
 func (s *TokenService) Introspect(ctx context.Context, owner tokensmith.Owner, id string) (tokensmith.Token, error) {

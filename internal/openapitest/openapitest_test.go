@@ -200,7 +200,7 @@ const (
 
 const apiToken = `{"id":"` + tokenID + `","kind":"site","name":"CMS sync","displayHint":"tss_…wLxe","siteId":"` + siteID + `",` +
 	`"workspaceId":"65f0c0ffee00000000000001","permissions":{"sites":"read"},"scope":"sites:read","createdOn":"2026-11-22T12:00:00.000Z",` +
-	`"createdBy":{"id":"65f0c0ffee00000000000003","email":"admin@example.com"},"lastUsed":null,"useCount":0,"expiresOn":"2027-11-22T12:00:00.000Z","allowedIps":[],"scopeLastUsed":{"sites:read":null}}`
+	`"createdBy":{"id":"65f0c0ffee00000000000003","email":"admin@example.com"},"lastUsed":null,"useCount":0,"expiresOn":"2027-11-22T12:00:00.000Z","expiresAt":null,"allowedIps":[],"scopeLastUsed":{"sites:read":null}}`
 
 const tooMany = `{"code":"too_many_requests","message":"Too Many Requests","externalReference":null,"details":[]}`
 

@@ -24,7 +24,10 @@ const timeFormat = time.RFC3339Nano
 // strings, numbers and booleans, so times are strings, and an absent time
 // is the empty string.
 func Context(p tokensmith.Caller) map[string]interface{} {
-	lastUsed, graceUntil := "", ""
+	lastUsed, graceUntil, expiresAt := "", "", ""
+	if p.ExpiresAt != nil {
+		expiresAt = formatTime(*p.ExpiresAt)
+	}
 	if p.LastUsed != nil {
 		lastUsed = formatTime(*p.LastUsed)
 	}
@@ -34,7 +37,7 @@ func Context(p tokensmith.Caller) map[string]interface{} {
 	return map[string]interface{}{
 		"kind": p.Kind, "issuer": p.Issuer, "userId": p.Subject, "email": p.Email, "tokenId": p.TokenID,
 		"siteId": p.SiteID, "workspaceId": p.WorkspaceID, "scope": p.Scope,
-		"createdOn": formatTime(p.CreatedOn), "lastUsed": lastUsed, "expiresOn": formatTime(p.ExpiresOn),
+		"createdOn": formatTime(p.CreatedOn), "lastUsed": lastUsed, "expiresOn": formatTime(p.ExpiresOn), "expiresAt": expiresAt,
 		"rateLimit": strconv.FormatInt(p.RateLimit, 10), "plan": p.Plan, "secretHash": p.SecretHash,
 		"graceUntil": graceUntil, "allowedIps": strings.Join(p.AllowedIPs, ","),
 	}
@@ -69,6 +72,11 @@ func FromContext(c map[string]interface{}) (tokensmith.Caller, error) {
 		return tokensmith.Caller{}, err
 	} else if !lu.IsZero() {
 		p.LastUsed = &lu
+	}
+	if ea, err := parseTime(str("expiresAt")); err != nil {
+		return tokensmith.Caller{}, err
+	} else if !ea.IsZero() {
+		p.ExpiresAt = &ea
 	}
 	if gu, err := parseTime(str("graceUntil")); err != nil {
 		return tokensmith.Caller{}, err

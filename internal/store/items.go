@@ -51,6 +51,8 @@ type tokenItem struct {
 	LastUsed       *time.Time        `dynamodbav:"lastUsed,omitempty"`
 	UseCount       int64             `dynamodbav:"useCount"`
 	ExpiresOn      time.Time         `dynamodbav:"expiresOn"`
+	FixedExpiry    *time.Time        `dynamodbav:"fixedExpiry,omitempty"`
+	LifetimeDays   int64             `dynamodbav:"lifetimeDays,omitempty"`
 	TTL            int64             `dynamodbav:"expiresAt"`
 	AllowedIPs     []string          `dynamodbav:"allowedIps,omitempty"`
 	// ScopeLastUsed is written as an empty map when the token is created, so
@@ -65,7 +67,8 @@ func toTokenItem(t tokensmith.Token) tokenItem {
 		Permissions: t.Permissions, Scope: t.Scope, DisplayHint: t.DisplayHint,
 		SecretHash: t.SecretHash, PrevSecretHash: t.PrevSecretHash, CreatedOn: t.CreatedOn,
 		CreatedBy: toActorItem(t.CreatedBy), LastUsed: t.LastUsed, UseCount: t.UseCount,
-		ExpiresOn: t.ExpiresOn, TTL: ttl(t.ExpiresOn), AllowedIPs: t.AllowedIPs, ScopeLastUsed: t.ScopeLastUsed,
+		ExpiresOn: t.ExpiresOn, FixedExpiry: t.ExpiresAt, LifetimeDays: t.LifetimeDays, TTL: ttl(t.ExpiresOn),
+		AllowedIPs: t.AllowedIPs, ScopeLastUsed: t.ScopeLastUsed,
 	}
 	if it.ScopeLastUsed == nil {
 		it.ScopeLastUsed = map[string]time.Time{}
@@ -79,7 +82,7 @@ func (it tokenItem) token() tokensmith.Token {
 		Permissions: it.Permissions, Scope: it.Scope, DisplayHint: it.DisplayHint,
 		SecretHash: it.SecretHash, PrevSecretHash: it.PrevSecretHash, CreatedOn: it.CreatedOn,
 		CreatedBy: it.CreatedBy.actor(), LastUsed: it.LastUsed, UseCount: it.UseCount, ExpiresOn: it.ExpiresOn,
-		AllowedIPs: it.AllowedIPs, ScopeLastUsed: it.ScopeLastUsed,
+		ExpiresAt: it.FixedExpiry, LifetimeDays: it.LifetimeDays, AllowedIPs: it.AllowedIPs, ScopeLastUsed: it.ScopeLastUsed,
 	}
 }
 
@@ -94,6 +97,7 @@ type secretItem struct {
 	CreatedOn   time.Time  `dynamodbav:"createdOn"`
 	LastUsed    *time.Time `dynamodbav:"lastUsed,omitempty"`
 	ExpiresOn   time.Time  `dynamodbav:"expiresOn"`
+	FixedExpiry *time.Time `dynamodbav:"fixedExpiry,omitempty"`
 	GraceUntil  *time.Time `dynamodbav:"graceUntil,omitempty"`
 	Plan        string     `dynamodbav:"plan,omitempty"`
 	RateLimit   int64      `dynamodbav:"rateLimit,omitempty"`
@@ -109,8 +113,8 @@ func toSecretItem(t tokensmith.Token, plan tokensmith.Plan, rateLimit int64) sec
 	it := secretItem{
 		keys: keys{PK: secretPK(t.SecretHash), SK: metaSK},
 		Hash: t.SecretHash, TokenID: t.ID, Kind: t.Kind, SiteID: t.SiteID, WorkspaceID: t.WorkspaceID,
-		Scope: t.Scope, CreatedOn: t.CreatedOn, LastUsed: t.LastUsed, ExpiresOn: t.ExpiresOn, TTL: ttl(t.ExpiresOn),
-		AllowedIPs: t.AllowedIPs,
+		Scope: t.Scope, CreatedOn: t.CreatedOn, LastUsed: t.LastUsed, ExpiresOn: t.ExpiresOn, FixedExpiry: t.ExpiresAt,
+		TTL: ttl(t.ExpiresOn), AllowedIPs: t.AllowedIPs,
 	}
 	if t.Kind == token.KindWorkspace {
 		it.Plan = string(plan)
@@ -123,7 +127,7 @@ func toSecretItem(t tokensmith.Token, plan tokensmith.Plan, rateLimit int64) sec
 func (it secretItem) secret() tokensmith.Secret {
 	return tokensmith.Secret{
 		Hash: it.Hash, TokenID: it.TokenID, Kind: it.Kind, SiteID: it.SiteID, WorkspaceID: it.WorkspaceID,
-		Scope: it.Scope, CreatedOn: it.CreatedOn, LastUsed: it.LastUsed, ExpiresOn: it.ExpiresOn, GraceUntil: it.GraceUntil,
+		Scope: it.Scope, CreatedOn: it.CreatedOn, LastUsed: it.LastUsed, ExpiresOn: it.ExpiresOn, ExpiresAt: it.FixedExpiry, GraceUntil: it.GraceUntil,
 		Plan: tokensmith.Plan(it.Plan), RateLimit: it.RateLimit, AllowedIPs: it.AllowedIPs,
 	}
 }

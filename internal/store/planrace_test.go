@@ -54,7 +54,7 @@ func TestRegenerateDuringPlanChange(t *testing.T) {
 				g := t0.Add(time.Hour)
 				grace = &g
 			}
-			if _, err := st.RegenerateToken(ctx, tok, readSite(t, st, site.ID), token.Hash("tss_second"), "x", grace, event(ws, audit.SubTokenRegenerated)); err != nil {
+			if _, err := st.RegenerateToken(ctx, tok, readSite(t, st, site.ID), token.Hash("tss_second"), "x", nil, grace, event(ws, audit.SubTokenRegenerated)); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -100,7 +100,7 @@ func TestSitePlanReachesSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	grace := t0.Add(time.Hour)
-	if _, err := s.RegenerateToken(ctx, tok, readSite(t, s, site.ID), token.Hash("tss_second"), "x", &grace, event(ws, "token_regenerated")); err != nil {
+	if _, err := s.RegenerateToken(ctx, tok, readSite(t, s, site.ID), token.Hash("tss_second"), "x", nil, &grace, event(ws, "token_regenerated")); err != nil {
 		t.Fatal(err)
 	}
 	limits := func() []int64 {
@@ -135,7 +135,7 @@ func TestSitePlanReachesSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RegenerateToken(ctx, current, read, token.Hash("tss_stale"), "x", nil, event(ws, "token_regenerated")); !errors.Is(err, store.ErrConflict) {
+	if _, err := s.RegenerateToken(ctx, current, read, token.Hash("tss_stale"), "x", nil, nil, event(ws, "token_regenerated")); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("RegenerateToken from the site as read before the plan change = %v; want ErrConflict", err)
 	}
 	if err := s.SetSitePlan(ctx, read, tokensmith.SitePlanStarter, 0); !errors.Is(err, store.ErrConflict) {

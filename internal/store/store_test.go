@@ -290,7 +290,7 @@ func TestTokenLifecycle(t *testing.T) {
 	}
 
 	grace := t0.Add(time.Hour)
-	regen, err := s.RegenerateToken(ctx, list[0], readSite(t, s, site.ID), token.Hash("tss_new"), "tss_…_new", &grace, event(ws, audit.SubTokenRegenerated))
+	regen, err := s.RegenerateToken(ctx, list[0], readSite(t, s, site.ID), token.Hash("tss_new"), "tss_…_new", nil, &grace, event(ws, audit.SubTokenRegenerated))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,10 +298,10 @@ func TestTokenLifecycle(t *testing.T) {
 		t.Errorf("old secret after regenerate with grace = %+v, %v; want graceUntil %v", old, err, grace)
 	}
 	// A regenerate from the stale record loses.
-	if _, err := s.RegenerateToken(ctx, list[0], readSite(t, s, site.ID), token.Hash("tss_other"), "x", nil, event(ws, audit.SubTokenRegenerated)); !errors.Is(err, store.ErrConflict) {
+	if _, err := s.RegenerateToken(ctx, list[0], readSite(t, s, site.ID), token.Hash("tss_other"), "x", nil, nil, event(ws, audit.SubTokenRegenerated)); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("RegenerateToken from a stale record = %v; want ErrConflict", err)
 	}
-	if _, err := s.RegenerateToken(ctx, regen, readSite(t, s, site.ID), token.Hash("tss_third"), "x", nil, event(ws, audit.SubTokenRegenerated)); err != nil {
+	if _, err := s.RegenerateToken(ctx, regen, readSite(t, s, site.ID), token.Hash("tss_third"), "x", nil, nil, event(ws, audit.SubTokenRegenerated)); err != nil {
 		t.Fatal(err)
 	}
 	for _, gone := range []string{"tss_first", "tss_new", "tss_other"} {
@@ -488,7 +488,7 @@ func TestPlanReachesWorkspaceSecrets(t *testing.T) {
 	}
 	// A previous secret in its grace period, as a regenerate leaves one.
 	grace := t0.Add(time.Hour)
-	if _, err := s.RegenerateToken(ctx, first, tokensmith.Site{}, token.Hash("tsw_second"), "x", &grace, event(ws, audit.SubTokenRegenerated)); err != nil {
+	if _, err := s.RegenerateToken(ctx, first, tokensmith.Site{}, token.Hash("tsw_second"), "x", nil, &grace, event(ws, audit.SubTokenRegenerated)); err != nil {
 		t.Fatal(err)
 	}
 	plans := func() map[string]tokensmith.Plan {
@@ -540,7 +540,7 @@ func TestEndGrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	grace := t0.Add(time.Hour)
-	regen, err := s.RegenerateToken(ctx, tok, readSite(t, s, site.ID), token.Hash("tss_new"), "x", &grace, event(ws, audit.SubTokenRegenerated))
+	regen, err := s.RegenerateToken(ctx, tok, readSite(t, s, site.ID), token.Hash("tss_new"), "x", nil, &grace, event(ws, audit.SubTokenRegenerated))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -730,7 +730,7 @@ func TestGraceSecretNotNamedByItsToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	grace := t0.Add(time.Hour)
-	if _, err := s.RegenerateToken(ctx, tok, readSite(t, s, site.ID), token.Hash("tss_new"), "x", &grace, event(ws, audit.SubTokenRegenerated)); err != nil {
+	if _, err := s.RegenerateToken(ctx, tok, readSite(t, s, site.ID), token.Hash("tss_new"), "x", nil, &grace, event(ws, audit.SubTokenRegenerated)); err != nil {
 		t.Fatal(err)
 	}
 	if sec, err := s.Secret(ctx, token.Hash("tss_old")); err != nil || sec.GraceUntil == nil {

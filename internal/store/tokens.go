@@ -86,7 +86,7 @@ func (s *Store) Secret(ctx context.Context, hash string) (tokensmith.Secret, err
 	if rec.PrevSecretHash != hash {
 		return tokensmith.Secret{}, fmt.Errorf("previous secret of token %s: %w", sec.TokenID, tokensmith.NotFound())
 	}
-	sec.ExpiresOn, sec.LastUsed = rec.ExpiresOn, rec.LastUsed
+	sec.ExpiresOn, sec.ExpiresAt, sec.LastUsed = rec.ExpiresOn, rec.FixedExpiry, rec.LastUsed
 	return sec, nil
 }
 
@@ -234,18 +234,29 @@ func (s *Store) Leaked(ctx context.Context, hash string, now time.Time) (bool, e
 }
 
 // RegenerateToken gives t the secret newHash (shown as hint) and records ev.
-// The old secret is deleted, or kept until graceUntil when that is set; an
-// older secret still in its grace period is deleted. ErrConflict when t
-// changed since it was read. It returns the updated record. Only site
+// The new secret's fixed end is expiresAt (nil for none), which sets the
+// token's expiresOn and TTL anew. The old secret is deleted, or kept until
+// graceUntil when that is set; an older secret still in its grace period is
+// deleted. ErrConflict when t changed since it was read (its secret or its
+// expiry: a use noted meanwhile is not undone). It returns the updated record. Only site
 // tokens are regenerated, so the new secret carries no plan, and it carries
 // site's rate limit: ErrConflict too when site's plan changed since it was
 // read (SetSitePlan bumps its tokenVersion). It bumps the tokenVersion in
 // turn, so that a plan change racing it never misses the new secret.
-func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, site tokensmith.Site, newHash, hint string, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error) {
+func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, site tokensmith.Site, newHash, hint string, expiresAt, graceUntil *time.Time, ev tokensmith.Event) (tokensmith.Token, error) {
 	old := t
 	t.SecretHash, t.DisplayHint, t.PrevSecretHash = newHash, hint, ""
+	t.ExpiresAt = expiresAt
+	t.ExpiresOn = tokensmith.EarlierEnd(t.InactiveUntil(), expiresAt)
 	upd := expression.Set(expression.Name("secretHash"), expression.Value(newHash)).
-		Set(expression.Name("displayHint"), expression.Value(hint))
+		Set(expression.Name("displayHint"), expression.Value(hint)).
+		Set(expression.Name("expiresOn"), expression.Value(t.ExpiresOn)).
+		Set(expression.Name(AttrExpiresAt), expression.Value(ttl(t.ExpiresOn)))
+	if expiresAt != nil {
+		upd = upd.Set(expression.Name(attrFixedExpiry), expression.Value(*expiresAt))
+	} else {
+		upd = upd.Remove(expression.Name(attrFixedExpiry))
+	}
 	if graceUntil != nil {
 		t.PrevSecretHash = old.SecretHash
 		upd = upd.Set(expression.Name("prevSecretHash"), expression.Value(old.SecretHash))
@@ -253,7 +264,8 @@ func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, site to
 		upd = upd.Remove(expression.Name("prevSecretHash"))
 	}
 	var b build
-	b.add(s.update(ownerPK(t.Owner()), tokenSK(t.ID), upd, condition(expression.Name("secretHash").Equal(expression.Value(old.SecretHash)))))
+	b.add(s.update(ownerPK(t.Owner()), tokenSK(t.ID), upd, condition(expression.Name("secretHash").Equal(expression.Value(old.SecretHash)).
+		And(expression.Name("expiresOn").Equal(expression.Value(old.ExpiresOn))))))
 	b.add(s.put(toSecretItem(t, "", site.TokenRateLimit()), absent()))
 	if t.Kind == token.KindSite {
 		// Bumped, not only checked: a plan change that read the site before
@@ -319,17 +331,34 @@ func scopesUsed(upd expression.UpdateBuilder, scopes map[string]time.Time, whole
 // attrScopeLastUsed is the record's map of scopes to their last use.
 const attrScopeLastUsed = "scopeLastUsed"
 
+// attrFixedExpiry is the fixed end of a token's current secret, on its
+// record and its secrets.
+const attrFixedExpiry = "fixedExpiry"
+
+// sameFixedExpiry holds a write to a record whose fixed end is at, as the
+// secret it was computed from carried it (nil for none).
+func sameFixedExpiry(at *time.Time) expression.ConditionBuilder {
+	if at == nil {
+		return expression.AttributeNotExists(expression.Name(attrFixedExpiry))
+	}
+	return expression.Name(attrFixedExpiry).Equal(expression.Value(*at))
+}
+
 func (s *Store) recordUse(ctx context.Context, sec tokensmith.Secret, now time.Time, uses int64, scopes map[string]time.Time, inactivity time.Duration, whole bool) error {
 	ownerKey := ownerPK(sec.Owner())
-	expires := now.Add(inactivity)
+	// A use moves the inactivity expiry, never past the fixed end: the
+	// record's TTL stays at the earlier of the two, and the condition that
+	// the record's fixed end is the one the secret carried keeps a secret
+	// read before a change of it from writing a later end.
+	expires := tokensmith.EarlierEnd(now.Add(inactivity), sec.ExpiresAt)
 	live := expression.Name(AttrExpiresAt).GreaterThan(expression.Value(now.Unix()))
 	recordUpd := scopesUsed(expression.Set(expression.Name("lastUsed"), expression.Value(now)).
 		Set(expression.Name("expiresOn"), expression.Value(expires)).
 		Set(expression.Name(AttrExpiresAt), expression.Value(ttl(expires))).
 		Add(expression.Name("useCount"), expression.Value(uses)), scopes, whole)
-	recordLive := live
+	recordLive := live.And(sameFixedExpiry(sec.ExpiresAt))
 	if whole {
-		recordLive = live.And(expression.AttributeNotExists(expression.Name(attrScopeLastUsed)))
+		recordLive = recordLive.And(expression.AttributeNotExists(expression.Name(attrScopeLastUsed)))
 	}
 	secretUpd := expression.Set(expression.Name("lastUsed"), expression.Value(now)).
 		Set(expression.Name("expiresOn"), expression.Value(expires)).

@@ -162,7 +162,7 @@ func TestAllowlistTravelsWithSecrets(t *testing.T) {
 	if err != nil || !slices.Equal(rec.AllowedIPs, tok.AllowedIPs) {
 		t.Fatalf("Token = %v, %v; want allowedIps %v", rec.AllowedIPs, err, tok.AllowedIPs)
 	}
-	if _, err := s.RegenerateToken(ctx, rec, readSite(t, s, site.ID), token.Hash("tss_next"), "x", nil, event(ws, audit.SubTokenRegenerated)); err != nil {
+	if _, err := s.RegenerateToken(ctx, rec, readSite(t, s, site.ID), token.Hash("tss_next"), "x", nil, nil, event(ws, audit.SubTokenRegenerated)); err != nil {
 		t.Fatal(err)
 	}
 	sec, err := s.Secret(ctx, token.Hash("tss_next"))

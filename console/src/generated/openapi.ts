@@ -654,6 +654,7 @@ export interface components {
             name: components["schemas"]["TokenName"];
             permissions: components["schemas"]["SitePermissions"];
             allowedIps?: components["schemas"]["AllowedIPs"];
+            expiresInDays?: components["schemas"]["ExpiresInDays"];
         };
         /**
          * @example {
@@ -667,7 +668,14 @@ export interface components {
             name: components["schemas"]["TokenName"];
             permissions: components["schemas"]["WorkspacePermissions"];
             allowedIps?: components["schemas"]["AllowedIPs"];
+            expiresInDays?: components["schemas"]["ExpiresInDays"];
         };
+        /**
+         * @description The token's lifetime in days: its `expiresAt` is that many days from now. Absent or null: no
+         *     fixed end (the token then ends only after 365 days without use).
+         * @example 90
+         */
+        ExpiresInDays: number | null;
         /**
          * @description The token's IP allowlist: CIDR ranges, IPv4 or IPv6, each a network address (no bits set
          *     after the prefix length), stored canonical and each once. Empty or absent: any address.
@@ -697,10 +705,15 @@ export interface components {
         };
         Regenerate: {
             /**
-             * @description How long the old secret keeps working; 0 ends it at once.
+             * @description How long the old secret keeps working, never past its own `expiresAt`; 0 ends it at once.
              * @default 0
              */
             gracePeriodSeconds: number;
+            /**
+             * @description The new secret's lifetime in days, from now. Absent or null: as long as the lifetime the token
+             *     was created with, from now; none if it was created without one.
+             */
+            expiresInDays?: components["schemas"]["ExpiresInDays"];
         };
         /** @description A body without `token` revokes nothing and answers `didRevoke` false, as any string that is not a live secret does. */
         RevokeBySecret: {
@@ -747,8 +760,13 @@ export interface components {
             /** @description Null until the first recorded use; kept to within a minute. */
             lastUsed: components["schemas"]["Time"] | null;
             useCount: number;
-            /** @description 365 days after `lastUsed`, or after `createdOn` while unused. */
+            /**
+             * @description When the token stops working unless something changes: the earlier of `expiresAt` and the
+             *     inactivity expiry, 365 days after `lastUsed` (or after `createdOn` while unused).
+             */
             expiresOn: components["schemas"]["Time"];
+            /** @description The fixed end chosen for the current secret (`expiresInDays`); null for none. */
+            expiresAt: components["schemas"]["Time"] | null;
             allowedIps: components["schemas"]["AllowedIPs"];
             scopeLastUsed: components["schemas"]["ScopeLastUsed"];
         };
