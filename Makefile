@@ -160,6 +160,9 @@ build-PeopleFunction:
 build-TokenExpiryFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/tokenexpiry
 
+build-AuditPublishFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/auditpublish
+
 build-UpstreamFunction: $(UPSTREAM_DECLARATION)
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/upstream
 

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/openapitest"
 	"github.com/tokensmith/tokensmith/internal/route"
@@ -370,6 +371,46 @@ func TestReadmeLayout(t *testing.T) {
 	for p, n := range seen {
 		if n > 0 {
 			t.Errorf("README layout names %s, which is no package of the tree", p)
+		}
+	}
+}
+
+// TestDocDetailTypes holds docs/API.md's table of detail-types (section 12,
+// Events) to the one the publisher reads (audit.DetailTypes), both ways,
+// and that table to docs/openapi.yaml: every event type and subtype the
+// API can show has a detail-type, and no two kinds share one.
+func TestDocDetailTypes(t *testing.T) {
+	var inDoc, inCode []string
+	for _, r := range docTable(t, apiDoc, "eventType", "eventSubType", "detail-type") {
+		if len(r) != 3 {
+			t.Errorf("detail-type row %q", r)
+			continue
+		}
+		inDoc = append(inDoc, strings.Trim(r[0], "`")+"/"+strings.Trim(r[1], "`")+" "+strings.Trim(r[2], "`"))
+	}
+	names := map[string]bool{}
+	types, subtypes := map[string]bool{}, map[string]bool{}
+	for _, d := range audit.DetailTypes {
+		inCode = append(inCode, d.Type+"/"+d.SubType+" "+d.Name)
+		if names[d.Name] {
+			t.Errorf("detail-type %q names two kinds of event", d.Name)
+		}
+		names[d.Name] = true
+		types[d.Type], subtypes[d.SubType] = true, true
+	}
+	compareSets(t, "detail-type (of audit.DetailTypes)", inDoc, inCode)
+	doc, err := openapitest.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range doc.Components.Schemas["EventType"].Value.Enum {
+		if !types[v.(string)] {
+			t.Errorf("event type %s of docs/openapi.yaml has no detail-type", v)
+		}
+	}
+	for _, v := range doc.Components.Schemas["AuditEvent"].Value.Properties["eventSubType"].Value.Enum {
+		if !subtypes[v.(string)] {
+			t.Errorf("event subtype %s of docs/openapi.yaml has no detail-type", v)
 		}
 	}
 }

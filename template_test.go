@@ -395,3 +395,71 @@ func deps(t *testing.T, pkg string) []string {
 	}
 	return strings.Fields(string(out))
 }
+
+// TestPublishStream holds the event bus publisher's event source to what
+// it handles: the writing of audit events only, with partial batch
+// failures, retries and a dead-letter queue; and its policy to publishing
+// on the stack's bus alone.
+func TestPublishStream(t *testing.T) {
+	fns, err := load(t).Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, ok := fns["AuditPublishFunction"]
+	if !ok {
+		t.Fatal("no AuditPublishFunction")
+	}
+	streams := 0
+	for _, e := range f.Events {
+		if e.Type != "DynamoDB" {
+			continue
+		}
+		streams++
+		p := e.Properties
+		if strings.Join(p.FunctionResponseTypes, ",") != "ReportBatchItemFailures" {
+			t.Errorf("FunctionResponseTypes = %v", p.FunctionResponseTypes)
+		}
+		if !strings.Contains(p.DestinationConfig.OnFailure.Destination, "PublishDeadLetterQueue") {
+			t.Errorf("OnFailure destination = %q; want PublishDeadLetterQueue", p.DestinationConfig.OnFailure.Destination)
+		}
+		if len(p.FilterCriteria.Filters) != 1 {
+			t.Fatalf("filters = %+v; want one", p.FilterCriteria.Filters)
+		}
+		type prefix struct {
+			S []struct {
+				Prefix string `json:"prefix"`
+			} `json:"S"`
+		}
+		var pattern struct {
+			EventName []string `json:"eventName"`
+			DynamoDB  struct {
+				Keys struct{ PK, SK prefix } `json:"Keys"`
+			} `json:"dynamodb"`
+		}
+		if err := json.Unmarshal([]byte(p.FilterCriteria.Filters[0].Pattern), &pattern); err != nil {
+			t.Fatalf("filter pattern: %v", err)
+		}
+		keys := pattern.DynamoDB.Keys
+		if fmt.Sprint(pattern.EventName) != "[INSERT]" || len(keys.PK.S) != 1 || len(keys.SK.S) != 1 ||
+			!store.IsAuditKey(keys.PK.S[0].Prefix, keys.SK.S[0].Prefix) || keys.PK.S[0].Prefix != store.AuditKeysPrefix {
+			t.Errorf("filter pattern %+v does not pass exactly the writing of audit events", pattern)
+		}
+	}
+	if streams != 1 {
+		t.Errorf("AuditPublishFunction has %d DynamoDB stream events; want 1", streams)
+	}
+	granted := 0
+	for _, p := range f.Policies {
+		for _, st := range p.Statement {
+			for _, a := range st.Action {
+				granted++
+				if a != "events:PutEvents" || fmt.Sprint(st.Resource) != "[EventBus.Arn]" {
+					t.Errorf("AuditPublishFunction is granted %s on %v; want events:PutEvents on the stack's bus alone", a, st.Resource)
+				}
+			}
+		}
+	}
+	if granted != 1 {
+		t.Errorf("AuditPublishFunction's policy grants %d actions; want events:PutEvents alone", granted)
+	}
+}

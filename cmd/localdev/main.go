@@ -70,6 +70,9 @@ func run() error {
 		// The upstream declaration: TOKENSMITH_UPSTREAMS, else the
 		// repository's, with the demo CMS unless CMS_UPSTREAM_URL is set.
 		Getenv: os.LookupEnv,
+		// Every audit event is published to events.jsonl, one JSON line
+		// each, as the stack's EventBridge bus receives it in AWS.
+		Events: filepath.Join(dir, "events.jsonl"),
 	})
 	if err != nil {
 		return err
@@ -100,7 +103,7 @@ func run() error {
 	if stack.DemoCMS != "" {
 		upstreams += fmt.Sprintf("The demo CMS (the cms upstream) is at %s; README.md, Your API behind tokensmith, walks through it.\n", stack.DemoCMS)
 	}
-	leaks += upstreams + "\n"
+	leaks += upstreams + fmt.Sprintf("Every audit event is published as one JSON line to %s.\n\n", filepath.Join(dir, "events.jsonl"))
 	srv := &http.Server{Addr: addr, Handler: stack.Handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()

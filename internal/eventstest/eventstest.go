@@ -32,6 +32,8 @@ import (
 	"github.com/tokensmith/tokensmith/internal/assertion"
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/dynamotest"
+	"github.com/tokensmith/tokensmith/internal/eventbridgetest"
+	"github.com/tokensmith/tokensmith/internal/eventbus"
 	"github.com/tokensmith/tokensmith/internal/githubtest"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/secretscanning"
@@ -102,8 +104,14 @@ type Fixture struct {
 	// secret from (Getenv names it by IDEMPOTENCY_SECRET_ARN): it answers
 	// SecretValue and records the call beside the DynamoDB ones.
 	Secrets serversecret.API
-	calls   *recorder
+	// Bus is the EventBridge the wiring publishes to (Getenv names it by
+	// EVENTBRIDGE_ENDPOINT and EVENT_BUS_NAME).
+	Bus   *eventbridgetest.Server
+	calls *recorder
 }
+
+// BusName is the name the fixture gives the stack's event bus.
+const BusName = "tokensmith-events"
 
 // SecretValue is the idempotency secret Fixture.Secrets answers.
 const SecretValue = "tokensmith sample events fixture idempotency secret"
@@ -172,6 +180,7 @@ func newFixture(t *testing.T, logicalID string) *Fixture {
 	created.Type = audit.TypeAPIToken
 	must(st.CreateToken(ctx, 0, "", 0, tok, created, nil, now))
 
+	bus := eventbridgetest.Start(t)
 	calls, err := newRecorder(dynamotest.Endpoint(), table)
 	must(err)
 	srv := httptest.NewServer(calls)
@@ -192,9 +201,11 @@ func newFixture(t *testing.T, logicalID string) *Fixture {
 		// upstreams.yaml, served locally.
 		assertion.EnvSecretARN: assertionKeyARN,
 		"CMS_UPSTREAM_URL":     serveUpstream(t),
+		// The event bus, served locally.
+		eventbus.EnvBusName: BusName, eventbus.EnvEndpoint: bus.URL,
 	}
 	sm := secrets{calls: calls, keys: &keySecret{value: `{"keys":[]}`, versions: map[string]string{}}}
-	return &Fixture{LogicalID: logicalID, Getenv: func(k string) string { return env[k] }, Store: st, Secrets: sm, calls: calls}
+	return &Fixture{LogicalID: logicalID, Getenv: func(k string) string { return env[k] }, Store: st, Secrets: sm, Bus: bus, calls: calls}
 }
 
 // serveUpstream serves the cms upstream of upstreams.yaml for the sample

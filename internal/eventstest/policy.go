@@ -25,8 +25,9 @@ import (
 )
 
 // recorded are the services whose actions the fixture records: DynamoDB
-// (through the proxy) and Secrets Manager (Fixture.Secrets).
-var recorded = []string{"dynamodb:", "secretsmanager:"}
+// (through the proxy), Secrets Manager (Fixture.Secrets) and EventBridge
+// (Fixture.Bus).
+var recorded = []string{"dynamodb:", "secretsmanager:", "events:"}
 
 // CheckPolicy holds the DynamoDB and Secrets Manager actions the fixture's
 // function called (on the table, one of its indexes, or the idempotency
@@ -52,6 +53,16 @@ func CheckPolicy(t *testing.T, fx *Fixture) {
 		}
 	}
 	called := fx.calls.grants()
+	for _, p := range fx.Bus.Problems() {
+		t.Errorf("%s sent EventBridge a request against its contract: %s", fx.LogicalID, p)
+	}
+	for _, e := range fx.Bus.Entries() {
+		bus := e.EventBusName
+		if bus == BusName {
+			bus = "EventBus"
+		}
+		called["events:PutEvents on "+bus] = true
+	}
 	for _, g := range sortedKeys(called) {
 		if !granted[g] {
 			t.Errorf("%s calls %s, which its policy in template.yaml does not grant", fx.LogicalID, g)
@@ -66,8 +77,10 @@ func CheckPolicy(t *testing.T, fx *Fixture) {
 
 // resource names a policy resource as the recorder does: Table for the
 // table's ARN (!GetAtt Table.Arn), Table/index/NAME for an index's
-// (!Sub "${Table.Arn}/index/NAME"), a secret by its logical id (!Ref).
+// (!Sub "${Table.Arn}/index/NAME"), a secret by its logical id (!Ref),
+// the event bus as EventBus (!GetAtt EventBus.Arn).
 func resource(r string) string {
+	r = strings.Replace(r, "EventBus.Arn", "EventBus", 1)
 	r = strings.Replace(r, "${Table.Arn}", "Table", 1)
 	return strings.Replace(r, "Table.Arn", "Table", 1)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/streamrecord"
 )
 
 // Handler consumes the table's stream.
@@ -63,7 +64,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 }
 
 func (h *Handler) record(ctx context.Context, r events.DynamoDBEventRecord) error {
-	item, err := fromStream(r.Change.OldImage)
+	item, err := streamrecord.Image(r.Change.OldImage)
 	if err != nil {
 		return err
 	}

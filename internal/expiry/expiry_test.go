@@ -2,7 +2,6 @@ package expiry_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +20,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/mock"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/store"
+	"github.com/tokensmith/tokensmith/internal/streamrecord"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
 
@@ -67,45 +67,13 @@ func newFixture(t *testing.T) *fixture {
 	}
 }
 
-// toStream renders an item as a stream record carries it (DynamoDB JSON).
+// toStream renders an item as a stream record carries it.
 func toStream(t *testing.T, item map[string]types.AttributeValue) map[string]events.DynamoDBAttributeValue {
-	var enc func(types.AttributeValue) any
-	enc = func(v types.AttributeValue) any {
-		switch v := v.(type) {
-		case *types.AttributeValueMemberS:
-			return map[string]any{"S": v.Value}
-		case *types.AttributeValueMemberN:
-			return map[string]any{"N": v.Value}
-		case *types.AttributeValueMemberBOOL:
-			return map[string]any{"BOOL": v.Value}
-		case *types.AttributeValueMemberNULL:
-			return map[string]any{"NULL": true}
-		case *types.AttributeValueMemberM:
-			m := map[string]any{}
-			for k, e := range v.Value {
-				m[k] = enc(e)
-			}
-			return map[string]any{"M": m}
-		case *types.AttributeValueMemberL:
-			var l []any
-			for _, e := range v.Value {
-				l = append(l, enc(e))
-			}
-			return map[string]any{"L": l}
-		}
-		t.Fatalf("unexpected attribute %T", v)
-		return nil
-	}
-	m := map[string]any{}
-	for k, v := range item {
-		m[k] = enc(v)
-	}
-	b, _ := json.Marshal(m)
-	var out map[string]events.DynamoDBAttributeValue
-	if err := json.Unmarshal(b, &out); err != nil {
+	img, err := streamrecord.FromItem(item)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return img
 }
 
 func newHandler(st *store.Store) *expiry.Handler {

@@ -22,41 +22,6 @@ const (
 	defaultAuditLimit = 100
 )
 
-// auditEvent is an audit event as the API shows it.
-type auditEvent struct {
-	EventType    string         `json:"eventType"`
-	EventSubType string         `json:"eventSubType"`
-	Timestamp    string         `json:"timestamp"`
-	Actor        actor          `json:"actor"`
-	Workspace    workspaceRef   `json:"workspace"`
-	Payload      map[string]any `json:"payload"`
-}
-
-type actor struct {
-	Type  string `json:"type"`
-	ID    string `json:"id,omitempty"`
-	Email string `json:"email,omitempty"`
-}
-
-type workspaceRef struct {
-	ID   string `json:"id"`
-	Slug string `json:"slug"`
-}
-
-// newAuditEvent renders an event of the log.
-func newAuditEvent(e tokensmith.Event) auditEvent {
-	payload := e.Payload
-	if payload == nil {
-		payload = map[string]any{}
-	}
-	return auditEvent{
-		EventType: e.Type, EventSubType: e.SubType, Timestamp: formatTime(e.Timestamp),
-		Actor:     actor{Type: string(e.Actor.Type), ID: e.Actor.ID, Email: e.Actor.Email},
-		Workspace: workspaceRef{ID: e.Workspace.ID, Slug: e.Workspace.Slug},
-		Payload:   payload,
-	}
-}
-
 type pagination struct {
 	Limit  int   `json:"limit"`
 	Offset int   `json:"offset"`
@@ -159,9 +124,9 @@ func AuditLogs(svc tokensmith.AuditService, g *Guard, log *slog.Logger) *Router 
 				writeError(w, r, log, err)
 				return
 			}
-			items := make([]auditEvent, 0, len(page.Events))
+			items := make([]audit.View, 0, len(page.Events))
 			for _, e := range page.Events {
-				items = append(items, newAuditEvent(e))
+				items = append(items, audit.NewView(e))
 			}
 			writeJSON(w, http.StatusOK, map[string]any{
 				"items":      items,

@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/route"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/token"
 )
 
 // timeFormat is RFC 3339 UTC with milliseconds, as every time in the API.
-const timeFormat = "2006-01-02T15:04:05.000Z"
+const timeFormat = audit.TimeFormat
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
 

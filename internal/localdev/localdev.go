@@ -28,6 +28,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/audit"
 	"github.com/tokensmith/tokensmith/internal/authorizer"
 	"github.com/tokensmith/tokensmith/internal/ddbclient"
+	"github.com/tokensmith/tokensmith/internal/eventbus"
 	"github.com/tokensmith/tokensmith/internal/httpapi"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/localdev/democms"
@@ -35,6 +36,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/localdev/issuer"
 	"github.com/tokensmith/tokensmith/internal/localdev/keyfile"
 	"github.com/tokensmith/tokensmith/internal/localdev/scanner"
+	"github.com/tokensmith/tokensmith/internal/localdev/streamer"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/operator"
 	"github.com/tokensmith/tokensmith/internal/people"
@@ -82,6 +84,11 @@ type Config struct {
 	// CMS (package democms) on a loopback port of its own and sets it to
 	// that. Nil is an empty environment.
 	Getenv func(string) (string, bool)
+	// Events, when set, is the file every audit event is published to as
+	// one JSON line (`make run`: .local/events.jsonl): the stack follows
+	// the table's stream and hands it to the event bus publisher's handler,
+	// as the deployed AuditPublishFunction is handed it.
+	Events string
 }
 
 // EnvCMSURL is the variable of the repository's upstreams.yaml that names
@@ -264,6 +271,16 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	mux.Handle("/", gw)
 	gw.Now = now
+	if cfg.Events != "" {
+		stop, err := publishEvents(ctx, db, cfg)
+		if err != nil {
+			for _, c := range closers {
+				c()
+			}
+			return nil, err
+		}
+		closers = append(closers, stop)
+	}
 	ops := operator.New(st)
 	ops.Now = now
 	return &Stack{Handler: mux, Gateway: gw, Store: st, Sites: siteSvc, Operator: ops, Issuer: iss, DB: db,
@@ -335,4 +352,29 @@ func (s *Stack) SeedDemo(ctx context.Context, baseURL string, now time.Time) (De
 		}
 	}
 	return demo, nil
+}
+
+// publishEvents follows the table's stream from now on and publishes its
+// audit events to cfg.Events; the function it returns stops it.
+func publishEvents(ctx context.Context, db *dynamodb.Client, cfg Config) (func() error, error) {
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &eventbus.Handler{Publisher: &eventbus.File{Path: cfg.Events}, Log: log}
+	s, err := streamer.Start(ctx, db, cfg.Endpoint, cfg.Table, h.Handle, log)
+	if err != nil {
+		return nil, fmt.Errorf("audit event publication: %w", err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Run(runCtx)
+	}()
+	return func() error {
+		cancel()
+		<-done
+		return nil
+	}, nil
 }

@@ -62,7 +62,7 @@ const Other = "other"
 var (
 	Function = Dimension{Name: "function", Values: []string{
 		FunctionAuthorizer, FunctionTokens, FunctionSites, FunctionAuditLogs, FunctionPeople, FunctionTokenExpiry,
-		FunctionSecretScanning, FunctionUpstream,
+		FunctionSecretScanning, FunctionUpstream, FunctionAuditPublish,
 	}}
 	Outcome = Dimension{Name: "outcome", Values: []string{
 		OutcomeAllowed, OutcomeDeniedScope, OutcomeUnauthorized, OutcomeFailed,
@@ -87,6 +87,7 @@ const (
 	FunctionSecretScanning = route.SecretScanning
 	FunctionTokenExpiry    = "tokenexpiry"
 	FunctionUpstream       = route.Upstream
+	FunctionAuditPublish   = "auditpublish"
 )
 
 // Values of Outcome. The authorizer allows every live API token (its
@@ -152,6 +153,8 @@ var (
 		"tokens revoked, or a previous secret's grace ended, by who did it"}
 	TokensExpired = Metric{"TokensExpired", Count, []Dimension{Function},
 		"token_expired events written for TTL removals (a redelivered removal counts once)"}
+	EventsPublished = Metric{"EventsPublished", Count, []Dimension{Function},
+		"audit events the event bus accepted (a redelivered stream record counts again)"}
 	StreamBatchFailures = Metric{"StreamBatchFailures", Count, []Dimension{Function},
 		"stream records reported as failed, to be retried and at last sent to the dead-letter queue"}
 	AccountsNotCreated = Metric{"AccountsNotCreated", Count, []Dimension{Function},
@@ -165,7 +168,7 @@ var Catalog = []Metric{
 	DynamoDBCalls, DynamoDBRetries, DynamoDBThrottles,
 	RateLimited,
 	TokensMinted, TokensRegenerated, TokensRevoked, TokensExpired,
-	StreamBatchFailures,
+	StreamBatchFailures, EventsPublished,
 	AccountsNotCreated,
 }
 

@@ -293,3 +293,16 @@ func (s *Store) SetAuditCounters(ctx context.Context, wsID string, was, now Audi
 	}
 	return nil
 }
+
+// DecodeAuditEvent decodes an audit event's item, as a stream record's new
+// image carries it; ENOTFOUND when item is not an audit event's.
+func DecodeAuditEvent(item map[string]types.AttributeValue) (tokensmith.Event, error) {
+	var it auditItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return tokensmith.Event{}, fmt.Errorf("decode audit event: %w", err)
+	}
+	if !IsAuditKey(it.PK, it.SK) || it.Workspace.ID == "" || it.Type == "" {
+		return tokensmith.Event{}, fmt.Errorf("item %s %s: %w", it.PK, it.SK, tokensmith.Errorf(tokensmith.ENOTFOUND, "not an audit event"))
+	}
+	return it.event(), nil
+}

@@ -3,11 +3,13 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tokensmith/tokensmith"
+	"github.com/tokensmith/tokensmith/internal/store"
 )
 
 // TestAuditEventsKeepTheirOwnTime: an event written by a writer whose clock
@@ -58,3 +60,29 @@ func TestAuditEventsKeepTheirOwnTime(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestEventWithoutIDReadsWithAStableOne: an event stored without an id (a
+// bulk load of history may write one) reads with an id drawn from its
+// place, the same at every read and different for every place.
+func TestEventWithoutIDReadsWithAStableOne(t *testing.T) {
+	ids := map[string]bool{}
+	for _, seq := range []int64{1, 1, 2} {
+		ev := tokensmith.Event{Seq: seq, TypeSeq: seq, Type: "api_token", SubType: "token_created", Timestamp: t0,
+			Workspace: tokensmith.WorkspaceRef{ID: "0000000a0000000000000001", Slug: "s"}}
+		item, err := store.EncodeAuditEvent(ev, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.DecodeAuditEvent(item)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`^[0-9a-f]{24}$`).MatchString(got.ID) {
+			t.Errorf("id = %q; want 24 lowercase hex characters", got.ID)
+		}
+		ids[got.ID] = true
+	}
+	if len(ids) != 2 {
+		t.Errorf("ids %v; want one for each of the two places", ids)
+	}
+}

@@ -1,6 +1,9 @@
 package store
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/tokensmith/tokensmith"
@@ -379,11 +382,24 @@ func toAuditItem(ev tokensmith.Event, logTime time.Time) auditItem {
 }
 
 func (it auditItem) event() tokensmith.Event {
+	id := it.ID
+	if id == "" {
+		id = placeID(it.Workspace.ID, it.Seq)
+	}
 	return tokensmith.Event{
-		ID: it.ID, Seq: it.Seq, TypeSeq: it.TypeSeq, Type: it.Type, SubType: it.SubType, Timestamp: it.Timestamp,
+		ID: id, Seq: it.Seq, TypeSeq: it.TypeSeq, Type: it.Type, SubType: it.SubType, Timestamp: it.Timestamp,
 		Actor: it.Actor.actor(), Workspace: tokensmith.WorkspaceRef{ID: it.Workspace.ID, Slug: it.Workspace.Slug},
 		Payload: it.Payload,
 	}
+}
+
+// placeID is the id of an event stored without one (a bulk load of history
+// may write such events): 24 lowercase hex characters drawn from its place
+// in its workspace's log, which never changes, so that it is the same
+// wherever the event is read or published.
+func placeID(wsID string, seq int64) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s#%d", wsID, seq))
+	return hex.EncodeToString(sum[:12])
 }
 
 // ttl returns the value of the table's TTL attribute for an item that

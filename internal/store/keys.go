@@ -132,3 +132,13 @@ func WorkspaceKey(id string) map[string]types.AttributeValue { return key(worksp
 // IsTokenSortKey reports whether sk is the sort key of a token record, as a
 // stream record's keys show it.
 func IsTokenSortKey(sk string) bool { return strings.HasPrefix(sk, prefixToken) }
+
+// AuditKeysPrefix begins the partition key of every audit event and of no
+// other item: the event bus publisher's stream filter is held to it.
+const AuditKeysPrefix = prefixAudit
+
+// IsAuditKey reports whether pk and sk are the keys of an audit event, as a
+// stream record's keys show them.
+func IsAuditKey(pk, sk string) bool {
+	return strings.HasPrefix(pk, prefixAudit) && strings.HasPrefix(sk, prefixSeq)
+}

@@ -873,6 +873,8 @@ export interface components {
         /** @enum {string} */
         EventType: "api_token" | "workspace_membership" | "site_membership" | "workspace_setting";
         AuditEvent: {
+            /** @description The event's own id, the same wherever it is read or published to the event bus (its detail.id there), by which consumers de-duplicate. */
+            id: string;
             eventType: components["schemas"]["EventType"];
             /**
              * @description `api_token`: `token_created`, `token_regenerated`, `token_revoked`, `token_expired`.
