@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -142,8 +143,11 @@ func newFixture(t *testing.T, logicalID string) *Fixture {
 	} {
 		must(st.CreateSite(ctx, s))
 	}
+	// Each event has an id of its own, as the service gives them.
+	events := 0
 	ev := func(sub string) tokensmith.Event {
-		return tokensmith.Event{ID: sub, Type: audit.TypeWorkspaceMembership, SubType: sub, Timestamp: now,
+		events++
+		return tokensmith.Event{ID: fmt.Sprintf("65f0c0ffee0000000000e0%02x", events), Type: audit.TypeWorkspaceMembership, SubType: sub, Timestamp: now,
 			Actor: tokensmith.Actor{Type: tokensmith.ActorSystem}, Workspace: tokensmith.WorkspaceRef{ID: ws.ID, Slug: ws.Slug}}
 	}
 	// The admin is invited and has signed in: the membership is bound to

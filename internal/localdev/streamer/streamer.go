@@ -34,6 +34,8 @@ type Streamer struct {
 	// every shard seen, so that a shard found later is read from its start.
 	iters map[string]*string
 	known map[string]bool
+	// last is the sequence number of the last record handed on, by shard.
+	last map[string]string
 	// Interval is the pause between reads of the stream.
 	Interval time.Duration
 }
@@ -55,7 +57,7 @@ func Start(ctx context.Context, db *dynamodb.Client, endpoint, table string, han
 			Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
 		}),
 		arn: *out.Table.LatestStreamArn, handle: handle, log: log,
-		iters: map[string]*string{}, known: map[string]bool{}, Interval: 100 * time.Millisecond,
+		iters: map[string]*string{}, known: map[string]bool{}, last: map[string]string{}, Interval: 100 * time.Millisecond,
 	}
 	shards, err := s.shards(ctx)
 	if err != nil {
@@ -123,6 +125,16 @@ func (s *Streamer) discover(ctx context.Context) error {
 func (s *Streamer) read(ctx context.Context, id string) error {
 	out, err := s.client.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: s.iters[id], Limit: aws.Int32(100)})
 	if err != nil {
+		// An iterator that expired or was trimmed is taken anew: after
+		// the last record handed on, else from the shard's start (a
+		// record handed on twice is allowed: delivery is at least once).
+		typ, seq := types.ShardIteratorTypeTrimHorizon, (*string)(nil)
+		if last, ok := s.last[id]; ok {
+			typ, seq = types.ShardIteratorTypeAfterSequenceNumber, aws.String(last)
+		}
+		if it, ierr := s.iterator(ctx, id, typ, seq); ierr == nil {
+			s.iters[id] = it
+		}
 		return err
 	}
 	if len(out.Records) > 0 {
@@ -151,6 +163,7 @@ func (s *Streamer) read(ctx context.Context, id string) error {
 			s.iters[id] = it
 			return fmt.Errorf("handler failed from record %s; retrying", *first)
 		}
+		s.last[id] = aws.ToString(out.Records[len(out.Records)-1].Dynamodb.SequenceNumber)
 	}
 	if out.NextShardIterator == nil {
 		delete(s.iters, id) // the shard is closed and read to its end
