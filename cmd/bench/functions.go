@@ -15,6 +15,7 @@ import (
 
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/assertion"
+	"github.com/tokensmith/tokensmith/internal/eventbus"
 	"github.com/tokensmith/tokensmith/internal/localdev/defaults"
 	"github.com/tokensmith/tokensmith/internal/metrics"
 	"github.com/tokensmith/tokensmith/internal/principal"
@@ -71,6 +72,10 @@ func functionRows(ctx context.Context, endpoint, table, secret string, sec token
 		// answer (401) needs neither GitHub's keys nor the table.
 		{name: metrics.FunctionSecretScanning, env: append([]string{secretscanning.EnvKeysURL + "=http://127.0.0.1:1/keys"}, env...),
 			event: proxy("POST", "/v2/secret-scanning/github", "/v2/secret-scanning/github", nil, nil, `[]`), status: 401},
+		// auditpublish's first batch holds no audit event: it publishes
+		// nothing, and its answer reports no failure.
+		{name: "auditpublish", env: append([]string{eventbus.EnvBusName + "=tokensmith-bench"}, lambdaEnv...),
+			event: mustJSON(events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{EventName: "REMOVE"}}})},
 		{name: "tokenexpiry", env: env, event: mustJSON(events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{EventName: "REMOVE"}}})},
 		// upstream reads its assertion keys at cold start, as in AWS (the
 		// first cold start writes the first key), and answers the key set.
