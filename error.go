@@ -29,6 +29,16 @@ const (
 	EGATEWAYTIMEOUT = "gateway_timeout"
 )
 
+// RFC 6749 section 5.2's error codes, which the token exchange (API.md
+// section 15) answers with on its route only, each a 400.
+const (
+	EINVALIDREQUEST   = "invalid_request"
+	EINVALIDGRANT     = "invalid_grant"
+	EINVALIDSCOPE     = "invalid_scope"
+	EINVALIDTARGET    = "invalid_target"
+	EUNSUPPORTEDGRANT = "unsupported_grant_type"
+)
+
 // Messages every client sees for these codes, so that none of them can be
 // used as an oracle.
 const (

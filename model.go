@@ -1,6 +1,7 @@
 package tokensmith
 
 import (
+	"strings"
 	"time"
 
 	"github.com/tokensmith/tokensmith/internal/scope"
@@ -301,6 +302,10 @@ type Token struct {
 	// successful call, as of the last usage write; a scope never used is
 	// absent.
 	ScopeLastUsed map[string]time.Time
+	// WorkloadID names the trusted workload whose exchange minted the token
+	// (API.md section 15): such a token is kept under its workload, not
+	// among the site's tokens, and its ExpiresOn is fixed.
+	WorkloadID string
 }
 
 // Owner returns the site or workspace the token belongs to.
@@ -384,6 +389,8 @@ type Secret struct {
 	// AllowedIPs is the token's IP allowlist, carried by each of its
 	// secrets so that the authorizer enforces it from the one read it makes.
 	AllowedIPs []string
+	// WorkloadID is the trusted workload of a token an exchange minted.
+	WorkloadID string
 }
 
 // TokenRateLimit returns the rate limit of the secret's token: its site's,
@@ -426,6 +433,9 @@ const (
 	// ActorPartner is a secret-scanning partner reporting a leaked token;
 	// its id names the partner (PartnerGitHub).
 	ActorPartner ActorType = "partner"
+	// ActorWorkload is a trusted workload exchanging its OIDC token for a
+	// token of its site; its id is the workload's.
+	ActorWorkload ActorType = "workload"
 )
 
 // PartnerGitHub is the id of GitHub as a secret-scanning partner.
@@ -462,4 +472,99 @@ type Event struct {
 	Actor     Actor
 	Workspace WorkspaceRef
 	Payload   map[string]any
+}
+
+// Limits of trusted workloads and their exchanges (API.md section 15).
+const (
+	// MaxWorkloads is how many workloads a site may trust.
+	MaxWorkloads = 20
+	// MinWorkloadTokenLifetime, MaxWorkloadTokenLifetime and
+	// DefaultWorkloadTokenLifetime bound the life of a token an exchange mints.
+	MinWorkloadTokenLifetime     = 300 * time.Second
+	MaxWorkloadTokenLifetime     = 3600 * time.Second
+	DefaultWorkloadTokenLifetime = 900 * time.Second
+	// ExchangesPerMinute is how many exchanges a workload may make in a window.
+	ExchangesPerMinute = 60
+	// WorkloadTokenSkew is the clock skew allowed for a workload token's
+	// exp, nbf and iat.
+	WorkloadTokenSkew = 60 * time.Second
+	// MaxWorkloadTokenAge is how long after its iat a workload token is
+	// still exchanged.
+	MaxWorkloadTokenAge = 15 * time.Minute
+)
+
+// Workload is a workload a site trusts: what its platform's OIDC tokens
+// must say (issuer, audience, subject, claims) to be exchanged for a
+// short-lived token of the site with Permissions.
+type Workload struct {
+	ID          string
+	SiteID      string
+	WorkspaceID string
+	Name        string
+	Issuer      string
+	Audience    string
+	// Subject is the exact sub, or a pattern in which '*' matches any run
+	// of characters other than ':' (MatchSubject).
+	Subject string
+	// Claims are exact matches on other string claims; none for nil.
+	Claims      map[string]string
+	Permissions scope.Permissions
+	Scope       string
+	// TokenLifetime is how long a token an exchange mints works.
+	TokenLifetime time.Duration
+	CreatedOn     time.Time
+	CreatedBy     Actor
+	// Window is the Unix second the workload's current exchange window
+	// began, and Exchanges how many exchanges it counted; Version changes
+	// with every exchange, so that one that counted at an older version
+	// loses, and a delete that found the live tokens at an older version
+	// too.
+	Window    int64
+	Exchanges int64
+	Version   int64
+}
+
+// MatchSubject reports whether sub matches pattern: equal, where '*'
+// stands for any run (empty too) of characters other than ':', so that
+// "repo:octo/site:ref:refs/heads/*" matches every branch of that
+// repository and no other repository.
+func MatchSubject(pattern, sub string) bool {
+	// A '*' never matches ':', so the two have their ':' in the same
+	// places, and each part between them matches on its own.
+	ps, ss := strings.Split(pattern, ":"), strings.Split(sub, ":")
+	if len(ps) != len(ss) {
+		return false
+	}
+	for i := range ps {
+		if !glob(ps[i], ss[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// glob reports whether s matches p, where '*' in p matches any run of
+// characters: the greedy match that returns to the last '*', in time
+// bounded by len(p)*len(s).
+func glob(p, s string) bool {
+	pi, si, star, mark := 0, 0, -1, 0
+	for si < len(s) {
+		switch {
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, si
+			pi++
+		case pi < len(p) && p[pi] == s[si]:
+			pi++
+			si++
+		case star >= 0:
+			mark++
+			pi, si = star+1, mark
+		default:
+			return false
+		}
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
 }

@@ -24,6 +24,19 @@ type TokenService interface {
 	Introspect(ctx context.Context, owner Owner, id string) (Token, error)
 	RevokeBySecret(ctx context.Context, secret string) (bool, error)
 	RevokeLeaked(ctx context.Context, partner, secret, url string) (bool, error)
+
+	// CreateWorkload, Workloads, Workload and DeleteWorkload manage the
+	// workloads a site trusts (API.md section 15); whoever may manage the
+	// site's tokens may manage them. Workload also counts the live tokens
+	// the workload's exchanges minted; deleting a workload ends them.
+	CreateWorkload(ctx context.Context, c Caller, siteID string, in WorkloadInput) (Workload, error)
+	Workloads(ctx context.Context, c Caller, siteID string) ([]Workload, error)
+	Workload(ctx context.Context, c Caller, siteID, id string) (w Workload, liveTokens int64, err error)
+	DeleteWorkload(ctx context.Context, c Caller, siteID, id string) error
+	// Exchange trades a trusted workload's OIDC token for a short-lived
+	// token of its site (RFC 8693). It takes no Caller: the workload's
+	// token is its credential.
+	Exchange(ctx context.Context, in ExchangeInput) (Exchanged, error)
 }
 
 // PeopleService is a person's view of people: GET /v2/me and the members
@@ -70,6 +83,34 @@ type RegenerateInput struct {
 	// ExpiresInDays is the new secret's lifetime; nil for the one the
 	// token was created with, from now.
 	ExpiresInDays *int64
+}
+
+// WorkloadInput is what a create of a trusted workload asks for.
+// TokenLifetimeSeconds is nil when the request names none.
+type WorkloadInput struct {
+	Name                 string
+	Issuer               string
+	Audience             string
+	Subject              string
+	Claims               map[string]string
+	Permissions          scope.Permissions
+	TokenLifetimeSeconds *int64
+}
+
+// ExchangeInput is a token exchange as API.md section 15 takes it: the
+// workload's token, the site it asks a token of, and the scopes it asks
+// for (nil for all of its workload's).
+type ExchangeInput struct {
+	SubjectToken string
+	Resource     string
+	Scope        []string
+}
+
+// Exchanged is the token an exchange minted, with its secret: only ever in
+// the exchange's response.
+type Exchanged struct {
+	Secret string
+	Token  Token
 }
 
 // Minted is a token with its secret: only ever in the response that

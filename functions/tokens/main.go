@@ -20,6 +20,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/serversecret"
 	"github.com/tokensmith/tokensmith/internal/store"
 	"github.com/tokensmith/tokensmith/internal/upstream"
+	"github.com/tokensmith/tokensmith/internal/workloadtoken"
 )
 
 func main() {
@@ -60,6 +61,9 @@ func newHandler(getenv func(string) string, secrets serversecret.API, now func()
 	// Every management call signs the caller in: binds the invitations
 	// waiting for their verified email.
 	signIn := &people.Service{Store: st, Now: now, Rand: random}
-	svc := &apitokens.Service{Store: st, People: signIn, Now: now, Rand: random, IdempotencySecret: idemSecret}
+	// Exchanges fetch the keys of the issuers trusted workloads name, at
+	// public https addresses only.
+	svc := &apitokens.Service{Store: st, People: signIn, Now: now, Rand: random, IdempotencySecret: idemSecret,
+		Verifier: workloadtoken.NewVerifier(workloadtoken.NewClient(nil), now)}
 	return metrics.Invocations(metrics.FunctionTokens, stdout, now, httpapi.Tokens(svc, httpapi.NewGuard(st, now, log), log).Proxy()), nil
 }

@@ -64,6 +64,7 @@ type Store interface {
 	Site(ctx context.Context, id string) (tokensmith.Site, error)
 	Tokens(ctx context.Context, owner tokensmith.Owner) ([]tokensmith.Token, error)
 	Token(ctx context.Context, owner tokensmith.Owner, id string) (tokensmith.Token, error)
+	TokenOf(ctx context.Context, sec tokensmith.Secret) (tokensmith.Token, error)
 	Secret(ctx context.Context, hash string) (tokensmith.Secret, error)
 	Idempotency(ctx context.Context, keyHash string) (store.Idempotency, error)
 	CreateToken(ctx context.Context, version int64, plan tokensmith.Plan, rateLimit int64, t tokensmith.Token, ev tokensmith.Event, idem *store.Idempotency, now time.Time) error
@@ -72,6 +73,12 @@ type Store interface {
 	EndGrace(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
 	RevokeLeaked(ctx context.Context, t tokensmith.Token, hash string, ev tokensmith.Event, until time.Time) error
 	Leaked(ctx context.Context, hash string, now time.Time) (bool, error)
+	Workloads(ctx context.Context, siteID string) ([]tokensmith.Workload, error)
+	Workload(ctx context.Context, siteID, id string) (tokensmith.Workload, error)
+	WorkloadTokens(ctx context.Context, w tokensmith.Workload, now time.Time) ([]tokensmith.Token, error)
+	CreateWorkload(ctx context.Context, w tokensmith.Workload, ev tokensmith.Event) error
+	DeleteWorkload(ctx context.Context, w tokensmith.Workload, live []tokensmith.Token, ev tokensmith.Event) error
+	Exchange(ctx context.Context, w, next tokensmith.Workload, t tokensmith.Token, rateLimit int64, use store.Use, ev tokensmith.Event) error
 }
 
 // People signs a caller in: binds the memberships waiting for their email
@@ -88,6 +95,14 @@ type Service struct {
 	People People
 	Now    func() time.Time
 	Rand   io.Reader
+	// LocalIssuers are the issuers `make run` serves on this machine, which
+	// a trusted workload may name although they are not public https URLs.
+	LocalIssuers []string
+	// Verifier checks the workload tokens of exchanges; without one, every
+	// exchange fails.
+	Verifier WorkloadVerifier
+	// trust caches the workloads of the sites exchanged for (Exchange).
+	trust trustCache
 	// IdempotencySecret keys idempotency records (see serversecret): it is
 	// not in the table, so the table alone cannot find or open a record
 	// from a guessed Idempotency-Key. Without it, a create with a key fails
@@ -455,9 +470,12 @@ func (s *Service) revokeSecret(ctx context.Context, secret, actorType string, ac
 		if !sec.Active(s.Now()) {
 			return nil
 		}
-		t, err := s.activeToken(ctx, sec.Owner(), sec.TokenID)
+		t, err := s.Store.TokenOf(ctx, sec)
 		if err != nil {
 			return err
+		}
+		if !t.Active(s.Now()) {
+			return nil
 		}
 		if t.SecretHash != hash && t.PrevSecretHash != hash {
 			return nil

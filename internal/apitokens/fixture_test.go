@@ -158,6 +158,13 @@ func (w *world) store() *mock.Store {
 			}
 			return t, nil
 		},
+		TokenOfFn: func(_ context.Context, sec tokensmith.Secret) (tokensmith.Token, error) {
+			t, ok := w.tokens[sec.TokenID]
+			if !ok || t.Owner() != sec.Owner() {
+				return tokensmith.Token{}, notFound("token")
+			}
+			return t, nil
+		},
 		SecretFn: func(_ context.Context, hash string) (tokensmith.Secret, error) {
 			s, ok := w.secrets[hash]
 			if !ok {

@@ -18,10 +18,11 @@ const (
 	TypeWorkspaceMembership = "workspace_membership"
 	TypeSiteMembership      = "site_membership"
 	TypeWorkspaceSetting    = "workspace_setting"
+	TypeTrustedWorkload     = "trusted_workload"
 )
 
 // Types lists every event type.
-var Types = []string{TypeAPIToken, TypeWorkspaceMembership, TypeSiteMembership, TypeWorkspaceSetting}
+var Types = []string{TypeAPIToken, TypeWorkspaceMembership, TypeSiteMembership, TypeWorkspaceSetting, TypeTrustedWorkload}
 
 // Event subtypes, by type.
 const (
@@ -30,6 +31,9 @@ const (
 	SubTokenRegenerated = "token_regenerated"
 	SubTokenRevoked     = "token_revoked"
 	SubTokenExpired     = "token_expired"
+	// SubTokenExchanged is a trusted workload's exchange of its OIDC token
+	// for a short-lived token.
+	SubTokenExchanged = "token_exchanged"
 	// workspace_membership and site_membership
 	SubUserAdded       = "user_added"
 	SubUserRoleUpdated = "user_role_updated"
@@ -39,6 +43,9 @@ const (
 	SubInvitationAccepted = "invitation_accepted"
 	// workspace_setting
 	SubSettingUpdated = "setting_updated"
+	// trusted_workload
+	SubWorkloadCreated = "workload_created"
+	SubWorkloadDeleted = "workload_deleted"
 )
 
 // Origin is what every event says of its change besides the change itself:
@@ -183,4 +190,53 @@ func PlanChanged(o Origin, plan, prev tokensmith.Plan) tokensmith.Event {
 	return o.event(TypeWorkspaceSetting, SubSettingUpdated, map[string]any{
 		"setting": "plan", "previousValue": string(prev), "value": string(plan),
 	})
+}
+
+// WorkloadCreated is the event of a site's trust in workload w.
+func WorkloadCreated(o Origin, w tokensmith.Workload, site tokensmith.Site) tokensmith.Event {
+	return o.event(TypeTrustedWorkload, SubWorkloadCreated, workloadPayload(w, site))
+}
+
+// WorkloadDeleted is the event of the end of a site's trust in workload
+// w, which ended liveTokens tokens its exchanges had minted.
+func WorkloadDeleted(o Origin, w tokensmith.Workload, site tokensmith.Site, liveTokens int) tokensmith.Event {
+	payload := workloadPayload(w, site)
+	payload["liveTokens"] = liveTokens
+	return o.event(TypeTrustedWorkload, SubWorkloadDeleted, payload)
+}
+
+// workloadPayload names w and what its tokens must say, and its site.
+func workloadPayload(w tokensmith.Workload, site tokensmith.Site) map[string]any {
+	claims := map[string]any{}
+	for k, v := range w.Claims {
+		claims[k] = v
+	}
+	return map[string]any{
+		"workload": map[string]any{
+			"id": w.ID, "name": w.Name, "issuer": w.Issuer, "audience": w.Audience, "subject": w.Subject,
+			"claims": claims, "tokenLifetimeSeconds": int64(w.TokenLifetime / time.Second),
+		},
+		"site":  map[string]any{"id": site.ID, "shortName": site.ShortName},
+		"scope": w.Scope,
+	}
+}
+
+// exchangedClaims are the claims of a workload token an exchange's event
+// carries, where the token has them: who the workload is and which run.
+var exchangedClaims = []string{"sub", "repository", "workflow", "run_id"}
+
+// TokenExchanged is the event of t, minted by an exchange of workload w's
+// token, whose string claims are claims.
+func TokenExchanged(o Origin, t tokensmith.Token, site tokensmith.Site, w tokensmith.Workload, claims map[string]string) tokensmith.Event {
+	payload := tokenPayload(t, &site)
+	payload["workload"] = map[string]any{"id": w.ID, "name": w.Name}
+	carried := map[string]any{}
+	for _, k := range exchangedClaims {
+		if v, ok := claims[k]; ok {
+			carried[k] = v
+		}
+	}
+	payload["claims"] = carried
+	payload["expiresAt"] = t.ExpiresOn.UTC().Format("2006-01-02T15:04:05.000Z")
+	return o.event(TypeAPIToken, SubTokenExchanged, payload)
 }

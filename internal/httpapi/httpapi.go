@@ -58,6 +58,12 @@ var statuses = map[string]int{
 	tokensmith.ETOOLARGE:        http.StatusRequestEntityTooLarge,
 	tokensmith.EBADGATEWAY:      http.StatusBadGateway,
 	tokensmith.EGATEWAYTIMEOUT:  http.StatusGatewayTimeout,
+	// RFC 6749's, on the token exchange's route only.
+	tokensmith.EINVALIDREQUEST:   http.StatusBadRequest,
+	tokensmith.EINVALIDGRANT:     http.StatusBadRequest,
+	tokensmith.EINVALIDSCOPE:     http.StatusBadRequest,
+	tokensmith.EINVALIDTARGET:    http.StatusBadRequest,
+	tokensmith.EUNSUPPORTEDGRANT: http.StatusBadRequest,
 }
 
 // Status returns the HTTP status of an error code; unknown codes are 500.

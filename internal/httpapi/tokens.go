@@ -102,17 +102,22 @@ func Tokens(svc tokensmith.TokenService, g *Guard, log *slog.Logger) *Router {
 		return tokensmith.Owner{Kind: token.KindWorkspace, ID: r.PathValue("workspace_id")}
 	}
 	return mux(route.Tokens, map[string]http.HandlerFunc{
-		"createSiteToken":      h.create(site),
-		"listSiteTokens":       h.list(site),
-		"getSiteToken":         h.get(site),
-		"revokeSiteToken":      h.revoke(site),
-		"regenerateSiteToken":  h.regenerate(site),
-		"createWorkspaceToken": h.create(ws),
-		"listWorkspaceTokens":  h.list(ws),
-		"getWorkspaceToken":    h.get(ws),
-		"revokeWorkspaceToken": h.revoke(ws),
-		"introspectToken":      h.introspect,
-		"revokeTokenBySecret":  h.revokeBySecret,
+		"createSiteToken":       h.create(site),
+		"listSiteTokens":        h.list(site),
+		"getSiteToken":          h.get(site),
+		"revokeSiteToken":       h.revoke(site),
+		"regenerateSiteToken":   h.regenerate(site),
+		"createWorkspaceToken":  h.create(ws),
+		"listWorkspaceTokens":   h.list(ws),
+		"getWorkspaceToken":     h.get(ws),
+		"revokeWorkspaceToken":  h.revoke(ws),
+		"introspectToken":       h.introspect,
+		"revokeTokenBySecret":   h.revokeBySecret,
+		"createTrustedWorkload": asPerson(log, h.createWorkload),
+		"listTrustedWorkloads":  asPerson(log, h.listWorkloads),
+		"getTrustedWorkload":    asPerson(log, h.getWorkload),
+		"deleteTrustedWorkload": asPerson(log, h.deleteWorkload),
+		"exchangeToken":         h.exchange,
 	}, g, log)
 }
 

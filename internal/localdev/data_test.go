@@ -115,11 +115,14 @@ func TestScopeMatrix(t *testing.T) {
 	siteAllScope := scope.Join(scope.Expand(allSiteScopes))
 	siteNone, _ := e.mint("site", `{"forms":"read"}`)
 	ws, wsID := e.mint("workspace", `{"workspace_activity":"read"}`)
+	// The checksum's last character changed: to "x", or to "y" when it is "x".
+	badChecksum := siteAll[:len(siteAll)-1] + map[bool]string{false: "x", true: "y"}[strings.HasSuffix(siteAll, "x")]
 	creds := map[string]string{
-		"none": "", "garbage": "garbage", "bad checksum": siteAll[:len(siteAll)-1] + "x",
+		"none": "", "garbage": "garbage", "bad checksum": badChecksum,
 		"site token": siteAll, "site token without the scope": siteNone, "workspace token": ws, "user token": e.demo.AdminToken,
 	}
-	params := map[string]string{"{site_id}": e.demo.SiteID, "{workspace_id}": e.demo.WorkspaceID, "{token_id}": siteAllID}
+	params := map[string]string{"{site_id}": e.demo.SiteID, "{workspace_id}": e.demo.WorkspaceID, "{token_id}": siteAllID,
+		"{workload_id}": "0000000000000000000000ff"}
 	for _, rt := range route.Table {
 		if rt.Function == route.Console {
 			continue // pages, not the API's JSON: TestConsoleServed holds them
@@ -137,7 +140,7 @@ func TestScopeMatrix(t *testing.T) {
 				// of nothing, a revoke of garbage.
 				body := ""
 				switch rt.Op {
-				case "createSiteToken", "createWorkspaceToken":
+				case "createSiteToken", "createWorkspaceToken", "createTrustedWorkload":
 					body = `{"name":""}`
 				case "revokeTokenBySecret":
 					body = `{"token":"garbage"}`
@@ -148,6 +151,13 @@ func TestScopeMatrix(t *testing.T) {
 				}
 				r := e.do(rt.Method, path, cred, body)
 				switch {
+				case rt.Op == "exchangeToken":
+					// The workload's token in the form is its credential,
+					// whatever the Authorization header holds; an empty
+					// form is RFC 6749's invalid_request.
+					if r.status != 400 || r.str("error") != "invalid_request" {
+						t.Errorf("exchange = %d %s; want 400 invalid_request", r.status, r.raw)
+					}
 				case rt.Op == "reportGitHubSecrets":
 					// GitHub's signature is its credential, whatever the
 					// Authorization header holds (TestSecretScanning).

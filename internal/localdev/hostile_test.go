@@ -80,11 +80,15 @@ func TestMalformedRequestsAreBadRequests(t *testing.T) {
 		{"case duplicate inside permissions", "POST", site + "/tokens", admin, `{"name":"a","permissions":{"cms":"read","CMS":"read_write"}}`},
 		{"case duplicate in regenerate", "POST", site + "/tokens/" + id + "/regenerate", admin, `{"gracePeriodSeconds":0,"GracePeriodSeconds":60}`},
 		{"case duplicate in revoke by secret", "POST", "/v2/token/revoke", "", `{"token":"x","TOKEN":"y"}`},
+		{"case duplicate in a trusted workload", "POST", site + "/trusted_workloads", admin, `{"name":"a","Subject":"x","subject":"y"}`},
+		{"case duplicate inside a workload's claims", "POST", site + "/trusted_workloads", admin, `{"name":"a","claims":{"ref":"a","REF":"b"}}`},
 	}
 	for _, c := range append(rangeBytes(0x00, 0x1f), 0x7f) {
 		tests = append(tests,
 			request{fmt.Sprintf("%#02x in a token id", c), "DELETE", fmt.Sprintf("%s/tokens/%%%02Xabc", site, c), admin, ""},
 			request{fmt.Sprintf("%#02x in a site id", c), "GET", fmt.Sprintf("/v2/sites/%%%02X%s/tokens", c, e.demo.SiteID), admin, ""},
+			request{fmt.Sprintf("%#02x in a workload id", c), "DELETE", fmt.Sprintf("%s/trusted_workloads/%%%02Xabc", site, c), admin, ""},
+			request{fmt.Sprintf("%#02x in a workload's site id", c), "GET", fmt.Sprintf("/v2/sites/%%%02X%s/trusted_workloads", c, e.demo.SiteID), admin, ""},
 			request{fmt.Sprintf("%#02x in the path", c), "GET", fmt.Sprintf("%s/tokens/%s%%%02X", site, id, c), admin, ""},
 			request{fmt.Sprintf("%#02x in a query value", c), "GET", fmt.Sprintf("%s?eventType=api_token%%%02X", audit, c), wsToken, ""},
 			request{fmt.Sprintf("%#02x in a query name", c), "GET", fmt.Sprintf("%s?limit%%%02X=1", audit, c), wsToken, ""},

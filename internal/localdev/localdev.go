@@ -50,6 +50,7 @@ import (
 	"github.com/tokensmith/tokensmith/internal/upstream/upstreamyaml"
 	"github.com/tokensmith/tokensmith/internal/usertoken"
 	"github.com/tokensmith/tokensmith/internal/webconsole"
+	"github.com/tokensmith/tokensmith/internal/workloadtoken"
 )
 
 // Config says where the stack's parts are.
@@ -78,6 +79,10 @@ type Config struct {
 	// Metrics, when set, receives each invocation's metrics record, as
 	// the functions write them to their logs in AWS (package metrics).
 	Metrics io.Writer
+	// WorkloadIssuers are issuers on this machine (tests' OpenID
+	// Providers) that trusted workloads may name although they are not
+	// public https URLs.
+	WorkloadIssuers []string
 	// Getenv is the environment of the upstream declaration: the file
 	// upstreamyaml.EnvFile names (else the repository's) and the variables of
 	// its URLs. Unless it sets CMS_UPSTREAM_URL, the stack starts the demo
@@ -199,7 +204,9 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	st := store.New(db, cfg.Table)
 	authz := &authorizer.Authorizer{Users: verifier, Secrets: st, Now: now, Log: cfg.Log, Limiter: &ratelimit.Limiter{Counter: st}}
 	members := &people.Service{Store: st, Now: now, Rand: rand.Reader}
-	tokens := &apitokens.Service{Store: st, People: members, Now: now, Rand: rand.Reader, IdempotencySecret: apitokens.StaticSecret(defaults.IdempotencySecret)}
+	localIssuers := cfg.WorkloadIssuers
+	tokens := &apitokens.Service{Store: st, People: members, Now: now, Rand: rand.Reader, IdempotencySecret: apitokens.StaticSecret(defaults.IdempotencySecret),
+		LocalIssuers: localIssuers, Verifier: workloadtoken.NewVerifier(workloadtoken.NewClient(localIssuers), now)}
 	siteSvc, err := sites.New(st, now, sites.CacheSize)
 	if err != nil {
 		return nil, err

@@ -71,7 +71,7 @@ var (
 		PlanBasic, PlanCMS, PlanEnterprise, PlanWorkspace,
 	}}
 	ActorType = Dimension{Name: "actorType", Values: []string{
-		ActorUser, ActorAPIToken, ActorOperator, ActorSecretScanning,
+		ActorUser, ActorAPIToken, ActorOperator, ActorSecretScanning, ActorWorkload,
 	}}
 )
 
@@ -113,12 +113,14 @@ const (
 )
 
 // Values of ActorType: who changed a token. secret_scanning is for
-// revocations reported by a secret-scanning partner.
+// revocations reported by a secret-scanning partner; workload for the
+// tokens trusted workloads' exchanges mint.
 const (
 	ActorUser           = "user"
 	ActorAPIToken       = "api_token"
 	ActorOperator       = "operator"
 	ActorSecretScanning = "secret_scanning"
+	ActorWorkload       = "workload"
 )
 
 // Metric is one metric of the catalogue: its name, unit and dimensions, the

@@ -33,6 +33,41 @@ type Store struct {
 	EndGraceFn        func(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) error
 	RevokeLeakedFn    func(ctx context.Context, t tokensmith.Token, hash string, ev tokensmith.Event, until time.Time) error
 	LeakedFn          func(ctx context.Context, hash string, now time.Time) (bool, error)
+	TokenOfFn         func(ctx context.Context, sec tokensmith.Secret) (tokensmith.Token, error)
+	WorkloadsFn       func(ctx context.Context, siteID string) ([]tokensmith.Workload, error)
+	WorkloadFn        func(ctx context.Context, siteID, id string) (tokensmith.Workload, error)
+	WorkloadTokensFn  func(ctx context.Context, w tokensmith.Workload, now time.Time) ([]tokensmith.Token, error)
+	CreateWorkloadFn  func(ctx context.Context, w tokensmith.Workload, ev tokensmith.Event) error
+	DeleteWorkloadFn  func(ctx context.Context, w tokensmith.Workload, live []tokensmith.Token, ev tokensmith.Event) error
+	ExchangeFn        func(ctx context.Context, w, next tokensmith.Workload, t tokensmith.Token, rateLimit int64, use store.Use, ev tokensmith.Event) error
+}
+
+func (s *Store) Exchange(ctx context.Context, w, next tokensmith.Workload, t tokensmith.Token, rateLimit int64, use store.Use, ev tokensmith.Event) error {
+	return s.ExchangeFn(ctx, w, next, t, rateLimit, use, ev)
+}
+
+func (s *Store) TokenOf(ctx context.Context, sec tokensmith.Secret) (tokensmith.Token, error) {
+	return s.TokenOfFn(ctx, sec)
+}
+
+func (s *Store) Workloads(ctx context.Context, siteID string) ([]tokensmith.Workload, error) {
+	return s.WorkloadsFn(ctx, siteID)
+}
+
+func (s *Store) Workload(ctx context.Context, siteID, id string) (tokensmith.Workload, error) {
+	return s.WorkloadFn(ctx, siteID, id)
+}
+
+func (s *Store) WorkloadTokens(ctx context.Context, w tokensmith.Workload, now time.Time) ([]tokensmith.Token, error) {
+	return s.WorkloadTokensFn(ctx, w, now)
+}
+
+func (s *Store) CreateWorkload(ctx context.Context, w tokensmith.Workload, ev tokensmith.Event) error {
+	return s.CreateWorkloadFn(ctx, w, ev)
+}
+
+func (s *Store) DeleteWorkload(ctx context.Context, w tokensmith.Workload, live []tokensmith.Token, ev tokensmith.Event) error {
+	return s.DeleteWorkloadFn(ctx, w, live, ev)
 }
 
 func (s *Store) Workspace(ctx context.Context, idOrSlug string) (tokensmith.Workspace, error) {

@@ -16,6 +16,11 @@ type TokenService struct {
 	IntrospectFn     func(ctx context.Context, owner tokensmith.Owner, id string) (tokensmith.Token, error)
 	RevokeBySecretFn func(ctx context.Context, secret string) (bool, error)
 	RevokeLeakedFn   func(ctx context.Context, partner, secret, url string) (bool, error)
+	CreateWorkloadFn func(ctx context.Context, c tokensmith.Caller, siteID string, in tokensmith.WorkloadInput) (tokensmith.Workload, error)
+	WorkloadsFn      func(ctx context.Context, c tokensmith.Caller, siteID string) ([]tokensmith.Workload, error)
+	WorkloadFn       func(ctx context.Context, c tokensmith.Caller, siteID, id string) (tokensmith.Workload, int64, error)
+	DeleteWorkloadFn func(ctx context.Context, c tokensmith.Caller, siteID, id string) error
+	ExchangeFn       func(ctx context.Context, in tokensmith.ExchangeInput) (tokensmith.Exchanged, error)
 }
 
 var _ tokensmith.TokenService = (*TokenService)(nil)
@@ -50,6 +55,26 @@ func (s *TokenService) RevokeBySecret(ctx context.Context, secret string) (bool,
 
 func (s *TokenService) RevokeLeaked(ctx context.Context, partner, secret, url string) (bool, error) {
 	return s.RevokeLeakedFn(ctx, partner, secret, url)
+}
+
+func (s *TokenService) CreateWorkload(ctx context.Context, c tokensmith.Caller, siteID string, in tokensmith.WorkloadInput) (tokensmith.Workload, error) {
+	return s.CreateWorkloadFn(ctx, c, siteID, in)
+}
+
+func (s *TokenService) Workloads(ctx context.Context, c tokensmith.Caller, siteID string) ([]tokensmith.Workload, error) {
+	return s.WorkloadsFn(ctx, c, siteID)
+}
+
+func (s *TokenService) Workload(ctx context.Context, c tokensmith.Caller, siteID, id string) (tokensmith.Workload, int64, error) {
+	return s.WorkloadFn(ctx, c, siteID, id)
+}
+
+func (s *TokenService) DeleteWorkload(ctx context.Context, c tokensmith.Caller, siteID, id string) error {
+	return s.DeleteWorkloadFn(ctx, c, siteID, id)
+}
+
+func (s *TokenService) Exchange(ctx context.Context, in tokensmith.ExchangeInput) (tokensmith.Exchanged, error) {
+	return s.ExchangeFn(ctx, in)
 }
 
 // PeopleService fakes tokensmith.PeopleService.

@@ -64,8 +64,17 @@ var Table = []Route{
 	{"GET", "/v2/workspaces/{workspace_id}/tokens", Tokens, "listWorkspaceTokens", User, ""},
 	{"GET", "/v2/workspaces/{workspace_id}/tokens/{token_id}", Tokens, "getWorkspaceToken", User, ""},
 	{"DELETE", "/v2/workspaces/{workspace_id}/tokens/{token_id}", Tokens, "revokeWorkspaceToken", User, ""},
+	// The workloads a site trusts to exchange their OIDC tokens for its
+	// short-lived tokens (API.md section 15), managed as its tokens are.
+	{"POST", "/v2/sites/{site_id}/trusted_workloads", Tokens, "createTrustedWorkload", User, ""},
+	{"GET", "/v2/sites/{site_id}/trusted_workloads", Tokens, "listTrustedWorkloads", User, ""},
+	{"GET", "/v2/sites/{site_id}/trusted_workloads/{workload_id}", Tokens, "getTrustedWorkload", User, ""},
+	{"DELETE", "/v2/sites/{site_id}/trusted_workloads/{workload_id}", Tokens, "deleteTrustedWorkload", User, ""},
 	{"GET", "/v2/token/introspect", Tokens, "introspectToken", APIToken, ""},
 	{"POST", "/v2/token/revoke", Tokens, "revokeTokenBySecret", Public, ""},
+	// A trusted workload's OIDC token is the exchange's credential
+	// (API.md section 15), checked by the function.
+	{"POST", "/v2/token/exchange", Tokens, "exchangeToken", Public, ""},
 	{"GET", "/v2/sites", Sites, "listSites", APIToken, "sites:read"},
 	{"GET", "/v2/sites/{site_id}", Sites, "getSite", APIToken, "sites:read"},
 	// API Gateway allows one parameter name per path level, so the audit

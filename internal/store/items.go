@@ -61,12 +61,14 @@ type tokenItem struct {
 	// ScopeLastUsed is written as an empty map when the token is created, so
 	// that a usage write can set one scope's time in it (RecordUse).
 	ScopeLastUsed map[string]time.Time `dynamodbav:"scopeLastUsed"`
+	WorkloadID    string               `dynamodbav:"workloadId,omitempty"`
 }
 
 func toTokenItem(t tokensmith.Token) tokenItem {
+	pk, sk := recordKey(t)
 	it := tokenItem{
-		keys: keys{PK: ownerPK(t.Owner()), SK: tokenSK(t.ID)},
-		ID:   t.ID, Kind: t.Kind, Name: t.Name, SiteID: t.SiteID, WorkspaceID: t.WorkspaceID,
+		keys: keys{PK: pk, SK: sk}, WorkloadID: t.WorkloadID,
+		ID: t.ID, Kind: t.Kind, Name: t.Name, SiteID: t.SiteID, WorkspaceID: t.WorkspaceID,
 		Permissions: t.Permissions, Scope: t.Scope, DisplayHint: t.DisplayHint,
 		SecretHash: t.SecretHash, PrevSecretHash: t.PrevSecretHash, CreatedOn: t.CreatedOn,
 		CreatedBy: toActorItem(t.CreatedBy), LastUsed: t.LastUsed, UseCount: t.UseCount,
@@ -86,6 +88,7 @@ func (it tokenItem) token() tokensmith.Token {
 		SecretHash: it.SecretHash, PrevSecretHash: it.PrevSecretHash, CreatedOn: it.CreatedOn,
 		CreatedBy: it.CreatedBy.actor(), LastUsed: it.LastUsed, UseCount: it.UseCount, ExpiresOn: it.ExpiresOn,
 		ExpiresAt: it.FixedExpiry, LifetimeDays: it.LifetimeDays, AllowedIPs: it.AllowedIPs, ScopeLastUsed: it.ScopeLastUsed,
+		WorkloadID: it.WorkloadID,
 	}
 }
 
@@ -106,6 +109,7 @@ type secretItem struct {
 	RateLimit   int64      `dynamodbav:"rateLimit,omitempty"`
 	TTL         int64      `dynamodbav:"expiresAt"`
 	AllowedIPs  []string   `dynamodbav:"allowedIps,omitempty"`
+	WorkloadID  string     `dynamodbav:"workloadId,omitempty"`
 }
 
 // toSecretItem is the item of t's current secret. It carries what
@@ -117,7 +121,7 @@ func toSecretItem(t tokensmith.Token, plan tokensmith.Plan, rateLimit int64) sec
 		keys: keys{PK: secretPK(t.SecretHash), SK: metaSK},
 		Hash: t.SecretHash, TokenID: t.ID, Kind: t.Kind, SiteID: t.SiteID, WorkspaceID: t.WorkspaceID,
 		Scope: t.Scope, CreatedOn: t.CreatedOn, LastUsed: t.LastUsed, ExpiresOn: t.ExpiresOn, FixedExpiry: t.ExpiresAt,
-		TTL: ttl(t.ExpiresOn), AllowedIPs: t.AllowedIPs,
+		TTL: ttl(t.ExpiresOn), AllowedIPs: t.AllowedIPs, WorkloadID: t.WorkloadID,
 	}
 	if t.Kind == token.KindWorkspace {
 		it.Plan = string(plan)
@@ -131,7 +135,7 @@ func (it secretItem) secret() tokensmith.Secret {
 	return tokensmith.Secret{
 		Hash: it.Hash, TokenID: it.TokenID, Kind: it.Kind, SiteID: it.SiteID, WorkspaceID: it.WorkspaceID,
 		Scope: it.Scope, CreatedOn: it.CreatedOn, LastUsed: it.LastUsed, ExpiresOn: it.ExpiresOn, ExpiresAt: it.FixedExpiry, GraceUntil: it.GraceUntil,
-		Plan: tokensmith.Plan(it.Plan), RateLimit: it.RateLimit, AllowedIPs: it.AllowedIPs,
+		Plan: tokensmith.Plan(it.Plan), RateLimit: it.RateLimit, AllowedIPs: it.AllowedIPs, WorkloadID: it.WorkloadID,
 	}
 }
 

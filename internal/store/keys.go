@@ -35,6 +35,9 @@ const (
 	prefixWindow    = "WINDOW#"
 	prefixLeaked    = "LEAKED#"
 	prefixResend    = "RESEND#"
+	prefixWorkload  = "WORKLOAD#"
+	prefixWLToken   = "WLTOKEN#"
+	prefixUsed      = "USED#"
 
 	// metaSK is the sort key of an entity's own item.
 	metaSK = "#META"
@@ -54,6 +57,26 @@ func leakedPK(hash string) string     { return prefixLeaked + hash }
 func resendPK(hash string) string     { return prefixResend + hash }
 func tokenSK(id string) string        { return prefixToken + id }
 func memberSK(memberID string) string { return prefixMember + memberID }
+func workloadSK(id string) string     { return prefixWorkload + id }
+func usedPK(key string) string        { return prefixUsed + key }
+
+// workloadTokenSK is the sort key, in its site's partition, of a token an
+// exchange of workload wl minted: under the workload, so that the site's
+// tokens (TOKEN#) never list it and its workload finds it.
+func workloadTokenSK(wl, id string) string { return prefixWLToken + wl + "#" + id }
+
+// recordKey is the partition and sort key of t's record.
+func recordKey(t tokensmith.Token) (pk, sk string) {
+	if t.WorkloadID != "" {
+		return sitePK(t.SiteID), workloadTokenSK(t.WorkloadID, t.ID)
+	}
+	return ownerPK(t.Owner()), tokenSK(t.ID)
+}
+
+// secretRecordKey is the key of the record of the token of sec.
+func secretRecordKey(sec tokensmith.Secret) (pk, sk string) {
+	return recordKey(tokensmith.Token{ID: sec.TokenID, Kind: sec.Kind, SiteID: sec.SiteID, WorkspaceID: sec.WorkspaceID, WorkloadID: sec.WorkloadID})
+}
 
 // identityPK is the partition of the person an issuer names by sub: a hash,
 // since issuer URLs and subjects are free text that may hold '#'.

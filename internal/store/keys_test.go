@@ -19,7 +19,7 @@ var sample = map[string]string{
 	"ws": "0000000a0000000000000001", "site": "0000000a0000000000000002", "user": "0000000a0000000000000003",
 	"token": "0000000b0000000000000001", "member": "0000000c0000000000000001", "slug": "hitchhikers", "email": "arthur@example.com", "sha256": "5e3c",
 	"seq": "000000000007", "typeSeq": "000000000003", "eventType": "api_token",
-	"start": "001795348800",
+	"start": "001795348800", "workload": "0000000d0000000000000001",
 }
 
 // The identity placeholder is the hash the builder makes of the sample
@@ -104,6 +104,9 @@ func builtTable() []keyRow {
 		rateKeys(sample["token"], 1795348800),
 		{PK: invitationsPK(ws.ID), SK: rateSK(1795348800)},
 		{PK: resendPK(sample["sha256"]), SK: metaSK},
+		toWorkloadItem(tokensmith.Workload{ID: sample["workload"], SiteID: site.ID}).keys,
+		toTokenItem(tokensmith.Token{ID: sample["token"], Kind: kinds.KindSite, SiteID: site.ID, WorkspaceID: ws.ID, WorkloadID: sample["workload"]}).keys,
+		toUsedItem(Use{Key: sample["sha256"]}).keys,
 	} {
 		rows = append(rows, keyRow{k.PK, k.SK, k.GSI1PK, k.GSI1SK})
 	}

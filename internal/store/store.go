@@ -13,6 +13,9 @@
 //	SITE#<site>      #META          site, with its plan and rate limit (tokenVersion also changes with the plan)  GSI1: WS#<ws>#SITES / SITE#<site>
 //	SITE#<site>      MEMBER#<member>  site member (a site administrator), granted to an email (userId once bound)
 //	SITE#<site>      TOKEN#<token>  site token record (TTL expiresAt)
+//	SITE#<site>      WORKLOAD#<workload>  a workload the site trusts, with its version and exchange window (the site's workloads counts them)
+//	SITE#<site>      WLTOKEN#<workload>#<token>  record of a token an exchange of the workload minted (TTL expiresAt)
+//	USED#<sha256>    #META          a workload token exchanged once, by a hash of its issuer and jti (TTL expiresAt)
 //	USER#<user>      #META          person: issuer, sub, email
 //	USER#<user>      WS#<ws>        what a bound person holds in a workspace: memberId, role
 //	USER#<user>      SITE#<site>    what a bound person holds on a site: memberId, role
@@ -153,6 +156,23 @@ func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput, each func
 		}
 	}
 	return nil
+}
+
+// queryPrefix reads, strongly consistent, every item of partition pk whose
+// sort key begins with skPrefix.
+func (s *Store) queryPrefix(ctx context.Context, pk, skPrefix string, each func(map[string]types.AttributeValue) error) error {
+	kc := expression.Key(AttrPK).Equal(expression.Value(pk)).And(expression.Key(AttrSK).BeginsWith(skPrefix))
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	if err != nil {
+		return fmt.Errorf("build query: %w", err)
+	}
+	return s.queryAll(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ConsistentRead:            aws.Bool(true),
+	}, each)
 }
 
 // transact writes items in one transaction. Where it is cancelled, reasons

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tokensmith/tokensmith"
@@ -28,19 +26,8 @@ type Idempotency struct {
 
 // Tokens lists the token records of owner, expired ones included.
 func (s *Store) Tokens(ctx context.Context, owner tokensmith.Owner) ([]tokensmith.Token, error) {
-	kc := expression.Key(AttrPK).Equal(expression.Value(ownerPK(owner))).And(expression.Key(AttrSK).BeginsWith(tokenSK("")))
-	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
-	if err != nil {
-		return nil, fmt.Errorf("build query: %w", err)
-	}
 	var out []tokensmith.Token
-	err = s.queryAll(ctx, &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ConsistentRead:            aws.Bool(true),
-	}, func(item map[string]types.AttributeValue) error {
+	err := s.queryPrefix(ctx, ownerPK(owner), tokenSK(""), func(item map[string]types.AttributeValue) error {
 		var it tokenItem
 		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 			return fmt.Errorf("decode token: %w", err)
@@ -88,6 +75,17 @@ func (s *Store) Secret(ctx context.Context, hash string) (tokensmith.Secret, err
 	}
 	sec.ExpiresOn, sec.ExpiresAt, sec.LastUsed = rec.ExpiresOn, rec.FixedExpiry, rec.LastUsed
 	return sec, nil
+}
+
+// TokenOf reads the record of the token of secret sec: among its owner's
+// tokens, or under its workload for a token an exchange minted.
+func (s *Store) TokenOf(ctx context.Context, sec tokensmith.Secret) (tokensmith.Token, error) {
+	var it tokenItem
+	pk, sk := secretRecordKey(sec)
+	if err := s.get(ctx, pk, sk, &it); err != nil {
+		return tokensmith.Token{}, fmt.Errorf("token %s: %w", sec.TokenID, err)
+	}
+	return it.token(), nil
 }
 
 // Idempotency reads the stored outcome for a key hash.
@@ -155,7 +153,8 @@ func (s *Store) RevokeToken(ctx context.Context, t tokensmith.Token, ev tokensmi
 
 func (s *Store) revokeItems(ctx context.Context, t tokensmith.Token, ev tokensmith.Event) *build {
 	var b build
-	b.add(s.del(ownerPK(t.Owner()), tokenSK(t.ID), condition(expression.Name("secretHash").Equal(expression.Value(t.SecretHash)))))
+	pk, sk := recordKey(t)
+	b.add(s.del(pk, sk, condition(expression.Name("secretHash").Equal(expression.Value(t.SecretHash)))))
 	b.add(s.del(secretPK(t.SecretHash), metaSK, nil))
 	if t.PrevSecretHash != "" {
 		b.add(s.del(secretPK(t.PrevSecretHash), metaSK, nil))
@@ -305,6 +304,11 @@ func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, site to
 // token, and a secret that is no longer the token's (regenerated meanwhile)
 // changes nothing: ErrConflict.
 func (s *Store) RecordUse(ctx context.Context, sec tokensmith.Secret, now time.Time, uses int64, scopes map[string]time.Time, inactivity time.Duration) error {
+	if sec.WorkloadID != "" {
+		// A token an exchange minted expires at its fixed time, which a use
+		// never moves, and no one lists its uses: nothing to note.
+		return nil
+	}
 	err := s.recordUse(ctx, sec, now, uses, scopes, inactivity, false)
 	// The one part of a usage write that can be invalid for the record
 	// it finds is a scope's path into a scopeLastUsed map it lacks.

@@ -52,6 +52,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/sites/{site_id}/trusted_workloads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                site_id: components["parameters"]["SiteID"];
+            };
+            cookie?: never;
+        };
+        /** List the workloads a site trusts, newest first */
+        get: operations["listTrustedWorkloads"];
+        put?: never;
+        /**
+         * Trust a workload to exchange its OIDC tokens for the site's short-lived tokens
+         * @description Whoever may manage the site's tokens. At most 20 per site. Writes
+         *     `trusted_workload/workload_created`.
+         */
+        post: operations["createTrustedWorkload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/sites/{site_id}/trusted_workloads/{workload_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                site_id: components["parameters"]["SiteID"];
+                workload_id: components["parameters"]["WorkloadID"];
+            };
+            cookie?: never;
+        };
+        /** Get a trusted workload, with the number of its live tokens */
+        get: operations["getTrustedWorkload"];
+        put?: never;
+        post?: never;
+        /**
+         * Stop trusting a workload
+         * @description Deletes the workload and, in the same transaction, every live token its exchanges minted:
+         *     they stop working at once (within the authorizer cache TTL where that is on). Writes
+         *     `trusted_workload/workload_deleted`.
+         */
+        delete: operations["deleteTrustedWorkload"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/sites/{site_id}/tokens/{token_id}/regenerate": {
         parameters: {
             query?: never;
@@ -158,6 +208,31 @@ export interface paths {
          *     is ignored). `didRevoke` is true for a live token's secret and false for anything else.
          */
         post: operations["revokeTokenBySecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/token/exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange a trusted workload's OIDC token for a short-lived site token (RFC 8693)
+         * @description No credential: the workload's token (`subject_token`) is it. Its issuer must be the issuer
+         *     of a workload the site (`resource`) trusts before anything is fetched; then its signature,
+         *     `aud`, `exp`, `nbf`, `iat` (60 s skew, at most 15 minutes old), subject and claims; each
+         *     workload token is exchanged once. Errors follow RFC 6749 section 5.2 on this route only;
+         *     every refusal of the subject token is the same `invalid_grant`. 60 exchanges a minute per
+         *     workload. Writes `api_token/token_exchanged`.
+         */
+        post: operations["exchangeToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -676,6 +751,86 @@ export interface components {
          * @example 90
          */
         ExpiresInDays: number | null;
+        TokenExchange: {
+            /** @constant */
+            grant_type: "urn:ietf:params:oauth:grant-type:token-exchange";
+            /** @description The workload's OIDC token (a JWT). */
+            subject_token: string;
+            /** @enum {string} */
+            subject_token_type: "urn:ietf:params:oauth:token-type:id_token" | "urn:ietf:params:oauth:token-type:jwt";
+            /** @description The id of the site. */
+            resource: string;
+            /** @description Space-separated scopes, a subset of the workload's; absent: all of them. */
+            scope?: string;
+        };
+        TokenExchanged: {
+            access_token: components["schemas"]["Secret"];
+            /** @constant */
+            issued_token_type: "urn:ietf:params:oauth:token-type:access_token";
+            /** @constant */
+            token_type: "Bearer";
+            expires_in: number;
+            /** @description The token's scopes, space-separated. */
+            scope: string;
+        };
+        OAuthError: {
+            /** @enum {string} */
+            error: "invalid_request" | "invalid_grant" | "invalid_scope" | "invalid_target" | "unsupported_grant_type" | "too_many_requests" | "service_unavailable" | "server_error";
+            error_description: string;
+        };
+        /**
+         * @example {
+         *       "name": "Deploy from main",
+         *       "issuer": "https://token.actions.githubusercontent.com",
+         *       "audience": "tokensmith",
+         *       "subject": "repo:octo-org/site:ref:refs/heads/main",
+         *       "claims": {
+         *         "repository_owner_id": "1234"
+         *       },
+         *       "permissions": {
+         *         "cms": "read_write"
+         *       }
+         *     }
+         */
+        CreateTrustedWorkload: {
+            name: components["schemas"]["TokenName"];
+            /**
+             * @description An https URL of a public OpenID issuer (locally also the issuers `make run` serves); the
+             *     `iss` the workload's tokens hold, character for character.
+             */
+            issuer: string;
+            /** @description The `aud` the workload's tokens must hold. */
+            audience: string;
+            /** @description The exact `sub`, or a pattern where `*` matches any run of characters other than `:`. */
+            subject: string;
+            claims?: components["schemas"]["WorkloadClaims"];
+            permissions: components["schemas"]["SitePermissions"];
+            /**
+             * @description How long a token an exchange mints works.
+             * @default 900
+             */
+            tokenLifetimeSeconds: number;
+        };
+        /** @description Other string claims the workload's tokens must hold exactly; never a registered claim (iss, sub, aud, exp, nbf, iat, jti). */
+        WorkloadClaims: {
+            [key: string]: string;
+        };
+        TrustedWorkload: {
+            id: components["schemas"]["ID"];
+            siteId: components["schemas"]["ID"];
+            name: string;
+            issuer: string;
+            audience: string;
+            subject: string;
+            claims: components["schemas"]["WorkloadClaims"];
+            permissions: components["schemas"]["Permissions"];
+            scope: string;
+            tokenLifetimeSeconds: number;
+            createdOn: components["schemas"]["Time"];
+            createdBy: components["schemas"]["PersonRef"];
+            /** @description Only when one workload is read; the tokens its exchanges minted that still work. */
+            liveTokens?: number;
+        };
         /**
          * @description The token's IP allowlist: CIDR ranges, IPv4 or IPv6, each a network address (no bits set
          *     after the prefix length), stored canonical and each once. Empty or absent: any address.
@@ -871,22 +1026,23 @@ export interface components {
             displayName: string;
         };
         /** @enum {string} */
-        EventType: "api_token" | "workspace_membership" | "site_membership" | "workspace_setting";
+        EventType: "api_token" | "workspace_membership" | "site_membership" | "workspace_setting" | "trusted_workload";
         AuditEvent: {
             /** @description The event's own id, the same wherever it is read or published to the event bus (its detail.id there), by which consumers de-duplicate. */
             id: string;
             eventType: components["schemas"]["EventType"];
             /**
-             * @description `api_token`: `token_created`, `token_regenerated`, `token_revoked`, `token_expired`.
+             * @description `api_token`: `token_created`, `token_regenerated`, `token_revoked`, `token_expired`, `token_exchanged`.
              *     `workspace_membership` and `site_membership`: `user_added`, `user_removed`,
              *     `user_role_updated`, `invitation_accepted`. `workspace_setting`: `setting_updated`.
+             *     `trusted_workload`: `workload_created`, `workload_deleted`.
              * @enum {string}
              */
-            eventSubType: "token_created" | "token_regenerated" | "token_revoked" | "token_expired" | "user_added" | "user_removed" | "user_role_updated" | "invitation_accepted" | "setting_updated";
+            eventSubType: "token_created" | "token_regenerated" | "token_revoked" | "token_expired" | "token_exchanged" | "user_added" | "user_removed" | "user_role_updated" | "invitation_accepted" | "setting_updated" | "workload_created" | "workload_deleted";
             timestamp: components["schemas"]["Time"];
             actor: {
                 /** @enum {string} */
-                type: "person" | "token" | "partner" | "system";
+                type: "person" | "token" | "partner" | "system" | "workload";
                 /** @description The person's or token's id, or the partner's name; absent for `system`. */
                 id?: string;
                 /** @description The person's email; for `system`, the operator where known. */
@@ -916,6 +1072,29 @@ export interface components {
                 secret?: "previous";
                 /** @description `token_revoked` on a leak report: where the partner found the token. */
                 url?: string;
+                /** @description `trusted_workload` events: the workload and what its tokens must say; `token_exchanged`: its id and name. */
+                workload?: {
+                    id: components["schemas"]["ID"];
+                    name: string;
+                    issuer?: string;
+                    audience?: string;
+                    subject?: string;
+                    claims?: {
+                        [key: string]: string;
+                    };
+                    tokenLifetimeSeconds?: number;
+                };
+                /** @description `workload_deleted`: the live tokens of the workload that ended with it. */
+                liveTokens?: number;
+                /** @description `token_exchanged`: the workload token's `sub`, and `repository`, `workflow` and `run_id` where it has them. */
+                claims?: {
+                    sub?: string;
+                    repository?: string;
+                    workflow?: string;
+                    run_id?: string;
+                };
+                /** @description `token_exchanged`: when the token minted stops working. */
+                expiresAt?: components["schemas"]["Time"];
                 /** @description `token_created`: the token's IP allowlist, when it has one. */
                 allowedIps?: components["schemas"]["AllowedIPs"];
                 member?: {
@@ -951,7 +1130,7 @@ export interface components {
             postLogoutRedirectUri: string;
         };
         /** @enum {string} */
-        ErrorCode: "bad_request" | "validation_error" | "not_authorized" | "missing_scopes" | "forbidden" | "not_enterprise_plan_workspace" | "resource_not_found" | "token_limit_reached" | "conflict" | "too_many_requests" | "internal_error" | "service_unavailable" | "request_too_large" | "bad_gateway" | "gateway_timeout";
+        ErrorCode: "bad_request" | "validation_error" | "not_authorized" | "missing_scopes" | "forbidden" | "not_enterprise_plan_workspace" | "resource_not_found" | "token_limit_reached" | "conflict" | "too_many_requests" | "internal_error" | "service_unavailable" | "request_too_large" | "bad_gateway" | "gateway_timeout" | "invalid_request" | "invalid_grant" | "invalid_scope" | "invalid_target" | "unsupported_grant_type";
         /**
          * @description Every error. `details` is empty except for `validation_error`.
          * @example {
@@ -1235,6 +1414,35 @@ export interface components {
                 "application/json": components["schemas"]["NotFoundError"];
             };
         };
+        /** @description The trusted workload. */
+        TrustedWorkload: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["TrustedWorkload"];
+            };
+        };
+        /** @description The workloads the site trusts, newest first. */
+        TrustedWorkloadList: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": {
+                    trustedWorkloads: components["schemas"]["TrustedWorkload"][];
+                };
+            };
+        };
+        /** @description `conflict`: the site already trusts 20 workloads. */
+        WorkloadLimit: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ConflictError"];
+            };
+        };
         /**
          * @description `token_limit_reached`: 5 active tokens already. `conflict`: the `Idempotency-Key` was
          *     used with another body within 24 hours.
@@ -1375,6 +1583,7 @@ export interface components {
         SiteID: components["schemas"]["ID"];
         WorkspaceID: components["schemas"]["ID"];
         TokenID: components["schemas"]["ID"];
+        WorkloadID: components["schemas"]["ID"];
         MemberID: components["schemas"]["ID"];
         /** @description The invitation's `id` in `GET /v2/me`'s `invitations` (the member's id). */
         InvitationID: components["schemas"]["ID"];
@@ -1503,6 +1712,103 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["NotAuthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            431: components["responses"]["HeadersTooLarge"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    listTrustedWorkloads: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                site_id: components["parameters"]["SiteID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["TrustedWorkloadList"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["NotAuthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            431: components["responses"]["HeadersTooLarge"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    createTrustedWorkload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                site_id: components["parameters"]["SiteID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateTrustedWorkload"];
+            };
+        };
+        responses: {
+            201: components["responses"]["TrustedWorkload"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["NotAuthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["WorkloadLimit"];
+            413: components["responses"]["PayloadTooLarge"];
+            431: components["responses"]["HeadersTooLarge"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    getTrustedWorkload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                site_id: components["parameters"]["SiteID"];
+                workload_id: components["parameters"]["WorkloadID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["TrustedWorkload"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["NotAuthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            431: components["responses"]["HeadersTooLarge"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    deleteTrustedWorkload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                site_id: components["parameters"]["SiteID"];
+                workload_id: components["parameters"]["WorkloadID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted, with its live tokens. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -1707,6 +2013,66 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             431: components["responses"]["HeadersTooLarge"];
             "5XX": components["responses"]["ServerError"];
+        };
+    };
+    exchangeToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["TokenExchange"];
+            };
+        };
+        responses: {
+            /** @description The short-lived site token; shown once. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenExchanged"];
+                };
+            };
+            /**
+             * @description RFC 6749 section 5.2: `invalid_request` (a parameter missing, repeated or malformed, or
+             *     the body not a form), `unsupported_grant_type`, `invalid_grant` (the subject token is not
+             *     one a workload of the site trusts, for whatever reason, with one message),
+             *     `invalid_scope` (wider than the workload's), `invalid_target` (`resource` is not a site).
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description `too_many_requests`: the workload's 60 exchanges of this minute are spent; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            431: components["responses"]["HeadersTooLarge"];
+            /** @description `server_error`, or `service_unavailable` while the workload's issuer cannot be reached. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"] | components["schemas"]["Error"];
+                };
+            };
         };
     };
     reportGitHubSecrets: {

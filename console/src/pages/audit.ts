@@ -14,6 +14,7 @@ export const eventTypes: readonly { value: string; label: string }[] = [
   { value: "workspace_membership", label: "Workspace membership" },
   { value: "site_membership", label: "Site membership" },
   { value: "workspace_setting", label: "Workspace settings" },
+  { value: "trusted_workload", label: "Trusted workloads" },
 ];
 
 /** subTypes names every event subtype the service records (internal/audit), as people read it. */
@@ -27,6 +28,8 @@ export const subTypes: Readonly<Record<string, string>> = {
   user_role_updated: "Role changed",
   invitation_accepted: "Invitation accepted",
   setting_updated: "Setting changed",
+  workload_created: "Workload trusted",
+  workload_deleted: "Workload no longer trusted",
 };
 
 /** eventName is the readable name of an event, or its raw type and subtype for one this page does not know. */
