@@ -3,14 +3,10 @@ package audit
 // Event types and subtypes of the audit log that are named here before the
 // changes that write them exist everywhere.
 const (
-	TypeSiteSetting     = "site_setting"
-	TypeTrustedWorkload = "trusted_workload"
+	TypeSiteSetting = "site_setting"
 	// SubTokenExpiring is a token's announcement that it ends within a
 	// threshold of days (API.md section 14).
-	SubTokenExpiring   = "token_expiring"
-	SubTokenExchanged  = "token_exchanged"
-	SubWorkloadCreated = "workload_created"
-	SubWorkloadDeleted = "workload_deleted"
+	SubTokenExpiring = "token_expiring"
 )
 
 // DetailType names one kind of event in words, as the event bus carries it

@@ -23,6 +23,7 @@ export const subTypes: Readonly<Record<string, string>> = {
   token_regenerated: "Token regenerated",
   token_revoked: "Token revoked",
   token_expired: `Token expired (inactive for ${inactivityDays} days)`,
+  token_exchanged: "Token exchanged by a trusted workload",
   user_added: "Person added",
   user_removed: "Person removed",
   user_role_updated: "Role changed",
