@@ -9,6 +9,7 @@ import (
 	"github.com/tokensmith/tokensmith"
 	"github.com/tokensmith/tokensmith/internal/scope"
 	"github.com/tokensmith/tokensmith/internal/token"
+	"github.com/tokensmith/tokensmith/internal/workloadtoken"
 )
 
 // TestSealedShape holds the stored shape of an idempotent create: a record
@@ -53,5 +54,27 @@ func TestSealedShape(t *testing.T) {
 	const bodyHash = "7e973746d680d74074626e87d0389485f8f1c48c8d80577a7c70bcc1dc3bdb0e"
 	if got := newIdempotency([]byte("0123456789abcdef0123456789abcdef"), want.Token.Owner(), "u1", "key-0123456789abcdef", in).bodyHash; got != bodyHash {
 		t.Errorf("bodyHash = %s, want %s", got, bodyHash)
+	}
+}
+
+// TestUseKeyOfATokenWithoutJTI: a workload token without a jti is accepted
+// once by its issuer and payload, whatever its signature: the same claims
+// signed again (an ECDSA signature has a second valid form) are a replay;
+// other claims are not.
+func TestUseKeyOfATokenWithoutJTI(t *testing.T) {
+	c := workloadtoken.Claims{Issuer: "https://ci.example"}
+	first := useKey(c, "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJlLW9uZQ")
+	if again := useKey(c, "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJlLXR3bw"); again != first {
+		t.Error("the same claims with another signature have another use key")
+	}
+	if other := useKey(c, "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJiIn0.c2lnbmF0dXJlLW9uZQ"); other == first {
+		t.Error("other claims have the same use key")
+	}
+	if otherIssuer := useKey(workloadtoken.Claims{Issuer: "https://other.example"}, "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJlLW9uZQ"); otherIssuer == first {
+		t.Error("another issuer's token has the same use key")
+	}
+	withJTI := workloadtoken.Claims{Issuer: "https://ci.example", ID: "run-1"}
+	if useKey(withJTI, "a.b.c") != useKey(withJTI, "d.e.f") {
+		t.Error("a token with a jti is not accepted once by it")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -328,11 +329,16 @@ func cutScope(sc string) (api, level string, ok bool) {
 }
 
 // useKey is what a workload token is accepted once by: its issuer and jti,
-// or, without a jti, the token itself.
+// or, without a jti, its payload (the claims signed, written canonically:
+// workloadtoken.Issuer refused any other writing). Not the whole text: an
+// ECDSA signature has a second valid form, so the same claims can come
+// with another signature.
 func useKey(c workloadtoken.Claims, raw string) string {
 	id := "jti\x00" + c.ID
 	if c.ID == "" {
-		id = "token\x00" + raw
+		_, rest, _ := strings.Cut(raw, ".")
+		payload, _, _ := strings.Cut(rest, ".")
+		id = "payload\x00" + payload
 	}
 	sum := sha256.Sum256([]byte(c.Issuer + "\x00" + id))
 	return hex.EncodeToString(sum[:])

@@ -80,6 +80,15 @@ func (s *Service) revokeAll(ctx context.Context, ws tokensmith.Workspace, sites 
 			if err != nil {
 				return total + n, err
 			}
+			if o.site != nil {
+				// The short-lived tokens its trusted workloads' exchanges
+				// minted are the site's tokens too.
+				minted, err := s.Store.SiteWorkloadTokens(ctx, o.site.ID)
+				if err != nil {
+					return total + n, err
+				}
+				tokens = append(tokens, minted...)
+			}
 			for _, t := range tokens {
 				revoked, err := s.revoke(ctx, ws, o.site, t)
 				if err != nil {
@@ -107,7 +116,7 @@ func (s *Service) revoke(ctx context.Context, ws tokensmith.Workspace, site *tok
 	err := store.Retry(ctx, func() error {
 		if !first {
 			var err error
-			if t, err = s.Store.Token(ctx, t.Owner(), t.ID); tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
+			if t, err = s.Store.TokenAgain(ctx, t); tokensmith.ErrorCode(err) == tokensmith.ENOTFOUND {
 				return nil
 			} else if err != nil {
 				return err

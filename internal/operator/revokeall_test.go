@@ -117,6 +117,46 @@ func (w *world) mint(t *testing.T, ws tokensmith.Workspace, site *tokensmith.Sit
 	return tok, secret
 }
 
+// exchanged stores a live token that an exchange of a workload site
+// trusts minted, as the exchange does, and returns it and its secret.
+func (w *world) exchanged(t *testing.T, ws tokensmith.Workspace, site tokensmith.Site) (tokensmith.Token, string) {
+	t.Helper()
+	ctx := context.Background()
+	perms := scope.Permissions{"sites": scope.Read}
+	id, err := token.NewID(w.now, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := audit.NewOrigin(w.now, rand.Reader, tokensmith.Actor{Type: tokensmith.ActorSystem}, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wl := tokensmith.Workload{ID: id, SiteID: site.ID, WorkspaceID: ws.ID, Name: "ci", Issuer: "https://ci.example",
+		Audience: "tokensmith", Subject: "repo:octo/site:ref:refs/heads/main", Permissions: perms, Scope: "sites:read",
+		TokenLifetime: 15 * time.Minute, CreatedOn: w.now}
+	if err := w.st.CreateWorkload(ctx, wl, audit.WorkloadCreated(o, wl, site)); err != nil {
+		t.Fatal(err)
+	}
+	secret, err := token.Generate(token.KindSite, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokID, err := token.NewID(w.now, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := tokensmith.Token{ID: tokID, Kind: token.KindSite, Name: "ci", WorkspaceID: ws.ID, SiteID: site.ID, WorkloadID: wl.ID,
+		Permissions: perms, Scope: "sites:read", DisplayHint: token.DisplayHint(secret), SecretHash: token.Hash(secret),
+		CreatedOn: w.now, CreatedBy: tokensmith.Actor{Type: tokensmith.ActorSystem}, ExpiresOn: w.now.Add(15 * time.Minute)}
+	next := wl
+	next.Version++
+	if err := w.st.Exchange(ctx, wl, next, tok, site.TokenRateLimit(), store.Use{Key: tokID, Until: w.now.Add(time.Hour)},
+		audit.TokenExchanged(o, tok, site, wl, nil)); err != nil {
+		t.Fatal(err)
+	}
+	return tok, secret
+}
+
 // allowed reports whether the authorizer allows secret on a route it
 // takes.
 func (w *world) allowed(t *testing.T, secret string) bool {
@@ -173,26 +213,35 @@ func TestRevokeAll(t *testing.T) {
 		siteTokens, siteSecrets = append(siteTokens, tok.ID), append(siteSecrets, secret)
 	}
 	w.mint(t, w.ws, &w.siteA, true) // expired: TTL's, not the operator's
+	// A token a trusted workload's exchange minted is one of the site's.
+	wlTok, wlSecret := w.exchanged(t, w.ws, w.siteA)
+	siteTokens, siteSecrets = append(siteTokens, wlTok.ID), append(siteSecrets, wlSecret)
 	_, siteBSecret := w.mint(t, w.ws, &w.siteB, false)
+	_, siteBWorkloadSecret := w.exchanged(t, w.ws, w.siteB)
 	_, wsSecret := w.mint(t, w.ws, nil, false)
 	_, otherSecret := w.mint(t, w.other, &w.otherSite, false)
 
+	for _, s := range siteSecrets {
+		if !w.allowed(t, s) {
+			t.Fatal("a site token is refused before the revoke-all")
+		}
+	}
 	site, n, err := w.dir.RevokeSiteTokens(ctx, w.siteA.ID)
-	if err != nil || n != 3 || site.ID != w.siteA.ID {
-		t.Fatalf("RevokeSiteTokens = %s, %d, %v; want %s, 3", site.ID, n, err, w.siteA.ID)
+	if err != nil || n != 4 || site.ID != w.siteA.ID {
+		t.Fatalf("RevokeSiteTokens = %s, %d, %v; want %s, 4 (3 tokens and one a workload's exchange minted)", site.ID, n, err, w.siteA.ID)
 	}
 	for _, s := range siteSecrets {
 		if w.allowed(t, s) {
 			t.Error("a revoked site token is still allowed")
 		}
 	}
-	for name, s := range map[string]string{"other site's": siteBSecret, "workspace": wsSecret, "other workspace's": otherSecret} {
+	for name, s := range map[string]string{"other site's": siteBSecret, "other site's workload": siteBWorkloadSecret, "workspace": wsSecret, "other workspace's": otherSecret} {
 		if !w.allowed(t, s) {
 			t.Errorf("the %s token was revoked by a site's revoke-all", name)
 		}
 	}
 	events := w.revokedEvents(t, w.ws)
-	if len(events) != 3 {
+	if len(events) != 4 {
 		t.Errorf("token_revoked events = %v; want one for each of %v", events, siteTokens)
 	}
 	for _, id := range siteTokens {
@@ -203,15 +252,15 @@ func TestRevokeAll(t *testing.T) {
 	if _, n, err := w.dir.RevokeSiteTokens(ctx, w.siteA.ID); err != nil || n != 0 {
 		t.Errorf("second RevokeSiteTokens = %d, %v; want 0", n, err)
 	}
-	if again := w.revokedEvents(t, w.ws); len(again) != 3 {
+	if again := w.revokedEvents(t, w.ws); len(again) != 4 {
 		t.Errorf("a second run wrote events: %v", again)
 	}
 
 	ws, n, err := w.dir.RevokeWorkspaceTokens(ctx, "hitchhikers")
-	if err != nil || n != 2 || ws.ID != w.ws.ID {
-		t.Fatalf("RevokeWorkspaceTokens = %s, %d, %v; want %s, 2 (site B's and the workspace's)", ws.ID, n, err, w.ws.ID)
+	if err != nil || n != 3 || ws.ID != w.ws.ID {
+		t.Fatalf("RevokeWorkspaceTokens = %s, %d, %v; want %s, 3 (site B's, its workload's and the workspace's)", ws.ID, n, err, w.ws.ID)
 	}
-	if w.allowed(t, siteBSecret) || w.allowed(t, wsSecret) {
+	if w.allowed(t, siteBSecret) || w.allowed(t, siteBWorkloadSecret) || w.allowed(t, wsSecret) {
 		t.Error("a token of the workspace is allowed after its revoke-all")
 	}
 	if !w.allowed(t, otherSecret) {
@@ -220,8 +269,8 @@ func TestRevokeAll(t *testing.T) {
 	if _, n, err := w.dir.RevokeWorkspaceTokens(ctx, w.ws.ID); err != nil || n != 0 {
 		t.Errorf("second RevokeWorkspaceTokens = %d, %v; want 0", n, err)
 	}
-	if got := w.revokedEvents(t, w.ws); len(got) != 5 {
-		t.Errorf("token_revoked events = %v; want 5", got)
+	if got := w.revokedEvents(t, w.ws); len(got) != 7 {
+		t.Errorf("token_revoked events = %v; want 7", got)
 	}
 	for _, bad := range []func() error{
 		func() error { _, _, err := w.dir.RevokeSiteTokens(ctx, "0000000000000000000000ff"); return err },

@@ -50,6 +50,17 @@ func (s *Store) Token(ctx context.Context, owner tokensmith.Owner, id string) (t
 	return it.token(), nil
 }
 
+// TokenAgain reads t's record again, wherever it is kept: under its owner,
+// or under its workload for a token an exchange minted.
+func (s *Store) TokenAgain(ctx context.Context, t tokensmith.Token) (tokensmith.Token, error) {
+	var it tokenItem
+	pk, sk := recordKey(t)
+	if err := s.get(ctx, pk, sk, &it); err != nil {
+		return tokensmith.Token{}, fmt.Errorf("token %s: %w", t.ID, err)
+	}
+	return it.token(), nil
+}
+
 // Secret reads what the authorizer needs for a secret's hash. A previous
 // secret in its grace period takes its token's expiry (and last use) from
 // the token's record: uses of the current secret move the token's expiry,

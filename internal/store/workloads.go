@@ -130,6 +130,25 @@ func (s *Store) WorkloadTokens(ctx context.Context, w tokensmith.Workload, now t
 	return out, nil
 }
 
+// SiteWorkloadTokens lists every token the exchanges of site siteID's
+// workloads minted and TTL has not removed yet, strongly consistent: what a
+// revoke-all of the site ends besides its own tokens.
+func (s *Store) SiteWorkloadTokens(ctx context.Context, siteID string) ([]tokensmith.Token, error) {
+	var out []tokensmith.Token
+	err := s.queryPrefix(ctx, sitePK(siteID), prefixWLToken, func(item map[string]types.AttributeValue) error {
+		var it tokenItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return fmt.Errorf("decode token: %w", err)
+		}
+		out = append(out, it.token())
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("workload tokens of site %s: %w", siteID, err)
+	}
+	return out, nil
+}
+
 // tokensPerTransaction is how many tokens (a record and a secret each) a
 // transaction of DeleteWorkload ends besides the workload and its event,
 // within DynamoDB's 100 items.

@@ -34,9 +34,50 @@ const (
 	// again, so a key the issuer withdraws stops being accepted. While that
 	// refetch fails the old keys stay in use up to keyage.MaxStale.
 	maxKeyAge = keyage.MaxAge
-	// maxDocument bounds what is read of a JWKS.
-	maxDocument = 1 << 20
+	// maxDocument bounds what is read of a discovery document or a JWKS
+	// (real ones are a few KiB): an issuer that answers with more fails, and
+	// cannot fill the function's memory.
+	maxDocument = 256 << 10
 )
+
+// errTooLarge is the error of reading past maxDocument.
+var errTooLarge = fmt.Errorf("usertoken: document larger than %d bytes", maxDocument)
+
+// boundedTransport makes every body read through it end with errTooLarge
+// past maxDocument bytes, the discovery document go-oidc reads whole among
+// them.
+type boundedTransport struct{ next http.RoundTripper }
+
+func (b boundedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := b.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &boundedBody{ReadCloser: resp.Body, left: maxDocument}
+	return resp, nil
+}
+
+type boundedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *boundedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One byte more tells a body of exactly maxDocument from a longer one.
+		var one [1]byte
+		if n, _ := b.ReadCloser.Read(one[:]); n > 0 {
+			return 0, errTooLarge
+		}
+		return b.ReadCloser.Read(p)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
 
 // keySet finds the issuer's JWKS through its discovery document and caches
 // the keys. go-oidc's RemoteKeySet fetches again for every unknown key id;
@@ -79,7 +120,13 @@ func newFetchedKeys(keys []jose.JSONWebKey, at time.Time) (*fetchedKeys, error) 
 }
 
 func newKeySet(issuer string, client *http.Client, now func() time.Time) *keySet {
-	return &keySet{issuer: issuer, client: client, now: now}
+	bounded := *client
+	next := client.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	bounded.Transport = boundedTransport{next: next}
+	return &keySet{issuer: issuer, client: &bounded, now: now}
 }
 
 // current returns the keys verifications use now, if any were fetched.
@@ -197,7 +244,7 @@ func (k *keySet) fetchKeys(ctx context.Context, now time.Time) (*fetchedKeys, er
 		return nil, fmt.Errorf("jwks: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocument))
+	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("jwks: %w", err)
 	}

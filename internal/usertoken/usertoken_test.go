@@ -13,8 +13,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -574,5 +576,45 @@ func BenchmarkVerifyWarm(b *testing.B) {
 				b.Errorf("fetches = %d discoveries, %d JWKS; want 1, 1", d, j)
 			}
 		})
+	}
+}
+
+// TestDocumentsBounded: a discovery document or a JWKS longer than
+// maxDocument fails to be read (errTooLarge) however it is read, go-oidc's
+// whole read of the discovery document included; one within it is read
+// whole.
+func TestDocumentsBounded(t *testing.T) {
+	big := `{"issuer":"x","pad":"` + strings.Repeat("a", maxDocument) + `"}`
+	bigJWKS := `{"keys":[` + strings.Repeat(" ", maxDocument) + `]}`
+	small := `{"issuer":"x"}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/big":
+			io.WriteString(w, big)
+		case "/jwks":
+			io.WriteString(w, bigJWKS)
+		default:
+			io.WriteString(w, small)
+		}
+	}))
+	defer srv.Close()
+	k := newKeySet(srv.URL, srv.Client(), time.Now)
+	read := func(path string) ([]byte, error) {
+		resp, err := k.client.Get(srv.URL + path)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		return io.ReadAll(resp.Body)
+	}
+	if _, err := read("/big"); !errors.Is(err, errTooLarge) {
+		t.Errorf("reading %d bytes = %v; want %v", len(big), err, errTooLarge)
+	}
+	if body, err := read("/small"); err != nil || string(body) != small {
+		t.Errorf("reading a small document = %q, %v", body, err)
+	}
+	k.jwksURL = srv.URL + "/jwks"
+	if _, err := k.fetchKeys(context.Background(), time.Now()); !errors.Is(err, errTooLarge) {
+		t.Errorf("fetching a JWKS of %d bytes = %v; want %v", len(bigJWKS), err, errTooLarge)
 	}
 }

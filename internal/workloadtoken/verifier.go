@@ -3,10 +3,12 @@ package workloadtoken
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,7 +30,7 @@ var (
 
 // MaxIssuers bounds the issuers whose keys a Verifier keeps; past it, the
 // one used longest ago is forgotten.
-const MaxIssuers = 256
+const MaxIssuers = 64
 
 // Claims is what a verified workload token says.
 type Claims struct {
@@ -69,6 +71,9 @@ func NewVerifier(client *http.Client, now func() time.Time) *Verifier {
 // Issuer returns the iss claim of raw, unverified: what decides whether
 // raw is worth verifying at all, before anything is fetched.
 func Issuer(raw string) (string, error) {
+	if !canonical(raw) {
+		return "", ErrInvalid
+	}
 	jws, err := jose.ParseSignedCompact(raw, usertoken.Algorithms)
 	if err != nil || len(jws.Signatures) != 1 {
 		return "", ErrInvalid
@@ -80,6 +85,30 @@ func Issuer(raw string) (string, error) {
 		return "", ErrInvalid
 	}
 	return c.Issuer, nil
+}
+
+// canonical reports whether raw is a compact JWS written the one way its
+// bytes can be: three segments of unpadded base64url, each with its unused
+// trailing bits zero. Go's decoder skips CR and LF and ignores those bits,
+// so without this one signed token could be sent as many strings, and a
+// token without a jti, accepted once by its text, many times.
+func canonical(raw string) bool {
+	segments := strings.Split(raw, ".")
+	if len(segments) != 3 {
+		return false
+	}
+	for _, seg := range segments {
+		for i := 0; i < len(seg); i++ {
+			c := seg[i]
+			if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+		if _, err := base64.RawURLEncoding.Strict().DecodeString(seg); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // Verify checks that issuer, which the caller trusts, signed raw, and
