@@ -103,6 +103,20 @@ type Workspace struct {
 	// Admins counts the workspace's accepted admins (Member.AcceptedAdmin);
 	// a change that would take it from 1 to 0 is refused.
 	Admins int64
+	// MaxTokenLifetimeDays is the workspace's token lifetime policy: every
+	// new secret of its site and workspace tokens must end within that
+	// many days. 0 for no policy.
+	MaxTokenLifetimeDays int64
+}
+
+// ExceedsPolicy reports whether t, at now, outlives what the workspace's
+// policy allows a token made now: it has no fixed end, or one further than
+// maxDays away. Without a policy (0) nothing exceeds it.
+func (t Token) ExceedsPolicy(now time.Time, maxDays int64) bool {
+	if maxDays <= 0 {
+		return false
+	}
+	return t.ExpiresAt == nil || t.ExpiresAt.After(now.Add(time.Duration(maxDays)*24*time.Hour))
 }
 
 // Ref returns how audit events name w.
@@ -306,6 +320,9 @@ type Token struct {
 	// (API.md section 15): such a token is kept under its workload, not
 	// among the site's tokens, and its ExpiresOn is fixed.
 	WorkloadID string
+	// OverPolicy is set on the tokens a list returns: whether the token
+	// exceeds its workspace's lifetime policy (ExceedsPolicy) as of then.
+	OverPolicy bool
 }
 
 // Owner returns the site or workspace the token belongs to.

@@ -51,6 +51,18 @@ type PeopleService interface {
 	// and returns what they then hold; DeclineInvitation drops it.
 	AcceptInvitation(ctx context.Context, c Caller, id string) (Me, error)
 	DeclineInvitation(ctx context.Context, c Caller, id string) error
+	// WorkspaceSettings returns the settings of workspace id, to anyone who
+	// belongs to it; UpdateWorkspaceSettings changes them, as its admin.
+	WorkspaceSettings(ctx context.Context, c Caller, id string) (Workspace, error)
+	UpdateWorkspaceSettings(ctx context.Context, c Caller, id string, in SettingsInput) (Workspace, error)
+}
+
+// SettingsInput is a change of a workspace's settings; a nil field is
+// left as it is.
+type SettingsInput struct {
+	// MaxTokenLifetimeDays is the new policy: a number of days, or 0 for
+	// none.
+	MaxTokenLifetimeDays *int64
 }
 
 // SiteService is the data API: the sites an API token may read.

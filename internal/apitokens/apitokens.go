@@ -48,6 +48,25 @@ func validLifetime(days *int64) []tokensmith.ErrorDetail {
 	return nil
 }
 
+// withinPolicy checks a new secret's lifetime, days (nil for none),
+// against the workspace's policy: while one is set, a lifetime is required
+// and at most the policy's. The store checks the policy again as the secret
+// is written.
+func withinPolicy(ws tokensmith.Workspace, days *int64) error {
+	max := ws.MaxTokenLifetimeDays
+	switch {
+	case max <= 0:
+		return nil
+	case days == nil:
+		return tokensmith.Invalid(tokensmith.ErrorDetail{Field: "expiresInDays",
+			Message: fmt.Sprintf("is required: this workspace's maximum token lifetime is %d days", max)})
+	case *days > max:
+		return tokensmith.Invalid(tokensmith.ErrorDetail{Field: "expiresInDays",
+			Message: fmt.Sprintf("must be at most %d: this workspace's maximum token lifetime is %d days", max, max)})
+	}
+	return nil
+}
+
 // fixedEnd is the end of a secret issued at now with a lifetime of days
 // (0 for none): nil for none.
 func fixedEnd(now time.Time, days int64) *time.Time {
@@ -257,7 +276,8 @@ func allowedIPs(ranges []string) []string {
 
 // List returns the active tokens of owner, newest first.
 func (s *Service) List(ctx context.Context, p tokensmith.Caller, owner tokensmith.Owner) ([]tokensmith.Token, error) {
-	if _, err := s.authorize(ctx, p, owner); err != nil {
+	a, err := s.authorize(ctx, p, owner)
+	if err != nil {
 		return nil, err
 	}
 	all, err := s.Store.Tokens(ctx, owner)
@@ -268,6 +288,7 @@ func (s *Service) List(ctx context.Context, p tokensmith.Caller, owner tokensmit
 	var out []tokensmith.Token
 	for _, t := range all {
 		if t.Active(now) {
+			t.OverPolicy = t.ExceedsPolicy(now, a.workspace.MaxTokenLifetimeDays)
 			out = append(out, t)
 		}
 	}
@@ -358,6 +379,13 @@ func (s *Service) Regenerate(ctx context.Context, p tokensmith.Caller, owner tok
 		// change meanwhile fails the regenerate, which reads it again.
 		site, err := s.Store.Site(ctx, owner.ID)
 		if err != nil {
+			return err
+		}
+		// So does a change of the workspace's lifetime policy.
+		if a.workspace, err = s.Store.Workspace(ctx, a.workspace.ID); err != nil {
+			return err
+		}
+		if err := withinPolicy(a.workspace, in.ExpiresInDays); err != nil {
 			return err
 		}
 		secret, err := token.Generate(t.Kind, s.Rand)

@@ -41,6 +41,9 @@ func (s *Service) Create(ctx context.Context, p tokensmith.Caller, owner tokensm
 	if details := Validate(owner.Kind, in); len(details) > 0 {
 		return tokensmith.Minted{}, false, tokensmith.Invalid(details...)
 	}
+	if err := withinPolicy(a.workspace, in.ExpiresInDays); err != nil {
+		return tokensmith.Minted{}, false, err
+	}
 	in.Name = strings.TrimSpace(in.Name)
 	in.Permissions = scope.Granted(in.Permissions)
 	in.AllowedIPs = allowedIPs(in.AllowedIPs)
@@ -71,6 +74,9 @@ func (s *Service) Create(ctx context.Context, p tokensmith.Caller, owner tokensm
 				return err
 			}
 			if err := mayCreate(owner, a); err != nil {
+				return err
+			}
+			if err := withinPolicy(a.workspace, in.ExpiresInDays); err != nil {
 				return err
 			}
 		}

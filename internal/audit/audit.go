@@ -19,10 +19,11 @@ const (
 	TypeSiteMembership      = "site_membership"
 	TypeWorkspaceSetting    = "workspace_setting"
 	TypeTrustedWorkload     = "trusted_workload"
+	TypeSiteSetting         = "site_setting"
 )
 
 // Types lists every event type.
-var Types = []string{TypeAPIToken, TypeWorkspaceMembership, TypeSiteMembership, TypeWorkspaceSetting, TypeTrustedWorkload}
+var Types = []string{TypeAPIToken, TypeWorkspaceMembership, TypeSiteMembership, TypeWorkspaceSetting, TypeSiteSetting, TypeTrustedWorkload}
 
 // Event subtypes, by type.
 const (
@@ -41,7 +42,7 @@ const (
 	// SubInvitationAccepted is a membership granted to an email binding to
 	// the person who first signed in with it.
 	SubInvitationAccepted = "invitation_accepted"
-	// workspace_setting
+	// workspace_setting and site_setting
 	SubSettingUpdated = "setting_updated"
 	// trusted_workload
 	SubWorkloadCreated = "workload_created"
@@ -183,6 +184,37 @@ func memberPayload(m tokensmith.Member) map[string]any {
 		payload["site"] = map[string]any{"id": m.Place.SiteID}
 	}
 	return payload
+}
+
+// LifetimePolicyChanged is the event of a workspace's token lifetime
+// policy changing from prev days to days; 0 (none) is null.
+func LifetimePolicyChanged(o Origin, days, prev int64) tokensmith.Event {
+	value := func(d int64) any {
+		if d <= 0 {
+			return nil
+		}
+		return d
+	}
+	return o.event(TypeWorkspaceSetting, SubSettingUpdated, map[string]any{
+		"setting": "maxTokenLifetimeDays", "previousValue": value(prev), "value": value(days),
+	})
+}
+
+// SitePlanChanged is the event of site's plan and rate limit changing to
+// next's: the payload holds each setting's previous and new value, the rate
+// limit as the site's tokens have it (requests a minute).
+func SitePlanChanged(o Origin, site, next tokensmith.Site) tokensmith.Event {
+	plan := func(s tokensmith.Site) string {
+		if s.Plan == "" {
+			return string(tokensmith.DefaultSitePlan)
+		}
+		return string(s.Plan)
+	}
+	return o.event(TypeSiteSetting, SubSettingUpdated, map[string]any{
+		"site":      map[string]any{"id": site.ID, "shortName": site.ShortName},
+		"plan":      map[string]any{"previousValue": plan(site), "value": plan(next)},
+		"rateLimit": map[string]any{"previousValue": site.TokenRateLimit(), "value": next.TokenRateLimit()},
+	})
 }
 
 // PlanChanged is the event of a workspace's plan changing from prev to plan.

@@ -441,6 +441,56 @@ func TestPeopleHandlers(t *testing.T) {
 					return m, err
 				}}
 			}, 200, nil},
+		{"a workspace's settings", request{op: "getWorkspaceSettings", params: map[string]string{"workspace_id": "w1"}, caller: &person},
+			func(t *testing.T, err error) *mock.PeopleService {
+				return &mock.PeopleService{SettingsFn: func(_ context.Context, _ tokensmith.Caller, id string) (tokensmith.Workspace, error) {
+					if id != "w1" {
+						t.Errorf("WorkspaceSettings(%q); want w1", id)
+					}
+					return tokensmith.Workspace{ID: "w1", MaxTokenLifetimeDays: 90}, err
+				}}
+			}, 200, func(t *testing.T, a answer) {
+				if a.body["maxTokenLifetimeDays"] != float64(90) || len(a.body) != 1 {
+					t.Errorf("settings answered %v; want only maxTokenLifetimeDays 90", a.body)
+				}
+			}},
+		{"set a maximum token lifetime", request{op: "updateWorkspaceSettings", params: map[string]string{"workspace_id": "w1"}, caller: &person,
+			body: `{"maxTokenLifetimeDays":30}`},
+			func(t *testing.T, err error) *mock.PeopleService {
+				return &mock.PeopleService{UpdateSettingsFn: func(_ context.Context, _ tokensmith.Caller, id string, in tokensmith.SettingsInput) (tokensmith.Workspace, error) {
+					if id != "w1" || in.MaxTokenLifetimeDays == nil || *in.MaxTokenLifetimeDays != 30 {
+						t.Errorf("UpdateWorkspaceSettings(%q, %+v); want w1, 30 days", id, in)
+					}
+					return tokensmith.Workspace{ID: "w1", MaxTokenLifetimeDays: 30}, err
+				}}
+			}, 200, func(t *testing.T, a answer) {
+				if a.body["maxTokenLifetimeDays"] != float64(30) {
+					t.Errorf("settings answered %v", a.body)
+				}
+			}},
+		{"remove the maximum token lifetime", request{op: "updateWorkspaceSettings", params: map[string]string{"workspace_id": "w1"}, caller: &person,
+			body: `{"maxTokenLifetimeDays":null}`},
+			func(t *testing.T, err error) *mock.PeopleService {
+				return &mock.PeopleService{UpdateSettingsFn: func(_ context.Context, _ tokensmith.Caller, _ string, in tokensmith.SettingsInput) (tokensmith.Workspace, error) {
+					if in.MaxTokenLifetimeDays == nil || *in.MaxTokenLifetimeDays != 0 {
+						t.Errorf("UpdateWorkspaceSettings(%+v); want 0 (none)", in)
+					}
+					return tokensmith.Workspace{ID: "w1"}, err
+				}}
+			}, 200, func(t *testing.T, a answer) {
+				if v, ok := a.body["maxTokenLifetimeDays"]; !ok || v != nil {
+					t.Errorf("settings answered %v; want maxTokenLifetimeDays null", a.body)
+				}
+			}},
+		{"change no setting", request{op: "updateWorkspaceSettings", params: map[string]string{"workspace_id": "w1"}, caller: &person, body: `{}`},
+			func(t *testing.T, err error) *mock.PeopleService {
+				return &mock.PeopleService{UpdateSettingsFn: func(_ context.Context, _ tokensmith.Caller, _ string, in tokensmith.SettingsInput) (tokensmith.Workspace, error) {
+					if in.MaxTokenLifetimeDays != nil {
+						t.Errorf("UpdateWorkspaceSettings(%+v); want no change", in)
+					}
+					return tokensmith.Workspace{ID: "w1", MaxTokenLifetimeDays: 7}, err
+				}}
+			}, 200, nil},
 		{"remove a member", request{op: "removeSiteMember", params: map[string]string{"site_id": "s1", "member_id": "m1"}, caller: &person},
 			func(t *testing.T, err error) *mock.PeopleService {
 				return &mock.PeopleService{RemoveMemberFn: func(_ context.Context, _ tokensmith.Caller, w tokensmith.Place, id string) error {
@@ -483,6 +533,14 @@ func TestPeopleHandlersRefuse(t *testing.T) {
 			body: `{"email":"a@example.com","role":"member"}`}},
 		{"update with a role that is not a string", request{op: "updateWorkspaceMember", params: map[string]string{"workspace_id": "w1", "member_id": "m1"},
 			caller: &person, body: `{"role":1}`}},
+		{"settings with a lifetime of no days", request{op: "updateWorkspaceSettings", params: map[string]string{"workspace_id": "w1"},
+			caller: &person, body: `{"maxTokenLifetimeDays":0}`}},
+		{"settings with a fractional lifetime", request{op: "updateWorkspaceSettings", params: map[string]string{"workspace_id": "w1"},
+			caller: &person, body: `{"maxTokenLifetimeDays":1.5}`}},
+		{"settings with a lifetime as text", request{op: "updateWorkspaceSettings", params: map[string]string{"workspace_id": "w1"},
+			caller: &person, body: `{"maxTokenLifetimeDays":"30"}`}},
+		{"settings with an unknown field", request{op: "updateWorkspaceSettings", params: map[string]string{"workspace_id": "w1"},
+			caller: &person, body: `{"maxTokenLifetimeDays":30,"plan":"enterprise"}`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -122,16 +122,18 @@ func People(svc tokensmith.PeopleService, log *slog.Logger) *Router {
 	}
 	site := func(r *http.Request) tokensmith.Place { return tokensmith.Place{SiteID: r.PathValue("site_id")} }
 	return mux(route.People, map[string]http.HandlerFunc{
-		"getMe":                 asPerson(h.log, h.me),
-		"acceptInvitation":      asPerson(h.log, h.accept),
-		"declineInvitation":     asPerson(h.log, h.decline),
-		"listWorkspaceMembers":  h.list(ws),
-		"addWorkspaceMember":    h.add(ws),
-		"updateWorkspaceMember": h.update(ws),
-		"removeWorkspaceMember": h.remove(ws),
-		"listSiteMembers":       h.list(site),
-		"addSiteMember":         h.add(site),
-		"removeSiteMember":      h.remove(site),
+		"getMe":                   asPerson(h.log, h.me),
+		"acceptInvitation":        asPerson(h.log, h.accept),
+		"declineInvitation":       asPerson(h.log, h.decline),
+		"listWorkspaceMembers":    h.list(ws),
+		"addWorkspaceMember":      h.add(ws),
+		"updateWorkspaceMember":   h.update(ws),
+		"removeWorkspaceMember":   h.remove(ws),
+		"listSiteMembers":         h.list(site),
+		"addSiteMember":           h.add(site),
+		"removeSiteMember":        h.remove(site),
+		"getWorkspaceSettings":    asPerson(h.log, h.settings),
+		"updateWorkspaceSettings": asPerson(h.log, h.updateSettings),
 	}, nil, log)
 }
 

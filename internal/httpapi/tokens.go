@@ -39,6 +39,9 @@ type apiToken struct {
 	// ScopeLastUsed maps each of the token's scopes to its last use, null
 	// for never.
 	ScopeLastUsed map[string]*string `json:"scopeLastUsed"`
+	// ExceedsPolicy is shown by lists only: whether the token outlives
+	// its workspace's maximum token lifetime.
+	ExceedsPolicy *bool `json:"exceedsPolicy,omitempty"`
 }
 
 // newAPIToken renders a stored token.
@@ -175,7 +178,9 @@ func (h *tokensHandler) list(owner func(*http.Request) tokensmith.Owner) http.Ha
 		}
 		out := make([]apiToken, 0, len(ts))
 		for _, t := range ts {
-			out = append(out, newAPIToken(t))
+			api := newAPIToken(t)
+			api.ExceedsPolicy = &t.OverPolicy
+			out = append(out, api)
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"apiTokens": out})
 		return nil

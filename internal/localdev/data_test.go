@@ -144,6 +144,8 @@ func TestScopeMatrix(t *testing.T) {
 					body = `{"name":""}`
 				case "revokeTokenBySecret":
 					body = `{"token":"garbage"}`
+				case "updateWorkspaceSettings":
+					body = `{}`
 				}
 				if rt.Method == "DELETE" || rt.Op == "regenerateSiteToken" {
 					path = strings.ReplaceAll(path, siteAllID, "0000000000000000000000ff")

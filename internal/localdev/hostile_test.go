@@ -69,6 +69,7 @@ func TestMalformedRequestsAreBadRequests(t *testing.T) {
 	wsToken, _ := e.mint("workspace", `{"workspace_activity":"read"}`)
 	_, id := e.mint("site", `{"sites":"read"}`)
 	audit := "/v2/workspaces/" + e.demo.WorkspaceID + "/audit_logs"
+	settings := "/v2/workspaces/" + e.demo.WorkspaceID + "/settings"
 	e.do("GET", audit, wsToken, "") // the first use's usage write, before the snapshot
 	before := fmt.Sprint(e.state())
 	type request struct{ name, method, path, bearer, body string }
@@ -82,6 +83,7 @@ func TestMalformedRequestsAreBadRequests(t *testing.T) {
 		{"case duplicate in revoke by secret", "POST", "/v2/token/revoke", "", `{"token":"x","TOKEN":"y"}`},
 		{"case duplicate in a trusted workload", "POST", site + "/trusted_workloads", admin, `{"name":"a","Subject":"x","subject":"y"}`},
 		{"case duplicate inside a workload's claims", "POST", site + "/trusted_workloads", admin, `{"name":"a","claims":{"ref":"a","REF":"b"}}`},
+		{"case duplicate in settings", "PATCH", settings, admin, `{"maxTokenLifetimeDays":30,"MaxTokenLifetimeDays":null}`},
 	}
 	for _, c := range append(rangeBytes(0x00, 0x1f), 0x7f) {
 		tests = append(tests,
@@ -92,6 +94,7 @@ func TestMalformedRequestsAreBadRequests(t *testing.T) {
 			request{fmt.Sprintf("%#02x in the path", c), "GET", fmt.Sprintf("%s/tokens/%s%%%02X", site, id, c), admin, ""},
 			request{fmt.Sprintf("%#02x in a query value", c), "GET", fmt.Sprintf("%s?eventType=api_token%%%02X", audit, c), wsToken, ""},
 			request{fmt.Sprintf("%#02x in a query name", c), "GET", fmt.Sprintf("%s?limit%%%02X=1", audit, c), wsToken, ""},
+			request{fmt.Sprintf("%#02x in a workspace id", c), "PATCH", fmt.Sprintf("/v2/workspaces/%%%02X%s/settings", c, e.demo.WorkspaceID), admin, `{"maxTokenLifetimeDays":7}`},
 		)
 	}
 	for _, tc := range tests {

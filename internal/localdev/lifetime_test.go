@@ -1,11 +1,16 @@
 package localdev_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/tokensmith/tokensmith"
 )
 
 const day = 24 * time.Hour
@@ -207,5 +212,181 @@ func TestLifetimeValidation(t *testing.T) {
 	slices.Sort(after)
 	if !slices.Equal(before, after) {
 		t.Errorf("refused requests changed the table:\n%v\nthen\n%v", before, after)
+	}
+}
+
+// lastEvent returns the newest event of type typ in the demo workspace's
+// audit log, as its admin reads it.
+func (e *env) lastEvent(typ string) map[string]any {
+	e.t.Helper()
+	r := e.do("GET", "/v2/workspaces/"+e.demo.WorkspaceID+"/audit_logs?limit=1&eventType="+typ, e.demo.AdminToken, "")
+	items, _ := r.body["items"].([]any)
+	if r.status != 200 || len(items) != 1 {
+		e.t.Fatalf("audit log of %s = %d %s; want one event", typ, r.status, r.raw)
+	}
+	return items[0].(map[string]any)
+}
+
+// TestLifetimePolicy: a workspace admin sets a maximum token lifetime,
+// which members read and may not change; it is recorded with its old and
+// new values; while it is set, creates and regenerates of site and
+// workspace tokens must choose a lifetime within it; tokens made before it
+// keep working, marked exceedsPolicy in lists; removing it lifts it.
+func TestLifetimePolicy(t *testing.T) {
+	c := &clock{now: modelStart}
+	e := newEnvWith(t, 0, c.Now)
+	settings := "/v2/workspaces/" + e.demo.WorkspaceID + "/settings"
+	siteTokens := "/v2/sites/" + e.demo.SiteID + "/tokens"
+	wsTokens := "/v2/workspaces/" + e.demo.WorkspaceID + "/tokens"
+	admin, member := e.demo.AdminToken, e.demo.MemberToken
+
+	if r := e.do("GET", settings, member, ""); r.status != 200 || strings.TrimSpace(r.raw) != `{"maxTokenLifetimeDays":null}` {
+		t.Fatalf("settings before a policy = %d %s; want maxTokenLifetimeDays null", r.status, r.raw)
+	}
+	forever, api := e.mintFor("site", `{"name":"Forever","permissions":{"sites":"read"}}`)
+	foreverID, _ := api["id"].(string)
+	_, api = e.mintFor("site", `{"name":"Week","permissions":{"sites":"read"},"expiresInDays":7}`)
+	weekID, _ := api["id"].(string)
+
+	wantError(t, e.do("PATCH", settings, member, `{"maxTokenLifetimeDays":30}`), 403, "forbidden")
+	r := e.do("PATCH", settings, admin, `{"maxTokenLifetimeDays":367}`)
+	wantError(t, r, 400, "validation_error")
+	if d, _ := r.body["details"].([]any); len(d) != 1 || d[0].(map[string]any)["field"] != "maxTokenLifetimeDays" {
+		t.Errorf("367 days: details %v; want maxTokenLifetimeDays", r.body["details"])
+	}
+	if r := e.do("PATCH", settings, admin, `{"maxTokenLifetimeDays":30}`); r.status != 200 || strings.TrimSpace(r.raw) != `{"maxTokenLifetimeDays":30}` {
+		t.Fatalf("set the policy = %d %s", r.status, r.raw)
+	}
+	if r := e.do("GET", settings, member, ""); strings.TrimSpace(r.raw) != `{"maxTokenLifetimeDays":30}` {
+		t.Errorf("a member reads %s; want the policy of 30 days", r.raw)
+	}
+	ev := e.lastEvent("workspace_setting")
+	p, _ := ev["payload"].(map[string]any)
+	actor, _ := ev["actor"].(map[string]any)
+	if ev["eventSubType"] != "setting_updated" || p["setting"] != "maxTokenLifetimeDays" || p["previousValue"] != nil || p["value"] != float64(30) ||
+		actor["email"] != "admin@example.com" {
+		t.Errorf("event = %v; want setting_updated of maxTokenLifetimeDays from null to 30 by the admin", ev)
+	}
+
+	for _, tc := range []struct{ path, perms string }{{siteTokens, `{"sites":"read"}`}, {wsTokens, `{"workspace_activity":"read"}`}} {
+		for _, body := range []string{
+			`{"name":"x","permissions":` + tc.perms + `}`,
+			`{"name":"x","permissions":` + tc.perms + `,"expiresInDays":31}`,
+			`{"name":"x","permissions":` + tc.perms + `,"expiresInDays":null}`,
+		} {
+			r := e.do("POST", tc.path, admin, body)
+			wantError(t, r, 400, "validation_error")
+			d, _ := r.body["details"].([]any)
+			if len(d) != 1 || d[0].(map[string]any)["field"] != "expiresInDays" || !strings.Contains(d[0].(map[string]any)["message"].(string), "30 days") {
+				t.Errorf("create %s under a 30-day policy: details %v; want expiresInDays naming the policy", body, r.body["details"])
+			}
+		}
+		if r := e.do("POST", tc.path, admin, `{"name":"Month","permissions":`+tc.perms+`,"expiresInDays":30}`); r.status != 201 {
+			t.Errorf("create of 30 days under a 30-day policy = %d %s", r.status, r.raw)
+		}
+	}
+
+	// Existing tokens keep working and their expiry; lists mark the one
+	// that outlives the policy.
+	if got := e.do("GET", "/v2/sites", forever, "").status; got != 200 {
+		t.Errorf("a token made before the policy = %d; want 200", got)
+	}
+	list := e.do("GET", siteTokens, admin, "")
+	marks := map[string]any{}
+	for _, x := range list.body["apiTokens"].([]any) {
+		tok := x.(map[string]any)
+		marks[tok["name"].(string)] = tok["exceedsPolicy"]
+		if tok["id"] == foreverID && tok["expiresAt"] != nil {
+			t.Errorf("the token made before the policy got expiresAt %v", tok["expiresAt"])
+		}
+	}
+	if marks["Forever"] != true || marks["Week"] != false || marks["Month"] != false {
+		t.Errorf("exceedsPolicy by name = %v; want Forever true, Week and Month false", marks)
+	}
+	if g := e.do("GET", siteTokens+"/"+weekID, admin, ""); g.body["exceedsPolicy"] != nil {
+		t.Errorf("get shows exceedsPolicy %v; want it in lists only", g.body["exceedsPolicy"])
+	}
+
+	// Regenerate: a lifetime within the policy is required, even for a
+	// token whose own lifetime would fit.
+	for _, body := range []string{"", `{"gracePeriodSeconds":60}`, `{"expiresInDays":31}`} {
+		r := e.do("POST", siteTokens+"/"+weekID+"/regenerate", admin, body)
+		wantError(t, r, 400, "validation_error")
+		if d, _ := r.body["details"].([]any); len(d) != 1 || d[0].(map[string]any)["field"] != "expiresInDays" {
+			t.Errorf("regenerate %q under the policy: details %v; want expiresInDays", body, r.body["details"])
+		}
+	}
+	r = e.do("POST", siteTokens+"/"+foreverID+"/regenerate", admin, `{"expiresInDays":30}`)
+	if r.status != 200 || r.str("apiToken", "expiresAt") != mTime(c.Now().Add(30*day)) {
+		t.Errorf("regenerate with 30 days = %d %s", r.status, r.raw)
+	}
+
+	// Removed: anything goes again, and the change is recorded.
+	if r := e.do("PATCH", settings, admin, `{"maxTokenLifetimeDays":null}`); r.status != 200 || strings.TrimSpace(r.raw) != `{"maxTokenLifetimeDays":null}` {
+		t.Fatalf("remove the policy = %d %s", r.status, r.raw)
+	}
+	if p, _ := e.lastEvent("workspace_setting")["payload"].(map[string]any); p["previousValue"] != float64(30) || p["value"] != nil {
+		t.Errorf("removal recorded %v; want from 30 to null", p)
+	}
+	if r := e.do("POST", siteTokens, admin, `{"name":"Free again","permissions":{"sites":"read"}}`); r.status != 201 {
+		t.Errorf("create without a lifetime after the policy's removal = %d %s", r.status, r.raw)
+	}
+}
+
+// TestSettingsWhoMay: the settings of a workspace are read by those who
+// belong to it and by no one else (404), and an unchanged PATCH records
+// nothing.
+func TestSettingsWhoMay(t *testing.T) {
+	e := newEnv(t)
+	other, err := e.stack.Operator.CreateWorkspace(context.Background(), "elsewhere", "Elsewhere", tokensmith.PlanFree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, e.do("GET", "/v2/workspaces/"+other.ID+"/settings", e.demo.AdminToken, ""), 404, "resource_not_found")
+	wantError(t, e.do("PATCH", "/v2/workspaces/"+other.ID+"/settings", e.demo.AdminToken, `{"maxTokenLifetimeDays":7}`), 404, "resource_not_found")
+	wantError(t, e.do("GET", "/v2/workspaces/"+e.demo.WorkspaceSlug+"/settings", e.demo.AdminToken, ""), 404, "resource_not_found")
+	before := e.state()
+	if r := e.do("PATCH", "/v2/workspaces/"+e.demo.WorkspaceID+"/settings", e.demo.AdminToken, `{"maxTokenLifetimeDays":null}`); r.status != 200 {
+		t.Fatalf("unchanged PATCH = %d %s", r.status, r.raw)
+	}
+	after := e.state()
+	slices.Sort(before)
+	slices.Sort(after)
+	if !slices.Equal(before, after) {
+		t.Errorf("a PATCH that changes nothing changed the table")
+	}
+}
+
+// TestSitePlanChangeIsAudited: a site's plan or rate limit set by an
+// operator writes site_setting/setting_updated with the old and new
+// values; setting them as they are writes nothing.
+func TestSitePlanChangeIsAudited(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.do("GET", "/v2/me", e.demo.AdminToken, "") // binds the admin, who reads the log
+	if _, err := e.stack.Operator.SetSitePlan(ctx, e.demo.SiteID, tokensmith.SitePlanEnterprise, 900); err != nil {
+		t.Fatal(err)
+	}
+	ev := e.lastEvent("site_setting")
+	p, _ := ev["payload"].(map[string]any)
+	plan, _ := p["plan"].(map[string]any)
+	limit, _ := p["rateLimit"].(map[string]any)
+	site, _ := p["site"].(map[string]any)
+	if ev["eventSubType"] != "setting_updated" || site["id"] != e.demo.SiteID || plan["previousValue"] != "cms" || plan["value"] != "enterprise" ||
+		limit["previousValue"] != float64(120) || limit["value"] != float64(900) {
+		t.Errorf("event = %v; want the plan from cms to enterprise and the rate limit from 120 to 900", ev)
+	}
+	if _, err := e.stack.Operator.SetSitePlan(ctx, e.demo.SiteID, tokensmith.SitePlanEnterprise, 900); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.stack.Operator.SetSitePlan(ctx, e.demo.SiteID, tokensmith.SitePlanEnterprise, 60); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := e.lastEvent("site_setting")["payload"].(map[string]any); fmt.Sprint(p["rateLimit"]) != "map[previousValue:900 value:60]" {
+		t.Errorf("rate limit change recorded %v", p)
+	}
+	r := e.do("GET", "/v2/workspaces/"+e.demo.WorkspaceID+"/audit_logs?eventType=site_setting", e.demo.AdminToken, "")
+	if items, _ := r.body["items"].([]any); len(items) != 2 {
+		t.Errorf("%d site_setting events after a change, a repeat and another change; want 2", len(items))
 	}
 }

@@ -15,7 +15,8 @@ import (
 // limit of 5, secrets and regenerate grace periods, revoke by id and by
 // secret, workspace plans, site plans and the rate limits they set, IP
 // allowlists, an upstream route, expiry after 365 days without a recorded
-// use or at the fixed end chosen (expiresInDays, API.md 14), scopeLastUsed, idempotent creates, rate limits per window and the
+// use or at the fixed end chosen (expiresInDays, API.md 14), workspaces'
+// maximum token lifetime (the policy) and sites' settings, scopeLastUsed, idempotent creates, rate limits per window and the
 // audit events of every change; and invitations by consent (API.md 4 and
 // 7): a workspace admin invites a guest through the API, who holds nothing
 // until they accept, may decline, and whose invitations lapse after 30
@@ -84,9 +85,12 @@ type mInvite struct {
 // pending is whether the invitation waits for the guest at now.
 func (v *mInvite) pending(now time.Time) bool { return !v.gone && now.Before(v.addedOn.Add(mLapse)) }
 
-// mSite is a site with the rate limit of its tokens.
+// mSite is a site with its plan, its own rate limit (custom, 0 for the
+// plan's) and the rate limit of its tokens.
 type mSite struct {
 	id, ws    string
+	plan      string
+	custom    int64
 	rateLimit int64
 }
 
@@ -177,12 +181,14 @@ type mEvent struct {
 	gen                              int // index into the token's hints
 	previous                         bool
 	allowedIPs                       []string // token_created's payload.allowedIps
+	detail                           string   // what a setting's event says of its change
 }
 
 // model is the state the contract implies.
 type model struct {
 	now     time.Time
 	plans   map[string]string // workspace id -> plan
+	policy  map[string]int64  // workspace id -> maximum token lifetime in days, 0 for none
 	sites   map[string]mSite
 	people  map[string]*mPerson
 	tokens  map[int]*mToken // minted and not revoked (expired ones stay)
@@ -197,7 +203,7 @@ type model struct {
 }
 
 func newModel(now time.Time) *model {
-	return &model{now: now, plans: map[string]string{}, sites: map[string]mSite{}, people: map[string]*mPerson{},
+	return &model{now: now, plans: map[string]string{}, policy: map[string]int64{}, sites: map[string]mSite{}, people: map[string]*mPerson{},
 		tokens: map[int]*mToken{}, all: map[int]*mToken{}, idem: map[string]*idemRecord{}, rate: map[int]rateCount{},
 		usage: map[string]map[int]*usage{}, invites: map[int]*mInvite{}, invited: map[string]int{}}
 }
@@ -206,6 +212,7 @@ func newModel(now time.Time) *model {
 func (m *model) clone() *model {
 	c := *m
 	c.plans = maps.Clone(m.plans)
+	c.policy = maps.Clone(m.policy)
 	c.sites = maps.Clone(m.sites)
 	c.all = map[int]*mToken{}
 	for k, t := range m.all {
@@ -264,6 +271,7 @@ const (
 	opClock        opKind = "clock"
 	opPlan         opKind = "plan"
 	opSitePlan     opKind = "site-plan"
+	opPolicy       opKind = "policy"
 	opInvite       opKind = "invite"
 	opAccept       opKind = "accept"
 	opDecline      opKind = "decline"
@@ -280,7 +288,7 @@ type op struct {
 	tokenID   string
 	tokenKey  int // the model's key of the token tokenID names, 0 if none
 	grace     *int64
-	days      *int64 // regenerate: expiresInDays
+	days      *int64 // regenerate: expiresInDays; policy: maxTokenLifetimeDays (0 for null)
 	secret    string
 	route     string // use: sites, site, introspect, audit
 	routeID   string // use: the site or workspace in the path
@@ -364,6 +372,7 @@ type mTokenView struct {
 	useCount                                         int64
 	allowedIPs                                       []string
 	scopeUsed                                        map[string]time.Time
+	exceeds                                          *bool // lists only: exceedsPolicy
 }
 
 func (t *mToken) view() mTokenView {
@@ -399,6 +408,7 @@ type expect struct {
 	invite    *mInvite // invite: the invitation the answer names
 	waiting   *int     // accept: the invitations Me lists
 	nextDay   int64    // invite's 429: Retry-After, the seconds to the next UTC day
+	policy    *int64   // policy: the maximum token lifetime answered, 0 for null
 }
 
 type rateView struct{ limit, remaining, reset, retryAfter int64 }
@@ -419,10 +429,15 @@ func (m *model) step(o op) expect {
 		m.plans[ws] = o.plan
 		return expect{}
 	case opSitePlan:
-		// No event (the audit log has no site setting); the new limit is
-		// on every secret of the site's tokens at once (API.md 15).
+		// A change of the plan or the site's own limit is recorded
+		// (site_setting); the new limit is on every secret of the site's
+		// tokens at once (API.md 15).
 		s := m.sites[o.ownerID]
-		s.rateLimit = siteLimit(o.plan, o.rateLimit)
+		if s.plan != o.plan || s.custom != o.rateLimit {
+			m.events = append(m.events, mEvent{ws: s.ws, typ: "site_setting", sub: "setting_updated", actorType: "system",
+				detail: fmt.Sprintf("site=%s plan=%s->%s rateLimit=%d->%d", s.id, s.plan, o.plan, s.rateLimit, siteLimit(o.plan, o.rateLimit))})
+		}
+		s.plan, s.custom, s.rateLimit = o.plan, o.rateLimit, siteLimit(o.plan, o.rateLimit)
 		m.sites[o.ownerID] = s
 		for _, t := range m.tokens {
 			if t.kind == "site" && t.site == s.id {
@@ -436,6 +451,8 @@ func (m *model) step(o op) expect {
 		return m.revokeBySecret(o.secret)
 	case opInvite:
 		return m.invite(o)
+	case opPolicy:
+		return m.setPolicy(o)
 	case opAccept, opDecline:
 		return m.consent(o)
 	case opRegenerate:
@@ -465,8 +482,13 @@ func (m *model) step(o op) expect {
 		return m.create(o)
 	case opList:
 		var out []mTokenView
+		max := m.policy[m.workspaceOf(o.ownerKind, o.ownerID)]
 		for _, t := range m.owned(o.ownerKind, o.ownerID) {
-			out = append(out, t.view())
+			v := t.view()
+			// Longer than the policy: no fixed end, or one further away.
+			over := max > 0 && (t.expiresAt == nil || t.expiresAt.After(m.now.Add(time.Duration(max)*24*time.Hour)))
+			v.exceeds = &over
+			out = append(out, v)
 		}
 		sort.Slice(out, func(i, j int) bool {
 			if !out[i].createdOn.Equal(out[j].createdOn) {
@@ -488,6 +510,9 @@ func (m *model) step(o op) expect {
 		m.revoke(t, "person", m.people[o.person].userID, false)
 		return expect{status: 204}
 	case opRegenerate:
+		if e, ok := m.withinPolicy(t.ws, o.days); !ok {
+			return e
+		}
 		m.events = append(m.events, mEvent{ws: t.ws, typ: "api_token", sub: "token_regenerated", actorType: "person",
 			actorID: m.people[o.person].userID, tok: t.key, gen: len(t.hints)})
 		if o.grace != nil && *o.grace > 0 {
@@ -532,17 +557,7 @@ func (m *model) authorize(o op) (expect, bool) {
 	} else if _, ok := m.plans[ws]; !ok {
 		return errorAnswer(404, "resource_not_found"), false
 	}
-	if p.wsRole[ws] == "admin" {
-		return expect{}, true
-	}
-	belongs := p.wsRole[ws] != ""
-	for id := range p.siteAdmin {
-		belongs = belongs || m.sites[id].ws == ws
-	}
-	if belongs {
-		return errorAnswer(403, "forbidden"), false
-	}
-	return errorAnswer(404, "resource_not_found"), false
+	return m.wsAdmin(p, ws)
 }
 
 // owned is the active tokens of an owner.
@@ -588,6 +603,13 @@ func (m *model) create(o op) expect {
 	if o.body.invalid != "" {
 		return expect{status: 400, code: "validation_error", field: o.body.invalid}
 	}
+	var days *int64
+	if o.body.days > 0 {
+		days = &o.body.days
+	}
+	if e, ok := m.withinPolicy(ws, days); !ok {
+		return e
+	}
 	idemKey := p.userID + "\x00" + o.ownerKind + "\x00" + o.ownerID + "\x00" + o.idemKey
 	if o.idemKey != "" {
 		if r := m.idem[idemKey]; r != nil && m.now.Before(r.expires) {
@@ -615,6 +637,62 @@ func (m *model) create(o op) expect {
 		m.idem[idemKey] = &idemRecord{body: o.body.canon, expires: m.now.Add(mIdemTTL), tok: t.key}
 	}
 	return expect{status: 201, minted: t}
+}
+
+// withinPolicy is whether a new secret of days (nil for no fixed end) may
+// be made in workspace ws (API.md 14): while a policy is set, only with a
+// lifetime of at most it.
+func (m *model) withinPolicy(ws string, days *int64) (expect, bool) {
+	if max := m.policy[ws]; max > 0 && (days == nil || *days > max) {
+		return expect{status: 400, code: "validation_error", field: "expiresInDays"}, false
+	}
+	return expect{}, true
+}
+
+// workspaceOf is the workspace of a token owner.
+func (m *model) workspaceOf(kind, id string) string {
+	if kind == "site" {
+		return m.sites[id].ws
+	}
+	return id
+}
+
+// wsAdmin is whether p is an admin of workspace ws: someone who belongs
+// to it otherwise is forbidden, anyone else told it is not there.
+func (m *model) wsAdmin(p *mPerson, ws string) (expect, bool) {
+	if p.wsRole[ws] == "admin" {
+		return expect{}, true
+	}
+	belongs := p.wsRole[ws] != ""
+	for id := range p.siteAdmin {
+		belongs = belongs || m.sites[id].ws == ws
+	}
+	if belongs {
+		return errorAnswer(403, "forbidden"), false
+	}
+	return errorAnswer(404, "resource_not_found"), false
+}
+
+// setPolicy is a PATCH of a workspace's settings (API.md 14): a value out
+// of range is refused first; then only its admins may, and someone who
+// belongs to it is forbidden, anyone else told it is not there; a change
+// is recorded with its old and new value.
+func (m *model) setPolicy(o op) expect {
+	days := *o.days
+	if days != 0 && (days < 1 || days > mMaxDays) {
+		return expect{status: 400, code: "validation_error", field: "maxTokenLifetimeDays"}
+	}
+	p := m.people[o.person]
+	ws := o.ownerID
+	if e, ok := m.wsAdmin(p, ws); !ok {
+		return e
+	}
+	if prev := m.policy[ws]; prev != days {
+		m.events = append(m.events, mEvent{ws: ws, typ: "workspace_setting", sub: "setting_updated", actorType: "person", actorID: p.userID,
+			detail: fmt.Sprintf("maxTokenLifetimeDays=%d->%d", prev, days)})
+		m.policy[ws] = days
+	}
+	return expect{status: 200, policy: &days}
 }
 
 // learn records what the service answered a create or regenerate with: the
@@ -803,6 +881,9 @@ func (m *model) describe(e mEvent) string {
 	if len(e.allowedIPs) > 0 {
 		s += fmt.Sprintf(" allowedIps=%v", e.allowedIPs)
 	}
+	if e.detail != "" {
+		s += " " + e.detail
+	}
 	return s
 }
 
@@ -851,15 +932,8 @@ func (m *model) invite(o op) expect {
 	}
 	m.signIn(o.person)
 	p := m.people[o.person]
-	if p.wsRole[ws] != "admin" {
-		belongs := p.wsRole[ws] != ""
-		for id := range p.siteAdmin {
-			belongs = belongs || m.sites[id].ws == ws
-		}
-		if belongs {
-			return errorAnswer(403, "forbidden")
-		}
-		return errorAnswer(404, "resource_not_found")
+	if e, ok := m.wsAdmin(p, ws); !ok {
+		return e
 	}
 	guest := m.people[mGuest]
 	if (o.ownerKind == "site" && guest.siteAdmin[o.ownerID]) || (o.ownerKind == "workspace" && guest.wsRole[ws] != "") {

@@ -110,9 +110,9 @@ func newWorld(t *testing.T) *world {
 
 	m := w.m
 	m.plans[w.w1], m.plans[w.w2] = "enterprise", "free"
-	m.sites[w.a] = mSite{id: w.a, ws: w.w1, rateLimit: 4}
-	m.sites[w.b] = mSite{id: w.b, ws: w.w1, rateLimit: 3}
-	m.sites[w.c] = mSite{id: w.c, ws: w.w2, rateLimit: 5}
+	m.sites[w.a] = mSite{id: w.a, ws: w.w1, plan: "enterprise", custom: 4, rateLimit: 4}
+	m.sites[w.b] = mSite{id: w.b, ws: w.w1, plan: "enterprise", custom: 3, rateLimit: 3}
+	m.sites[w.c] = mSite{id: w.c, ws: w.w2, plan: "enterprise", custom: 5, rateLimit: 5}
 	for _, p := range []struct {
 		name, email string
 		ws          map[string]string
@@ -434,8 +434,19 @@ var lifetimes = []int64{1, 7, 30, 366, 0, 367}
 func (g *gen) next() op {
 	o := op{kind: pick(g.r, wt(20, opCreate), wt(7, opList), wt(7, opGet), wt(8, opRevoke), wt(12, opRegenerate),
 		wt(30, opUse), wt(6, opRevokeSecret), wt(8, opClock), wt(2, opPlan), wt(2, opSitePlan),
-		wt(3, opInvite), wt(3, opAccept), wt(2, opDecline))}
+		wt(3, opInvite), wt(3, opAccept), wt(2, opDecline), wt(3, opPolicy))}
 	switch o.kind {
+	case opPolicy:
+		// Mostly the enterprise workspace's admin, whose tokens are made
+		// the most; a policy set is often lifted again.
+		o.ownerKind, o.ownerID = "workspace", pick(g.r, wt(5, g.w.w1), wt(1, g.w.w2))
+		o.person = g.person(o.ownerID)
+		if g.r.IntN(4) > 0 {
+			o.person = map[string]string{g.w.w1: "admin", g.w.w2: "vogon"}[o.ownerID]
+		}
+		d := pick(g.r, wt(4, int64(0)), wt(2, int64(7)), wt(2, int64(30)), wt(1, int64(1)), wt(1, int64(366)), wt(1, int64(367)))
+		o.days = &d
+		return o
 	case opInvite:
 		o.ownerKind, o.ownerID = g.owner()
 		if o.person = g.person(o.ownerID); o.person == mGuest {
@@ -584,6 +595,12 @@ func (w *world) send(o op) response {
 	case opRevokeSecret:
 		b, _ := json.Marshal(map[string]string{"token": o.secret})
 		return e.do("POST", "/v2/token/revoke", "", string(b))
+	case opPolicy:
+		v := "null"
+		if *o.days != 0 {
+			v = strconv.FormatInt(*o.days, 10)
+		}
+		return e.do("PATCH", "/v2/workspaces/"+o.ownerID+"/settings", bearer, `{"maxTokenLifetimeDays":`+v+`}`)
 	case opInvite:
 		if o.ownerKind == "site" {
 			return e.do("POST", "/v2/sites/"+o.ownerID+"/members", bearer, `{"email":"guest@example.com"}`)
@@ -631,6 +648,11 @@ func diffView(want mTokenView, got map[string]any) []string {
 		wantAt = mTime(*want.expiresAt)
 	}
 	check("expiresAt", fmt.Sprint(got["expiresAt"]), wantAt)
+	if want.exceeds != nil {
+		check("exceedsPolicy", fmt.Sprint(got["exceedsPolicy"]), fmt.Sprint(*want.exceeds))
+	} else if v, ok := got["exceedsPolicy"]; ok {
+		d = append(d, fmt.Sprintf("exceedsPolicy = %v outside a list", v))
+	}
 	by, _ := got["createdBy"].(map[string]any)
 	check("createdBy.id", fmt.Sprint(by["id"]), want.createdBy)
 	wantLast := "<nil>"
@@ -760,6 +782,15 @@ func diff(want expect, got response) []string {
 	if v := want.invite; v != nil && (got.str("email") != "guest@example.com" || got.str("role") != v.role || got.body["userId"] != nil) {
 		d = append(d, fmt.Sprintf("invitation %s; want guest@example.com as %s, userId null", got.raw, v.role))
 	}
+	if want.policy != nil {
+		wantDays := "<nil>"
+		if *want.policy != 0 {
+			wantDays = strconv.FormatInt(*want.policy, 10)
+		}
+		if v, ok := got.body["maxTokenLifetimeDays"]; !ok || fmt.Sprint(v) != wantDays {
+			d = append(d, fmt.Sprintf("settings %s; want maxTokenLifetimeDays %s", got.raw, wantDays))
+		}
+	}
 	if want.waiting != nil {
 		if invs, _ := got.body["invitations"].([]any); len(invs) != *want.waiting {
 			d = append(d, fmt.Sprintf("%d invitations waiting; want %d (body %s)", len(invs), *want.waiting, got.raw))
@@ -826,11 +857,35 @@ func (w *world) events() []string {
 			if ips, ok := ev.Payload["allowedIps"]; ok {
 				s += fmt.Sprintf(" allowedIps=%v", ips)
 			}
+			s += settingDetail(ev)
 			out = append(out, s)
 		}
 	}
 	sort.Strings(out)
 	return out
+}
+
+// settingDetail describes the change a setting's event records as the
+// model does: a site's plan and rate limit, a workspace's policy (null as
+// 0); the plan's own events say nothing more.
+func settingDetail(ev tokensmith.Event) string {
+	p := ev.Payload
+	switch {
+	case ev.Type == "site_setting":
+		site, _ := p["site"].(map[string]any)
+		plan, _ := p["plan"].(map[string]any)
+		limit, _ := p["rateLimit"].(map[string]any)
+		return fmt.Sprintf(" site=%v plan=%v->%v rateLimit=%v->%v", site["id"], plan["previousValue"], plan["value"], limit["previousValue"], limit["value"])
+	case p["setting"] == "maxTokenLifetimeDays":
+		days := func(v any) string {
+			if v == nil {
+				return "0"
+			}
+			return fmt.Sprint(v)
+		}
+		return fmt.Sprintf(" maxTokenLifetimeDays=%s->%s", days(p["previousValue"]), days(p["value"]))
+	}
+	return ""
 }
 
 func (w *world) modelEvents(m *model) []string {

@@ -144,6 +144,7 @@ type Members struct {
 	DropInvitationFn func(ctx context.Context, m tokensmith.Member, u tokensmith.User, ev tokensmith.Event) error
 	SetRoleFn        func(ctx context.Context, m tokensmith.Member, role tokensmith.Role, ev tokensmith.Event) error
 	RemoveMemberFn   func(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error
+	SetPolicyFn      func(ctx context.Context, ws tokensmith.Workspace, days int64, ev tokensmith.Event) error
 }
 
 func (s *Members) UserByIdentity(ctx context.Context, issuer, sub string) (tokensmith.User, error) {
@@ -204,6 +205,10 @@ func (s *Members) SetRole(ctx context.Context, m tokensmith.Member, role tokensm
 
 func (s *Members) RemoveMember(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error {
 	return s.RemoveMemberFn(ctx, m, ev)
+}
+
+func (s *Members) SetTokenLifetimePolicy(ctx context.Context, ws tokensmith.Workspace, days int64, ev tokensmith.Event) error {
+	return s.SetPolicyFn(ctx, ws, days, ev)
 }
 
 // Secrets fakes the store as the authorizer (authorizer.Secrets) calls it.

@@ -79,13 +79,15 @@ func (s *TokenService) Exchange(ctx context.Context, in tokensmith.ExchangeInput
 
 // PeopleService fakes tokensmith.PeopleService.
 type PeopleService struct {
-	MeFn           func(ctx context.Context, c tokensmith.Caller) (tokensmith.Me, error)
-	MembersFn      func(ctx context.Context, c tokensmith.Caller, where tokensmith.Place) ([]tokensmith.Member, error)
-	AddMemberFn    func(ctx context.Context, c tokensmith.Caller, where tokensmith.Place, email string, role tokensmith.Role) (tokensmith.Member, error)
-	UpdateMemberFn func(ctx context.Context, c tokensmith.Caller, where tokensmith.Place, id string, role tokensmith.Role) (tokensmith.Member, error)
-	RemoveMemberFn func(ctx context.Context, c tokensmith.Caller, where tokensmith.Place, id string) error
-	AcceptFn       func(ctx context.Context, c tokensmith.Caller, id string) (tokensmith.Me, error)
-	DeclineFn      func(ctx context.Context, c tokensmith.Caller, id string) error
+	MeFn             func(ctx context.Context, c tokensmith.Caller) (tokensmith.Me, error)
+	MembersFn        func(ctx context.Context, c tokensmith.Caller, where tokensmith.Place) ([]tokensmith.Member, error)
+	AddMemberFn      func(ctx context.Context, c tokensmith.Caller, where tokensmith.Place, email string, role tokensmith.Role) (tokensmith.Member, error)
+	UpdateMemberFn   func(ctx context.Context, c tokensmith.Caller, where tokensmith.Place, id string, role tokensmith.Role) (tokensmith.Member, error)
+	RemoveMemberFn   func(ctx context.Context, c tokensmith.Caller, where tokensmith.Place, id string) error
+	AcceptFn         func(ctx context.Context, c tokensmith.Caller, id string) (tokensmith.Me, error)
+	DeclineFn        func(ctx context.Context, c tokensmith.Caller, id string) error
+	SettingsFn       func(ctx context.Context, c tokensmith.Caller, id string) (tokensmith.Workspace, error)
+	UpdateSettingsFn func(ctx context.Context, c tokensmith.Caller, id string, in tokensmith.SettingsInput) (tokensmith.Workspace, error)
 }
 
 var _ tokensmith.PeopleService = (*PeopleService)(nil)
@@ -116,6 +118,14 @@ func (s *PeopleService) AcceptInvitation(ctx context.Context, c tokensmith.Calle
 
 func (s *PeopleService) DeclineInvitation(ctx context.Context, c tokensmith.Caller, id string) error {
 	return s.DeclineFn(ctx, c, id)
+}
+
+func (s *PeopleService) WorkspaceSettings(ctx context.Context, c tokensmith.Caller, id string) (tokensmith.Workspace, error) {
+	return s.SettingsFn(ctx, c, id)
+}
+
+func (s *PeopleService) UpdateWorkspaceSettings(ctx context.Context, c tokensmith.Caller, id string, in tokensmith.SettingsInput) (tokensmith.Workspace, error) {
+	return s.UpdateSettingsFn(ctx, c, id, in)
 }
 
 // SiteService fakes tokensmith.SiteService.

@@ -160,7 +160,28 @@ func (s *Service) SetSitePlan(ctx context.Context, siteID string, plan tokensmit
 		if site, err = s.Store.Site(ctx, siteID); err != nil {
 			return err
 		}
-		return s.Store.SetSitePlan(ctx, site, plan, rateLimit)
+		// A change of the plan or the rate limit is recorded; setting
+		// them as they are records nothing.
+		var ev *tokensmith.Event
+		next := site
+		next.Plan, next.RateLimit = plan, rateLimit
+		prev := site.Plan
+		if prev == "" {
+			prev = tokensmith.DefaultSitePlan
+		}
+		if plan != prev || rateLimit != site.RateLimit {
+			ws, err := s.Store.Workspace(ctx, site.WorkspaceID)
+			if err != nil {
+				return err
+			}
+			o, err := s.origin(ws)
+			if err != nil {
+				return err
+			}
+			e := audit.SitePlanChanged(o, site, next)
+			ev = &e
+		}
+		return s.Store.SetSitePlan(ctx, site, plan, rateLimit, ev)
 	})
 	site.Plan, site.RateLimit = plan, rateLimit
 	return site, err

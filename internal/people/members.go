@@ -92,6 +92,11 @@ func (s *Service) myInvitation(ctx context.Context, m tokensmith.Member) (tokens
 // sites, but is not its admin is forbidden; anyone else, like an id of the
 // wrong shape or of nothing, is not found.
 func (s *Service) admin(ctx context.Context, c tokensmith.Caller, w tokensmith.Place) (tokensmith.Person, tokensmith.Workspace, tokensmith.Place, error) {
+	return s.adminOf(ctx, c, w, "Only workspace admins may manage members")
+}
+
+// adminOf is admin, forbidding with message.
+func (s *Service) adminOf(ctx context.Context, c tokensmith.Caller, w tokensmith.Place, message string) (tokensmith.Person, tokensmith.Workspace, tokensmith.Place, error) {
 	fail := func(err error) (tokensmith.Person, tokensmith.Workspace, tokensmith.Place, error) {
 		return tokensmith.Person{}, tokensmith.Workspace{}, tokensmith.Place{}, err
 	}
@@ -120,7 +125,7 @@ func (s *Service) admin(ctx context.Context, c tokensmith.Caller, w tokensmith.P
 	case a.Role(tokensmith.Place{WorkspaceID: ws.ID}) == tokensmith.RoleAdmin:
 		return a, ws, p, nil
 	case a.Belongs(ws.ID):
-		return fail(tokensmith.Errorf(tokensmith.EFORBIDDEN, "Only workspace admins may manage members"))
+		return fail(tokensmith.Errorf(tokensmith.EFORBIDDEN, "%s", message))
 	}
 	return fail(tokensmith.NotFound())
 }

@@ -68,6 +68,7 @@ type Store interface {
 	DropInvitation(ctx context.Context, m tokensmith.Member, u tokensmith.User, ev tokensmith.Event) error
 	SetRole(ctx context.Context, m tokensmith.Member, role tokensmith.Role, ev tokensmith.Event) error
 	RemoveMember(ctx context.Context, m tokensmith.Member, ev tokensmith.Event) error
+	SetTokenLifetimePolicy(ctx context.Context, ws tokensmith.Workspace, days int64, ev tokensmith.Event) error
 }
 
 var _ tokensmith.PeopleService = (*Service)(nil)

@@ -91,6 +91,8 @@ var Table = []Route{
 	{"GET", "/v2/sites/{site_id}/members", People, "listSiteMembers", User, ""},
 	{"POST", "/v2/sites/{site_id}/members", People, "addSiteMember", User, ""},
 	{"DELETE", "/v2/sites/{site_id}/members/{member_id}", People, "removeSiteMember", User, ""},
+	{"GET", "/v2/workspaces/{workspace_id}/settings", People, "getWorkspaceSettings", User, ""},
+	{"PATCH", "/v2/workspaces/{workspace_id}/settings", People, "updateWorkspaceSettings", User, ""},
 	// GitHub's secret scanning partner endpoint: the report's signature,
 	// checked by the function, is its credential.
 	{"POST", "/v2/secret-scanning/github", SecretScanning, "reportGitHubSecrets", Public, ""},

@@ -106,15 +106,40 @@ func (s *Store) SetPlan(ctx context.Context, ws tokensmith.Workspace, plan token
 	return nil
 }
 
+// SetTokenLifetimePolicy sets ws's token lifetime policy to days (0
+// removes it) and records ev with it. ws is the workspace as read: the
+// transaction holds it to the policy it had. ErrConflict when that
+// changed meanwhile.
+func (s *Store) SetTokenLifetimePolicy(ctx context.Context, ws tokensmith.Workspace, days int64, ev tokensmith.Event) error {
+	was := expression.AttributeNotExists(expression.Name(attrMaxLifetime))
+	if ws.MaxTokenLifetimeDays > 0 {
+		was = expression.Name(attrMaxLifetime).Equal(expression.Value(ws.MaxTokenLifetimeDays))
+	}
+	items, err := s.audit(ctx, ev, func(u expression.UpdateBuilder) expression.UpdateBuilder {
+		if days > 0 {
+			return u.Set(expression.Name(attrMaxLifetime), expression.Value(days))
+		}
+		return u.Remove(expression.Name(attrMaxLifetime))
+	}, &was)
+	if err != nil {
+		return err
+	}
+	if err := s.transact(ctx, items, nil); err != nil {
+		return fmt.Errorf("set token lifetime policy of %s: %w", ws.ID, err)
+	}
+	return nil
+}
+
 // SetSitePlan gives site plan and, for enterprise, its own rate limit
 // (rateLimit; 0 for the default), and writes the resulting rate limit on
 // every secret of the site's tokens (one in its grace period too) in the
 // same transaction, so that the authorizer's one read learns it. The
 // transaction holds the site to the tokenVersion it was read at and bumps
 // it, so that a create or regenerate that read the old plan loses and reads
-// it again. ErrConflict when the site or one of those secrets changed
-// meanwhile.
-func (s *Store) SetSitePlan(ctx context.Context, site tokensmith.Site, plan tokensmith.SitePlan, rateLimit int64) error {
+// it again. With ev (nil when nothing changes), the change is recorded in
+// the same transaction. ErrConflict when the site or one of those secrets
+// changed meanwhile.
+func (s *Store) SetSitePlan(ctx context.Context, site tokensmith.Site, plan tokensmith.SitePlan, rateLimit int64, ev *tokensmith.Event) error {
 	tokens, err := s.Tokens(ctx, tokensmith.Owner{Kind: token.KindSite, ID: site.ID})
 	if err != nil {
 		return err
@@ -133,6 +158,9 @@ func (s *Store) SetSitePlan(ctx context.Context, site tokensmith.Site, plan toke
 	b.add(s.update(sitePK(site.ID), metaSK, upd, condition(expression.Name("tokenVersion").Equal(expression.Value(site.TokenVersion)))))
 	if err := s.updateSecrets(ctx, &b, tokens, expression.Set(expression.Name("rateLimit"), expression.Value(limit))); err != nil {
 		return fmt.Errorf("set plan of site %s: %w", site.ID, err)
+	}
+	if ev != nil {
+		b.addAll(s.audit(ctx, *ev, nil, nil))
 	}
 	if b.err != nil {
 		return b.err

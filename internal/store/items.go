@@ -198,6 +198,7 @@ type workspaceItem struct {
 	CreatedOn    time.Time `dynamodbav:"createdOn"`
 	TokenVersion int64     `dynamodbav:"tokenVersion"`
 	Admins       int64     `dynamodbav:"admins"`
+	MaxLifetime  int64     `dynamodbav:"maxTokenLifetimeDays,omitempty"`
 	auditCounters
 }
 
@@ -205,14 +206,15 @@ func toWorkspaceItem(ws tokensmith.Workspace) workspaceItem {
 	return workspaceItem{
 		keys: keys{PK: workspacePK(ws.ID), SK: metaSK},
 		ID:   ws.ID, Slug: ws.Slug, Name: ws.Name, Plan: string(ws.Plan), CreatedOn: ws.CreatedOn,
-		TokenVersion: ws.TokenVersion, Admins: ws.Admins, auditCounters: auditCounters{AuditSeqs: map[string]int64{}},
+		TokenVersion: ws.TokenVersion, Admins: ws.Admins, MaxLifetime: ws.MaxTokenLifetimeDays,
+		auditCounters: auditCounters{AuditSeqs: map[string]int64{}},
 	}
 }
 
 func (it workspaceItem) workspace() tokensmith.Workspace {
 	return tokensmith.Workspace{
 		ID: it.ID, Slug: it.Slug, Name: it.Name, Plan: tokensmith.Plan(it.Plan), CreatedOn: it.CreatedOn,
-		TokenVersion: it.TokenVersion, Admins: it.Admins,
+		TokenVersion: it.TokenVersion, Admins: it.Admins, MaxTokenLifetimeDays: it.MaxLifetime,
 	}
 }
 

@@ -58,11 +58,11 @@ func TestRegenerateDuringPlanChange(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		err := store.New(h, name).SetSitePlan(ctx, read, tokensmith.SitePlanStarter, 0)
+		err := store.New(h, name).SetSitePlan(ctx, read, tokensmith.SitePlanStarter, 0, nil)
 		if !errors.Is(err, store.ErrConflict) {
 			t.Errorf("grace %v: plan change racing a regenerate = %v; want ErrConflict", withGrace, err)
 		}
-		if err := st.SetSitePlan(ctx, readSite(t, st, site.ID), tokensmith.SitePlanStarter, 0); err != nil {
+		if err := st.SetSitePlan(ctx, readSite(t, st, site.ID), tokensmith.SitePlanStarter, 0, nil); err != nil {
 			t.Fatal(err)
 		}
 		if sec, err := st.Secret(ctx, token.Hash("tss_second")); err != nil || sec.TokenRateLimit() != 60 {

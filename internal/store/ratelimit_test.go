@@ -118,7 +118,7 @@ func TestSitePlanReachesSecrets(t *testing.T) {
 		t.Errorf("limits on cms = %v; want 120, 120", got)
 	}
 	read := readSite(t, s, site.ID)
-	if err := s.SetSitePlan(ctx, read, tokensmith.SitePlanEnterprise, 900); err != nil {
+	if err := s.SetSitePlan(ctx, read, tokensmith.SitePlanEnterprise, 900, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := limits(); got[0] != 900 || got[1] != 900 {
@@ -138,10 +138,10 @@ func TestSitePlanReachesSecrets(t *testing.T) {
 	if _, err := s.RegenerateToken(ctx, current, read, token.Hash("tss_stale"), "x", nil, nil, event(ws, "token_regenerated")); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("RegenerateToken from the site as read before the plan change = %v; want ErrConflict", err)
 	}
-	if err := s.SetSitePlan(ctx, read, tokensmith.SitePlanStarter, 0); !errors.Is(err, store.ErrConflict) {
+	if err := s.SetSitePlan(ctx, read, tokensmith.SitePlanStarter, 0, nil); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("SetSitePlan from a stale site = %v; want ErrConflict", err)
 	}
-	if err := s.SetSitePlan(ctx, readSite(t, s, site.ID), tokensmith.SitePlanStarter, 0); err != nil {
+	if err := s.SetSitePlan(ctx, readSite(t, s, site.ID), tokensmith.SitePlanStarter, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := limits(); got[0] != 60 || got[1] != 60 {

@@ -108,6 +108,24 @@ func (s *Store) Idempotency(ctx context.Context, keyHash string) (Idempotency, e
 	return Idempotency{KeyHash: it.KeyHash, BodyHash: it.BodyHash, Sealed: it.Sealed, ExpiresAt: it.ExpiresAt}, nil
 }
 
+// attrMaxLifetime is a workspace's token lifetime policy, in days, on its
+// item; absent for none.
+const attrMaxLifetime = "maxTokenLifetimeDays"
+
+// withinPolicy holds a write of a secret issued at from and ending at
+// expiresAt (nil for never) to its workspace's lifetime policy as it is
+// when the write commits: a policy set meanwhile fails the write
+// (ErrConflict), whose retry reads it.
+func withinPolicy(expiresAt *time.Time, from time.Time) expression.ConditionBuilder {
+	none := expression.AttributeNotExists(expression.Name(attrMaxLifetime))
+	if expiresAt == nil {
+		return none
+	}
+	day := 24 * time.Hour
+	days := int64((expiresAt.Sub(from) + day - 1) / day)
+	return none.Or(expression.Name(attrMaxLifetime).GreaterThanEqual(expression.Value(days)))
+}
+
 // CreateToken stores t, its secret and ev in one transaction. version is the
 // owner's tokenVersion as read when its active tokens were counted: the
 // transaction bumps it, so a concurrent create that counted the same tokens
@@ -117,7 +135,8 @@ func (s *Store) Idempotency(ctx context.Context, keyHash string) (Idempotency, e
 // rateLimit is likewise a site token's limit, from its site as read at
 // version, which a site's plan change bumps (SetSitePlan).
 // With idem, the sealed response is stored in the same transaction;
-// ErrIdempotencyKeyUsed when a live one exists.
+// ErrIdempotencyKeyUsed when a live one exists. ErrConflict too when t's
+// lifetime exceeds its workspace's policy as it is then (withinPolicy).
 func (s *Store) CreateToken(ctx context.Context, version int64, plan tokensmith.Plan, rateLimit int64, t tokensmith.Token, ev tokensmith.Event, idem *Idempotency, now time.Time) error {
 	owner := t.Owner()
 	bump := func(u expression.UpdateBuilder) expression.UpdateBuilder {
@@ -127,12 +146,14 @@ func (s *Store) CreateToken(ctx context.Context, version int64, plan tokensmith.
 	var b build
 	b.add(s.put(toTokenItem(t), absent()))
 	b.add(s.put(toSecretItem(t, plan, rateLimit), absent()))
+	policy := withinPolicy(t.ExpiresAt, t.CreatedOn)
 	if owner.Kind == token.KindWorkspace {
 		// The workspace item holds both the version and the audit counters.
-		b.addAll(s.audit(ctx, ev, bump, &same))
+		cond := same.And(policy)
+		b.addAll(s.audit(ctx, ev, bump, &cond))
 	} else {
 		b.add(s.update(ownerPK(owner), metaSK, bump(expression.UpdateBuilder{}), &same))
-		b.addAll(s.audit(ctx, ev, nil, nil))
+		b.addAll(s.audit(ctx, ev, nil, &policy))
 	}
 	reasons := map[int]error{}
 	if idem != nil {
@@ -248,7 +269,8 @@ func (s *Store) Leaked(ctx context.Context, hash string, now time.Time) (bool, e
 // token's expiresOn and TTL anew. The old secret is deleted, or kept until
 // graceUntil when that is set; an older secret still in its grace period is
 // deleted. ErrConflict when t changed since it was read (its secret or its
-// expiry: a use noted meanwhile is not undone). It returns the updated record. Only site
+// expiry: a use noted meanwhile is not undone), or when the new secret's
+// lifetime, from ev's time, exceeds the workspace's policy as it is then. It returns the updated record. Only site
 // tokens are regenerated, so the new secret carries no plan, and it carries
 // site's rate limit: ErrConflict too when site's plan changed since it was
 // read (SetSitePlan bumps its tokenVersion). It bumps the tokenVersion in
@@ -296,7 +318,8 @@ func (s *Store) RegenerateToken(ctx context.Context, t tokensmith.Token, site to
 	if old.PrevSecretHash != "" {
 		b.add(s.del(secretPK(old.PrevSecretHash), metaSK, nil))
 	}
-	b.addAll(s.audit(ctx, ev, nil, nil))
+	policy := withinPolicy(expiresAt, ev.Timestamp)
+	b.addAll(s.audit(ctx, ev, nil, &policy))
 	if b.err != nil {
 		return tokensmith.Token{}, b.err
 	}

@@ -453,6 +453,33 @@ export interface paths {
         patch: operations["updateWorkspaceMember"];
         trace?: never;
     };
+    "/v2/workspaces/{workspace_id}/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: components["parameters"]["WorkspaceID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The workspace's settings
+         * @description Anyone who belongs to the workspace (its members and the administrators of its sites).
+         */
+        get: operations["getWorkspaceSettings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change the workspace's settings
+         * @description Workspace admins. A field left out keeps its value. Each change writes a
+         *     `workspace_setting/setting_updated` event with the old and new values.
+         */
+        patch: operations["updateWorkspaceSettings"];
+        trace?: never;
+    };
     "/v2/sites/{site_id}/members": {
         parameters: {
             query?: never;
@@ -924,6 +951,11 @@ export interface components {
             expiresAt: components["schemas"]["Time"] | null;
             allowedIps: components["schemas"]["AllowedIPs"];
             scopeLastUsed: components["schemas"]["ScopeLastUsed"];
+            /**
+             * @description In lists only: whether the token outlives the workspace's maximum token lifetime (it has no
+             *     `expiresAt`, or one further away than the maximum). Such a token keeps its expiry.
+             */
+            exceedsPolicy?: boolean;
         };
         Minted: {
             token: components["schemas"]["Secret"];
@@ -979,6 +1011,13 @@ export interface components {
                 secondary: components["schemas"]["Locale"][];
             };
         };
+        WorkspaceSettings: {
+            /**
+             * @description The maximum token lifetime: while it is set, every new site or workspace token of the
+             *     workspace, and every regenerate, must choose `expiresInDays` at most this. Null: no maximum.
+             */
+            maxTokenLifetimeDays?: number | null;
+        };
         Member: {
             id: components["schemas"]["ID"];
             email: string;
@@ -1026,7 +1065,7 @@ export interface components {
             displayName: string;
         };
         /** @enum {string} */
-        EventType: "api_token" | "workspace_membership" | "site_membership" | "workspace_setting" | "trusted_workload";
+        EventType: "api_token" | "workspace_membership" | "site_membership" | "workspace_setting" | "site_setting" | "trusted_workload";
         AuditEvent: {
             /** @description The event's own id, the same wherever it is read or published to the event bus (its detail.id there), by which consumers de-duplicate. */
             id: string;
@@ -1034,7 +1073,7 @@ export interface components {
             /**
              * @description `api_token`: `token_created`, `token_regenerated`, `token_revoked`, `token_expired`, `token_exchanged`.
              *     `workspace_membership` and `site_membership`: `user_added`, `user_removed`,
-             *     `user_role_updated`, `invitation_accepted`. `workspace_setting`: `setting_updated`.
+             *     `user_role_updated`, `invitation_accepted`. `workspace_setting` and `site_setting`: `setting_updated`.
              *     `trusted_workload`: `workload_created`, `workload_deleted`.
              * @enum {string}
              */
@@ -1104,10 +1143,30 @@ export interface components {
                 };
                 role?: components["schemas"]["Role"];
                 previousRole?: components["schemas"]["Role"];
-                /** @constant */
-                setting?: "plan";
-                previousValue?: string;
-                value?: string;
+                /**
+                 * @description `workspace_setting`: the setting changed, with its `previousValue` and `value` (null for no maximum).
+                 * @enum {string}
+                 */
+                setting?: "plan" | "maxTokenLifetimeDays";
+                previousValue?: string | number | null;
+                value?: string | number | null;
+                /** @description `site_setting`: the site's plan before and after. */
+                plan?: {
+                    /** @enum {string} */
+                    previousValue: "starter" | "basic" | "cms" | "ecommerce" | "business" | "enterprise";
+                    /** @enum {string} */
+                    value: "starter" | "basic" | "cms" | "ecommerce" | "business" | "enterprise";
+                };
+                /** @description `site_setting`: the rate limit of the site's tokens, in requests a minute, before and after. */
+                rateLimit?: {
+                    previousValue: number;
+                    value: number;
+                };
+                /**
+                 * @description `token_expired`: `fixed` when the token reached its `expiresAt`, `inactive` when it went unused.
+                 * @enum {string}
+                 */
+                reason?: "fixed" | "inactive";
             };
         };
         Pagination: {
@@ -1281,6 +1340,15 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["Member"];
+            };
+        };
+        /** @description The workspace's settings. */
+        WorkspaceSettings: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["WorkspaceSettings"];
             };
         };
         /** @description The members, oldest first. */
@@ -2404,6 +2472,52 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            431: components["responses"]["HeadersTooLarge"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    getWorkspaceSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: components["parameters"]["WorkspaceID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["WorkspaceSettings"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["NotAuthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            431: components["responses"]["HeadersTooLarge"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    updateWorkspaceSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: components["parameters"]["WorkspaceID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkspaceSettings"];
+            };
+        };
+        responses: {
+            200: components["responses"]["WorkspaceSettings"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["NotAuthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             431: components["responses"]["HeadersTooLarge"];
             "5XX": components["responses"]["ServerError"];

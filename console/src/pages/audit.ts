@@ -3,7 +3,6 @@ import type { AuditEvent, AuditQuery } from "../api";
 import { section, type Ctx, type Frame } from "../app";
 import { announce, h, replace, scrollRegion, time, uid } from "../dom";
 import { Alert, FieldErrors } from "../errors";
-import { inactivityDays } from "../generated/domain";
 import { scopeName } from "../permissions";
 
 export const pageSize = 50;
@@ -15,6 +14,7 @@ export const eventTypes: readonly { value: string; label: string }[] = [
   { value: "site_membership", label: "Site membership" },
   { value: "workspace_setting", label: "Workspace settings" },
   { value: "trusted_workload", label: "Trusted workloads" },
+  { value: "site_setting", label: "Site settings" },
 ];
 
 /** subTypes names every event subtype the service records (internal/audit), as people read it. */
@@ -22,7 +22,7 @@ export const subTypes: Readonly<Record<string, string>> = {
   token_created: "Token generated",
   token_regenerated: "Token regenerated",
   token_revoked: "Token revoked",
-  token_expired: `Token expired (inactive for ${inactivityDays} days)`,
+  token_expired: "Token expired",
   token_exchanged: "Token exchanged by a trusted workload",
   user_added: "Person added",
   user_removed: "Person removed",
