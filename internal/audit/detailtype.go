@@ -3,7 +3,6 @@ package audit
 // Event types and subtypes of the audit log that are named here before the
 // changes that write them exist everywhere.
 const (
-	TypeSiteSetting = "site_setting"
 	// SubTokenExpiring is a token's announcement that it ends within a
 	// threshold of days (API.md section 14).
 	SubTokenExpiring = "token_expiring"
