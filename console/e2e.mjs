@@ -316,7 +316,7 @@ await test("admin generates, uses, regenerates and revokes a site token", async 
   await row().getByRole("button", { name: "Regenerate" }).click();
   await regen.waitFor();
   await axe(s, "regenerate dialog");
-  const choices = await regen.getByRole("radio").evaluateAll((els) => els.map((e) => e.labels?.[0]?.textContent ?? ""));
+  const choices = await group(regen, "Grace period").getByRole("radio").evaluateAll((els) => els.map((e) => e.labels?.[0]?.textContent ?? ""));
   check("Regenerate offers None, 1 hour, 24 hours and 7 days", JSON.stringify(choices) === JSON.stringify(Object.keys(graceSeconds)), JSON.stringify(choices));
   await regen.getByRole("button", { name: "Cancel" }).click();
   await regen.waitFor({ state: "detached" });
@@ -326,7 +326,7 @@ await test("admin generates, uses, regenerates and revokes a site token", async 
   for (const choice of choices) {
     await row().getByRole("button", { name: "Regenerate" }).click();
     await regen.waitFor();
-    await regen.getByRole("radio", { name: choice }).check();
+    await group(regen, "Grace period").getByRole("radio", { name: choice }).check();
     const [res] = await Promise.all([
       page.waitForResponse((r) => r.url().endsWith("/regenerate")),
       regen.getByRole("button", { name: "Regenerate token" }).click(),
@@ -653,6 +653,112 @@ await test("time to the token list", async () => {
     metrics.reloadToListMs.push(Date.now() - t0);
   }
   await finish(s, "reload");
+});
+
+const labelsOf = (g) => g.getByRole("radio").evaluateAll((els) => els.map((e) => e.labels?.[0]?.textContent ?? ""));
+const checkedOf = (g) => g.getByRole("radio").evaluateAll((els) => els.filter((e) => e.checked).map((e) => e.labels?.[0]?.textContent ?? "").join());
+const dayMs = 86400e3;
+const settingsHash = `#/workspaces/${stack.workspaceId}/settings`;
+
+await test("token lifetime: Expiration in the Generate form and Regenerate, the workspace's maximum on its Settings page", async () => {
+  const s = await session(stack.adminEmail, siteHash);
+  const { page } = s;
+  await role(page, "heading", "API access").waitFor();
+  await role(page, "button", "Generate API token").click();
+  const expiration = group(page, "Expiration");
+  check("Expiration offers 7, 30, 60 and 90 days, 1 year and No expiration, No expiration chosen at first",
+    JSON.stringify(await labelsOf(expiration)) === JSON.stringify(["7 days", "30 days", "60 days", "90 days", "1 year", "No expiration"]) &&
+    await checkedOf(expiration) === "No expiration", JSON.stringify(await labelsOf(expiration)));
+  await role(page, "textbox", "Name").fill("Quarterly export");
+  await group(page, "Sites").getByRole("radio", { name: "Read-only" }).check();
+  await expiration.getByRole("radio", { name: "90 days" }).check();
+  const [created] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith(`/v2/sites/${stack.siteId}/tokens`) && r.request().method() === "POST"),
+    role(page, "button", "Generate token").click(),
+  ]);
+  const sent = JSON.parse(created.request().postData() ?? "{}");
+  const minted = await created.json();
+  const left = Date.parse(minted.apiToken?.expiresAt ?? "") - Date.now();
+  check("90 days: the API is asked for expiresInDays 90 and the token ends 90 days on",
+    sent.expiresInDays === 90 && Math.abs(left - 90 * dayMs) < 10 * 60e3 && minted.apiToken.expiresOn === minted.apiToken.expiresAt, JSON.stringify({ sent, apiToken: minted.apiToken }));
+  s.secrets.push(minted.token);
+  const dialog = page.getByRole("dialog", { name: dialogName });
+  await dialog.getByRole("button", { name: "Done" }).click();
+  await dialog.waitFor({ state: "detached" });
+  const tokenId = minted.apiToken.id;
+
+  // The workspace's admin sets a maximum of 30 days on the Settings page.
+  await page.goto(consoleUrl + settingsHash);
+  await role(page, "heading", "Settings").waitFor();
+  const maximum = group(page, "Maximum token lifetime");
+  await maximum.waitFor();
+  check("Settings: Maximum token lifetime offers No maximum and the lifetimes, No maximum chosen",
+    JSON.stringify(await labelsOf(maximum)) === JSON.stringify(["No maximum", "7 days", "30 days", "60 days", "90 days", "1 year"]) && await checkedOf(maximum) === "No maximum");
+  await maximum.getByRole("radio", { name: "30 days" }).check();
+  const [saved] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/settings") && r.request().method() === "PATCH"),
+    role(page, "button", "Save").click(),
+  ]);
+  await page.getByText("Maximum token lifetime set to 30 days.").waitFor();
+  check("Save: PATCH maxTokenLifetimeDays 30, answered with it, and the page says so",
+    saved.status() === 200 && JSON.parse(saved.request().postData() ?? "{}").maxTokenLifetimeDays === 30 &&
+    await page.getByText("must expire within 30 days", { exact: false }).isVisible());
+  await axe(s, "workspace settings");
+  await shot(page, "settings");
+
+  // Under the maximum: the token made before it is marked, and No expiration is gone from the form.
+  await page.goto(consoleUrl + siteHash);
+  await page.getByRole("row", { name: /Quarterly export/ }).waitFor();
+  const marked = await cells(page, "Quarterly export");
+  check("a token longer than the maximum is marked in the list, and keeps its expiry",
+    marked?.["Expires on"]?.includes("Longer than the workspace's maximum of 30 days") === true, JSON.stringify(marked));
+  await role(page, "button", "Generate API token").click();
+  check("under a maximum of 30 days, Expiration offers 7 and 30 days, 30 chosen, and no No expiration",
+    JSON.stringify(await labelsOf(expiration)) === JSON.stringify(["7 days", "30 days"]) && await checkedOf(expiration) === "30 days",
+    JSON.stringify(await labelsOf(expiration)));
+  await axe(s, "generate form under a maximum lifetime");
+  await shot(page, "generate-expiration");
+  await role(page, "button", "Cancel").click();
+
+  const regen = page.getByRole("dialog", { name: "Regenerate API token" });
+  await page.getByRole("row", { name: /Quarterly export/ }).getByRole("button", { name: "Regenerate" }).click();
+  await regen.waitFor();
+  const newExpiry = group(regen, "Expiration of the new secret");
+  check("Regenerate under the maximum offers 7 and 30 days for the new secret", JSON.stringify(await labelsOf(newExpiry)) === JSON.stringify(["7 days", "30 days"]),
+    JSON.stringify(await labelsOf(newExpiry)));
+  await axe(s, "regenerate dialog under a maximum lifetime");
+  await newExpiry.getByRole("radio", { name: "7 days" }).check();
+  const [regenerated] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/regenerate")),
+    regen.getByRole("button", { name: "Regenerate token" }).click(),
+  ]);
+  const renewed = await regenerated.json();
+  s.secrets.push(renewed.token);
+  check("Regenerate with 7 days: the API is asked for expiresInDays 7",
+    regenerated.status() === 200 && JSON.parse(regenerated.request().postData() ?? "{}").expiresInDays === 7 &&
+    Math.abs(Date.parse(renewed.apiToken?.expiresAt ?? "") - Date.now() - 7 * dayMs) < 10 * 60e3, JSON.stringify(renewed.apiToken));
+  await dialog.getByRole("button", { name: "Done" }).click();
+  await dialog.waitFor({ state: "detached" });
+  // The list is drawn again behind the dialog; on a slow machine it may still be on its way.
+  await page.getByRole("row", { name: /Quarterly export/ }).getByText(/Expires in [67] days$/).waitFor({ timeout: 15000 }).catch(() => {});
+  const row = await cells(page, "Quarterly export");
+  check("the regenerated token expires within 30 days: the list says so, without \"unless used\"",
+    row?.className === "expiring" && /Expires in [67] days$/.test(row?.["Expires on"] ?? ""), JSON.stringify(row));
+  await finish(s, "lifetime admin");
+
+  // A member reads the maximum and may not change it.
+  const m = await session(stack.memberEmail, settingsHash);
+  await role(m.page, "heading", "Settings").waitFor();
+  await m.page.getByText("must expire within 30 days", { exact: false }).waitFor();
+  check("a member reads the maximum, with no form to change it",
+    (await group(m.page, "Maximum token lifetime").count()) === 0 && await m.page.getByText("Only workspace admins can change").isVisible());
+  await axe(m, "workspace settings, member");
+  await finish(m, "lifetime member");
+
+  // The scene as the other tests expect it: no maximum, the token gone.
+  const reset = await api("PATCH", `/v2/workspaces/${stack.workspaceId}/settings`, undefined, { maxTokenLifetimeDays: null });
+  const gone = await api("DELETE", `/v2/sites/${stack.siteId}/tokens/${tokenId}`);
+  check("the maximum removed and the token revoked through the API", reset.status === 200 && gone.status === 204, reset.text + gone.text);
 });
 
 await test("a member sees no Generate button where they may not mint", async () => {

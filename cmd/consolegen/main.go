@@ -1,7 +1,8 @@
 // Command consolegen writes what the web console shows of the domain as a
 // TypeScript module: the scope catalogue (internal/scope, with the APIs
 // upstreams.yaml adds, as the functions embed it), the limits of token
-// management and Regenerate's grace periods (internal/apitokens), and how long an
+// management, Regenerate's grace periods and the choices of a token's lifetime
+// (internal/apitokens), and how long an
 // unused token lives (internal/token). The Makefile
 // runs it before the console's build when its Go sources change, and its test
 // fails when the committed module differs from what it writes.
@@ -29,6 +30,11 @@ const output = "console/src/generated/domain.ts"
 // gracePeriods are Regenerate's choices of how long the previous secret keeps
 // working, from none to the longest the service allows.
 var gracePeriods = []time.Duration{0, time.Hour, 24 * time.Hour, apitokens.MaxGrace}
+
+// lifetimes are the Generate form's and Regenerate's choices of a token's
+// lifetime, in days, and the workspace settings' of its maximum, besides
+// none.
+var lifetimes = []int64{7, 30, 60, 90, 365}
 
 func main() {
 	out := flag.String("o", output, "the TypeScript module to write")
@@ -103,6 +109,21 @@ export const gracePeriods: readonly { seconds: number; label: string }[] = [
 			return nil, err
 		}
 		fmt.Fprintf(&b, "  { seconds: %d, label: %s },\n", int64(d/time.Second), str(label))
+	}
+	b.WriteString("];\n")
+	fmt.Fprintf(&b, `
+/** lifetimes are the choices of a token's lifetime (expiresInDays) and of a workspace's maximum, in days. */
+export const lifetimes: readonly { days: number; label: string }[] = [
+`)
+	for i, d := range lifetimes {
+		if d < apitokens.MinLifetimeDays || d > apitokens.MaxLifetimeDays || i > 0 && d <= lifetimes[i-1] {
+			return nil, fmt.Errorf("lifetime %d days: want each longer than the one before, from %d to %d", d, apitokens.MinLifetimeDays, apitokens.MaxLifetimeDays)
+		}
+		label := fmt.Sprintf("%d days", d)
+		if d == 365 {
+			label = "1 year"
+		}
+		fmt.Fprintf(&b, "  { days: %d, label: %s },\n", d, str(label))
 	}
 	b.WriteString("];\n")
 	return b.Bytes(), nil

@@ -24,6 +24,7 @@ export type Invitation = Schemas["Invitation"];
 export type Role = Schemas["Role"];
 export type Member = Schemas["Member"];
 export type AuditEvent = Schemas["AuditEvent"];
+export type WorkspaceSettings = Schemas["WorkspaceSettings"];
 export type FieldError = Schemas["Error"]["details"][number];
 /** TokenRequest is a create body of either kind, as the generate form makes it from its owner's APIs. */
 export type TokenRequest = Omit<Body<"createSiteToken">, "permissions"> & { permissions: Permissions };
@@ -106,8 +107,10 @@ export class Api {
   createSiteToken(siteId: string, body: Body<"createSiteToken">, idempotencyKey: string): Promise<Answer<"createSiteToken">> {
     return this.request("POST", `/v2/sites/${seg(siteId)}/tokens`, body, { "Idempotency-Key": idempotencyKey });
   }
-  regenerateSiteToken(siteId: string, tokenId: string, gracePeriodSeconds: number): Promise<Answer<"regenerateSiteToken">> {
-    return this.request("POST", `/v2/sites/${seg(siteId)}/tokens/${seg(tokenId)}/regenerate`, { gracePeriodSeconds } satisfies Body<"regenerateSiteToken">);
+  regenerateSiteToken(siteId: string, tokenId: string, gracePeriodSeconds: number, expiresInDays?: number): Promise<Answer<"regenerateSiteToken">> {
+    const body: Body<"regenerateSiteToken"> = { gracePeriodSeconds };
+    if (expiresInDays !== undefined) body.expiresInDays = expiresInDays;
+    return this.request("POST", `/v2/sites/${seg(siteId)}/tokens/${seg(tokenId)}/regenerate`, body);
   }
   revokeSiteToken(siteId: string, tokenId: string): Promise<void> { return this.request("DELETE", `/v2/sites/${seg(siteId)}/tokens/${seg(tokenId)}`); }
 
@@ -117,6 +120,12 @@ export class Api {
     return this.request("POST", `/v2/workspaces/${seg(wsId)}/tokens`, body, { "Idempotency-Key": idempotencyKey });
   }
   revokeWorkspaceToken(wsId: string, tokenId: string): Promise<void> { return this.request("DELETE", `/v2/workspaces/${seg(wsId)}/tokens/${seg(tokenId)}`); }
+
+  // Workspace settings.
+  workspaceSettings(wsId: string): Promise<WorkspaceSettings> { return this.request("GET", `/v2/workspaces/${seg(wsId)}/settings`); }
+  updateWorkspaceSettings(wsId: string, maxTokenLifetimeDays: number | null): Promise<WorkspaceSettings> {
+    return this.request("PATCH", `/v2/workspaces/${seg(wsId)}/settings`, { maxTokenLifetimeDays } satisfies Body<"updateWorkspaceSettings">);
+  }
 
   // Members.
   workspaceMembers(wsId: string): Promise<Answer<"listWorkspaceMembers">> { return this.request("GET", `/v2/workspaces/${seg(wsId)}/members`); }

@@ -73,6 +73,7 @@ export function workspaceLinks(ws: { id: string }): LocalLink[] {
     { label: "API access", href: `${base}/api-access` },
     { label: "Members", href: `${base}/members` },
     { label: "Audit log", href: `${base}/audit-log` },
+    { label: "Settings", href: `${base}/settings` },
   ];
 }
 

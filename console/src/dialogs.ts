@@ -1,6 +1,8 @@
 // Modal dialogs built on <dialog> and showModal(): focus moves in when one opens and back when it closes.
+import type { ApiToken } from "./api";
 import { h, keyed, uid } from "./dom";
 import { gracePeriods } from "./generated/domain";
+import { choiceGroup, lifetimeChoices } from "./lifetime";
 
 /**
  * openModal shows dialog and calls onClose once it is closed (by a button, Escape or code). Focus returns to
@@ -96,29 +98,45 @@ export function confirm(opts: ConfirmOptions, fallback?: () => HTMLElement | nul
   return new Promise((resolve) => openModal(dialog, () => resolve(answer), fallback));
 }
 
-/** askGracePeriod asks how long the old secret keeps working; it resolves to seconds, or null if cancelled. */
-export function askGracePeriod(tokenName: string, fallback?: () => HTMLElement | null): Promise<number | null> {
+/** RegenerateAnswer is what Regenerate asks for: the grace period, and the new secret's lifetime (undefined: as before). */
+export interface RegenerateAnswer { gracePeriodSeconds: number; expiresInDays?: number }
+
+/**
+ * askRegenerate asks how long the old secret keeps working and how long the new one lives; it resolves to the
+ * answer, or null if cancelled. Without a workspace maximum (maxDays null) the new secret may keep the token's
+ * lifetime, as the API does without expiresInDays; under one, a lifetime within it must be chosen.
+ */
+export function askRegenerate(t: ApiToken, maxDays: number | null, fallback?: () => HTMLElement | null): Promise<RegenerateAnswer | null> {
   const titleId = uid("dialog-title");
   const bodyId = uid("dialog-body");
   const legendId = uid("legend");
-  let answer: number | null = null;
+  let answer: RegenerateAnswer | null = null;
   const radios = gracePeriods.map((g, i) => {
     const id = uid("grace");
     return h("div", { class: "choice" },
       h("input", { type: "radio", id, name: "gracePeriod", value: g.seconds, checked: i === 0, autofocus: i === 0 }),
       h("label", { for: id }, g.label));
   });
+  // keep is the choice of the token's own lifetime, sent as no expiresInDays: -1 stands for it among the days.
+  const keep = -1;
+  const choices = lifetimeChoices(maxDays).filter((c) => c.days !== null);
+  if (maxDays === null) choices.unshift({ days: keep, label: t.expiresAt ? "As before: the lifetime it was generated with, from now" : "No expiration, as before" });
+  const expiry = choiceGroup("Expiration of the new secret", "regenerateExpiration");
+  expiry.set(choices, maxDays === null ? keep : choices[choices.length - 1]?.days ?? null);
   const form = h("form", { class: "stack" },
-    h("p", { id: bodyId }, `A new secret replaces the current one of “${tokenName}”. The name and permissions stay the same. Choose how long the current secret keeps working, so your integrations can switch over.`),
+    h("p", { id: bodyId }, `A new secret replaces the current one of “${t.name}”. The name and permissions stay the same. Choose how long the current secret keeps working, so your integrations can switch over, and when the new one expires.`),
     h("fieldset", { role: "radiogroup", "aria-labelledby": legendId },
       h("legend", { id: legendId }, "Grace period"), radios),
+    expiry.fs,
     h("div", { class: "actions" },
       h("button", { type: "button", class: "button", onclick: () => dialog.close() }, "Cancel"),
       h("button", { type: "submit", class: "button primary" }, "Regenerate token")));
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const checked = form.querySelector<HTMLInputElement>('input[name="gracePeriod"]:checked');
-    answer = checked ? Number(checked.value) : 0;
+    const days = expiry.value();
+    answer = { gracePeriodSeconds: checked ? Number(checked.value) : 0 };
+    if (days !== null && days !== keep) answer.expiresInDays = days;
     dialog.close();
   });
   const dialog = h("dialog", { class: "dialog", "aria-labelledby": titleId, "aria-describedby": bodyId },

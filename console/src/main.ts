@@ -9,6 +9,7 @@ import { describe } from "./errors";
 import { renderAudit, parseFilters, resultsTakeFocus } from "./pages/audit";
 import { renderHome } from "./pages/home";
 import { renderMembers } from "./pages/members";
+import { renderSettings } from "./pages/settings";
 import { renderTokens } from "./pages/tokens";
 import { siteApis, workspaceApis } from "./generated/domain";
 
@@ -66,6 +67,14 @@ function route(ctx: Ctx): void {
         list: async () => (await ctx.api.workspaceTokens(ws.id)).apiTokens,
         create: (body, key) => ctx.api.createWorkspaceToken(ws.id, body, key),
         revoke: (id) => ctx.api.revokeWorkspaceToken(ws.id, id),
+        policy: async () => (await ctx.api.workspaceSettings(ws.id)).maxTokenLifetimeDays ?? null,
+      });
+    } else if (page === "settings") {
+      const f = frame(ctx, "Settings", workspaceCrumbs(ws, "Settings"), workspaceLinks(ws), ws.displayName);
+      renderSettings(f, {
+        canEdit: isAdmin,
+        read: () => ctx.api.workspaceSettings(ws.id),
+        update: (days) => ctx.api.updateWorkspaceSettings(ws.id, days),
       });
     } else if (page === "members") {
       const f = frame(ctx, "Members", workspaceCrumbs(ws, "Members"), workspaceLinks(ws), ws.displayName);
@@ -104,8 +113,9 @@ function route(ctx: Ctx): void {
         whyNot: "You can see this site because you belong to its workspace, but only workspace admins and this site's administrators can view and generate its API tokens.",
         list: async () => (await ctx.api.siteTokens(site.id)).apiTokens,
         create: (body, key) => ctx.api.createSiteToken(site.id, body, key),
-        regenerate: (id, grace) => ctx.api.regenerateSiteToken(site.id, id, grace),
+        regenerate: (id, grace, days) => ctx.api.regenerateSiteToken(site.id, id, grace, days),
         revoke: (id) => ctx.api.revokeSiteToken(site.id, id),
+        policy: async () => (await ctx.api.workspaceSettings(site.workspaceId)).maxTokenLifetimeDays ?? null,
       });
     } else if (parts[2] === "administrators") {
       const f = frame(ctx, "Site administrators", siteCrumbs(ctx, site, "Site administrators"), siteLinks(ctx, site), site.displayName);

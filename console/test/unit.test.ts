@@ -12,6 +12,8 @@ import { daysUntil } from "../src/dom";
 import { sentence } from "../src/errors";
 import { siteApis } from "../src/generated/domain";
 import { describePermissions } from "../src/permissions";
+import { dayLabel, lifetimeChoices } from "../src/lifetime";
+import { describeMaximum, maximumChoices } from "../src/pages/settings";
 
 test("parseConfig accepts the five fields and trims the API base URL's trailing slash", () => {
   const got = parseConfig({ issuer: "https://id.example.com", clientId: "c", apiBaseUrl: "https://api.example.com/Prod/", redirectUri: "https://api.example.com/console/", postLogoutRedirectUri: "https://api.example.com/console/" });
@@ -177,4 +179,22 @@ test("src/generated/openapi.ts is what openapi-typescript makes of docs/openapi.
   const want = execFileSync(process.execPath, [cli, path.join("..", "docs", "openapi.yaml")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   const got = readFileSync(path.join("src", "generated", "openapi.ts"), "utf8");
   assert.ok(got === want, "src/generated/openapi.ts is stale: run npm run generate (or make bundle) and commit it");
+});
+
+test("lifetimeChoices offers the lifetimes within a workspace's maximum, No expiration only without one", () => {
+  const labels = (max: number | null) => lifetimeChoices(max).map((c) => c.label);
+  assert.deepEqual(labels(null), ["7 days", "30 days", "60 days", "90 days", "1 year", "No expiration"]);
+  assert.deepEqual(labels(30), ["7 days", "30 days"]);
+  assert.deepEqual(labels(45), ["7 days", "30 days", "45 days (the maximum)"]);
+  assert.deepEqual(labels(3), ["3 days (the maximum)"]);
+  assert.deepEqual(lifetimeChoices(366).map((c) => c.days), [7, 30, 60, 90, 365, 366]);
+  assert.equal(dayLabel(365), "1 year");
+  assert.equal(dayLabel(1), "1 day");
+});
+
+test("the maximum token lifetime: No maximum, the lifetimes, and a current value of its own", () => {
+  assert.deepEqual(maximumChoices(null).map((c) => c.days), [null, 7, 30, 60, 90, 365]);
+  assert.deepEqual(maximumChoices(45).map((c) => c.label), ["No maximum", "7 days", "30 days", "60 days", "90 days", "1 year", "45 days"]);
+  assert.match(describeMaximum(30), /must expire within 30 days/);
+  assert.match(describeMaximum(null), /No maximum/);
 });

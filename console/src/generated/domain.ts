@@ -42,3 +42,12 @@ export const gracePeriods: readonly { seconds: number; label: string }[] = [
   { seconds: 86400, label: "24 hours" },
   { seconds: 604800, label: "7 days" },
 ];
+
+/** lifetimes are the choices of a token's lifetime (expiresInDays) and of a workspace's maximum, in days. */
+export const lifetimes: readonly { days: number; label: string }[] = [
+  { days: 7, label: "7 days" },
+  { days: 30, label: "30 days" },
+  { days: 60, label: "60 days" },
+  { days: 90, label: "90 days" },
+  { days: 365, label: "1 year" },
+];

@@ -3,7 +3,8 @@ import { ApiError, type ApiToken, type Level, type NewToken, type Permissions, t
 import { newKey, section, type Frame } from "../app";
 import { h, isBusy, keyed, redraw, replace, scrollRegion, setBusy, time, daysUntil, day, uid } from "../dom";
 import { Alert, FieldErrors, clearRowErrors, describe, rowError, rowErrorId, showRowError } from "../errors";
-import { askGracePeriod, confirm, showSecret } from "../dialogs";
+import { askRegenerate, confirm, showSecret } from "../dialogs";
+import { choiceGroup, lifetimeChoices } from "../lifetime";
 import { type ApiScope, maxActiveTokens, maxNameLength } from "../generated/domain";
 import { describePermissions, levelFromScopes, levelNames, scopeName } from "../permissions";
 
@@ -19,7 +20,10 @@ export interface TokenOwner {
   whyNot: string;
   list(): Promise<ApiToken[]>;
   create(body: TokenRequest, idempotencyKey: string): Promise<NewToken>;
-  regenerate?: (tokenId: string, gracePeriodSeconds: number) => Promise<NewToken>;
+  /** regenerate gives a token a new secret; expiresInDays undefined keeps the lifetime it was created with. */
+  regenerate?: (tokenId: string, gracePeriodSeconds: number, expiresInDays?: number) => Promise<NewToken>;
+  /** policy reads the workspace's maximum token lifetime in days, null for none. */
+  policy(): Promise<number | null>;
   revoke(tokenId: string): Promise<void>;
   /** now is the page's clock, for expiry and unused permissions: Date.now unless a test injects another. */
   now?: () => number;
@@ -49,6 +53,8 @@ export function renderTokens(f: Frame, owner: TokenOwner): void {
   const now = owner.now ?? Date.now;
 
   let tokens: ApiToken[] = [];
+  // maxDays is the workspace's maximum token lifetime as last read: the choices of Expiration follow it.
+  let maxDays: number | null = null;
   const form = owner.canCreate ? generateForm(owner, async (created) => {
     hideForm();
     await refresh();
@@ -84,7 +90,8 @@ export function renderTokens(f: Frame, owner: TokenOwner): void {
 
   async function refresh(): Promise<void> {
     try {
-      tokens = await owner.list();
+      [tokens, maxDays] = await Promise.all([owner.list(), owner.policy()]);
+      form?.setPolicy(maxDays);
       drawList();
     } catch (err) {
       replace(listBody);
@@ -130,7 +137,12 @@ export function renderTokens(f: Frame, owner: TokenOwner): void {
     }
     const expires = h("td", {}, time(t.expiresOn, false));
     if (expiring) {
-      expires.append(h("strong", { class: "badge warn" }, left < 0 ? "Expired" : left === 0 ? "Expires today unless used" : `Expires in ${left} day${left === 1 ? "" : "s"} unless used`));
+      // A token that ends at its chosen expiration ends whatever its use; one that ends for inactivity, unless used.
+      const unlessUsed = t.expiresAt !== null && t.expiresAt === t.expiresOn ? "" : " unless used";
+      expires.append(h("strong", { class: "badge warn" }, left < 0 ? "Expired" : left === 0 ? `Expires today${unlessUsed}` : `Expires in ${left} day${left === 1 ? "" : "s"}${unlessUsed}`));
+    }
+    if (t.exceedsPolicy) {
+      expires.append(h("strong", { class: "badge" }, maxDays === null ? "Longer than the workspace's maximum" : `Longer than the workspace's maximum of ${maxDays} days`));
     }
     const buttons = h("td", { class: "row-actions" });
     const describedBy = `name-${t.id} ${rowErrorId(t.id)}`;
@@ -159,14 +171,15 @@ export function renderTokens(f: Frame, owner: TokenOwner): void {
   async function regenerate(t: ApiToken): Promise<void> {
     if (!owner.regenerate) return;
     // Focus returns to this row's Regenerate button whichever dialog closes, even after the list is redrawn.
-    const grace = await askGracePeriod(t.name);
-    if (grace === null) return;
+    const answer = await askRegenerate(t, maxDays);
+    if (answer === null) return;
+    const grace = answer.gracePeriodSeconds;
     f.alert.clear();
     f.status.clear();
     clearRowErrors();
     let created: NewToken;
     try {
-      created = await owner.regenerate(t.id, grace);
+      created = await owner.regenerate(t.id, grace, answer.expiresInDays);
     } catch (err) {
       showRowError(t.id, err, f.alert);
       return;
@@ -268,6 +281,8 @@ export function nameRanges(err: unknown, sent: readonly string[]): unknown {
 
 interface GenerateForm {
   el: HTMLFormElement;
+  /** setPolicy offers the Expiration choices the workspace's maximum (null for none) allows. */
+  setPolicy(max: number | null): void;
   /** reset empties the form, or fills it with prefill, saying it was drawn from the token named from. */
   reset(prefill?: Prefill, from?: string): void;
   focus(): void;
@@ -322,6 +337,22 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
     "aria-describedby": ipsHint.id,
   });
   errors.register("allowedIps", ips, ipsErr);
+  // Expiration: the usual lifetimes, and No expiration unless the workspace has a maximum; the longest allowed is
+  // chosen at first under a maximum, No expiration otherwise.
+  const expiryHint = h("p", { class: "muted hint" });
+  const expiry = choiceGroup("Expiration", "expiration", expiryHint);
+  const expiryErr = h("p", {});
+  expiry.fs.append(expiryErr);
+  errors.register("expiresInDays", expiry.fs, expiryErr);
+  function setPolicy(max: number | null): void {
+    const choices = lifetimeChoices(max);
+    expiry.set(choices, max === null ? null : choices[choices.length - 1]?.days ?? null);
+    expiryHint.textContent = max === null
+      ? "The token stops working on this day, or after a year without use if that comes first."
+      : `This workspace allows API tokens of at most ${max} days. The token also stops working after a year without use.`;
+  }
+  setPolicy(null);
+
   // prefilled says, when the form was filled from a listed token, which one and what was left out; Name is
   // described by it meanwhile, so that it is read with the field that takes the focus.
   const prefilled = h("p", { class: "notice hidden", id: uid("prefilled") });
@@ -332,6 +363,7 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
     prefilled,
     h("div", { class: "field" }, h("label", { for: nameId }, "Name"), name, nameErr),
     perms,
+    expiry.fs,
     h("div", { class: "field" }, h("label", { for: ipsId }, "Allowed IP ranges"), ipsHint, ips, ipsErr),
     h("div", { class: "actions" }, submit, h("button", { type: "button", class: "button", onclick: () => cancel() }, "Cancel")));
 
@@ -350,6 +382,8 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
     const body: TokenRequest = { name: name.value.trim(), permissions };
     const allowedIps = parseAllowedIps(ips.value);
     if (allowedIps.length) body.allowedIps = allowedIps;
+    const days = expiry.value();
+    if (days !== null) body.expiresInDays = days;
 
     let bad = false;
     if (!body.name) bad = errors.set("name", "Enter a name for the API token.") || true;
@@ -376,6 +410,7 @@ function generateForm(owner: TokenOwner, done: (created: NewToken) => Promise<vo
 
   return {
     el,
+    setPolicy,
     reset(prefill, from) {
       errors.clear();
       el.reset();
